@@ -1,0 +1,47 @@
+# vcoswin — the two commands: `make demo` and `make test`.
+# Both install the system libraries that are missing (as root; otherwise they print the command),
+# build in release, and run.
+
+SWIFT        ?= swift
+APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev
+PC_MODULES   := libavformat libavcodec libswscale libavutil openblas
+RELEASE      := -c release
+TESTFLAGS    := -c release -Xswiftc -enable-testing
+BIN          := .build/release
+
+.PHONY: demo test deps build build-tests bench clean
+
+## deps: install the system libraries that pkg-config cannot find.
+deps:
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PC_MODULES); then \
+	  echo "deps: system libraries present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "deps: installing $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	else \
+	  echo "deps: missing system libraries; run:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; \
+	  exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build $(RELEASE) --product vcoswin
+
+## demo: the whole pipeline on the shipped clips.
+demo: build
+	$(BIN)/vcoswin demo
+
+build-tests: deps
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+
+## test: every test, in an optimised build (numeric tests are too slow in debug).
+test: build-tests
+	$(SWIFT) test $(TESTFLAGS) --skip-build
+
+## bench: the benchmark commands (figures and ratios; see Docs/BENCHMARKS.md).
+bench: deps
+	$(SWIFT) build $(RELEASE) --product vcoswin-bench
+	$(BIN)/vcoswin-bench --help
+
+clean:
+	rm -rf .build

@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+// vcoswin — Florence's Video CoSwin adapter in Swift, on FFmpeg and OpenBLAS.
+import PackageDescription
+
+/// Numeric targets are built with whole-module optimisation in release.
+let numericSettings: [SwiftSetting] = [
+  .unsafeFlags(["-wmo"], .when(configuration: .release))
+]
+
+let package = Package(
+  name: "vcoswin",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "vcoswin", targets: ["vcoswin"]),
+    .executable(name: "vcoswin-bench", targets: ["vcoswin-bench"]),
+    .library(name: "VideoIO", targets: ["VideoIO"]),
+    .library(name: "Compute", targets: ["Compute"]),
+    .library(name: "NN", targets: ["NN"]),
+    .library(name: "Models", targets: ["Models"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // C libraries (system packages, found with pkg-config).
+    .systemLibrary(
+      name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
+      providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+    .systemLibrary(
+      name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+    // Libraries, one job each.
+    .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+    .target(name: "SafeTensors"),
+    .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
+    .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
+    .target(
+      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
+    .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
+    .target(
+      name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
+      swiftSettings: numericSettings),
+    .target(
+      name: "VCoSwinCLI",
+      dependencies: [
+        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    // Executables.
+    .executableTarget(name: "vcoswin", dependencies: ["VCoSwinCLI"]),
+    .executableTarget(
+      name: "vcoswin-bench",
+      dependencies: [
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: numericSettings),
+
+    // Tests.
+    .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+    .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
+    .testTarget(
+      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
+    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
+  ],
+  // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);
+  // Swift 5 mode keeps the strict-concurrency checks as warnings.
+  swiftLanguageModes: [.v5]
+)

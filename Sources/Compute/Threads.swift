@@ -1,0 +1,92 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// One thread budget for the process, shared by OpenBLAS and the package's parallel loops.
+///
+/// Policy (no oversubscription): a big GEMM called from the main flow uses `threads` BLAS
+/// threads; inside `parallelFor` every worker calls BLAS single-threaded, because
+/// `parallelFor` drops the BLAS thread count to 1 for its duration and restores it after.
+/// Nested `parallelFor` calls run serially on the calling worker.
+public enum ThreadBudget {
+  nonisolated(unsafe) private static var _threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  nonisolated(unsafe) private static var depth = 0
+  private static let lock = NSLock()
+
+  /// Threads the process may use (default: every core). Set once at start (`--threads N`).
+  public static var threads: Int {
+    get { _threads }
+    set {
+      _threads = Swift.max(1, newValue)
+      openblas_set_num_threads(Int32(_threads))
+    }
+  }
+
+  /// Applies the budget to OpenBLAS. Call once at start; `threads`'s setter also does it.
+  public static func configure(threads: Int? = nil) {
+    self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+  }
+
+  /// True while a `parallelFor` is running (its workers must not start another parallel region).
+  static func enter() -> Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    depth += 1
+    if depth == 1 { openblas_set_num_threads(1) }
+    return depth == 1
+  }
+
+  static func leave() {
+    lock.lock()
+    defer { lock.unlock() }
+    depth -= 1
+    if depth == 0 { openblas_set_num_threads(Int32(_threads)) }
+  }
+
+  /// Whether a parallel region is running now.
+  public static var inParallelRegion: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return depth > 0
+  }
+}
+
+/// Runs `body(i)` for every `i` in `0..<n`, spread over the thread budget in contiguous chunks.
+///
+/// BLAS calls inside `body` run single-threaded. Called inside another `parallelFor`, it runs
+/// serially. `body` must be safe to call concurrently for distinct `i`.
+public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+  if n <= 0 { return }
+  let workers = Swift.min(ThreadBudget.threads, n)
+  if workers <= 1 || ThreadBudget.inParallelRegion {
+    for i in 0..<n { body(i) }
+    return
+  }
+  _ = ThreadBudget.enter()
+  defer { ThreadBudget.leave() }
+  withoutActuallyEscaping(body) { body in
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+      let lo = n * w / workers
+      let hi = n * (w + 1) / workers
+      for i in lo..<hi { body(i) }
+    }
+  }
+}
+
+/// Runs `body(lo, hi)` over `workers` contiguous ranges covering `0..<n` (for kernels that
+/// want a whole range per worker, e.g. to reuse a scratch buffer).
+public func parallelChunks(_ n: Int, _ body: (Range<Int>) -> Void) {
+  if n <= 0 { return }
+  let workers = Swift.min(ThreadBudget.threads, n)
+  if workers <= 1 || ThreadBudget.inParallelRegion {
+    body(0..<n)
+    return
+  }
+  _ = ThreadBudget.enter()
+  defer { ThreadBudget.leave() }
+  withoutActuallyEscaping(body) { body in
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+      body((n * w / workers)..<(n * (w + 1) / workers))
+    }
+  }
+}

@@ -1,0 +1,1 @@
+// NN: see README.md beside this file.

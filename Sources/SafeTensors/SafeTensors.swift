@@ -1,0 +1,1 @@
+// SafeTensors: see README.md beside this file.

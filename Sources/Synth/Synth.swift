@@ -1,0 +1,1 @@
+// Synth: see README.md beside this file.

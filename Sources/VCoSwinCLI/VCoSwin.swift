@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+
+/// The `vcoswin` command: Florence's Video CoSwin adapter on a CPU.
+///
+/// Each subcommand lives in its own file, `Commands/<Name>Command.swift`. Add new ones to
+/// `subcommands` below.
+public struct VCoSwin: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "vcoswin",
+    abstract: "Video CoSwin on a CPU: decode clips, train, inflate, fine-tune and classify.",
+    discussion: """
+      Examples:
+        vcoswin probe Clips/val/0000.mkv --json
+        vcoswin synth --out /tmp/synth
+      """,
+    version: "0.1.0",
+    subcommands: VCoSwin.commands
+  )
+
+  /// Every subcommand, in the order `--help` lists them.
+  static var commands: [ParsableCommand.Type] {
+    var list: [ParsableCommand.Type] = []
+    list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
+    return list
+  }
+
+  public init() {}
+
+  /// Parses `arguments` (the process arguments by default) and runs the command.
+  ///
+  /// Errors from bad input print one line `error: …` on stderr and exit with status 1;
+  /// argument errors print the usage too and exit with status 64. Nothing is a crash.
+  public static func runMain(_ arguments: [String]? = nil) -> Never {
+    do {
+      var command = try parseAsRoot(arguments)
+      try command.run()
+      Foundation.exit(0)
+    } catch let error as CommandFailure {
+      FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+      Foundation.exit(error.status)
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        print(fullMessage(for: error))
+        Foundation.exit(0)
+      }
+      var message = fullMessage(for: error)
+      if message.hasPrefix("Error: ") {
+        message = "error: " + message.dropFirst("Error: ".count)
+      } else if !message.hasPrefix("error:") {
+        message = "error: " + message
+      }
+      FileHandle.standardError.write(Data((message + "\n").utf8))
+      Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+    }
+  }
+}
+
+/// A failure a command reports to the person running it: one line, and an exit status.
+///
+/// Library errors (decoding, checkpoints, lists) carry their own context (file, line, tensor
+/// key) in their `description`; any error that is not a `CommandFailure` is printed through
+/// `String(describing:)` by `runMain` with status 1.
+public struct CommandFailure: Error, CustomStringConvertible {
+  public var message: String
+  public var status: Int32
+  public init(_ message: String, status: Int32 = 1) {
+    self.message = message
+    self.status = status
+  }
+  public var description: String { message }
+}

@@ -1,0 +1,1 @@
+// VideoIO: see README.md beside this file.

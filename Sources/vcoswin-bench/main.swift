@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `vcoswin-bench`: benchmark commands that print figures and ratios (Docs/BENCHMARKS.md).
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "vcoswin-bench",
+    abstract: "Benchmarks: figures and ratios measured side by side in one run.",
+    subcommands: []
+  )
+}
+
+Bench.main()

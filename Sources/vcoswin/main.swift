@@ -1,0 +1,3 @@
+import VCoSwinCLI
+
+VCoSwin.runMain()
