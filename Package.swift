@@ -36,14 +36,18 @@ let package = Package(
     .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
+    .target(name: "Reports"),
+    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute"]),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
     .target(
-      name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
+      name: "Training",
+      dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports"],
       swiftSettings: numericSettings),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
-        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training",
+        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
+        "Reports",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -65,6 +69,10 @@ let package = Package(
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(
+      name: "InflationTests", dependencies: ["Inflation", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);
   // Swift 5 mode keeps the strict-concurrency checks as warnings.
