@@ -70,6 +70,7 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Compute"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors"],
       resources: [.copy("Fixtures")]),
