@@ -35,7 +35,8 @@ let package = Package(
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
     .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
     .target(
-      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
+      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
     .target(
       name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
@@ -64,7 +65,8 @@ let package = Package(
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
     .testTarget(
-      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
+      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);
