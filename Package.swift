@@ -63,7 +63,9 @@ let package = Package(
     .testTarget(
       name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
+    .testTarget(
+      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),
