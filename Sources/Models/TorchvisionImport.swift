@@ -80,7 +80,7 @@ public enum TorchvisionImport {
         variant: .swin, dims: dims, inChannels: conv[1], embedDim: embed, depths: depths, heads: heads,
         windows: windows, embedKernel: patch, embedStride: patch, embedPadding: Array(repeating: 0, count: dims),
         mergeKernel: dims == 2 ? [2, 2] : [1, 2, 2], mergeStride: dims == 2 ? [2, 2] : [1, 2, 2],
-        mergePadding: Array(repeating: 0, count: dims), mlpRatio: mlpRatio, dropPath: 0.1,
+        mergePadding: Array(repeating: 0, count: dims), mlpRatio: mlpRatio, dropPath: 0,
         classes: head.first ?? 0)
     } catch {
       throw CheckpointError(path: path, .badMetadata(key: "(shapes)", reason: "\(error)"))
