@@ -9,7 +9,9 @@
 @inline(__always)
 func attentionExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let low = SIMD8<Float>(repeating: -87.336_54)
-  let v0 = pointwiseMin(pointwiseMax(x, low), SIMD8(repeating: 88.0))
+  let high = SIMD8<Float>(repeating: 88.0)
+  var v0 = x.replacing(with: low, where: x .< low)
+  v0 = v0.replacing(with: high, where: v0 .> high)
   // 1.5·2²³: adding it rounds to an integer held in the low mantissa bits.
   let magic = SIMD8<Float>(repeating: 12_582_912)
   let t = v0 * 1.442_695_04 + magic
@@ -45,38 +47,42 @@ private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
 
 /// One row: `s[j] ← softmax_j(s[j] + bias[j] + m_j)` with `m_j = −100` when
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.
+///
+/// Three passes: add bias (and mask) while tracking the maximum; exponentiate and sum;
+/// normalise.
 @inline(__always)
 func attentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?,
   rowLabel: UInt8, count n: Int
 ) {
   let n8 = n & ~7
-  var j = 0
-  while j < n8 {
-    store8(load8(s + j) + load8(bias + j), s + j)
-    j += 8
-  }
-  while j < n {
-    s[j] += bias[j]
-    j += 1
-  }
+  var m = -Float.infinity
   if let labels {
-    for j in 0..<n where labels[j] != rowLabel { s[j] += -100 }
-  }
-  var mv = SIMD8<Float>(repeating: -.infinity)
-  j = 0
-  while j < n8 {
-    mv = pointwiseMax(mv, load8(s + j))
-    j += 8
-  }
-  var m = mv.max()
-  while j < n {
-    m = Swift.max(m, s[j])
-    j += 1
+    for j in 0..<n {
+      var v = s[j] + bias[j]
+      if labels[j] != rowLabel { v += -100 }
+      s[j] = v
+      m = Swift.max(m, v)
+    }
+  } else {
+    var mv = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j < n8 {
+      let v = load8(s + j) + load8(bias + j)
+      store8(v, s + j)
+      mv = mv.replacing(with: v, where: v .> mv)
+      j += 8
+    }
+    m = mv.max()
+    while j < n {
+      s[j] += bias[j]
+      m = Swift.max(m, s[j])
+      j += 1
+    }
   }
   let mb = SIMD8<Float>(repeating: m)
   var sv = SIMD8<Float>(repeating: 0)
-  j = 0
+  var j = 0
   while j < n8 {
     let e = attentionExp(load8(s + j) - mb)
     store8(e, s + j)
