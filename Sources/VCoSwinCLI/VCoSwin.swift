@@ -22,6 +22,7 @@ public struct VCoSwin: ParsableCommand {
   static var commands: [ParsableCommand.Type] {
     var list: [ParsableCommand.Type] = []
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
+    list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
     return list
   }
 

@@ -1,0 +1,245 @@
+// The pieces VCoSwinModel assembles: input layout, convolutions of either rank, Swin blocks
+// and the two kinds of merge. Internal; the public type is `VCoSwinModel`.
+//
+// Legend: B batch; I input channels (3); T, H, W input frames, height, width (no T in 2D);
+//         Tp, Hp, Wp sizes padded to the patch (swin 3D only); C channels of a stage.
+
+import Compute
+import NN
+
+/// `out = a + b` element-wise over `count` floats, in parallel chunks. `out` may alias `a` or `b`.
+func addElementwise(
+  _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+) {
+  parallelChunks(count, grain: 1 << 15) { range in
+    for i in range { out[i] = a[i] + b[i] }
+  }
+}
+
+/// The model's input in PyTorch layout, channels first, turned channels last:
+/// `x [B, I, (T,) H, W] → [B, (Tp,) Hp, Wp, I]`, zero-padded at the end of each spatial
+/// dimension to `padded` (torchvision's `PatchEmbed3d` pads to a multiple of the patch).
+final class InputLayout {
+  /// Channels-last input `[B, (Tp,) Hp, Wp, I]`.
+  let y = Tensor(zeros: [0])
+  /// Input gradient, channels first `[B, I, (T,) H, W]`.
+  let dx = Tensor(zeros: [0])
+  private var inputShape: [Int] = []
+  private var paddedSizes: [Int] = []
+
+  /// `sizes` are the input's `[(T,) H, W]`; `padded` the sizes to pad them to (≥ sizes).
+  func forward(_ x: Tensor, padded: [Int]) -> Tensor {
+    let b = x.shape[0]
+    let channels = x.shape[1]
+    let sizes = Array(x.shape[2...])
+    inputShape = x.shape
+    paddedSizes = padded
+    y.reshape(to: [b] + padded + [channels])
+    if padded != sizes { y.zero() }
+    let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
+    let (hp, wp) = (padded[padded.count - 2], padded[padded.count - 1])
+    let tp = padded.count == 3 ? padded[0] : 1
+    let src = x.pointer
+    let dst = y.pointer
+    // One task per (b, t, h) row: reads C strided planes, writes one contiguous row.
+    parallelFor(b * t * h) { r in
+      let row = r % h
+      let frame = (r / h) % t
+      let batch = r / (h * t)
+      let out = dst + ((batch * tp + frame) * hp + row) * wp * channels
+      for c in 0..<channels {
+        let plane = src + (((batch * channels + c) * t + frame) * h + row) * w
+        for col in 0..<w { out[col * channels + c] = plane[col] }
+      }
+    }
+    return y
+  }
+
+  /// `dy [B, (Tp,) Hp, Wp, I] → dx [B, I, (T,) H, W]` (padding dropped).
+  func backward(_ dy: Tensor) -> Tensor {
+    let shape = inputShape
+    dx.reshape(to: shape)
+    let b = shape[0]
+    let channels = shape[1]
+    let sizes = Array(shape[2...])
+    let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
+    let (hp, wp) = (paddedSizes[paddedSizes.count - 2], paddedSizes[paddedSizes.count - 1])
+    let tp = paddedSizes.count == 3 ? paddedSizes[0] : 1
+    let src = dy.pointer
+    let dst = dx.pointer
+    parallelFor(b * t * h) { r in
+      let row = r % h
+      let frame = (r / h) % t
+      let batch = r / (h * t)
+      let inRow = src + ((batch * tp + frame) * hp + row) * wp * channels
+      for c in 0..<channels {
+        let plane = dst + (((batch * channels + c) * t + frame) * h + row) * w
+        for col in 0..<w { plane[col] = inRow[col * channels + c] }
+      }
+    }
+    return dx
+  }
+}
+
+/// A convolution of rank 2 or 3 (`Conv2d` or `Conv3d`), channels last.
+enum AnyConv {
+  case two(Conv2d)
+  case three(Conv3d)
+
+  /// Registers `name.weight` `[O, I, (kt,) kh, kw]` and `name.bias` `[O]`. 3D convolutions pad
+  /// time by replicating the edge frames (so a static clip stays static).
+  init(
+    store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: [Int],
+    stride: [Int], padding: [Int], rng: inout SeededRandom
+  ) {
+    if kernel.count == 2 {
+      self = .two(
+        Conv2d(
+          store: store, name: name, inChannels: inChannels, outChannels: outChannels,
+          kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
+          padding: (padding[0], padding[1]), rng: &rng))
+    } else {
+      self = .three(
+        Conv3d(
+          store: store, name: name, inChannels: inChannels, outChannels: outChannels,
+          kernel: (kernel[0], kernel[1], kernel[2]), stride: (stride[0], stride[1], stride[2]),
+          padding: (padding[0], padding[1], padding[2]), temporalPadding: .replicate, rng: &rng))
+    }
+  }
+
+  func forward(_ x: Tensor, training: Bool) -> Tensor {
+    switch self {
+    case .two(let c): return c.forward(x, training: training)
+    case .three(let c): return c.forward(x, training: training)
+    }
+  }
+
+  func backward(_ dy: Tensor) -> Tensor {
+    switch self {
+    case .two(let c): return c.backward(dy)
+    case .three(let c): return c.backward(dy)
+    }
+  }
+
+  var needsInputGradient: Bool {
+    get {
+      switch self {
+      case .two(let c): return c.needsInputGradient
+      case .three(let c): return c.needsInputGradient
+      }
+    }
+    nonmutating set {
+      switch self {
+      case .two(let c): c.needsInputGradient = newValue
+      case .three(let c): c.needsInputGradient = newValue
+      }
+    }
+  }
+}
+
+/// One Swin block, pre-norm:
+/// `x1 = x + DropPath(Attn(LN₁(x)))`, `y = x1 + DropPath(MLP(LN₂(x1)))`, `MLP = Linear, GELU, Linear`.
+///
+/// Parameters under `name`: `norm1`, `attn.{qkv,proj,relative_position_bias_table}`, `norm2`,
+/// `mlp.0`, `mlp.3` (torchvision's names). Activations `[B, (T,) H, W, C]`.
+final class SwinBlock {
+  let norm1: LayerNorm
+  let attn: WindowAttention
+  let drop1: DropPath
+  let norm2: LayerNorm
+  let fc1: Linear
+  let act = GELU()
+  let fc2: Linear
+  let drop2: DropPath
+  /// Whether attention sees a 2D input as one frame `[B, 1, H, W, C]` (CoSwin 2D: the 3D
+  /// window rule, so that an inflated model matches on static clips at every size).
+  let asFrame: Bool
+
+  private let x1 = Tensor(zeros: [0])  // [B, (T,) H, W, C] after the attention residual
+  private let y = Tensor(zeros: [0])  // [B, (T,) H, W, C] block output (training)
+  private let dx1 = Tensor(zeros: [0])  // [B, (T,) H, W, C]
+  private let dx = Tensor(zeros: [0])  // [B, (T,) H, W, C]
+
+  init(
+    store: ParameterStore, name: String, dim: Int, heads: Int, window: [Int], shifted: Bool,
+    hidden: Int, dropPath: Float, eps: Float, asFrame: Bool, rng: inout SeededRandom
+  ) {
+    self.asFrame = asFrame
+    let win = asFrame ? [1] + window : window
+    let shift = shifted ? win.map { $0 / 2 } : win.map { _ in 0 }
+    norm1 = LayerNorm(store: store, name: name + ".norm1", channels: dim, eps: eps)
+    attn = WindowAttention(
+      store: store, name: name + ".attn", dim: dim, heads: heads, window: win, shift: shift, rng: &rng)
+    drop1 = DropPath(p: dropPath, rng: &rng)
+    norm2 = LayerNorm(store: store, name: name + ".norm2", channels: dim, eps: eps)
+    fc1 = Linear(
+      store: store, name: name + ".mlp.0", inFeatures: dim, outFeatures: hidden,
+      initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    fc2 = Linear(
+      store: store, name: name + ".mlp.3", inFeatures: hidden, outFeatures: dim,
+      initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    drop2 = DropPath(p: dropPath, rng: &rng)
+  }
+
+  /// `t` seen with the shape attention expects (a view; no copy).
+  private func attnView(_ t: Tensor) -> Tensor {
+    guard asFrame else { return t }
+    let s = t.shape
+    return Tensor(viewOf: t, offset: 0, shape: [s[0], 1] + s.dropFirst())
+  }
+
+  /// `x [B, (T,) H, W, C] → y` (a buffer the block owns). Inference keeps one output buffer
+  /// per block (the second residual is added in place) and runs GELU in place.
+  func forward(_ x: Tensor, training: Bool) -> Tensor {
+    let a = attn.forward(attnView(norm1.forward(x, training: training)), training: training)
+    let d1 = drop1.forward(a, training: training)
+    x1.reshape(to: x.shape)
+    addElementwise(x1.pointer, x.pointer, d1.pointer, count: x.count)
+    let h = fc1.forward(norm2.forward(x1, training: training), training: training)  // [.., hidden]
+    let g: Tensor
+    if training {
+      g = act.forward(h, training: true)
+    } else {
+      geluForward(y: h.pointer, x: h.pointer, count: h.count)
+      g = h
+    }
+    let d2 = drop2.forward(fc2.forward(g, training: training), training: training)
+    let out = training ? y : x1
+    out.reshape(to: x.shape)
+    addElementwise(out.pointer, x1.pointer, d2.pointer, count: x.count)
+    return out
+  }
+
+  /// `dy → dx` (a buffer the block owns); adds into every parameter gradient.
+  func backward(_ dy: Tensor) -> Tensor {
+    let dh = norm2.backward(fc1.backward(act.backward(fc2.backward(drop2.backward(dy)))))
+    dx1.reshape(to: dy.shape)
+    addElementwise(dx1.pointer, dh.pointer, dy.pointer, count: dy.count)
+    let da = attn.backward(attnView(drop1.backward(dx1)))
+    let dn = norm1.backward(Tensor(viewOf: da, offset: 0, shape: dy.shape))
+    dx.reshape(to: dy.shape)
+    addElementwise(dx.pointer, dn.pointer, dx1.pointer, count: dy.count)
+    return dx
+  }
+}
+
+/// The merge between stages: Swin's 2×2 concat + LayerNorm(4C) + Linear(4C→2C), or CoSwin's
+/// convolution (C→2C, overlapping, 3D also in time) + LayerNorm(2C).
+enum StageMerge {
+  case swin(PatchMerging)
+  case coswin(AnyConv, LayerNorm)
+
+  func forward(_ x: Tensor, training: Bool) -> Tensor {
+    switch self {
+    case .swin(let m): return m.forward(x, training: training)
+    case .coswin(let conv, let norm): return norm.forward(conv.forward(x, training: training), training: training)
+    }
+  }
+
+  func backward(_ dy: Tensor) -> Tensor {
+    switch self {
+    case .swin(let m): return m.backward(dy)
+    case .coswin(let conv, let norm): return conv.backward(norm.backward(dy))
+    }
+  }
+}

@@ -1,0 +1,254 @@
+// CoSwin (2D) and Video CoSwin (3D), and torchvision's Swin / Video Swin, as one model type.
+//
+// References: Florence (arXiv 2111.11432 §2.3 CoSwin, §2.6 Video CoSwin adapter);
+// torchvision `models/swin_transformer.py` (`SwinTransformer`) and
+// `models/video/swin_transformer.py` (`SwinTransformer3d`), whose state-dict names and
+// numerics the swin variant reproduces.
+//
+// Legend: B batch; I input channels; T, H, W input sizes; C stage channels; F feature channels
+//         (last stage); K classes.
+//
+// input [B, I, (T,) H, W]  (PyTorch layout, channels first; fed unchanged)
+//   → channels last [B, (T,) H, W, I] (swin 3D: zero-padded at the end to the patch)
+//   → token embedding conv → LayerNorm                  [B, (T',) H', W', C₀]
+//   → stage 0 blocks → merge → stage 1 blocks → … → last stage blocks   [B, …, F]
+//   → LayerNorm → mean over tokens = features [B, F] → Linear head = logits [B, K]
+
+import Compute
+import Foundation
+import NN
+import SafeTensors
+
+/// An input the model cannot take, with its shape and why.
+public struct ModelInputError: Error, CustomStringConvertible, Equatable, Sendable {
+  public var shape: [Int]
+  public var reason: String
+  public var description: String { "model input of shape \(shape): \(reason)" }
+}
+
+/// The result of a forward pass; both tensors belong to the model and stay valid until its next
+/// `forward`.
+public struct ModelOutput {
+  /// Pooled features after the final LayerNorm `[B, F]`.
+  public let features: Tensor
+  /// Head outputs `[B, K]`.
+  public let logits: Tensor
+}
+
+/// CoSwin / Video CoSwin (or Swin / Video Swin), forward and backward, on a CPU.
+public final class VCoSwinModel {
+  public let config: ModelConfig
+  /// Every parameter, under its checkpoint name, in one contiguous allocation.
+  public let store: ParameterStore
+
+  private let layout = InputLayout()
+  private let embedConv: AnyConv
+  private let embedNorm: LayerNorm
+  private let blocks: [[SwinBlock]]
+  private let merges: [StageMerge]
+  private let norm: LayerNorm
+  private let pool = MeanPool()
+  private let head: Linear
+  private var trainedForward = false
+
+  /// A freshly initialised model (torchvision's scheme: linears and bias tables truncated
+  /// normal with std 0.02 and zero biases, convolutions PyTorch's default, LayerNorms 1 and 0),
+  /// deterministic for `seed`.
+  public init(config: ModelConfig, seed: UInt64 = 0) {
+    self.config = config
+    let store = ParameterStore()
+    self.store = store
+    var rng = SeededRandom(seed: seed)
+    let eps = Float(config.layerNormEps)
+    embedConv = AnyConv(
+      store: store, name: config.embedConvName, inChannels: config.inChannels,
+      outChannels: config.embedDim, kernel: config.embedKernel, stride: config.embedStride,
+      padding: config.embedPadding, rng: &rng)
+    embedNorm = LayerNorm(store: store, name: config.embedNormName, channels: config.embedDim, eps: eps)
+    var blocks: [[SwinBlock]] = []
+    var merges: [StageMerge] = []
+    var globalBlock = 0
+    let asFrame = config.dims == 2 && config.variant == .coswin
+    for i in 0..<config.stages {
+      let c = config.channels(stage: i)
+      var stage: [SwinBlock] = []
+      for j in 0..<config.depths[i] {
+        stage.append(
+          SwinBlock(
+            store: store, name: config.blockName(stage: i, block: j), dim: c, heads: config.heads[i],
+            window: config.windows[i], shifted: j % 2 == 1, hidden: config.hidden(stage: i),
+            dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
+            rng: &rng))
+        globalBlock += 1
+      }
+      blocks.append(stage)
+      if i < config.stages - 1 {
+        let name = config.mergeName(after: i)
+        switch config.variant {
+        case .swin:
+          merges.append(.swin(PatchMerging(store: store, name: name, channels: c, rng: &rng)))
+        case .coswin:
+          let conv = AnyConv(
+            store: store, name: name + ".conv", inChannels: c, outChannels: 2 * c,
+            kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding,
+            rng: &rng)
+          merges.append(.coswin(conv, LayerNorm(store: store, name: name + ".norm", channels: 2 * c, eps: eps)))
+        }
+      }
+    }
+    self.blocks = blocks
+    self.merges = merges
+    norm = LayerNorm(store: store, name: "norm", channels: config.featureDim, eps: eps)
+    head = Linear(
+      store: store, name: "head", inFeatures: config.featureDim, outFeatures: config.classes,
+      initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    store.finalize()
+  }
+
+  /// Token-grid sizes `[(T,) H, W]` after the embedding and after each merge, for an input of
+  /// spatial sizes `sizes` (`[(T,) H, W]`), or an error if some layer would have no output.
+  public func stageSizes(input sizes: [Int]) throws -> [[Int]] {
+    let shape = [1, config.inChannels] + sizes
+    guard sizes.count == config.dims, sizes.allSatisfy({ $0 >= 1 }) else {
+      throw ModelInputError(
+        shape: shape, reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]")")
+    }
+    var s = paddedInput(sizes)
+    var out: [[Int]] = []
+    s = try convOutput(s, kernel: config.embedKernel, stride: config.embedStride, padding: config.embedPadding, shape: shape, what: "token embedding")
+    out.append(s)
+    for _ in 1..<config.stages {
+      switch config.variant {
+      case .swin:
+        let n = s.count
+        s[n - 2] = (s[n - 2] + 1) / 2
+        s[n - 1] = (s[n - 1] + 1) / 2
+      case .coswin:
+        s = try convOutput(s, kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding, shape: shape, what: "patch merging")
+      }
+      out.append(s)
+    }
+    return out
+  }
+
+  private func convOutput(_ s: [Int], kernel: [Int], stride: [Int], padding: [Int], shape: [Int], what: String) throws -> [Int] {
+    var r = s
+    for d in 0..<s.count {
+      let span = s[d] + 2 * padding[d] - kernel[d]
+      guard span >= 0 else {
+        throw ModelInputError(shape: shape, reason: "too small for the \(what) (kernel \(kernel), padding \(padding))")
+      }
+      r[d] = span / stride[d] + 1
+    }
+    return r
+  }
+
+  /// The sizes the input is padded to before the embedding (swin 3D: multiples of the patch).
+  private func paddedInput(_ sizes: [Int]) -> [Int] {
+    guard config.variant == .swin && config.dims == 3 else { return sizes }
+    return (0..<3).map { (sizes[$0] + config.embedStride[$0] - 1) / config.embedStride[$0] * config.embedStride[$0] }
+  }
+
+  /// Forward pass of `input [B, I, H, W]` (2D) or `[B, I, T, H, W]` (3D), fed unchanged.
+  ///
+  /// With `training: true` every layer keeps what `backward` needs and drop path is active;
+  /// with `false` no layer keeps activations beyond its own output buffer.
+  public func forward(_ input: Tensor, training: Bool) throws -> ModelOutput {
+    guard input.rank == config.dims + 2, input.shape[1] == config.inChannels, input.shape[0] >= 1 else {
+      throw ModelInputError(
+        shape: input.shape,
+        reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]") for this \(config.kind) model")
+    }
+    let sizes = Array(input.shape[2...])
+    _ = try stageSizes(input: sizes)
+    var x = layout.forward(input, padded: paddedInput(sizes))
+    x = embedNorm.forward(embedConv.forward(x, training: training), training: training)
+    for i in 0..<config.stages {
+      for block in blocks[i] { x = block.forward(x, training: training) }
+      if i < merges.count { x = merges[i].forward(x, training: training) }
+    }
+    x = norm.forward(x, training: training)
+    let features = pool.forward(x, training: training)
+    let logits = head.forward(features, training: training)
+    trainedForward = training
+    return ModelOutput(features: features, logits: logits)
+  }
+
+  /// Backward pass from `dlogits [B, K]` of the last (training) forward: adds into every
+  /// parameter's gradient and, when `inputGradient`, returns the gradient of the input
+  /// `[B, I, (T,) H, W]` (otherwise nil).
+  ///
+  /// Precondition: the last `forward` ran with `training: true`; `dlogits` has the logits' shape.
+  @discardableResult
+  public func backward(_ dlogits: Tensor, inputGradient: Bool = false) -> Tensor? {
+    precondition(trainedForward, "VCoSwinModel.backward without a training forward")
+    trainedForward = false
+    var d = pool.backward(head.backward(dlogits))
+    d = norm.backward(d)
+    for i in stride(from: config.stages - 1, through: 0, by: -1) {
+      if i < merges.count { d = merges[i].backward(d) }
+      for block in blocks[i].reversed() { d = block.backward(d) }
+    }
+    embedConv.needsInputGradient = inputGradient
+    d = embedConv.backward(embedNorm.backward(d))
+    return inputGradient ? layout.backward(d) : nil
+  }
+
+  /// Class probabilities averaged over views: `input` holds `samples × views` entries, the
+  /// views of one sample consecutive (clips × crops); returns `[samples, K]`.
+  /// Runs in chunks of at most `batch` entries (memory), in inference mode.
+  public func averagedProbabilities(_ input: Tensor, views: Int, batch: Int = 8) throws -> Tensor {
+    let total = input.shape.first ?? 0
+    guard views >= 1, total >= views, total % views == 0 else {
+      throw ModelInputError(shape: input.shape, reason: "\(total) entries are not a multiple of \(views) views")
+    }
+    let k = config.classes
+    let out = Tensor(zeros: [total / views, k])
+    let per = input.count / total
+    let chunk = Swift.max(1, batch)
+    var start = 0
+    while start < total {
+      let n = Swift.min(chunk, total - start)
+      let part = Tensor(viewOf: input, offset: start * per, shape: [n] + input.shape.dropFirst())
+      let logits = try forward(part, training: false).logits
+      for r in 0..<n {
+        let row = logits.pointer + r * k
+        let m = (0..<k).reduce(-Float.infinity) { Swift.max($0, row[$1]) }
+        var sum: Float = 0
+        var e = [Float](repeating: 0, count: k)
+        for j in 0..<k {
+          e[j] = Foundation.exp(row[j] - m)
+          sum += e[j]
+        }
+        let target = out.pointer + ((start + r) / views) * k
+        for j in 0..<k { target[j] += e[j] / sum / Float(views) }
+      }
+      start += n
+    }
+    return out
+  }
+}
+
+extension VCoSwinModel {
+  /// Loads a checkpoint file: metadata, strict verification, then the weights.
+  public static func load(path: String) throws -> (model: VCoSwinModel, info: CheckpointInfo) {
+    let file = try SafeTensorsFile.read(path: path)
+    let info = try Checkpoint.info(of: file)
+    let model = VCoSwinModel(config: info.config)
+    try model.load(file)
+    return (model, info)
+  }
+
+  /// Copies the weights of `file` into this model after verifying them strictly against its
+  /// config (missing, unexpected, mis-shaped or non-finite tensors are errors).
+  public func load(_ file: SafeTensorsFile) throws {
+    try Checkpoint.verify(file, config: config)
+    try Checkpoint.copy(file, into: store)
+  }
+
+  /// Writes the model as a checkpoint (atomic).
+  public func save(to path: String, labels: [String]? = nil, provenance: String) throws {
+    try Checkpoint.write(
+      to: path, info: CheckpointInfo(config: config, labels: labels, provenance: provenance), store: store)
+  }
+}

@@ -1,0 +1,194 @@
+// Linear: y = x · Wᵀ + b over the last dimension of any shape.
+//
+// Legend: R rows (the product of every leading dimension, e.g. B·T·H·W tokens),
+//         I input features, O output features.
+// Buffers: x [R, I], W [O, I] (PyTorch layout), b [O], y [R, O].
+//
+// Forward is one GEMM over all rows (bias broadcast into y first, then y += x·Wᵀ).
+// Backward: dX = dY · W, dW += dYᵀ · X, db += Σ_r dY[r, :].
+
+import Compute
+
+/// How a `Linear` (or convolution) initialises its weight and bias.
+public enum WeightInit: Sendable, Equatable {
+  /// PyTorch's default for `nn.Linear` / `nn.Conv*d` (`kaiming_uniform_(a=√5)`):
+  /// W, b ~ U(−1/√fanIn, 1/√fanIn).
+  case pytorchDefault
+  /// Swin's init: W ~ truncated normal with standard deviation `std` (`SeededRandom.truncatedNormal`),
+  /// b = 0.
+  case truncatedNormal(std: Float)
+  /// W = 0, b = 0 (e.g. a classifier head that starts at zero).
+  case zeros
+
+  /// Fills `weight` (fan-in `fanIn`) and `bias` as this scheme does.
+  func fill(weight: Tensor, bias: Tensor?, fanIn: Int, rng: inout SeededRandom) {
+    switch self {
+    case .pytorchDefault:
+      let bound = 1 / Float(Swift.max(fanIn, 1)).squareRoot()
+      for i in 0..<weight.count { weight.pointer[i] = (2 * rng.uniform() - 1) * bound }
+      if let bias {
+        for i in 0..<bias.count { bias.pointer[i] = (2 * rng.uniform() - 1) * bound }
+      }
+    case .truncatedNormal(let std):
+      for i in 0..<weight.count { weight.pointer[i] = rng.truncatedNormal(std: std) }
+      bias?.zero()
+    case .zeros:
+      weight.zero()
+      bias?.zero()
+    }
+  }
+}
+
+// MARK: - Kernels
+
+/// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]` — one GEMM over all rows.
+///
+/// - Parameters:
+///   - y: output `[R, O]` (overwritten).
+///   - x: input `[R, I]`.
+///   - weight: `[O, I]`.
+///   - bias: `[O]`, or nil for no bias.
+public func linearForward(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+  bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
+) {
+  let (r, i, o) = (rows, inFeatures, outFeatures)
+  if r == 0 || o == 0 { return }
+  if let bias {
+    broadcastRows(y, row: bias, rows: r, cols: o)
+  }
+  gemm(
+    .none, .transposed, m: r, n: o, k: i, a: x, lda: i, b: weight, ldb: i,
+    beta: bias == nil ? 0 : 1, c: y, ldc: o)
+}
+
+/// Backward of `linearForward`.
+///
+/// `dX[R,I] = dY[R,O] · W[O,I]` (overwritten; skipped when `dx` is nil),
+/// `dW[O,I] += dY[R,O]ᵀ · X[R,I]`, `db[O] += Σ_r dY[r,:]` (skipped when `dBias` is nil).
+public func linearBackward(
+  dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+  dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+  weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int
+) {
+  let (r, i, o) = (rows, inFeatures, outFeatures)
+  if let dx {
+    gemm(.none, .none, m: r, n: i, k: o, a: dy, lda: o, b: weight, ldb: i, c: dx, ldc: i)
+  }
+  gemm(
+    .transposed, .none, m: o, n: i, k: r, a: dy, lda: o, b: x, ldb: i, beta: 1, c: dWeight,
+    ldc: i)
+  if let dBias { columnSumAccumulate(dBias, dy, rows: r, cols: o) }
+}
+
+/// Naive reference for `linearForward`: plain loops, Double accumulation.
+public func naiveLinearForward(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+  bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
+) {
+  for r in 0..<rows {
+    for o in 0..<outFeatures {
+      var acc = Double(bias?[o] ?? 0)
+      for i in 0..<inFeatures {
+        acc += Double(x[r * inFeatures + i]) * Double(weight[o * inFeatures + i])
+      }
+      y[r * outFeatures + o] = Float(acc)
+    }
+  }
+}
+
+/// Naive reference for `linearBackward` (same contract).
+public func naiveLinearBackward(
+  dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+  dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+  weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int
+) {
+  let (nr, ni, no) = (rows, inFeatures, outFeatures)
+  if let dx {
+    for r in 0..<nr {
+      for i in 0..<ni {
+        var acc = 0.0
+        for o in 0..<no { acc += Double(dy[r * no + o]) * Double(weight[o * ni + i]) }
+        dx[r * ni + i] = Float(acc)
+      }
+    }
+  }
+  for o in 0..<no {
+    for i in 0..<ni {
+      var acc = Double(dWeight[o * ni + i])
+      for r in 0..<nr { acc += Double(dy[r * no + o]) * Double(x[r * ni + i]) }
+      dWeight[o * ni + i] = Float(acc)
+    }
+    if let dBias {
+      var acc = Double(dBias[o])
+      for r in 0..<nr { acc += Double(dy[r * no + o]) }
+      dBias[o] = Float(acc)
+    }
+  }
+}
+
+// MARK: - Layer
+
+/// A fully connected layer on the last dimension: `[…, I] → […, O]`, `y = x·Wᵀ + b`.
+///
+/// Parameters: `name.weight` `[O, I]` (decayed), `name.bias` `[O]` (not decayed, optional).
+public final class Linear {
+  public let inFeatures: Int
+  public let outFeatures: Int
+  /// `[O, I]`.
+  public let weight: Parameter
+  /// `[O]`, or nil for a layer without bias.
+  public let bias: Parameter?
+  /// When false, `backward` skips dX (e.g. the first layer of a network) and returns an
+  /// empty tensor; parameter gradients are still accumulated.
+  public var needsInputGradient = true
+
+  /// Output `[…, O]`, reused between calls.
+  private let y = Tensor(zeros: [0])
+  /// Input gradient `[…, I]`, reused between calls.
+  private let dx = Tensor(zeros: [0])
+  /// The last training input `[…, I]` (a reference; backward needs it for dW).
+  private var savedX: Tensor?
+
+  /// Registers `name.weight` `[O, I]` and (if `bias`) `name.bias` `[O]` in `store`.
+  public init(
+    store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
+    initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
+  ) {
+    precondition(inFeatures > 0 && outFeatures > 0, "Linear needs positive sizes")
+    self.inFeatures = inFeatures
+    self.outFeatures = outFeatures
+    let w = Tensor(zeros: [outFeatures, inFeatures])
+    let b = bias ? Tensor(zeros: [outFeatures]) : nil
+    initializer.fill(weight: w, bias: b, fanIn: inFeatures, rng: &rng)
+    self.weight = store.register(name + ".weight", w, decay: true)
+    self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
+  }
+
+  /// `x [… , I] → y [… , O]`. Precondition: the last dimension of `x` is `inFeatures`.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    precondition(x.shape.last == inFeatures, "Linear expects last dim \(inFeatures), got \(x.shape)")
+    let rows = x.count / inFeatures
+    var shape = x.shape
+    shape[shape.count - 1] = outFeatures
+    y.reshape(to: shape)
+    linearForward(
+      y: y.pointer, x: x.pointer, weight: weight.value.pointer, bias: bias?.value.pointer,
+      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    savedX = training ? x : nil
+    return y
+  }
+
+  /// `dy [… , O] → dx [… , I]`; adds into `weight.grad` and `bias.grad`.
+  public func backward(_ dy: Tensor) -> Tensor {
+    guard let x = savedX else { preconditionFailure("Linear.backward without a training forward") }
+    precondition(dy.count == y.count, "Linear.backward: dy \(dy.shape) vs y \(y.shape)")
+    let rows = x.count / inFeatures
+    if needsInputGradient { dx.reshape(to: x.shape) } else { dx.reshape(to: [0]) }
+    linearBackward(
+      dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
+      dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer,
+      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+    return dx
+  }
+}

@@ -1,0 +1,119 @@
+// Test support: random tensors, tolerance assertions and a finite-difference gradient check.
+
+import Compute
+import NN
+import XCTest
+
+/// A tensor of the given shape with values uniform in [-scale, scale).
+func randomTensor(_ shape: [Int], _ rng: inout SeededRandom, scale: Float = 1) -> Tensor {
+  let t = Tensor(zeros: shape)
+  for i in 0..<t.count { t.pointer[i] = (2 * rng.uniform() - 1) * scale }
+  return t
+}
+
+/// Asserts `|a − e| ≤ atol + rtol·|e|` element-wise, reporting the worst element.
+func assertClose(
+  _ actual: UnsafePointer<Float>, _ expected: UnsafePointer<Float>, count: Int,
+  atol: Float, rtol: Float, _ label: String, file: StaticString = #filePath, line: UInt = #line
+) {
+  var worst = -1
+  var worstExcess: Float = 0
+  for i in 0..<count {
+    let a = actual[i]
+    let e = expected[i]
+    let excess = abs(a - e) - (atol + rtol * abs(e))
+    if !(excess <= 0) && (worst < 0 || excess > worstExcess || excess.isNaN) {
+      worst = i
+      worstExcess = excess
+    }
+  }
+  if worst >= 0 {
+    XCTFail(
+      "\(label): element \(worst) is \(actual[worst]), expected \(expected[worst]) "
+        + "(atol \(atol), rtol \(rtol))", file: file, line: line)
+  }
+}
+
+/// Tensor form of `assertClose`. Precondition-free: a count mismatch is a failure.
+func assertClose(
+  _ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ label: String,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  guard actual.count == expected.count else {
+    XCTFail("\(label): \(actual.shape) vs \(expected.shape)", file: file, line: line)
+    return
+  }
+  assertClose(
+    actual.pointer, expected.pointer, count: actual.count, atol: atol, rtol: rtol, label,
+    file: file, line: line)
+}
+
+/// Finite-difference check of a layer's backward pass.
+///
+/// The loss is a fixed random projection `L = Σ r·y` (r uniform in [-1, 1)), so `dL/dy = r`.
+/// `backward(r)` must return the input gradients (one per tensor of `inputs`, in order) and
+/// add into the parameters' `grad`. Each checked element `e` of an input or parameter is
+/// compared with the central difference `(L(e+h) − L(e−h)) / 2h`, the loss summed in Double:
+/// `|analytic − numeric| ≤ tolerance · max(|analytic|, |numeric|, floor)` where `floor` is
+/// 10% of the largest analytic gradient of that tensor (absolute error for tiny entries).
+/// At most `maxChecks` elements of each tensor are checked (chosen at random).
+func checkGradients(
+  _ label: String, inputs: [Tensor], parameters: [Parameter] = [], step: Float = 1e-2,
+  tolerance: Double = 1e-2, maxChecks: Int = 48, seed: UInt64 = 99,
+  forward: () -> Tensor, backward: (Tensor) -> [Tensor],
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  var rng = SeededRandom(seed: seed)
+  let y0 = forward()
+  let r = randomTensor(y0.shape, &rng)
+  for p in parameters { p.grad.zero() }
+  let grads = backward(r).map { $0.clone() }
+  XCTAssertEqual(grads.count, inputs.count, "\(label): one gradient per input", file: file, line: line)
+  let paramGrads = parameters.map { $0.grad.clone() }
+
+  func loss() -> Double {
+    let y = forward()
+    var acc = 0.0
+    for i in 0..<y.count { acc += Double(r.pointer[i]) * Double(y.pointer[i]) }
+    return acc
+  }
+
+  func check(_ name: String, value: Tensor, analytic: Tensor) {
+    guard analytic.count == value.count else {
+      XCTFail("\(label) \(name): gradient \(analytic.shape) for \(value.shape)", file: file, line: line)
+      return
+    }
+    var largest = 0.0
+    for i in 0..<analytic.count { largest = max(largest, Double(abs(analytic.pointer[i]))) }
+    let floor = max(0.1 * largest, 1e-3)
+    var indices = Array(0..<value.count)
+    if indices.count > maxChecks {
+      for i in 0..<maxChecks { indices.swapAt(i, i + Int(rng.next() % UInt64(indices.count - i))) }
+      indices = Array(indices[0..<maxChecks])
+    }
+    var failures = 0
+    for i in indices {
+      let saved = value.pointer[i]
+      value.pointer[i] = saved + step
+      let plus = loss()
+      value.pointer[i] = saved - step
+      let minus = loss()
+      value.pointer[i] = saved
+      let numeric = (plus - minus) / (2 * Double(step))
+      let a = Double(analytic.pointer[i])
+      let scale = max(abs(a), abs(numeric), floor)
+      if abs(a - numeric) > tolerance * scale {
+        failures += 1
+        if failures <= 3 {
+          XCTFail(
+            "\(label) \(name)[\(i)]: analytic \(a), numeric \(numeric) (tolerance \(tolerance))",
+            file: file, line: line)
+        }
+      }
+    }
+  }
+  for (k, x) in inputs.enumerated() where k < grads.count {
+    check("input \(k)", value: x, analytic: grads[k])
+  }
+  for (p, g) in zip(parameters, paramGrads) { check(p.name, value: p.value, analytic: g) }
+}
