@@ -33,12 +33,13 @@ let package = Package(
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
-    .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
+    .target(
+      name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(name: "Reports"),
-    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute"]),
+    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
     .target(
       name: "Training",
@@ -77,7 +78,7 @@ let package = Package(
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Compute"]),
     .testTarget(
-      name: "InflationTests", dependencies: ["Inflation", "SafeTensors"],
+      name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);

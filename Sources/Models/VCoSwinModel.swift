@@ -78,6 +78,7 @@ public final class VCoSwinModel {
             store: store, name: config.blockName(stage: i, block: j), dim: c, heads: config.heads[i],
             window: config.windows[i], shifted: j % 2 == 1, hidden: config.hidden(stage: i),
             dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
+            exactPositions: config.variant == .coswin,
             rng: &rng))
         globalBlock += 1
       }
