@@ -4,7 +4,7 @@ import Foundation
 /// Writes RGB frames to a video file with libavcodec/libavformat.
 ///
 /// The container comes from the file extension (`.mkv`, `.avi`, `.mp4`, …). Codecs:
-/// FFV1 (lossless, planar RGB: decoded pixels equal the written ones), MPEG-4 part 2 (small,
+/// FFV1 (lossless RGB: decoded pixels equal the written ones), MPEG-4 part 2 (small,
 /// lossy), H.264 (through libx264 when this FFmpeg build has it) and Motion JPEG.
 ///
 /// Usage: `append` frames of the writer's size, then `finish()`; a writer dropped without
@@ -12,7 +12,7 @@ import Foundation
 public final class VideoWriter {
   /// Video codecs the writer can use.
   public enum Codec: String, Sendable, CaseIterable {
-    /// Lossless FFV1, planar RGB (`gbrp`).
+    /// Lossless FFV1 in RGB (`bgr0`).
     case ffv1
     /// MPEG-4 part 2, 4:2:0, constant quantiser `quality` (2 best … 31 worst; default 4).
     case mpeg4
@@ -34,7 +34,7 @@ public final class VideoWriter {
 
     var pixelFormat: AVPixelFormat {
       switch self {
-      case .ffv1: return AV_PIX_FMT_GBRP
+      case .ffv1: return AV_PIX_FMT_BGR0
       case .mpeg4, .h264: return AV_PIX_FMT_YUV420P
       case .mjpeg: return AV_PIX_FMT_YUVJ420P
       }
