@@ -31,11 +31,12 @@ let package = Package(
 
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
-    .target(name: "SafeTensors"),
+    .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
     .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
     .target(
-      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
+      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
     .target(
       name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
@@ -59,11 +60,13 @@ let package = Package(
 
     // Tests.
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+    .testTarget(
+      name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
     .testTarget(
-      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
+      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);

@@ -1,0 +1,235 @@
+// Model checkpoints: safetensors files with the config, kind, labels and provenance in
+// `__metadata__` and every parameter as Float32 in PyTorch layout (Docs/FORMATS.md).
+
+import Compute
+import Foundation
+import SafeTensors
+
+/// What a checkpoint says about itself, besides its tensors.
+public struct CheckpointInfo: Sendable, Equatable {
+  public var config: ModelConfig
+  /// One name per class, `config.classes` of them.
+  public var labels: [String]
+  /// Where the weights come from (e.g. "init preset micro seed 1", "inflated from X with Kt=2").
+  public var provenance: String
+  /// `image` (2D) or `video` (3D).
+  public var kind: String { config.kind }
+
+  public init(config: ModelConfig, labels: [String]? = nil, provenance: String) {
+    self.config = config
+    self.labels = labels ?? (0..<config.classes).map { "class_\($0)" }
+    self.provenance = provenance
+  }
+
+  /// The `__metadata__` strings.
+  public func metadata() throws -> [String: String] {
+    let labelJSON = String(decoding: try JSONEncoder().encode(labels), as: UTF8.self)
+    return [
+      "format": Checkpoint.format, "config": try config.jsonString(), "kind": kind,
+      "labels": labelJSON, "provenance": provenance,
+    ]
+  }
+}
+
+/// A checkpoint that cannot be used, with the file, the key and (for shapes) both shapes.
+public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+  public enum Kind: Equatable, Sendable {
+    case missingMetadata(key: String)
+    case badMetadata(key: String, reason: String)
+    case missingTensor(key: String, expected: [Int])
+    case unexpectedTensor(key: String, shape: [Int])
+    case shapeMismatch(key: String, expected: [Int], found: [Int])
+    case nonFinite(key: String, index: Int)
+    case badBuffer(key: String, reason: String)
+    case wrongKind(expected: String, found: String)
+  }
+  public var path: String
+  public var kind: Kind
+  public init(path: String, _ kind: Kind) {
+    self.path = path
+    self.kind = kind
+  }
+
+  public var description: String {
+    switch kind {
+    case .missingMetadata(let key):
+      return "\(path): not a vcoswin checkpoint: __metadata__ has no '\(key)'"
+    case .badMetadata(let key, let reason):
+      return "\(path): __metadata__ '\(key)': \(reason)"
+    case .missingTensor(let key, let expected):
+      return "\(path): missing tensor '\(key)' (expected shape \(expected))"
+    case .unexpectedTensor(let key, let shape):
+      return "\(path): unexpected tensor '\(key)' with shape \(shape) (not a parameter of this model)"
+    case .shapeMismatch(let key, let expected, let found):
+      return "\(path): tensor '\(key)' has shape \(found) but the model expects \(expected)"
+    case .nonFinite(let key, let index):
+      return "\(path): tensor '\(key)' holds a NaN or infinite value at element \(index)"
+    case .badBuffer(let key, let reason):
+      return "\(path): buffer '\(key)': \(reason)"
+    case .wrongKind(let expected, let found):
+      return "\(path): this is an \(found) checkpoint; a \(expected) checkpoint is needed here"
+    }
+  }
+}
+
+/// Reading, verifying and writing checkpoints.
+public enum Checkpoint {
+  /// The value of `__metadata__["format"]` in files this package writes.
+  public static let format = "vcoswin-checkpoint-1"
+
+  /// Reads the metadata of a checkpoint file (config validated, labels counted).
+  public static func info(of file: SafeTensorsFile) throws -> CheckpointInfo {
+    let path = file.path
+    guard let configText = file.metadata["config"] else {
+      throw CheckpointError(path: path, .missingMetadata(key: "config"))
+    }
+    let config: ModelConfig
+    do {
+      config = try ModelConfig.fromJSON(configText)
+    } catch {
+      throw CheckpointError(path: path, .badMetadata(key: "config", reason: "\(error)"))
+    }
+    if let kind = file.metadata["kind"], kind != config.kind {
+      throw CheckpointError(
+        path: path, .badMetadata(key: "kind", reason: "'\(kind)' but the config has dims \(config.dims)"))
+    }
+    var labels: [String]? = nil
+    if let text = file.metadata["labels"] {
+      guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+        throw CheckpointError(path: path, .badMetadata(key: "labels", reason: "not a JSON array of strings"))
+      }
+      guard list.count == config.classes else {
+        throw CheckpointError(
+          path: path, .badMetadata(key: "labels", reason: "\(list.count) labels for \(config.classes) classes"))
+      }
+      labels = list
+    }
+    return CheckpointInfo(config: config, labels: labels, provenance: file.metadata["provenance"] ?? "")
+  }
+
+  /// Checks a file's tensors against `config`, strictly: every parameter present with its
+  /// exact shape and finite values, nothing else except torchvision buffers, which must hold
+  /// the index the model computes.
+  public static func verify(_ file: SafeTensorsFile, config: ModelConfig) throws {
+    let path = file.path
+    let specs = config.parameterSpecs
+    var expected: [String: [Int]] = [:]
+    for s in specs { expected[s.name] = s.shape }
+    for key in file.keys where expected[key] == nil {
+      let shape = file.tensors[key]?.shape ?? []
+      if ModelConfig.isBufferName(key) {
+        try verifyIndexBuffer(file, key: key, config: config)
+        continue
+      }
+      throw CheckpointError(path: path, .unexpectedTensor(key: key, shape: shape))
+    }
+    for s in specs {
+      guard let entry = file.tensors[s.name] else {
+        throw CheckpointError(path: path, .missingTensor(key: s.name, expected: s.shape))
+      }
+      guard entry.shape == s.shape else {
+        throw CheckpointError(path: path, .shapeMismatch(key: s.name, expected: s.shape, found: entry.shape))
+      }
+    }
+  }
+
+  /// A torchvision `relative_position_index` buffer: 2D `[N·N]`, 3D `[N, N]`, with the values
+  /// of the configured window (time outermost).
+  static func verifyIndexBuffer(_ file: SafeTensorsFile, key: String, config: ModelConfig) throws {
+    let path = file.path
+    let prefix = String(key.dropLast(".relative_position_index".count))
+    guard let stage = (0..<config.stages).first(where: { i in
+      (0..<config.depths[i]).contains { config.blockName(stage: i, block: $0) + ".attn" == prefix }
+    }) else {
+      throw CheckpointError(path: path, .unexpectedTensor(key: key, shape: file.tensors[key]?.shape ?? []))
+    }
+    let window = config.windows[stage]
+    let n = window.reduce(1, *)
+    let shape = config.dims == 2 ? [n * n] : [n, n]
+    let found = try file.int64s(key)
+    guard found.shape == shape else {
+      throw CheckpointError(path: path, .shapeMismatch(key: key, expected: shape, found: found.shape))
+    }
+    let index = relativePositionIndexValues(window: window)
+    if let bad = found.values.indices.first(where: { found.values[$0] != index[$0] }) {
+      throw CheckpointError(
+        path: path,
+        .badBuffer(key: key, reason: "element \(bad) is \(found.values[bad]), expected \(index[bad]) for window \(window)"))
+    }
+  }
+
+  /// The relative position index of a full window (2 or 3 sizes, time outermost), flattened
+  /// `[N·N]`: `Σ_d (cᵢ[d] − cⱼ[d] + W_d − 1) · ∏_{e>d} (2W_e − 1)`.
+  static func relativePositionIndexValues(window: [Int]) -> [Int64] {
+    let n = window.reduce(1, *)
+    func coords(_ k: Int) -> [Int] {
+      var r = k
+      var c = [Int](repeating: 0, count: window.count)
+      for d in stride(from: window.count - 1, through: 0, by: -1) {
+        c[d] = r % window[d]
+        r /= window[d]
+      }
+      return c
+    }
+    let all = (0..<n).map(coords)
+    var out = [Int64](repeating: 0, count: n * n)
+    for i in 0..<n {
+      for j in 0..<n {
+        var v = 0
+        for d in 0..<window.count { v = v * (2 * window[d] - 1) + all[i][d] - all[j][d] + window[d] - 1 }
+        out[i * n + j] = Int64(v)
+      }
+    }
+    return out
+  }
+
+  /// Copies every parameter of `store` from `file` (verify first), checking each value is finite.
+  public static func copy(_ file: SafeTensorsFile, into store: ParameterStore) throws {
+    for p in store.parameters {
+      guard let entry = file.tensors[p.name] else {
+        throw CheckpointError(path: file.path, .missingTensor(key: p.name, expected: p.shape))
+      }
+      guard entry.shape == p.shape else {
+        throw CheckpointError(path: file.path, .shapeMismatch(key: p.name, expected: p.shape, found: entry.shape))
+      }
+      try file.copyFloats(p.name, into: p.value.pointer)
+      let v = p.value.pointer
+      for i in 0..<p.count where !v[i].isFinite {
+        throw CheckpointError(path: file.path, .nonFinite(key: p.name, index: i))
+      }
+    }
+  }
+
+  /// Writes every parameter of `store` and the metadata of `info`, atomically.
+  public static func write(to path: String, info: CheckpointInfo, store: ParameterStore) throws {
+    var writer = SafeTensorsWriter(metadata: try info.metadata())
+    for p in store.parameters {
+      try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
+    }
+    try writer.write(to: path)
+  }
+
+  /// Writes named tensors (PyTorch layouts) and the metadata of `info`, atomically, after
+  /// checking they are exactly the parameters of `info.config`.
+  public static func write(
+    to path: String, info: CheckpointInfo, tensors: [String: (shape: [Int], values: [Float])]
+  ) throws {
+    var writer = SafeTensorsWriter(metadata: try info.metadata())
+    let specs = info.config.parameterSpecs
+    let names = Set(specs.map(\.name))
+    if let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {
+      throw CheckpointError(path: path, .unexpectedTensor(key: extra, shape: tensors[extra]?.shape ?? []))
+    }
+    for s in specs {
+      guard let t = tensors[s.name] else { throw CheckpointError(path: path, .missingTensor(key: s.name, expected: s.shape)) }
+      guard t.shape == s.shape else {
+        throw CheckpointError(path: path, .shapeMismatch(key: s.name, expected: s.shape, found: t.shape))
+      }
+      if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
+        throw CheckpointError(path: path, .nonFinite(key: s.name, index: bad))
+      }
+      try writer.add(s.name, shape: t.shape, floats: t.values)
+    }
+    try writer.write(to: path)
+  }
+}

@@ -1,1 +1,0 @@
-// Models: see README.md beside this file.
