@@ -150,6 +150,8 @@ public final class VideoWriter {
         dstWidth: width, dstHeight: height, path: path)
     }
     frame.pointer.pointee.pts = t
+    // With a fixed quantiser, the encoder takes each frame's quality.
+    frame.pointer.pointee.quality = encoder.pointer.pointee.global_quality
     lastPts = t
     try check(avcodec_send_frame(encoder.pointer, frame.pointer), path, "cannot encode frame")
     try drain()
