@@ -15,6 +15,11 @@ public struct ClipList: Sendable {
     public var label: Int
     /// 1-based line number in the list file.
     public var line: Int
+    public init(path: String, label: Int, line: Int) {
+      self.path = path
+      self.label = label
+      self.line = line
+    }
   }
 
   /// The list file.
