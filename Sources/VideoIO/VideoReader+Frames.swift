@@ -8,17 +8,31 @@ extension VideoReader {
     -> [RGBImage]
   {
     var images: [Int: RGBImage] = [:]
+    try forEachFrame(numbers, width: width, height: height) { n, image in images[n] = image }
+    return numbers.compactMap { images[$0] }
+  }
+
+  /// Decodes frames `numbers` and hands each distinct one to `body` in ascending order as an
+  /// RGB image `width`×`height` (decoded size when nil), without keeping them: memory stays
+  /// one frame whatever the count. Precondition: every number is in `0..<frameCount`.
+  public func forEachFrame(
+    _ numbers: [Int], width: Int? = nil, height: Int? = nil,
+    _ body: (Int, RGBImage) throws -> Void
+  ) throws {
+    var image: RGBImage? = nil
     try decode(numbers) { n, frame in
       let w = width ?? Int(frame.pointee.width)
       let h = height ?? Int(frame.pointee.height)
-      var image = RGBImage(width: w, height: h)
-      try image.pixels.withUnsafeMutableBufferPointer { buffer in
+      if image?.width != w || image?.height != h { image = RGBImage(width: w, height: h) }
+      guard var out = image else { return }
+      image = nil  // unique reference: the scale below writes in place
+      try out.pixels.withUnsafeMutableBufferPointer { buffer in
         guard let base = buffer.baseAddress else { return }
         try scale(frame, region: nil, width: w, height: h, into: base, stride: w * 3)
       }
-      images[n] = image
+      try body(n, out)
+      image = out
     }
-    return numbers.compactMap { images[$0] }
   }
 
   /// Samples clips with `sampler` and reads them through `transform`; one generator seeded
