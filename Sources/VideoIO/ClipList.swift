@@ -25,62 +25,77 @@ public struct ClipList: Sendable {
   /// The list file.
   public var path: String
   public var entries: [Entry]
+  /// Malformed lines that were skipped (only with `skipBadLines`), each naming file and line.
+  public var badLines: [ListError] = []
 
   /// Reads and parses the list at `path`.
   /// - Parameters:
   ///   - labelNames: class names, index = label; lets lines use names instead of integers.
   ///   - classCount: when set, integer labels must be in `0..<classCount`.
   /// - Throws: `ListError` naming the file (and line).
-  public init(contentsOf path: String, labelNames: [String] = [], classCount: Int? = nil) throws {
+  ///   - skipBadLines: record malformed lines in `badLines` and go on, instead of throwing.
+  public init(
+    contentsOf path: String, labelNames: [String] = [], classCount: Int? = nil,
+    skipBadLines: Bool = false
+  ) throws {
     let text: String
     do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-      throw ListError(path: path, line: nil, message: "cannot read the list")
+        text = try String(contentsOfFile: path, encoding: .utf8)
+      } catch {
+        throw ListError(path: path, line: nil, message: "cannot read the list")
+      }
+      try self.init(
+        text: text, path: path, labelNames: labelNames, classCount: classCount,
+        skipBadLines: skipBadLines)
     }
-    try self.init(text: text, path: path, labelNames: labelNames, classCount: classCount)
-  }
 
-  /// Parses list text as if read from `path` (for relative paths and messages).
-  public init(text: String, path: String, labelNames: [String] = [], classCount: Int? = nil)
-    throws
-  {
-    self.path = path
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-    var names: [String: Int] = [:]
-    for (i, n) in labelNames.enumerated() { names[n] = i }
-    let limit = classCount ?? (labelNames.isEmpty ? nil : labelNames.count)
-    var entries: [Entry] = []
-    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      var line = Substring(raw)
-      if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-      if fields.isEmpty { continue }
-      let number = i + 1
-      guard fields.count >= 2, let labelField = fields.last else {
-        throw ListError(path: path, line: number, message: "expected `path label`")
+    /// Parses list text as if read from `path` (for relative paths and messages).
+    public init(
+      text: String, path: String, labelNames: [String] = [], classCount: Int? = nil,
+      skipBadLines: Bool = false
+    ) throws {
+      self.path = path
+      let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+      var names: [String: Int] = [:]
+      for (i, n) in labelNames.enumerated() { names[n] = i }
+      let limit = classCount ?? (labelNames.isEmpty ? nil : labelNames.count)
+      var entries: [Entry] = []
+      var bad: [ListError] = []
+      for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        do {
+        var line = Substring(raw)
+        if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        if fields.isEmpty { continue }
+        let number = i + 1
+        guard fields.count >= 2, let labelField = fields.last else {
+          throw ListError(path: path, line: number, message: "expected `path label`")
+        }
+        let label: Int
+        if let value = Int(labelField) {
+          label = value
+        } else if let value = names[String(labelField)] {
+          label = value
+        } else {
+          throw ListError(
+            path: path, line: number,
+            message: names.isEmpty
+              ? "label `\(labelField)` is not an integer"
+              : "unknown label `\(labelField)`")
+        }
+        if label < 0 || (limit.map { label >= $0 } ?? false) {
+          let range = limit.map { "0..<\($0)" } ?? "≥ 0"
+          throw ListError(path: path, line: number, message: "label \(label) out of range \(range)")
+        }
+        let file = fields.dropLast().joined(separator: " ")
+        let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
+        entries.append(Entry(path: resolved, label: label, line: number))
+      } catch let error as ListError where skipBadLines {
+        bad.append(error)
       }
-      let label: Int
-      if let value = Int(labelField) {
-        label = value
-      } else if let value = names[String(labelField)] {
-        label = value
-      } else {
-        throw ListError(
-          path: path, line: number,
-          message: names.isEmpty
-            ? "label `\(labelField)` is not an integer"
-            : "unknown label `\(labelField)`")
-      }
-      if label < 0 || (limit.map { label >= $0 } ?? false) {
-        let range = limit.map { "0..<\($0)" } ?? "≥ 0"
-        throw ListError(path: path, line: number, message: "label \(label) out of range \(range)")
-      }
-      let file = fields.dropLast().joined(separator: " ")
-      let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
-      entries.append(Entry(path: resolved, label: label, line: number))
     }
     self.entries = entries
+    self.badLines = bad
   }
 
   /// Reads a labels file: one class name per line (blank lines and `#` comments skipped).
