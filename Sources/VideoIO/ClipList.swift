@@ -40,29 +40,29 @@ public struct ClipList: Sendable {
   ) throws {
     let text: String
     do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
-      } catch {
-        throw ListError(path: path, line: nil, message: "cannot read the list")
-      }
-      try self.init(
-        text: text, path: path, labelNames: labelNames, classCount: classCount,
-        skipBadLines: skipBadLines)
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ListError(path: path, line: nil, message: "cannot read the list")
     }
+    try self.init(
+      text: text, path: path, labelNames: labelNames, classCount: classCount,
+      skipBadLines: skipBadLines)
+  }
 
-    /// Parses list text as if read from `path` (for relative paths and messages).
-    public init(
-      text: String, path: String, labelNames: [String] = [], classCount: Int? = nil,
-      skipBadLines: Bool = false
-    ) throws {
-      self.path = path
-      let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-      var names: [String: Int] = [:]
-      for (i, n) in labelNames.enumerated() { names[n] = i }
-      let limit = classCount ?? (labelNames.isEmpty ? nil : labelNames.count)
-      var entries: [Entry] = []
-      var bad: [ListError] = []
-      for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        do {
+  /// Parses list text as if read from `path` (for relative paths and messages).
+  public init(
+    text: String, path: String, labelNames: [String] = [], classCount: Int? = nil,
+    skipBadLines: Bool = false
+  ) throws {
+    self.path = path
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+    var names: [String: Int] = [:]
+    for (i, n) in labelNames.enumerated() { names[n] = i }
+    let limit = classCount ?? (labelNames.isEmpty ? nil : labelNames.count)
+    var entries: [Entry] = []
+    var bad: [ListError] = []
+    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      do {
         var line = Substring(raw)
         if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
@@ -90,7 +90,7 @@ public struct ClipList: Sendable {
         let file = fields.dropLast().joined(separator: " ")
         let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
         entries.append(Entry(path: resolved, label: label, line: number))
-      } catch let error as ListError where skipBadLines {
+    } catch let error as ListError where skipBadLines {
         bad.append(error)
       }
     }
