@@ -253,3 +253,19 @@ extension VCoSwinModel {
       to: path, info: CheckpointInfo(config: config, labels: labels, provenance: provenance), store: store)
   }
 }
+
+extension VCoSwinModel {
+  /// Reseeds every drop-path generator from `seed`, block by block.
+  ///
+  /// Training reseeds before every step from (run seed, epoch, step), so that a run resumed
+  /// from a checkpoint draws exactly what an uninterrupted run would.
+  public func reseedStochasticDepth(_ seed: UInt64) {
+    var rng = SeededRandom(seed: seed)
+    for stage in blocks {
+      for block in stage {
+        block.drop1.rng = SeededRandom(seed: rng.next())
+        block.drop2.rng = SeededRandom(seed: rng.next())
+      }
+    }
+  }
+}

@@ -23,7 +23,7 @@ public struct VCoSwin: ParsableCommand {
     var list: [ParsableCommand.Type] = []
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
     list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
-    list += [InflateCommand.self]
+    list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
     return list
   }
 
