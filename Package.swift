@@ -76,7 +76,8 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Compute"]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),

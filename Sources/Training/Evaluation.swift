@@ -31,7 +31,7 @@ public func topK(_ probs: [Float], _ k: Int) -> [(index: Int, prob: Float)] {
 
 /// Stacks samples of equal size into one tensor `[n] + shape`.
 /// Precondition: every sample has `shape.reduce(1, *) · views` values.
-func stack(_ samples: [[Float]], shape: [Int]) -> Tensor {
+public func stack(_ samples: [[Float]], shape: [Int]) -> Tensor {
   let per = samples.first?.count ?? 0
   let t = Tensor(zeros: [samples.count * per / Swift.max(1, shape.reduce(1, *))] + shape)
   for (i, s) in samples.enumerated() {

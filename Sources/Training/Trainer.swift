@@ -300,3 +300,11 @@ public final class Trainer {
     return state
   }
 }
+
+extension Trainer {
+  /// The data options a checkpoint written by a training run was trained with, if any.
+  public static func dataOptions(of file: SafeTensorsFile) -> DataOptions? {
+    guard let text = file.metadata["training"] else { return nil }
+    return (try? JSONDecoder().decode(RunState.self, from: Data(text.utf8)))?.data
+  }
+}
