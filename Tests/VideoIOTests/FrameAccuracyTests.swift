@@ -56,6 +56,17 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
     try assertFrames(file, [0, 39, 21, 20, 5, 11, 30])
   }
 
+  func testOtherCodecsAndContainers() throws {
+    let cases: [(String, VideoWriter.Codec)] = [
+      ("m.avi", .mjpeg), ("ms.avi", .msmpeg4), ("cp.avi", .cinepak), ("v.webm", .vp9), ("m4.mkv", .mpeg4),
+    ]
+    for (name, codec) in cases where codec.isAvailable {
+      let file = try writePatternVideo(name, frames: 24, codec: codec, keyframeInterval: 6)
+      XCTAssertEqual(try VideoReader(path: file).frameCount, 24, name)
+      try assertFrames(file, [23, 0, 12, 11, 5])
+    }
+  }
+
   func testVariableFrameRate() throws {
     // Irregular gaps (1…4 ms steps of 10 ms): frame n is still the n-th written frame.
     let gaps = [40, 10, 30, 20, 40, 10, 10, 30]
