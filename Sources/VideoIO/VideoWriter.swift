@@ -79,12 +79,15 @@ public final class VideoWriter {
   ///     rate), or nil for `1/fps`.
   ///   - quality: codec quantiser or rate factor (see `Codec`), nil for the default.
   ///   - keyframeInterval: frames between keyframes (group of pictures).
+  ///   - bFrames: consecutive B-frames allowed (decode order then differs from presentation
+  ///     order); MPEG-4 and H.264 only.
   ///   - threads: encoder threads.
   /// - Throws: `VideoError` naming the file when the container or codec is unknown or the
   ///   file cannot be written.
   public init(
     path: String, width: Int, height: Int, fps: Int = 25, codec: Codec? = nil,
-    timeBase: Int? = nil, quality: Int? = nil, keyframeInterval: Int = 12, threads: Int = 1
+    timeBase: Int? = nil, quality: Int? = nil, keyframeInterval: Int = 12, bFrames: Int = 0,
+    threads: Int = 1
   ) throws {
     precondition(width >= 1 && height >= 1 && fps >= 1, "size and fps must be positive")
     FFmpegLog.silenceByDefault()
@@ -109,7 +112,7 @@ public final class VideoWriter {
     ctx.pointee.time_base = AVRational(num: 1, den: Int32(timeBase ?? fps))
     ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
     ctx.pointee.gop_size = Int32(keyframeInterval)
-    ctx.pointee.max_b_frames = 0
+    ctx.pointee.max_b_frames = codec == .mpeg4 || codec == .h264 ? Int32(bFrames) : 0
     ctx.pointee.thread_count = Int32(threads)
     switch codec {
     case .mpeg4, .mjpeg, .msmpeg4:
