@@ -32,12 +32,16 @@ let package = Package(
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
-    .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
+    .target(
+      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
       swiftSettings: numericSettings),
-    .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
+    .target(
+      name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
       swiftSettings: numericSettings),
