@@ -3,29 +3,41 @@ import CFFmpeg
 // Owners of FFmpeg's C handles: each `final class` frees its handle in `deinit`, so a handle
 // lives exactly as long as the Swift value that uses it, on every path including errors.
 
-/// An `AVPacket`, freed with `av_packet_free`.
-final class Packet {
-  let pointer: UnsafeMutablePointer<AVPacket>
-  init(path: String) throws {
-    guard let p = av_packet_alloc() else { throw VideoError(path: path, "out of memory") }
+/// An FFmpeg object from an allocator (`av_packet_alloc`, `av_frame_alloc`), released by its
+/// matching free function in `deinit`.
+final class Owned<Object> {
+  let pointer: UnsafeMutablePointer<Object>
+  private let release: (UnsafeMutablePointer<UnsafeMutablePointer<Object>?>) -> Void
+
+  init(
+    path: String, allocate: () -> UnsafeMutablePointer<Object>?,
+    release: @escaping (UnsafeMutablePointer<UnsafeMutablePointer<Object>?>) -> Void
+  ) throws {
+    guard let p = allocate() else { throw VideoError(path: path, "out of memory") }
     pointer = p
+    self.release = release
   }
+
   deinit {
-    var p: UnsafeMutablePointer<AVPacket>? = pointer
-    av_packet_free(&p)
+    var p: UnsafeMutablePointer<Object>? = pointer
+    release(&p)
   }
 }
 
+/// An `AVPacket`, freed with `av_packet_free`.
+typealias Packet = Owned<AVPacket>
 /// An `AVFrame`, freed with `av_frame_free`.
-final class Frame {
-  let pointer: UnsafeMutablePointer<AVFrame>
-  init(path: String) throws {
-    guard let p = av_frame_alloc() else { throw VideoError(path: path, "out of memory") }
-    pointer = p
+typealias Frame = Owned<AVFrame>
+
+extension Owned where Object == AVPacket {
+  convenience init(path: String) throws {
+    try self.init(path: path, allocate: { av_packet_alloc() }, release: { av_packet_free($0) })
   }
-  deinit {
-    var p: UnsafeMutablePointer<AVFrame>? = pointer
-    av_frame_free(&p)
+}
+
+extension Owned where Object == AVFrame {
+  convenience init(path: String) throws {
+    try self.init(path: path, allocate: { av_frame_alloc() }, release: { av_frame_free($0) })
   }
 }
 
