@@ -114,6 +114,9 @@ public final class VideoWriter {
     ctx.pointee.gop_size = Int32(keyframeInterval)
     ctx.pointee.max_b_frames = codec == .mpeg4 || codec == .h264 ? Int32(bFrames) : 0
     ctx.pointee.thread_count = Int32(threads)
+    // Same frames, same bytes: no version strings, random ids or dates in the file.
+    ctx.pointee.flags |= AV_CODEC_FLAG_BITEXACT
+    output.pointer.pointee.flags |= AVFMT_FLAG_BITEXACT
     switch codec {
     case .mpeg4, .mjpeg, .msmpeg4:
       ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
