@@ -58,7 +58,7 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
 
   func testBFramesDecodeOrderDiffersFromPresentationOrder() throws {
     var cases: [(String, VideoWriter.Codec)] = [("bf.mp4", .mpeg4), ("bf.mkv", .mpeg4), ("bf.avi", .mpeg4)]
-    if VideoWriter.Codec.h264.isAvailable { cases += [("bf264.mp4", .h264), ("bf264.mkv", .h264)] }
+    if VideoWriter.Codec.h264.isAvailable { cases += [("bf264.mp4", .h264), ("bf264.mkv", .h264), ("bf264.ts", .h264), ("bf.h264", .h264)] }
     for (name, codec) in cases {
       let file = try writePatternVideo(name, frames: 45, codec: codec, keyframeInterval: 15, bFrames: 2)
       XCTAssertEqual(try VideoReader(path: file).frameCount, 45, name)
@@ -76,6 +76,8 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
   func testOtherCodecsAndContainers() throws {
     let cases: [(String, VideoWriter.Codec)] = [
       ("m.avi", .mjpeg), ("ms.avi", .msmpeg4), ("cp.avi", .cinepak), ("v.webm", .vp9), ("m4.mkv", .mpeg4),
+      ("q.mov", .mpeg4), ("t.ts", .mpeg4), ("t264.ts", .h264), ("f.flv", .h264), ("raw.h264", .h264),
+      ("raw.m4v", .mpeg4),
     ]
     for (name, codec) in cases where codec.isAvailable {
       let file = try writePatternVideo(name, frames: 24, codec: codec, keyframeInterval: 6)
