@@ -32,7 +32,9 @@ let package = Package(
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
-    .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
+    .target(
+      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
     .target(
@@ -40,7 +42,9 @@ let package = Package(
       swiftSettings: numericSettings),
     .target(name: "Reports"),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
-    .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
+    .target(
+      name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "Training",
       dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports"],

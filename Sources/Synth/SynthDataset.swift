@@ -5,8 +5,8 @@ import VideoIO
 /// lists, deterministically from a seed.
 ///
 /// Layout under `output`:
-/// - `train/NNNN.avi`, `val/NNNN.avi` (or `.mkv` with FFV1): `frames` frames, `size`×`size`;
-/// - `train.txt`, `val.txt`: `train/0000.avi 3` lines, label = motion class;
+/// - `train/NNNN.mkv`, `val/NNNN.mkv` (Matroska): `frames` frames, `size`×`size`, 25 fps;
+/// - `train.txt`, `val.txt`: `train/0000.mkv 3` lines, label = motion class;
 /// - `motion_labels.txt`: one motion class name per line (label order);
 /// - `images/train/NNNN.png`, `images/val/NNNN.png`: one frame of each clip;
 /// - `images_train.txt`, `images_val.txt`: `images/train/0000.png 2`, label = shape class;
@@ -23,7 +23,7 @@ public struct SynthDataset: Sendable {
   public var frames = 16
   /// Width and height in pixels (≥ 16).
   public var size = 64
-  /// `.mpeg4` (small `.avi` files) or `.ffv1` (lossless `.mkv`).
+  /// `.mpeg4` (small files) or `.ffv1` (lossless, larger).
   public var codec: VideoWriter.Codec = .mpeg4
   /// MPEG-4 quantiser (2 best … 31 worst).
   public var quality = 8
@@ -31,7 +31,7 @@ public struct SynthDataset: Sendable {
   public init() {}
 
   /// File extension of the clips.
-  public var clipExtension: String { codec == .ffv1 ? "mkv" : "avi" }
+  public var clipExtension: String { "mkv" }
 
   /// The scene of clip `index` of a split (`"train"` or `"val"`).
   public func scene(split: String, index: Int) -> Scene {

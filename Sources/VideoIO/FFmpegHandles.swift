@@ -3,29 +3,41 @@ import CFFmpeg
 // Owners of FFmpeg's C handles: each `final class` frees its handle in `deinit`, so a handle
 // lives exactly as long as the Swift value that uses it, on every path including errors.
 
-/// An `AVPacket`, freed with `av_packet_free`.
-final class Packet {
-  let pointer: UnsafeMutablePointer<AVPacket>
-  init(path: String) throws {
-    guard let p = av_packet_alloc() else { throw VideoError(path: path, "out of memory") }
+/// An FFmpeg object from an allocator (`av_packet_alloc`, `av_frame_alloc`), released by its
+/// matching free function in `deinit`.
+final class Owned<Object> {
+  let pointer: UnsafeMutablePointer<Object>
+  private let release: (UnsafeMutablePointer<UnsafeMutablePointer<Object>?>) -> Void
+
+  init(
+    path: String, allocate: () -> UnsafeMutablePointer<Object>?,
+    release: @escaping (UnsafeMutablePointer<UnsafeMutablePointer<Object>?>) -> Void
+  ) throws {
+    guard let p = allocate() else { throw VideoError(path: path, "out of memory") }
     pointer = p
+    self.release = release
   }
+
   deinit {
-    var p: UnsafeMutablePointer<AVPacket>? = pointer
-    av_packet_free(&p)
+    var p: UnsafeMutablePointer<Object>? = pointer
+    release(&p)
   }
 }
 
+/// An `AVPacket`, freed with `av_packet_free`.
+typealias Packet = Owned<AVPacket>
 /// An `AVFrame`, freed with `av_frame_free`.
-final class Frame {
-  let pointer: UnsafeMutablePointer<AVFrame>
-  init(path: String) throws {
-    guard let p = av_frame_alloc() else { throw VideoError(path: path, "out of memory") }
-    pointer = p
+typealias Frame = Owned<AVFrame>
+
+extension Owned where Object == AVPacket {
+  convenience init(path: String) throws {
+    try self.init(path: path, allocate: { av_packet_alloc() }, release: { av_packet_free($0) })
   }
-  deinit {
-    var p: UnsafeMutablePointer<AVFrame>? = pointer
-    av_frame_free(&p)
+}
+
+extension Owned where Object == AVFrame {
+  convenience init(path: String) throws {
+    try self.init(path: path, allocate: { av_frame_alloc() }, release: { av_frame_free($0) })
   }
 }
 
@@ -85,7 +97,7 @@ final class Scaler {
   /// `flags`: the swscale filter (`SWS_BILINEAR` by default, as bilinear resizing in
   /// mmaction2) plus accurate rounding and full chroma interpolation.
   init(flags: Int32 = SWS_BILINEAR) {
-    self.flags = flags | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT
+    self.flags = flags
   }
 
   deinit { sws_freeContext(context) }
@@ -93,16 +105,60 @@ final class Scaler {
   /// Converts and scales a source image (`data`/`linesize` planes of `format`) of
   /// `srcWidth`×`srcHeight` into packed RGB24 at `dst`, `dstWidth`×`dstHeight`, row stride
   /// `dstStride` bytes. Precondition: `dst` holds `dstStride * dstHeight` bytes.
+  ///
+  /// swscale may write a little past the end of a row (it works in pixel pairs and vectors),
+  /// so it writes into a padded scratch buffer, copied row by row into `dst`.
   func scaleToRGB24(
     data: [UnsafePointer<UInt8>?], linesize: [Int32], format: AVPixelFormat,
     srcWidth: Int, srcHeight: Int,
     dst: UnsafeMutablePointer<UInt8>, dstWidth: Int, dstHeight: Int, dstStride: Int,
     path: String
   ) throws {
-    try scale(
-      data: data, linesize: linesize, format: format, srcWidth: srcWidth, srcHeight: srcHeight,
-      dstData: [dst, nil, nil, nil], dstLinesize: [Int32(dstStride), 0, 0, 0],
-      dstFormat: AV_PIX_FMT_RGB24, dstWidth: dstWidth, dstHeight: dstHeight, path: path)
+    let stride = (dstWidth * 3 + 63) / 64 * 64 + 64
+    let needed = stride * (dstHeight + 2)
+    if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
+    try scratch.withUnsafeMutableBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      try scale(
+        data: data, linesize: linesize, format: format, srcWidth: srcWidth,
+        srcHeight: srcHeight, dstData: [base, nil, nil, nil],
+        dstLinesize: [Int32(stride), 0, 0, 0], dstFormat: AV_PIX_FMT_RGB24,
+        dstWidth: dstWidth, dstHeight: dstHeight, path: path)
+      for y in 0..<dstHeight {
+        (dst + y * dstStride).update(from: base + y * stride, count: dstWidth * 3)
+      }
+    }
+  }
+
+  /// Padded output rows for `scaleToRGB24`.
+  private var scratch: [UInt8] = []
+  /// Padded input rows for `scaleFromRGB24`.
+  private var source: [UInt8] = []
+
+  /// Converts `image` (same size) into the planes of an `AVFrame` of format
+  /// `frame.format`. The image is first copied into padded rows, since swscale may read a
+  /// little past the end of a row. Precondition: `frame` is `image.width`×`image.height`,
+  /// with buffers.
+  func scaleFromRGB24(_ image: RGBImage, into frame: UnsafeMutablePointer<AVFrame>, path: String)
+    throws
+  {
+    let (w, h) = (image.width, image.height)
+    let stride = (w * 3 + 63) / 64 * 64 + 64
+    if source.count < stride * (h + 2) { source = [UInt8](repeating: 0, count: stride * (h + 2)) }
+    let f = frame.pointee
+    try source.withUnsafeMutableBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      image.pixels.withUnsafeBufferPointer { src in
+        guard let s = src.baseAddress else { return }
+        for y in 0..<h { (base + y * stride).update(from: s + y * w * 3, count: w * 3) }
+      }
+      try scale(
+        data: [UnsafePointer(base), nil, nil, nil], linesize: [Int32(stride), 0, 0, 0],
+        format: AV_PIX_FMT_RGB24, srcWidth: w, srcHeight: h,
+        dstData: [f.data.0, f.data.1, f.data.2, f.data.3],
+        dstLinesize: [f.linesize.0, f.linesize.1, f.linesize.2, f.linesize.3],
+        dstFormat: AVPixelFormat(rawValue: f.format), dstWidth: w, dstHeight: h, path: path)
+    }
   }
 
   /// General form: converts and scales between any two pixel formats, plane by plane.

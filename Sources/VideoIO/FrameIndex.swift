@@ -5,9 +5,11 @@ import CFFmpeg
 /// Frame `n` is the `n`-th frame in presentation order: the packets' presentation timestamps
 /// (pts) sorted ascending. Decoded frames are recognised by their timestamp, so a
 /// variable-frame-rate file, or one whose decode order differs from presentation order
-/// (B-frames), still maps frame numbers exactly. When timestamps are missing or repeat, the
-/// index is `sequential`: frames are numbered in the order the decoder returns them, and the
-/// reader only ever seeks back to the start.
+/// (B-frames), still maps frame numbers exactly. When timestamps are missing or repeat, or
+/// only decode timestamps exist while the codec reorders frames (AVI with B-frames: its
+/// timestamps count packets in decode order, not frames in presentation order), the index is
+/// `sequential`: frames are numbered in the order the decoder returns them, and the reader
+/// only ever seeks back to the start.
 struct FrameIndex {
   /// Presentation timestamps in stream time base, ascending; `pts[n]` is frame `n`'s.
   var pts: [Int64] = []
@@ -25,10 +27,11 @@ struct FrameIndex {
   var count: Int { pts.count }
 
   /// Demuxes every packet of stream `streamIndex` of `input`, leaving `input` at its end.
+  /// `reorders`: the codec may output frames in another order than it reads packets.
   ///
   /// A read error in the middle (a truncated file) ends the scan: the frames read so far are
   /// the file's frames.
-  init(scanning input: InputContext, streamIndex: Int) throws {
+  init(scanning input: InputContext, streamIndex: Int, reorders: Bool) throws {
     let packet = try Packet(path: input.path)
     let noPts = vc_nopts_value()
     struct Entry {
@@ -38,6 +41,7 @@ struct FrameIndex {
     }
     var entries: [Entry] = []
     var missing = false
+    var decodeOrderOnly = false
     while av_read_frame(input.pointer, packet.pointer) >= 0 {
       defer { av_packet_unref(packet.pointer) }
       let p = packet.pointer.pointee
@@ -45,6 +49,7 @@ struct FrameIndex {
       if p.flags & AV_PKT_FLAG_DISCARD != 0 { continue }
       let ts = p.pts != noPts ? p.pts : p.dts
       if ts == noPts { missing = true }
+      if p.pts == noPts { decodeOrderOnly = true }
       entries.append(
         Entry(
           pts: ts, seek: p.dts != noPts ? p.dts : ts, key: p.flags & AV_PKT_FLAG_KEY != 0))
@@ -59,7 +64,7 @@ struct FrameIndex {
       repeated = true
       break
     }
-    if missing || repeated {
+    if missing || repeated || (decodeOrderOnly && reorders) {
       sequential = true
       pts = (0..<Int64(entries.count)).map { $0 }
       keyframes = [0]

@@ -34,16 +34,7 @@ public enum ImageFile {
     frame.pointer.pointee.pts = 0
     if jpeg { frame.pointer.pointee.quality = ctx.pointee.global_quality }
     try check(av_frame_get_buffer(frame.pointer, 0), path, "out of memory")
-    let f = frame.pointer.pointee
-    let scaler = Scaler(flags: SWS_BICUBIC)
-    try image.pixels.withUnsafeBufferPointer { src in
-      try scaler.scale(
-        data: [src.baseAddress, nil, nil, nil], linesize: [Int32(image.width * 3), 0, 0, 0],
-        format: AV_PIX_FMT_RGB24, srcWidth: image.width, srcHeight: image.height,
-        dstData: [f.data.0, f.data.1, f.data.2, f.data.3],
-        dstLinesize: [f.linesize.0, f.linesize.1, f.linesize.2, f.linesize.3],
-        dstFormat: format, dstWidth: image.width, dstHeight: image.height, path: path)
-    }
+    try Scaler(flags: SWS_BICUBIC).scaleFromRGB24(image, into: frame.pointer, path: path)
     try check(avcodec_send_frame(ctx, frame.pointer), path, "cannot encode image")
     _ = avcodec_send_frame(ctx, nil)
     let packet = try Packet(path: path)

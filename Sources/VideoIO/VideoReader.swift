@@ -57,7 +57,9 @@ public final class VideoReader {
     let stream = input.stream(streamIndex)
     timeBase = stream.pointee.time_base
     decoder = try VideoReader.openDecoder(stream: stream, threads: threads, path: path)
-    index = try FrameIndex(scanning: input, streamIndex: streamIndex)
+    index = try FrameIndex(
+      scanning: input, streamIndex: streamIndex,
+      reorders: (stream.pointee.codecpar?.pointee.video_delay ?? 0) > 0)
     guard index.count > 0 else { throw VideoError(path: path, "no video frames") }
     packet = try Packet(path: path)
     received = try Frame(path: path)

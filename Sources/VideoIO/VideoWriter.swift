@@ -5,7 +5,8 @@ import Foundation
 ///
 /// The container comes from the file extension (`.mkv`, `.avi`, `.mp4`, …). Codecs:
 /// FFV1 (lossless RGB: decoded pixels equal the written ones), MPEG-4 part 2 (small,
-/// lossy), H.264 (through libx264 when this FFmpeg build has it) and Motion JPEG.
+/// lossy), H.264 (through libx264 when this FFmpeg build has it), Motion JPEG, MS-MPEG-4 v3,
+/// Cinepak and VP9 (libvpx).
 ///
 /// Usage: `append` frames of the writer's size, then `finish()`; a writer dropped without
 /// `finish()` still closes its file, but a lost trailer may leave it unreadable.
@@ -21,6 +22,12 @@ public final class VideoWriter {
     case h264
     /// Motion JPEG, 4:2:0, quantiser `quality` (default 4).
     case mjpeg
+    /// Microsoft MPEG-4 v3 (`msmpeg4`, for `.avi`), quantiser `quality` (default 4).
+    case msmpeg4
+    /// Cinepak (for `.avi`/`.mov`), RGB.
+    case cinepak
+    /// VP9 through libvpx (for `.webm`/`.mkv`), constant quality `quality` (default 32).
+    case vp9
 
     /// The default codec for a path: `.mkv` → FFV1, anything else → MPEG-4.
     public static func `default`(forPath path: String) -> Codec {
@@ -30,13 +37,20 @@ public final class VideoWriter {
     /// Whether this FFmpeg build can encode with it.
     public var isAvailable: Bool { avcodec_find_encoder_by_name(encoderName) != nil }
 
-    var encoderName: String { self == .h264 ? "libx264" : rawValue }
+    var encoderName: String {
+      switch self {
+      case .h264: return "libx264"
+      case .vp9: return "libvpx-vp9"
+      default: return rawValue
+      }
+    }
 
     var pixelFormat: AVPixelFormat {
       switch self {
       case .ffv1: return AV_PIX_FMT_BGR0
-      case .mpeg4, .h264: return AV_PIX_FMT_YUV420P
+      case .mpeg4, .h264, .msmpeg4, .vp9: return AV_PIX_FMT_YUV420P
       case .mjpeg: return AV_PIX_FMT_YUVJ420P
+      case .cinepak: return AV_PIX_FMT_RGB24
       }
     }
   }
@@ -65,12 +79,15 @@ public final class VideoWriter {
   ///     rate), or nil for `1/fps`.
   ///   - quality: codec quantiser or rate factor (see `Codec`), nil for the default.
   ///   - keyframeInterval: frames between keyframes (group of pictures).
+  ///   - bFrames: consecutive B-frames allowed (decode order then differs from presentation
+  ///     order); MPEG-4 and H.264 only.
   ///   - threads: encoder threads.
   /// - Throws: `VideoError` naming the file when the container or codec is unknown or the
   ///   file cannot be written.
   public init(
     path: String, width: Int, height: Int, fps: Int = 25, codec: Codec? = nil,
-    timeBase: Int? = nil, quality: Int? = nil, keyframeInterval: Int = 12, threads: Int = 1
+    timeBase: Int? = nil, quality: Int? = nil, keyframeInterval: Int = 12, bFrames: Int = 0,
+    threads: Int = 1
   ) throws {
     precondition(width >= 1 && height >= 1 && fps >= 1, "size and fps must be positive")
     FFmpegLog.silenceByDefault()
@@ -95,17 +112,25 @@ public final class VideoWriter {
     ctx.pointee.time_base = AVRational(num: 1, den: Int32(timeBase ?? fps))
     ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
     ctx.pointee.gop_size = Int32(keyframeInterval)
-    ctx.pointee.max_b_frames = 0
+    ctx.pointee.max_b_frames = codec == .mpeg4 || codec == .h264 ? Int32(bFrames) : 0
     ctx.pointee.thread_count = Int32(threads)
+    // Same frames, same bytes: no version strings, random ids or dates in the file.
+    ctx.pointee.flags |= AV_CODEC_FLAG_BITEXACT
+    output.pointer.pointee.flags |= AVFMT_FLAG_BITEXACT
     switch codec {
-    case .mpeg4, .mjpeg:
+    case .mpeg4, .mjpeg, .msmpeg4:
       ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
       ctx.pointee.global_quality = Int32(FF_QP2LAMBDA) * Int32(quality ?? 4)
       if codec == .mjpeg { ctx.pointee.color_range = AVCOL_RANGE_JPEG }
     case .h264:
       av_opt_set(ctx.pointee.priv_data, "preset", "veryfast", 0)
       av_opt_set(ctx.pointee.priv_data, "crf", String(quality ?? 23), 0)
-    case .ffv1:
+    case .vp9:
+      ctx.pointee.bit_rate = 0
+      av_opt_set(ctx.pointee.priv_data, "crf", String(quality ?? 32), 0)
+      av_opt_set(ctx.pointee.priv_data, "deadline", "realtime", 0)
+      av_opt_set(ctx.pointee.priv_data, "cpu-used", "8", 0)
+    case .ffv1, .cinepak:
       break
     }
     if output.pointer.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
@@ -139,16 +164,7 @@ public final class VideoWriter {
     let t = pts ?? lastPts + 1
     precondition(t > lastPts, "timestamps must increase")
     try check(av_frame_make_writable(frame.pointer), path, "cannot write frame")
-    let f = frame.pointer.pointee
-    let dst: [UnsafeMutablePointer<UInt8>?] = [f.data.0, f.data.1, f.data.2, f.data.3]
-    let dstLinesize = [f.linesize.0, f.linesize.1, f.linesize.2, f.linesize.3]
-    try image.pixels.withUnsafeBufferPointer { src in
-      try scaler.scale(
-        data: [src.baseAddress, nil, nil, nil], linesize: [Int32(width * 3), 0, 0, 0],
-        format: AV_PIX_FMT_RGB24, srcWidth: width, srcHeight: height, dstData: dst,
-        dstLinesize: dstLinesize, dstFormat: AVPixelFormat(rawValue: f.format),
-        dstWidth: width, dstHeight: height, path: path)
-    }
+    try scaler.scaleFromRGB24(image, into: frame.pointer, path: path)
     frame.pointer.pointee.pts = t
     // With a fixed quantiser, the encoder takes each frame's quality.
     frame.pointer.pointee.quality = encoder.pointer.pointee.global_quality

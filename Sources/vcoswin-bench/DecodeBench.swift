@@ -97,7 +97,8 @@ struct DecodeBench: ParsableCommand {
   }
 
   /// Writes `720p_h264.mp4` (1280×720, libx264 when available, else MPEG-4) and
-  /// `sd_mpeg4.avi` (640×480, MPEG-4), 600 frames at 30 fps, a keyframe every 60 frames.
+  /// `sd_mpeg4.avi` (640×480, MPEG-4), 600 frames at 30 fps, a keyframe every 60 frames;
+  /// H.264 with up to 2 B-frames, as usual in real files.
   static func generateVideos(in folder: String) throws -> [String] {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let h264 = VideoWriter.Codec.h264.isAvailable
@@ -111,7 +112,8 @@ struct DecodeBench: ParsableCommand {
       paths.append(path)
       if FileManager.default.fileExists(atPath: path) { continue }
       let writer = try VideoWriter(
-        path: path, width: w, height: h, fps: 30, codec: codec, keyframeInterval: 60, threads: 2)
+        path: path, width: w, height: h, fps: 30, codec: codec, keyframeInterval: 60,
+        bFrames: codec == .h264 ? 2 : 0, threads: 2)
       var image = RGBImage(width: w, height: h)
       for t in 0..<600 {
         image.pixels.withUnsafeMutableBufferPointer { p in

@@ -83,7 +83,7 @@ final class DecodeCommandsTests: XCTestCase {
   // MARK: probe
 
   func testProbeJSON() throws {
-    let video = clips.appendingPathComponent("val/0003.avi").path
+    let video = clips.appendingPathComponent("val/0003.mkv").path
     let image = clips.appendingPathComponent("images/val/0003.png").path
     let run = try vcoswin(["probe", video, image, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
@@ -93,7 +93,7 @@ final class DecodeCommandsTests: XCTestCase {
     XCTAssertEqual(Set(objects[0].keys), ["path", "container", "codec", "width", "height", "fps", "frames", "duration"])
     XCTAssertEqual(objects[0]["path"] as? String, video)
     XCTAssertEqual(objects[0]["codec"] as? String, "mpeg4")
-    XCTAssertEqual(objects[0]["container"] as? String, "avi")
+    XCTAssertEqual(objects[0]["container"] as? String, "matroska,webm")
     XCTAssertEqual(objects[0]["frames"] as? Int, 16)
     XCTAssertEqual(objects[0]["width"] as? Int, 64)
     XCTAssertEqual(objects[0]["fps"] as? Double, 25)
@@ -104,7 +104,7 @@ final class DecodeCommandsTests: XCTestCase {
 
   func testBadFilesReportAndTheOthersStillPrint() throws {
     let bad = try badFiles()
-    let good = clips.appendingPathComponent("train/0000.avi").path
+    let good = clips.appendingPathComponent("train/0000.mkv").path
     let run = try vcoswin(["probe"] + bad + [good, "--json"])
     XCTAssertFalse(run.crashed)
     XCTAssertEqual(run.status, 1)
@@ -130,7 +130,7 @@ final class DecodeCommandsTests: XCTestCase {
 
   func testListWithBadEntriesSkipsThem() throws {
     _ = try badFiles()
-    let good = clips.appendingPathComponent("val/0001.avi").path
+    let good = clips.appendingPathComponent("val/0001.mkv").path
     try "# two good, two bad\n\(good) 1\nempty.mp4 0\n\(good) 1\nsound.wav 2\n"
       .write(toFile: path("list.txt"), atomically: true, encoding: .utf8)
     let run = try vcoswin(["probe", "--list", path("list.txt"), "--json"])
@@ -148,7 +148,7 @@ final class DecodeCommandsTests: XCTestCase {
   // MARK: sample
 
   func testSampleWritesWhatTheLibraryReads() throws {
-    let video = clips.appendingPathComponent("train/0005.avi").path
+    let video = clips.appendingPathComponent("train/0005.mkv").path
     let output = path("clip.safetensors")
     let run = try vcoswin([
       "sample", video, "--clip-len", "4", "--interval", "3", "--clips", "2", "--size", "48",
@@ -173,7 +173,7 @@ final class DecodeCommandsTests: XCTestCase {
   }
 
   func testSampleArgumentErrors() throws {
-    let video = clips.appendingPathComponent("train/0000.avi").path
+    let video = clips.appendingPathComponent("train/0000.mkv").path
     let missing = try vcoswin(["sample", video, "--clip-len", "4", "--interval", "2"])
     XCTAssertEqual(missing.status, 64)
     XCTAssertTrue(missing.stderr.hasPrefix("error:"), missing.stderr)
@@ -192,7 +192,7 @@ final class DecodeCommandsTests: XCTestCase {
     }
     let a = URL(fileURLWithPath: path("a"))
     let b = URL(fileURLWithPath: path("b"))
-    for file in ["train.txt", "val.txt", "images_train.txt", "motion_labels.txt", "shape_labels.txt", "train/0005.avi", "images/val/0002.png"] {
+    for file in ["train.txt", "val.txt", "images_train.txt", "motion_labels.txt", "shape_labels.txt", "train/0005.mkv", "images/val/0002.png"] {
       XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent(file)), try Data(contentsOf: b.appendingPathComponent(file)), file)
     }
     let names = try ClipList.labelNames(contentsOf: a.appendingPathComponent("motion_labels.txt").path)
@@ -209,7 +209,7 @@ final class DecodeCommandsTests: XCTestCase {
     let other = try vcoswin(["synth", "--out", path("c"), "--seed", "4", "--train", "8", "--val", "0", "--frames", "4", "--size", "32"])
     XCTAssertEqual(other.status, 0)
     XCTAssertNotEqual(
-      try Data(contentsOf: a.appendingPathComponent("train/0005.avi")),
-      try Data(contentsOf: URL(fileURLWithPath: path("c/train/0005.avi"))))
+      try Data(contentsOf: a.appendingPathComponent("train/0005.mkv")),
+      try Data(contentsOf: URL(fileURLWithPath: path("c/train/0005.mkv"))))
   }
 }

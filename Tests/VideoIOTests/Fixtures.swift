@@ -66,13 +66,13 @@ class TemporaryFolderTestCase: XCTestCase {
   @discardableResult
   func writePatternVideo(
     _ name: String, frames: Int, width: Int = 64, height: Int = 48,
-    codec: VideoWriter.Codec? = nil, keyframeInterval: Int = 5, timeBase: Int? = nil,
-    pts: ((Int) -> Int64)? = nil
+    codec: VideoWriter.Codec? = nil, keyframeInterval: Int = 5, bFrames: Int = 0,
+    timeBase: Int? = nil, pts: ((Int) -> Int64)? = nil
   ) throws -> String {
     let p = path(name)
     let writer = try VideoWriter(
       path: p, width: width, height: height, fps: 25, codec: codec, timeBase: timeBase,
-      keyframeInterval: keyframeInterval)
+      keyframeInterval: keyframeInterval, bFrames: bFrames)
     for i in 0..<frames {
       try writer.append(Pattern.image(i, width: width, height: height), pts: pts?(i))
     }

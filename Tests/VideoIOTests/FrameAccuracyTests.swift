@@ -56,6 +56,36 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
     try assertFrames(file, [0, 39, 21, 20, 5, 11, 30])
   }
 
+  func testBFramesDecodeOrderDiffersFromPresentationOrder() throws {
+    var cases: [(String, VideoWriter.Codec)] = [("bf.mp4", .mpeg4), ("bf.mkv", .mpeg4), ("bf.avi", .mpeg4)]
+    if VideoWriter.Codec.h264.isAvailable { cases += [("bf264.mp4", .h264), ("bf264.mkv", .h264), ("bf264.ts", .h264), ("bf.h264", .h264)] }
+    for (name, codec) in cases {
+      let file = try writePatternVideo(name, frames: 45, codec: codec, keyframeInterval: 15, bFrames: 2)
+      XCTAssertEqual(try VideoReader(path: file).frameCount, 45, name)
+      try assertFrames(file, [44, 0, 16, 15, 14, 29, 30, 1, 2, 43])
+      let reader = try VideoReader(path: file)
+      let batch = try reader.sampleClips(
+        sampler: ClipSampler(clipLength: 6, frameInterval: 3, numClips: 3, mode: .train),
+        transform: ClipTransform(), seed: 9)
+      for v in 0..<3 {
+        XCTAssertEqual((0..<6).map { Pattern.number(batch, view: v, t: $0) }, batch.indices[v], name)
+      }
+    }
+  }
+
+  func testOtherCodecsAndContainers() throws {
+    let cases: [(String, VideoWriter.Codec)] = [
+      ("m.avi", .mjpeg), ("ms.avi", .msmpeg4), ("cp.avi", .cinepak), ("v.webm", .vp9), ("m4.mkv", .mpeg4),
+      ("q.mov", .mpeg4), ("t.ts", .mpeg4), ("t264.ts", .h264), ("f.flv", .h264), ("raw.h264", .h264),
+      ("raw.m4v", .mpeg4),
+    ]
+    for (name, codec) in cases where codec.isAvailable {
+      let file = try writePatternVideo(name, frames: 24, codec: codec, keyframeInterval: 6)
+      XCTAssertEqual(try VideoReader(path: file).frameCount, 24, name)
+      try assertFrames(file, [23, 0, 12, 11, 5])
+    }
+  }
+
   func testVariableFrameRate() throws {
     // Irregular gaps (1…4 ms steps of 10 ms): frame n is still the n-th written frame.
     let gaps = [40, 10, 30, 20, 40, 10, 10, 30]

@@ -14,8 +14,8 @@ struct ProbeCommand: ParsableCommand {
       `error: <path>: …` on stderr; the others are still shown, and the exit status is 1.
 
       Examples:
-        vcoswin probe Clips/val/0000.avi
-        vcoswin probe Clips/train/*.avi --json
+        vcoswin probe Clips/val/0000.mkv
+        vcoswin probe Clips/train/*.mkv --json
         vcoswin probe --list Clips/val.txt
       """)
 

@@ -29,7 +29,7 @@ struct SampleCommand: ParsableCommand {
       the frame numbers of each row.
 
       Examples:
-        vcoswin sample Clips/val/0000.avi --clip-len 8 --interval 2 --size 64 --output /tmp/c.safetensors
+        vcoswin sample Clips/val/0000.mkv --clip-len 8 --interval 2 --size 64 --output /tmp/c.safetensors
         vcoswin sample video.mp4 --clip-len 32 --interval 2 --clips 4 --crop three \\
             --output /tmp/c.safetensors --sheet /tmp/c.png
       """)

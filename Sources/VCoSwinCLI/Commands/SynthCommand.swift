@@ -41,7 +41,7 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "Width and height in pixels (at least 16).")
   var size = 64
 
-  @Option(help: "Clip codec: mpeg4 (.avi, small) or ffv1 (.mkv, lossless).")
+  @Option(help: "Clip codec: mpeg4 (small) or ffv1 (lossless); Matroska files.")
   var codec: VideoWriter.Codec = .mpeg4
 
   @Option(help: "MPEG-4 quantiser, 2 (best) to 31 (smallest files).")
