@@ -4,6 +4,7 @@ import Foundation
 ///
 /// | name | variant | embed | depths | heads |
 /// |---|---|---|---|---|
+/// | `nano` / `swin-nano` | coswin / swin | 32 | 1,1,1 | 2,4,8 |
 /// | `micro` / `swin-micro` | coswin / swin | 32 | 1,1,2,1 | 1,2,4,8 |
 /// | `tiny` / `swin-tiny` | coswin / swin | 96 | 2,2,6,2 | 3,6,12,24 |
 /// | `small` / `swin-small` | coswin / swin | 96 | 2,2,18,2 | 3,6,12,24 |
@@ -16,7 +17,7 @@ import Foundation
 extension ModelConfig {
   /// Every preset name `preset(_:dims:classes:)` accepts (aliases excluded).
   public static let presetNames: [String] = [
-    "micro", "tiny", "small", "base", "swin-micro", "swin-tiny", "swin-small", "swin-base",
+    "nano", "micro", "tiny", "small", "base", "swin-nano", "swin-micro", "swin-tiny", "swin-small", "swin-base",
     "swin_t", "swin_s", "swin_b", "swin3d_t", "swin3d_s", "swin3d_b",
   ]
 
@@ -26,6 +27,7 @@ extension ModelConfig {
     var key = name.lowercased()
     if key.hasPrefix("coswin-") { key.removeFirst("coswin-".count) }
     let widths: [String: (embed: Int, depths: [Int], heads: [Int])] = [
+      "nano": (32, [1, 1, 1], [2, 4, 8]),
       "micro": (32, [1, 1, 2, 1], [1, 2, 4, 8]),
       "tiny": (96, [2, 2, 6, 2], [3, 6, 12, 24]),
       "small": (96, [2, 2, 18, 2], [3, 6, 12, 24]),
@@ -51,15 +53,21 @@ extension ModelConfig {
     // micro works on 64×64 (2D) and 8×64×64 (3D): stages of 16, 8, 4, 2 tokens per side.
     let microWindows2D = [[4, 4], [4, 4], [4, 4], [2, 2]]
     let microWindows3D = [[2, 4, 4], [2, 4, 4], [4, 4, 4], [4, 2, 2]]
+    // nano works on 32×32 (2D) and 8×32×32 (3D): stages of 8, 4, 2 tokens per side.
+    let nanoWindows2D = [[4, 4], [4, 4], [2, 2]]
+    let nanoWindows3D = [[2, 4, 4], [4, 4, 4], [4, 2, 2]]
+    let small: [String: (w2: [[Int]], w3: [[Int]])] = [
+      "micro": (microWindows2D, microWindows3D), "nano": (nanoWindows2D, nanoWindows3D),
+    ]
     if isSwin {
-      let windows = key == "micro" ? (dims == 2 ? microWindows2D : microWindows3D) : nil
+      let windows = small[key].map { dims == 2 ? $0.w2 : $0.w3 }
       return try swin(
         embed: w.embed, depths: w.depths, heads: w.heads, dims: dims, windows: windows, classes: k,
-        dropPath: key == "micro" ? 0 : 0.1)
+        dropPath: small[key] != nil ? 0 : 0.1)
     }
     let windows: [[Int]]
-    if key == "micro" {
-      windows = dims == 2 ? microWindows2D : microWindows3D
+    if let s = small[key] {
+      windows = dims == 2 ? s.w2 : s.w3
     } else {
       windows = dims == 2 ? Array(repeating: [7, 7], count: 4) : [[2, 7, 7], [4, 7, 7], [8, 7, 7], [8, 7, 7]]
     }
@@ -69,7 +77,7 @@ extension ModelConfig {
       embedPadding: dims == 2 ? [2, 2] : [1, 2, 2],
       mergeKernel: dims == 2 ? [3, 3] : [3, 3, 3], mergeStride: dims == 2 ? [2, 2] : [1, 2, 2],
       mergePadding: dims == 2 ? [1, 1] : [1, 1, 1],
-      dropPath: key == "micro" ? 0 : 0.1, classes: k)
+      dropPath: small[key] != nil ? 0 : 0.1, classes: k)
   }
 
   /// A torchvision-shaped Swin config (window 7 / (8,7,7) unless given).

@@ -27,6 +27,8 @@ public struct SynthDataset: Sendable {
   public var codec: VideoWriter.Codec = .mpeg4
   /// MPEG-4 quantiser (2 best … 31 worst).
   public var quality = 8
+  /// A still PNG (and a line of `images_*.txt`) is written for every `imageEvery`th clip.
+  public var imageEvery = 1
 
   public init() {}
 
@@ -57,6 +59,7 @@ public struct SynthDataset: Sendable {
     for (split, count) in [("train", trainCount), ("val", valCount)] {
       var clips = ""
       var images = ""
+      var shapes = ""
       for i in 0..<count {
         let name = String(format: "%04d", i)
         let scene = scene(split: split, index: i)
@@ -69,19 +72,22 @@ public struct SynthDataset: Sendable {
         for t in 0..<frames {
           let image = scene.render(frame: t, of: frames, size: size)
           try writer.append(image)
-          if t == still {
+          if t == still && i % imageEvery == 0 {
             try ImageFile.write(
               image, to: output.appendingPathComponent("images/\(split)/\(name).png").path)
           }
         }
         try writer.finish()
         clips += "\(clip) \(scene.motion.rawValue)\n"
-        images += "images/\(split)/\(name).png \(scene.shape.rawValue)\n"
+        if i % imageEvery == 0 { images += "images/\(split)/\(name).png \(scene.shape.rawValue)\n" }
+        shapes += "\(clip) \(scene.shape.rawValue)\n"
         done += 1
         progress(done, total)
       }
       try write(clips, output.appendingPathComponent("\(split).txt"))
       try write(images, output.appendingPathComponent("images_\(split).txt"))
+      // The clips with shape labels: image models train on any of their frames.
+      try write(shapes, output.appendingPathComponent("shapes_\(split).txt"))
     }
     try write(
       MotionClass.allCases.map { $0.name + "\n" }.joined(),

@@ -52,7 +52,7 @@ public func evaluate(
   workers: Int = 1, progress: ProgressBar? = nil
 ) throws -> EvaluationResult {
   let k = model.config.classes
-  let views = (dataset.options.kind == .video ? clips : 1) * crops
+  let views = clips * crops
   let entriesPerBatch = Swift.max(1, batchSize / views)
   let loader = BatchLoader<[Float]>(
     order: Array(0..<dataset.count), batchSize: entriesPerBatch, workers: workers, seed: 0, epoch: 0

@@ -125,11 +125,12 @@ public final class ListDataset: @unchecked Sendable {
   }
 
   /// Evaluation views of an open reader (shared with `classify`): test-mode sampling of
-  /// `clips` clips, each cut into `crops` crops.
+  /// `clips` clips, each cut into `crops` crops. For an image model a clip is one frame, so
+  /// `clips` frames of a video are averaged (the frame-averaging baseline).
   public static func views(reader: VideoReader, options: DataOptions, clips: Int, crops: Int) throws -> [Float] {
     let sampler = ClipSampler(
       clipLength: options.frames, frameInterval: options.kind == .video ? options.frameInterval : 1,
-      numClips: options.kind == .video ? clips : 1, mode: .test)
+      numClips: clips, mode: .test)
     // All views of one entry are averaged, so their order (crop-major) does not matter.
     return try reader.sampleClips(sampler: sampler, transform: options.testTransform(crops: crops)).data
   }

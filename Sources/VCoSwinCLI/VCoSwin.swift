@@ -24,7 +24,7 @@ public struct VCoSwin: ParsableCommand {
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
     list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
     list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
-    list += [ClassifyCommand.self, EvalCommand.self]
+    list += [ClassifyCommand.self, EvalCommand.self, DemoCommand.self]
     return list
   }
 

@@ -40,7 +40,7 @@ struct ClassifyCommand: ParsableCommand {
   func run() throws {
     let (model, info, data, _) = try inference.load()
     let k = Swift.min(top, info.config.classes)
-    let views = (data.kind == .video ? inference.clips : 1) * inference.crops
+    let views = inference.clips * inference.crops
     var failures = 0
     for video in videos {
       let probs: [Float]

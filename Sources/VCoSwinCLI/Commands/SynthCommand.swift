@@ -47,11 +47,15 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "MPEG-4 quantiser, 2 (best) to 31 (smallest files).")
   var quality = 8
 
+  @Option(help: "Save one frame as PNG (images_*.txt) for every Nth clip.")
+  var imageEvery = 1
+
   func validate() throws {
     if train < 0 || val < 0 { throw ValidationError("--train and --val cannot be negative.") }
     if frames < 2 { throw ValidationError("--frames must be at least 2 (motion needs two).") }
     if size < 16 { throw ValidationError("--size must be at least 16.") }
     if !(2...31).contains(quality) { throw ValidationError("--quality must be in 2...31.") }
+    if imageEvery < 1 { throw ValidationError("--image-every must be at least 1.") }
     if codec != .mpeg4 && codec != .ffv1 { throw ValidationError("--codec must be mpeg4 or ffv1.") }
   }
 
@@ -64,6 +68,7 @@ struct SynthCommand: ParsableCommand {
     dataset.size = size
     dataset.codec = codec
     dataset.quality = quality
+    dataset.imageEvery = imageEvery
     let folder = URL(fileURLWithPath: out)
     try dataset.render(to: folder) { done, total in
       if done == total || done % max(total / 10, 1) == 0 {
