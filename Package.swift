@@ -31,7 +31,7 @@ let package = Package(
 
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
-    .target(name: "SafeTensors"),
+    .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
     .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
     .target(
@@ -59,7 +59,8 @@ let package = Package(
 
     // Tests.
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-    .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+    .testTarget(
+      name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
     .testTarget(
