@@ -33,7 +33,8 @@ let package = Package(
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
-    .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
+    .target(
+      name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
@@ -62,7 +63,9 @@ let package = Package(
     .testTarget(
       name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"]),
+    .testTarget(
+      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
