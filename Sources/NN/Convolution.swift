@@ -15,9 +15,9 @@
 // (the frame index is clamped to 0…T−1), as `F.pad(mode="replicate")` along time followed by a
 // convolution without temporal padding.
 //
-// Forward: for each tile of output positions, gather the patches (im2col: runs of kw·I
-// contiguous floats, zero or clamped at the borders) and run one GEMM
-// `y_tile[rows, O] = col[rows, K] · Wpᵀ[K, O]`. A non-overlapping patch convolution
+// Forward: tiles of output positions are spread over the threads; each gathers its patches
+// (im2col: runs of kw·I contiguous floats, zero or clamped at the borders) into its own
+// cache-sized scratch and runs one single-threaded GEMM `y_tile[rows, O] = col[rows, K] · Wpᵀ`. A non-overlapping patch convolution
 // (kernel = stride, no padding) is exactly a gather of whole runs with no border work; a 1×1×1
 // convolution uses x itself as the patch matrix.
 // Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add, split
@@ -94,10 +94,13 @@ public struct ConvGeometry: Sendable, Hashable {
   public var isPointwise: Bool {
     kt == 1 && kh == 1 && kw == 1 && st == 1 && sh == 1 && sw == 1 && pt == 0 && ph == 0 && pw == 0
   }
-  /// Rows of the patch matrix per GEMM tile (about 4 MB of columns, at least 64 rows).
-  public var tileRows: Int { Swift.max(1, Swift.min(positions, Swift.max(64, (1 << 20) / patch))) }
-  /// Floats of `col` scratch the kernels need.
-  public var columnScratchCount: Int { tileRows * patch }
+  /// Rows of the patch matrix per forward tile: about 2 MB of patches (one core's L2), at
+  /// least 64 rows.
+  public var tileRows: Int { Swift.max(1, Swift.min(positions, Swift.max(64, (1 << 19) / patch))) }
+  /// Floats of `col` scratch for `workers` concurrent tiles (default: the thread budget).
+  public func columnScratchCount(workers: Int = ThreadBudget.threads) -> Int {
+    tileRows * patch * Swift.max(1, workers)
+  }
   /// Floats of a packed weight `[O, K]`.
   public var packedWeightCount: Int { outChannels * patch }
 }
@@ -250,13 +253,17 @@ public func col2volAdd(
 /// Convolution forward: `y [B, T', H', W', O]` from `x [B, T, H, W, I]`,
 /// `weight [O, I, kt, kh, kw]`, optional `bias [O]`.
 ///
+/// Tiles of `g.tileRows` positions are spread over the threads, each gathered into its own
+/// slice of `col` (cache-resident) and multiplied by a single-threaded GEMM.
+///
 /// - Parameters:
 ///   - packedWeight: scratch `[O, K]` (`g.packedWeightCount`), written.
-///   - col: scratch `[tileRows, K]` (`g.columnScratchCount`).
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`
+///     (`g.columnScratchCount()` lets every thread work on its own tile).
 public func convForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
-  col: UnsafeMutablePointer<Float>
+  col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
   let o = g.outChannels
   let k = g.patch
@@ -271,13 +278,21 @@ public func convForward(
     return
   }
   let tile = g.tileRows
-  var start = 0
-  while start < total {
-    let rows = Swift.min(tile, total - start)
-    vol2col(col: col, x: x, g, positions: start..<(start + rows))
-    gemm(.none, .transposed, m: rows, n: o, k: k, a: col, lda: k, b: packedWeight, ldb: k,
-         beta: beta, c: y + start * o, ldc: o)
-    start += rows
+  precondition(colCapacity >= tile * k, "conv col scratch too small: \(colCapacity) < \(tile * k)")
+  let tiles = (total + tile - 1) / tile
+  let workers = Swift.max(1, Swift.min(ThreadBudget.threads, tiles, colCapacity / (tile * k)))
+  let packed = UnsafePointer(packedWeight)
+  parallelFor(workers) { w in
+    let myCol = col + w * tile * k
+    var t = w
+    while t < tiles {
+      let start = t * tile
+      let rows = Swift.min(tile, total - start)
+      vol2col(col: myCol, x: x, g, positions: start..<(start + rows))
+      gemm(.none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
+           beta: beta, c: y + start * o, ldc: o)
+      t += workers
+    }
   }
 }
 
@@ -287,12 +302,15 @@ public func convForward(
 ///   - dx: `[B, T, H, W, I]`, overwritten; nil to skip the input gradient.
 ///   - dWeight: `[O, I, kt, kh, kw]`, added into. dBias: `[O]`, added into (nil: no bias).
 ///   - dy: `[B, T', H', W', O]`; x, weight as in the forward pass.
-///   - packedWeight, packedGrad: scratch `[O, K]` each; col: scratch `[tileRows, K]`.
+///   - packedWeight, packedGrad: scratch `[O, K]` each.
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`; backward runs its tiles
+///     one after another, as large as the scratch allows, with multi-threaded GEMMs (so the
+///     sums into dW have one order whatever the thread count).
 public func convBackward(
   dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
   weight: UnsafePointer<Float>, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
-  packedGrad: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
+  packedGrad: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
   let o = g.outChannels
   let k = g.patch
@@ -310,7 +328,8 @@ public func convBackward(
            c: dx, ldc: k)
     }
   } else {
-    let tile = g.tileRows
+    precondition(colCapacity >= g.tileRows * k, "conv col scratch too small")
+    let tile = Swift.min(total, colCapacity / k)
     var start = 0
     while start < total {
       let rows = Swift.min(tile, total - start)
@@ -444,7 +463,7 @@ final class ConvCore {
   /// Packed weight and its gradient `[O, K]`.
   let packedWeight = Tensor(zeros: [0])
   let packedGrad = Tensor(zeros: [0])
-  /// Patch tile `[tileRows, K]`.
+  /// Patch tiles `[max(threads, 2), tileRows, K]`.
   let col = Tensor(zeros: [0])
   var savedX: Tensor?
   var geometry: ConvGeometry?
@@ -475,10 +494,11 @@ final class ConvCore {
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding)
     y.reshape(to: outShape(g))
     packedWeight.reshape(to: [g.packedWeightCount])
-    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount])
+    // One tile per thread in forward; backward's serial tiles use all of it.
+    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount(workers: Swift.max(ThreadBudget.threads, 2))])
     convForward(
       y: y.pointer, x: x.pointer, weight: weight.value.pointer, bias: bias?.value.pointer, g,
-      packedWeight: packedWeight.pointer, col: col.pointer)
+      packedWeight: packedWeight.pointer, col: col.pointer, colCapacity: col.count)
     savedX = training ? x : nil
     geometry = g
     return y
@@ -494,7 +514,8 @@ final class ConvCore {
     convBackward(
       dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
       dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer, g,
-      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer, col: col.pointer)
+      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer, col: col.pointer,
+      colCapacity: col.count)
     return dx
   }
 }
