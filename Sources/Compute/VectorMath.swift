@@ -75,6 +75,20 @@ public enum Vec8 {
   @inlinable @inline(__always)
   public static func erf(_ x: Float) -> Float { erf(SIMD8(repeating: x))[0] }
 
+  /// `acc[0..<n] += src[0..<n]`, 8 lanes at a time.
+  @inlinable @inline(__always)
+  public static func addInPlace(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n {
+      store(load(acc + j) + load(src + j), acc + j)
+      j += 8
+    }
+    while j < n {
+      acc[j] += src[j]
+      j += 1
+    }
+  }
+
   /// `Σ p[0..<n]` (Float lanes, summed across lanes at the end).
   @inlinable @inline(__always)
   public static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {

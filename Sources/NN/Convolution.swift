@@ -107,34 +107,32 @@ public struct ConvGeometry: Sendable, Hashable {
 
 // MARK: - Weight layout
 
+/// Calls `body(packedIndex, weightIndex)` for every weight element: `packed[o, (a,p,q,i)]`
+/// pairs with `weight[o, i, a, p, q]`.
+@inline(__always)
+private func forEachWeightPair(_ g: ConvGeometry, _ body: (Int, Int) -> Void) {
+  let taps = g.kt * g.kh * g.kw
+  let ci = g.inChannels
+  for o in 0..<g.outChannels {
+    let base = o * ci * taps
+    for i in 0..<ci {
+      for tap in 0..<taps { body(base + tap * ci + i, base + i * taps + tap) }
+    }
+  }
+}
+
 /// `packed[o, (a,p,q,i)] = weight[o, i, a, p, q]`.
 public func convPackWeight(
   packed: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let taps = g.kt * g.kh * g.kw
-  let ci = g.inChannels
-  for o in 0..<g.outChannels {
-    let src = weight + o * ci * taps
-    let dst = packed + o * ci * taps
-    for i in 0..<ci {
-      for tap in 0..<taps { dst[tap * ci + i] = src[i * taps + tap] }
-    }
-  }
+  forEachWeightPair(g) { p, w in packed[p] = weight[w] }
 }
 
 /// `weight[o, i, a, p, q] += packed[o, (a,p,q,i)]` (gradient back to PyTorch layout).
 public func convUnpackAddWeight(
   weight: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let taps = g.kt * g.kh * g.kw
-  let ci = g.inChannels
-  for o in 0..<g.outChannels {
-    let src = packed + o * ci * taps
-    let dst = weight + o * ci * taps
-    for i in 0..<ci {
-      for tap in 0..<taps { dst[i * taps + tap] += src[tap * ci + i] }
-    }
-  }
+  forEachWeightPair(g) { p, w in weight[w] += packed[p] }
 }
 
 // MARK: - vol2col / col2vol
@@ -147,6 +145,33 @@ private func sourceFrame(_ to: Int, _ a: Int, _ g: ConvGeometry) -> Int? {
   return g.temporalPadding == .replicate ? Swift.min(Swift.max(ti, 0), g.t - 1) : nil
 }
 
+/// Walks the `kt·kh` tap rows of the patch of output position `pos`: `body(tapRow, source,
+/// qlo, qhi)` with `tapRow = a·kh + p` (its run is `col[tapRow·kw·I ..< (tapRow+1)·kw·I]`),
+/// `source` the offset in x of the run's first column `(b, ti, hi, w'·sw − pw)` or nil for a
+/// padding row, and `qlo..<qhi` the kernel columns that fall inside the input.
+@inline(__always)
+private func forEachTapRow(_ g: ConvGeometry, _ pos: Int, _ body: (Int, Int?, Int, Int) -> Void) {
+  let plane = g.outH * g.outW
+  let perSample = g.outT * plane
+  let b = pos / perSample
+  let rem = pos - b * perSample
+  let to = rem / plane
+  let ho = (rem - to * plane) / g.outW
+  let wo = rem - to * plane - ho * g.outW
+  let wi0 = wo * g.sw - g.pw
+  let qlo = Swift.max(0, -wi0)
+  let qhi = Swift.max(qlo, Swift.min(g.kw, g.w - wi0))
+  for a in 0..<g.kt {
+    let ti = sourceFrame(to, a, g)
+    for p in 0..<g.kh {
+      let hi = ho * g.sh - g.ph + p
+      let inside = ti != nil && hi >= 0 && hi < g.h
+      let source = inside ? (((b * g.t + (ti ?? 0)) * g.h + hi) * g.w + wi0) * g.inChannels : nil
+      body(a * g.kh + p, source, qlo, qhi)
+    }
+  }
+}
+
 /// Gathers the patches of output positions `positions` into `col[0..<count, K]`
 /// (row `r` holds position `positions.lowerBound + r`), in parallel over rows.
 public func vol2col(
@@ -156,39 +181,17 @@ public func vol2col(
   let ci = g.inChannels
   let k = g.patch
   let run = g.kw * ci  // one (a, p) tap row of a patch
-  let plane = g.outH * g.outW
-  let perSample = g.outT * plane
   parallelChunks(positions.count, grain: Swift.max(1, 16384 / Swift.max(k, 1))) { range in
     for r in range {
-      let pos = positions.lowerBound + r
-      let b = pos / perSample
-      let rem = pos - b * perSample
-      let to = rem / plane
-      let ho = (rem - to * plane) / g.outW
-      let wo = rem - to * plane - ho * g.outW
-      let wi0 = wo * g.sw - g.pw
-      let qlo = Swift.max(0, -wi0)
-      let qhi = Swift.min(g.kw, g.w - wi0)
-      var dst = col + r * k
-      for a in 0..<g.kt {
-        guard let ti = sourceFrame(to, a, g) else {
-          dst.initialize(repeating: 0, count: g.kh * run)
-          dst += g.kh * run
-          continue
+      forEachTapRow(g, positions.lowerBound + r) { tapRow, source, qlo, qhi in
+        let dst = col + r * k + tapRow * run
+        guard let source else {
+          dst.initialize(repeating: 0, count: run)
+          return
         }
-        let frame = x + ((b * g.t + ti) * g.h) * g.w * ci
-        for p in 0..<g.kh {
-          let hi = ho * g.sh - g.ph + p
-          if hi < 0 || hi >= g.h || qhi <= qlo {
-            dst.initialize(repeating: 0, count: run)
-          } else {
-            if qlo > 0 { dst.initialize(repeating: 0, count: qlo * ci) }
-            (dst + qlo * ci).update(
-              from: frame + (hi * g.w + wi0 + qlo) * ci, count: (qhi - qlo) * ci)
-            if qhi < g.kw { (dst + qhi * ci).initialize(repeating: 0, count: (g.kw - qhi) * ci) }
-          }
-          dst += run
-        }
+        if qlo > 0 { dst.initialize(repeating: 0, count: qlo * ci) }
+        (dst + qlo * ci).update(from: x + source + qlo * ci, count: (qhi - qlo) * ci)
+        if qhi < g.kw { (dst + qhi * ci).initialize(repeating: 0, count: (g.kw - qhi) * ci) }
       }
     }
   }
@@ -202,46 +205,18 @@ public func col2volAdd(
 ) {
   let ci = g.inChannels
   let k = g.patch
-  let plane = g.outH * g.outW
-  let perSample = g.outT * plane
+  let run = g.kw * ci
   let groups = (ci + 7) / 8
   let work = positions.count * k
   parallelChunks(groups, grain: work >= 65536 ? 1 : groups) { groupRange in
     let c0 = groupRange.lowerBound * 8
     let c1 = Swift.min(ci, groupRange.upperBound * 8)
     for r in 0..<positions.count {
-      let pos = positions.lowerBound + r
-      let b = pos / perSample
-      let rem = pos - b * perSample
-      let to = rem / plane
-      let ho = (rem - to * plane) / g.outW
-      let wo = rem - to * plane - ho * g.outW
-      let wi0 = wo * g.sw - g.pw
-      let qlo = Swift.max(0, -wi0)
-      let qhi = Swift.min(g.kw, g.w - wi0)
-      for a in 0..<g.kt {
-        guard let ti = sourceFrame(to, a, g) else { continue }
-        let frame = dx + ((b * g.t + ti) * g.h) * g.w * ci
-        for p in 0..<g.kh {
-          let hi = ho * g.sh - g.ph + p
-          if hi < 0 || hi >= g.h { continue }
-          let src = col + r * k + ((a * g.kh + p) * g.kw) * ci
-          let dstRow = frame + (hi * g.w + wi0) * ci
-          var q = qlo
-          while q < qhi {
-            let s = src + q * ci
-            let d = dstRow + q * ci
-            var c = c0
-            while c + 8 <= c1 {
-              Vec8.store(Vec8.load(d + c) + Vec8.load(s + c), d + c)
-              c += 8
-            }
-            while c < c1 {
-              d[c] += s[c]
-              c += 1
-            }
-            q += 1
-          }
+      forEachTapRow(g, positions.lowerBound + r) { tapRow, source, qlo, qhi in
+        guard let source else { return }
+        let src = col + r * k + tapRow * run
+        for q in qlo..<qhi {
+          Vec8.addInPlace(dx + source + q * ci + c0, src + q * ci + c0, c1 - c0)
         }
       }
     }
@@ -444,29 +419,33 @@ public func naiveConvBackward(
 
 // MARK: - Layers
 
-/// The state shared by `Conv2d` and `Conv3d`: parameters, scratch and reused buffers.
-final class ConvCore {
-  let inChannels: Int
-  let outChannels: Int
+/// What `Conv2d` and `Conv3d` share: parameters, scratch, reused buffers, and backward.
+public class Convolution {
+  public let inChannels: Int
+  public let outChannels: Int
   let kernel: (t: Int, h: Int, w: Int)
   let stride: (t: Int, h: Int, w: Int)
   let padding: (t: Int, h: Int, w: Int)
-  let temporalPadding: TemporalPadding
-  let weight: Parameter
-  let bias: Parameter?
-  var needsInputGradient = true
+  /// Zero, or (3D only) edge-frame replication along time.
+  public let temporalPadding: TemporalPadding
+  /// `[O, I, (kt,) kh, kw]`.
+  public let weight: Parameter
+  /// `[O]`, or nil without bias.
+  public let bias: Parameter?
+  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
+  public var needsInputGradient = true
 
   /// Output `[B, (T',) H', W', O]`.
-  let y = Tensor(zeros: [0])
+  private let y = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
-  let dx = Tensor(zeros: [0])
+  private let dx = Tensor(zeros: [0])
   /// Packed weight and its gradient `[O, K]`.
-  let packedWeight = Tensor(zeros: [0])
-  let packedGrad = Tensor(zeros: [0])
+  private let packedWeight = Tensor(zeros: [0])
+  private let packedGrad = Tensor(zeros: [0])
   /// Patch tiles `[max(threads, 2), tileRows, K]`.
-  let col = Tensor(zeros: [0])
-  var savedX: Tensor?
-  var geometry: ConvGeometry?
+  private let col = Tensor(zeros: [0])
+  private var savedX: Tensor?
+  private var geometry: ConvGeometry?
 
   init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -488,7 +467,12 @@ final class ConvCore {
     self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
   }
 
-  func forward(_ x: Tensor, batch: Int, input: (t: Int, h: Int, w: Int), outShape: (ConvGeometry) -> [Int], training: Bool) -> Tensor {
+  /// Forward on `x` viewed as `[batch, input.t, input.h, input.w, I]`; `outShape` names the
+  /// output's dimensions from the geometry.
+  func run(
+    _ x: Tensor, batch: Int, input: (t: Int, h: Int, w: Int),
+    outShape: (ConvGeometry) -> [Int], training: Bool
+  ) -> Tensor {
     let g = ConvGeometry(
       batch: batch, inChannels: inChannels, outChannels: outChannels, input: input,
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding)
@@ -504,7 +488,8 @@ final class ConvCore {
     return y
   }
 
-  func backward(_ dy: Tensor) -> Tensor {
+  /// `dy` (shape of the output) `→ dx` (shape of the input); adds into the parameter gradients.
+  public func backward(_ dy: Tensor) -> Tensor {
     guard let x = savedX, let g = geometry else {
       preconditionFailure("convolution backward without a training forward")
     }
@@ -523,25 +508,14 @@ final class ConvCore {
 /// 2D convolution, channels-last: `x [B, H, W, I] → y [B, H', W', O]`, zero padding.
 ///
 /// Parameters: `name.weight` `[O, I, kh, kw]` (decayed), `name.bias` `[O]` (optional).
-public final class Conv2d {
-  private let core: ConvCore
-  public var weight: Parameter { core.weight }
-  public var bias: Parameter? { core.bias }
-  public var inChannels: Int { core.inChannels }
-  public var outChannels: Int { core.outChannels }
-  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
-  public var needsInputGradient: Bool {
-    get { core.needsInputGradient }
-    set { core.needsInputGradient = newValue }
-  }
-
+public final class Conv2d: Convolution {
   /// `kernel`, `stride`, `padding` are `(h, w)`.
   public init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
     kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int) = (0, 0),
     bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
   ) {
-    core = ConvCore(
+    super.init(
       store: store, name: name, inChannels: inChannels, outChannels: outChannels,
       kernel: (1, kernel.h, kernel.w), stride: (1, stride.h, stride.w),
       padding: (0, padding.h, padding.w), temporalPadding: .zeros,
@@ -552,32 +526,17 @@ public final class Conv2d {
   /// `x [B, H, W, I] → y [B, H', W', O]`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     precondition(x.rank == 4 && x.shape[3] == inChannels, "Conv2d expects [B, H, W, \(inChannels)], got \(x.shape)")
-    return core.forward(
+    return run(
       x, batch: x.shape[0], input: (1, x.shape[1], x.shape[2]),
       outShape: { [$0.batch, $0.outH, $0.outW, $0.outChannels] }, training: training)
   }
-
-  /// `dy [B, H', W', O] → dx [B, H, W, I]`; adds into the parameter gradients.
-  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
 }
 
 /// 3D convolution, channels-last: `x [B, T, H, W, I] → y [B, T', H', W', O]`; spatial padding
 /// zero, temporal padding zero or replicate.
 ///
 /// Parameters: `name.weight` `[O, I, kt, kh, kw]` (decayed), `name.bias` `[O]` (optional).
-public final class Conv3d {
-  private let core: ConvCore
-  public var weight: Parameter { core.weight }
-  public var bias: Parameter? { core.bias }
-  public var inChannels: Int { core.inChannels }
-  public var outChannels: Int { core.outChannels }
-  public var temporalPadding: TemporalPadding { core.temporalPadding }
-  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
-  public var needsInputGradient: Bool {
-    get { core.needsInputGradient }
-    set { core.needsInputGradient = newValue }
-  }
-
+public final class Conv3d: Convolution {
   /// `kernel`, `stride`, `padding` are `(t, h, w)`.
   public init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -585,7 +544,7 @@ public final class Conv3d {
     padding: (t: Int, h: Int, w: Int) = (0, 0, 0), temporalPadding: TemporalPadding = .zeros,
     bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
   ) {
-    core = ConvCore(
+    super.init(
       store: store, name: name, inChannels: inChannels, outChannels: outChannels,
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding,
       weightShape: [outChannels, inChannels, kernel.t, kernel.h, kernel.w], bias: bias,
@@ -595,11 +554,8 @@ public final class Conv3d {
   /// `x [B, T, H, W, I] → y [B, T', H', W', O]`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     precondition(x.rank == 5 && x.shape[4] == inChannels, "Conv3d expects [B, T, H, W, \(inChannels)], got \(x.shape)")
-    return core.forward(
+    return run(
       x, batch: x.shape[0], input: (x.shape[1], x.shape[2], x.shape[3]),
       outShape: { [$0.batch, $0.outT, $0.outH, $0.outW, $0.outChannels] }, training: training)
   }
-
-  /// `dy [B, T', H', W', O] → dx [B, T, H, W, I]`; adds into the parameter gradients.
-  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
 }
