@@ -327,20 +327,45 @@ public func convBackward(
 
 // MARK: - Naive references
 
-/// The input value read at (b, ti, hi, wi, i) with the geometry's padding rules, as Double;
-/// `nil` index means a zero pad. Returns the flat index of x it reads, or nil for zero.
-private func naiveSource(
-  _ g: ConvGeometry, b: Int, to: Int, ho: Int, wo: Int, a: Int, p: Int, q: Int, i: Int
-) -> Int? {
-  var ti = to * g.st - g.pt + a
-  let hi = ho * g.sh - g.ph + p
-  let wi = wo * g.sw - g.pw + q
-  if ti < 0 || ti >= g.t {
-    guard g.temporalPadding == .replicate else { return nil }
-    ti = Swift.min(Swift.max(ti, 0), g.t - 1)
+/// Walks every term of the direct convolution sum, in output order: `body(yIndex, o,
+/// weightIndex, xIndex)` for each output element `y[b,t',h',w',o]` (flat `yIndex`) and each
+/// kernel element `W[o,i,a,p,q]` (flat `weightIndex`) that reads an input element (flat
+/// `xIndex`, after padding rules; zero-padding terms are skipped). `body(yIndex, o, nil, nil)`
+/// opens each output element.
+private func forEachConvTerm(_ g: ConvGeometry, _ body: (Int, Int, Int?, Int?) -> Void) {
+  let ci = g.inChannels
+  var yIndex = 0
+  for b in 0..<g.batch {
+    for to in 0..<g.outT {
+      for ho in 0..<g.outH {
+        for wo in 0..<g.outW {
+          for o in 0..<g.outChannels {
+            body(yIndex, o, nil, nil)
+            for i in 0..<ci {
+              for a in 0..<g.kt {
+                for p in 0..<g.kh {
+                  for q in 0..<g.kw {
+                    var ti = to * g.st - g.pt + a
+                    let hi = ho * g.sh - g.ph + p
+                    let wi = wo * g.sw - g.pw + q
+                    if ti < 0 || ti >= g.t {
+                      guard g.temporalPadding == .replicate else { continue }
+                      ti = Swift.min(Swift.max(ti, 0), g.t - 1)
+                    }
+                    if hi < 0 || hi >= g.h || wi < 0 || wi >= g.w { continue }
+                    let xIndex = (((b * g.t + ti) * g.h + hi) * g.w + wi) * ci + i
+                    let wIndex = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
+                    body(yIndex, o, wIndex, xIndex)
+                  }
+                }
+              }
+            }
+            yIndex += 1
+          }
+        }
+      }
+    }
   }
-  if hi < 0 || hi >= g.h || wi < 0 || wi >= g.w { return nil }
-  return (((b * g.t + ti) * g.h + hi) * g.w + wi) * g.inChannels + i
 }
 
 /// Naive reference for `convForward`: direct convolution, Double accumulation, PyTorch weight.
@@ -348,33 +373,15 @@ public func naiveConvForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, _ g: ConvGeometry
 ) {
-  let ci = g.inChannels
-  var idx = 0
-  for b in 0..<g.batch {
-    for to in 0..<g.outT {
-      for ho in 0..<g.outH {
-        for wo in 0..<g.outW {
-          for o in 0..<g.outChannels {
-            var acc = Double(bias?[o] ?? 0)
-            for i in 0..<ci {
-              for a in 0..<g.kt {
-                for p in 0..<g.kh {
-                  for q in 0..<g.kw {
-                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
-                    else { continue }
-                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
-                    acc += Double(weight[wIdx]) * Double(x[s])
-                  }
-                }
-              }
-            }
-            y[idx] = Float(acc)
-            idx += 1
-          }
-        }
-      }
+  var acc = [Double](repeating: 0, count: g.outputCount)
+  forEachConvTerm(g) { yi, o, wi, xi in
+    if let wi, let xi {
+      acc[yi] += Double(weight[wi]) * Double(x[xi])
+    } else {
+      acc[yi] = Double(bias?[o] ?? 0)
     }
   }
+  for j in 0..<acc.count { y[j] = Float(acc[j]) }
 }
 
 /// Naive reference for `convBackward` (same contract: dx overwritten, dWeight/dBias added).
@@ -383,37 +390,20 @@ public func naiveConvBackward(
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
   weight: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let ci = g.inChannels
-  var dxAcc = [Double](repeating: 0, count: dx == nil ? 0 : g.inputCount)
+  var dxAcc = [Double](repeating: 0, count: g.inputCount)
   var dwAcc = [Double](repeating: 0, count: g.packedWeightCount)
-  var idx = 0
-  for b in 0..<g.batch {
-    for to in 0..<g.outT {
-      for ho in 0..<g.outH {
-        for wo in 0..<g.outW {
-          for o in 0..<g.outChannels {
-            let d = Double(dy[idx])
-            idx += 1
-            if let dBias { dBias[o] += Float(d) }
-            for i in 0..<ci {
-              for a in 0..<g.kt {
-                for p in 0..<g.kh {
-                  for q in 0..<g.kw {
-                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
-                    else { continue }
-                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
-                    dwAcc[wIdx] += d * Double(x[s])
-                    if dx != nil { dxAcc[s] += d * Double(weight[wIdx]) }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
+  var dbAcc = [Double](repeating: 0, count: g.outChannels)
+  forEachConvTerm(g) { yi, o, wi, xi in
+    let d = Double(dy[yi])
+    if let wi, let xi {
+      dwAcc[wi] += d * Double(x[xi])
+      dxAcc[xi] += d * Double(weight[wi])
+    } else {
+      dbAcc[o] += d
     }
   }
   for j in 0..<dwAcc.count { dWeight[j] += Float(dwAcc[j]) }
+  if let dBias { for o in 0..<dbAcc.count { dBias[o] += Float(dbAcc[o]) } }
   if let dx { for j in 0..<dxAcc.count { dx[j] = Float(dxAcc[j]) } }
 }
 
