@@ -15,6 +15,25 @@ public enum Vec8 {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
   }
 
+  /// `p[0..<n]` in the first `n ≤ 8` lanes, `fill` in the others.
+  @inlinable @inline(__always)
+  public static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float = 0) -> SIMD8<Float> {
+    if n >= 8 { return load(p) }
+    var v = SIMD8<Float>(repeating: fill)
+    for l in 0..<n { v[l] = p[l] }
+    return v
+  }
+
+  /// `p[0..<n] = v[0..<n]` for `n ≤ 8`.
+  @inlinable @inline(__always)
+  public static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, count n: Int) {
+    if n >= 8 {
+      store(v, p)
+      return
+    }
+    for l in 0..<n { p[l] = v[l] }
+  }
+
   /// `e^x` per lane: Cephes `expf` (range reduction by ln 2 in two parts, degree-5 polynomial;
   /// relative error about 2 ulp). Inputs below −87.3 give 0; inputs are clamped at 88.
   ///
