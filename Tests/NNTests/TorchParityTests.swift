@@ -103,6 +103,24 @@ final class TorchParityTests: XCTestCase {
     try conv3d("conv3d_patch", kernel: (2, 4, 4), stride: (2, 4, 4), padding: (0, 0, 0), mode: .zeros, o: 5)
   }
 
+  /// Three AdamW steps (lr 0.01, λ 0.05 on the weight, none on the bias) against
+  /// `torch.optim.AdamW` with the same two parameter groups; 1e-6 absolute.
+  func testAdamW() throws {
+    let f = try layerFixture("adamw")
+    let store = ParameterStore()
+    store.register("w", try tensor(f, "w0"), decay: true)
+    store.register("b", try tensor(f, "b0"), decay: false)
+    store.finalize()
+    let opt = AdamW(store: store, weightDecay: 0.05)
+    for i in 0..<3 {
+      store["w"]?.grad.copy(from: try tensor(f, "gw\(i)"))
+      store["b"]?.grad.copy(from: try tensor(f, "gb\(i)"))
+      opt.update(lr: 0.01)
+    }
+    assertClose(store["w"]!.value, try tensor(f, "w3"), atol: 1e-6, rtol: 0, "adamw weight")
+    assertClose(store["b"]!.value, try tensor(f, "b3"), atol: 1e-6, rtol: 0, "adamw bias")
+  }
+
   func testPatchMerging2D() throws { try patchMerging("patch_merging_2d") }
 
   func testPatchMerging3D() throws { try patchMerging("patch_merging_3d") }
