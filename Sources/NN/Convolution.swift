@@ -20,8 +20,10 @@
 // cache-sized scratch and runs one single-threaded GEMM `y_tile[rows, O] = col[rows, K] · Wpᵀ`. A non-overlapping patch convolution
 // (kernel = stride, no padding) is exactly a gather of whole runs with no border work; a 1×1×1
 // convolution uses x itself as the patch matrix.
-// Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add, split
-// between threads by channel range so no two threads write the same element); db += Σ dy.
+// Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add);
+// db += Σ dy. Samples are spread over the threads (their inputs never overlap), each with its
+// own dWp partial; a single sample runs its tiles in order with multi-threaded GEMMs and splits
+// the scatter between threads by channel range, so no two threads write the same element.
 
 import Compute
 
@@ -103,6 +105,11 @@ public struct ConvGeometry: Sendable, Hashable {
   }
   /// Floats of a packed weight `[O, K]`.
   public var packedWeightCount: Int { outChannels * patch }
+  /// Floats of packed-gradient scratch for backward: one `[O, K]` partial per worker (no more
+  /// workers than samples).
+  public func packedGradScratchCount(workers: Int = ThreadBudget.threads) -> Int {
+    packedWeightCount * Swift.max(1, Swift.min(workers, batch))
+  }
 }
 
 // MARK: - Weight layout
@@ -273,27 +280,36 @@ public func convForward(
 
 /// Convolution backward.
 ///
+/// With two or more samples and scratch for several workers, samples are spread over the
+/// threads (inputs of different samples never overlap, so each worker scatters into dx alone),
+/// each worker accumulating dW into its own packed partial; partials are summed in worker order
+/// (deterministic for a given thread count). Otherwise tiles run one after another with
+/// multi-threaded GEMMs and a channel-split scatter.
+///
 /// - Parameters:
 ///   - dx: `[B, T, H, W, I]`, overwritten; nil to skip the input gradient.
 ///   - dWeight: `[O, I, kt, kh, kw]`, added into. dBias: `[O]`, added into (nil: no bias).
 ///   - dy: `[B, T', H', W', O]`; x, weight as in the forward pass.
-///   - packedWeight, packedGrad: scratch `[O, K]` each.
-///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`; backward runs its tiles
-///     one after another, as large as the scratch allows, with multi-threaded GEMMs (so the
-///     sums into dW have one order whatever the thread count).
+///   - packedWeight: scratch `[O, K]`.
+///   - packedGrad: scratch of `packedGradCapacity` floats, at least `[O, K]`
+///     (`g.packedGradScratchCount()` gives one partial per worker).
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`.
 public func convBackward(
   dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
   weight: UnsafePointer<Float>, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
-  packedGrad: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, colCapacity: Int
+  packedGrad: UnsafeMutablePointer<Float>, packedGradCapacity: Int,
+  col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
   let o = g.outChannels
   let k = g.patch
   let total = g.positions
+  let ok = g.packedWeightCount
+  precondition(packedGradCapacity >= ok, "conv packed-gradient scratch too small")
   dx?.initialize(repeating: 0, count: g.inputCount)
   if total == 0 { return }
   convPackWeight(packed: packedWeight, weight: weight, g)
-  packedGrad.initialize(repeating: 0, count: g.packedWeightCount)
+  packedGrad.initialize(repeating: 0, count: ok)
   if let dBias { columnSumAccumulate(dBias, dy, rows: total, cols: o) }
   if g.isPointwise {
     gemm(.transposed, .none, m: o, n: k, k: total, a: dy, lda: o, b: x, ldb: k, beta: 1,
@@ -302,27 +318,59 @@ public func convBackward(
       gemm(.none, .none, m: total, n: k, k: o, a: dy, lda: o, b: packedWeight, ldb: k,
            c: dx, ldc: k)
     }
+    convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
+    return
+  }
+  precondition(colCapacity >= g.tileRows * k, "conv col scratch too small")
+  let workers = Swift.min(
+    ThreadBudget.threads, g.batch, packedGradCapacity / ok, colCapacity / (g.tileRows * k))
+  if workers <= 1 {
+    convBackwardTiles(
+      dx: dx, packedGrad: packedGrad, dy: dy, x: x, packedWeight: packedWeight, g,
+      positions: 0..<total, col: col, tile: Swift.min(total, colCapacity / k))
   } else {
-    precondition(colCapacity >= g.tileRows * k, "conv col scratch too small")
-    let tile = Swift.min(total, colCapacity / k)
-    var start = 0
-    while start < total {
-      let rows = Swift.min(tile, total - start)
-      let positions = start..<(start + rows)
-      let dyTile = dy + start * o
-      vol2col(col: col, x: x, g, positions: positions)
-      gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
-           c: packedGrad, ldc: k)
-      if let dx {
-        // The patch matrix is no longer needed: reuse its buffer for the patch gradients.
-        gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
-             c: col, ldc: k)
-        col2volAdd(dx: dx, col: col, g, positions: positions)
+    let perSample = total / g.batch
+    let tile = colCapacity / workers / k
+    (packedGrad + ok).initialize(repeating: 0, count: (workers - 1) * ok)
+    parallelFor(workers) { w in
+      var b = w
+      while b < g.batch {
+        convBackwardTiles(
+          dx: dx, packedGrad: packedGrad + w * ok, dy: dy, x: x, packedWeight: packedWeight, g,
+          positions: (b * perSample)..<((b + 1) * perSample), col: col + w * tile * k, tile: tile)
+        b += workers
       }
-      start += rows
     }
+    for w in 1..<workers { Vec8.addInPlace(packedGrad, packedGrad + w * ok, ok) }
   }
   convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
+}
+
+/// The backward work of output positions `positions`, in tiles of `tile` rows run in order:
+/// `dWp += dy_tileᵀ·col`, then (with dx) `dcol = dy_tile·Wp` into the same scratch and its
+/// scatter-add into dx.
+private func convBackwardTiles(
+  dx: UnsafeMutablePointer<Float>?, packedGrad: UnsafeMutablePointer<Float>,
+  dy: UnsafePointer<Float>, x: UnsafePointer<Float>, packedWeight: UnsafeMutablePointer<Float>,
+  _ g: ConvGeometry, positions: Range<Int>, col: UnsafeMutablePointer<Float>, tile: Int
+) {
+  let o = g.outChannels
+  let k = g.patch
+  var start = positions.lowerBound
+  while start < positions.upperBound {
+    let rows = Swift.min(tile, positions.upperBound - start)
+    let range = start..<(start + rows)
+    let dyTile = dy + start * o
+    vol2col(col: col, x: x, g, positions: range)
+    gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
+         c: packedGrad, ldc: k)
+    if let dx {
+      gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
+           c: col, ldc: k)
+      col2volAdd(dx: dx, col: col, g, positions: range)
+    }
+    start += rows
+  }
 }
 
 // MARK: - Naive references
@@ -429,7 +477,7 @@ public class Convolution {
   private let y = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
   private let dx = Tensor(zeros: [0])
-  /// Packed weight and its gradient `[O, K]`.
+  /// Packed weight `[O, K]` and gradient partials `[min(threads, B), O, K]`.
   private let packedWeight = Tensor(zeros: [0])
   private let packedGrad = Tensor(zeros: [0])
   /// Patch tiles `[max(threads, 2), tileRows, K]`.
@@ -484,13 +532,13 @@ public class Convolution {
       preconditionFailure("convolution backward without a training forward")
     }
     precondition(dy.count == g.outputCount, "conv backward: dy \(dy.shape) vs y \(y.shape)")
-    packedGrad.reshape(to: [g.packedWeightCount])
+    packedGrad.reshape(to: [g.packedGradScratchCount()])
     if needsInputGradient { dx.reshape(to: x.shape) } else { dx.reshape(to: [0]) }
     convBackward(
       dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
       dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer, g,
-      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer, col: col.pointer,
-      colCapacity: col.count)
+      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer,
+      packedGradCapacity: packedGrad.count, col: col.pointer, colCapacity: col.count)
     return dx
   }
 }
