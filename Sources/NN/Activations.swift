@@ -28,32 +28,35 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return cdf + x * pdf
 }
 
-/// Runs `body(offset, lanes)` over `0..<n` in 8-lane steps (the last step may have fewer
-/// lanes), in parallel chunks.
-@inline(__always)
-private func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
-  parallelChunks((n + 7) / 8, grain: elementwiseGrain / 8) { range in
-    for v in range {
-      let i = v * 8
-      body(i, Swift.min(8, n - i))
-    }
-  }
-}
-
-/// `y = gelu(x)` element-wise, `E` elements. `y` may alias `x`.
+/// `y = gelu(x)` element-wise, `E` elements, in parallel chunks. `y` may alias `x`.
 public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
-  forEachVector(count) { i, lanes in
-    Vec8.store(geluVec(Vec8.load(x + i, count: lanes)), y + i, count: lanes)
+  parallelChunks(count, grain: elementwiseGrain) { range in
+    // Whole vectors, then one partial vector (a separate loop keeps the main one branch-free).
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+      Vec8.store(geluVec(Vec8.load(x + i)), y + i)
+      i += 8
+    }
+    let lanes = range.upperBound - i
+    if lanes > 0 { Vec8.store(geluVec(Vec8.load(x + i, count: lanes)), y + i, count: lanes) }
   }
 }
 
-/// `dx = dy · gelu'(x)` element-wise, `E` elements. `dx` may alias `dy`.
+/// `dx = dy · gelu'(x)` element-wise, `E` elements, in parallel chunks. `dx` may alias `dy`.
 public func geluBackward(
   dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int
 ) {
-  forEachVector(count) { i, lanes in
-    let g = geluGradVec(Vec8.load(x + i, count: lanes))
-    Vec8.store(Vec8.load(dy + i, count: lanes) * g, dx + i, count: lanes)
+  parallelChunks(count, grain: elementwiseGrain) { range in
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+      Vec8.store(Vec8.load(dy + i) * geluGradVec(Vec8.load(x + i)), dx + i)
+      i += 8
+    }
+    let lanes = range.upperBound - i
+    if lanes > 0 {
+      let g = geluGradVec(Vec8.load(x + i, count: lanes))
+      Vec8.store(Vec8.load(dy + i, count: lanes) * g, dx + i, count: lanes)
+    }
   }
 }
 
@@ -113,13 +116,17 @@ public func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Floa
   let m = Vec8.max(x, n)
   var acc = SIMD8<Float>()
   var j = 0
-  while j < n {
-    // Padding lanes load −∞, whose exponential adds 0 to the sum.
-    let lanes = Swift.min(8, n - j)
-    let e = Vec8.exp(Vec8.load(x + j, count: lanes, fill: -.infinity) - m)
+  while j + 8 <= n {
+    let e = Vec8.exp(Vec8.load(x + j) - m)
     acc += e
-    Vec8.store(e, y + j, count: lanes)
+    Vec8.store(e, y + j)
     j += 8
+  }
+  if j < n {
+    // Padding lanes load −∞, whose exponential adds 0 to the sum.
+    let e = Vec8.exp(Vec8.load(x + j, count: n - j, fill: -.infinity) - m)
+    acc += e
+    Vec8.store(e, y + j, count: n - j)
   }
   let inv = 1 / acc.sum()
   j = 0
