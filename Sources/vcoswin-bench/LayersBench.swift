@@ -33,7 +33,14 @@ struct LayersBench: ParsableCommand {
   @Option(help: "Timed rounds per group of measurements (medians are reported).")
   var repeats = 5
 
+  @Option(
+    help: ArgumentHelp(
+      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
+      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
+  var clock = "wall"
+
   func validate() throws {
+    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
     if batch < 1 || frames < 2 || size < 8 || repeats < 1 {
       throw ValidationError("batch ≥ 1, frames ≥ 2, size ≥ 8 and repeats ≥ 1 are needed.")
     }
@@ -45,9 +52,9 @@ struct LayersBench: ParsableCommand {
     let tGrid = frames / 2, hGrid = size / 4
     let rows = batch * tGrid * hGrid * hGrid
     let c = 96
-    print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds")
+    print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds, clock: \(clock)")
     var rng = SeededRandom(seed: 1)
-    let timer = MedianTimer(repeats: repeats)
+    let timer = MedianTimer(repeats: repeats, cpuClock: clock == "cpu")
 
     print("\n— Linear (GFLOP/s; ratio = raw sgemm time / layer time) —")
     for (name, i, o) in [("qkv 96→288", c, 3 * c), ("proj 96→96", c, c), ("mlp.0 96→384", c, 4 * c), ("mlp.3 384→96", 4 * c, c)] {
@@ -105,7 +112,8 @@ struct LayersBench: ParsableCommand {
     let y = Tensor(zeros: [rows, o])
     let w = layer.weight.value
     let flops = 2 * Double(rows) * Double(i) * Double(o)
-    // The backward pass's parts, raw: dX = dY·W, dW += dYᵀ·X, db += Σ dY.
+    // The backward pass's parts, raw: dX = dY·W, dW += dYᵀ·X (one multi-threaded GEMM; the
+    // layer splits it over rows), db += Σ dY.
     let dx = Tensor(zeros: [rows, i]), dw = Tensor(zeros: [o, i]), db = Tensor(zeros: [o])
     let t = timer.measure([
       { gemm(.none, .transposed, m: rows, n: o, k: i, a: x.pointer, lda: i, b: w.pointer, ldb: i, c: y.pointer, ldc: o) },
@@ -168,15 +176,25 @@ struct LayersBench: ParsableCommand {
 /// affects all of them alike; reports each body's median.
 struct MedianTimer {
   let repeats: Int
+  /// Time with process CPU time divided by the thread budget instead of elapsed time.
+  let cpuClock: Bool
+
+  /// Seconds: elapsed, or process CPU time divided by the thread budget.
+  func now() -> Double {
+    if !cpuClock { return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return (Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9) / Double(ThreadBudget.threads)
+  }
 
   func measure(_ bodies: [() -> Void]) -> [Double] {
     for body in bodies { body() }
     var times = [[Double]](repeating: [], count: bodies.count)
     for _ in 0..<repeats {
       for (j, body) in bodies.enumerated() {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = now()
         body()
-        times[j].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        times[j].append(now() - start)
       }
     }
     return times.map { t in t.sorted()[t.count / 2] }
