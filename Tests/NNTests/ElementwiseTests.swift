@@ -149,16 +149,23 @@ final class DropoutTests: XCTestCase {
     }
     XCTAssertGreaterThan(dropped, 16)
     XCTAssertLessThan(dropped, 48)
-    let saved = SeededRandom(seed: 77)
-    dp.rng = saved
-    checkGradients(
-      "droppath", inputs: [x],
-      forward: {
-        dp.rng = saved  // the same draws every evaluation
-        return dp.forward(x, training: true)
-      }, backward: { [dp.backward($0)] })
+    checkDropGradient("droppath", dp, x, seed: 77)
     XCTAssertTrue(dp.forward(x, training: false) === x)
   }
+}
+
+/// Finite-difference check of a dropout-like layer with the same draws at every evaluation.
+private func checkDropGradient(
+  _ label: String, _ layer: StochasticDrop, _ x: Tensor, seed: UInt64,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  let saved = SeededRandom(seed: seed)
+  checkGradients(
+    label, inputs: [x],
+    forward: {
+      layer.rng = saved
+      return layer.forward(x, training: true)
+    }, backward: { [layer.backward($0)] }, file: file, line: line)
 }
 
 final class PoolingAndLossTests: XCTestCase {
@@ -213,13 +220,7 @@ final class DropoutGradientTests: XCTestCase {
     var rng = SeededRandom(seed: 53)
     let drop = Dropout(p: 0.3, rng: &rng)
     let x = randomTensor([5, 7], &rng)
-    let saved = SeededRandom(seed: 78)
-    checkGradients(
-      "dropout", inputs: [x],
-      forward: {
-        drop.rng = saved  // the same mask every evaluation
-        return drop.forward(x, training: true)
-      }, backward: { [drop.backward($0)] })
+    checkDropGradient("dropout", drop, x, seed: 78)
     XCTAssertTrue(drop.mask.array.contains(0))
   }
 }
