@@ -78,7 +78,7 @@ public struct Scene: Sendable {
     let dark2 = hsv(r.unit(), r.uniform(0.2...0.8), r.uniform(0.08...0.4))
     var texture = Texture(rawValue: r.below(3)) ?? .solid
     if shape == .circle && texture == .solid { texture = .stripes }  // rotation must show
-    let radius = s * r.uniform(0.2...0.3)
+    let radius = s * r.uniform(0.28...0.38)
     var speed: Double
     var margin = radius
     switch motion {
