@@ -2,7 +2,7 @@
 // probabilities, one row at a time, in Float32, and its backward pass.
 //
 // Legend: N keys per row (tokens per window).
-// Rows: s [N] logits/probabilities, bias [N], labels [N] (region labels of the keys).
+// Rows: s [N] logits/probabilities, bias [N], labels [N] (shift-mask region labels of the keys).
 
 /// `e^x` for 8 lanes: Cephes `expf` (range reduction by ln 2 split in two parts, degree-5
 /// polynomial; relative error about 2 ulp). Inputs below −87.3 give 0, inputs are clamped at 88.
@@ -52,37 +52,46 @@ private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
 /// normalise.
 @inline(__always)
 func attentionSoftmaxRow(
-  _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?,
-  rowLabel: UInt8, count n: Int
+  _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
+  rowLabel: Float, count n: Int
 ) {
   let n8 = n & ~7
+  var mv = SIMD8<Float>(repeating: -.infinity)
   var m = -Float.infinity
+  var j = 0
   if let labels {
-    for j in 0..<n {
+    let lb = SIMD8<Float>(repeating: rowLabel)
+    while j < n8 {
+      var v = load8(s + j) + load8(bias + j)
+      v = v.replacing(with: v - 100, where: load8(labels + j) .!= lb)
+      store8(v, s + j)
+      mv = mv.replacing(with: v, where: v .> mv)
+      j += 8
+    }
+    while j < n {
       var v = s[j] + bias[j]
-      if labels[j] != rowLabel { v += -100 }
+      if labels[j] != rowLabel { v -= 100 }
       s[j] = v
       m = Swift.max(m, v)
+      j += 1
     }
   } else {
-    var mv = SIMD8<Float>(repeating: -.infinity)
-    var j = 0
     while j < n8 {
       let v = load8(s + j) + load8(bias + j)
       store8(v, s + j)
       mv = mv.replacing(with: v, where: v .> mv)
       j += 8
     }
-    m = mv.max()
     while j < n {
       s[j] += bias[j]
       m = Swift.max(m, s[j])
       j += 1
     }
   }
+  m = Swift.max(m, mv.max())
   let mb = SIMD8<Float>(repeating: m)
   var sv = SIMD8<Float>(repeating: 0)
-  var j = 0
+  j = 0
   while j < n8 {
     let e = attentionExp(load8(s + j) - mb)
     store8(e, s + j)
@@ -137,5 +146,20 @@ func attentionSoftmaxBackwardRow(
   while j < n {
     p[j] = p[j] * (dp[j] - dot)
     j += 1
+  }
+}
+
+/// `dst[i] += src[i]` for `i < count`.
+@inline(__always)
+func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
+  let n8 = count & ~7
+  var i = 0
+  while i < n8 {
+    store8(load8(dst + i) + load8(src + i), dst + i)
+    i += 8
+  }
+  while i < count {
+    dst[i] += src[i]
+    i += 1
   }
 }
