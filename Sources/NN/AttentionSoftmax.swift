@@ -4,14 +4,14 @@
 // Legend: N keys per row (tokens per window).
 // Rows: s [N] logits/probabilities, bias [N], labels [N] (shift-mask region labels of the keys).
 
-/// `e^x` for 8 lanes: Cephes `expf` (range reduction by ln 2 split in two parts, degree-5
-/// polynomial; relative error about 2 ulp). Inputs below −87.3 give 0, inputs are clamped at 88.
+/// `e^x` for 8 lanes with `x ≤ 0` (softmax inputs after the row maximum is subtracted):
+/// Cephes `expf` (range reduction by ln 2 split in two parts, degree-5 polynomial; relative
+/// error about 2 ulp). Inputs below −87.3 are clamped there (giving about 1e−38 instead of a
+/// smaller or zero value: no difference to a softmax whose row sum is at least 1).
 @inline(__always)
 func attentionExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let low = SIMD8<Float>(repeating: -87.336_54)
-  let high = SIMD8<Float>(repeating: 88.0)
-  var v0 = x.replacing(with: low, where: x .< low)
-  v0 = v0.replacing(with: high, where: v0 .> high)
+  let v0 = x.replacing(with: low, where: x .< low)
   // 1.5·2²³: adding it rounds to an integer held in the low mantissa bits.
   let magic = SIMD8<Float>(repeating: 12_582_912)
   let t = v0 * 1.442_695_04 + magic
@@ -27,8 +27,7 @@ func attentionExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   p = p * v + 5.000_000_120_1e-1
   p = p * z + v + 1
   let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
-  let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
-  return (p * scale).replacing(with: 0, where: x .< low)
+  return p * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
 /// Scalar `e^x` with the same polynomial (row tails).
