@@ -135,24 +135,23 @@ private func headForward(
 }
 
 /// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
-/// (written over `p`), `dq = D^−½·dS·k`, `dk = D^−½·dSᵀ·q`.
+/// (written over `dP`), `dq = D^−½·dS·k`, `dk = D^−½·dSᵀ·q`.
 ///
 /// `dq [N, D]` with `dk = dq + C`, `dv = dq + 2C` (row stride 3C, overwritten), `p [N, N]`,
-/// `dp [N, N]` scratch, `dO [N, D]` (row stride C), `q` as in `headForward`.
+/// `ds [N, N]` (overwritten with dS), `dO [N, D]` (row stride C), `q` as in `headForward`.
 @inline(__always)
 private func headBackward(
-  dq: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>,
-  dp: UnsafeMutablePointer<Float>, dO: UnsafePointer<Float>, q: UnsafePointer<Float>,
-  n: Int, d: Int, c: Int, scale: Float
+  dq: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
+  dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int, d: Int, c: Int, scale: Float
 ) {
   let (k, v) = (q + c, q + 2 * c)
   gemm(.transposed, .none, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c,
        ldc: 3 * c)
-  gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: dp, ldc: n)
-  for i in 0..<n { attentionSoftmaxBackwardRow(p + i * n, dp: dp + i * n, count: n) }
-  gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: p, lda: n, b: k, ldb: 3 * c, c: dq,
+  gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
+  for i in 0..<n { softmaxBackwardRow(ds + i * n, ds + i * n, p + i * n, n) }
+  gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq,
        ldc: 3 * c)
-  gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: p, lda: n, b: q, ldb: 3 * c,
+  gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c,
        c: dq + c, ldc: 3 * c)
 }
 
@@ -248,7 +247,7 @@ public struct WindowAttentionGradients {
 ///   - dRows: `[G, N, C]` scratch (the gathered `dy`).
 ///   - dAttn: `[G, N, C]` scratch.
 ///   - dqkv: `[G, N, 3C]` scratch.
-///   - probs: `[G, A, N, N]` from the forward with `keepProbs`; consumed (overwritten by dS).
+///   - probs: `[G, A, N, N]` from the forward with `keepProbs`.
 ///   - scratch: `[S, A + 1, N, N]` (`backwardScratchCount` elements).
 ///   - dy: output-token gradient `[B, L, C]`.
 ///   - windows, qkv, attn: the forward's buffers.
@@ -256,7 +255,7 @@ public func windowAttentionBackward(
   dx: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
   grads: WindowAttentionGradients, dRows: UnsafeMutablePointer<Float>,
   dAttn: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
-  probs: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+  probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
   dy: UnsafePointer<Float>, windows: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
   attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   sizes s: WindowAttentionSizes
@@ -265,8 +264,8 @@ public func windowAttentionBackward(
   let scale = 1 / Float(d).squareRoot()
   let dym = UnsafeMutablePointer(mutating: dy)  // only read (gather)
   forEachSlot(s) { slot, blockRange in
-    let dp = scratch + slot * (a + 1) * n * n  // [N, N]
-    let partial = dp + n * n  // [A, N, N] this worker's Σ dS
+    let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
+    let partial = ds + n * n  // [A, N, N] this worker's Σ dS
     partial.update(repeating: 0, count: a * n * n)
     for block in blockRange {
       let g0 = block * s.blockWindows
@@ -278,10 +277,10 @@ public func windowAttentionBackward(
       for g in g0..<g1 {
         for h in 0..<a {
           headBackward(
-            dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, dp: dp,
+            dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
             dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
             scale: scale)
-          addInPlace(partial + h * n * n, probs + (g * a + h) * n * n, count: n * n)
+          addInPlace(partial + h * n * n, ds, count: n * n)
         }
       }
       // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
@@ -468,8 +467,7 @@ public final class WindowAttention {
   /// `dy [B, (T,) H, W, C] → dx` (a buffer the layer owns); adds into the gradients of
   /// `qkv`, `proj` and the bias table.
   ///
-  /// Preconditions: the last `forward` ran with `training: true`, and `backward` runs once per
-  /// such forward (it consumes the saved probabilities).
+  /// Precondition: the last `forward` ran with `training: true` (once per such forward).
   public func backward(_ dy: Tensor) -> Tensor {
     guard let (shape, s) = saved else {
       preconditionFailure("WindowAttention.backward without a training forward")

@@ -75,3 +75,37 @@ final class LinearTests: XCTestCase {
     XCTAssertEqual(d1, d2)
   }
 }
+
+/// The gradient check itself must catch wrong gradients.
+final class GradientCheckTests: XCTestCase {
+  func testDetectsWrongGradients() {
+    var rng = SeededRandom(seed: 5)
+    let store = ParameterStore()
+    let layer = Linear(store: store, name: "fc", inFeatures: 4, outFeatures: 3, rng: &rng)
+    let x = randomTensor([2, 4], &rng)
+    // Input gradient scaled by 1.1: caught.
+    let scaled = gradientMismatches(
+      "scaled", inputs: [x], forward: { layer.forward(x, training: true) },
+      backward: { dy in
+        let dx = layer.backward(dy).clone()
+        for i in 0..<dx.count { dx.pointer[i] *= 1.1 }
+        return [dx]
+      })
+    XCTAssertFalse(scaled.isEmpty)
+    // Parameter gradient left out (bias never accumulated): caught.
+    let missing = gradientMismatches(
+      "missing", inputs: [x], parameters: store.parameters,
+      forward: { layer.forward(x, training: true) },
+      backward: { dy in
+        let dx = layer.backward(dy)
+        layer.bias?.grad.zero()
+        return [dx]
+      })
+    XCTAssertTrue(missing.contains { $0.contains("fc.bias") })
+    // The correct backward passes.
+    XCTAssertEqual(
+      gradientMismatches(
+        "right", inputs: [x], parameters: store.parameters,
+        forward: { layer.forward(x, training: true) }, backward: { [layer.backward($0)] }), [])
+  }
+}

@@ -1,0 +1,605 @@
+// Conv2d and Conv3d, channels-last, as vol2col + GEMM.
+//
+// Legend: B batch; T, H, W input frames, height, width; T', H', W' output sizes;
+//         I input channels, O output channels; kt, kh, kw kernel; st, sh, sw stride;
+//         pt, ph, pw padding (both sides); P = B·T'·H'·W' output positions;
+//         K = kt·kh·kw·I values per patch (column order (a, p, q, i): tap-major, channel-minor).
+// Buffers: x [B, T, H, W, I]; y [B, T', H', W', O]; weight [O, I, kt, kh, kw] (PyTorch);
+//          packed weight [O, K] (column order as the patches); bias [O];
+//          col [rows, K] (a tile of the patch matrix); dx like x, dy like y.
+// A 2D convolution is the 3D one with T = kt = st = 1 and pt = 0.
+//
+//   T' = (T + 2pt − kt)/st + 1 (likewise H', W')
+//   y[b,t',h',w',o] = bias[o] + Σ_{a,p,q,i} W[o,i,a,p,q] · x[b, t'st−pt+a, h'sh−ph+p, w'sw−pw+q, i]
+// Spatial padding is zero. Temporal padding is zero or, with `.replicate`, the edge frame
+// (the frame index is clamped to 0…T−1), as `F.pad(mode="replicate")` along time followed by a
+// convolution without temporal padding.
+//
+// Forward: tiles of output positions are spread over the threads; each gathers its patches
+// (im2col: runs of kw·I contiguous floats, zero or clamped at the borders) into its own
+// cache-sized scratch and runs one single-threaded GEMM `y_tile[rows, O] = col[rows, K] · Wpᵀ`. A non-overlapping patch convolution
+// (kernel = stride, no padding) is exactly a gather of whole runs with no border work; a 1×1×1
+// convolution uses x itself as the patch matrix.
+// Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add, split
+// between threads by channel range so no two threads write the same element); db += Σ dy.
+
+import Compute
+
+/// How a 3D convolution pads along time.
+public enum TemporalPadding: String, Sendable, Hashable, Codable {
+  /// Zeros beyond the first and last frame.
+  case zeros
+  /// Repeats the first and last frame (so a static clip stays static).
+  case replicate
+}
+
+/// The sizes of one convolution call. 2D convolutions use `t = 1`, `kt = st = 1`, `pt = 0`.
+public struct ConvGeometry: Sendable, Hashable {
+  public let batch: Int
+  public let inChannels: Int
+  public let outChannels: Int
+  /// Input frames, height, width.
+  public let t: Int, h: Int, w: Int
+  /// Kernel extent.
+  public let kt: Int, kh: Int, kw: Int
+  /// Stride.
+  public let st: Int, sh: Int, sw: Int
+  /// Padding on both sides.
+  public let pt: Int, ph: Int, pw: Int
+  public let temporalPadding: TemporalPadding
+  /// Output frames, height, width.
+  public let outT: Int, outH: Int, outW: Int
+
+  /// Preconditions: positive sizes, kernels and strides; non-negative padding; at least one
+  /// output position along every dimension.
+  public init(
+    batch: Int, inChannels: Int, outChannels: Int, input: (t: Int, h: Int, w: Int),
+    kernel: (t: Int, h: Int, w: Int), stride: (t: Int, h: Int, w: Int),
+    padding: (t: Int, h: Int, w: Int), temporalPadding: TemporalPadding = .zeros
+  ) {
+    precondition(batch >= 0 && inChannels > 0 && outChannels > 0, "bad conv channels")
+    precondition(kernel.t > 0 && kernel.h > 0 && kernel.w > 0, "bad conv kernel \(kernel)")
+    precondition(stride.t > 0 && stride.h > 0 && stride.w > 0, "bad conv stride \(stride)")
+    precondition(padding.t >= 0 && padding.h >= 0 && padding.w >= 0, "bad conv padding")
+    self.batch = batch
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    (t, h, w) = input
+    (kt, kh, kw) = kernel
+    (st, sh, sw) = stride
+    (pt, ph, pw) = padding
+    self.temporalPadding = temporalPadding
+    outT = (input.t + 2 * padding.t - kernel.t) / stride.t + 1
+    outH = (input.h + 2 * padding.h - kernel.h) / stride.h + 1
+    outW = (input.w + 2 * padding.w - kernel.w) / stride.w + 1
+    precondition(
+      input.t + 2 * padding.t >= kernel.t && input.h + 2 * padding.h >= kernel.h
+        && input.w + 2 * padding.w >= kernel.w,
+      "conv input \(input) smaller than kernel \(kernel) with padding \(padding)")
+  }
+
+  /// K: values per patch.
+  public var patch: Int { kt * kh * kw * inChannels }
+  /// P: output positions.
+  public var positions: Int { batch * outT * outH * outW }
+  /// Elements of x.
+  public var inputCount: Int { batch * t * h * w * inChannels }
+  /// Elements of y.
+  public var outputCount: Int { positions * outChannels }
+  /// Kernel = stride and no padding: patches tile the input.
+  public var isPatchify: Bool {
+    kt == st && kh == sh && kw == sw && pt == 0 && ph == 0 && pw == 0
+  }
+  /// 1×1×1 kernel, unit stride, no padding: x is the patch matrix.
+  public var isPointwise: Bool {
+    kt == 1 && kh == 1 && kw == 1 && st == 1 && sh == 1 && sw == 1 && pt == 0 && ph == 0 && pw == 0
+  }
+  /// Rows of the patch matrix per forward tile: about 2 MB of patches (one core's L2), at
+  /// least 64 rows.
+  public var tileRows: Int { Swift.max(1, Swift.min(positions, Swift.max(64, (1 << 19) / patch))) }
+  /// Floats of `col` scratch for `workers` concurrent tiles (default: the thread budget).
+  public func columnScratchCount(workers: Int = ThreadBudget.threads) -> Int {
+    tileRows * patch * Swift.max(1, workers)
+  }
+  /// Floats of a packed weight `[O, K]`.
+  public var packedWeightCount: Int { outChannels * patch }
+}
+
+// MARK: - Weight layout
+
+/// `packed[o, (a,p,q,i)] = weight[o, i, a, p, q]`.
+public func convPackWeight(
+  packed: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, _ g: ConvGeometry
+) {
+  let taps = g.kt * g.kh * g.kw
+  let ci = g.inChannels
+  for o in 0..<g.outChannels {
+    let src = weight + o * ci * taps
+    let dst = packed + o * ci * taps
+    for i in 0..<ci {
+      for tap in 0..<taps { dst[tap * ci + i] = src[i * taps + tap] }
+    }
+  }
+}
+
+/// `weight[o, i, a, p, q] += packed[o, (a,p,q,i)]` (gradient back to PyTorch layout).
+public func convUnpackAddWeight(
+  weight: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, _ g: ConvGeometry
+) {
+  let taps = g.kt * g.kh * g.kw
+  let ci = g.inChannels
+  for o in 0..<g.outChannels {
+    let src = packed + o * ci * taps
+    let dst = weight + o * ci * taps
+    for i in 0..<ci {
+      for tap in 0..<taps { dst[i * taps + tap] += src[tap * ci + i] }
+    }
+  }
+}
+
+// MARK: - vol2col / col2vol
+
+/// The input frame read by output frame `to` at temporal tap `a`, or nil for a zero frame.
+@inline(__always)
+private func sourceFrame(_ to: Int, _ a: Int, _ g: ConvGeometry) -> Int? {
+  let ti = to * g.st - g.pt + a
+  if ti >= 0 && ti < g.t { return ti }
+  return g.temporalPadding == .replicate ? Swift.min(Swift.max(ti, 0), g.t - 1) : nil
+}
+
+/// Gathers the patches of output positions `positions` into `col[0..<count, K]`
+/// (row `r` holds position `positions.lowerBound + r`), in parallel over rows.
+public func vol2col(
+  col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, _ g: ConvGeometry,
+  positions: Range<Int>
+) {
+  let ci = g.inChannels
+  let k = g.patch
+  let run = g.kw * ci  // one (a, p) tap row of a patch
+  let plane = g.outH * g.outW
+  let perSample = g.outT * plane
+  parallelChunks(positions.count, grain: Swift.max(1, 16384 / Swift.max(k, 1))) { range in
+    for r in range {
+      let pos = positions.lowerBound + r
+      let b = pos / perSample
+      let rem = pos - b * perSample
+      let to = rem / plane
+      let ho = (rem - to * plane) / g.outW
+      let wo = rem - to * plane - ho * g.outW
+      let wi0 = wo * g.sw - g.pw
+      let qlo = Swift.max(0, -wi0)
+      let qhi = Swift.min(g.kw, g.w - wi0)
+      var dst = col + r * k
+      for a in 0..<g.kt {
+        guard let ti = sourceFrame(to, a, g) else {
+          dst.initialize(repeating: 0, count: g.kh * run)
+          dst += g.kh * run
+          continue
+        }
+        let frame = x + ((b * g.t + ti) * g.h) * g.w * ci
+        for p in 0..<g.kh {
+          let hi = ho * g.sh - g.ph + p
+          if hi < 0 || hi >= g.h || qhi <= qlo {
+            dst.initialize(repeating: 0, count: run)
+          } else {
+            if qlo > 0 { dst.initialize(repeating: 0, count: qlo * ci) }
+            (dst + qlo * ci).update(
+              from: frame + (hi * g.w + wi0 + qlo) * ci, count: (qhi - qlo) * ci)
+            if qhi < g.kw { (dst + qhi * ci).initialize(repeating: 0, count: (g.kw - qhi) * ci) }
+          }
+          dst += run
+        }
+      }
+    }
+  }
+}
+
+/// Scatter-adds `col[0..<count, K]` (patch gradients of output positions `positions`) into
+/// `dx`: the transpose of `vol2col`. Threads split the channels, so writes never collide.
+public func col2volAdd(
+  dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>, _ g: ConvGeometry,
+  positions: Range<Int>
+) {
+  let ci = g.inChannels
+  let k = g.patch
+  let plane = g.outH * g.outW
+  let perSample = g.outT * plane
+  let groups = (ci + 7) / 8
+  let work = positions.count * k
+  parallelChunks(groups, grain: work >= 65536 ? 1 : groups) { groupRange in
+    let c0 = groupRange.lowerBound * 8
+    let c1 = Swift.min(ci, groupRange.upperBound * 8)
+    for r in 0..<positions.count {
+      let pos = positions.lowerBound + r
+      let b = pos / perSample
+      let rem = pos - b * perSample
+      let to = rem / plane
+      let ho = (rem - to * plane) / g.outW
+      let wo = rem - to * plane - ho * g.outW
+      let wi0 = wo * g.sw - g.pw
+      let qlo = Swift.max(0, -wi0)
+      let qhi = Swift.min(g.kw, g.w - wi0)
+      for a in 0..<g.kt {
+        guard let ti = sourceFrame(to, a, g) else { continue }
+        let frame = dx + ((b * g.t + ti) * g.h) * g.w * ci
+        for p in 0..<g.kh {
+          let hi = ho * g.sh - g.ph + p
+          if hi < 0 || hi >= g.h { continue }
+          let src = col + r * k + ((a * g.kh + p) * g.kw) * ci
+          let dstRow = frame + (hi * g.w + wi0) * ci
+          var q = qlo
+          while q < qhi {
+            let s = src + q * ci
+            let d = dstRow + q * ci
+            var c = c0
+            while c + 8 <= c1 {
+              Vec8.store(Vec8.load(d + c) + Vec8.load(s + c), d + c)
+              c += 8
+            }
+            while c < c1 {
+              d[c] += s[c]
+              c += 1
+            }
+            q += 1
+          }
+        }
+      }
+    }
+  }
+}
+
+// MARK: - Kernels
+
+/// Convolution forward: `y [B, T', H', W', O]` from `x [B, T, H, W, I]`,
+/// `weight [O, I, kt, kh, kw]`, optional `bias [O]`.
+///
+/// Tiles of `g.tileRows` positions are spread over the threads, each gathered into its own
+/// slice of `col` (cache-resident) and multiplied by a single-threaded GEMM.
+///
+/// - Parameters:
+///   - packedWeight: scratch `[O, K]` (`g.packedWeightCount`), written.
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`
+///     (`g.columnScratchCount()` lets every thread work on its own tile).
+public func convForward(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+  bias: UnsafePointer<Float>?, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
+  col: UnsafeMutablePointer<Float>, colCapacity: Int
+) {
+  let o = g.outChannels
+  let k = g.patch
+  let total = g.positions
+  if total == 0 { return }
+  convPackWeight(packed: packedWeight, weight: weight, g)
+  if let bias { broadcastRows(y, row: bias, rows: total, cols: o) }
+  let beta: Float = bias == nil ? 0 : 1
+  if g.isPointwise {
+    gemm(.none, .transposed, m: total, n: o, k: k, a: x, lda: k, b: packedWeight, ldb: k,
+         beta: beta, c: y, ldc: o)
+    return
+  }
+  let tile = g.tileRows
+  precondition(colCapacity >= tile * k, "conv col scratch too small: \(colCapacity) < \(tile * k)")
+  let tiles = (total + tile - 1) / tile
+  let workers = Swift.max(1, Swift.min(ThreadBudget.threads, tiles, colCapacity / (tile * k)))
+  let packed = UnsafePointer(packedWeight)
+  parallelFor(workers) { w in
+    let myCol = col + w * tile * k
+    var t = w
+    while t < tiles {
+      let start = t * tile
+      let rows = Swift.min(tile, total - start)
+      vol2col(col: myCol, x: x, g, positions: start..<(start + rows))
+      gemm(.none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
+           beta: beta, c: y + start * o, ldc: o)
+      t += workers
+    }
+  }
+}
+
+/// Convolution backward.
+///
+/// - Parameters:
+///   - dx: `[B, T, H, W, I]`, overwritten; nil to skip the input gradient.
+///   - dWeight: `[O, I, kt, kh, kw]`, added into. dBias: `[O]`, added into (nil: no bias).
+///   - dy: `[B, T', H', W', O]`; x, weight as in the forward pass.
+///   - packedWeight, packedGrad: scratch `[O, K]` each.
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`; backward runs its tiles
+///     one after another, as large as the scratch allows, with multi-threaded GEMMs (so the
+///     sums into dW have one order whatever the thread count).
+public func convBackward(
+  dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+  dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+  weight: UnsafePointer<Float>, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
+  packedGrad: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, colCapacity: Int
+) {
+  let o = g.outChannels
+  let k = g.patch
+  let total = g.positions
+  dx?.initialize(repeating: 0, count: g.inputCount)
+  if total == 0 { return }
+  convPackWeight(packed: packedWeight, weight: weight, g)
+  packedGrad.initialize(repeating: 0, count: g.packedWeightCount)
+  if let dBias { columnSumAccumulate(dBias, dy, rows: total, cols: o) }
+  if g.isPointwise {
+    gemm(.transposed, .none, m: o, n: k, k: total, a: dy, lda: o, b: x, ldb: k, beta: 1,
+         c: packedGrad, ldc: k)
+    if let dx {
+      gemm(.none, .none, m: total, n: k, k: o, a: dy, lda: o, b: packedWeight, ldb: k,
+           c: dx, ldc: k)
+    }
+  } else {
+    precondition(colCapacity >= g.tileRows * k, "conv col scratch too small")
+    let tile = Swift.min(total, colCapacity / k)
+    var start = 0
+    while start < total {
+      let rows = Swift.min(tile, total - start)
+      let positions = start..<(start + rows)
+      let dyTile = dy + start * o
+      vol2col(col: col, x: x, g, positions: positions)
+      gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
+           c: packedGrad, ldc: k)
+      if let dx {
+        // The patch matrix is no longer needed: reuse its buffer for the patch gradients.
+        gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
+             c: col, ldc: k)
+        col2volAdd(dx: dx, col: col, g, positions: positions)
+      }
+      start += rows
+    }
+  }
+  convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
+}
+
+// MARK: - Naive references
+
+/// The input value read at (b, ti, hi, wi, i) with the geometry's padding rules, as Double;
+/// `nil` index means a zero pad. Returns the flat index of x it reads, or nil for zero.
+private func naiveSource(
+  _ g: ConvGeometry, b: Int, to: Int, ho: Int, wo: Int, a: Int, p: Int, q: Int, i: Int
+) -> Int? {
+  var ti = to * g.st - g.pt + a
+  let hi = ho * g.sh - g.ph + p
+  let wi = wo * g.sw - g.pw + q
+  if ti < 0 || ti >= g.t {
+    guard g.temporalPadding == .replicate else { return nil }
+    ti = Swift.min(Swift.max(ti, 0), g.t - 1)
+  }
+  if hi < 0 || hi >= g.h || wi < 0 || wi >= g.w { return nil }
+  return (((b * g.t + ti) * g.h + hi) * g.w + wi) * g.inChannels + i
+}
+
+/// Naive reference for `convForward`: direct convolution, Double accumulation, PyTorch weight.
+public func naiveConvForward(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+  bias: UnsafePointer<Float>?, _ g: ConvGeometry
+) {
+  let ci = g.inChannels
+  var idx = 0
+  for b in 0..<g.batch {
+    for to in 0..<g.outT {
+      for ho in 0..<g.outH {
+        for wo in 0..<g.outW {
+          for o in 0..<g.outChannels {
+            var acc = Double(bias?[o] ?? 0)
+            for i in 0..<ci {
+              for a in 0..<g.kt {
+                for p in 0..<g.kh {
+                  for q in 0..<g.kw {
+                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
+                    else { continue }
+                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
+                    acc += Double(weight[wIdx]) * Double(x[s])
+                  }
+                }
+              }
+            }
+            y[idx] = Float(acc)
+            idx += 1
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Naive reference for `convBackward` (same contract: dx overwritten, dWeight/dBias added).
+public func naiveConvBackward(
+  dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+  dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+  weight: UnsafePointer<Float>, _ g: ConvGeometry
+) {
+  let ci = g.inChannels
+  var dxAcc = [Double](repeating: 0, count: dx == nil ? 0 : g.inputCount)
+  var dwAcc = [Double](repeating: 0, count: g.packedWeightCount)
+  var idx = 0
+  for b in 0..<g.batch {
+    for to in 0..<g.outT {
+      for ho in 0..<g.outH {
+        for wo in 0..<g.outW {
+          for o in 0..<g.outChannels {
+            let d = Double(dy[idx])
+            idx += 1
+            if let dBias { dBias[o] += Float(d) }
+            for i in 0..<ci {
+              for a in 0..<g.kt {
+                for p in 0..<g.kh {
+                  for q in 0..<g.kw {
+                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
+                    else { continue }
+                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
+                    dwAcc[wIdx] += d * Double(x[s])
+                    if dx != nil { dxAcc[s] += d * Double(weight[wIdx]) }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for j in 0..<dwAcc.count { dWeight[j] += Float(dwAcc[j]) }
+  if let dx { for j in 0..<dxAcc.count { dx[j] = Float(dxAcc[j]) } }
+}
+
+// MARK: - Layers
+
+/// The state shared by `Conv2d` and `Conv3d`: parameters, scratch and reused buffers.
+final class ConvCore {
+  let inChannels: Int
+  let outChannels: Int
+  let kernel: (t: Int, h: Int, w: Int)
+  let stride: (t: Int, h: Int, w: Int)
+  let padding: (t: Int, h: Int, w: Int)
+  let temporalPadding: TemporalPadding
+  let weight: Parameter
+  let bias: Parameter?
+  var needsInputGradient = true
+
+  /// Output `[B, (T',) H', W', O]`.
+  let y = Tensor(zeros: [0])
+  /// Input gradient, shape of the input.
+  let dx = Tensor(zeros: [0])
+  /// Packed weight and its gradient `[O, K]`.
+  let packedWeight = Tensor(zeros: [0])
+  let packedGrad = Tensor(zeros: [0])
+  /// Patch tiles `[max(threads, 2), tileRows, K]`.
+  let col = Tensor(zeros: [0])
+  var savedX: Tensor?
+  var geometry: ConvGeometry?
+
+  init(
+    store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
+    kernel: (t: Int, h: Int, w: Int), stride: (t: Int, h: Int, w: Int),
+    padding: (t: Int, h: Int, w: Int), temporalPadding: TemporalPadding, weightShape: [Int],
+    bias: Bool, initializer: WeightInit, rng: inout SeededRandom
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.temporalPadding = temporalPadding
+    let w = Tensor(zeros: weightShape)
+    let b = bias ? Tensor(zeros: [outChannels]) : nil
+    initializer.fill(
+      weight: w, bias: b, fanIn: inChannels * kernel.t * kernel.h * kernel.w, rng: &rng)
+    self.weight = store.register(name + ".weight", w, decay: true)
+    self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
+  }
+
+  func forward(_ x: Tensor, batch: Int, input: (t: Int, h: Int, w: Int), outShape: (ConvGeometry) -> [Int], training: Bool) -> Tensor {
+    let g = ConvGeometry(
+      batch: batch, inChannels: inChannels, outChannels: outChannels, input: input,
+      kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding)
+    y.reshape(to: outShape(g))
+    packedWeight.reshape(to: [g.packedWeightCount])
+    // One tile per thread in forward; backward's serial tiles use all of it.
+    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount(workers: Swift.max(ThreadBudget.threads, 2))])
+    convForward(
+      y: y.pointer, x: x.pointer, weight: weight.value.pointer, bias: bias?.value.pointer, g,
+      packedWeight: packedWeight.pointer, col: col.pointer, colCapacity: col.count)
+    savedX = training ? x : nil
+    geometry = g
+    return y
+  }
+
+  func backward(_ dy: Tensor) -> Tensor {
+    guard let x = savedX, let g = geometry else {
+      preconditionFailure("convolution backward without a training forward")
+    }
+    precondition(dy.count == g.outputCount, "conv backward: dy \(dy.shape) vs y \(y.shape)")
+    packedGrad.reshape(to: [g.packedWeightCount])
+    if needsInputGradient { dx.reshape(to: x.shape) } else { dx.reshape(to: [0]) }
+    convBackward(
+      dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
+      dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer, g,
+      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer, col: col.pointer,
+      colCapacity: col.count)
+    return dx
+  }
+}
+
+/// 2D convolution, channels-last: `x [B, H, W, I] → y [B, H', W', O]`, zero padding.
+///
+/// Parameters: `name.weight` `[O, I, kh, kw]` (decayed), `name.bias` `[O]` (optional).
+public final class Conv2d {
+  private let core: ConvCore
+  public var weight: Parameter { core.weight }
+  public var bias: Parameter? { core.bias }
+  public var inChannels: Int { core.inChannels }
+  public var outChannels: Int { core.outChannels }
+  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
+  public var needsInputGradient: Bool {
+    get { core.needsInputGradient }
+    set { core.needsInputGradient = newValue }
+  }
+
+  /// `kernel`, `stride`, `padding` are `(h, w)`.
+  public init(
+    store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
+    kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int) = (0, 0),
+    bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
+  ) {
+    core = ConvCore(
+      store: store, name: name, inChannels: inChannels, outChannels: outChannels,
+      kernel: (1, kernel.h, kernel.w), stride: (1, stride.h, stride.w),
+      padding: (0, padding.h, padding.w), temporalPadding: .zeros,
+      weightShape: [outChannels, inChannels, kernel.h, kernel.w], bias: bias,
+      initializer: initializer, rng: &rng)
+  }
+
+  /// `x [B, H, W, I] → y [B, H', W', O]`.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    precondition(x.rank == 4 && x.shape[3] == inChannels, "Conv2d expects [B, H, W, \(inChannels)], got \(x.shape)")
+    return core.forward(
+      x, batch: x.shape[0], input: (1, x.shape[1], x.shape[2]),
+      outShape: { [$0.batch, $0.outH, $0.outW, $0.outChannels] }, training: training)
+  }
+
+  /// `dy [B, H', W', O] → dx [B, H, W, I]`; adds into the parameter gradients.
+  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
+}
+
+/// 3D convolution, channels-last: `x [B, T, H, W, I] → y [B, T', H', W', O]`; spatial padding
+/// zero, temporal padding zero or replicate.
+///
+/// Parameters: `name.weight` `[O, I, kt, kh, kw]` (decayed), `name.bias` `[O]` (optional).
+public final class Conv3d {
+  private let core: ConvCore
+  public var weight: Parameter { core.weight }
+  public var bias: Parameter? { core.bias }
+  public var inChannels: Int { core.inChannels }
+  public var outChannels: Int { core.outChannels }
+  public var temporalPadding: TemporalPadding { core.temporalPadding }
+  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
+  public var needsInputGradient: Bool {
+    get { core.needsInputGradient }
+    set { core.needsInputGradient = newValue }
+  }
+
+  /// `kernel`, `stride`, `padding` are `(t, h, w)`.
+  public init(
+    store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
+    kernel: (t: Int, h: Int, w: Int), stride: (t: Int, h: Int, w: Int),
+    padding: (t: Int, h: Int, w: Int) = (0, 0, 0), temporalPadding: TemporalPadding = .zeros,
+    bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
+  ) {
+    core = ConvCore(
+      store: store, name: name, inChannels: inChannels, outChannels: outChannels,
+      kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding,
+      weightShape: [outChannels, inChannels, kernel.t, kernel.h, kernel.w], bias: bias,
+      initializer: initializer, rng: &rng)
+  }
+
+  /// `x [B, T, H, W, I] → y [B, T', H', W', O]`.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    precondition(x.rank == 5 && x.shape[4] == inChannels, "Conv3d expects [B, T, H, W, \(inChannels)], got \(x.shape)")
+    return core.forward(
+      x, batch: x.shape[0], input: (x.shape[1], x.shape[2], x.shape[3]),
+      outShape: { [$0.batch, $0.outT, $0.outH, $0.outW, $0.outChannels] }, training: training)
+  }
+
+  /// `dy [B, T', H', W', O] → dx [B, T, H, W, I]`; adds into the parameter gradients.
+  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
+}

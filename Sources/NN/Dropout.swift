@@ -1,0 +1,151 @@
+// Dropout (element-wise) and DropPath (stochastic depth, per sample).
+//
+// Legend: E elements, B samples (the first dimension), S elements per sample (E = B·S).
+// Buffers: x, y, dy, dx [B, S]; mask [E] (Dropout) or scale [B] (DropPath).
+//
+//   Dropout:  y_e = x_e · m_e,  m_e = 1/(1−p) with probability 1−p, else 0;  dx = dy · m.
+//   DropPath: y_b = x_b · s_b,  s_b = 1/(1−p) with probability 1−p, else 0  (a sample's whole
+//             residual branch is kept or dropped);  dx_b = dy_b · s_b.
+// Both are the identity when not training or p = 0: `forward` then returns its input and
+// `backward` its upstream gradient (no copy).
+
+import Compute
+
+/// `y[b, s] = x[b, s] · scale[b]` for a batch of `B` rows of `S` elements (DropPath forward
+/// and backward). `y` may alias `x`.
+public func scaleSamples(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+  batch: Int, perSample s: Int
+) {
+  parallelChunks(batch * s, grain: elementwiseGrain) { range in
+    var i = range.lowerBound
+    while i < range.upperBound {
+      let b = i / s
+      let end = Swift.min(range.upperBound, (b + 1) * s)
+      let k = scale[b]
+      var j = i
+      while j + 8 <= end {
+        Vec8.store(Vec8.load(x + j) * k, y + j)
+        j += 8
+      }
+      while j < end {
+        y[j] = x[j] * k
+        j += 1
+      }
+      i = end
+    }
+  }
+}
+
+/// `y = x · m` element-wise (`E` elements; `y` may alias `x`).
+public func multiplyElementwise(
+  y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m: UnsafePointer<Float>, count: Int
+) {
+  parallelChunks(count, grain: elementwiseGrain) { range in
+    var j = range.lowerBound
+    while j + 8 <= range.upperBound {
+      Vec8.store(Vec8.load(x + j) * Vec8.load(m + j), y + j)
+      j += 8
+    }
+    while j < range.upperBound {
+      y[j] = x[j] * m[j]
+      j += 1
+    }
+  }
+}
+
+/// Fills `out[0..<n]` with `1/(1−p)` (probability 1−p) or 0 (probability p), drawing one
+/// uniform number per entry from `rng` in order. Precondition: 0 ≤ p < 1.
+public func fillKeepMask(
+  _ out: UnsafeMutablePointer<Float>, count n: Int, dropProbability p: Float,
+  rng: inout SeededRandom
+) {
+  precondition(p >= 0 && p < 1, "drop probability must be in [0, 1): \(p)")
+  let keep = 1 / (1 - p)
+  for i in 0..<n { out[i] = rng.uniform() < p ? 0 : keep }
+}
+
+/// Element-wise dropout with probability `p`, seeded.
+public final class Dropout {
+  /// Probability of zeroing an element.
+  public let p: Float
+  /// The generator for masks; replace it to replay a step (e.g. on resume).
+  public var rng: SeededRandom
+  /// Keep mask `[E]` of the last training forward.
+  private let mask = Tensor(zeros: [0])
+  /// Output and input gradient, shape of the input.
+  private let y = Tensor(zeros: [0])
+  private let dx = Tensor(zeros: [0])
+  private var active = false
+
+  /// Takes its own generator, seeded from one draw of `rng`. Precondition: 0 ≤ p < 1.
+  public init(p: Float, rng: inout SeededRandom) {
+    precondition(p >= 0 && p < 1, "Dropout p must be in [0, 1): \(p)")
+    self.p = p
+    self.rng = SeededRandom(seed: rng.next())
+  }
+
+  /// Training: `x · mask` (a fresh mask); otherwise `x` itself.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    active = training && p > 0
+    guard active else { return x }
+    mask.reshape(to: x.shape)
+    fillKeepMask(mask.pointer, count: x.count, dropProbability: p, rng: &rng)
+    y.reshape(to: x.shape)
+    multiplyElementwise(y: y.pointer, x: x.pointer, m: mask.pointer, count: x.count)
+    return y
+  }
+
+  /// `dy · mask`, or `dy` itself when the forward was the identity.
+  public func backward(_ dy: Tensor) -> Tensor {
+    guard active else { return dy }
+    precondition(dy.count == mask.count, "Dropout.backward: dy \(dy.shape) vs \(mask.shape)")
+    dx.reshape(to: dy.shape)
+    multiplyElementwise(y: dx.pointer, x: dy.pointer, m: mask.pointer, count: dy.count)
+    return dx
+  }
+}
+
+/// Stochastic depth: each sample's (first dimension) whole input is zeroed with probability
+/// `p`, survivors scaled by `1/(1−p)`. Used on a residual branch: `x + dropPath(f(x))`.
+public final class DropPath {
+  /// Probability of dropping a sample's branch.
+  public let p: Float
+  /// The generator for the per-sample draws; replace it to replay a step.
+  public var rng: SeededRandom
+  /// Per-sample scale `[B]` of the last training forward (0 or 1/(1−p)).
+  public let scale = Tensor(zeros: [0])
+  private let y = Tensor(zeros: [0])
+  private let dx = Tensor(zeros: [0])
+  private var active = false
+
+  /// Takes its own generator, seeded from one draw of `rng`. Precondition: 0 ≤ p < 1.
+  public init(p: Float, rng: inout SeededRandom) {
+    precondition(p >= 0 && p < 1, "DropPath p must be in [0, 1): \(p)")
+    self.p = p
+    self.rng = SeededRandom(seed: rng.next())
+  }
+
+  /// Training: `x_b · scale_b` (fresh draws); otherwise `x` itself. `x`: `[B, …]`.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    active = training && p > 0
+    guard active else { return x }
+    precondition(x.rank >= 1, "DropPath needs a batch dimension")
+    let b = x.shape[0]
+    scale.reshape(to: [b])
+    fillKeepMask(scale.pointer, count: b, dropProbability: p, rng: &rng)
+    y.reshape(to: x.shape)
+    scaleSamples(y: y.pointer, x: x.pointer, scale: scale.pointer, batch: b, perSample: x.count / Swift.max(b, 1))
+    return y
+  }
+
+  /// `dy_b · scale_b`, or `dy` itself when the forward was the identity.
+  public func backward(_ dy: Tensor) -> Tensor {
+    guard active else { return dy }
+    let b = scale.count
+    precondition(dy.rank >= 1 && dy.shape[0] == b, "DropPath.backward: dy \(dy.shape), batch \(b)")
+    dx.reshape(to: dy.shape)
+    scaleSamples(y: dx.pointer, x: dy.pointer, scale: scale.pointer, batch: b, perSample: dy.count / Swift.max(b, 1))
+    return dx
+  }
+}
