@@ -33,8 +33,11 @@ let package = Package(
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
+    // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
+    .target(name: "CAttention"),
     .target(
-      name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
+      name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], swiftSettings: numericSettings),
     .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),

@@ -4,15 +4,35 @@
 // Legend: N keys per row (tokens per window).
 // Rows: s [N] logits/probabilities, bias [N], labels [N] (shift-mask region labels of the keys).
 
+import CAttention
 import Compute
+
+/// Whether this CPU runs the AVX2/FMA row kernel (checked once).
+let attentionSoftmaxUsesAVX2 = vcoswin_attention_has_avx2() != 0
 
 /// One row: `s[j] ← softmax_j(s[j] + bias[j] + m_j)` with `m_j = −100` when
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.
 ///
-/// The bias and mask are added in the order PyTorch adds them (`(s + bias) + mask`), then
-/// `softmaxRow` (max-subtracted, vector `exp`) normalises the row.
+/// The bias and mask are added in the order PyTorch adds them (`(s + bias) + mask`), then the
+/// row is normalised with its maximum subtracted. On CPUs with AVX2/FMA the C kernel
+/// `vcoswin_attention_softmax_row_avx2` does it (the exponential is most of the attention's
+/// non-GEMM time, and Swift code here is compiled for baseline x86-64); otherwise
+/// `portableAttentionSoftmaxRow`.
 @inline(__always)
 func attentionSoftmaxRow(
+  _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
+  rowLabel: Float, count n: Int
+) {
+  if attentionSoftmaxUsesAVX2 {
+    vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, Int32(n))
+  } else {
+    portableAttentionSoftmaxRow(s, bias: bias, labels: labels, rowLabel: rowLabel, count: n)
+  }
+}
+
+/// `attentionSoftmaxRow` in Swift vector code (any CPU): bias and mask, then `softmaxRow`.
+@inline(__always)
+func portableAttentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
   rowLabel: Float, count n: Int
 ) {

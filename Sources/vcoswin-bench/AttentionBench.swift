@@ -28,15 +28,22 @@ struct AttentionBench: ParsableCommand {
   @Option(help: "Which cases to run: 2d, 3d or all.")
   var only = "all"
 
+  @Option(
+    help: ArgumentHelp(
+      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
+      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
+  var clock = "wall"
+
   func validate() throws {
     if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     if !["2d", "3d", "all"].contains(only) { throw ValidationError("--only must be 2d, 3d or all") }
+    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
   }
 
   func run() {
     ThreadBudget.configure(threads: threads)
-    print("threads: \(ThreadBudget.threads), fastest of \(iterations) runs")
+    print("threads: \(ThreadBudget.threads), fastest of \(iterations) runs, clock: \(clock)")
     let cases: [(String, [Int], [Int], [Int])] = [
       ("3D [1,8,56,56,96] window (8,7,7)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 0, 0]),
       ("3D [1,8,56,56,96] window (8,7,7) shift (4,3,3)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 3, 3]),
@@ -56,11 +63,19 @@ struct AttentionBench: ParsableCommand {
     var best = Double.infinity
     for _ in 0..<iterations {
       setup()
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = now()
       body()
-      best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+      best = Swift.min(best, now() - start)
     }
     return best
+  }
+
+  /// Seconds: elapsed, or process CPU time divided by the thread budget.
+  private func now() -> Double {
+    if clock == "wall" { return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return (Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9) / Double(ThreadBudget.threads)
   }
 
   private func measure(_ label: String, shape: [Int], window: [Int], shift: [Int], heads: Int) {

@@ -165,21 +165,33 @@ final class WindowAttentionTests: XCTestCase {
     let logits = (0..<n).map { _ in rng.normal() * 3 }
     let bias = (0..<n).map { _ in rng.normal() }
     let labels = (0..<n).map { Float($0 % 3) }
-    for masked in [false, true] {
-      var row = logits
-      row.withUnsafeMutableBufferPointer { r in
-        bias.withUnsafeBufferPointer { b in
-          labels.withUnsafeBufferPointer { l in
-            guard let rp = r.baseAddress, let bp = b.baseAddress else { return }
-            attentionSoftmaxRow(rp, bias: bp, labels: masked ? l.baseAddress : nil, rowLabel: 1, count: n)
+    for (masked, fast) in [(false, false), (true, false), (false, true), (true, true)] {
+      if fast && !attentionSoftmaxUsesAVX2 { continue }
+      for count in [n, 8, 5] {
+        var row = Array(logits[0..<count])
+        row.withUnsafeMutableBufferPointer { r in
+          bias.withUnsafeBufferPointer { b in
+            labels.withUnsafeBufferPointer { l in
+              guard let rp = r.baseAddress, let bp = b.baseAddress else { return }
+              let lp = masked ? l.baseAddress : nil
+              if fast {
+                attentionSoftmaxRow(rp, bias: bp, labels: lp, rowLabel: 1, count: count)
+              } else {
+                portableAttentionSoftmaxRow(rp, bias: bp, labels: lp, rowLabel: 1, count: count)
+              }
+            }
           }
         }
-      }
-      let z = (0..<n).map { Double(logits[$0] + bias[$0]) - (masked && labels[$0] != 1 ? 100 : 0) }
-      let m = z.max() ?? 0
-      let total = z.reduce(0) { $0 + Foundation.exp($1 - m) }
-      for j in 0..<n {
-        XCTAssertEqual(Double(row[j]), Foundation.exp(z[j] - m) / total, accuracy: 1e-6, "masked \(masked)")
+        let z = (0..<count).map {
+          Double(logits[$0] + bias[$0]) - (masked && labels[$0] != 1 ? 100 : 0)
+        }
+        let m = z.max() ?? 0
+        let total = z.reduce(0) { $0 + Foundation.exp($1 - m) }
+        for j in 0..<count {
+          XCTAssertEqual(
+            Double(row[j]), Foundation.exp(z[j] - m) / total, accuracy: 1e-6,
+            "masked \(masked) avx2 \(fast) n \(count)")
+        }
       }
     }
   }
