@@ -37,29 +37,18 @@ func portableAttentionSoftmaxRow(
   rowLabel: Float, count n: Int
 ) {
   let n8 = n & ~7
+  let lb = SIMD8<Float>(repeating: rowLabel)
   var j = 0
-  if let labels {
-    let lb = SIMD8<Float>(repeating: rowLabel)
-    while j < n8 {
-      var v = Vec8.load(s + j) + Vec8.load(bias + j)
-      v.replace(with: v - 100, where: Vec8.load(labels + j) .!= lb)
-      Vec8.store(v, s + j)
-      j += 8
-    }
-    while j < n {
-      s[j] += bias[j]
-      if labels[j] != rowLabel { s[j] -= 100 }
-      j += 1
-    }
-  } else {
-    while j < n8 {
-      Vec8.store(Vec8.load(s + j) + Vec8.load(bias + j), s + j)
-      j += 8
-    }
-    while j < n {
-      s[j] += bias[j]
-      j += 1
-    }
+  while j < n8 {
+    var v = Vec8.load(s + j) + Vec8.load(bias + j)
+    if let labels { v.replace(with: v - 100, where: Vec8.load(labels + j) .!= lb) }
+    Vec8.store(v, s + j)
+    j += 8
+  }
+  while j < n {
+    s[j] += bias[j]
+    if let labels, labels[j] != rowLabel { s[j] -= 100 }
+    j += 1
   }
   softmaxRow(s, s, n)
 }

@@ -73,20 +73,21 @@ public struct WindowAttentionSizes: Sendable, Equatable {
   public var backwardScratchCount: Int { scratchSlots * (heads + 1) * windowTokens * windowTokens }
 }
 
-/// The parameters of window attention, as raw pointers.
-public struct WindowAttentionWeights {
+/// The four linear tensors of window attention as raw pointers: their values (the forward and
+/// backward read them) or their gradients (the backward adds into them).
+public struct WindowAttentionLinears {
   /// `[3C, C]`.
-  public var qkvWeight: UnsafePointer<Float>
+  public var qkvWeight: UnsafeMutablePointer<Float>
   /// `[3C]`.
-  public var qkvBias: UnsafePointer<Float>
+  public var qkvBias: UnsafeMutablePointer<Float>
   /// `[C, C]`.
-  public var projWeight: UnsafePointer<Float>
+  public var projWeight: UnsafeMutablePointer<Float>
   /// `[C]`.
-  public var projBias: UnsafePointer<Float>
+  public var projBias: UnsafeMutablePointer<Float>
 
   public init(
-    qkvWeight: UnsafePointer<Float>, qkvBias: UnsafePointer<Float>,
-    projWeight: UnsafePointer<Float>, projBias: UnsafePointer<Float>
+    qkvWeight: UnsafeMutablePointer<Float>, qkvBias: UnsafeMutablePointer<Float>,
+    projWeight: UnsafeMutablePointer<Float>, projBias: UnsafeMutablePointer<Float>
   ) {
     self.qkvWeight = qkvWeight
     self.qkvBias = qkvBias
@@ -176,7 +177,7 @@ public func windowAttentionForward(
   y: UnsafeMutablePointer<Float>, windows: UnsafeMutablePointer<Float>,
   qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
   projected: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, keepProbs: Bool,
-  x: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
+  x: UnsafePointer<Float>, weights wt: WindowAttentionLinears, source: UnsafePointer<Int32>,
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
   sizes s: WindowAttentionSizes
 ) {
@@ -210,28 +211,6 @@ public func windowAttentionForward(
   }
 }
 
-/// Gradients of window attention's parameters, as raw pointers (all accumulated).
-public struct WindowAttentionGradients {
-  /// `[3C, C]`.
-  public var qkvWeight: UnsafeMutablePointer<Float>
-  /// `[3C]`.
-  public var qkvBias: UnsafeMutablePointer<Float>
-  /// `[C, C]`.
-  public var projWeight: UnsafeMutablePointer<Float>
-  /// `[C]`.
-  public var projBias: UnsafeMutablePointer<Float>
-
-  public init(
-    qkvWeight: UnsafeMutablePointer<Float>, qkvBias: UnsafeMutablePointer<Float>,
-    projWeight: UnsafeMutablePointer<Float>, projBias: UnsafeMutablePointer<Float>
-  ) {
-    self.qkvWeight = qkvWeight
-    self.qkvBias = qkvBias
-    self.projWeight = projWeight
-    self.projBias = projBias
-  }
-}
-
 /// Window attention backward, from output-token gradients to input-token gradients.
 ///
 /// Per block of windows (in parallel): gather `dy` rows, `dAttn = dRows·W_proj`, attention
@@ -253,11 +232,11 @@ public struct WindowAttentionGradients {
 ///   - windows, qkv, attn: the forward's buffers.
 public func windowAttentionBackward(
   dx: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
-  grads: WindowAttentionGradients, dRows: UnsafeMutablePointer<Float>,
+  grads: WindowAttentionLinears, dRows: UnsafeMutablePointer<Float>,
   dAttn: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
   probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
   dy: UnsafePointer<Float>, windows: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-  attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
+  attn: UnsafePointer<Float>, weights wt: WindowAttentionLinears, source: UnsafePointer<Int32>,
   sizes s: WindowAttentionSizes
 ) {
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
@@ -416,13 +395,17 @@ public final class WindowAttention {
     geometry = g
   }
 
-  private var weights: WindowAttentionWeights {
+  /// The linears' values (`gradients: false`) or gradients (`true`).
+  private func linears(gradients: Bool) -> WindowAttentionLinears {
     guard let qb = qkv.bias, let pb = proj.bias else {
       preconditionFailure("WindowAttention's linears have biases")
     }
-    return WindowAttentionWeights(
-      qkvWeight: qkv.weight.value.pointer, qkvBias: qb.value.pointer,
-      projWeight: proj.weight.value.pointer, projBias: pb.value.pointer)
+    func pick(_ p: Parameter) -> UnsafeMutablePointer<Float> {
+      gradients ? p.grad.pointer : p.value.pointer
+    }
+    return WindowAttentionLinears(
+      qkvWeight: pick(qkv.weight), qkvBias: pick(qb), projWeight: pick(proj.weight),
+      projBias: pick(pb))
   }
 
   /// `x [B, (T,) H, W, C] → y` of the same shape (a buffer the layer owns, valid until the next
@@ -454,7 +437,7 @@ public final class WindowAttention {
           windowAttentionForward(
             y: y.pointer, windows: windowsBuffer.pointer, qkv: qkvBuffer.pointer,
             attn: attnBuffer.pointer, projected: rowsBuffer.pointer, probs: probs.pointer,
-            keepProbs: training, x: x.pointer, weights: weights, source: sp,
+            keepProbs: training, x: x.pointer, weights: linears(gradients: false), source: sp,
             bias: bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
             mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
         }
@@ -473,25 +456,19 @@ public final class WindowAttention {
       preconditionFailure("WindowAttention.backward without a training forward")
     }
     precondition(dy.shape == shape, "WindowAttention.backward: dy \(dy.shape) vs x \(shape)")
-    guard let qbg = qkv.bias?.grad, let pbg = proj.bias?.grad else {
-      preconditionFailure("WindowAttention's linears have biases")
-    }
     saved = nil
     let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
     dAttn.reshape(to: [gw, n, c])
     dqkv.reshape(to: [gw, n, 3 * c])
     scratch.reshape(to: [s.scratchSlots, a + 1, n, n])
     dx.reshape(to: shape)
-    let grads = WindowAttentionGradients(
-      qkvWeight: qkv.weight.grad.pointer, qkvBias: qbg.pointer,
-      projWeight: proj.weight.grad.pointer, projBias: pbg.pointer)
     source.withUnsafeBufferPointer { src in
       guard let sp = src.baseAddress else { return }
       windowAttentionBackward(
-        dx: dx.pointer, dBias: bias.pointer, grads: grads, dRows: rowsBuffer.pointer,
+        dx: dx.pointer, dBias: bias.pointer, grads: linears(gradients: true), dRows: rowsBuffer.pointer,
         dAttn: dAttn.pointer, dqkv: dqkv.pointer, probs: probs.pointer,
         scratch: scratch.pointer, dy: dy.pointer, windows: windowsBuffer.pointer,
-        qkv: qkvBuffer.pointer, attn: attnBuffer.pointer, weights: weights, source: sp,
+        qkv: qkvBuffer.pointer, attn: attnBuffer.pointer, weights: linears(gradients: false), source: sp,
         sizes: s)
     }
     index.withUnsafeBufferPointer { idx in

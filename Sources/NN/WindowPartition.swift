@@ -176,12 +176,9 @@ public func windowPartition(
   windows: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let xm = UnsafeMutablePointer(mutating: x)  // only read
-  parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
-    moveWindowRows(
-      gather: true, rows: windows, tokens: xm, source: source, rowRange: range,
-      positions: positions, tokens: tokens, channels: channels)
-  }
+  moveAllWindowRows(
+    gather: true, rows: windows, tokens: UnsafeMutablePointer(mutating: x), source: source,
+    positions: positions, tokens: tokens, batch: batch, channels: channels)
 }
 
 /// Reverse (merge windows, roll by +shift, crop): `y[b, source[q], :] = windows[b, q, :]` for
@@ -196,11 +193,20 @@ public func windowReverse(
   y: UnsafeMutablePointer<Float>, windows: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let wm = UnsafeMutablePointer(mutating: windows)  // only read
+  moveAllWindowRows(
+    gather: false, rows: UnsafeMutablePointer(mutating: windows), tokens: y, source: source,
+    positions: positions, tokens: tokens, batch: batch, channels: channels)
+}
+
+/// `moveWindowRows` over every row `[B·nW·N]`, in parallel. Only the destination is written.
+private func moveAllWindowRows(
+  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+  source: UnsafePointer<Int32>, positions: Int, tokens count: Int, batch: Int, channels: Int
+) {
   parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
     moveWindowRows(
-      gather: false, rows: wm, tokens: y, source: source, rowRange: range,
-      positions: positions, tokens: tokens, channels: channels)
+      gather: gather, rows: rows, tokens: x, source: source, rowRange: range,
+      positions: positions, tokens: count, channels: channels)
   }
 }
 

@@ -40,6 +40,14 @@ private func naiveForward(_ layer: WindowAttention, _ store: ParameterStore, _ x
     table: values("relative_position_bias_table"))
 }
 
+/// Shifted geometries needing padding and clamping, 3D and 2D.
+private let sampleGeometries: [WindowGeometry] = [
+  .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
+  .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
+  .image(height: 5, width: 7, window: [3, 3], shift: [1, 1]),
+  .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
+]
+
 final class WindowAttentionTests: XCTestCase {
 
   // MARK: Geometry
@@ -69,14 +77,8 @@ final class WindowAttentionTests: XCTestCase {
 
   func testPartitionMatchesNaiveAndReverseInverts() {
     var rng = SeededRandom(seed: 1)
-    let cases: [WindowGeometry] = [
-      .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
-      .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
-      .video(time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0]),
-      .image(height: 5, width: 7, window: [3, 3], shift: [1, 1]),
-      .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
-    ]
-    for g in cases {
+    let unshifted = WindowGeometry.video(time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0])
+    for g in sampleGeometries + [unshifted] {
       let (b, c) = (2, 3)
       let x = randomTensor([b, g.tokensPerSample, c], &rng)  // [B, L, C]
       let expected = naiveWindowPartition(x.array, batch: b, channels: c, geometry: g)
@@ -98,14 +100,11 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   func testShiftMaskMatchesNaive() {
-    let cases: [WindowGeometry] = [
-      .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
-      .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
+    let larger: [WindowGeometry] = [
       .video(time: 8, height: 14, width: 14, window: [4, 7, 7], shift: [0, 3, 3]),
       .image(height: 14, width: 14, window: [7, 7], shift: [3, 3]),
-      .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
     ]
-    for g in cases {
+    for g in sampleGeometries + larger {
       let expected = naiveShiftMask(geometry: g)
       let m = ShiftMask(geometry: g)
       let n = g.tokensPerWindow
