@@ -75,7 +75,7 @@ public struct WindowAttentionSizes: Sendable, Equatable {
 
 /// The four linear tensors of window attention as raw pointers: their values (the forward and
 /// backward read them) or their gradients (the backward adds into them).
-public struct WindowAttentionLinears {
+public struct WindowAttentionWeights {
   /// `[3C, C]`.
   public var qkvWeight: UnsafeMutablePointer<Float>
   /// `[3C]`.
@@ -177,7 +177,7 @@ public func windowAttentionForward(
   y: UnsafeMutablePointer<Float>, windows: UnsafeMutablePointer<Float>,
   qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
   projected: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, keepProbs: Bool,
-  x: UnsafePointer<Float>, weights wt: WindowAttentionLinears, source: UnsafePointer<Int32>,
+  x: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
   sizes s: WindowAttentionSizes
 ) {
@@ -232,11 +232,11 @@ public func windowAttentionForward(
 ///   - windows, qkv, attn: the forward's buffers.
 public func windowAttentionBackward(
   dx: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
-  grads: WindowAttentionLinears, dRows: UnsafeMutablePointer<Float>,
+  grads: WindowAttentionWeights, dRows: UnsafeMutablePointer<Float>,
   dAttn: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
   probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
   dy: UnsafePointer<Float>, windows: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-  attn: UnsafePointer<Float>, weights wt: WindowAttentionLinears, source: UnsafePointer<Int32>,
+  attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   sizes s: WindowAttentionSizes
 ) {
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
@@ -396,14 +396,14 @@ public final class WindowAttention {
   }
 
   /// The linears' values (`gradients: false`) or gradients (`true`).
-  private func linears(gradients: Bool) -> WindowAttentionLinears {
+  private func linears(gradients: Bool) -> WindowAttentionWeights {
     guard let qb = qkv.bias, let pb = proj.bias else {
       preconditionFailure("WindowAttention's linears have biases")
     }
     func pick(_ p: Parameter) -> UnsafeMutablePointer<Float> {
       gradients ? p.grad.pointer : p.value.pointer
     }
-    return WindowAttentionLinears(
+    return WindowAttentionWeights(
       qkvWeight: pick(qkv.weight), qkvBias: pick(qb), projWeight: pick(proj.weight),
       projBias: pick(pb))
   }
