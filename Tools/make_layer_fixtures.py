@@ -97,6 +97,22 @@ def patch_merging(name, shape):
                 "dnorm.bias": m.norm.bias.grad})
 
 
+def adamw():
+    # Two groups as the Swift store marks them: a decayed weight [3, 4] and an undecayed bias [3].
+    w, b = torch.randn(3, 4), torch.randn(3)
+    grads = [(torch.randn(3, 4), torch.randn(3)) for _ in range(3)]
+    pw, pb = w.clone().requires_grad_(True), b.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": [pw], "weight_decay": 0.05}, {"params": [pb], "weight_decay": 0.0}],
+                            lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    for gw, gb in grads:
+        pw.grad, pb.grad = gw.clone(), gb.clone()
+        opt.step()
+    tensors = {"w0": w, "b0": b, "w3": pw, "b3": pb}
+    for i, (gw, gb) in enumerate(grads):
+        tensors[f"gw{i}"], tensors[f"gb{i}"] = gw, gb
+    save("adamw", tensors)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     linear()
@@ -108,3 +124,4 @@ if __name__ == "__main__":
     conv3d("conv3d_patch", (1, 3, 4, 8, 8), 5, (2, 4, 4), (2, 4, 4), (0, 0, 0), replicate=False)
     patch_merging("patch_merging_2d", (2, 5, 7, 4))
     patch_merging("patch_merging_3d", (1, 2, 3, 5, 4))
+    adamw()

@@ -51,7 +51,7 @@ public func columnSumAccumulate(
         let blockEnd = Swift.min(end, r + 256)
         partial.initialize(repeating: 0, count: cols)
         while r < blockEnd {
-          addRow(partial, src + r * cols, cols)
+          Vec8.addInPlace(partial, src + r * cols, cols)
           r += 1
         }
         for j in 0..<cols { total[j] += Double(partial[j]) }
@@ -62,19 +62,5 @@ public func columnSumAccumulate(
     var acc = Double(dst[j])
     for k in 0..<chunks { acc += doubles[k * cols + j] }
     dst[j] = Float(acc)
-  }
-}
-
-/// `acc[0..<n] += row[0..<n]`, 8 lanes at a time.
-@inline(__always)
-private func addRow(_ acc: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, _ n: Int) {
-  var j = 0
-  while j + 8 <= n {
-    Vec8.store(Vec8.load(acc + j) + Vec8.load(row + j), acc + j)
-    j += 8
-  }
-  while j < n {
-    acc[j] += row[j]
-    j += 1
   }
 }

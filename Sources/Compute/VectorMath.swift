@@ -15,15 +15,37 @@ public enum Vec8 {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
   }
 
+  /// `p[0..<n]` in the first `n ≤ 8` lanes, `fill` in the others.
+  @inlinable @inline(__always)
+  public static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float = 0) -> SIMD8<Float> {
+    if n >= 8 { return load(p) }
+    var v = SIMD8<Float>(repeating: fill)
+    for l in 0..<n { v[l] = p[l] }
+    return v
+  }
+
+  /// `p[0..<n] = v[0..<n]` for `n ≤ 8`.
+  @inlinable @inline(__always)
+  public static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, count n: Int) {
+    if n >= 8 {
+      store(v, p)
+      return
+    }
+    for l in 0..<n { p[l] = v[l] }
+  }
+
   /// `e^x` per lane: Cephes `expf` (range reduction by ln 2 in two parts, degree-5 polynomial;
-  /// relative error about 2 ulp). Inputs below −87.3 give 0; inputs are clamped at 88.
+  /// relative error about 2 ulp). Inputs are clamped to [−88, 88]; from −88 down the result is
+  /// exactly 0 (the power-of-two scale's exponent field becomes 0), and results below the
+  /// smallest normal number (x < −87.3) are approximate.
   ///
   /// Written with scalar operands and `replace(with:where:)` (not `pointwiseMin`/`Max` or
-  /// vector constants), which the compiler keeps in vector registers without extra moves.
+  /// vector constants) and no masking of the result, which keeps it inlinable into callers'
+  /// vector loops.
   @inlinable @inline(__always)
   public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     var v0 = x
-    v0.replace(with: -87.336_54, where: x .< -87.336_54)
+    v0.replace(with: -88, where: x .< -88)
     v0.replace(with: 88, where: x .> 88)
     // 1.5·2²³: adding it rounds to the nearest integer, held in the low mantissa bits.
     let magic: Float = 12_582_912
@@ -38,11 +60,10 @@ public enum Vec8 {
     p = p * v + 1.666_666_545_9e-1
     p = p * v + 5.000_000_120_1e-1
     p = p * z + v + 1
+    // 2ⁿ from its exponent field n + 127 (0 at n = −127: the scale, and the result, are 0).
     let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000  // bits of `magic`
     let scale = unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
-    var r = p * scale
-    r.replace(with: 0, where: x .< -87.336_54)
-    return r
+    return p * scale
   }
 
   /// `erf(x)` per lane: an odd/even rational minimax approximation on [−4, 4] (beyond it erf
@@ -68,12 +89,19 @@ public enum Vec8 {
     return p / q
   }
 
-  /// Scalar forms (row tails) with the same polynomials, so every element sees one formula.
+  /// `acc[0..<n] += src[0..<n]`, 8 lanes at a time.
   @inlinable @inline(__always)
-  public static func exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
-
-  @inlinable @inline(__always)
-  public static func erf(_ x: Float) -> Float { erf(SIMD8(repeating: x))[0] }
+  public static func addInPlace(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n {
+      store(load(acc + j) + load(src + j), acc + j)
+      j += 8
+    }
+    while j < n {
+      acc[j] += src[j]
+      j += 1
+    }
+  }
 
   /// `Σ p[0..<n]` (Float lanes, summed across lanes at the end).
   @inlinable @inline(__always)

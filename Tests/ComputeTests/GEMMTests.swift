@@ -106,20 +106,22 @@ final class GEMMTests: XCTestCase {
 
 final class VectorMathTests: XCTestCase {
   func testExpAndErfAccuracy() {
+    func exp1(_ x: Float) -> Float { Vec8.exp(SIMD8(repeating: x))[0] }
+    func erf1(_ x: Float) -> Float { Vec8.erf(SIMD8(repeating: x))[0] }
     var worstExp: Double = 0
     var worstErf: Double = 0
     var x: Float = -20
     while x <= 20 {
-      let e = Double(Vec8.exp(x))
+      let e = Double(exp1(x))
       worstExp = max(worstExp, abs(e - Foundation.exp(Double(x))) / Foundation.exp(Double(x)))
-      worstErf = max(worstErf, abs(Double(Vec8.erf(x)) - Foundation.erf(Double(x))))
+      worstErf = max(worstErf, abs(Double(erf1(x)) - Foundation.erf(Double(x))))
       x += 0.001
     }
     XCTAssertLessThan(worstExp, 3e-7, "exp relative error")
     XCTAssertLessThan(worstErf, 5e-7, "erf absolute error")
-    XCTAssertEqual(Vec8.exp(-100), 0)
-    XCTAssertEqual(Vec8.erf(10), 1)
-    XCTAssertEqual(Vec8.erf(-10), -1)
+    XCTAssertEqual(exp1(-100), 0)
+    XCTAssertEqual(erf1(10), 1)
+    XCTAssertEqual(erf1(-10), -1)
   }
 
   func testReductions() {

@@ -25,14 +25,17 @@ final class ConvolutionTests: XCTestCase {
 
   func testKernelsMatchDirectConvolution() {
     var rng = SeededRandom(seed: 71)
-    for c in Self.cases {
+    for (index, c) in Self.cases.enumerated() {
       let g = geometry(c, batch: 2)
+      // Alternate between the serial path (scratch for one worker) and samples over workers.
+      let workers = index % 2 == 0 ? 1 : 2
       let x = randomTensor([g.inputCount], &rng)
       let w = randomTensor([c.o, c.i, c.kernel.t, c.kernel.h, c.kernel.w], &rng)
       let b = randomTensor([c.o], &rng)
       let y = Tensor(zeros: [g.outputCount]), yRef = Tensor(zeros: [g.outputCount])
-      let packed = Tensor(zeros: [g.packedWeightCount]), packedGrad = Tensor(zeros: [g.packedWeightCount])
-      let col = Tensor(zeros: [g.columnScratchCount()])
+      let packed = Tensor(zeros: [g.packedWeightCount])
+      let packedGrad = Tensor(zeros: [g.packedGradScratchCount(workers: workers)])
+      let col = Tensor(zeros: [g.columnScratchCount(workers: workers)])
       convForward(y: y.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, g, packedWeight: packed.pointer, col: col.pointer, colCapacity: col.count)
       naiveConvForward(y: yRef.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, g)
       assertClose(y, yRef, atol: 1e-5, rtol: 1e-5, "conv forward \(c)")
@@ -41,7 +44,7 @@ final class ConvolutionTests: XCTestCase {
       let dx = Tensor(zeros: [g.inputCount]), dxRef = Tensor(zeros: [g.inputCount])
       let dw = randomTensor(w.shape, &rng), dwRef = dw.clone()
       let db = randomTensor([c.o], &rng), dbRef = db.clone()
-      convBackward(dx: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, g, packedWeight: packed.pointer, packedGrad: packedGrad.pointer, col: col.pointer, colCapacity: col.count)
+      convBackward(dx: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, g, packedWeight: packed.pointer, packedGrad: packedGrad.pointer, packedGradCapacity: packedGrad.count, col: col.pointer, colCapacity: col.count)
       naiveConvBackward(dx: dxRef.pointer, dWeight: dwRef.pointer, dBias: dbRef.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, g)
       assertClose(dx, dxRef, atol: 1e-4, rtol: 1e-4, "conv dx \(c)")
       assertClose(dw, dwRef, atol: 1e-4, rtol: 1e-4, "conv dw \(c)")
@@ -49,23 +52,25 @@ final class ConvolutionTests: XCTestCase {
     }
   }
 
-  /// Many tiles: the tiled path agrees with the direct convolution when P spans tiles.
+  /// Many tiles, and samples spread over two workers: the tiled paths agree with the direct
+  /// convolution when P spans tiles.
   func testManyTiles() {
     var rng = SeededRandom(seed: 72)
-    let g = ConvGeometry(batch: 2, inChannels: 40, outChannels: 3, input: (3, 20, 20), kernel: (3, 3, 3), stride: (1, 1, 1), padding: (1, 1, 1), temporalPadding: .replicate)
+    let g = ConvGeometry(batch: 3, inChannels: 40, outChannels: 3, input: (3, 20, 20), kernel: (3, 3, 3), stride: (1, 1, 1), padding: (1, 1, 1), temporalPadding: .replicate)
     XCTAssertLessThan(g.tileRows, g.positions)
     let x = randomTensor([g.inputCount], &rng)
     let w = randomTensor([3, 40, 3, 3, 3], &rng)
     let y = Tensor(zeros: [g.outputCount]), yRef = Tensor(zeros: [g.outputCount])
-    let packed = Tensor(zeros: [g.packedWeightCount]), packedGrad = Tensor(zeros: [g.packedWeightCount])
-    let col = Tensor(zeros: [g.columnScratchCount()])
+    let packed = Tensor(zeros: [g.packedWeightCount])
+    let packedGrad = Tensor(zeros: [g.packedGradScratchCount(workers: 2)])
+    let col = Tensor(zeros: [g.columnScratchCount(workers: 2)])
     convForward(y: y.pointer, x: x.pointer, weight: w.pointer, bias: nil, g, packedWeight: packed.pointer, col: col.pointer, colCapacity: col.count)
     naiveConvForward(y: yRef.pointer, x: x.pointer, weight: w.pointer, bias: nil, g)
     assertClose(y, yRef, atol: 1e-4, rtol: 1e-4, "tiled conv forward")
     let dy = randomTensor([g.outputCount], &rng)
     let dx = Tensor(zeros: [g.inputCount]), dxRef = Tensor(zeros: [g.inputCount])
     let dw = Tensor(zeros: w.shape), dwRef = Tensor(zeros: w.shape)
-    convBackward(dx: dx.pointer, dWeight: dw.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer, g, packedWeight: packed.pointer, packedGrad: packedGrad.pointer, col: col.pointer, colCapacity: col.count)
+    convBackward(dx: dx.pointer, dWeight: dw.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer, g, packedWeight: packed.pointer, packedGrad: packedGrad.pointer, packedGradCapacity: packedGrad.count, col: col.pointer, colCapacity: col.count)
     naiveConvBackward(dx: dxRef.pointer, dWeight: dwRef.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer, g)
     assertClose(dx, dxRef, atol: 1e-4, rtol: 1e-4, "tiled conv dx")
     assertClose(dw, dwRef, atol: 1e-3, rtol: 1e-4, "tiled conv dw")

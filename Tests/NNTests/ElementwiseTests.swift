@@ -207,3 +207,19 @@ final class PoolingAndLossTests: XCTestCase {
       })
   }
 }
+
+final class DropoutGradientTests: XCTestCase {
+  func testDropoutGradient() {
+    var rng = SeededRandom(seed: 53)
+    let drop = Dropout(p: 0.3, rng: &rng)
+    let x = randomTensor([5, 7], &rng)
+    let saved = SeededRandom(seed: 78)
+    checkGradients(
+      "dropout", inputs: [x],
+      forward: {
+        drop.rng = saved  // the same mask every evaluation
+        return drop.forward(x, training: true)
+      }, backward: { [drop.backward($0)] })
+    XCTAssertTrue(drop.mask.array.contains(0))
+  }
+}
