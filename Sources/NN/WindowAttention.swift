@@ -363,7 +363,8 @@ public final class WindowAttention {
     self.semantics = window.count == 2 ? .image2D : .video3D
     let rows = relativePositionTableRows(window: window)
     let table = Tensor(zeros: [rows, heads])
-    for i in 0..<table.count { table.pointer[i] = rng.truncatedNormal(std: 0.02) }
+    // trunc_normal_(std=0.02), as torchvision initialises the table.
+    WeightInit.truncatedNormal(std: 0.02).fill(weight: table, bias: nil, fanIn: 1, rng: &rng)
     relativePositionBiasTable = store.register(
       name + ".relative_position_bias_table", table, decay: false)
     qkv = Linear(
