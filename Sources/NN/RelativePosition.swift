@@ -27,8 +27,8 @@ public func relativePositionIndex(configured: [Int], used: [Int]) -> [Int32] {
   let (wt, wh, ww) = (configured[0], configured[1], configured[2])
   let n = used.reduce(1, *)
   // coordinates (t, h, w) of the first N tokens of the configured window, flat order (t, h, w)
-  let coords = (0..<n).map { k in (k / (wh * ww), (k / ww) % wh, k % ww) }
-  var index = [Int32](repeating: 0, count: n * n)
+  let coords = (0..<n).map { k in (k / (wh * ww), (k / ww) % wh, k % ww) }  // [N] of (t, h, w)
+  var index = [Int32](repeating: 0, count: n * n)  // [N, N]
   for i in 0..<n {
     for j in 0..<n {
       let dt = coords[i].0 - coords[j].0 + wt - 1
@@ -57,7 +57,7 @@ public func relativePositionBiasForward(
 ) {
   let nn = tokens * tokens
   for a in 0..<heads {
-    let out = bias + a * nn
+    let out = bias + a * nn  // [N, N]
     for p in 0..<nn { out[p] = table[Int(index[p]) * heads + a] }
   }
 }
@@ -75,7 +75,7 @@ public func relativePositionBiasBackward(
 ) {
   let nn = tokens * tokens
   for a in 0..<heads {
-    let g = dBias + a * nn
+    let g = dBias + a * nn  // [N, N]
     for p in 0..<nn { dTable[Int(index[p]) * heads + a] += g[p] }
   }
 }

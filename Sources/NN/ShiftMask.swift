@@ -32,8 +32,8 @@ public struct ShiftMask: Sendable {
       if x < g.padded[d] - g.window[d] { return 0 }
       return x < g.padded[d] - g.shift[d] ? 1 : 2
     }
-    var labels = [Float](repeating: 0, count: nW * n)
-    var mixed = [Bool](repeating: false, count: nW)
+    var labels = [Float](repeating: 0, count: nW * n)  // [nW, N]
+    var mixed = [Bool](repeating: false, count: nW)  // [nW]
     var q = 0
     for gt in 0..<grid[0] {
       for gh in 0..<grid[1] {
@@ -93,7 +93,7 @@ public func naiveShiftMask(geometry g: WindowGeometry) -> [Float] {
     }
   }
   // partition [nW, N]
-  var part = [Float]()
+  var part = [Float]()  // [nW, N] labels after partition
   part.reserveCapacity(nW * n)
   let grid = g.windowGrid
   for gt in 0..<grid[0] {
@@ -110,7 +110,7 @@ public func naiveShiftMask(geometry g: WindowGeometry) -> [Float] {
       }
     }
   }
-  var mask = [Float](repeating: 0, count: nW * n * n)
+  var mask = [Float](repeating: 0, count: nW * n * n)  // [nW, N, N]
   for w in 0..<nW {
     for i in 0..<n {
       for j in 0..<n where part[w * n + i] != part[w * n + j] {

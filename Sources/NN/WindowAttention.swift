@@ -195,9 +195,9 @@ public func windowAttentionForward(
         rows: rows, inFeatures: c, outFeatures: 3 * c)
       for g in g0..<g1 {
         let w = g % s.windowsPerSample
-        let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil
+        let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
         for h in 0..<a {
-          let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n
+          let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n  // [N, N]
           headForward(
             out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
             bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
@@ -362,7 +362,7 @@ public final class WindowAttention {
     self.shift = shift
     self.semantics = window.count == 2 ? .image2D : .video3D
     let rows = relativePositionTableRows(window: window)
-    let table = Tensor(zeros: [rows, heads])
+    let table = Tensor(zeros: [rows, heads])  // [R, A]
     // trunc_normal_(std=0.02), as torchvision initialises the table.
     WeightInit.truncatedNormal(std: 0.02).fill(weight: table, bias: nil, fanIn: 1, rng: &rng)
     relativePositionBiasTable = store.register(
@@ -429,8 +429,8 @@ public final class WindowAttention {
         bias: bias.pointer, table: relativePositionBiasTable.value.pointer, index: ip,
         tokens: n, heads: a)
     }
-    let labels = mask?.labels ?? []
-    let mixed = mask?.mixed ?? []
+    let labels = mask?.labels ?? []  // [nW, N]
+    let mixed = mask?.mixed ?? []  // [nW]
     source.withUnsafeBufferPointer { src in
       labels.withUnsafeBufferPointer { lab in
         mixed.withUnsafeBufferPointer { mix in

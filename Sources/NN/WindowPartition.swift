@@ -111,7 +111,7 @@ public struct WindowGeometry: Sendable, Hashable {
     let grid = windowGrid
     let (wt, wh, ww) = (window[0], window[1], window[2])
     let n = tokensPerWindow
-    var map = [Int32](repeating: -1, count: windowsPerSample * n)
+    var map = [Int32](repeating: -1, count: windowsPerSample * n)  // [nW·N]
     var q = 0
     for gt in 0..<grid[0] {
       for gh in 0..<grid[1] {
@@ -256,7 +256,7 @@ public func naiveWindowPartition(
   // view [B, Tp/Wt, Wt, Hp/Wh, Wh, Wp/Ww, Ww, C], permute (0,1,3,5,2,4,6,7)
   let (wt, wh, ww) = (g.window[0], g.window[1], g.window[2])
   let (nt, nh, nw) = (tp / wt, hp / wh, wp / ww)
-  var out = [Float](repeating: 0, count: rolled.count)
+  var out = [Float](repeating: 0, count: rolled.count)  // [B, nW, N, C]
   var o = 0
   for b in 0..<batch {
     for a in 0..<nt {
