@@ -248,6 +248,45 @@ final class WindowAttentionTests: XCTestCase {
     gradientCheck("3D clamped", shape: [2, 2, 2, 5, 6], heads: 2, window: [4, 3, 3], shift: [2, 1, 1])
   }
 
+  // MARK: Inflation
+
+  /// A 3D layer whose table is the 2D table repeated 2Wt − 1 times along its rows (time
+  /// outermost), with the 2D linears, gives every frame of a static clip the 2D output —
+  /// with temporal and spatial shifts and spatial padding.
+  func testReplicatedTableMakesStaticClipMatch2D() {
+    let (dim, heads) = (8, 2)
+    let (layer2, store2) = makeAttention(dim: dim, heads: heads, window: [3, 3], shift: [1, 1], seed: 21)
+    var rng = SeededRandom(seed: 22)
+    let store3 = ParameterStore()
+    let layer3 = WindowAttention(
+      store: store3, name: "attn", dim: dim, heads: heads, window: [2, 3, 3], shift: [1, 1, 1],
+      rng: &rng)
+    for p2 in store2.parameters {
+      guard let p3 = store3[p2.name] else { return XCTFail("no \(p2.name) in the 3D layer") }
+      XCTAssertEqual(p3.count % p2.count, 0, p2.name)
+      for i in 0..<p3.count { p3.value.pointer[i] = p2.value.pointer[i % p2.count] }
+    }
+    let (h, w, frames) = (5, 7, 4)
+    let x2 = randomTensor([1, h, w, dim], &rng)  // [B, H, W, C]
+    let x3 = Tensor(zeros: [1, frames, h, w, dim])  // [B, T, H, W, C], every frame x2
+    for t in 0..<frames { (x3.pointer + t * x2.count).update(from: x2.pointer, count: x2.count) }
+    let y2 = layer2.forward(x2, training: false).clone()
+    let y3 = layer3.forward(x3, training: false)
+    for t in 0..<frames {
+      assertClose(y3.pointer + t * y2.count, y2.pointer, count: y2.count, atol: 1e-5, rtol: 1e-4,
+                  "frame \(t)")
+    }
+    // Not trivially equal: a table that is not replicated changes the result.
+    guard let table3 = store3["attn.relative_position_bias_table"] else { return XCTFail("table") }
+    table3.value.pointer[0] += 3
+    let changed = layer3.forward(x3, training: false)
+    var differs = false
+    for i in 0..<changed.count where abs(changed.pointer[i] - y2.pointer[i % y2.count]) > 1e-4 {
+      differs = true
+    }
+    XCTAssertTrue(differs, "the temporal-offset blocks of the table matter")
+  }
+
   // MARK: PyTorch parity
 
   private func fixture(_ name: String) throws -> SafeTensorsFile {
