@@ -13,7 +13,8 @@
 // Backward, per window and head (dO the head's columns of the gradient of O):
 //   dv = Pᵀ·dO;  dP = dO·vᵀ;  dS = P ∘ (dP − rowsum(dP ∘ P));
 //   dq = D^−½·dS·k;  dk = D^−½·dSᵀ·q;  dbias[a] += Σ_g dS.
-// Attention dropout is not implemented: every configuration uses 0.
+// The scale is the GEMM's alpha (D^−½·(q·kᵀ) rather than PyTorch's (q·D^−½)·kᵀ: equal up to
+// rounding). Attention dropout is not implemented: every configuration uses 0.
 //
 // One parallel region does everything per block of windows (gather, qkv GEMM, attention per
 // head, proj GEMM, scatter), each worker with single-threaded BLAS: blocks stay in cache and
