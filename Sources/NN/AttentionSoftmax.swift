@@ -7,8 +7,12 @@
 import CAttention
 import Compute
 
-/// Whether this CPU runs the AVX2/FMA row kernel (checked once).
-let attentionSoftmaxUsesAVX2 = vcoswin_attention_has_avx2() != 0
+/// Whether this CPU runs the AVX2/FMA row kernel (checked once at first use).
+let attentionSoftmaxHasAVX2 = vcoswin_attention_has_avx2() != 0
+
+/// Whether the attention softmax uses the AVX2/FMA kernel: `attentionSoftmaxHasAVX2` unless a
+/// test turns it off to run the portable path through the whole layer.
+nonisolated(unsafe) var attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
 
 /// One row: `s[j] ← softmax_j(s[j] + bias[j] + m_j)` with `m_j = −100` when
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.

@@ -165,7 +165,7 @@ final class WindowAttentionTests: XCTestCase {
     let bias = (0..<n).map { _ in rng.normal() }
     let labels = (0..<n).map { Float($0 % 3) }
     for (masked, fast) in [(false, false), (true, false), (false, true), (true, true)] {
-      if fast && !attentionSoftmaxUsesAVX2 { continue }
+      if fast && !attentionSoftmaxHasAVX2 { continue }
       for count in [n, 8, 5] {
         var row = Array(logits[0..<count])
         row.withUnsafeMutableBufferPointer { r in
@@ -304,6 +304,16 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   func testTorchvisionParity() throws {
+    try torchvisionParity()
+    // The portable softmax (CPUs without AVX2/FMA) through the whole layer as well.
+    if attentionSoftmaxHasAVX2 {
+      attentionSoftmaxUsesAVX2 = false
+      defer { attentionSoftmaxUsesAVX2 = true }
+      try torchvisionParity()
+    }
+  }
+
+  private func torchvisionParity() throws {
     let names = [
       "attention_2d_shifted", "attention_2d_small", "attention_3d_shifted",
       "attention_3d_clamped", "attention_3d_plain",
