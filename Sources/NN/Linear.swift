@@ -70,19 +70,45 @@ public func linearForward(
 ///
 /// `dX[R,I] = dY[R,O] · W[O,I]` (overwritten; skipped when `dx` is nil),
 /// `dW[O,I] += dY[R,O]ᵀ · X[R,I]`, `db[O] += Σ_r dY[r,:]` (skipped when `dBias` is nil).
+///
+/// With `scratch` room for `k ≥ 1` partials `[O, I]` and at least two threads, dW is split
+/// over row ranges, one single-threaded GEMM per thread (faster than one multi-threaded GEMM
+/// whose inner dimension is R), partials summed in order (deterministic for a given thread
+/// count). `linearWeightGradientScratchCount` gives the size for the thread budget.
 public func linearBackward(
   dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-  weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int
+  weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+  scratch: UnsafeMutablePointer<Float>? = nil, scratchCount: Int = 0
 ) {
   let (r, i, o) = (rows, inFeatures, outFeatures)
   if let dx {
     gemm(.none, .none, m: r, n: i, k: o, a: dy, lda: o, b: weight, ldb: i, c: dx, ldc: i)
   }
-  gemm(
-    .transposed, .none, m: o, n: i, k: r, a: dy, lda: o, b: x, ldb: i, beta: 1, c: dWeight,
-    ldc: i)
+  let workers = Swift.min(ThreadBudget.threads, 1 + scratchCount / Swift.max(o * i, 1), r / 1024)
+  if let scratch, workers >= 2 {
+    // Worker 0 adds into dW; the others write partials [workers − 1, O, I].
+    parallelFor(workers) { w in
+      let r0 = r * w / workers
+      let r1 = r * (w + 1) / workers
+      gemm(
+        .transposed, .none, m: o, n: i, k: r1 - r0, a: dy + r0 * o, lda: o, b: x + r0 * i,
+        ldb: i, beta: w == 0 ? 1 : 0, c: w == 0 ? dWeight : scratch + (w - 1) * o * i, ldc: i)
+    }
+    for w in 1..<workers { Vec8.addInPlace(dWeight, scratch + (w - 1) * o * i, o * i) }
+  } else {
+    gemm(
+      .transposed, .none, m: o, n: i, k: r, a: dy, lda: o, b: x, ldb: i, beta: 1, c: dWeight,
+      ldc: i)
+  }
   if let dBias { columnSumAccumulate(dBias, dy, rows: r, cols: o) }
+}
+
+/// Floats of scratch that lets `linearBackward` split dW over `threads` threads.
+public func linearWeightGradientScratchCount(
+  inFeatures: Int, outFeatures: Int, threads: Int = ThreadBudget.threads
+) -> Int {
+  Swift.max(0, threads - 1) * inFeatures * outFeatures
 }
 
 /// Naive reference for `linearForward`: plain loops, Double accumulation.
@@ -151,6 +177,8 @@ public final class Linear {
   private let y = Tensor(zeros: [0])
   /// Input gradient `[…, I]`, reused between calls.
   private let dx = Tensor(zeros: [0])
+  /// dW partials `[threads − 1, O, I]` for the split weight gradient.
+  private let dWeightPartials = Tensor(zeros: [0])
   /// The last training input `[…, I]` (a reference; backward needs it for dW).
   private var savedX: Tensor?
 
@@ -189,10 +217,13 @@ public final class Linear {
     precondition(dy.count == y.count, "Linear.backward: dy \(dy.shape) vs y \(y.shape)")
     let rows = x.count / inFeatures
     if needsInputGradient { dx.reshape(to: x.shape) } else { dx.reshape(to: [0]) }
+    dWeightPartials.reshape(
+      to: [linearWeightGradientScratchCount(inFeatures: inFeatures, outFeatures: outFeatures)])
     linearBackward(
       dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
       dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer,
-      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+      scratch: dWeightPartials.pointer, scratchCount: dWeightPartials.count)
     return dx
   }
 }

@@ -30,10 +30,17 @@ struct LayersBench: ParsableCommand {
   @Option(help: "Input height and width in pixels (the token grid is a quarter).")
   var size = 224
 
-  @Option(help: "Timed repetitions per measurement (the median is reported).")
+  @Option(help: "Timed rounds per group of measurements (medians are reported).")
   var repeats = 5
 
+  @Option(
+    help: ArgumentHelp(
+      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
+      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
+  var clock = "wall"
+
   func validate() throws {
+    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
     if batch < 1 || frames < 2 || size < 8 || repeats < 1 {
       throw ValidationError("batch ≥ 1, frames ≥ 2, size ≥ 8 and repeats ≥ 1 are needed.")
     }
@@ -45,16 +52,9 @@ struct LayersBench: ParsableCommand {
     let tGrid = frames / 2, hGrid = size / 4
     let rows = batch * tGrid * hGrid * hGrid
     let c = 96
-    print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats)")
+    print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds, clock: \(clock)")
     var rng = SeededRandom(seed: 1)
-    let timer = MedianTimer(repeats: repeats)
-
-    // memcpy bandwidth (read + write) on a buffer far larger than the caches.
-    let big = rows * 4 * c
-    let src = Tensor(shape: [big], repeating: 1), dst = Tensor(zeros: [big])
-    let memcpyTime = timer.measure { dst.pointer.update(from: src.pointer, count: big) }
-    let memcpyGBs = Double(8 * big) / memcpyTime / 1e9
-    print(String(format: "%-44@ %9.2f ms %8.2f GB/s", "memcpy \(big) floats" as NSString, memcpyTime * 1e3, memcpyGBs))
+    let timer = MedianTimer(repeats: repeats, cpuClock: clock == "cpu")
 
     print("\n— Linear (GFLOP/s; ratio = raw sgemm time / layer time) —")
     for (name, i, o) in [("qkv 96→288", c, 3 * c), ("proj 96→96", c, c), ("mlp.0 96→384", c, 4 * c), ("mlp.3 384→96", 4 * c, c)] {
@@ -67,29 +67,41 @@ struct LayersBench: ParsableCommand {
     benchConv("CoSwin merge k(3,3,3) s(1,2,2) 96→192", input: [batch, tGrid, hGrid, hGrid, c], o: 2 * c,
               kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), needsDx: true, timer: timer, rng: &rng)
 
-    print("\n— Elementwise (GB/s; ratio = GB/s / memcpy GB/s) —")
+    print("\n— Elementwise (GB/s of the bytes read and written once; ratio = GB/s / memcpy GB/s) —")
+    // memcpy (read + write) of the GELU tensor's size, far larger than the caches.
+    let big = rows * 4 * c
+    let src = Tensor(shape: [big], repeating: 1), dst = Tensor(zeros: [big])
     let store = ParameterStore()
     let ln = LayerNorm(store: store, name: "norm", channels: c)
     let x = randomTensor([rows, c], &rng)
     let dy = randomTensor([rows, c], &rng)
-    let lnBytes = Double(rows * c * 4)
-    report("LayerNorm forward [R, 96]", timer.measure { _ = ln.forward(x, training: true) }, bytes: 2 * lnBytes, memcpy: memcpyGBs)
-    report("LayerNorm backward [R, 96]", timer.measure { _ = ln.backward(dy) }, bytes: 3 * lnBytes, memcpy: memcpyGBs)
     let gelu = GELU()
     let h = randomTensor([rows, 4 * c], &rng, scale: 3)
     let dh = randomTensor([rows, 4 * c], &rng)
-    let geluBytes = Double(rows * 4 * c * 4)
-    report("GELU forward [R, 384]", timer.measure { _ = gelu.forward(h, training: true) }, bytes: 2 * geluBytes, memcpy: memcpyGBs)
-    report("GELU backward [R, 384]", timer.measure { _ = gelu.backward(dh) }, bytes: 3 * geluBytes, memcpy: memcpyGBs)
     // Attention rows: 8×7×7 = 392 keys per row, 3 heads, every token a query.
     let n = 392
     let sRows = Swift.max(1, rows * 3 / 8)
     let logits = randomTensor([sRows, n], &rng, scale: 4)
     let probs = Tensor(zeros: [sRows, n]), dprobs = randomTensor([sRows, n], &rng)
     let dlogits = Tensor(zeros: [sRows, n])
-    let sBytes = Double(sRows * n * 4)
-    report("softmax forward [\(sRows), 392]", timer.measure { softmaxForward(y: probs.pointer, x: logits.pointer, rows: sRows, cols: n) }, bytes: 2 * sBytes, memcpy: memcpyGBs)
-    report("softmax backward [\(sRows), 392]", timer.measure { softmaxBackward(dx: dlogits.pointer, dy: dprobs.pointer, y: probs.pointer, rows: sRows, cols: n) }, bytes: 3 * sBytes, memcpy: memcpyGBs)
+    let t = timer.measure([
+      { dst.pointer.update(from: src.pointer, count: big) },
+      { _ = ln.forward(x, training: true) },
+      { _ = ln.backward(dy) },
+      { _ = gelu.forward(h, training: true) },
+      { _ = gelu.backward(dh) },
+      { softmaxForward(y: probs.pointer, x: logits.pointer, rows: sRows, cols: n) },
+      { softmaxBackward(dx: dlogits.pointer, dy: dprobs.pointer, y: probs.pointer, rows: sRows, cols: n) },
+    ])
+    let memcpyGBs = Double(8 * big) / t[0] / 1e9
+    print(String(format: "%-44@ %9.2f ms %8.2f GB/s", "memcpy \(big) floats" as NSString, t[0] * 1e3, memcpyGBs))
+    let lnBytes = Double(rows * c * 4), geluBytes = Double(big * 4), sBytes = Double(sRows * n * 4)
+    report("LayerNorm forward [R, 96]", t[1], bytes: 2 * lnBytes, memcpy: memcpyGBs)
+    report("LayerNorm backward [R, 96]", t[2], bytes: 3 * lnBytes, memcpy: memcpyGBs)
+    report("GELU forward [R, 384]", t[3], bytes: 2 * geluBytes, memcpy: memcpyGBs)
+    report("GELU backward [R, 384]", t[4], bytes: 3 * geluBytes, memcpy: memcpyGBs)
+    report("softmax forward [\(sRows), 392]", t[5], bytes: 2 * sBytes, memcpy: memcpyGBs)
+    report("softmax backward [\(sRows), 392]", t[6], bytes: 3 * sBytes, memcpy: memcpyGBs)
   }
 
   private func benchLinear(_ name: String, rows: Int, i: Int, o: Int, timer: MedianTimer, rng: inout SeededRandom) {
@@ -100,24 +112,22 @@ struct LayersBench: ParsableCommand {
     let y = Tensor(zeros: [rows, o])
     let w = layer.weight.value
     let flops = 2 * Double(rows) * Double(i) * Double(o)
-    let raw = timer.measure {
-      gemm(.none, .transposed, m: rows, n: o, k: i, a: x.pointer, lda: i, b: w.pointer, ldb: i, c: y.pointer, ldc: o)
-    }
-    let fwd = timer.measure { _ = layer.forward(x, training: true) }
-    let bwd = timer.measure { _ = layer.backward(dy) }
-    // The backward pass's parts, raw: dX = dY·W, dW += dYᵀ·X, db += Σ dY.
+    // The backward pass's parts, raw: dX = dY·W, dW += dYᵀ·X (one multi-threaded GEMM; the
+    // layer splits it over rows), db += Σ dY.
     let dx = Tensor(zeros: [rows, i]), dw = Tensor(zeros: [o, i]), db = Tensor(zeros: [o])
-    let rawDx = timer.measure {
-      gemm(.none, .none, m: rows, n: i, k: o, a: dy.pointer, lda: o, b: w.pointer, ldb: i, c: dx.pointer, ldc: i)
-    }
-    let rawDw = timer.measure {
-      gemm(.transposed, .none, m: o, n: i, k: rows, a: dy.pointer, lda: o, b: x.pointer, ldb: i, beta: 1, c: dw.pointer, ldc: i)
-    }
-    let sumDb = timer.measure { columnSumAccumulate(db.pointer, dy.pointer, rows: rows, cols: o) }
+    let t = timer.measure([
+      { gemm(.none, .transposed, m: rows, n: o, k: i, a: x.pointer, lda: i, b: w.pointer, ldb: i, c: y.pointer, ldc: o) },
+      { _ = layer.forward(x, training: true) },
+      { _ = layer.backward(dy) },
+      { gemm(.none, .none, m: rows, n: i, k: o, a: dy.pointer, lda: o, b: w.pointer, ldb: i, c: dx.pointer, ldc: i) },
+      { gemm(.transposed, .none, m: o, n: i, k: rows, a: dy.pointer, lda: o, b: x.pointer, ldb: i, beta: 1, c: dw.pointer, ldc: i) },
+      { columnSumAccumulate(db.pointer, dy.pointer, rows: rows, cols: o) },
+    ])
+    let (raw, fwd, bwd) = (t[0], t[1], t[2])
     line("sgemm  \(name)", raw, gflops: flops / raw, ratio: nil)
-    line("  sgemm dX = dY·W", rawDx, gflops: flops / rawDx, ratio: nil)
-    line("  sgemm dW += dYᵀ·X", rawDw, gflops: flops / rawDw, ratio: nil)
-    line("  db += Σ dY", sumDb, gflops: 0, ratio: nil)
+    line("  sgemm dX = dY·W", t[3], gflops: flops / t[3], ratio: nil)
+    line("  sgemm dW += dYᵀ·X", t[4], gflops: flops / t[4], ratio: nil)
+    line("  db += Σ dY", t[5], gflops: 0, ratio: nil)
     line("Linear \(name) forward", fwd, gflops: flops / fwd, ratio: raw / fwd)
     line("Linear \(name) backward (dX, dW, db)", bwd, gflops: 2 * flops / bwd, ratio: nil, note: String(format: "bwd/fwd %.2f×", bwd / fwd))
   }
@@ -138,11 +148,12 @@ struct LayersBench: ParsableCommand {
     // The same product on already-gathered patches.
     let a = randomTensor([p, k], &rng), wp = randomTensor([o, k], &rng), c = Tensor(zeros: [p, o])
     let flops = 2 * Double(p) * Double(k) * Double(o)
-    let raw = timer.measure {
-      gemm(.none, .transposed, m: p, n: o, k: k, a: a.pointer, lda: k, b: wp.pointer, ldb: k, c: c.pointer, ldc: o)
-    }
-    let fwd = timer.measure { _ = conv.forward(x, training: true) }
-    let bwd = timer.measure { _ = conv.backward(dy) }
+    let t = timer.measure([
+      { gemm(.none, .transposed, m: p, n: o, k: k, a: a.pointer, lda: k, b: wp.pointer, ldb: k, c: c.pointer, ldc: o) },
+      { _ = conv.forward(x, training: true) },
+      { _ = conv.backward(dy) },
+    ])
+    let (raw, fwd, bwd) = (t[0], t[1], t[2])
     let products = needsDx ? 2.0 : 1.0
     line("sgemm  [\(p),\(k)]·[\(k),\(o)]", raw, gflops: flops / raw, ratio: nil)
     line("Conv3d \(name) forward", fwd, gflops: flops / fwd, ratio: raw / fwd)
@@ -160,20 +171,33 @@ struct LayersBench: ParsableCommand {
   }
 }
 
-/// Median wall time of `repeats` runs after one warm-up run.
+/// Wall times of several bodies measured in interleaved rounds (one warm-up round, then
+/// `repeats` rounds, each running every body once in order), so that a change in machine load
+/// affects all of them alike; reports each body's median.
 struct MedianTimer {
   let repeats: Int
+  /// Time with process CPU time divided by the thread budget instead of elapsed time.
+  let cpuClock: Bool
 
-  func measure(_ body: () -> Void) -> Double {
-    body()
-    var times: [Double] = []
+  /// Seconds: elapsed, or process CPU time divided by the thread budget.
+  func now() -> Double {
+    if !cpuClock { return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return (Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9) / Double(ThreadBudget.threads)
+  }
+
+  func measure(_ bodies: [() -> Void]) -> [Double] {
+    for body in bodies { body() }
+    var times = [[Double]](repeating: [], count: bodies.count)
     for _ in 0..<repeats {
-      let start = DispatchTime.now().uptimeNanoseconds
-      body()
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      for (j, body) in bodies.enumerated() {
+        let start = now()
+        body()
+        times[j].append(now() - start)
+      }
     }
-    times.sort()
-    return times[times.count / 2]
+    return times.map { t in t.sorted()[t.count / 2] }
   }
 }
 

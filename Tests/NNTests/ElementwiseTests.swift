@@ -223,3 +223,32 @@ final class DropoutGradientTests: XCTestCase {
     XCTAssertTrue(drop.mask.array.contains(0))
   }
 }
+
+/// Two identical training steps return the same buffers: no layer reallocates in steady state.
+final class SteadyStateTests: XCTestCase {
+  func testBuffersAreReused() {
+    var rng = SeededRandom(seed: 91)
+    let store = ParameterStore()
+    let ln = LayerNorm(store: store, name: "norm", channels: 8)
+    let merge = PatchMerging(store: store, name: "merge", channels: 8, rng: &rng)
+    let gelu = GELU()
+    let pool = MeanPool()
+    let drop = DropPath(p: 0.2, rng: &rng)
+    store.finalize()
+    let x = randomTensor([2, 3, 5, 5, 8], &rng)
+    func step() -> [UnsafeMutablePointer<Float>] {
+      let a = ln.forward(x, training: true)
+      let b = gelu.forward(a, training: true)
+      let c = drop.forward(b, training: true)
+      let d = merge.forward(c, training: true)
+      let e = pool.forward(d, training: true)
+      let de = pool.backward(e)
+      let dd = merge.backward(de)
+      let dc = drop.backward(dd)
+      let db = gelu.backward(dc)
+      let da = ln.backward(db)
+      return [a, b, c, d, e, de, dd, dc, db, da].map(\.pointer)
+    }
+    XCTAssertEqual(step(), step())
+  }
+}
