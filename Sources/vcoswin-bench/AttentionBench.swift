@@ -70,13 +70,8 @@ struct AttentionBench: ParsableCommand {
     return best
   }
 
-  /// Seconds: elapsed, or process CPU time divided by the thread budget.
-  private func now() -> Double {
-    if clock == "wall" { return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return (Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9) / Double(ThreadBudget.threads)
-  }
+  /// Seconds on the chosen clock (`MedianTimer`'s).
+  private func now() -> Double { MedianTimer(repeats: 1, cpuClock: clock == "cpu").now() }
 
   private func measure(_ label: String, shape: [Int], window: [Int], shift: [Int], heads: Int) {
     var rng = SeededRandom(seed: 1)
