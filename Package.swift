@@ -35,8 +35,11 @@ let package = Package(
     .target(
       name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
       swiftSettings: numericSettings),
+    // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
+    .target(name: "CAttention"),
     .target(
-      name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
+      name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
       swiftSettings: numericSettings),

@@ -42,8 +42,8 @@ public func relativePositionIndex(
   // coordinates (t, h, w) of the first N tokens of the configured window (torchvision) or of
   // the tokens of the used window (exact), flat order (t, h, w)
   let (ch, cw) = positions == .exact ? (used[1], used[2]) : (wh, ww)
-  let coords = (0..<n).map { k in (k / (ch * cw), (k / cw) % ch, k % cw) }
-  var index = [Int32](repeating: 0, count: n * n)
+  let coords = (0..<n).map { k in (k / (ch * cw), (k / cw) % ch, k % cw) }  // [N] of (t, h, w)
+  var index = [Int32](repeating: 0, count: n * n)  // [N, N]
   for i in 0..<n {
     for j in 0..<n {
       let dt = coords[i].0 - coords[j].0 + wt - 1
@@ -72,7 +72,7 @@ public func relativePositionBiasForward(
 ) {
   let nn = tokens * tokens
   for a in 0..<heads {
-    let out = bias + a * nn
+    let out = bias + a * nn  // [N, N]
     for p in 0..<nn { out[p] = table[Int(index[p]) * heads + a] }
   }
 }
@@ -90,7 +90,7 @@ public func relativePositionBiasBackward(
 ) {
   let nn = tokens * tokens
   for a in 0..<heads {
-    let g = dBias + a * nn
+    let g = dBias + a * nn  // [N, N]
     for p in 0..<nn { dTable[Int(index[p]) * heads + a] += g[p] }
   }
 }

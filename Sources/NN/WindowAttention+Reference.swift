@@ -53,11 +53,11 @@ public func naiveWindowAttentionForward(
     return p < pad[k] - win[k] ? 0 : (p < pad[k] - sh[k] ? 1 : 2)
   }
   let scale = 1 / Double(d).squareRoot()
-  var y = [Float](repeating: 0, count: batch * l * c)
+  var y = [Float](repeating: 0, count: batch * l * c)  // [B, L, C]
   var att = [Double](repeating: 0, count: c)  // one query's attention output [C]
-  var logits = [Double](repeating: 0, count: n)
+  var logits = [Double](repeating: 0, count: n)  // [N] one query's logits, then weights
   var keyToken = [Int](repeating: -1, count: n)  // token of each key position, −1 = padding
-  var keyRegion = [Int](repeating: 0, count: n)
+  var keyRegion = [Int](repeating: 0, count: n)  // [N] mask region of each key position
   for b in 0..<batch {
     for t in 0..<size[0] {
       for h in 0..<size[1] {

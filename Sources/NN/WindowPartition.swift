@@ -111,7 +111,7 @@ public struct WindowGeometry: Sendable, Hashable {
     let grid = windowGrid
     let (wt, wh, ww) = (window[0], window[1], window[2])
     let n = tokensPerWindow
-    var map = [Int32](repeating: -1, count: windowsPerSample * n)
+    var map = [Int32](repeating: -1, count: windowsPerSample * n)  // [nW·N]
     var q = 0
     for gt in 0..<grid[0] {
       for gh in 0..<grid[1] {
@@ -139,6 +139,31 @@ public struct WindowGeometry: Sendable, Hashable {
 
 // MARK: - Kernels
 
+/// Moves the rows `rowRange` of window positions between windows and tokens: gathers
+/// `rows[r] = x[b, source[q]]` (zero for padding) or scatters `x[b, source[q]] = rows[r]`
+/// (padding dropped), with `r = b·nW·N + q`.
+///
+/// `rows [B, nW·N, C]`, `x [B, L, C]`, `source [nW·N]`.
+@inline(__always)
+func moveWindowRows(
+  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+  source: UnsafePointer<Int32>, rowRange: Range<Int>, positions: Int, tokens count: Int,
+  channels c: Int
+) {
+  for r in rowRange {
+    let b = r / positions
+    let src = Int(source[r - b * positions])
+    let row = rows + r * c
+    if src < 0 {
+      if gather { row.update(repeating: 0, count: c) }
+    } else if gather {
+      row.update(from: x + (b * count + src) * c, count: c)
+    } else {
+      (x + (b * count + src) * c).update(from: row, count: c)
+    }
+  }
+}
+
 /// Partition (pad, roll by −shift, cut into windows): `windows[b, q, :] = x[b, source[q], :]`,
 /// zero where `source[q] = −1`. Also the backward pass of `windowReverse`.
 ///
@@ -146,25 +171,14 @@ public struct WindowGeometry: Sendable, Hashable {
 ///   - windows: output `[B, nW·N, C]` = `[G, N, C]` (overwritten).
 ///   - x: input tokens `[B, L, C]`.
 ///   - source: the map `[nW·N]` from `WindowGeometry.sourceMap()`.
-///   - tokens: L, tokens per sample of `x`.
+///   - positions: nW·N; tokens: L, tokens per sample of `x`.
 public func windowPartition(
   windows: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let rows = batch * positions
-  let c = channels
-  parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
-    for r in range {
-      let b = r / positions
-      let s = Int(source[r - b * positions])
-      let dst = windows + r * c
-      if s < 0 {
-        dst.update(repeating: 0, count: c)
-      } else {
-        dst.update(from: x + (b * tokens + s) * c, count: c)
-      }
-    }
-  }
+  moveAllWindowRows(
+    gather: true, rows: windows, tokens: UnsafeMutablePointer(mutating: x), source: source,
+    positions: positions, tokens: tokens, batch: batch, channels: channels)
 }
 
 /// Reverse (merge windows, roll by +shift, crop): `y[b, source[q], :] = windows[b, q, :]` for
@@ -179,14 +193,20 @@ public func windowReverse(
   y: UnsafeMutablePointer<Float>, windows: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let rows = batch * positions
-  let c = channels
-  parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
-    for r in range {
-      let b = r / positions
-      let s = Int(source[r - b * positions])
-      if s >= 0 { (y + (b * tokens + s) * c).update(from: windows + r * c, count: c) }
-    }
+  moveAllWindowRows(
+    gather: false, rows: UnsafeMutablePointer(mutating: windows), tokens: y, source: source,
+    positions: positions, tokens: tokens, batch: batch, channels: channels)
+}
+
+/// `moveWindowRows` over every row `[B·nW·N]`, in parallel. Only the destination is written.
+private func moveAllWindowRows(
+  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+  source: UnsafePointer<Int32>, positions: Int, tokens count: Int, batch: Int, channels: Int
+) {
+  parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
+    moveWindowRows(
+      gather: gather, rows: rows, tokens: x, source: source, rowRange: range,
+      positions: positions, tokens: count, channels: channels)
   }
 }
 
@@ -236,7 +256,7 @@ public func naiveWindowPartition(
   // view [B, Tp/Wt, Wt, Hp/Wh, Wh, Wp/Ww, Ww, C], permute (0,1,3,5,2,4,6,7)
   let (wt, wh, ww) = (g.window[0], g.window[1], g.window[2])
   let (nt, nh, nw) = (tp / wt, hp / wh, wp / ww)
-  var out = [Float](repeating: 0, count: rolled.count)
+  var out = [Float](repeating: 0, count: rolled.count)  // [B, nW, N, C]
   var o = 0
   for b in 0..<batch {
     for a in 0..<nt {

@@ -23,20 +23,27 @@ struct AttentionBench: ParsableCommand {
   var threads: Int?
 
   @Option(help: "Timed repetitions per measurement (the fastest is reported: the machine may be shared).")
-  var iterations = 7
+  var iterations = 10
 
   @Option(help: "Which cases to run: 2d, 3d or all.")
   var only = "all"
+
+  @Option(
+    help: ArgumentHelp(
+      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
+      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
+  var clock = "wall"
 
   func validate() throws {
     if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     if !["2d", "3d", "all"].contains(only) { throw ValidationError("--only must be 2d, 3d or all") }
+    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
   }
 
   func run() {
     ThreadBudget.configure(threads: threads)
-    print("threads: \(ThreadBudget.threads), fastest of \(iterations) runs")
+    print("threads: \(ThreadBudget.threads), fastest of \(iterations) runs, clock: \(clock)")
     let cases: [(String, [Int], [Int], [Int])] = [
       ("3D [1,8,56,56,96] window (8,7,7)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 0, 0]),
       ("3D [1,8,56,56,96] window (8,7,7) shift (4,3,3)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 3, 3]),
@@ -48,17 +55,23 @@ struct AttentionBench: ParsableCommand {
     }
   }
 
-  /// Fastest wall time in seconds of `body` over `iterations` runs, after one warm-up run.
-  private func time(_ body: () -> Void) -> Double {
+  /// Fastest wall time in seconds of `body` over `iterations` runs, after one warm-up run;
+  /// `setup` runs untimed before each run.
+  private func time(setup: () -> Void = {}, _ body: () -> Void) -> Double {
+    setup()
     body()
-    var times = [Double]()
+    var best = Double.infinity
     for _ in 0..<iterations {
-      let start = DispatchTime.now().uptimeNanoseconds
+      setup()
+      let start = now()
       body()
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+      best = Swift.min(best, now() - start)
     }
-    return times.min() ?? 0
+    return best
   }
+
+  /// Seconds on the chosen clock (`MedianTimer`'s).
+  private func now() -> Double { MedianTimer(repeats: 1, cpuClock: clock == "cpu").now() }
 
   private func measure(_ label: String, shape: [Int], window: [Int], shift: [Int], heads: Int) {
     var rng = SeededRandom(seed: 1)
@@ -81,10 +94,9 @@ struct AttentionBench: ParsableCommand {
 
     let tEval = time { _ = layer.forward(x, training: false) }
     let tForward = time { _ = layer.forward(x, training: true) }
-    let tBackward = time {
-      _ = layer.forward(x, training: true)
+    let tBackward = time(setup: { _ = layer.forward(x, training: true) }) {
       _ = layer.backward(dy)
-    } - tForward
+    }
 
     // Raw sgemm on the same work: the qkv and proj GEMMs, the per-window GEMMs alone, and one
     // large square GEMM of the forward's FLOP count.

@@ -6,7 +6,7 @@
 
 import Compute
 import Foundation
-import NN
+@testable import NN
 import SafeTensors
 import XCTest
 
@@ -40,6 +40,14 @@ private func naiveForward(_ layer: WindowAttention, _ store: ParameterStore, _ x
     table: values("relative_position_bias_table"))
 }
 
+/// Shifted geometries needing padding and clamping, 3D and 2D.
+private let sampleGeometries: [WindowGeometry] = [
+  .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
+  .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
+  .image(height: 5, width: 7, window: [3, 3], shift: [1, 1]),
+  .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
+]
+
 final class WindowAttentionTests: XCTestCase {
 
   // MARK: Geometry
@@ -69,14 +77,8 @@ final class WindowAttentionTests: XCTestCase {
 
   func testPartitionMatchesNaiveAndReverseInverts() {
     var rng = SeededRandom(seed: 1)
-    let cases: [WindowGeometry] = [
-      .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
-      .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
-      .video(time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0]),
-      .image(height: 5, width: 7, window: [3, 3], shift: [1, 1]),
-      .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
-    ]
-    for g in cases {
+    let unshifted = WindowGeometry.video(time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0])
+    for g in sampleGeometries + [unshifted] {
       let (b, c) = (2, 3)
       let x = randomTensor([b, g.tokensPerSample, c], &rng)  // [B, L, C]
       let expected = naiveWindowPartition(x.array, batch: b, channels: c, geometry: g)
@@ -98,14 +100,11 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   func testShiftMaskMatchesNaive() {
-    let cases: [WindowGeometry] = [
-      .video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1]),
-      .video(time: 2, height: 2, width: 5, window: [4, 3, 3], shift: [2, 1, 1]),
+    let larger: [WindowGeometry] = [
       .video(time: 8, height: 14, width: 14, window: [4, 7, 7], shift: [0, 3, 3]),
       .image(height: 14, width: 14, window: [7, 7], shift: [3, 3]),
-      .image(height: 3, width: 6, window: [4, 4], shift: [2, 2]),
     ]
-    for g in cases {
+    for g in sampleGeometries + larger {
       let expected = naiveShiftMask(geometry: g)
       let m = ShiftMask(geometry: g)
       let n = g.tokensPerWindow
@@ -157,6 +156,44 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   // MARK: Fast against naive
+
+  func testFusedSoftmaxRow() {
+    // Softmax rows sum to 1 and follow the definition, with and without the mask.
+    var rng = SeededRandom(seed: 5)
+    let n = 37
+    let logits = (0..<n).map { _ in rng.normal() * 3 }
+    let bias = (0..<n).map { _ in rng.normal() }
+    let labels = (0..<n).map { Float($0 % 3) }
+    for (masked, fast) in [(false, false), (true, false), (false, true), (true, true)] {
+      if fast && !attentionSoftmaxHasAVX2 { continue }
+      for count in [n, 8, 5] {
+        var row = Array(logits[0..<count])
+        row.withUnsafeMutableBufferPointer { r in
+          bias.withUnsafeBufferPointer { b in
+            labels.withUnsafeBufferPointer { l in
+              guard let rp = r.baseAddress, let bp = b.baseAddress else { return }
+              let lp = masked ? l.baseAddress : nil
+              if fast {
+                attentionSoftmaxRow(rp, bias: bp, labels: lp, rowLabel: 1, count: count)
+              } else {
+                portableAttentionSoftmaxRow(rp, bias: bp, labels: lp, rowLabel: 1, count: count)
+              }
+            }
+          }
+        }
+        let z = (0..<count).map {
+          Double(logits[$0] + bias[$0]) - (masked && labels[$0] != 1 ? 100 : 0)
+        }
+        let m = z.max() ?? 0
+        let total = z.reduce(0) { $0 + Foundation.exp($1 - m) }
+        for j in 0..<count {
+          XCTAssertEqual(
+            Double(row[j]), Foundation.exp(z[j] - m) / total, accuracy: 1e-6,
+            "masked \(masked) avx2 \(fast) n \(count)")
+        }
+      }
+    }
+  }
 
   func testForwardMatchesNaiveReferenceOnRandomShapes() {
     var rng = SeededRandom(seed: 7)
@@ -211,6 +248,45 @@ final class WindowAttentionTests: XCTestCase {
     gradientCheck("3D clamped", shape: [2, 2, 2, 5, 6], heads: 2, window: [4, 3, 3], shift: [2, 1, 1])
   }
 
+  // MARK: Inflation
+
+  /// A 3D layer whose table is the 2D table repeated 2Wt − 1 times along its rows (time
+  /// outermost), with the 2D linears, gives every frame of a static clip the 2D output —
+  /// with temporal and spatial shifts and spatial padding.
+  func testReplicatedTableMakesStaticClipMatch2D() {
+    let (dim, heads) = (8, 2)
+    let (layer2, store2) = makeAttention(dim: dim, heads: heads, window: [3, 3], shift: [1, 1], seed: 21)
+    var rng = SeededRandom(seed: 22)
+    let store3 = ParameterStore()
+    let layer3 = WindowAttention(
+      store: store3, name: "attn", dim: dim, heads: heads, window: [2, 3, 3], shift: [1, 1, 1],
+      rng: &rng)
+    for p2 in store2.parameters {
+      guard let p3 = store3[p2.name] else { return XCTFail("no \(p2.name) in the 3D layer") }
+      XCTAssertEqual(p3.count % p2.count, 0, p2.name)
+      for i in 0..<p3.count { p3.value.pointer[i] = p2.value.pointer[i % p2.count] }
+    }
+    let (h, w, frames) = (5, 7, 4)
+    let x2 = randomTensor([1, h, w, dim], &rng)  // [B, H, W, C]
+    let x3 = Tensor(zeros: [1, frames, h, w, dim])  // [B, T, H, W, C], every frame x2
+    for t in 0..<frames { (x3.pointer + t * x2.count).update(from: x2.pointer, count: x2.count) }
+    let y2 = layer2.forward(x2, training: false).clone()
+    let y3 = layer3.forward(x3, training: false)
+    for t in 0..<frames {
+      assertClose(y3.pointer + t * y2.count, y2.pointer, count: y2.count, atol: 1e-5, rtol: 1e-4,
+                  "frame \(t)")
+    }
+    // Not trivially equal: a table that is not replicated changes the result.
+    guard let table3 = store3["attn.relative_position_bias_table"] else { return XCTFail("table") }
+    table3.value.pointer[0] += 3
+    let changed = layer3.forward(x3, training: false)
+    var differs = false
+    for i in 0..<changed.count where abs(changed.pointer[i] - y2.pointer[i % y2.count]) > 1e-4 {
+      differs = true
+    }
+    XCTAssertTrue(differs, "the temporal-offset blocks of the table matter")
+  }
+
   // MARK: PyTorch parity
 
   private func fixture(_ name: String) throws -> SafeTensorsFile {
@@ -228,6 +304,16 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   func testTorchvisionParity() throws {
+    try torchvisionParity()
+    // The portable softmax (CPUs without AVX2/FMA) through the whole layer as well.
+    if attentionSoftmaxHasAVX2 {
+      attentionSoftmaxUsesAVX2 = false
+      defer { attentionSoftmaxUsesAVX2 = true }
+      try torchvisionParity()
+    }
+  }
+
+  private func torchvisionParity() throws {
     let names = [
       "attention_2d_shifted", "attention_2d_small", "attention_3d_shifted",
       "attention_3d_clamped", "attention_3d_plain",
@@ -264,6 +350,10 @@ final class WindowAttentionTests: XCTestCase {
 
       let y = layer.forward(x, training: true)
       let (yshape, yvalues) = try f.floats("output")
+      // The naive reference agrees with PyTorch too.
+      assertClose(
+        Tensor(shape: yshape, values: naiveForward(layer, store, x)),
+        Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) naive output")
       XCTAssertEqual(y.shape, yshape, name)
       assertClose(y, Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) output")
       let (rshape, rvalues) = try f.floats("proj_r")
