@@ -137,6 +137,27 @@ enum AnyConv {
   }
 }
 
+/// Buffers shared by every block in inference (sized by the largest stage), so that memory does
+/// not grow with depth: the residual stream is updated in place and the MLP runs in row chunks.
+final class InferenceWorkspace {
+  /// `[L, C]` LayerNorm output, then the reversed attention rows.
+  let normed = Tensor(zeros: [0])
+  /// `[G·N, C]` partitioned rows, then the projected rows.
+  let windows = Tensor(zeros: [0])
+  /// `[G·N, 3C]`.
+  let qkv = Tensor(zeros: [0])
+  /// `[G·N, C]` attention output (heads merged), then MLP outputs.
+  let attn = Tensor(zeros: [0])
+  /// `[S, N, N]` softmax scratch, one slot per worker.
+  let probs = Tensor(zeros: [0])
+  /// `[A, N, N]` gathered relative position bias.
+  let bias = Tensor(zeros: [0])
+  /// `[R, hidden]` MLP hidden rows of one chunk.
+  let hidden = Tensor(zeros: [0])
+  /// Rows per MLP chunk.
+  let chunkRows = 4096
+}
+
 /// One Swin block, pre-norm:
 /// `x1 = x + DropPath(Attn(LN₁(x)))`, `y = x1 + DropPath(MLP(LN₂(x1)))`, `MLP = Linear, GELU, Linear`.
 ///
@@ -154,6 +175,12 @@ final class SwinBlock {
   /// Whether attention sees a 2D input as one frame `[B, 1, H, W, C]` (CoSwin 2D: the 3D
   /// window rule, so that an inflated model matches on static clips at every size).
   let asFrame: Bool
+
+  // Inference geometry cache (the same rules as the attention layer's).
+  private var geometry: WindowGeometry?
+  private var source: [Int32] = []  // [nW·N] partition map
+  private var mask: ShiftMask?  // nil when unshifted
+  private var index: [Int32] = []  // [N, N]
 
   private let x1 = Tensor(zeros: [0])  // [B, (T,) H, W, C] after the attention residual
   private let y = Tensor(zeros: [0])  // [B, (T,) H, W, C] block output (training)
@@ -208,6 +235,88 @@ final class SwinBlock {
     out.reshape(to: x.shape)
     addElementwise(out.pointer, x1.pointer, d2.pointer, count: x.count)
     return out
+  }
+
+  /// Inference in place: `x += Attn(LN₁(x))`, then `x += MLP(LN₂(x))`, with every
+  /// intermediate in the shared workspace `ws`. Same arithmetic as `forward(_:training: false)`.
+  func infer(_ x: Tensor, _ ws: InferenceWorkspace) {
+    let c = norm1.channels
+    let rows = x.count / c
+    let g = attn.geometry(for: asFrame ? [x.shape[0], 1] + x.shape.dropFirst() : x.shape)
+    if geometry != g {
+      source = g.sourceMap()
+      mask = g.isShifted ? ShiftMask(geometry: g) : nil
+      index = relativePositionIndex(configured: g.configuredWindow, used: g.window)
+      geometry = g
+    }
+    let b = x.shape[0]
+    let (n, nW, a) = (g.tokensPerWindow, g.windowsPerSample, attn.heads)
+    let windows = b * nW
+    ws.normed.reshape(to: [rows, c])
+    ws.windows.reshape(to: [windows * n, c])
+    ws.qkv.reshape(to: [windows * n, 3 * c])
+    ws.attn.reshape(to: [windows * n, c])
+    ws.probs.reshape(to: [windowAttentionScratchSlots(windows: windows, heads: a), n, n])
+    ws.bias.reshape(to: [a, n, n])
+    layerNormForward(
+      y: ws.normed.pointer, mean: nil, rstd: nil, x: x.pointer, weight: norm1.weight.value.pointer,
+      bias: norm1.bias.value.pointer, rows: rows, channels: c, eps: norm1.eps)
+    source.withUnsafeBufferPointer { src in
+      guard let sp = src.baseAddress else { return }
+      windowPartition(
+        windows: ws.windows.pointer, x: ws.normed.pointer, source: sp, positions: nW * n,
+        tokens: g.tokensPerSample, batch: b, channels: c)
+    }
+    linearForward(
+      y: ws.qkv.pointer, x: ws.windows.pointer, weight: attn.qkv.weight.value.pointer,
+      bias: attn.qkv.bias?.value.pointer, rows: windows * n, inFeatures: c, outFeatures: 3 * c)
+    index.withUnsafeBufferPointer { idx in
+      guard let ip = idx.baseAddress else { return }
+      relativePositionBiasForward(
+        bias: ws.bias.pointer, table: attn.relativePositionBiasTable.value.pointer, index: ip,
+        tokens: n, heads: a)
+    }
+    let labels = mask?.labels ?? []
+    let mixed = mask?.mixed ?? []
+    labels.withUnsafeBufferPointer { lab in
+      mixed.withUnsafeBufferPointer { mix in
+        windowAttentionForward(
+          out: ws.attn.pointer, probs: ws.probs.pointer, keepProbs: false, qkv: ws.qkv.pointer,
+          bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
+          mixed: mask == nil ? nil : mix.baseAddress, windows: windows, windowsPerSample: nW,
+          tokens: n, heads: a, headDim: c / a)
+      }
+    }
+    linearForward(
+      y: ws.windows.pointer, x: ws.attn.pointer, weight: attn.proj.weight.value.pointer,
+      bias: attn.proj.bias?.value.pointer, rows: windows * n, inFeatures: c, outFeatures: c)
+    source.withUnsafeBufferPointer { src in
+      guard let sp = src.baseAddress else { return }
+      windowReverse(
+        y: ws.normed.pointer, windows: ws.windows.pointer, source: sp, positions: nW * n,
+        tokens: g.tokensPerSample, batch: b, channels: c)
+    }
+    addElementwise(x.pointer, x.pointer, ws.normed.pointer, count: x.count)
+
+    // MLP over row chunks: hidden [R, hidden] stays small whatever the stage size.
+    layerNormForward(
+      y: ws.normed.pointer, mean: nil, rstd: nil, x: x.pointer, weight: norm2.weight.value.pointer,
+      bias: norm2.bias.value.pointer, rows: rows, channels: c, eps: norm2.eps)
+    let hidden = fc1.outFeatures
+    ws.hidden.reshape(to: [Swift.min(ws.chunkRows, rows), hidden])
+    var start = 0
+    while start < rows {
+      let r = Swift.min(ws.chunkRows, rows - start)
+      linearForward(
+        y: ws.hidden.pointer, x: ws.normed.pointer + start * c, weight: fc1.weight.value.pointer,
+        bias: fc1.bias?.value.pointer, rows: r, inFeatures: c, outFeatures: hidden)
+      geluForward(y: ws.hidden.pointer, x: ws.hidden.pointer, count: r * hidden)
+      linearForward(
+        y: ws.attn.pointer + start * c, x: ws.hidden.pointer, weight: fc2.weight.value.pointer,
+        bias: fc2.bias?.value.pointer, rows: r, inFeatures: hidden, outFeatures: c)
+      start += r
+    }
+    addElementwise(x.pointer, x.pointer, ws.attn.pointer, count: x.count)
   }
 
   /// `dy → dx` (a buffer the block owns); adds into every parameter gradient.
