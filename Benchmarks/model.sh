@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 THREADS=${1:-2}
 ITERS=${2:-3}
 CASES=${3:-"video16 video32 image8 train"}
-swift build -c release --product vcoswin-bench >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin-bench >/dev/null
 OUT=$(mktemp)
 for c in $CASES; do
   .build/release/vcoswin-bench model --only "$c" --threads "$THREADS" --iterations "$ITERS" --json >>"$OUT"

@@ -1,0 +1,105 @@
+import Compute
+import Foundation
+@testable import Models
+import SafeTensors
+import XCTest
+
+@testable import VCoSwinCLI
+
+/// `init`, `import` and `features`, run as whole commands.
+final class ModelCommandsTests: XCTestCase {
+  var folder = ""
+  override func setUpWithError() throws {
+    folder = NSTemporaryDirectory() + "model-commands-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  func run(_ arguments: [String]) throws {
+    var command = try VCoSwin.parseAsRoot(arguments)
+    try command.run()
+  }
+
+  func writeInput(_ shape: [Int], to path: String) throws -> Tensor {
+    var rng = SeededRandom(seed: 4)
+    let values = (0..<shape.reduce(1, *)).map { _ in rng.normal() }
+    var w = SafeTensorsWriter()
+    try w.add("input", shape: shape, floats: values)
+    try w.write(to: path)
+    return Tensor(shape: shape, values: values)
+  }
+
+  func testInitThenFeatures() throws {
+    let ckpt = folder + "/m.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", "a,b,c"])
+    let (model, info) = try VCoSwinModel.load(path: ckpt)
+    XCTAssertEqual(info.labels, ["a", "b", "c"])
+    XCTAssertEqual(info.kind, "image")
+    XCTAssertEqual(info.config, try ModelConfig.preset("micro", dims: 2, classes: 3))
+    let x = try writeInput([3, 3, 64, 64], to: folder + "/in.safetensors")
+    try run([
+      "features", "--input", folder + "/in.safetensors", "--checkpoint", ckpt, "--output", folder + "/out.safetensors",
+      "--batch", "2", "--threads", "1",
+    ])
+    let out = try SafeTensorsFile.read(path: folder + "/out.safetensors")
+    let direct = try model.forward(x, training: false)
+    XCTAssertEqual(try out.floats("features").shape, [3, 256])
+    XCTAssertEqual(try out.floats("logits").shape, [3, 3])
+    let logits = try out.floats("logits").values
+    for i in 0..<logits.count { XCTAssertEqual(logits[i], direct.logits[flat: i], accuracy: 1e-5 * max(1, abs(logits[i]))) }
+    XCTAssertEqual(out.metadata["labels"], "[\"a\",\"b\",\"c\"]")
+  }
+
+  func testFeaturesRejectsBadInputs() throws {
+    let ckpt = folder + "/v.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "2", "--dims", "3", "--out", ckpt])
+    _ = try writeInput([1, 3, 64, 64], to: folder + "/img.safetensors")
+    XCTAssertThrowsError(
+      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", ckpt, "--output", folder + "/o.safetensors"])
+    ) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains("img.safetensors") && text.contains("[1, 3, 64, 64]") && text.contains("video"), text)
+    }
+    XCTAssertThrowsError(
+      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", folder + "/none.safetensors", "--output", folder + "/o.safetensors"])
+    ) { error in
+      XCTAssertTrue("\(error)".contains("none.safetensors"), "\(error)")
+    }
+    XCTAssertThrowsError(try run(["init", "--preset", "gigantic", "--classes", "2", "--out", ckpt])) { error in
+      XCTAssertTrue("\(error)".contains("gigantic"), "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/o.safetensors"))
+  }
+
+  /// A Swin model's parameters are torchvision's state dict; importing reads the config back.
+  func testImportReadsTheArchitectureFromShapes() throws {
+    let config = try ModelConfig.preset("swin-micro", dims: 3, classes: 6)
+    let model = VCoSwinModel(config: config, seed: 3)
+    var w = SafeTensorsWriter()
+    for p in model.store.parameters { try w.add(p.name, shape: p.shape, floats: p.value.array) }
+    let tv = folder + "/tv.safetensors"
+    // Without the index buffers torchvision saves, the last stage's window (4,2,2) is ambiguous.
+    try w.write(to: tv)
+    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", folder + "/c.safetensors"])) { error in
+      XCTAssertTrue("\(error)".contains("features.6.0.attn.relative_position_bias_table"), "\(error)")
+    }
+    for i in 0..<config.stages {
+      for j in 0..<config.depths[i] {
+        let n = config.windows[i].reduce(1, *)
+        try w.add(
+          config.blockName(stage: i, block: j) + ".attn.relative_position_index", shape: [n, n],
+          int64s: Checkpoint.relativePositionIndexValues(window: config.windows[i]))
+      }
+    }
+    try w.write(to: tv)
+    let labels = folder + "/labels.txt"
+    try "a\nb\nc\nd\ne\nf\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    try run(["import", "--from", tv, "--out", folder + "/c.safetensors", "--labels-file", labels])
+    let (imported, info) = try VCoSwinModel.load(path: folder + "/c.safetensors")
+    XCTAssertEqual(info.config.windows, config.windows)
+    XCTAssertEqual(info.config.depths, config.depths)
+    XCTAssertEqual(info.config.heads, config.heads)
+    XCTAssertEqual(info.labels, ["a", "b", "c", "d", "e", "f"])
+    XCTAssertEqual(imported.store.values.array, model.store.values.array)
+  }
+}
