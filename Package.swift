@@ -33,7 +33,8 @@ let package = Package(
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
-    .target(name: "NN", dependencies: ["Compute"], swiftSettings: numericSettings),
+    .target(
+      name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
       swiftSettings: numericSettings),

@@ -25,47 +25,42 @@ public func broadcastRows(
 
 /// `dst[c] += Σ_r src[r, c]`: `src [R, C]`, `dst [C]`.
 ///
-/// Columns are split between workers; each strip of up to 64 columns is summed in one pass
-/// over the rows, in Float over blocks of 256 rows and in Double across blocks (so long
-/// columns keep their precision).
+/// Rows are split into a fixed number of chunks (so the result does not depend on the thread
+/// count); each chunk streams its rows once, adding whole rows into a Float partial with 8-lane
+/// vectors, folded into Double every 256 rows; the chunk totals are then added in order.
 public func columnSumAccumulate(
   _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rows: Int, cols: Int
 ) {
   if rows == 0 || cols == 0 { return }
-  let blocks = (cols + 7) / 8
-  let grain = Swift.max(1, 65536 / Swift.max(rows * 8, 1))
-  parallelChunks(blocks, grain: grain) { range in
-    var c = range.lowerBound * 8
-    let end = Swift.min(range.upperBound * 8, cols)
-    while c < end {
-      let width = Swift.min(64, end - c)
-      columnSumStrip(dst + c, src + c, rows: rows, ld: cols, width: width)
-      c += width
+  let chunks = Swift.max(1, Swift.min(8, rows / 64))
+  // totals: [chunks, C] in Double, then partial: [chunks, C] in Float.
+  let doubles = UnsafeMutablePointer<Double>.allocate(capacity: chunks * cols)
+  let floats = UnsafeMutablePointer<Float>.allocate(capacity: chunks * cols)
+  defer {
+    doubles.deallocate()
+    floats.deallocate()
+  }
+  parallelChunks(chunks, grain: rows * cols >= 65536 ? 1 : chunks) { range in
+    for k in range {
+      let total = doubles + k * cols
+      let partial = floats + k * cols
+      total.initialize(repeating: 0, count: cols)
+      var r = rows * k / chunks
+      let end = rows * (k + 1) / chunks
+      while r < end {
+        let blockEnd = Swift.min(end, r + 256)
+        partial.initialize(repeating: 0, count: cols)
+        while r < blockEnd {
+          Vec8.addInPlace(partial, src + r * cols, cols)
+          r += 1
+        }
+        for j in 0..<cols { total[j] += Double(partial[j]) }
+      }
     }
   }
-}
-
-/// One strip of `columnSumAccumulate`: `dst[j] += Σ_r src[r·ld + j]` for `j < width ≤ 64`.
-private func columnSumStrip(
-  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rows: Int, ld: Int,
-  width: Int
-) {
-  withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { partial in
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: 64) { total in
-      guard let p = partial.baseAddress, let t = total.baseAddress else { return }
-      t.initialize(repeating: 0, count: width)
-      var r0 = 0
-      while r0 < rows {
-        let r1 = Swift.min(rows, r0 + 256)
-        p.initialize(repeating: 0, count: width)
-        for r in r0..<r1 {
-          let s = src + r * ld
-          for j in 0..<width { p[j] += s[j] }
-        }
-        for j in 0..<width { t[j] += Double(p[j]) }
-        r0 = r1
-      }
-      for j in 0..<width { dst[j] = Float(Double(dst[j]) + t[j]) }
-    }
+  for j in 0..<cols {
+    var acc = Double(dst[j])
+    for k in 0..<chunks { acc += doubles[k * cols + j] }
+    dst[j] = Float(acc)
   }
 }

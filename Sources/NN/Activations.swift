@@ -28,12 +28,10 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return cdf + x * pdf
 }
 
-/// Runs `body(offset, lanes)` over `0..<n` in 8-lane steps (the tail padded through a stack
-/// vector), in parallel chunks.
+/// Runs `body(offset, lanes)` over `0..<n` in 8-lane steps (the last step may have fewer
+/// lanes), in parallel chunks.
 @inline(__always)
-private func forEachVector(
-  _ n: Int, _ body: (Int, Int) -> Void
-) {
+private func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
   parallelChunks((n + 7) / 8, grain: elementwiseGrain / 8) { range in
     for v in range {
       let i = v * 8
@@ -45,14 +43,7 @@ private func forEachVector(
 /// `y = gelu(x)` element-wise, `E` elements. `y` may alias `x`.
 public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
   forEachVector(count) { i, lanes in
-    if lanes == 8 {
-      Vec8.store(geluVec(Vec8.load(x + i)), y + i)
-    } else {
-      var v = SIMD8<Float>()
-      for l in 0..<lanes { v[l] = x[i + l] }
-      let r = geluVec(v)
-      for l in 0..<lanes { y[i + l] = r[l] }
-    }
+    Vec8.store(geluVec(Vec8.load(x + i, count: lanes)), y + i, count: lanes)
   }
 }
 
@@ -61,14 +52,8 @@ public func geluBackward(
   dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int
 ) {
   forEachVector(count) { i, lanes in
-    if lanes == 8 {
-      Vec8.store(Vec8.load(dy + i) * geluGradVec(Vec8.load(x + i)), dx + i)
-    } else {
-      var v = SIMD8<Float>()
-      for l in 0..<lanes { v[l] = x[i + l] }
-      let g = geluGradVec(v)
-      for l in 0..<lanes { dx[i + l] = dy[i + l] * g[l] }
-    }
+    let g = geluGradVec(Vec8.load(x + i, count: lanes))
+    Vec8.store(Vec8.load(dy + i, count: lanes) * g, dx + i, count: lanes)
   }
 }
 
@@ -126,25 +111,19 @@ public final class GELU {
 @inline(__always)
 public func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
   let m = Vec8.max(x, n)
-  let n8 = n & ~7
   var acc = SIMD8<Float>()
   var j = 0
-  while j < n8 {
-    let e = Vec8.exp(Vec8.load(x + j) - m)
+  while j < n {
+    // Padding lanes load −∞, whose exponential adds 0 to the sum.
+    let lanes = Swift.min(8, n - j)
+    let e = Vec8.exp(Vec8.load(x + j, count: lanes, fill: -.infinity) - m)
     acc += e
-    Vec8.store(e, y + j)
+    Vec8.store(e, y + j, count: lanes)
     j += 8
   }
-  var s = acc.sum()
-  while j < n {
-    let e = Vec8.exp(x[j] - m)
-    s += e
-    y[j] = e
-    j += 1
-  }
-  let inv = 1 / s
+  let inv = 1 / acc.sum()
   j = 0
-  while j < n8 {
+  while j + 8 <= n {
     Vec8.store(Vec8.load(y + j) * inv, y + j)
     j += 8
   }

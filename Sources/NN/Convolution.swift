@@ -15,13 +15,15 @@
 // (the frame index is clamped to 0…T−1), as `F.pad(mode="replicate")` along time followed by a
 // convolution without temporal padding.
 //
-// Forward: for each tile of output positions, gather the patches (im2col: runs of kw·I
-// contiguous floats, zero or clamped at the borders) and run one GEMM
-// `y_tile[rows, O] = col[rows, K] · Wpᵀ[K, O]`. A non-overlapping patch convolution
+// Forward: tiles of output positions are spread over the threads; each gathers its patches
+// (im2col: runs of kw·I contiguous floats, zero or clamped at the borders) into its own
+// cache-sized scratch and runs one single-threaded GEMM `y_tile[rows, O] = col[rows, K] · Wpᵀ`. A non-overlapping patch convolution
 // (kernel = stride, no padding) is exactly a gather of whole runs with no border work; a 1×1×1
 // convolution uses x itself as the patch matrix.
-// Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add, split
-// between threads by channel range so no two threads write the same element); db += Σ dy.
+// Backward: dWp += dy_tileᵀ · col; dcol = dy_tile · Wp; dx += col2im(dcol) (scatter-add);
+// db += Σ dy. Samples are spread over the threads (their inputs never overlap), each with its
+// own dWp partial; a single sample runs its tiles in order with multi-threaded GEMMs and splits
+// the scatter between threads by channel range, so no two threads write the same element.
 
 import Compute
 
@@ -94,44 +96,50 @@ public struct ConvGeometry: Sendable, Hashable {
   public var isPointwise: Bool {
     kt == 1 && kh == 1 && kw == 1 && st == 1 && sh == 1 && sw == 1 && pt == 0 && ph == 0 && pw == 0
   }
-  /// Rows of the patch matrix per GEMM tile (about 4 MB of columns, at least 64 rows).
-  public var tileRows: Int { Swift.max(1, Swift.min(positions, Swift.max(64, (1 << 20) / patch))) }
-  /// Floats of `col` scratch the kernels need.
-  public var columnScratchCount: Int { tileRows * patch }
+  /// Rows of the patch matrix per forward tile: about 2 MB of patches (one core's L2), at
+  /// least 64 rows.
+  public var tileRows: Int { Swift.max(1, Swift.min(positions, Swift.max(64, (1 << 19) / patch))) }
+  /// Floats of `col` scratch for `workers` concurrent tiles (default: the thread budget).
+  public func columnScratchCount(workers: Int = ThreadBudget.threads) -> Int {
+    tileRows * patch * Swift.max(1, workers)
+  }
   /// Floats of a packed weight `[O, K]`.
   public var packedWeightCount: Int { outChannels * patch }
+  /// Floats of packed-gradient scratch for backward: one `[O, K]` partial per worker (no more
+  /// workers than samples).
+  public func packedGradScratchCount(workers: Int = ThreadBudget.threads) -> Int {
+    packedWeightCount * Swift.max(1, Swift.min(workers, batch))
+  }
 }
 
 // MARK: - Weight layout
+
+/// Calls `body(packedIndex, weightIndex)` for every weight element: `packed[o, (a,p,q,i)]`
+/// pairs with `weight[o, i, a, p, q]`.
+@inline(__always)
+private func forEachWeightPair(_ g: ConvGeometry, _ body: (Int, Int) -> Void) {
+  let taps = g.kt * g.kh * g.kw
+  let ci = g.inChannels
+  for o in 0..<g.outChannels {
+    let base = o * ci * taps
+    for i in 0..<ci {
+      for tap in 0..<taps { body(base + tap * ci + i, base + i * taps + tap) }
+    }
+  }
+}
 
 /// `packed[o, (a,p,q,i)] = weight[o, i, a, p, q]`.
 public func convPackWeight(
   packed: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let taps = g.kt * g.kh * g.kw
-  let ci = g.inChannels
-  for o in 0..<g.outChannels {
-    let src = weight + o * ci * taps
-    let dst = packed + o * ci * taps
-    for i in 0..<ci {
-      for tap in 0..<taps { dst[tap * ci + i] = src[i * taps + tap] }
-    }
-  }
+  forEachWeightPair(g) { p, w in packed[p] = weight[w] }
 }
 
 /// `weight[o, i, a, p, q] += packed[o, (a,p,q,i)]` (gradient back to PyTorch layout).
 public func convUnpackAddWeight(
   weight: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let taps = g.kt * g.kh * g.kw
-  let ci = g.inChannels
-  for o in 0..<g.outChannels {
-    let src = packed + o * ci * taps
-    let dst = weight + o * ci * taps
-    for i in 0..<ci {
-      for tap in 0..<taps { dst[i * taps + tap] += src[tap * ci + i] }
-    }
-  }
+  forEachWeightPair(g) { p, w in weight[w] += packed[p] }
 }
 
 // MARK: - vol2col / col2vol
@@ -144,6 +152,33 @@ private func sourceFrame(_ to: Int, _ a: Int, _ g: ConvGeometry) -> Int? {
   return g.temporalPadding == .replicate ? Swift.min(Swift.max(ti, 0), g.t - 1) : nil
 }
 
+/// Walks the `kt·kh` tap rows of the patch of output position `pos`: `body(tapRow, source,
+/// qlo, qhi)` with `tapRow = a·kh + p` (its run is `col[tapRow·kw·I ..< (tapRow+1)·kw·I]`),
+/// `source` the offset in x of the run's first column `(b, ti, hi, w'·sw − pw)` or nil for a
+/// padding row, and `qlo..<qhi` the kernel columns that fall inside the input.
+@inline(__always)
+private func forEachTapRow(_ g: ConvGeometry, _ pos: Int, _ body: (Int, Int?, Int, Int) -> Void) {
+  let plane = g.outH * g.outW
+  let perSample = g.outT * plane
+  let b = pos / perSample
+  let rem = pos - b * perSample
+  let to = rem / plane
+  let ho = (rem - to * plane) / g.outW
+  let wo = rem - to * plane - ho * g.outW
+  let wi0 = wo * g.sw - g.pw
+  let qlo = Swift.max(0, -wi0)
+  let qhi = Swift.max(qlo, Swift.min(g.kw, g.w - wi0))
+  for a in 0..<g.kt {
+    let ti = sourceFrame(to, a, g)
+    for p in 0..<g.kh {
+      let hi = ho * g.sh - g.ph + p
+      let inside = ti != nil && hi >= 0 && hi < g.h
+      let source = inside ? (((b * g.t + (ti ?? 0)) * g.h + hi) * g.w + wi0) * g.inChannels : nil
+      body(a * g.kh + p, source, qlo, qhi)
+    }
+  }
+}
+
 /// Gathers the patches of output positions `positions` into `col[0..<count, K]`
 /// (row `r` holds position `positions.lowerBound + r`), in parallel over rows.
 public func vol2col(
@@ -153,39 +188,17 @@ public func vol2col(
   let ci = g.inChannels
   let k = g.patch
   let run = g.kw * ci  // one (a, p) tap row of a patch
-  let plane = g.outH * g.outW
-  let perSample = g.outT * plane
   parallelChunks(positions.count, grain: Swift.max(1, 16384 / Swift.max(k, 1))) { range in
     for r in range {
-      let pos = positions.lowerBound + r
-      let b = pos / perSample
-      let rem = pos - b * perSample
-      let to = rem / plane
-      let ho = (rem - to * plane) / g.outW
-      let wo = rem - to * plane - ho * g.outW
-      let wi0 = wo * g.sw - g.pw
-      let qlo = Swift.max(0, -wi0)
-      let qhi = Swift.min(g.kw, g.w - wi0)
-      var dst = col + r * k
-      for a in 0..<g.kt {
-        guard let ti = sourceFrame(to, a, g) else {
-          dst.initialize(repeating: 0, count: g.kh * run)
-          dst += g.kh * run
-          continue
+      forEachTapRow(g, positions.lowerBound + r) { tapRow, source, qlo, qhi in
+        let dst = col + r * k + tapRow * run
+        guard let source else {
+          dst.initialize(repeating: 0, count: run)
+          return
         }
-        let frame = x + ((b * g.t + ti) * g.h) * g.w * ci
-        for p in 0..<g.kh {
-          let hi = ho * g.sh - g.ph + p
-          if hi < 0 || hi >= g.h || qhi <= qlo {
-            dst.initialize(repeating: 0, count: run)
-          } else {
-            if qlo > 0 { dst.initialize(repeating: 0, count: qlo * ci) }
-            (dst + qlo * ci).update(
-              from: frame + (hi * g.w + wi0 + qlo) * ci, count: (qhi - qlo) * ci)
-            if qhi < g.kw { (dst + qhi * ci).initialize(repeating: 0, count: (g.kw - qhi) * ci) }
-          }
-          dst += run
-        }
+        if qlo > 0 { dst.initialize(repeating: 0, count: qlo * ci) }
+        (dst + qlo * ci).update(from: x + source + qlo * ci, count: (qhi - qlo) * ci)
+        if qhi < g.kw { (dst + qhi * ci).initialize(repeating: 0, count: (g.kw - qhi) * ci) }
       }
     }
   }
@@ -199,46 +212,18 @@ public func col2volAdd(
 ) {
   let ci = g.inChannels
   let k = g.patch
-  let plane = g.outH * g.outW
-  let perSample = g.outT * plane
+  let run = g.kw * ci
   let groups = (ci + 7) / 8
   let work = positions.count * k
   parallelChunks(groups, grain: work >= 65536 ? 1 : groups) { groupRange in
     let c0 = groupRange.lowerBound * 8
     let c1 = Swift.min(ci, groupRange.upperBound * 8)
     for r in 0..<positions.count {
-      let pos = positions.lowerBound + r
-      let b = pos / perSample
-      let rem = pos - b * perSample
-      let to = rem / plane
-      let ho = (rem - to * plane) / g.outW
-      let wo = rem - to * plane - ho * g.outW
-      let wi0 = wo * g.sw - g.pw
-      let qlo = Swift.max(0, -wi0)
-      let qhi = Swift.min(g.kw, g.w - wi0)
-      for a in 0..<g.kt {
-        guard let ti = sourceFrame(to, a, g) else { continue }
-        let frame = dx + ((b * g.t + ti) * g.h) * g.w * ci
-        for p in 0..<g.kh {
-          let hi = ho * g.sh - g.ph + p
-          if hi < 0 || hi >= g.h { continue }
-          let src = col + r * k + ((a * g.kh + p) * g.kw) * ci
-          let dstRow = frame + (hi * g.w + wi0) * ci
-          var q = qlo
-          while q < qhi {
-            let s = src + q * ci
-            let d = dstRow + q * ci
-            var c = c0
-            while c + 8 <= c1 {
-              Vec8.store(Vec8.load(d + c) + Vec8.load(s + c), d + c)
-              c += 8
-            }
-            while c < c1 {
-              d[c] += s[c]
-              c += 1
-            }
-            q += 1
-          }
+      forEachTapRow(g, positions.lowerBound + r) { tapRow, source, qlo, qhi in
+        guard let source else { return }
+        let src = col + r * k + tapRow * run
+        for q in qlo..<qhi {
+          Vec8.addInPlace(dx + source + q * ci + c0, src + q * ci + c0, c1 - c0)
         }
       }
     }
@@ -250,13 +235,17 @@ public func col2volAdd(
 /// Convolution forward: `y [B, T', H', W', O]` from `x [B, T, H, W, I]`,
 /// `weight [O, I, kt, kh, kw]`, optional `bias [O]`.
 ///
+/// Tiles of `g.tileRows` positions are spread over the threads, each gathered into its own
+/// slice of `col` (cache-resident) and multiplied by a single-threaded GEMM.
+///
 /// - Parameters:
 ///   - packedWeight: scratch `[O, K]` (`g.packedWeightCount`), written.
-///   - col: scratch `[tileRows, K]` (`g.columnScratchCount`).
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`
+///     (`g.columnScratchCount()` lets every thread work on its own tile).
 public func convForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
-  col: UnsafeMutablePointer<Float>
+  col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
   let o = g.outChannels
   let k = g.patch
@@ -271,36 +260,56 @@ public func convForward(
     return
   }
   let tile = g.tileRows
-  var start = 0
-  while start < total {
-    let rows = Swift.min(tile, total - start)
-    vol2col(col: col, x: x, g, positions: start..<(start + rows))
-    gemm(.none, .transposed, m: rows, n: o, k: k, a: col, lda: k, b: packedWeight, ldb: k,
-         beta: beta, c: y + start * o, ldc: o)
-    start += rows
+  precondition(colCapacity >= tile * k, "conv col scratch too small: \(colCapacity) < \(tile * k)")
+  let tiles = (total + tile - 1) / tile
+  let workers = Swift.max(1, Swift.min(ThreadBudget.threads, tiles, colCapacity / (tile * k)))
+  let packed = UnsafePointer(packedWeight)
+  parallelFor(workers) { w in
+    let myCol = col + w * tile * k
+    var t = w
+    while t < tiles {
+      let start = t * tile
+      let rows = Swift.min(tile, total - start)
+      vol2col(col: myCol, x: x, g, positions: start..<(start + rows))
+      gemm(.none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
+           beta: beta, c: y + start * o, ldc: o)
+      t += workers
+    }
   }
 }
 
 /// Convolution backward.
 ///
+/// With two or more samples and scratch for several workers, samples are spread over the
+/// threads (inputs of different samples never overlap, so each worker scatters into dx alone),
+/// each worker accumulating dW into its own packed partial; partials are summed in worker order
+/// (deterministic for a given thread count). Otherwise tiles run one after another with
+/// multi-threaded GEMMs and a channel-split scatter.
+///
 /// - Parameters:
 ///   - dx: `[B, T, H, W, I]`, overwritten; nil to skip the input gradient.
 ///   - dWeight: `[O, I, kt, kh, kw]`, added into. dBias: `[O]`, added into (nil: no bias).
 ///   - dy: `[B, T', H', W', O]`; x, weight as in the forward pass.
-///   - packedWeight, packedGrad: scratch `[O, K]` each; col: scratch `[tileRows, K]`.
+///   - packedWeight: scratch `[O, K]`.
+///   - packedGrad: scratch of `packedGradCapacity` floats, at least `[O, K]`
+///     (`g.packedGradScratchCount()` gives one partial per worker).
+///   - col: scratch of `colCapacity` floats, at least `[tileRows, K]`.
 public func convBackward(
   dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
   weight: UnsafePointer<Float>, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
-  packedGrad: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
+  packedGrad: UnsafeMutablePointer<Float>, packedGradCapacity: Int,
+  col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
   let o = g.outChannels
   let k = g.patch
   let total = g.positions
+  let ok = g.packedWeightCount
+  precondition(packedGradCapacity >= ok, "conv packed-gradient scratch too small")
   dx?.initialize(repeating: 0, count: g.inputCount)
   if total == 0 { return }
   convPackWeight(packed: packedWeight, weight: weight, g)
-  packedGrad.initialize(repeating: 0, count: g.packedWeightCount)
+  packedGrad.initialize(repeating: 0, count: ok)
   if let dBias { columnSumAccumulate(dBias, dy, rows: total, cols: o) }
   if g.isPointwise {
     gemm(.transposed, .none, m: o, n: k, k: total, a: dy, lda: o, b: x, ldb: k, beta: 1,
@@ -309,44 +318,102 @@ public func convBackward(
       gemm(.none, .none, m: total, n: k, k: o, a: dy, lda: o, b: packedWeight, ldb: k,
            c: dx, ldc: k)
     }
+    convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
+    return
+  }
+  precondition(colCapacity >= g.tileRows * k, "conv col scratch too small")
+  let workers = Swift.min(
+    ThreadBudget.threads, g.batch, packedGradCapacity / ok, colCapacity / (g.tileRows * k))
+  if workers <= 1 {
+    convBackwardTiles(
+      dx: dx, packedGrad: packedGrad, dy: dy, x: x, packedWeight: packedWeight, g,
+      positions: 0..<total, col: col, tile: Swift.min(total, colCapacity / k))
   } else {
-    let tile = g.tileRows
-    var start = 0
-    while start < total {
-      let rows = Swift.min(tile, total - start)
-      let positions = start..<(start + rows)
-      let dyTile = dy + start * o
-      vol2col(col: col, x: x, g, positions: positions)
-      gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
-           c: packedGrad, ldc: k)
-      if let dx {
-        // The patch matrix is no longer needed: reuse its buffer for the patch gradients.
-        gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
-             c: col, ldc: k)
-        col2volAdd(dx: dx, col: col, g, positions: positions)
+    let perSample = total / g.batch
+    let tile = colCapacity / workers / k
+    (packedGrad + ok).initialize(repeating: 0, count: (workers - 1) * ok)
+    parallelFor(workers) { w in
+      var b = w
+      while b < g.batch {
+        convBackwardTiles(
+          dx: dx, packedGrad: packedGrad + w * ok, dy: dy, x: x, packedWeight: packedWeight, g,
+          positions: (b * perSample)..<((b + 1) * perSample), col: col + w * tile * k, tile: tile)
+        b += workers
       }
-      start += rows
     }
+    for w in 1..<workers { Vec8.addInPlace(packedGrad, packedGrad + w * ok, ok) }
   }
   convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
 }
 
+/// The backward work of output positions `positions`, in tiles of `tile` rows run in order:
+/// `dWp += dy_tileᵀ·col`, then (with dx) `dcol = dy_tile·Wp` into the same scratch and its
+/// scatter-add into dx.
+private func convBackwardTiles(
+  dx: UnsafeMutablePointer<Float>?, packedGrad: UnsafeMutablePointer<Float>,
+  dy: UnsafePointer<Float>, x: UnsafePointer<Float>, packedWeight: UnsafeMutablePointer<Float>,
+  _ g: ConvGeometry, positions: Range<Int>, col: UnsafeMutablePointer<Float>, tile: Int
+) {
+  let o = g.outChannels
+  let k = g.patch
+  var start = positions.lowerBound
+  while start < positions.upperBound {
+    let rows = Swift.min(tile, positions.upperBound - start)
+    let range = start..<(start + rows)
+    let dyTile = dy + start * o
+    vol2col(col: col, x: x, g, positions: range)
+    gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
+         c: packedGrad, ldc: k)
+    if let dx {
+      gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
+           c: col, ldc: k)
+      col2volAdd(dx: dx, col: col, g, positions: range)
+    }
+    start += rows
+  }
+}
+
 // MARK: - Naive references
 
-/// The input value read at (b, ti, hi, wi, i) with the geometry's padding rules, as Double;
-/// `nil` index means a zero pad. Returns the flat index of x it reads, or nil for zero.
-private func naiveSource(
-  _ g: ConvGeometry, b: Int, to: Int, ho: Int, wo: Int, a: Int, p: Int, q: Int, i: Int
-) -> Int? {
-  var ti = to * g.st - g.pt + a
-  let hi = ho * g.sh - g.ph + p
-  let wi = wo * g.sw - g.pw + q
-  if ti < 0 || ti >= g.t {
-    guard g.temporalPadding == .replicate else { return nil }
-    ti = Swift.min(Swift.max(ti, 0), g.t - 1)
+/// Walks every term of the direct convolution sum, in output order: `body(yIndex, o,
+/// weightIndex, xIndex)` for each output element `y[b,t',h',w',o]` (flat `yIndex`) and each
+/// kernel element `W[o,i,a,p,q]` (flat `weightIndex`) that reads an input element (flat
+/// `xIndex`, after padding rules; zero-padding terms are skipped). `body(yIndex, o, nil, nil)`
+/// opens each output element.
+private func forEachConvTerm(_ g: ConvGeometry, _ body: (Int, Int, Int?, Int?) -> Void) {
+  let ci = g.inChannels
+  var yIndex = 0
+  for b in 0..<g.batch {
+    for to in 0..<g.outT {
+      for ho in 0..<g.outH {
+        for wo in 0..<g.outW {
+          for o in 0..<g.outChannels {
+            body(yIndex, o, nil, nil)
+            for i in 0..<ci {
+              for a in 0..<g.kt {
+                for p in 0..<g.kh {
+                  for q in 0..<g.kw {
+                    var ti = to * g.st - g.pt + a
+                    let hi = ho * g.sh - g.ph + p
+                    let wi = wo * g.sw - g.pw + q
+                    if ti < 0 || ti >= g.t {
+                      guard g.temporalPadding == .replicate else { continue }
+                      ti = Swift.min(Swift.max(ti, 0), g.t - 1)
+                    }
+                    if hi < 0 || hi >= g.h || wi < 0 || wi >= g.w { continue }
+                    let xIndex = (((b * g.t + ti) * g.h + hi) * g.w + wi) * ci + i
+                    let wIndex = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
+                    body(yIndex, o, wIndex, xIndex)
+                  }
+                }
+              }
+            }
+            yIndex += 1
+          }
+        }
+      }
+    }
   }
-  if hi < 0 || hi >= g.h || wi < 0 || wi >= g.w { return nil }
-  return (((b * g.t + ti) * g.h + hi) * g.w + wi) * g.inChannels + i
 }
 
 /// Naive reference for `convForward`: direct convolution, Double accumulation, PyTorch weight.
@@ -354,33 +421,15 @@ public func naiveConvForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, _ g: ConvGeometry
 ) {
-  let ci = g.inChannels
-  var idx = 0
-  for b in 0..<g.batch {
-    for to in 0..<g.outT {
-      for ho in 0..<g.outH {
-        for wo in 0..<g.outW {
-          for o in 0..<g.outChannels {
-            var acc = Double(bias?[o] ?? 0)
-            for i in 0..<ci {
-              for a in 0..<g.kt {
-                for p in 0..<g.kh {
-                  for q in 0..<g.kw {
-                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
-                    else { continue }
-                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
-                    acc += Double(weight[wIdx]) * Double(x[s])
-                  }
-                }
-              }
-            }
-            y[idx] = Float(acc)
-            idx += 1
-          }
-        }
-      }
+  var acc = [Double](repeating: 0, count: g.outputCount)
+  forEachConvTerm(g) { yi, o, wi, xi in
+    if let wi, let xi {
+      acc[yi] += Double(weight[wi]) * Double(x[xi])
+    } else {
+      acc[yi] = Double(bias?[o] ?? 0)
     }
   }
+  for j in 0..<acc.count { y[j] = Float(acc[j]) }
 }
 
 /// Naive reference for `convBackward` (same contract: dx overwritten, dWeight/dBias added).
@@ -389,65 +438,52 @@ public func naiveConvBackward(
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
   weight: UnsafePointer<Float>, _ g: ConvGeometry
 ) {
-  let ci = g.inChannels
-  var dxAcc = [Double](repeating: 0, count: dx == nil ? 0 : g.inputCount)
+  var dxAcc = [Double](repeating: 0, count: g.inputCount)
   var dwAcc = [Double](repeating: 0, count: g.packedWeightCount)
-  var idx = 0
-  for b in 0..<g.batch {
-    for to in 0..<g.outT {
-      for ho in 0..<g.outH {
-        for wo in 0..<g.outW {
-          for o in 0..<g.outChannels {
-            let d = Double(dy[idx])
-            idx += 1
-            if let dBias { dBias[o] += Float(d) }
-            for i in 0..<ci {
-              for a in 0..<g.kt {
-                for p in 0..<g.kh {
-                  for q in 0..<g.kw {
-                    guard let s = naiveSource(g, b: b, to: to, ho: ho, wo: wo, a: a, p: p, q: q, i: i)
-                    else { continue }
-                    let wIdx = (((o * ci + i) * g.kt + a) * g.kh + p) * g.kw + q
-                    dwAcc[wIdx] += d * Double(x[s])
-                    if dx != nil { dxAcc[s] += d * Double(weight[wIdx]) }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
+  var dbAcc = [Double](repeating: 0, count: g.outChannels)
+  forEachConvTerm(g) { yi, o, wi, xi in
+    let d = Double(dy[yi])
+    if let wi, let xi {
+      dwAcc[wi] += d * Double(x[xi])
+      dxAcc[xi] += d * Double(weight[wi])
+    } else {
+      dbAcc[o] += d
     }
   }
   for j in 0..<dwAcc.count { dWeight[j] += Float(dwAcc[j]) }
+  if let dBias { for o in 0..<dbAcc.count { dBias[o] += Float(dbAcc[o]) } }
   if let dx { for j in 0..<dxAcc.count { dx[j] = Float(dxAcc[j]) } }
 }
 
 // MARK: - Layers
 
-/// The state shared by `Conv2d` and `Conv3d`: parameters, scratch and reused buffers.
-final class ConvCore {
-  let inChannels: Int
-  let outChannels: Int
+/// What `Conv2d` and `Conv3d` share: parameters, scratch, reused buffers, and backward.
+public class Convolution {
+  public let inChannels: Int
+  public let outChannels: Int
   let kernel: (t: Int, h: Int, w: Int)
   let stride: (t: Int, h: Int, w: Int)
   let padding: (t: Int, h: Int, w: Int)
-  let temporalPadding: TemporalPadding
-  let weight: Parameter
-  let bias: Parameter?
-  var needsInputGradient = true
+  /// Zero, or (3D only) edge-frame replication along time.
+  public let temporalPadding: TemporalPadding
+  /// `[O, I, (kt,) kh, kw]`.
+  public let weight: Parameter
+  /// `[O]`, or nil without bias.
+  public let bias: Parameter?
+  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
+  public var needsInputGradient = true
 
   /// Output `[B, (T',) H', W', O]`.
-  let y = Tensor(zeros: [0])
+  private let y = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
-  let dx = Tensor(zeros: [0])
-  /// Packed weight and its gradient `[O, K]`.
-  let packedWeight = Tensor(zeros: [0])
-  let packedGrad = Tensor(zeros: [0])
-  /// Patch tile `[tileRows, K]`.
-  let col = Tensor(zeros: [0])
-  var savedX: Tensor?
-  var geometry: ConvGeometry?
+  private let dx = Tensor(zeros: [0])
+  /// Packed weight `[O, K]` and gradient partials `[min(threads, B), O, K]`.
+  private let packedWeight = Tensor(zeros: [0])
+  private let packedGrad = Tensor(zeros: [0])
+  /// Patch tiles `[max(threads, 2), tileRows, K]`.
+  private let col = Tensor(zeros: [0])
+  private var savedX: Tensor?
+  private var geometry: ConvGeometry?
 
   init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -469,32 +505,40 @@ final class ConvCore {
     self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
   }
 
-  func forward(_ x: Tensor, batch: Int, input: (t: Int, h: Int, w: Int), outShape: (ConvGeometry) -> [Int], training: Bool) -> Tensor {
+  /// Forward on `x` viewed as `[batch, input.t, input.h, input.w, I]`; `outShape` names the
+  /// output's dimensions from the geometry.
+  func run(
+    _ x: Tensor, batch: Int, input: (t: Int, h: Int, w: Int),
+    outShape: (ConvGeometry) -> [Int], training: Bool
+  ) -> Tensor {
     let g = ConvGeometry(
       batch: batch, inChannels: inChannels, outChannels: outChannels, input: input,
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding)
     y.reshape(to: outShape(g))
     packedWeight.reshape(to: [g.packedWeightCount])
-    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount])
+    // One tile per thread in forward; backward's serial tiles use all of it.
+    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount(workers: Swift.max(ThreadBudget.threads, 2))])
     convForward(
       y: y.pointer, x: x.pointer, weight: weight.value.pointer, bias: bias?.value.pointer, g,
-      packedWeight: packedWeight.pointer, col: col.pointer)
+      packedWeight: packedWeight.pointer, col: col.pointer, colCapacity: col.count)
     savedX = training ? x : nil
     geometry = g
     return y
   }
 
-  func backward(_ dy: Tensor) -> Tensor {
+  /// `dy` (shape of the output) `→ dx` (shape of the input); adds into the parameter gradients.
+  public func backward(_ dy: Tensor) -> Tensor {
     guard let x = savedX, let g = geometry else {
       preconditionFailure("convolution backward without a training forward")
     }
     precondition(dy.count == g.outputCount, "conv backward: dy \(dy.shape) vs y \(y.shape)")
-    packedGrad.reshape(to: [g.packedWeightCount])
+    packedGrad.reshape(to: [g.packedGradScratchCount()])
     if needsInputGradient { dx.reshape(to: x.shape) } else { dx.reshape(to: [0]) }
     convBackward(
       dx: needsInputGradient ? dx.pointer : nil, dWeight: weight.grad.pointer,
       dBias: bias?.grad.pointer, dy: dy.pointer, x: x.pointer, weight: weight.value.pointer, g,
-      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer, col: col.pointer)
+      packedWeight: packedWeight.pointer, packedGrad: packedGrad.pointer,
+      packedGradCapacity: packedGrad.count, col: col.pointer, colCapacity: col.count)
     return dx
   }
 }
@@ -502,25 +546,14 @@ final class ConvCore {
 /// 2D convolution, channels-last: `x [B, H, W, I] → y [B, H', W', O]`, zero padding.
 ///
 /// Parameters: `name.weight` `[O, I, kh, kw]` (decayed), `name.bias` `[O]` (optional).
-public final class Conv2d {
-  private let core: ConvCore
-  public var weight: Parameter { core.weight }
-  public var bias: Parameter? { core.bias }
-  public var inChannels: Int { core.inChannels }
-  public var outChannels: Int { core.outChannels }
-  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
-  public var needsInputGradient: Bool {
-    get { core.needsInputGradient }
-    set { core.needsInputGradient = newValue }
-  }
-
+public final class Conv2d: Convolution {
   /// `kernel`, `stride`, `padding` are `(h, w)`.
   public init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
     kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int) = (0, 0),
     bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
   ) {
-    core = ConvCore(
+    super.init(
       store: store, name: name, inChannels: inChannels, outChannels: outChannels,
       kernel: (1, kernel.h, kernel.w), stride: (1, stride.h, stride.w),
       padding: (0, padding.h, padding.w), temporalPadding: .zeros,
@@ -531,32 +564,17 @@ public final class Conv2d {
   /// `x [B, H, W, I] → y [B, H', W', O]`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     precondition(x.rank == 4 && x.shape[3] == inChannels, "Conv2d expects [B, H, W, \(inChannels)], got \(x.shape)")
-    return core.forward(
+    return run(
       x, batch: x.shape[0], input: (1, x.shape[1], x.shape[2]),
       outShape: { [$0.batch, $0.outH, $0.outW, $0.outChannels] }, training: training)
   }
-
-  /// `dy [B, H', W', O] → dx [B, H, W, I]`; adds into the parameter gradients.
-  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
 }
 
 /// 3D convolution, channels-last: `x [B, T, H, W, I] → y [B, T', H', W', O]`; spatial padding
 /// zero, temporal padding zero or replicate.
 ///
 /// Parameters: `name.weight` `[O, I, kt, kh, kw]` (decayed), `name.bias` `[O]` (optional).
-public final class Conv3d {
-  private let core: ConvCore
-  public var weight: Parameter { core.weight }
-  public var bias: Parameter? { core.bias }
-  public var inChannels: Int { core.inChannels }
-  public var outChannels: Int { core.outChannels }
-  public var temporalPadding: TemporalPadding { core.temporalPadding }
-  /// When false, `backward` skips dX (e.g. on pixels) and returns an empty tensor.
-  public var needsInputGradient: Bool {
-    get { core.needsInputGradient }
-    set { core.needsInputGradient = newValue }
-  }
-
+public final class Conv3d: Convolution {
   /// `kernel`, `stride`, `padding` are `(t, h, w)`.
   public init(
     store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -564,7 +582,7 @@ public final class Conv3d {
     padding: (t: Int, h: Int, w: Int) = (0, 0, 0), temporalPadding: TemporalPadding = .zeros,
     bias: Bool = true, initializer: WeightInit = .pytorchDefault, rng: inout SeededRandom
   ) {
-    core = ConvCore(
+    super.init(
       store: store, name: name, inChannels: inChannels, outChannels: outChannels,
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding,
       weightShape: [outChannels, inChannels, kernel.t, kernel.h, kernel.w], bias: bias,
@@ -574,11 +592,8 @@ public final class Conv3d {
   /// `x [B, T, H, W, I] → y [B, T', H', W', O]`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     precondition(x.rank == 5 && x.shape[4] == inChannels, "Conv3d expects [B, T, H, W, \(inChannels)], got \(x.shape)")
-    return core.forward(
+    return run(
       x, batch: x.shape[0], input: (x.shape[1], x.shape[2], x.shape[3]),
       outShape: { [$0.batch, $0.outT, $0.outH, $0.outW, $0.outChannels] }, training: training)
   }
-
-  /// `dy [B, T', H', W', O] → dx [B, T, H, W, I]`; adds into the parameter gradients.
-  public func backward(_ dy: Tensor) -> Tensor { core.backward(dy) }
 }

@@ -65,87 +65,80 @@ public func fillKeepMask(
   for i in 0..<n { out[i] = rng.uniform() < p ? 0 : keep }
 }
 
-/// Element-wise dropout with probability `p`, seeded.
-public final class Dropout {
-  /// Probability of zeroing an element.
+/// What `Dropout` and `DropPath` share: a seeded keep mask drawn per element or per sample,
+/// applied in forward and backward, and the identity outside training.
+public class StochasticDrop {
+  /// Probability of zeroing an element (Dropout) or a sample's branch (DropPath).
   public let p: Float
-  /// The generator for masks; replace it to replay a step (e.g. on resume).
+  /// The generator for the draws; replace it to replay a step (e.g. on resume).
   public var rng: SeededRandom
-  /// Keep mask `[E]` of the last training forward.
-  private let mask = Tensor(zeros: [0])
+  /// Keep factors (0 or 1/(1−p)) of the last training forward: `[E]` or `[B]`.
+  public let mask = Tensor(zeros: [0])
   /// Output and input gradient, shape of the input.
   private let y = Tensor(zeros: [0])
   private let dx = Tensor(zeros: [0])
+  private let perSample: Bool
   private var active = false
 
-  /// Takes its own generator, seeded from one draw of `rng`. Precondition: 0 ≤ p < 1.
-  public init(p: Float, rng: inout SeededRandom) {
-    precondition(p >= 0 && p < 1, "Dropout p must be in [0, 1): \(p)")
+  init(p: Float, rng: inout SeededRandom, perSample: Bool) {
+    precondition(p >= 0 && p < 1, "drop probability must be in [0, 1): \(p)")
     self.p = p
     self.rng = SeededRandom(seed: rng.next())
+    self.perSample = perSample
   }
 
-  /// Training: `x · mask` (a fresh mask); otherwise `x` itself.
+  /// Training: `x` times a fresh mask; otherwise `x` itself.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     active = training && p > 0
     guard active else { return x }
-    mask.reshape(to: x.shape)
-    fillKeepMask(mask.pointer, count: x.count, dropProbability: p, rng: &rng)
+    precondition(!perSample || x.rank >= 1, "DropPath needs a batch dimension")
+    let units = perSample ? x.shape[0] : x.count
+    mask.reshape(to: [units])
+    fillKeepMask(mask.pointer, count: units, dropProbability: p, rng: &rng)
     y.reshape(to: x.shape)
-    multiplyElementwise(y: y.pointer, x: x.pointer, m: mask.pointer, count: x.count)
+    apply(y, x)
     return y
   }
 
-  /// `dy · mask`, or `dy` itself when the forward was the identity.
+  /// `dy` times the mask, or `dy` itself when the forward was the identity.
   public func backward(_ dy: Tensor) -> Tensor {
     guard active else { return dy }
-    precondition(dy.count == mask.count, "Dropout.backward: dy \(dy.shape) vs \(mask.shape)")
+    precondition(
+      perSample ? (dy.rank >= 1 && dy.shape[0] == mask.count) : dy.count == mask.count,
+      "drop backward: dy \(dy.shape) for a mask of \(mask.count)")
     dx.reshape(to: dy.shape)
-    multiplyElementwise(y: dx.pointer, x: dy.pointer, m: mask.pointer, count: dy.count)
+    apply(dx, dy)
     return dx
+  }
+
+  private func apply(_ out: Tensor, _ input: Tensor) {
+    if perSample {
+      let b = mask.count
+      scaleSamples(
+        y: out.pointer, x: input.pointer, scale: mask.pointer, batch: b,
+        perSample: input.count / Swift.max(b, 1))
+    } else {
+      multiplyElementwise(y: out.pointer, x: input.pointer, m: mask.pointer, count: input.count)
+    }
+  }
+}
+
+/// Element-wise dropout with probability `p`, seeded.
+public final class Dropout: StochasticDrop {
+  /// Takes its own generator, seeded from one draw of `rng`. Precondition: 0 ≤ p < 1.
+  public init(p: Float, rng: inout SeededRandom) {
+    super.init(p: p, rng: &rng, perSample: false)
   }
 }
 
 /// Stochastic depth: each sample's (first dimension) whole input is zeroed with probability
 /// `p`, survivors scaled by `1/(1−p)`. Used on a residual branch: `x + dropPath(f(x))`.
-public final class DropPath {
-  /// Probability of dropping a sample's branch.
-  public let p: Float
-  /// The generator for the per-sample draws; replace it to replay a step.
-  public var rng: SeededRandom
+public final class DropPath: StochasticDrop {
   /// Per-sample scale `[B]` of the last training forward (0 or 1/(1−p)).
-  public let scale = Tensor(zeros: [0])
-  private let y = Tensor(zeros: [0])
-  private let dx = Tensor(zeros: [0])
-  private var active = false
+  public var scale: Tensor { mask }
 
   /// Takes its own generator, seeded from one draw of `rng`. Precondition: 0 ≤ p < 1.
   public init(p: Float, rng: inout SeededRandom) {
-    precondition(p >= 0 && p < 1, "DropPath p must be in [0, 1): \(p)")
-    self.p = p
-    self.rng = SeededRandom(seed: rng.next())
-  }
-
-  /// Training: `x_b · scale_b` (fresh draws); otherwise `x` itself. `x`: `[B, …]`.
-  public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    active = training && p > 0
-    guard active else { return x }
-    precondition(x.rank >= 1, "DropPath needs a batch dimension")
-    let b = x.shape[0]
-    scale.reshape(to: [b])
-    fillKeepMask(scale.pointer, count: b, dropProbability: p, rng: &rng)
-    y.reshape(to: x.shape)
-    scaleSamples(y: y.pointer, x: x.pointer, scale: scale.pointer, batch: b, perSample: x.count / Swift.max(b, 1))
-    return y
-  }
-
-  /// `dy_b · scale_b`, or `dy` itself when the forward was the identity.
-  public func backward(_ dy: Tensor) -> Tensor {
-    guard active else { return dy }
-    let b = scale.count
-    precondition(dy.rank >= 1 && dy.shape[0] == b, "DropPath.backward: dy \(dy.shape), batch \(b)")
-    dx.reshape(to: dy.shape)
-    scaleSamples(y: dx.pointer, x: dy.pointer, scale: scale.pointer, batch: b, perSample: dy.count / Swift.max(b, 1))
-    return dx
+    super.init(p: p, rng: &rng, perSample: true)
   }
 }

@@ -14,8 +14,8 @@ public enum WeightInit: Sendable, Equatable {
   /// PyTorch's default for `nn.Linear` / `nn.Conv*d` (`kaiming_uniform_(a=√5)`):
   /// W, b ~ U(−1/√fanIn, 1/√fanIn).
   case pytorchDefault
-  /// Swin's init: W ~ truncated normal with standard deviation `std` (`SeededRandom.truncatedNormal`),
-  /// b = 0.
+  /// Swin's init, PyTorch's `trunc_normal_(W, std=std)` (bounds a = −2, b = 2 in absolute
+  /// value, as torchvision uses it): W ~ N(0, std²) redrawn outside [−2, 2], b = 0.
   case truncatedNormal(std: Float)
   /// W = 0, b = 0 (e.g. a classifier head that starts at zero).
   case zeros
@@ -30,7 +30,11 @@ public enum WeightInit: Sendable, Equatable {
         for i in 0..<bias.count { bias.pointer[i] = (2 * rng.uniform() - 1) * bound }
       }
     case .truncatedNormal(let std):
-      for i in 0..<weight.count { weight.pointer[i] = rng.truncatedNormal(std: std) }
+      for i in 0..<weight.count {
+        var v = rng.normal() * std
+        while abs(v) > 2 { v = rng.normal() * std }
+        weight.pointer[i] = v
+      }
       bias?.zero()
     case .zeros:
       weight.zero()

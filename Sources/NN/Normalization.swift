@@ -151,6 +151,16 @@ public func layerNormBackward(
   }
 }
 
+/// Mean and 1/√(variance + ε) of row `x[0..<c]`, two passes in Double (the references).
+private func naiveRowStatistics(_ x: UnsafePointer<Float>, _ c: Int, _ eps: Float) -> (Double, Double) {
+  var mu = 0.0
+  for j in 0..<c { mu += Double(x[j]) }
+  mu /= Double(c)
+  var v = 0.0
+  for j in 0..<c { v += (Double(x[j]) - mu) * (Double(x[j]) - mu) }
+  return (mu, 1 / (v / Double(c) + Double(eps)).squareRoot())
+}
+
 /// Naive reference for `layerNormForward`: two-pass statistics in Double.
 public func naiveLayerNormForward(
   y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
@@ -158,12 +168,7 @@ public func naiveLayerNormForward(
   bias: UnsafePointer<Float>, rows: Int, channels c: Int, eps: Float = 1e-5
 ) {
   for r in 0..<rows {
-    var mu = 0.0
-    for j in 0..<c { mu += Double(x[r * c + j]) }
-    mu /= Double(c)
-    var v = 0.0
-    for j in 0..<c { v += (Double(x[r * c + j]) - mu) * (Double(x[r * c + j]) - mu) }
-    let rs = 1 / (v / Double(c) + Double(eps)).squareRoot()
+    let (mu, rs) = naiveRowStatistics(x + r * c, c, eps)
     mean?[r] = Float(mu)
     rstd?[r] = Float(rs)
     for j in 0..<c {
@@ -180,12 +185,7 @@ public func naiveLayerNormBackward(
 ) {
   var xh = [Double](repeating: 0, count: c)
   for r in 0..<rows {
-    var mu = 0.0
-    for j in 0..<c { mu += Double(x[r * c + j]) }
-    mu /= Double(c)
-    var v = 0.0
-    for j in 0..<c { v += (Double(x[r * c + j]) - mu) * (Double(x[r * c + j]) - mu) }
-    let rs = 1 / (v / Double(c) + Double(eps)).squareRoot()
+    let (mu, rs) = naiveRowStatistics(x + r * c, c, eps)
     var a = 0.0
     var b = 0.0
     for j in 0..<c {

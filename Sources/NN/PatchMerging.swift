@@ -13,11 +13,12 @@
 
 import Compute
 
-/// Gathers 2×2 neighbourhoods: `merged [F, H2, W2, 4C]` from `x [F, H, W, C]` (zero where the
-/// padded row/column lies outside x). Parallel over output rows.
-public func patchMergeGather(
-  merged: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, frames: Int, height h: Int,
-  width w: Int, channels c: Int
+/// Calls `body(merged, source)` for every slot of every merged token, in parallel over output
+/// rows: `merged` is the slot's offset in `[F, H2, W2, 4C]`, `source` the offset of the pixel
+/// it holds in `[F, H, W, C]`, or nil for a padding slot.
+@inline(__always)
+private func forEachMergeSlot(
+  frames: Int, height h: Int, width w: Int, channels c: Int, _ body: (Int, Int?) -> Void
 ) {
   let h2 = (h + 1) / 2
   let w2 = (w + 1) / 2
@@ -26,17 +27,28 @@ public func patchMergeGather(
       let f = row / h2
       let i = row - f * h2
       for j in 0..<w2 {
-        let dst = merged + ((row * w2) + j) * 4 * c
         for s in 0..<4 {
           let hi = 2 * i + (s & 1)
           let wi = 2 * j + (s >> 1)
-          if hi < h && wi < w {
-            (dst + s * c).update(from: x + ((f * h + hi) * w + wi) * c, count: c)
-          } else {
-            (dst + s * c).initialize(repeating: 0, count: c)
-          }
+          let merged = ((row * w2 + j) * 4 + s) * c
+          body(merged, hi < h && wi < w ? ((f * h + hi) * w + wi) * c : nil)
         }
       }
+    }
+  }
+}
+
+/// Gathers 2×2 neighbourhoods: `merged [F, H2, W2, 4C]` from `x [F, H, W, C]` (zero where the
+/// padded row/column lies outside x). Parallel over output rows.
+public func patchMergeGather(
+  merged: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, frames: Int, height h: Int,
+  width w: Int, channels c: Int
+) {
+  forEachMergeSlot(frames: frames, height: h, width: w, channels: c) { m, source in
+    if let source {
+      (merged + m).update(from: x + source, count: c)
+    } else {
+      (merged + m).initialize(repeating: 0, count: c)
     }
   }
 }
@@ -47,23 +59,8 @@ public func patchMergeScatter(
   dx: UnsafeMutablePointer<Float>, dmerged: UnsafePointer<Float>, frames: Int, height h: Int,
   width w: Int, channels c: Int
 ) {
-  let h2 = (h + 1) / 2
-  let w2 = (w + 1) / 2
-  parallelChunks(frames * h2, grain: Swift.max(1, 8192 / Swift.max(w2 * 4 * c, 1))) { range in
-    for row in range {
-      let f = row / h2
-      let i = row - f * h2
-      for j in 0..<w2 {
-        let src = dmerged + ((row * w2) + j) * 4 * c
-        for s in 0..<4 {
-          let hi = 2 * i + (s & 1)
-          let wi = 2 * j + (s >> 1)
-          if hi < h && wi < w {
-            (dx + ((f * h + hi) * w + wi) * c).update(from: src + s * c, count: c)
-          }
-        }
-      }
-    }
+  forEachMergeSlot(frames: frames, height: h, width: w, channels: c) { m, source in
+    if let source { (dx + source).update(from: dmerged + m, count: c) }
   }
 }
 

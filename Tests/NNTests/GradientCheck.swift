@@ -63,12 +63,25 @@ func checkGradients(
   forward: () -> Tensor, backward: (Tensor) -> [Tensor],
   file: StaticString = #filePath, line: UInt = #line
 ) {
+  let problems = gradientMismatches(
+    label, inputs: inputs, parameters: parameters, step: step, tolerance: tolerance,
+    maxChecks: maxChecks, seed: seed, forward: forward, backward: backward)
+  for p in problems.prefix(4) { XCTFail(p, file: file, line: line) }
+}
+
+/// The check behind `checkGradients`: returns one message per mismatching element.
+func gradientMismatches(
+  _ label: String, inputs: [Tensor], parameters: [Parameter] = [], step: Float = 1e-2,
+  tolerance: Double = 1e-2, maxChecks: Int = 48, seed: UInt64 = 99,
+  forward: () -> Tensor, backward: (Tensor) -> [Tensor]
+) -> [String] {
+  var problems: [String] = []
   var rng = SeededRandom(seed: seed)
   let y0 = forward()
   let r = randomTensor(y0.shape, &rng)
   for p in parameters { p.grad.zero() }
   let grads = backward(r).map { $0.clone() }
-  XCTAssertEqual(grads.count, inputs.count, "\(label): one gradient per input", file: file, line: line)
+  if grads.count != inputs.count { problems.append("\(label): \(grads.count) gradients for \(inputs.count) inputs") }
   let paramGrads = parameters.map { $0.grad.clone() }
 
   func loss() -> Double {
@@ -80,7 +93,7 @@ func checkGradients(
 
   func check(_ name: String, value: Tensor, analytic: Tensor) {
     guard analytic.count == value.count else {
-      XCTFail("\(label) \(name): gradient \(analytic.shape) for \(value.shape)", file: file, line: line)
+      problems.append("\(label) \(name): gradient \(analytic.shape) for \(value.shape)")
       return
     }
     var largest = 0.0
@@ -91,7 +104,6 @@ func checkGradients(
       for i in 0..<maxChecks { indices.swapAt(i, i + Int(rng.next() % UInt64(indices.count - i))) }
       indices = Array(indices[0..<maxChecks])
     }
-    var failures = 0
     for i in indices {
       let saved = value.pointer[i]
       value.pointer[i] = saved + step
@@ -102,13 +114,8 @@ func checkGradients(
       let numeric = (plus - minus) / (2 * Double(step))
       let a = Double(analytic.pointer[i])
       let scale = max(abs(a), abs(numeric), floor)
-      if abs(a - numeric) > tolerance * scale {
-        failures += 1
-        if failures <= 3 {
-          XCTFail(
-            "\(label) \(name)[\(i)]: analytic \(a), numeric \(numeric) (tolerance \(tolerance))",
-            file: file, line: line)
-        }
+      if !(abs(a - numeric) <= tolerance * scale) {
+        problems.append("\(label) \(name)[\(i)]: analytic \(a), numeric \(numeric) (tolerance \(tolerance))")
       }
     }
   }
@@ -116,4 +123,5 @@ func checkGradients(
     check("input \(k)", value: x, analytic: grads[k])
   }
   for (p, g) in zip(parameters, paramGrads) { check(p.name, value: p.value, analytic: g) }
+  return problems
 }

@@ -49,9 +49,12 @@ final class LinearTests: XCTestCase {
     let store = ParameterStore()
     let a = Linear(store: store, name: "a", inFeatures: 400, outFeatures: 50, initializer: .truncatedNormal(std: 0.02), rng: &rng)
     let w = a.weight.value.array
-    XCTAssertLessThanOrEqual(w.map(abs).max() ?? 1, 0.04)
     let std = (w.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
-    XCTAssertEqual(std, 0.02 * 0.88, accuracy: 0.002)  // ±2σ truncation keeps 0.88σ
+    XCTAssertEqual(std, 0.02, accuracy: 0.001)  // bounds ±2 are ±100σ: the full normal
+    XCTAssertGreaterThan(w.map(abs).max() ?? 0, 0.05)  // tails beyond 2.5σ exist in 20000 draws
+    // Wide enough to reach the bounds: nothing outside [−2, 2].
+    let wide = Linear(store: store, name: "wide", inFeatures: 100, outFeatures: 50, initializer: .truncatedNormal(std: 1.5), rng: &rng)
+    XCTAssertLessThanOrEqual(wide.weight.value.array.map(abs).max() ?? 3, 2)
     XCTAssertEqual(a.bias?.value.array.allSatisfy { $0 == 0 }, true)
     let b = Linear(store: store, name: "b", inFeatures: 400, outFeatures: 50, rng: &rng)
     let bound: Float = 1 / 20
@@ -73,5 +76,39 @@ final class LinearTests: XCTestCase {
     let d2 = layer.backward(dy).pointer
     XCTAssertEqual(y1, y2)
     XCTAssertEqual(d1, d2)
+  }
+}
+
+/// The gradient check itself must catch wrong gradients.
+final class GradientCheckTests: XCTestCase {
+  func testDetectsWrongGradients() {
+    var rng = SeededRandom(seed: 5)
+    let store = ParameterStore()
+    let layer = Linear(store: store, name: "fc", inFeatures: 4, outFeatures: 3, rng: &rng)
+    let x = randomTensor([2, 4], &rng)
+    // Input gradient scaled by 1.1: caught.
+    let scaled = gradientMismatches(
+      "scaled", inputs: [x], forward: { layer.forward(x, training: true) },
+      backward: { dy in
+        let dx = layer.backward(dy).clone()
+        for i in 0..<dx.count { dx.pointer[i] *= 1.1 }
+        return [dx]
+      })
+    XCTAssertFalse(scaled.isEmpty)
+    // Parameter gradient left out (bias never accumulated): caught.
+    let missing = gradientMismatches(
+      "missing", inputs: [x], parameters: store.parameters,
+      forward: { layer.forward(x, training: true) },
+      backward: { dy in
+        let dx = layer.backward(dy)
+        layer.bias?.grad.zero()
+        return [dx]
+      })
+    XCTAssertTrue(missing.contains { $0.contains("fc.bias") })
+    // The correct backward passes.
+    XCTAssertEqual(
+      gradientMismatches(
+        "right", inputs: [x], parameters: store.parameters,
+        forward: { layer.forward(x, training: true) }, backward: { [layer.backward($0)] }), [])
   }
 }
