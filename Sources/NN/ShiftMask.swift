@@ -15,8 +15,9 @@
 
 /// Region labels of the shifted windows, one per window position, for the fused softmax.
 public struct ShiftMask: Sendable {
-  /// Region label `[nW, N]` of each window position: `9·r_t + 3·r_h + r_w`, `r ∈ {0, 1, 2}`.
-  public let labels: [UInt8]
+  /// Region label `[nW, N]` of each window position: `9·r_t + 3·r_h + r_w`, `r ∈ {0, 1, 2}`
+  /// (as Float, so the softmax compares them in the lanes of its logits).
+  public let labels: [Float]
   /// Per window `[nW]`: whether its labels differ (only then does the mask change logits).
   public let mixed: [Bool]
 
@@ -31,7 +32,7 @@ public struct ShiftMask: Sendable {
       if x < g.padded[d] - g.window[d] { return 0 }
       return x < g.padded[d] - g.shift[d] ? 1 : 2
     }
-    var labels = [UInt8](repeating: 0, count: nW * n)
+    var labels = [Float](repeating: 0, count: nW * n)
     var mixed = [Bool](repeating: false, count: nW)
     var q = 0
     for gt in 0..<grid[0] {
@@ -44,8 +45,8 @@ public struct ShiftMask: Sendable {
                 let rt = region(0, gt * g.window[0] + it)
                 let rh = region(1, gh * g.window[1] + ih)
                 let rw = region(2, gw * g.window[2] + iw)
-                labels[q] = UInt8(9 * rt + 3 * rh + rw)
-                if labels[q] != labels[first] { mixed[(first / n)] = true }
+                labels[q] = Float(9 * rt + 3 * rh + rw)
+                if labels[q] != labels[first] { mixed[first / n] = true }
                 q += 1
               }
             }

@@ -15,120 +15,294 @@
 //   dq = D^−½·dS·k;  dk = D^−½·dSᵀ·q;  dbias[a] += Σ_g dS.
 // Attention dropout is not implemented: every configuration uses 0.
 //
-// The per-window products are small GEMMs read straight from the strided qkv rows
-// (row stride 3C), run in parallel over (window, head) pairs with single-threaded BLAS.
+// One parallel region does everything per block of windows (gather, qkv GEMM, attention per
+// head, proj GEMM, scatter), each worker with single-threaded BLAS: blocks stay in cache and
+// BLAS never switches between its own threads and ours. The per-head products are small GEMMs
+// read straight from the strided qkv rows (row stride 3C). Weight gradients are one large
+// GEMM each after the region (K = G·N).
 
 import Compute
 
-/// Scratch slots `S` the attention kernels need when probabilities are not kept: one `[N, N]`
-/// matrix per worker.
-public func windowAttentionScratchSlots(windows: Int, heads: Int) -> Int {
-  Swift.max(1, Swift.min(ThreadBudget.threads, windows * heads))
+/// Sizes of one window-attention call.
+public struct WindowAttentionSizes: Sendable, Equatable {
+  /// B.
+  public var batch: Int
+  /// L = T·H·W, tokens per sample of the (unpadded) input.
+  public var tokens: Int
+  /// nW.
+  public var windowsPerSample: Int
+  /// N.
+  public var windowTokens: Int
+  /// A.
+  public var heads: Int
+  /// C (a multiple of A).
+  public var channels: Int
+
+  public init(
+    batch: Int, tokens: Int, windowsPerSample: Int, windowTokens: Int, heads: Int, channels: Int
+  ) {
+    precondition(heads > 0 && channels % heads == 0, "channels \(channels) vs heads \(heads)")
+    self.batch = batch
+    self.tokens = tokens
+    self.windowsPerSample = windowsPerSample
+    self.windowTokens = windowTokens
+    self.heads = heads
+    self.channels = channels
+  }
+
+  /// The sizes of `geometry` for a batch of `batch` and `channels`/`heads`.
+  public init(geometry g: WindowGeometry, batch: Int, heads: Int, channels: Int) {
+    self.init(
+      batch: batch, tokens: g.tokensPerSample, windowsPerSample: g.windowsPerSample,
+      windowTokens: g.tokensPerWindow, heads: heads, channels: channels)
+  }
+
+  /// D = C/A.
+  public var headDim: Int { channels / heads }
+  /// G = B·nW.
+  public var windows: Int { batch * windowsPerSample }
+  /// Window positions per sample, nW·N.
+  public var positions: Int { windowsPerSample * windowTokens }
+  /// Windows per block: enough for a few hundred rows per linear GEMM.
+  var blockWindows: Int { Swift.max(1, 256 / windowTokens) }
+  /// Blocks of windows.
+  var blocks: Int { (windows + blockWindows - 1) / blockWindows }
+  /// Scratch slots S, one per worker.
+  public var scratchSlots: Int { Swift.max(1, Swift.min(ThreadBudget.threads, blocks)) }
+  /// Scratch the backward pass needs: `[S, A + 1, N, N]` (dP and partial bias gradients).
+  public var backwardScratchCount: Int { scratchSlots * (heads + 1) * windowTokens * windowTokens }
 }
 
-/// Runs `body(slot, items)` over `slots` contiguous ranges of `0..<count`, one per worker.
-private func forEachSlot(_ count: Int, slots: Int, _ body: (Int, Range<Int>) -> Void) {
+/// The parameters of window attention, as raw pointers.
+public struct WindowAttentionWeights {
+  /// `[3C, C]`.
+  public var qkvWeight: UnsafePointer<Float>
+  /// `[3C]`.
+  public var qkvBias: UnsafePointer<Float>
+  /// `[C, C]`.
+  public var projWeight: UnsafePointer<Float>
+  /// `[C]`.
+  public var projBias: UnsafePointer<Float>
+
+  public init(
+    qkvWeight: UnsafePointer<Float>, qkvBias: UnsafePointer<Float>,
+    projWeight: UnsafePointer<Float>, projBias: UnsafePointer<Float>
+  ) {
+    self.qkvWeight = qkvWeight
+    self.qkvBias = qkvBias
+    self.projWeight = projWeight
+    self.projBias = projBias
+  }
+}
+
+/// Runs `body(slot, blocks)` over `s.scratchSlots` contiguous ranges of the blocks, one per
+/// worker, inside one parallel region.
+private func forEachSlot(_ s: WindowAttentionSizes, _ body: (Int, Range<Int>) -> Void) {
+  let slots = s.scratchSlots
+  let count = s.blocks
   parallelFor(slots) { w in body(w, (count * w / slots)..<(count * (w + 1) / slots)) }
 }
 
-/// The attention core forward: scaled scores, bias, mask, softmax, and `P·v`, heads merged.
+/// `moveWindowRows` for the windows `windows` of a call.
+@inline(__always)
+private func moveRows(
+  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+  source: UnsafePointer<Int32>, windows: Range<Int>, _ s: WindowAttentionSizes
+) {
+  moveWindowRows(
+    gather: gather, rows: rows, tokens: x, source: source,
+    rowRange: (windows.lowerBound * s.windowTokens)..<(windows.upperBound * s.windowTokens),
+    positions: s.positions, tokens: s.tokens, channels: s.channels)
+}
+
+/// One head of one window: `p = softmax((q·D^−½)·kᵀ + bias (+ mask))`, `out = p·v`.
+///
+/// `out [N, D]` (row stride C), `p [N, N]`, `q [N, D]` with `k = q + C`, `v = q + 2C`
+/// (row stride 3C), `bias [N, N]`, `labels [N]` or nil.
+@inline(__always)
+private func headForward(
+  out: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
+  bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, n: Int, d: Int, c: Int,
+  scale: Float
+) {
+  gemm(.none, .transposed, m: n, n: n, k: d, alpha: scale, a: q, lda: 3 * c, b: q + c,
+       ldb: 3 * c, c: p, ldc: n)
+  for i in 0..<n {
+    attentionSoftmaxRow(
+      p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0, count: n)
+  }
+  gemm(.none, .none, m: n, n: d, k: n, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
+}
+
+/// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
+/// (written over `dP`), `dq = D^−½·dS·k`, `dk = D^−½·dSᵀ·q`.
+///
+/// `dq [N, D]` with `dk = dq + C`, `dv = dq + 2C` (row stride 3C, overwritten), `p [N, N]`,
+/// `ds [N, N]` (overwritten with dS), `dO [N, D]` (row stride C), `q` as in `headForward`.
+@inline(__always)
+private func headBackward(
+  dq: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
+  dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int, d: Int, c: Int, scale: Float
+) {
+  let (k, v) = (q + c, q + 2 * c)
+  gemm(.transposed, .none, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c,
+       ldc: 3 * c)
+  gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
+  for i in 0..<n { softmaxBackwardRow(ds + i * n, ds + i * n, p + i * n, n) }
+  gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq,
+       ldc: 3 * c)
+  gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c,
+       c: dq + c, ldc: 3 * c)
+}
+
+/// Window attention forward, from tokens to tokens.
+///
+/// For each block of windows (in parallel): gather the windows' rows of `x` through `source`,
+/// `qkv = rows·W_qkvᵀ + b_qkv`, attention per head (`headForward`), `rows' = attn·W_projᵀ +
+/// b_proj`, scatter back through `source` (dropping padding).
 ///
 /// - Parameters:
-///   - out: `[G, N, C]` (overwritten), head a in columns `a·D..<(a+1)·D`.
-///   - probs: `[G, A, N, N]` when `keepProbs` (the probabilities backward needs), otherwise
-///     scratch `[S, N, N]` with `S = windowAttentionScratchSlots(windows:heads:)`.
-///   - qkv: `[G, N, 3C]`, q in columns `0..<C`, k in `C..<2C`, v in `2C..<3C`.
-///   - bias: `[A, N, N]` relative position bias.
-///   - labels: shift-mask region labels `[nW, N]` with `mixed` `[nW]`, or nil when unshifted.
-///   Window g uses mask row `g mod nW`.
+///   - y: output tokens `[B, L, C]` (overwritten).
+///   - windows: `[G, N, C]` (overwritten): the partitioned input (backward needs it).
+///   - qkv: `[G, N, 3C]` (overwritten).
+///   - attn: `[G, N, C]` (overwritten): attention output, heads merged (backward needs it).
+///   - projected: `[G, N, C]` scratch.
+///   - probs: `[G, A, N, N]` when `keepProbs` (backward needs them), else `[S, N, N]` scratch.
+///   - x: input tokens `[B, L, C]`.
+///   - source: partition map `[nW·N]` (`WindowGeometry.sourceMap()`).
+///   - bias: `[A, N, N]` relative position bias (`relativePositionBiasForward`).
+///   - labels: shift-mask labels `[nW, N]` and `mixed` `[nW]` (`ShiftMask`), nil if unshifted.
 public func windowAttentionForward(
-  out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, keepProbs: Bool,
-  qkv: UnsafePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?,
-  mixed: UnsafePointer<Bool>?, windows: Int, windowsPerSample: Int, tokens: Int, heads: Int,
-  headDim: Int
+  y: UnsafeMutablePointer<Float>, windows: UnsafeMutablePointer<Float>,
+  qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
+  projected: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, keepProbs: Bool,
+  x: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
+  bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
+  sizes s: WindowAttentionSizes
 ) {
-  let (n, a, d) = (tokens, heads, headDim)
-  let c = a * d
+  let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  let items = windows * a
-  let slots = windowAttentionScratchSlots(windows: windows, heads: heads)
-  forEachSlot(items, slots: slots) { slot, range in
-    for item in range {
-      let g = item / a
-      let h = item - g * a
-      let p = keepProbs ? probs + item * n * n : probs + slot * n * n  // [N, N]
-      let q = qkv + g * n * 3 * c + h * d  // [N, D], row stride 3C
-      let k = q + c
-      let v = q + 2 * c
-      gemm(.none, .transposed, m: n, n: n, k: d, alpha: scale, a: q, lda: 3 * c, b: k,
-           ldb: 3 * c, c: p, ldc: n)
-      let w = g % windowsPerSample
-      let rowLabels: UnsafePointer<UInt8>? =
-        (labels != nil && (mixed?[w] ?? false)) ? labels.map { $0 + w * n } : nil
-      let hb = bias + h * n * n
-      for i in 0..<n {
-        attentionSoftmaxRow(
-          p + i * n, bias: hb + i * n, labels: rowLabels, rowLabel: rowLabels?[i] ?? 0, count: n)
+  let xm = UnsafeMutablePointer(mutating: x)  // only read (gather)
+  forEachSlot(s) { slot, blockRange in
+    for block in blockRange {
+      let g0 = block * s.blockWindows
+      let g1 = Swift.min(s.windows, g0 + s.blockWindows)
+      let (r0, rows) = (g0 * n, (g1 - g0) * n)
+      moveRows(gather: true, rows: windows, tokens: xm, source: source, windows: g0..<g1, s)
+      linearForward(
+        y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
+        rows: rows, inFeatures: c, outFeatures: 3 * c)
+      for g in g0..<g1 {
+        let w = g % s.windowsPerSample
+        let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil
+        for h in 0..<a {
+          let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n
+          headForward(
+            out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
+            bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
+        }
       }
-      gemm(.none, .none, m: n, n: d, k: n, a: p, lda: n, b: v, ldb: 3 * c,
-           c: out + g * n * c + h * d, ldc: c)
+      linearForward(
+        y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
+        rows: rows, inFeatures: c, outFeatures: c)
+      moveRows(gather: false, rows: projected, tokens: y, source: source, windows: g0..<g1, s)
     }
   }
 }
 
-/// The attention core backward.
+/// Gradients of window attention's parameters, as raw pointers (all accumulated).
+public struct WindowAttentionGradients {
+  /// `[3C, C]`.
+  public var qkvWeight: UnsafeMutablePointer<Float>
+  /// `[3C]`.
+  public var qkvBias: UnsafeMutablePointer<Float>
+  /// `[C, C]`.
+  public var projWeight: UnsafeMutablePointer<Float>
+  /// `[C]`.
+  public var projBias: UnsafeMutablePointer<Float>
+
+  public init(
+    qkvWeight: UnsafeMutablePointer<Float>, qkvBias: UnsafeMutablePointer<Float>,
+    projWeight: UnsafeMutablePointer<Float>, projBias: UnsafeMutablePointer<Float>
+  ) {
+    self.qkvWeight = qkvWeight
+    self.qkvBias = qkvBias
+    self.projWeight = projWeight
+    self.projBias = projBias
+  }
+}
+
+/// Window attention backward, from output-token gradients to input-token gradients.
+///
+/// Per block of windows (in parallel): gather `dy` rows, `dAttn = dRows·W_proj`, attention
+/// backward per head (`headBackward`) with `dBias[a] = Σ_g dS[g, a]` summed per worker while
+/// dS is in cache, `dWindows = dqkv·W_qkv`, scatter into `dx`. Then, over all rows at once:
+/// `dW_proj += dRowsᵀ·attn`, `db_proj += Σ dRows`, `dW_qkv += dqkvᵀ·windows`,
+/// `db_qkv += Σ dqkv`.
 ///
 /// - Parameters:
-///   - dqkv: `[G, N, 3C]` (overwritten): gradients of q, k, v.
-///   - dBias: `[A, N, N]` (overwritten): `Σ_g dS[g, a]`, the gradient of the gathered bias.
-///   - probs: `[G, A, N, N]` from the forward with `keepProbs`; consumed (overwritten by dS).
-///   - scratch: `[S, N, N]`, `S = windowAttentionScratchSlots(windows:heads:)`.
-///   - dOut: `[G, N, C]`, gradient of the forward's `out`.
-///   - qkv: `[G, N, 3C]`, the forward's input.
+///   - dx: input-token gradient `[B, L, C]` (overwritten).
+///   - dBias: `[A, N, N]` (overwritten): gradient of the gathered relative position bias.
+///   - grads: parameter gradients (accumulated).
+///   - dRows: `[G, N, C]` scratch (the gathered `dy`).
+///   - dAttn: `[G, N, C]` scratch.
+///   - dqkv: `[G, N, 3C]` scratch.
+///   - probs: `[G, A, N, N]` from the forward with `keepProbs`.
+///   - scratch: `[S, A + 1, N, N]` (`backwardScratchCount` elements).
+///   - dy: output-token gradient `[B, L, C]`.
+///   - windows, qkv, attn: the forward's buffers.
 public func windowAttentionBackward(
-  dqkv: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
-  probs: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-  dOut: UnsafePointer<Float>, qkv: UnsafePointer<Float>, windows: Int, tokens: Int, heads: Int,
-  headDim: Int
+  dx: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+  grads: WindowAttentionGradients, dRows: UnsafeMutablePointer<Float>,
+  dAttn: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
+  probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+  dy: UnsafePointer<Float>, windows: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+  attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
+  sizes s: WindowAttentionSizes
 ) {
-  let (n, a, d) = (tokens, heads, headDim)
-  let c = a * d
+  let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  let items = windows * a
-  let slots = windowAttentionScratchSlots(windows: windows, heads: heads)
-  forEachSlot(items, slots: slots) { slot, range in
-    let dp = scratch + slot * n * n  // [N, N]
-    for item in range {
-      let g = item / a
-      let h = item - g * a
-      let p = probs + item * n * n  // [N, N]: P, then dS
-      let q = qkv + g * n * 3 * c + h * d  // [N, D], row stride 3C
-      let k = q + c
-      let v = q + 2 * c
-      let dq = dqkv + g * n * 3 * c + h * d  // [N, D], row stride 3C
-      let dk = dq + c
-      let dv = dq + 2 * c
-      let dO = dOut + g * n * c + h * d  // [N, D], row stride C
-      gemm(.transposed, .none, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: c, c: dv, ldc: 3 * c)
-      gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: dp, ldc: n)
-      for i in 0..<n { attentionSoftmaxBackwardRow(p + i * n, dp: dp + i * n, count: n) }
-      gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: p, lda: n, b: k, ldb: 3 * c,
-           c: dq, ldc: 3 * c)
-      gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: p, lda: n, b: q, ldb: 3 * c,
-           c: dk, ldc: 3 * c)
+  let dym = UnsafeMutablePointer(mutating: dy)  // only read (gather)
+  forEachSlot(s) { slot, blockRange in
+    let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
+    let partial = ds + n * n  // [A, N, N] this worker's Σ dS
+    partial.update(repeating: 0, count: a * n * n)
+    for block in blockRange {
+      let g0 = block * s.blockWindows
+      let g1 = Swift.min(s.windows, g0 + s.blockWindows)
+      let (r0, rows) = (g0 * n, (g1 - g0) * n)
+      moveRows(gather: true, rows: dRows, tokens: dym, source: source, windows: g0..<g1, s)
+      gemm(.none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
+           ldb: c, c: dAttn + r0 * c, ldc: c)
+      for g in g0..<g1 {
+        for h in 0..<a {
+          headBackward(
+            dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
+            dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
+            scale: scale)
+          addInPlace(partial + h * n * n, ds, count: n * n)
+        }
+      }
+      // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
+      gemm(.none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
+           b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
+      moveRows(gather: false, rows: dAttn, tokens: dx, source: source, windows: g0..<g1, s)
     }
   }
-  // dBias[a, i, :] = Σ_g dS[g, a, i, :], parallel over the A·N rows.
-  let rows = a * n
-  let stride = a * n * n
-  parallelChunks(rows, grain: Swift.max(1, 4096 / Swift.max(n * windows, 1))) { range in
-    for r in range {
-      let dst = dBias + r * n
-      dst.update(from: probs + r * n, count: n)
-      for g in 1..<Swift.max(windows, 1) {
-        let src = probs + g * stride + r * n
-        for j in 0..<n { dst[j] += src[j] }
-      }
+  let rows = s.windows * n
+  linearBackward(
+    dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
+    weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
+  linearBackward(
+    dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
+    weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+  // dBias = Σ over the slots' partial sums.
+  let nn = a * n * n
+  let slots = s.scratchSlots
+  parallelChunks(nn, grain: 16384) { range in
+    for slot in 0..<slots {
+      let src = scratch + slot * (a + 1) * n * n + n * n  // [A, N, N]
+      for i in range { dBias[i] = slot == 0 ? src[i] : dBias[i] + src[i] }
     }
   }
 }
@@ -142,6 +316,8 @@ public func windowAttentionBackward(
 /// `qkv.weight [3C, C]`, `qkv.bias [3C]`, `proj.weight [C, C]`, `proj.bias [C]`,
 /// `relative_position_bias_table [R, A]` with `R = (2Wt−1)(2Wh−1)(2Ww−1)` (`Wt = 1` in 2D).
 /// Linears and the table are initialised as Swin does: truncated normal, std 0.02, biases 0.
+/// The `qkv` and `proj` `Linear`s own their parameters; this layer runs their kernels per
+/// block of windows inside its own parallel region.
 ///
 /// Small inputs follow torchvision per variant (see `WindowSemantics`): 3D clamps the window
 /// to the input and drops the shift there; 2D pads up to the window and drops the shift.
@@ -156,7 +332,9 @@ public final class WindowAttention {
   public let window: [Int]
   /// The shift (0 for W-MSA blocks, window/2 for SW-MSA blocks), same rank as `window`.
   public let shift: [Int]
+  /// Owns `qkv.weight [3C, C]` and `qkv.bias [3C]`.
   public let qkv: Linear
+  /// Owns `proj.weight [C, C]` and `proj.bias [C]`.
   public let proj: Linear
   /// `[R, A]`.
   public let relativePositionBiasTable: Parameter
@@ -172,19 +350,19 @@ public final class WindowAttention {
 
   // Buffers, reused between calls.
   private let windowsBuffer = Tensor(zeros: [0])  // [G, N, C] partitioned input
-  private let attnOut = Tensor(zeros: [0])  // [G, N, C] attention output, heads merged
+  private let qkvBuffer = Tensor(zeros: [0])  // [G, N, 3C]
+  private let attnBuffer = Tensor(zeros: [0])  // [G, N, C] attention output, heads merged
+  private let rowsBuffer = Tensor(zeros: [0])  // [G, N, C] projected rows, then gathered dy
   private let probs = Tensor(zeros: [0])  // [G, A, N, N] (training) or [S, N, N] scratch
   private let bias = Tensor(zeros: [0])  // [A, N, N] gathered bias, then its gradient
   private let y = Tensor(zeros: [0])  // [B, (T,) H, W, C] output
-  private let dyWindows = Tensor(zeros: [0])  // [G, N, C] partitioned output gradient
+  private let dAttn = Tensor(zeros: [0])  // [G, N, C]
   private let dqkv = Tensor(zeros: [0])  // [G, N, 3C]
-  private let scratch = Tensor(zeros: [0])  // [S, N, N]
+  private let scratch = Tensor(zeros: [0])  // [S, A + 1, N, N] backward scratch
   private let dx = Tensor(zeros: [0])  // [B, (T,) H, W, C]
-  private var savedShape: [Int]?  // input shape of the last training forward
-  private var savedBatch = 0  // B of the last training forward
-  private var savedQKV: Tensor?  // [G, N, 3C] the qkv Linear's output of the last training forward
+  private var saved: (shape: [Int], sizes: WindowAttentionSizes)?  // last training forward
 
-  /// Registers `name.qkv.*`, `name.proj.*` and `name.relative_position_bias_table`.
+  /// Registers `name.relative_position_bias_table`, `name.qkv.*` and `name.proj.*`.
   ///
   /// Preconditions: `dim` divisible by `heads`; `window` and `shift` both of rank 2 or 3;
   /// `0 ≤ shift < window` per dimension.
@@ -193,10 +371,12 @@ public final class WindowAttention {
     rng: inout SeededRandom
   ) {
     precondition(heads > 0 && dim % heads == 0, "dim \(dim) not divisible by heads \(heads)")
-    precondition(window.count == shift.count && (window.count == 2 || window.count == 3),
-                 "window and shift are [h, w] or [t, h, w]")
-    precondition(zip(window, shift).allSatisfy { $0 > 0 && $1 >= 0 && $1 < $0 },
-                 "need 0 ≤ shift < window, got \(shift), \(window)")
+    precondition(
+      window.count == shift.count && (window.count == 2 || window.count == 3),
+      "window and shift are [h, w] or [t, h, w]")
+    precondition(
+      zip(window, shift).allSatisfy { $0 > 0 && $1 >= 0 && $1 < $0 },
+      "need 0 ≤ shift < window, got \(shift), \(window)")
     self.dim = dim
     self.heads = heads
     self.window = window
@@ -217,8 +397,9 @@ public final class WindowAttention {
 
   /// The geometry of an input of shape `[B, (T,) H, W, C]` (without caching).
   public func geometry(for shape: [Int]) -> WindowGeometry {
-    precondition(shape.count == window.count + 2 && shape.last == dim,
-                 "WindowAttention expects [B, \(window.count == 3 ? "T, " : "")H, W, \(dim)], got \(shape)")
+    precondition(
+      shape.count == window.count + 2 && shape.last == dim,
+      "WindowAttention expects [B, \(window.count == 3 ? "T, " : "")H, W, \(dim)], got \(shape)")
     if semantics == .image2D {
       return .image(height: shape[1], width: shape[2], window: window, shift: shift)
     }
@@ -235,103 +416,89 @@ public final class WindowAttention {
     geometry = g
   }
 
+  private var weights: WindowAttentionWeights {
+    guard let qb = qkv.bias, let pb = proj.bias else {
+      preconditionFailure("WindowAttention's linears have biases")
+    }
+    return WindowAttentionWeights(
+      qkvWeight: qkv.weight.value.pointer, qkvBias: qb.value.pointer,
+      projWeight: proj.weight.value.pointer, projBias: pb.value.pointer)
+  }
+
   /// `x [B, (T,) H, W, C] → y` of the same shape (a buffer the layer owns, valid until the next
   /// `forward`). `x` is not modified.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
     let g = geometry(for: x.shape)
     prepare(g)
-    let b = x.shape[0]
-    let (n, nW, c, a) = (g.tokensPerWindow, g.windowsPerSample, dim, heads)
-    let windows = b * nW
-    windowsBuffer.reshape(to: [windows, n, c])
-    source.withUnsafeBufferPointer { src in
-      guard let s = src.baseAddress else { return }
-      windowPartition(
-        windows: windowsBuffer.pointer, x: x.pointer, source: s, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
-    }
-    let qkvOut = qkv.forward(windowsBuffer, training: training)  // [G, N, 3C]
+    let s = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: heads, channels: dim)
+    let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
+    windowsBuffer.reshape(to: [gw, n, c])
+    qkvBuffer.reshape(to: [gw, n, 3 * c])
+    attnBuffer.reshape(to: [gw, n, c])
+    rowsBuffer.reshape(to: [gw, n, c])
+    probs.reshape(to: training ? [gw, a, n, n] : [s.scratchSlots, n, n])
     bias.reshape(to: [a, n, n])
+    y.reshape(to: x.shape)
     index.withUnsafeBufferPointer { idx in
       guard let ip = idx.baseAddress else { return }
       relativePositionBiasForward(
-        bias: bias.pointer, table: relativePositionBiasTable.value.pointer, index: ip, tokens: n,
-        heads: a)
-    }
-    attnOut.reshape(to: [windows, n, c])
-    if training {
-      probs.reshape(to: [windows, a, n, n])
-    } else {
-      probs.reshape(to: [windowAttentionScratchSlots(windows: windows, heads: a), n, n])
+        bias: bias.pointer, table: relativePositionBiasTable.value.pointer, index: ip,
+        tokens: n, heads: a)
     }
     let labels = mask?.labels ?? []
     let mixed = mask?.mixed ?? []
-    labels.withUnsafeBufferPointer { lab in
-      mixed.withUnsafeBufferPointer { mix in
-        windowAttentionForward(
-          out: attnOut.pointer, probs: probs.pointer, keepProbs: training,
-          qkv: qkvOut.pointer, bias: bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
-          mixed: mask == nil ? nil : mix.baseAddress, windows: windows, windowsPerSample: nW,
-          tokens: n, heads: a, headDim: c / a)
+    source.withUnsafeBufferPointer { src in
+      labels.withUnsafeBufferPointer { lab in
+        mixed.withUnsafeBufferPointer { mix in
+          guard let sp = src.baseAddress else { return }
+          windowAttentionForward(
+            y: y.pointer, windows: windowsBuffer.pointer, qkv: qkvBuffer.pointer,
+            attn: attnBuffer.pointer, projected: rowsBuffer.pointer, probs: probs.pointer,
+            keepProbs: training, x: x.pointer, weights: weights, source: sp,
+            bias: bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
+            mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
+        }
       }
     }
-    let yw = proj.forward(attnOut, training: training)  // [G, N, C]
-    y.reshape(to: x.shape)
-    source.withUnsafeBufferPointer { src in
-      guard let s = src.baseAddress else { return }
-      windowReverse(
-        y: y.pointer, windows: yw.pointer, source: s, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
-    }
-    savedShape = training ? x.shape : nil
-    savedQKV = training ? qkvOut : nil
-    savedBatch = b
+    saved = training ? (x.shape, s) : nil
     return y
   }
 
   /// `dy [B, (T,) H, W, C] → dx` (a buffer the layer owns); adds into the gradients of
   /// `qkv`, `proj` and the bias table.
   ///
-  /// Preconditions: the last `forward` ran with `training: true`, and `backward` runs once per
-  /// such forward (it consumes the saved probabilities).
+  /// Precondition: the last `forward` ran with `training: true` (once per such forward).
   public func backward(_ dy: Tensor) -> Tensor {
-    guard let shape = savedShape, let qkvOut = savedQKV, let g = geometry else {
+    guard let (shape, s) = saved else {
       preconditionFailure("WindowAttention.backward without a training forward")
     }
     precondition(dy.shape == shape, "WindowAttention.backward: dy \(dy.shape) vs x \(shape)")
-    savedShape = nil
-    savedQKV = nil
-    let b = savedBatch
-    let (n, nW, c, a) = (g.tokensPerWindow, g.windowsPerSample, dim, heads)
-    let windows = b * nW
-    dyWindows.reshape(to: [windows, n, c])
-    source.withUnsafeBufferPointer { src in
-      guard let s = src.baseAddress else { return }
-      windowPartition(
-        windows: dyWindows.pointer, x: dy.pointer, source: s, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
+    guard let qbg = qkv.bias?.grad, let pbg = proj.bias?.grad else {
+      preconditionFailure("WindowAttention's linears have biases")
     }
-    let dAttn = proj.backward(dyWindows)  // [G, N, C]
-    dqkv.reshape(to: [windows, n, 3 * c])
-    bias.reshape(to: [a, n, n])
-    scratch.reshape(to: [windowAttentionScratchSlots(windows: windows, heads: a), n, n])
-    windowAttentionBackward(
-      dqkv: dqkv.pointer, dBias: bias.pointer, probs: probs.pointer, scratch: scratch.pointer,
-      dOut: dAttn.pointer, qkv: qkvOut.pointer, windows: windows, tokens: n, heads: a,
-      headDim: c / a)
+    saved = nil
+    let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
+    dAttn.reshape(to: [gw, n, c])
+    dqkv.reshape(to: [gw, n, 3 * c])
+    scratch.reshape(to: [s.scratchSlots, a + 1, n, n])
+    dx.reshape(to: shape)
+    let grads = WindowAttentionGradients(
+      qkvWeight: qkv.weight.grad.pointer, qkvBias: qbg.pointer,
+      projWeight: proj.weight.grad.pointer, projBias: pbg.pointer)
+    source.withUnsafeBufferPointer { src in
+      guard let sp = src.baseAddress else { return }
+      windowAttentionBackward(
+        dx: dx.pointer, dBias: bias.pointer, grads: grads, dRows: rowsBuffer.pointer,
+        dAttn: dAttn.pointer, dqkv: dqkv.pointer, probs: probs.pointer,
+        scratch: scratch.pointer, dy: dy.pointer, windows: windowsBuffer.pointer,
+        qkv: qkvBuffer.pointer, attn: attnBuffer.pointer, weights: weights, source: sp,
+        sizes: s)
+    }
     index.withUnsafeBufferPointer { idx in
       guard let ip = idx.baseAddress else { return }
       relativePositionBiasBackward(
-        dTable: relativePositionBiasTable.grad.pointer, dBias: bias.pointer, index: ip, tokens: n,
-        heads: a)
-    }
-    let dWindows = qkv.backward(dqkv)  // [G, N, C]
-    dx.reshape(to: shape)
-    source.withUnsafeBufferPointer { src in
-      guard let s = src.baseAddress else { return }
-      windowReverse(
-        y: dx.pointer, windows: dWindows.pointer, source: s, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
+        dTable: relativePositionBiasTable.grad.pointer, dBias: bias.pointer, index: ip,
+        tokens: n, heads: a)
     }
     return dx
   }

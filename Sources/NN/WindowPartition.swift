@@ -139,6 +139,31 @@ public struct WindowGeometry: Sendable, Hashable {
 
 // MARK: - Kernels
 
+/// Moves the rows `rowRange` of window positions between windows and tokens: gathers
+/// `rows[r] = x[b, source[q]]` (zero for padding) or scatters `x[b, source[q]] = rows[r]`
+/// (padding dropped), with `r = b·nW·N + q`.
+///
+/// `rows [B, nW·N, C]`, `x [B, L, C]`, `source [nW·N]`.
+@inline(__always)
+func moveWindowRows(
+  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+  source: UnsafePointer<Int32>, rowRange: Range<Int>, positions: Int, tokens count: Int,
+  channels c: Int
+) {
+  for r in rowRange {
+    let b = r / positions
+    let src = Int(source[r - b * positions])
+    let row = rows + r * c
+    if src < 0 {
+      if gather { row.update(repeating: 0, count: c) }
+    } else if gather {
+      row.update(from: x + (b * count + src) * c, count: c)
+    } else {
+      (x + (b * count + src) * c).update(from: row, count: c)
+    }
+  }
+}
+
 /// Partition (pad, roll by −shift, cut into windows): `windows[b, q, :] = x[b, source[q], :]`,
 /// zero where `source[q] = −1`. Also the backward pass of `windowReverse`.
 ///
@@ -146,24 +171,16 @@ public struct WindowGeometry: Sendable, Hashable {
 ///   - windows: output `[B, nW·N, C]` = `[G, N, C]` (overwritten).
 ///   - x: input tokens `[B, L, C]`.
 ///   - source: the map `[nW·N]` from `WindowGeometry.sourceMap()`.
-///   - tokens: L, tokens per sample of `x`.
+///   - positions: nW·N; tokens: L, tokens per sample of `x`.
 public func windowPartition(
   windows: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let rows = batch * positions
-  let c = channels
-  parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
-    for r in range {
-      let b = r / positions
-      let s = Int(source[r - b * positions])
-      let dst = windows + r * c
-      if s < 0 {
-        dst.update(repeating: 0, count: c)
-      } else {
-        dst.update(from: x + (b * tokens + s) * c, count: c)
-      }
-    }
+  let xm = UnsafeMutablePointer(mutating: x)  // only read
+  parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
+    moveWindowRows(
+      gather: true, rows: windows, tokens: xm, source: source, rowRange: range,
+      positions: positions, tokens: tokens, channels: channels)
   }
 }
 
@@ -179,14 +196,11 @@ public func windowReverse(
   y: UnsafeMutablePointer<Float>, windows: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  let rows = batch * positions
-  let c = channels
-  parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
-    for r in range {
-      let b = r / positions
-      let s = Int(source[r - b * positions])
-      if s >= 0 { (y + (b * tokens + s) * c).update(from: windows + r * c, count: c) }
-    }
+  let wm = UnsafeMutablePointer(mutating: windows)  // only read
+  parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
+    moveWindowRows(
+      gather: false, rows: wm, tokens: y, source: source, rowRange: range,
+      positions: positions, tokens: tokens, channels: channels)
   }
 }
 

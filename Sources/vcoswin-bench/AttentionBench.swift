@@ -23,7 +23,7 @@ struct AttentionBench: ParsableCommand {
   var threads: Int?
 
   @Option(help: "Timed repetitions per measurement (the fastest is reported: the machine may be shared).")
-  var iterations = 7
+  var iterations = 10
 
   @Option(help: "Which cases to run: 2d, 3d or all.")
   var only = "all"
@@ -48,16 +48,19 @@ struct AttentionBench: ParsableCommand {
     }
   }
 
-  /// Fastest wall time in seconds of `body` over `iterations` runs, after one warm-up run.
-  private func time(_ body: () -> Void) -> Double {
+  /// Fastest wall time in seconds of `body` over `iterations` runs, after one warm-up run;
+  /// `setup` runs untimed before each run.
+  private func time(setup: () -> Void = {}, _ body: () -> Void) -> Double {
+    setup()
     body()
-    var times = [Double]()
+    var best = Double.infinity
     for _ in 0..<iterations {
+      setup()
       let start = DispatchTime.now().uptimeNanoseconds
       body()
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+      best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
-    return times.min() ?? 0
+    return best
   }
 
   private func measure(_ label: String, shape: [Int], window: [Int], shift: [Int], heads: Int) {
@@ -81,10 +84,9 @@ struct AttentionBench: ParsableCommand {
 
     let tEval = time { _ = layer.forward(x, training: false) }
     let tForward = time { _ = layer.forward(x, training: true) }
-    let tBackward = time {
-      _ = layer.forward(x, training: true)
+    let tBackward = time(setup: { _ = layer.forward(x, training: true) }) {
       _ = layer.backward(dy)
-    } - tForward
+    }
 
     // Raw sgemm on the same work: the qkv and proj GEMMs, the per-window GEMMs alone, and one
     // large square GEMM of the forward's FLOP count.

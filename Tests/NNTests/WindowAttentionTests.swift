@@ -6,7 +6,7 @@
 
 import Compute
 import Foundation
-import NN
+@testable import NN
 import SafeTensors
 import XCTest
 
@@ -158,6 +158,32 @@ final class WindowAttentionTests: XCTestCase {
 
   // MARK: Fast against naive
 
+  func testFusedSoftmaxRow() {
+    // Softmax rows sum to 1 and follow the definition, with and without the mask.
+    var rng = SeededRandom(seed: 5)
+    let n = 37
+    let logits = (0..<n).map { _ in rng.normal() * 3 }
+    let bias = (0..<n).map { _ in rng.normal() }
+    let labels = (0..<n).map { Float($0 % 3) }
+    for masked in [false, true] {
+      var row = logits
+      row.withUnsafeMutableBufferPointer { r in
+        bias.withUnsafeBufferPointer { b in
+          labels.withUnsafeBufferPointer { l in
+            guard let rp = r.baseAddress, let bp = b.baseAddress else { return }
+            attentionSoftmaxRow(rp, bias: bp, labels: masked ? l.baseAddress : nil, rowLabel: 1, count: n)
+          }
+        }
+      }
+      let z = (0..<n).map { Double(logits[$0] + bias[$0]) - (masked && labels[$0] != 1 ? 100 : 0) }
+      let m = z.max() ?? 0
+      let total = z.reduce(0) { $0 + Foundation.exp($1 - m) }
+      for j in 0..<n {
+        XCTAssertEqual(Double(row[j]), Foundation.exp(z[j] - m) / total, accuracy: 1e-6, "masked \(masked)")
+      }
+    }
+  }
+
   func testForwardMatchesNaiveReferenceOnRandomShapes() {
     var rng = SeededRandom(seed: 7)
     for trial in 0..<10 {
@@ -264,6 +290,10 @@ final class WindowAttentionTests: XCTestCase {
 
       let y = layer.forward(x, training: true)
       let (yshape, yvalues) = try f.floats("output")
+      // The naive reference agrees with PyTorch too.
+      assertClose(
+        Tensor(shape: yshape, values: naiveForward(layer, store, x)),
+        Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) naive output")
       XCTAssertEqual(y.shape, yshape, name)
       assertClose(y, Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) output")
       let (rshape, rvalues) = try f.floats("proj_r")
