@@ -27,57 +27,46 @@ final class InputLayout {
   private var inputShape: [Int] = []
   private var paddedSizes: [Int] = []
 
-  /// `sizes` are the input's `[(T,) H, W]`; `padded` the sizes to pad them to (≥ sizes).
+  /// `x [B, I, (T,) H, W] → y [B, (Tp,) Hp, Wp, I]`, with `padded` = `[(Tp,) Hp, Wp]` ≥ the
+  /// input's sizes (the padding is zero).
   func forward(_ x: Tensor, padded: [Int]) -> Tensor {
-    let b = x.shape[0]
-    let channels = x.shape[1]
-    let sizes = Array(x.shape[2...])
     inputShape = x.shape
     paddedSizes = padded
-    y.reshape(to: [b] + padded + [channels])
-    if padded != sizes { y.zero() }
-    let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
-    let (hp, wp) = (padded[padded.count - 2], padded[padded.count - 1])
-    let tp = padded.count == 3 ? padded[0] : 1
-    let src = x.pointer
-    let dst = y.pointer
-    // One task per (b, t, h) row: reads C strided planes, writes one contiguous row.
-    parallelFor(b * t * h) { r in
-      let row = r % h
-      let frame = (r / h) % t
-      let batch = r / (h * t)
-      let out = dst + ((batch * tp + frame) * hp + row) * wp * channels
-      for c in 0..<channels {
-        let plane = src + (((batch * channels + c) * t + frame) * h + row) * w
-        for col in 0..<w { out[col * channels + c] = plane[col] }
-      }
-    }
+    y.reshape(to: [x.shape[0]] + padded + [x.shape[1]])
+    if padded != Array(x.shape[2...]) { y.zero() }
+    transfer(channelsFirst: x.pointer, channelsLast: y.pointer, toLast: true)
     return y
   }
 
   /// `dy [B, (Tp,) Hp, Wp, I] → dx [B, I, (T,) H, W]` (padding dropped).
   func backward(_ dy: Tensor) -> Tensor {
-    let shape = inputShape
-    dx.reshape(to: shape)
-    let b = shape[0]
-    let channels = shape[1]
-    let sizes = Array(shape[2...])
+    dx.reshape(to: inputShape)
+    transfer(channelsFirst: dx.pointer, channelsLast: dy.pointer, toLast: false)
+    return dx
+  }
+
+  /// Copies between the channels-first input layout and the padded channels-last one, in the
+  /// direction `toLast`. One task per (b, t, h) row: C strided planes ↔ one contiguous row.
+  private func transfer(
+    channelsFirst: UnsafeMutablePointer<Float>, channelsLast: UnsafeMutablePointer<Float>, toLast: Bool
+  ) {
+    let (b, channels) = (inputShape[0], inputShape[1])
+    let sizes = Array(inputShape[2...])
     let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
     let (hp, wp) = (paddedSizes[paddedSizes.count - 2], paddedSizes[paddedSizes.count - 1])
     let tp = paddedSizes.count == 3 ? paddedSizes[0] : 1
-    let src = dy.pointer
-    let dst = dx.pointer
     parallelFor(b * t * h) { r in
-      let row = r % h
-      let frame = (r / h) % t
-      let batch = r / (h * t)
-      let inRow = src + ((batch * tp + frame) * hp + row) * wp * channels
+      let (row, frame, batch) = (r % h, (r / h) % t, r / (h * t))
+      let last = channelsLast + ((batch * tp + frame) * hp + row) * wp * channels
       for c in 0..<channels {
-        let plane = dst + (((batch * channels + c) * t + frame) * h + row) * w
-        for col in 0..<w { plane[col] = inRow[col * channels + c] }
+        let plane = channelsFirst + (((batch * channels + c) * t + frame) * h + row) * w
+        if toLast {
+          for col in 0..<w { last[col * channels + c] = plane[col] }
+        } else {
+          for col in 0..<w { plane[col] = last[col * channels + c] }
+        }
       }
     }
-    return dx
   }
 }
 
@@ -140,10 +129,14 @@ enum AnyConv {
 /// Buffers shared by every block in inference (sized by the largest stage), so that memory does
 /// not grow with depth: the residual stream is updated in place and the MLP runs in row chunks.
 final class InferenceWorkspace {
-  /// `[L, C]` LayerNorm output, then the reversed attention rows.
+  /// `[L, C]` LayerNorm output.
   let normed = Tensor(zeros: [0])
-  /// `[G·N, C]` partitioned rows, then the projected rows.
+  /// `[L, C]` attention output tokens.
+  let out = Tensor(zeros: [0])
+  /// `[G·N, C]` partitioned rows.
   let windows = Tensor(zeros: [0])
+  /// `[G·N, C]` projected rows.
+  let projected = Tensor(zeros: [0])
   /// `[G·N, 3C]`.
   let qkv = Tensor(zeros: [0])
   /// `[G·N, C]` attention output (heads merged), then MLP outputs.
@@ -249,54 +242,47 @@ final class SwinBlock {
       index = relativePositionIndex(configured: g.configuredWindow, used: g.window)
       geometry = g
     }
-    let b = x.shape[0]
-    let (n, nW, a) = (g.tokensPerWindow, g.windowsPerSample, attn.heads)
-    let windows = b * nW
+    let sizes = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: attn.heads, channels: c)
+    let (n, gw, a) = (sizes.windowTokens, sizes.windows, sizes.heads)
     ws.normed.reshape(to: [rows, c])
-    ws.windows.reshape(to: [windows * n, c])
-    ws.qkv.reshape(to: [windows * n, 3 * c])
-    ws.attn.reshape(to: [windows * n, c])
-    ws.probs.reshape(to: [windowAttentionScratchSlots(windows: windows, heads: a), n, n])
+    ws.out.reshape(to: [rows, c])
+    ws.windows.reshape(to: [gw * n, c])
+    ws.qkv.reshape(to: [gw * n, 3 * c])
+    ws.attn.reshape(to: [gw * n, c])
+    ws.projected.reshape(to: [gw * n, c])
+    ws.probs.reshape(to: [sizes.scratchSlots, n, n])
     ws.bias.reshape(to: [a, n, n])
     layerNormForward(
       y: ws.normed.pointer, mean: nil, rstd: nil, x: x.pointer, weight: norm1.weight.value.pointer,
       bias: norm1.bias.value.pointer, rows: rows, channels: c, eps: norm1.eps)
-    source.withUnsafeBufferPointer { src in
-      guard let sp = src.baseAddress else { return }
-      windowPartition(
-        windows: ws.windows.pointer, x: ws.normed.pointer, source: sp, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
-    }
-    linearForward(
-      y: ws.qkv.pointer, x: ws.windows.pointer, weight: attn.qkv.weight.value.pointer,
-      bias: attn.qkv.bias?.value.pointer, rows: windows * n, inFeatures: c, outFeatures: 3 * c)
     index.withUnsafeBufferPointer { idx in
       guard let ip = idx.baseAddress else { return }
       relativePositionBiasForward(
         bias: ws.bias.pointer, table: attn.relativePositionBiasTable.value.pointer, index: ip,
         tokens: n, heads: a)
     }
+    guard let qkvBias = attn.qkv.bias, let projBias = attn.proj.bias else {
+      preconditionFailure("window attention linears have biases")
+    }
+    let weights = WindowAttentionWeights(
+      qkvWeight: attn.qkv.weight.value.pointer, qkvBias: qkvBias.value.pointer,
+      projWeight: attn.proj.weight.value.pointer, projBias: projBias.value.pointer)
     let labels = mask?.labels ?? []
     let mixed = mask?.mixed ?? []
-    labels.withUnsafeBufferPointer { lab in
-      mixed.withUnsafeBufferPointer { mix in
-        windowAttentionForward(
-          out: ws.attn.pointer, probs: ws.probs.pointer, keepProbs: false, qkv: ws.qkv.pointer,
-          bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
-          mixed: mask == nil ? nil : mix.baseAddress, windows: windows, windowsPerSample: nW,
-          tokens: n, heads: a, headDim: c / a)
+    source.withUnsafeBufferPointer { src in
+      labels.withUnsafeBufferPointer { lab in
+        mixed.withUnsafeBufferPointer { mix in
+          guard let sp = src.baseAddress else { return }
+          windowAttentionForward(
+            y: ws.out.pointer, windows: ws.windows.pointer, qkv: ws.qkv.pointer,
+            attn: ws.attn.pointer, projected: ws.projected.pointer, probs: ws.probs.pointer,
+            keepProbs: false, x: ws.normed.pointer, weights: weights, source: sp,
+            bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
+            mixed: mask == nil ? nil : mix.baseAddress, sizes: sizes)
+        }
       }
     }
-    linearForward(
-      y: ws.windows.pointer, x: ws.attn.pointer, weight: attn.proj.weight.value.pointer,
-      bias: attn.proj.bias?.value.pointer, rows: windows * n, inFeatures: c, outFeatures: c)
-    source.withUnsafeBufferPointer { src in
-      guard let sp = src.baseAddress else { return }
-      windowReverse(
-        y: ws.normed.pointer, windows: ws.windows.pointer, source: sp, positions: nW * n,
-        tokens: g.tokensPerSample, batch: b, channels: c)
-    }
-    addElementwise(x.pointer, x.pointer, ws.normed.pointer, count: x.count)
+    addElementwise(x.pointer, x.pointer, ws.out.pointer, count: x.count)
 
     // MLP over row chunks: hidden [R, hidden] stays small whatever the stage size.
     layerNormForward(
