@@ -7,6 +7,7 @@
 //   video32  swin3d_t inference, 1×3×32×224×224
 //   image8   swin_t inference, 8×3×224×224
 //   train    swin3d_t training step (forward, backward, AdamW), 2×3×8×112×112
+//   micro    Video CoSwin `micro` training step at the demo scale, 8×3×8×64×64 (Swift only)
 //
 // FLOPs are counted analytically (multiply-add = 2) over the GEMM work of the padded token
 // grids: embedding conv, qkv, q·kᵀ, P·v, proj, MLP, merges, head; a training step counts 3×.
@@ -23,7 +24,7 @@ struct ModelBench: ParsableCommand {
     commandName: "model",
     abstract: "Whole-model throughput, peak RSS and fraction of raw sgemm (one case per run).")
 
-  @Option(help: "Case: video16, video32, image8 or train.")
+  @Option(help: "Case: video16, video32, image8, train or micro.")
   var only = "video16"
 
   @Option(help: "Threads for BLAS and parallel loops.")
@@ -36,8 +37,8 @@ struct ModelBench: ParsableCommand {
   var json = false
 
   func validate() throws {
-    guard ["video16", "video32", "image8", "train"].contains(only) else {
-      throw ValidationError("--only must be video16, video32, image8 or train (got \(only)).")
+    guard ["video16", "video32", "image8", "train", "micro"].contains(only) else {
+      throw ValidationError("--only must be video16, video32, image8, train or micro (got \(only)).")
     }
     guard threads >= 1, iterations >= 1 else { throw ValidationError("--threads and --iterations must be ≥ 1.") }
   }
@@ -49,10 +50,11 @@ struct ModelBench: ParsableCommand {
       case "video32": return ("swin3d_t", [1, 3, 32, 224, 224], false)
       case "image8": return ("swin_t", [8, 3, 224, 224], false)
       case "train": return ("swin3d_t", [2, 3, 8, 112, 112], true)
+      case "micro": return ("micro", [8, 3, 8, 64, 64], true)
       default: return ("swin3d_t", [1, 3, 16, 224, 224], false)
       }
     }()
-    let config = try ModelConfig.preset(presetName)
+    let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
     var rng = SeededRandom(seed: 2)
     let x = Tensor(zeros: shape)  // [B, 3, (T,) H, W]
@@ -113,7 +115,7 @@ struct ModelBench: ParsableCommand {
       let s = sizes[i]
       // Window rule per rank (2D pads up to the window; 3D clamps the window to the input).
       var window = c.windows[i]
-      if c.dims == 3 { window = zip(window, s).map { Swift.min($0, $1) } }
+      if c.dims == 3 || c.variant == .coswin { window = zip(window, s).map { Swift.min($0, $1) } }
       let padded = zip(s, window).map { ($0 + $1 - 1) / $1 * $1 }
       let tokens = Double(s.reduce(1, *))
       let paddedTokens = Double(padded.reduce(1, *))
@@ -126,7 +128,8 @@ struct ModelBench: ParsableCommand {
       total += b * Double(c.depths[i]) * perBlock
       if i < c.stages - 1 {
         let next = Double(sizes[i + 1].reduce(1, *))
-        total += 2 * b * next * 4 * dim * 2 * dim
+        let fanIn = c.variant == .swin ? 4 * dim : dim * Double(c.mergeKernel.reduce(1, *))
+        total += 2 * b * next * fanIn * 2 * dim
       }
     }
     total += 2 * b * Double(c.featureDim * c.classes)
