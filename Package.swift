@@ -32,20 +32,28 @@ let package = Package(
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
-    .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: numericSettings),
+    .target(
+      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
     .target(
       name: "NN", dependencies: ["Compute"], exclude: ["README.md"], swiftSettings: numericSettings),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
       swiftSettings: numericSettings),
-    .target(name: "Synth", dependencies: ["VideoIO"], swiftSettings: numericSettings),
+    .target(name: "Reports"),
+    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
     .target(
-      name: "Training", dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors"],
+      name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
+      swiftSettings: numericSettings),
+    .target(
+      name: "Training",
+      dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports"],
       swiftSettings: numericSettings),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
-        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training",
+        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
+        "Reports",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -71,6 +79,12 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth"]),
+    .testTarget(
+      name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
+      resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges);
   // Swift 5 mode keeps the strict-concurrency checks as warnings.

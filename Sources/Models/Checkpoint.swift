@@ -80,6 +80,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
 public enum Checkpoint {
   /// The value of `__metadata__["format"]` in files this package writes.
   public static let format = "vcoswin-checkpoint-1"
+  /// Prefix of the optimizer-state tensors a training checkpoint (`last.safetensors`) adds.
+  public static let optimizerPrefix = "optimizer."
 
   /// Reads the metadata of a checkpoint file (config validated, labels counted).
   public static func info(of file: SafeTensorsFile) throws -> CheckpointInfo {
@@ -119,7 +121,8 @@ public enum Checkpoint {
     let specs = config.parameterSpecs
     var expected: [String: [Int]] = [:]
     for s in specs { expected[s.name] = s.shape }
-    for key in file.keys where expected[key] == nil {
+    // `optimizer.*` tensors are training state (Docs/FORMATS.md), not model parameters.
+    for key in file.keys where expected[key] == nil && !key.hasPrefix(Checkpoint.optimizerPrefix) {
       let shape = file.tensors[key]?.shape ?? []
       if ModelConfig.isBufferName(key) {
         try verifyIndexBuffer(file, key: key, config: config)

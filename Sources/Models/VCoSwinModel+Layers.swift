@@ -182,14 +182,16 @@ final class SwinBlock {
 
   init(
     store: ParameterStore, name: String, dim: Int, heads: Int, window: [Int], shifted: Bool,
-    hidden: Int, dropPath: Float, eps: Float, asFrame: Bool, rng: inout SeededRandom
+    hidden: Int, dropPath: Float, eps: Float, asFrame: Bool, exactPositions: Bool,
+    rng: inout SeededRandom
   ) {
     self.asFrame = asFrame
     let win = asFrame ? [1] + window : window
     let shift = shifted ? win.map { $0 / 2 } : win.map { _ in 0 }
     norm1 = LayerNorm(store: store, name: name + ".norm1", channels: dim, eps: eps)
     attn = WindowAttention(
-      store: store, name: name + ".attn", dim: dim, heads: heads, window: win, shift: shift, rng: &rng)
+      store: store, name: name + ".attn", dim: dim, heads: heads, window: win, shift: shift,
+      clampedPositions: asFrame || exactPositions ? .exact : .torchvision, rng: &rng)
     drop1 = DropPath(p: dropPath, rng: &rng)
     norm2 = LayerNorm(store: store, name: name + ".norm2", channels: dim, eps: eps)
     fc1 = Linear(
@@ -239,7 +241,7 @@ final class SwinBlock {
     if geometry != g {
       source = g.sourceMap()
       mask = g.isShifted ? ShiftMask(geometry: g) : nil
-      index = relativePositionIndex(configured: g.configuredWindow, used: g.window)
+      index = relativePositionIndex(configured: g.configuredWindow, used: g.window, positions: attn.clampedPositions)
       geometry = g
     }
     let sizes = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: attn.heads, channels: c)

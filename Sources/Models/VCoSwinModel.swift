@@ -79,6 +79,7 @@ public final class VCoSwinModel {
             store: store, name: config.blockName(stage: i, block: j), dim: c, heads: config.heads[i],
             window: config.windows[i], shifted: j % 2 == 1, hidden: config.hidden(stage: i),
             dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
+            exactPositions: config.variant == .coswin,
             rng: &rng))
         globalBlock += 1
       }
@@ -256,5 +257,21 @@ extension VCoSwinModel {
   public func save(to path: String, labels: [String]? = nil, provenance: String) throws {
     try Checkpoint.write(
       to: path, info: CheckpointInfo(config: config, labels: labels, provenance: provenance), store: store)
+  }
+}
+
+extension VCoSwinModel {
+  /// Reseeds every drop-path generator from `seed`, block by block.
+  ///
+  /// Training reseeds before every step from (run seed, epoch, step), so that a run resumed
+  /// from a checkpoint draws exactly what an uninterrupted run would.
+  public func reseedStochasticDepth(_ seed: UInt64) {
+    var rng = SeededRandom(seed: seed)
+    for stage in blocks {
+      for block in stage {
+        block.drop1.rng = SeededRandom(seed: rng.next())
+        block.drop2.rng = SeededRandom(seed: rng.next())
+      }
+    }
   }
 }

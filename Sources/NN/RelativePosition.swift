@@ -15,19 +15,34 @@
 // the coordinates of token k of the configured window. When only time is clamped (time is
 // outermost) those are the true coordinates; when a spatial dimension is clamped they are not,
 // and this code reproduces torchvision's behaviour anyway (checkpoints are trained with it).
+// The CoSwin variant, which has no such checkpoints to honour, uses `.exact`: token k of the
+// clamped window keeps its true coordinates in the clamped window. Only then does a spatially
+// clamped window see the same biases in 2D and in 3D, which inflation's invariant needs.
+
+/// How the tokens of a clamped window find their rows in the bias table.
+public enum ClampedPositions: Sendable, Hashable {
+  /// torchvision: the `N×N` top-left block of the configured window's index.
+  case torchvision
+  /// True coordinates inside the clamped window.
+  case exact
+}
 
 import Compute
 
 /// The relative position index `[N, N]` for a layer built with window `configured` `[Wt, Wh, Ww]`
 /// used with window `used` (its clamp, same or smaller per dimension); entries index the rows
 /// of the `[R, A]` bias table.
-public func relativePositionIndex(configured: [Int], used: [Int]) -> [Int32] {
+public func relativePositionIndex(
+  configured: [Int], used: [Int], positions: ClampedPositions = .torchvision
+) -> [Int32] {
   precondition(configured.count == 3 && used.count == 3, "windows are [t, h, w]")
   precondition((0..<3).allSatisfy { used[$0] >= 1 && used[$0] <= configured[$0] }, "bad clamp")
   let (wt, wh, ww) = (configured[0], configured[1], configured[2])
   let n = used.reduce(1, *)
-  // coordinates (t, h, w) of the first N tokens of the configured window, flat order (t, h, w)
-  let coords = (0..<n).map { k in (k / (wh * ww), (k / ww) % wh, k % ww) }
+  // coordinates (t, h, w) of the first N tokens of the configured window (torchvision) or of
+  // the tokens of the used window (exact), flat order (t, h, w)
+  let (ch, cw) = positions == .exact ? (used[1], used[2]) : (wh, ww)
+  let coords = (0..<n).map { k in (k / (ch * cw), (k / cw) % ch, k % cw) }
   var index = [Int32](repeating: 0, count: n * n)
   for i in 0..<n {
     for j in 0..<n {

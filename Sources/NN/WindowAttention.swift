@@ -340,6 +340,8 @@ public final class WindowAttention {
   public let relativePositionBiasTable: Parameter
 
   private let semantics: WindowSemantics
+  /// How a clamped window indexes the bias table (torchvision's rule, or exact positions).
+  public let clampedPositions: ClampedPositions
 
   // Cached per geometry.
   /// The geometry of the last input.
@@ -365,10 +367,11 @@ public final class WindowAttention {
   /// Registers `name.relative_position_bias_table`, `name.qkv.*` and `name.proj.*`.
   ///
   /// Preconditions: `dim` divisible by `heads`; `window` and `shift` both of rank 2 or 3;
-  /// `0 ≤ shift < window` per dimension.
+  /// `0 ≤ shift < window` per dimension. `clampedPositions` matters for 3D windows clamped in
+  /// height or width only (see `ClampedPositions`).
   public init(
     store: ParameterStore, name: String, dim: Int, heads: Int, window: [Int], shift: [Int],
-    rng: inout SeededRandom
+    clampedPositions: ClampedPositions = .torchvision, rng: inout SeededRandom
   ) {
     precondition(heads > 0 && dim % heads == 0, "dim \(dim) not divisible by heads \(heads)")
     precondition(
@@ -382,6 +385,7 @@ public final class WindowAttention {
     self.window = window
     self.shift = shift
     self.semantics = window.count == 2 ? .image2D : .video3D
+    self.clampedPositions = clampedPositions
     let rows = relativePositionTableRows(window: window)
     let table = Tensor(zeros: [rows, heads])
     for i in 0..<table.count { table.pointer[i] = rng.truncatedNormal(std: 0.02) }
@@ -411,7 +415,7 @@ public final class WindowAttention {
     source = g.sourceMap()
     mask = g.isShifted ? ShiftMask(geometry: g) : nil
     if geometry?.window != g.window || geometry?.configuredWindow != g.configuredWindow {
-      index = relativePositionIndex(configured: g.configuredWindow, used: g.window)
+      index = relativePositionIndex(configured: g.configuredWindow, used: g.window, positions: clampedPositions)
     }
     geometry = g
   }

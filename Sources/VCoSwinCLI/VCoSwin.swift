@@ -23,6 +23,8 @@ public struct VCoSwin: ParsableCommand {
     var list: [ParsableCommand.Type] = []
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
     list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
+    list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
+    list += [ClassifyCommand.self, EvalCommand.self]
     return list
   }
 

@@ -1,6 +1,101 @@
 import ArgumentParser
+import Foundation
+import VideoIO
 
+/// `vcoswin probe`: stream facts of video and image files.
 struct ProbeCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "probe", abstract: "(being written)")
-  func run() throws { throw CommandFailure("not yet built") }
+  static let configuration = CommandConfiguration(
+    commandName: "probe",
+    abstract: "Show container, codec, size, frame rate, frame count and duration of videos.",
+    discussion: """
+      Frame counts and durations come from a scan of every packet, not from the header.
+      With --json, prints one JSON object per file per line, with keys path, container,
+      codec, width, height, fps, frames, duration. A file that cannot be read prints
+      `error: <path>: …` on stderr; the others are still shown, and the exit status is 1.
+
+      Examples:
+        vcoswin probe Clips/val/0000.mkv
+        vcoswin probe Clips/train/*.mkv --json
+        vcoswin probe --list Clips/val.txt
+      """)
+
+  @Argument(help: "Video or image files.")
+  var videos: [String] = []
+
+  @Option(help: "A clip list (`path label` lines); probes every file it names.")
+  var list: String?
+
+  @Flag(help: "One JSON object per file per line.")
+  var json = false
+
+  func validate() throws {
+    if videos.isEmpty && list == nil {
+      throw ValidationError("Give at least one video file, or --list LIST.")
+    }
+  }
+
+  func run() throws {
+    var paths = videos
+    if let list {
+      do {
+        paths += try ClipList(contentsOf: list).entries.map(\.path)
+      } catch let error as ListError {
+        throw CommandFailure(error.description)
+      }
+    }
+    var failures = 0
+    var table = [["path", "container", "codec", "size", "fps", "frames", "duration"]]
+    for path in paths {
+      do {
+        let info = try VideoReader(path: path).info
+        if json { print(ProbeCommand.json(info)) } else { table.append(ProbeCommand.cells(info)) }
+      } catch {
+        failures += 1
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+      }
+    }
+    if !json && table.count > 1 { print(ProbeCommand.layout(table)) }
+    if failures > 0 {
+      throw CommandFailure("\(failures) of \(paths.count) files could not be read")
+    }
+  }
+
+  /// One line of JSON with the keys in the documented order.
+  static func json(_ info: StreamInfo) -> String {
+    func quote(_ s: String) -> String {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = .withoutEscapingSlashes
+      let data = (try? encoder.encode(s)) ?? Data("\"\"".utf8)
+      return String(decoding: data, as: UTF8.self)
+    }
+    return "{\"path\":\(quote(info.path)),\"container\":\(quote(info.container)),"
+      + "\"codec\":\(quote(info.codec)),\"width\":\(info.width),\"height\":\(info.height),"
+      + "\"fps\":\(number(info.fps)),\"frames\":\(info.frames),"
+      + "\"duration\":\(number(info.duration))}"
+  }
+
+  /// A JSON number: integers without a fraction, others with up to 6 decimals.
+  static func number(_ x: Double) -> String {
+    guard x.isFinite else { return "0" }
+    if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
+    var s = String(format: "%.6f", x)
+    while s.hasSuffix("0") { s.removeLast() }
+    return s
+  }
+
+  static func cells(_ info: StreamInfo) -> [String] {
+    [
+      info.path, info.container, info.codec, "\(info.width)x\(info.height)",
+      String(format: "%.3f", info.fps), "\(info.frames)", String(format: "%.3fs", info.duration),
+    ]
+  }
+
+  /// Rows of cells as aligned columns.
+  static func layout(_ rows: [[String]]) -> String {
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    return rows.map { row in
+      zip(row, widths).map { cell, w in cell + String(repeating: " ", count: w - cell.count) }
+        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n")
+  }
 }

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Counts of (true class, predicted class) pairs, with text and SVG renderings.
+public struct ConfusionMatrix: Sendable, Codable, Equatable {
+  /// `counts[t][p]`: samples of true class `t` predicted as `p`. Shape `[K, K]`.
+  public private(set) var counts: [[Int]]
+  public let labels: [String]
+
+  /// An empty matrix over `labels` (K = labels.count).
+  public init(labels: [String]) {
+    self.labels = labels
+    counts = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
+  }
+
+  /// Adds one sample. Precondition: both indices in `0..<K`.
+  public mutating func add(truth: Int, predicted: Int) {
+    precondition(counts.indices.contains(truth) && counts.indices.contains(predicted),
+                 "confusion matrix index out of range")
+    counts[truth][predicted] += 1
+  }
+
+  /// Samples counted.
+  public var total: Int { counts.reduce(0) { $0 + $1.reduce(0, +) } }
+
+  /// Fraction on the diagonal (top-1 accuracy); 0 when empty.
+  public var accuracy: Double {
+    total == 0 ? 0 : Double((0..<counts.count).reduce(0) { $0 + counts[$1][$1] }) / Double(total)
+  }
+
+  /// Mean over classes that have samples of each class's recall.
+  public var meanClassAccuracy: Double {
+    let recalls = counts.indices.compactMap { t -> Double? in
+      let n = counts[t].reduce(0, +)
+      return n == 0 ? nil : Double(counts[t][t]) / Double(n)
+    }
+    return recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
+  }
+
+  /// A fixed-width table: rows are true classes, columns predicted classes.
+  public var text: String {
+    let names = labels.map { String($0.prefix(12)) }
+    let w = Swift.max(5, (names.map(\.count).max() ?? 0) + 1)
+    func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, w - s.count)) + s }
+    var s = pad("true\\pred")
+    for k in names.indices { s += pad(String(k)) }
+    s += "\n"
+    for (t, row) in counts.enumerated() {
+      s += pad(names[t])
+      for c in row { s += pad(String(c)) }
+      s += "\n"
+    }
+    return s
+  }
+
+  /// The matrix as a heat map: row-normalised colour, counts written in the cells.
+  public func svg(title: String = "Confusion matrix") -> String {
+    let k = counts.count
+    let cell = 36.0
+    let left = 130.0
+    let top = 60.0
+    let size = left + cell * Double(k) + 20
+    var s = String(format: """
+      <svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">
+      <rect width="100%%" height="100%%" fill="white"/>
+      <text x="10" y="20" font-size="14" font-weight="bold">%@</text>
+      <text x="%.1f" y="40" text-anchor="middle">predicted</text>
+
+      """, size, top + cell * Double(k) + 40, escape(title), left + cell * Double(k) / 2)
+    for t in 0..<k {
+      let n = Swift.max(1, counts[t].reduce(0, +))
+      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
+                  left - 6, top + cell * (Double(t) + 0.6), escape(labels[t]))
+      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n",
+                  left + cell * (Double(t) + 0.5), top - 6, t)
+      for p in 0..<k {
+        let f = Double(counts[t][p]) / Double(n)
+        let shade = Int(255 - 200 * f)
+        let color = String(format: "#%02x%02xff", shade, shade)
+        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\" stroke=\"#ccc\"/>\n",
+                    left + cell * Double(p), top + cell * Double(t), cell, cell, color)
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%@\">%d</text>\n",
+                    left + cell * (Double(p) + 0.5), top + cell * (Double(t) + 0.6),
+                    f > 0.6 ? "white" : "black", counts[t][p])
+      }
+    }
+    return s + "</svg>\n"
+  }
+}

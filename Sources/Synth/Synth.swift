@@ -1,1 +1,0 @@
-// Synth: see README.md beside this file.

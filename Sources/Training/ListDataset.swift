@@ -1,0 +1,136 @@
+// Labelled images or clips from a list file, decoded and augmented into model inputs.
+//
+// Legend: V views (clips × crops), T frames, H×W crop size. Samples are channels-first
+// Float32, as the model takes them: an image `[3, H, W]`, a clip `[3, T, H, W]`.
+
+import Compute
+import Foundation
+import VideoIO
+
+/// Whether a dataset feeds an image model (2D) or a video model (3D).
+public enum SampleKind: String, Codable, Sendable, CaseIterable {
+  case image, video
+}
+
+/// How entries become model inputs.
+public struct DataOptions: Codable, Sendable, Equatable {
+  public var kind: SampleKind
+  /// Frames per clip `T` (video).
+  public var clipLength: Int
+  /// Step between sampled frames (video).
+  public var frameInterval: Int
+  /// Crop size `H = W` the model sees.
+  public var size: Int
+  /// Training: flip clips horizontally with probability ½ (off by default: a flip turns
+  /// "move left" into "move right").
+  public var flip: Bool
+  /// Training: the random resized crop keeps this fraction of the frame area at least.
+  public var minArea: Double
+  /// Normalise with ImageNet mean and std.
+  public var normalize: Bool
+
+  public init(
+    kind: SampleKind, clipLength: Int = 8, frameInterval: Int = 2, size: Int = 64, flip: Bool = false,
+    minArea: Double = 0.5, normalize: Bool = true
+  ) {
+    self.kind = kind
+    self.clipLength = clipLength
+    self.frameInterval = frameInterval
+    self.size = size
+    self.flip = flip
+    self.minArea = minArea
+    self.normalize = normalize
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case kind, size, flip, normalize
+    case clipLength = "clip_length", frameInterval = "frame_interval", minArea = "min_area"
+  }
+
+  /// Frames a sample holds: `T` for video, 1 for images.
+  public var frames: Int { kind == .video ? clipLength : 1 }
+
+  /// The shape of one sample: `[3, T, H, W]` or `[3, H, W]`.
+  public var sampleShape: [Int] { kind == .video ? [3, clipLength, size, size] : [3, size, size] }
+
+  /// The training transform: random resized crop (area `minArea…1`, aspect 3/4…4/3), flip.
+  var trainTransform: ClipTransform {
+    let mean = normalize ? ClipTransform.imageNetMean : [0, 0, 0]
+    let std = normalize ? ClipTransform.imageNetStd : [1, 1, 1]
+    return ClipTransform(
+      crop: .randomResized(size: size, area: minArea...1, aspect: 0.75...(4.0 / 3.0)), randomFlip: flip,
+      mean: mean, std: std)
+  }
+
+  /// The evaluation transform: short side `size`, then `crops` (1: centre, 3: three crops).
+  func testTransform(crops: Int) -> ClipTransform {
+    .test(size: size, threeCrop: crops == 3, normalize: normalize)
+  }
+}
+
+/// A list of labelled files (`path label` lines) and how to turn an entry into input.
+///
+/// Safe to use from several threads at once: every call opens its own reader.
+public final class ListDataset: @unchecked Sendable {
+  public let list: ClipList
+  public let options: DataOptions
+  /// Class names, index = label.
+  public let labels: [String]
+
+  /// Reads `listPath`; malformed lines are kept in `list.badLines` (reported, not fatal).
+  ///
+  /// - Parameters:
+  ///   - labels: class names (a labels file's lines); integer labels must be below its count.
+  public init(listPath: String, labels: [String], options: DataOptions) throws {
+    self.list = try ClipList(
+      contentsOf: listPath, labelNames: labels, classCount: labels.count, skipBadLines: true)
+    self.options = options
+    self.labels = labels
+  }
+
+  public var count: Int { list.entries.count }
+  public func label(_ i: Int) -> Int { list.entries[i].label }
+
+  /// `list.txt:12: path: reason` for entry `i`.
+  func describe(_ i: Int, _ error: Error) -> String {
+    let e = list.entries[i]
+    let reason = String(describing: error)
+    return "\(list.path):\(e.line): " + (reason.contains(e.path) ? reason : "\(e.path): \(reason)")
+  }
+
+  /// One training sample of entry `i`: a random clip (train-mode sampling) and a random
+  /// resized crop. Returns `sampleShape` values. Throws `SkippedEntry` naming the list line.
+  public func trainingSample(_ i: Int, rng: inout SeededRandom) throws -> [Float] {
+    do {
+      let reader = try VideoReader(path: list.entries[i].path)
+      let sampler = ClipSampler(
+        clipLength: options.frames, frameInterval: options.kind == .video ? options.frameInterval : 1,
+        numClips: 1, mode: .train)
+      let batch = try reader.sampleClips(sampler: sampler, transform: options.trainTransform, seed: rng.next())
+      return batch.data
+    } catch {
+      throw SkippedEntry(index: i, message: describe(i, error))
+    }
+  }
+
+  /// The evaluation views of entry `i`: `clips` evenly spaced clips × `crops` crops (1 or 3),
+  /// `[V, 3, T, H, W]` (or `[V, 3, H, W]`).
+  public func evaluationViews(_ i: Int, clips: Int, crops: Int) throws -> [Float] {
+    do {
+      let reader = try VideoReader(path: list.entries[i].path)
+      return try Self.views(reader: reader, options: options, clips: clips, crops: crops)
+    } catch {
+      throw SkippedEntry(index: i, message: describe(i, error))
+    }
+  }
+
+  /// Evaluation views of an open reader (shared with `classify`): test-mode sampling of
+  /// `clips` clips, each cut into `crops` crops.
+  public static func views(reader: VideoReader, options: DataOptions, clips: Int, crops: Int) throws -> [Float] {
+    let sampler = ClipSampler(
+      clipLength: options.frames, frameInterval: options.kind == .video ? options.frameInterval : 1,
+      numClips: options.kind == .video ? clips : 1, mode: .test)
+    // All views of one entry are averaged, so their order (crop-major) does not matter.
+    return try reader.sampleClips(sampler: sampler, transform: options.testTransform(crops: crops)).data
+  }
+}

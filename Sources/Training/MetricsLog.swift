@@ -1,0 +1,77 @@
+import Foundation
+import Reports
+
+/// One epoch's figures: a line of `DIR/metrics.jsonl`.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+  public var epoch: Int
+  public var trainLoss: Double
+  public var valTop1: Double
+  public var valTop5: Double
+  public var lr: Double
+  public var seconds: Double
+  public var skipped: Int
+
+  public init(epoch: Int, trainLoss: Double, valTop1: Double, valTop5: Double, lr: Double,
+              seconds: Double, skipped: Int = 0) {
+    self.epoch = epoch
+    self.trainLoss = trainLoss
+    self.valTop1 = valTop1
+    self.valTop5 = valTop5
+    self.lr = lr
+    self.seconds = seconds
+    self.skipped = skipped
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case epoch, lr, seconds, skipped
+    case trainLoss = "train_loss"
+    case valTop1 = "val_top1"
+    case valTop5 = "val_top5"
+  }
+
+  /// The JSON line (keys sorted, no spaces).
+  public var jsonLine: String {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys]
+    return (try? enc.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+  }
+}
+
+/// The per-epoch log of a training run: `metrics.jsonl` and its curves `curves.svg`.
+public enum MetricsLog {
+  /// Rewrites `DIR/metrics.jsonl` with `history` (atomically) and draws `DIR/curves.svg`.
+  ///
+  /// The whole history is rewritten rather than appended so that a resumed run, which
+  /// restarts from its last checkpoint, never leaves lines of epochs it is about to redo.
+  public static func write(_ history: [EpochMetrics], to dir: URL, title: String) throws {
+    let text = history.map(\.jsonLine).joined(separator: "\n") + (history.isEmpty ? "" : "\n")
+    try Data(text.utf8).write(to: dir.appendingPathComponent("metrics.jsonl"), options: .atomic)
+    let svg = curves(history, title: title)
+    try Data(svg.utf8).write(to: dir.appendingPathComponent("curves.svg"), options: .atomic)
+  }
+
+  /// Loss and accuracy curves per epoch, as SVG.
+  public static func curves(_ history: [EpochMetrics], title: String, extra: [PlotSeries] = []) -> String {
+    let loss = PlotSeries(name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) })
+    let top1 = PlotSeries(name: "val top-1", points: history.map { (Double($0.epoch), $0.valTop1) })
+    let top5 = PlotSeries(name: "val top-5", points: history.map { (Double($0.epoch), $0.valTop5) })
+    return LinePlot.svg(
+      panels: [("\(title): training loss", "loss", [loss]), ("\(title): validation accuracy", "accuracy", [top1, top5] + extra)],
+      xLabel: "epoch")
+  }
+
+  /// Parses a `metrics.jsonl` (for reports and tests); a bad line is an error naming it.
+  public static func read(_ url: URL) throws -> [EpochMetrics] {
+    let text = try String(contentsOf: url, encoding: .utf8)
+    var out: [EpochMetrics] = []
+    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+    where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+      do {
+        out.append(try JSONDecoder().decode(EpochMetrics.self, from: Data(line.utf8)))
+      } catch {
+        throw SkippedEntry(index: n, message: "\(url.path):\(n + 1): not a metrics line")
+      }
+    }
+    return out
+  }
+}

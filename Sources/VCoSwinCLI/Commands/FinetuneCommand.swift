@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Models
+import SafeTensors
+import Training
+
+/// `vcoswin finetune`: trains a video model (usually inflated) on a clip list.
+struct FinetuneCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "finetune",
+    abstract: "Fine-tune a video model on a clip list.",
+    discussion: """
+      --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by
+      `vcoswin init` (random initialisation). When its head has another class count than the
+      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of
+      the head (0.1 by default, as is usual for inflated weights).
+
+      Example:
+        vcoswin finetune --train Clips/train.txt --val Clips/val.txt --labels Clips/motion_labels.txt \\
+            --init runs/video-init.safetensors --out runs/video --epochs 12
+      """)
+
+  @OptionGroup var training: TrainingArguments
+
+  @Option(help: "Starting video checkpoint.")
+  var `init`: String
+
+  @Option(help: "Frames per clip.")
+  var clipLen = 8
+
+  @Option(help: "Step between sampled frames.")
+  var interval = 2
+
+  @Option(help: "Learning-rate multiplier of the backbone (everything but the head).")
+  var backboneLRScale = 0.1
+
+  func validate() throws {
+    guard clipLen >= 1, interval >= 1 else { throw ValidationError("--clip-len and --interval must be at least 1.") }
+    guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
+  }
+
+  func run() throws {
+    let labels = try training.labelNames()
+    let (model, note) = try loadWithHead(path: `init`, classes: labels.count, seed: training.seed)
+    guard model.config.dims == 3 else {
+      throw CommandFailure("\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)")
+    }
+    if let note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    let data = DataOptions(
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: training.flip,
+      minArea: training.minArea)
+    try training.run(
+      model: model, labels: labels, provenance: "finetuned from \(`init`) on \(training.train) seed \(training.seed)",
+      data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
+      title: "video model")
+  }
+}
+
+/// Loads a checkpoint; when its head has another class count than `classes`, the model is
+/// rebuilt with `classes` and every weight but the head copied (the head starts fresh).
+/// Returns a note for people when the head was replaced.
+func loadWithHead(path: String, classes: Int, seed: UInt64) throws -> (VCoSwinModel, String?) {
+  let file = try SafeTensorsFile.read(path: path)
+  let info = try Checkpoint.info(of: file)
+  if info.config.classes == classes {
+    let model = VCoSwinModel(config: info.config, seed: seed)
+    try model.load(file)
+    return (model, nil)
+  }
+  var config = info.config
+  config.classes = classes
+  let model = VCoSwinModel(config: config, seed: seed)
+  try Checkpoint.verify(file, config: info.config)
+  for p in model.store.parameters where !p.name.hasPrefix("head.") {
+    _ = try file.copyFloats(p.name, into: p.value.pointer)
+  }
+  return (model, "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it")
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Models
+import Training
+
+/// `vcoswin pretrain`: trains the 2D CoSwin image model on an image list.
+struct PretrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "pretrain",
+    abstract: "Train the 2D CoSwin image model on an image list.",
+    discussion: """
+      Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights,
+      optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1).
+
+      Example:
+        vcoswin pretrain --train Clips/images_train.txt --val Clips/images_val.txt \\
+            --labels Clips/shape_labels.txt --preset micro --out runs/image --epochs 20
+      """)
+
+  @OptionGroup var training: TrainingArguments
+
+  @Option(help: "Model preset (micro, tiny, small, base, swin-micro, …).")
+  var preset = "micro"
+
+  func run() throws {
+    let labels = try training.labelNames()
+    let config = try ModelConfig.preset(preset, dims: 2, classes: labels.count)
+    let model = VCoSwinModel(config: config, seed: training.seed)
+    let data = DataOptions(kind: .image, size: training.size, flip: training.flip, minArea: training.minArea)
+    try training.run(
+      model: model, labels: labels, provenance: "pretrain preset \(preset) on \(training.train) seed \(training.seed)",
+      data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")
+  }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Compute
+import Foundation
+import Models
+import Training
+import VideoIO
+
+/// Options shared by `pretrain` and `finetune`.
+struct TrainingArguments: ParsableArguments {
+  @Option(help: "Training list (`path label` lines).")
+  var train: String
+
+  @Option(help: "Validation list.")
+  var val: String
+
+  @Option(help: "Labels file: one class name per line (default: class_0, class_1, … from the lists).")
+  var labels: String?
+
+  @Option(help: "Output folder: metrics.jsonl, curves.svg, last.safetensors, best.safetensors.")
+  var out: String
+
+  @Option(help: "Epochs.")
+  var epochs = 10
+
+  @Option(help: "Samples per forward pass.")
+  var batchSize = 8
+
+  @Option(help: "Forward passes per optimizer step (gradient accumulation).")
+  var accumulate = 1
+
+  @Option(help: "Peak learning rate.")
+  var lr: Double?
+
+  @Option(help: "Final learning rate of the cosine decay.")
+  var minLR = 1e-5
+
+  @Option(help: "Warm-up epochs (linear).")
+  var warmupEpochs = 1.0
+
+  @Option(help: "AdamW weight decay (never on norms, biases and bias tables).")
+  var weightDecay = 0.05
+
+  @Option(help: "Label smoothing.")
+  var labelSmoothing = 0.1
+
+  @Option(help: "Clip gradients to this global norm (0: off).")
+  var clipNorm = 5.0
+
+  @Option(help: "Crop size the model sees.")
+  var size = 64
+
+  @Option(help: "Training crop: the least fraction of the frame area kept.")
+  var minArea = 0.5
+
+  @Flag(help: "Flip training samples horizontally at random (not for left/right motion classes).")
+  var flip = false
+
+  @Option(help: "Seed of the run (sampling, augmentation, drop path).")
+  var seed: UInt64 = 0
+
+  @Option(help: "Decoding threads.")
+  var workers = 1
+
+  @Option(help: "Threads for the model (BLAS and parallel loops).")
+  var threads = ProcessInfo.processInfo.activeProcessorCount
+
+  @Flag(help: "Continue from OUT/last.safetensors.")
+  var resume = false
+
+  @Flag(help: "No progress bars.")
+  var quiet = false
+
+  func validate() throws {
+    for (name, v) in [("--epochs", epochs), ("--batch-size", batchSize), ("--accumulate", accumulate),
+                      ("--size", size), ("--workers", workers), ("--threads", threads)] where v < 1 {
+      throw ValidationError("\(name) must be at least 1 (got \(v)).")
+    }
+    if let lr, !(lr > 0) { throw ValidationError("--lr must be positive (got \(lr)).") }
+    guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1).") }
+    guard minArea > 0 && minArea <= 1 else { throw ValidationError("--min-area must be in (0, 1].") }
+  }
+
+  /// The class names: the labels file, or `class_i` up to the largest label in the lists.
+  func labelNames() throws -> [String] {
+    if let labels { return try ClipList.labelNames(contentsOf: labels) }
+    var top = -1
+    for path in [train, val] {
+      let list = try ClipList(contentsOf: path, skipBadLines: true)
+      top = Swift.max(top, list.entries.map(\.label).max() ?? -1)
+    }
+    guard top >= 0 else { throw CommandFailure("\(train): no entries with labels") }
+    return (0...top).map { "class_\($0)" }
+  }
+
+  func trainOptions(defaultLR: Double, backboneLRScale: Double) -> TrainOptions {
+    var o = TrainOptions()
+    o.epochs = epochs
+    o.batchSize = batchSize
+    o.accumulate = accumulate
+    o.lr = lr ?? defaultLR
+    o.minLR = minLR
+    o.warmupEpochs = warmupEpochs
+    o.weightDecay = weightDecay
+    o.labelSmoothing = labelSmoothing
+    o.clipNorm = clipNorm
+    o.backboneLRScale = backboneLRScale
+    o.seed = seed
+    o.workers = workers
+    return o
+  }
+
+  /// Trains and prints where the results are.
+  func run(
+    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions, options: TrainOptions,
+    title: String
+  ) throws {
+    ThreadBudget.configure(threads: threads)
+    let trainSet = try ListDataset(listPath: train, labels: labels, options: data)
+    let valSet = try ListDataset(listPath: val, labels: labels, options: data)
+    let trainer = try Trainer(
+      model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
+      options: options, out: URL(fileURLWithPath: out), title: title)
+    trainer.showProgress = !quiet
+    let started = Date()
+    let history = try trainer.run(resume: resume)
+    let best = history.map(\.valTop1).max() ?? 0
+    print(String(format: "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
+                 title, history.count, best, Date().timeIntervalSince(started), out, out, out))
+  }
+}

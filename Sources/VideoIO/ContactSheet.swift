@@ -1,0 +1,52 @@
+/// A contact sheet: frames laid out in a grid on a dark background, for looking at what a
+/// model sees (`vcoswin sample --sheet`).
+public enum ContactSheet {
+  /// Lays out `rows` of frames (row `r`, column `c` = `rows[r][c]`) with `gap` pixels between
+  /// cells. Cells are as large as the largest frame; smaller frames sit at their cell's
+  /// top-left. Precondition: at least one frame.
+  public static func render(rows: [[RGBImage]], gap: Int = 2) -> RGBImage {
+    let all = rows.flatMap { $0 }
+    precondition(!all.isEmpty, "a contact sheet needs at least one frame")
+    let cellW = all.map(\.width).max() ?? 1
+    let cellH = all.map(\.height).max() ?? 1
+    let columns = rows.map(\.count).max() ?? 1
+    let width = columns * cellW + (columns + 1) * gap
+    let height = rows.count * cellH + (rows.count + 1) * gap
+    var sheet = RGBImage(width: width, height: height, fill: (24, 24, 24))
+    for (r, row) in rows.enumerated() {
+      for (c, image) in row.enumerated() {
+        let x0 = gap + c * (cellW + gap)
+        let y0 = gap + r * (cellH + gap)
+        for y in 0..<image.height {
+          let src = y * image.width * 3
+          let dst = ((y0 + y) * width + x0) * 3
+          sheet.pixels.replaceSubrange(
+            dst..<(dst + image.width * 3), with: image.pixels[src..<(src + image.width * 3)])
+        }
+      }
+    }
+    return sheet
+  }
+
+  /// The frames of a clip batch as images: `[view][t]`, undoing the normalisation
+  /// (`v = (x · std + mean) · 255`, clamped to 0…255).
+  public static func frames(of batch: ClipBatch, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1])
+    -> [[RGBImage]]
+  {
+    let (T, H, W) = (batch.frames, batch.height, batch.width)
+    let plane = T * H * W
+    return (0..<batch.count).map { v in
+      (0..<T).map { t in
+        var image = RGBImage(width: W, height: H)
+        for c in 0..<3 {
+          let base = v * 3 * plane + c * plane + t * H * W
+          for i in 0..<(H * W) {
+            let x = (batch.data[base + i] * std[c] + mean[c]) * 255
+            image.pixels[i * 3 + c] = UInt8(max(0, min(255, x.rounded())))
+          }
+        }
+        return image
+      }
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/// A small seedable random generator (SplitMix64): the same numbers for the same seed on
+/// every platform, so that training-mode sampling, random crops and synthetic data are
+/// reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+  public var state: UInt64
+
+  public init(seed: UInt64) { state = seed }
+
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// Uniform in [0, 1).
+  public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+  /// Uniform in `range`.
+  public mutating func uniform(_ range: ClosedRange<Double>) -> Double {
+    range.lowerBound + (range.upperBound - range.lowerBound) * unit()
+  }
+
+  /// Uniform integer in `0..<bound`. Precondition: `bound > 0`.
+  public mutating func below(_ bound: Int) -> Int {
+    precondition(bound > 0)
+    return Int(next() % UInt64(bound))
+  }
+}

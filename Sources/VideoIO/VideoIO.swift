@@ -1,1 +1,0 @@
-// VideoIO: see README.md beside this file.
