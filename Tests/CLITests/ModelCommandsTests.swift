@@ -1,5 +1,7 @@
 import Compute
 import Foundation
+import Training
+import VideoIO
 @testable import Models
 import SafeTensors
 import XCTest
@@ -48,6 +50,44 @@ final class ModelCommandsTests: XCTestCase {
     let logits = try out.floats("logits").values
     for i in 0..<logits.count { XCTAssertEqual(logits[i], direct.logits[flat: i], accuracy: 1e-5 * max(1, abs(logits[i]))) }
     XCTAssertEqual(out.metadata["labels"], "[\"a\",\"b\",\"c\"]")
+  }
+
+  /// Videos: one row per file, the mean over its clips × crops of what the model gives on the
+  /// views `classify` would cut.
+  func testFeaturesOfVideos() throws {
+    let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Clips/val")
+    let videos = ["0000.mkv", "0001.mkv"].map { clips.appendingPathComponent($0).path }
+    let ckpt = folder + "/v.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "4", "--dims", "3", "--out", ckpt])
+    let out = folder + "/f.safetensors"
+    try run(
+      ["features"] + videos + ["--checkpoint", ckpt, "--clips", "2", "--clip-len", "8", "--interval", "2", "--size", "64",
+        "--output", out, "--threads", "1"])
+    let file = try SafeTensorsFile.read(path: out)
+    XCTAssertEqual(try file.floats("features").shape, [2, 256])
+    let logits = try file.floats("logits")
+    XCTAssertEqual(logits.shape, [2, 4])
+    let (model, _) = try VCoSwinModel.load(path: ckpt)
+    var options = DataOptions(kind: .video)
+    options.clipLength = 8
+    options.frameInterval = 2
+    options.size = 64
+    for (v, video) in videos.enumerated() {
+      let values = try ListDataset.views(reader: try VideoReader(path: video), options: options, clips: 2, crops: 1)
+      let x = stack([values], shape: options.sampleShape)
+      XCTAssertEqual(x.shape, [2, 3, 8, 64, 64])
+      let l = try model.forward(x, training: false).logits
+      for j in 0..<4 {
+        let mean = (l[flat: j] + l[flat: 4 + j]) / 2
+        XCTAssertEqual(logits.values[v * 4 + j], mean, accuracy: 1e-4 * max(1, abs(mean)), "\(video) class \(j)")
+      }
+    }
+    XCTAssertThrowsError(try run(["features", folder + "/v.safetensors", "--checkpoint", ckpt, "--output", folder + "/g.safetensors"])) {
+      error in XCTAssertTrue("\(error)".contains("v.safetensors"), "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/g.safetensors"))
+    XCTAssertThrowsError(try VCoSwin.parseAsRoot(["features", "--output", out, "--checkpoint", ckpt]))
   }
 
   func testFeaturesRejectsBadInputs() throws {
