@@ -69,17 +69,18 @@ def make(name, model, input_shape, seed):
     print(f"{name}: logits {list(logits.shape)}, float32 PyTorch max |diff| to float64 = {d:.2e}")
 
 
-os.makedirs(OUT, exist_ok=True)
-torch.manual_seed(0)
-make(
-    "swin2d",
-    SwinTransformer(patch_size=[4, 4], embed_dim=4, depths=[2, 2, 2, 1], num_heads=[1, 1, 2, 2],
-                    window_size=[3, 3], mlp_ratio=2.0, stochastic_depth_prob=0.0, num_classes=5),
-    (2, 3, 36, 44), seed=1)
-make(
-    "swin3d",
-    SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=4, depths=[2, 2, 2, 1], num_heads=[1, 1, 2, 2],
-                      window_size=[2, 3, 3], mlp_ratio=2.0, stochastic_depth_prob=0.0, num_classes=5),
-    (1, 3, 5, 36, 44), seed=2)
-total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
-print(f"fixtures: {total} bytes")
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)
+    make(
+        "swin2d",
+        SwinTransformer(patch_size=[4, 4], embed_dim=4, depths=[2, 2, 2, 1], num_heads=[1, 1, 2, 2],
+                        window_size=[3, 3], mlp_ratio=2.0, stochastic_depth_prob=0.0, num_classes=5),
+        (2, 3, 36, 44), seed=1)
+    make(
+        "swin3d",
+        SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=4, depths=[2, 2, 2, 1], num_heads=[1, 1, 2, 2],
+                          window_size=[2, 3, 3], mlp_ratio=2.0, stochastic_depth_prob=0.0, num_classes=5),
+        (1, 3, 5, 36, 44), seed=2)
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    print(f"fixtures: {total} bytes")

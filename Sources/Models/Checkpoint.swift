@@ -41,6 +41,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
     case shapeMismatch(key: String, expected: [Int], found: [Int])
     case nonFinite(key: String, index: Int)
     case badBuffer(key: String, reason: String)
+    /// A tensor whose shape does not describe a model this package builds.
+    case badTensor(key: String, reason: String)
     case wrongKind(expected: String, found: String)
   }
   public var path: String
@@ -66,6 +68,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
       return "\(path): tensor '\(key)' holds a NaN or infinite value at element \(index)"
     case .badBuffer(let key, let reason):
       return "\(path): buffer '\(key)': \(reason)"
+    case .badTensor(let key, let reason):
+      return "\(path): tensor '\(key)': \(reason)"
     case .wrongKind(let expected, let found):
       return "\(path): this is an \(found) checkpoint; a \(expected) checkpoint is needed here"
     }

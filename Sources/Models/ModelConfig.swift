@@ -147,12 +147,17 @@ public struct ModelConfig: Codable, Sendable, Equatable {
   /// Throws `ModelConfigError` naming the first inconsistent field.
   public func validate() throws {
     guard dims == 2 || dims == 3 else { throw ModelConfigError("dims", "must be 2 or 3, not \(dims)") }
-    guard inChannels >= 1 else { throw ModelConfigError("in_channels", "must be ≥ 1") }
-    guard embedDim >= 1 else { throw ModelConfigError("embed_dim", "must be ≥ 1") }
+    guard inChannels >= 1, inChannels <= 64 else { throw ModelConfigError("in_channels", "must be in 1…64") }
+    guard embedDim >= 1, embedDim <= 4096 else { throw ModelConfigError("embed_dim", "must be in 1…4096") }
     guard !depths.isEmpty, depths.count <= 8 else {
       throw ModelConfigError("depths", "needs 1 to 8 stages, not \(depths.count)")
     }
-    guard depths.allSatisfy({ $0 >= 1 }) else { throw ModelConfigError("depths", "every stage needs ≥ 1 block") }
+    guard depths.allSatisfy({ $0 >= 1 && $0 <= 64 }) else {
+      throw ModelConfigError("depths", "every stage needs 1…64 blocks")
+    }
+    guard embedDim << (depths.count - 1) <= 16384 else {
+      throw ModelConfigError("embed_dim", "\(embedDim) doubled over \(depths.count) stages exceeds 16384 channels")
+    }
     guard heads.count == depths.count else {
       throw ModelConfigError("heads", "has \(heads.count) entries for \(depths.count) stages")
     }
@@ -190,7 +195,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
       throw ModelConfigError("mlp_ratio", "must be in (0, 16]")
     }
     guard dropPath >= 0, dropPath < 1 else { throw ModelConfigError("drop_path", "must be in [0, 1)") }
-    guard classes >= 1 else { throw ModelConfigError("classes", "must be ≥ 1") }
+    guard classes >= 1, classes <= 1_000_000 else { throw ModelConfigError("classes", "must be in 1…1000000") }
     guard layerNormEps > 0, layerNormEps < 1 else { throw ModelConfigError("layer_norm_eps", "must be in (0, 1)") }
   }
 }

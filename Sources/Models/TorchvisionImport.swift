@@ -37,7 +37,7 @@ public enum TorchvisionImport {
     }
     guard conv.count == dims + 2 else {
       throw CheckpointError(
-        path: path, .badMetadata(key: dims == 3 ? "patch_embed.proj.weight" : "features.0.0.weight",
+        path: path, .badTensor(key: dims == 3 ? "patch_embed.proj.weight" : "features.0.0.weight",
           reason: "a \(dims)D conv weight needs \(dims + 2) dimensions, found \(conv)"))
     }
     let embed = conv[0]
@@ -55,14 +55,17 @@ public enum TorchvisionImport {
       let tableKey = "features.\(stageIndex).0.attn.relative_position_bias_table"
       let table = try shape(tableKey)
       guard table.count == 2 else {
-        throw CheckpointError(path: path, .badMetadata(key: tableKey, reason: "expected [rows, heads], found \(table)"))
+        throw CheckpointError(path: path, .badTensor(key: tableKey, reason: "expected [rows, heads], found \(table)"))
       }
       heads.append(table[1])
       let indexKey = "features.\(stageIndex).0.attn.relative_position_index"
       let n = file.tensors[indexKey].map { dims == 2 ? Int(Double($0.count).squareRoot().rounded()) : $0.shape[0] }
       guard let w = windowFrom(rows: table[0], tokens: n, dims: dims) else {
         throw CheckpointError(
-          path: path, .badMetadata(key: tableKey, reason: "\(table[0]) rows match no window; give a preset"))
+          path: path,
+          .badTensor(
+            key: tableKey,
+            reason: "\(table[0]) rows match no single window (and no relative_position_index settles it); give a preset"))
       }
       windows.append(w)
       if i == 0 {
@@ -83,7 +86,7 @@ public enum TorchvisionImport {
         mergePadding: Array(repeating: 0, count: dims), mlpRatio: mlpRatio, dropPath: 0,
         classes: head.first ?? 0)
     } catch {
-      throw CheckpointError(path: path, .badMetadata(key: "(shapes)", reason: "\(error)"))
+      throw CheckpointError(path: path, .badTensor(key: "(architecture)", reason: "\(error)"))
     }
   }
 

@@ -27,57 +27,46 @@ final class InputLayout {
   private var inputShape: [Int] = []
   private var paddedSizes: [Int] = []
 
-  /// `sizes` are the input's `[(T,) H, W]`; `padded` the sizes to pad them to (≥ sizes).
+  /// `x [B, I, (T,) H, W] → y [B, (Tp,) Hp, Wp, I]`, with `padded` = `[(Tp,) Hp, Wp]` ≥ the
+  /// input's sizes (the padding is zero).
   func forward(_ x: Tensor, padded: [Int]) -> Tensor {
-    let b = x.shape[0]
-    let channels = x.shape[1]
-    let sizes = Array(x.shape[2...])
     inputShape = x.shape
     paddedSizes = padded
-    y.reshape(to: [b] + padded + [channels])
-    if padded != sizes { y.zero() }
-    let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
-    let (hp, wp) = (padded[padded.count - 2], padded[padded.count - 1])
-    let tp = padded.count == 3 ? padded[0] : 1
-    let src = x.pointer
-    let dst = y.pointer
-    // One task per (b, t, h) row: reads C strided planes, writes one contiguous row.
-    parallelFor(b * t * h) { r in
-      let row = r % h
-      let frame = (r / h) % t
-      let batch = r / (h * t)
-      let out = dst + ((batch * tp + frame) * hp + row) * wp * channels
-      for c in 0..<channels {
-        let plane = src + (((batch * channels + c) * t + frame) * h + row) * w
-        for col in 0..<w { out[col * channels + c] = plane[col] }
-      }
-    }
+    y.reshape(to: [x.shape[0]] + padded + [x.shape[1]])
+    if padded != Array(x.shape[2...]) { y.zero() }
+    transfer(channelsFirst: x.pointer, channelsLast: y.pointer, toLast: true)
     return y
   }
 
   /// `dy [B, (Tp,) Hp, Wp, I] → dx [B, I, (T,) H, W]` (padding dropped).
   func backward(_ dy: Tensor) -> Tensor {
-    let shape = inputShape
-    dx.reshape(to: shape)
-    let b = shape[0]
-    let channels = shape[1]
-    let sizes = Array(shape[2...])
+    dx.reshape(to: inputShape)
+    transfer(channelsFirst: dx.pointer, channelsLast: dy.pointer, toLast: false)
+    return dx
+  }
+
+  /// Copies between the channels-first input layout and the padded channels-last one, in the
+  /// direction `toLast`. One task per (b, t, h) row: C strided planes ↔ one contiguous row.
+  private func transfer(
+    channelsFirst: UnsafeMutablePointer<Float>, channelsLast: UnsafeMutablePointer<Float>, toLast: Bool
+  ) {
+    let (b, channels) = (inputShape[0], inputShape[1])
+    let sizes = Array(inputShape[2...])
     let (t, h, w) = sizes.count == 3 ? (sizes[0], sizes[1], sizes[2]) : (1, sizes[0], sizes[1])
     let (hp, wp) = (paddedSizes[paddedSizes.count - 2], paddedSizes[paddedSizes.count - 1])
     let tp = paddedSizes.count == 3 ? paddedSizes[0] : 1
-    let src = dy.pointer
-    let dst = dx.pointer
     parallelFor(b * t * h) { r in
-      let row = r % h
-      let frame = (r / h) % t
-      let batch = r / (h * t)
-      let inRow = src + ((batch * tp + frame) * hp + row) * wp * channels
+      let (row, frame, batch) = (r % h, (r / h) % t, r / (h * t))
+      let last = channelsLast + ((batch * tp + frame) * hp + row) * wp * channels
       for c in 0..<channels {
-        let plane = dst + (((batch * channels + c) * t + frame) * h + row) * w
-        for col in 0..<w { plane[col] = inRow[col * channels + c] }
+        let plane = channelsFirst + (((batch * channels + c) * t + frame) * h + row) * w
+        if toLast {
+          for col in 0..<w { last[col * channels + c] = plane[col] }
+        } else {
+          for col in 0..<w { plane[col] = last[col * channels + c] }
+        }
       }
     }
-    return dx
   }
 }
 
@@ -137,6 +126,31 @@ enum AnyConv {
   }
 }
 
+/// Buffers shared by every block in inference (sized by the largest stage), so that memory does
+/// not grow with depth: the residual stream is updated in place and the MLP runs in row chunks.
+final class InferenceWorkspace {
+  /// `[L, C]` LayerNorm output.
+  let normed = Tensor(zeros: [0])
+  /// `[L, C]` attention output tokens.
+  let out = Tensor(zeros: [0])
+  /// `[G·N, C]` partitioned rows.
+  let windows = Tensor(zeros: [0])
+  /// `[G·N, C]` projected rows.
+  let projected = Tensor(zeros: [0])
+  /// `[G·N, 3C]`.
+  let qkv = Tensor(zeros: [0])
+  /// `[G·N, C]` attention output (heads merged), then MLP outputs.
+  let attn = Tensor(zeros: [0])
+  /// `[S, N, N]` softmax scratch, one slot per worker.
+  let probs = Tensor(zeros: [0])
+  /// `[A, N, N]` gathered relative position bias.
+  let bias = Tensor(zeros: [0])
+  /// `[R, hidden]` MLP hidden rows of one chunk.
+  let hidden = Tensor(zeros: [0])
+  /// Rows per MLP chunk.
+  let chunkRows = 4096
+}
+
 /// One Swin block, pre-norm:
 /// `x1 = x + DropPath(Attn(LN₁(x)))`, `y = x1 + DropPath(MLP(LN₂(x1)))`, `MLP = Linear, GELU, Linear`.
 ///
@@ -154,6 +168,12 @@ final class SwinBlock {
   /// Whether attention sees a 2D input as one frame `[B, 1, H, W, C]` (CoSwin 2D: the 3D
   /// window rule, so that an inflated model matches on static clips at every size).
   let asFrame: Bool
+
+  // Inference geometry cache (the same rules as the attention layer's).
+  private var geometry: WindowGeometry?
+  private var source: [Int32] = []  // [nW·N] partition map
+  private var mask: ShiftMask?  // nil when unshifted
+  private var index: [Int32] = []  // [N, N]
 
   private let x1 = Tensor(zeros: [0])  // [B, (T,) H, W, C] after the attention residual
   private let y = Tensor(zeros: [0])  // [B, (T,) H, W, C] block output (training)
@@ -210,6 +230,81 @@ final class SwinBlock {
     out.reshape(to: x.shape)
     addElementwise(out.pointer, x1.pointer, d2.pointer, count: x.count)
     return out
+  }
+
+  /// Inference in place: `x += Attn(LN₁(x))`, then `x += MLP(LN₂(x))`, with every
+  /// intermediate in the shared workspace `ws`. Same arithmetic as `forward(_:training: false)`.
+  func infer(_ x: Tensor, _ ws: InferenceWorkspace) {
+    let c = norm1.channels
+    let rows = x.count / c
+    let g = attn.geometry(for: asFrame ? [x.shape[0], 1] + x.shape.dropFirst() : x.shape)
+    if geometry != g {
+      source = g.sourceMap()
+      mask = g.isShifted ? ShiftMask(geometry: g) : nil
+      index = relativePositionIndex(configured: g.configuredWindow, used: g.window, positions: attn.clampedPositions)
+      geometry = g
+    }
+    let sizes = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: attn.heads, channels: c)
+    let (n, gw, a) = (sizes.windowTokens, sizes.windows, sizes.heads)
+    ws.normed.reshape(to: [rows, c])
+    ws.out.reshape(to: [rows, c])
+    ws.windows.reshape(to: [gw * n, c])
+    ws.qkv.reshape(to: [gw * n, 3 * c])
+    ws.attn.reshape(to: [gw * n, c])
+    ws.projected.reshape(to: [gw * n, c])
+    ws.probs.reshape(to: [sizes.scratchSlots, n, n])
+    ws.bias.reshape(to: [a, n, n])
+    layerNormForward(
+      y: ws.normed.pointer, mean: nil, rstd: nil, x: x.pointer, weight: norm1.weight.value.pointer,
+      bias: norm1.bias.value.pointer, rows: rows, channels: c, eps: norm1.eps)
+    index.withUnsafeBufferPointer { idx in
+      guard let ip = idx.baseAddress else { return }
+      relativePositionBiasForward(
+        bias: ws.bias.pointer, table: attn.relativePositionBiasTable.value.pointer, index: ip,
+        tokens: n, heads: a)
+    }
+    guard let qkvBias = attn.qkv.bias, let projBias = attn.proj.bias else {
+      preconditionFailure("window attention linears have biases")
+    }
+    let weights = WindowAttentionWeights(
+      qkvWeight: attn.qkv.weight.value.pointer, qkvBias: qkvBias.value.pointer,
+      projWeight: attn.proj.weight.value.pointer, projBias: projBias.value.pointer)
+    let labels = mask?.labels ?? []
+    let mixed = mask?.mixed ?? []
+    source.withUnsafeBufferPointer { src in
+      labels.withUnsafeBufferPointer { lab in
+        mixed.withUnsafeBufferPointer { mix in
+          guard let sp = src.baseAddress else { return }
+          windowAttentionForward(
+            y: ws.out.pointer, windows: ws.windows.pointer, qkv: ws.qkv.pointer,
+            attn: ws.attn.pointer, projected: ws.projected.pointer, probs: ws.probs.pointer,
+            keepProbs: false, x: ws.normed.pointer, weights: weights, source: sp,
+            bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
+            mixed: mask == nil ? nil : mix.baseAddress, sizes: sizes)
+        }
+      }
+    }
+    addElementwise(x.pointer, x.pointer, ws.out.pointer, count: x.count)
+
+    // MLP over row chunks: hidden [R, hidden] stays small whatever the stage size.
+    layerNormForward(
+      y: ws.normed.pointer, mean: nil, rstd: nil, x: x.pointer, weight: norm2.weight.value.pointer,
+      bias: norm2.bias.value.pointer, rows: rows, channels: c, eps: norm2.eps)
+    let hidden = fc1.outFeatures
+    ws.hidden.reshape(to: [Swift.min(ws.chunkRows, rows), hidden])
+    var start = 0
+    while start < rows {
+      let r = Swift.min(ws.chunkRows, rows - start)
+      linearForward(
+        y: ws.hidden.pointer, x: ws.normed.pointer + start * c, weight: fc1.weight.value.pointer,
+        bias: fc1.bias?.value.pointer, rows: r, inFeatures: c, outFeatures: hidden)
+      geluForward(y: ws.hidden.pointer, x: ws.hidden.pointer, count: r * hidden)
+      linearForward(
+        y: ws.attn.pointer + start * c, x: ws.hidden.pointer, weight: fc2.weight.value.pointer,
+        bias: fc2.bias?.value.pointer, rows: r, inFeatures: hidden, outFeatures: c)
+      start += r
+    }
+    addElementwise(x.pointer, x.pointer, ws.attn.pointer, count: x.count)
   }
 
   /// `dy → dx` (a buffer the block owns); adds into every parameter gradient.

@@ -49,6 +49,7 @@ public final class VCoSwinModel {
   private let norm: LayerNorm
   private let pool = MeanPool()
   private let head: Linear
+  private let workspace = InferenceWorkspace()
   private var trainedForward = false
 
   /// A freshly initialised model (torchvision's scheme: linears and bias tables truncated
@@ -165,7 +166,12 @@ public final class VCoSwinModel {
     var x = layout.forward(input, padded: paddedInput(sizes))
     x = embedNorm.forward(embedConv.forward(x, training: training), training: training)
     for i in 0..<config.stages {
-      for block in blocks[i] { x = block.forward(x, training: training) }
+      if training {
+        for block in blocks[i] { x = block.forward(x, training: true) }
+      } else {
+        // Blocks update the previous layer's output buffer in place (it is not needed again).
+        for block in blocks[i] { block.infer(x, workspace) }
+      }
       if i < merges.count { x = merges[i].forward(x, training: training) }
     }
     x = norm.forward(x, training: training)

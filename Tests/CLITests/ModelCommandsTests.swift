@@ -1,104 +1,145 @@
+import Compute
 import Foundation
+import Training
+import VideoIO
+@testable import Models
+import SafeTensors
 import XCTest
 
-/// `classify`, `eval`, `inflate`, `pretrain` and `finetune` run as a user runs them.
-final class ModelCommandsTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
+@testable import VCoSwinCLI
 
+/// `init`, `import` and `features`, run as whole commands.
+final class ModelCommandsTests: XCTestCase {
+  var folder = ""
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-models-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = NSTemporaryDirectory() + "model-commands-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  func run(_ arguments: [String]) throws {
+    var command = try VCoSwin.parseAsRoot(arguments)
+    try command.run()
   }
 
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+  func writeInput(_ shape: [Int], to path: String) throws -> Tensor {
+    var rng = SeededRandom(seed: 4)
+    let values = (0..<shape.reduce(1, *)).map { _ in rng.normal() }
+    var w = SafeTensorsWriter()
+    try w.add("input", shape: shape, floats: values)
+    try w.write(to: path)
+    return Tensor(shape: shape, values: values)
+  }
 
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
-  func vcoswin(_ arguments: String...) throws -> CLIRun { try runVCoSwin(arguments, bundleOf: Self.self) }
+  func testInitThenFeatures() throws {
+    let ckpt = folder + "/m.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", "a,b,c"])
+    let (model, info) = try VCoSwinModel.load(path: ckpt)
+    XCTAssertEqual(info.labels, ["a", "b", "c"])
+    XCTAssertEqual(info.kind, "image")
+    XCTAssertEqual(info.config, try ModelConfig.preset("micro", dims: 2, classes: 3))
+    let x = try writeInput([3, 3, 64, 64], to: folder + "/in.safetensors")
+    try run([
+      "features", "--input", folder + "/in.safetensors", "--checkpoint", ckpt, "--output", folder + "/out.safetensors",
+      "--batch", "2", "--threads", "1",
+    ])
+    let out = try SafeTensorsFile.read(path: folder + "/out.safetensors")
+    let direct = try model.forward(x, training: false)
+    XCTAssertEqual(try out.floats("features").shape, [3, 256])
+    XCTAssertEqual(try out.floats("logits").shape, [3, 3])
+    let logits = try out.floats("logits").values
+    for i in 0..<logits.count { XCTAssertEqual(logits[i], direct.logits[flat: i], accuracy: 1e-5 * max(1, abs(logits[i]))) }
+    XCTAssertEqual(out.metadata["labels"], "[\"a\",\"b\",\"c\"]")
+  }
 
-  /// The shipped default model classifies a shipped clip; JSON lines are sorted by probability
-  /// and sum to at most one; a bad file is an error line and the others still print.
-  func testClassifyWithTheDefaultModel() throws {
-    let run = try vcoswin("classify", clips("val/0000.mkv"), clips("val/0001.mkv"), "/no/such/clip.mp4",
-                          "--json", "--top", "3", "--checkpoint", clips("default-model.safetensors"))
-    XCTAssertFalse(run.crashed)
-    XCTAssertEqual(run.status, 1)
-    XCTAssertEqual(run.stderr.split(separator: "\n").first.map(String.init), "error: /no/such/clip.mp4: cannot open: No such file or directory")
-    let labels = try String(contentsOfFile: clips("motion_labels.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
-    let lines = run.stdout.split(separator: "\n")
-    XCTAssertEqual(lines.count, 2)
-    for line in lines {
-      let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      let top = try XCTUnwrap(object["top"] as? [[String: Any]])
-      XCTAssertEqual(top.count, 3)
-      let probs = top.compactMap { $0["prob"] as? Double }
-      XCTAssertEqual(probs, probs.sorted(by: >))
-      XCTAssertLessThanOrEqual(probs.reduce(0, +), 1 + 1e-6)
-      for t in top {
-        let index = try XCTUnwrap(t["index"] as? Int)
-        XCTAssertEqual(t["label"] as? String, labels[index])
+  /// Videos: one row per file, the mean over its clips × crops of what the model gives on the
+  /// views `classify` would cut.
+  func testFeaturesOfVideos() throws {
+    let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Clips/val")
+    let videos = ["0000.mkv", "0001.mkv"].map { clips.appendingPathComponent($0).path }
+    let ckpt = folder + "/v.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "4", "--dims", "3", "--out", ckpt])
+    let out = folder + "/f.safetensors"
+    try run(
+      ["features"] + videos + ["--checkpoint", ckpt, "--clips", "2", "--clip-len", "8", "--interval", "2", "--size", "64",
+        "--output", out, "--threads", "1"])
+    let file = try SafeTensorsFile.read(path: out)
+    XCTAssertEqual(try file.floats("features").shape, [2, 256])
+    let logits = try file.floats("logits")
+    XCTAssertEqual(logits.shape, [2, 4])
+    let (model, _) = try VCoSwinModel.load(path: ckpt)
+    var options = DataOptions(kind: .video)
+    options.clipLength = 8
+    options.frameInterval = 2
+    options.size = 64
+    for (v, video) in videos.enumerated() {
+      let values = try ListDataset.views(reader: try VideoReader(path: video), options: options, clips: 2, crops: 1)
+      let x = stack([values], shape: options.sampleShape)
+      XCTAssertEqual(x.shape, [2, 3, 8, 64, 64])
+      let l = try model.forward(x, training: false).logits
+      for j in 0..<4 {
+        let mean = (l[flat: j] + l[flat: 4 + j]) / 2
+        XCTAssertEqual(logits.values[v * 4 + j], mean, accuracy: 1e-4 * max(1, abs(mean)), "\(video) class \(j)")
       }
     }
+    XCTAssertThrowsError(try run(["features", folder + "/v.safetensors", "--checkpoint", ckpt, "--output", folder + "/g.safetensors"])) {
+      error in XCTAssertTrue("\(error)".contains("v.safetensors"), "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/g.safetensors"))
+    XCTAssertThrowsError(try VCoSwin.parseAsRoot(["features", "--output", out, "--checkpoint", ckpt]))
   }
 
-  /// `eval --json` counts what it evaluated and what it skipped (a missing clip, a bad line).
-  func testEvalJSONCountsSkippedEntries() throws {
-    let list = try String(contentsOfFile: clips("val.txt"), encoding: .utf8).split(separator: "\n").prefix(12)
-      .map { packageRoot.appendingPathComponent("Clips").path + "/" + $0 }.joined(separator: "\n")
-    try (list + "\nmissing.mkv 2\nnot a valid line x\n").write(toFile: path("val.txt"), atomically: true, encoding: .utf8)
-    let run = try vcoswin("eval", "--list", path("val.txt"), "--json", "--checkpoint", clips("default-model.safetensors"),
-                          "--confusion", path("confusion.svg"))
-    XCTAssertEqual(run.status, 0, run.stderr)
-    let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-    XCTAssertEqual(object["count"] as? Int, 12)
-    XCTAssertEqual(object["skipped"] as? Int, 2)
-    for key in ["top1", "top5", "mean_class_accuracy"] {
-      let v = try XCTUnwrap(object[key] as? Double, key)
-      XCTAssertTrue((0...1).contains(v), key)
+  func testFeaturesRejectsBadInputs() throws {
+    let ckpt = folder + "/v.safetensors"
+    try run(["init", "--preset", "micro", "--classes", "2", "--dims", "3", "--out", ckpt])
+    _ = try writeInput([1, 3, 64, 64], to: folder + "/img.safetensors")
+    XCTAssertThrowsError(
+      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", ckpt, "--output", folder + "/o.safetensors"])
+    ) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains("img.safetensors") && text.contains("[1, 3, 64, 64]") && text.contains("video"), text)
     }
-    XCTAssertTrue(run.stderr.contains("val.txt:13:"), run.stderr)
-    XCTAssertTrue(run.stderr.contains("val.txt:14:"), run.stderr)
-    XCTAssertTrue(try String(contentsOfFile: path("confusion.svg"), encoding: .utf8).hasPrefix("<svg"))
+    XCTAssertThrowsError(
+      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", folder + "/none.safetensors", "--output", folder + "/o.safetensors"])
+    ) { error in
+      XCTAssertTrue("\(error)".contains("none.safetensors"), "\(error)")
+    }
+    XCTAssertThrowsError(try run(["init", "--preset", "gigantic", "--classes", "2", "--out", ckpt])) { error in
+      XCTAssertTrue("\(error)".contains("gigantic"), "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/o.safetensors"))
   }
 
-  /// Image pretraining, inflation and fine-tuning from the command line, one short epoch each,
-  /// then a resume that has nothing left to do; bad sources and options are one-line errors.
-  func testPretrainInflateFinetune() throws {
-    let shapes = try String(contentsOfFile: clips("shapes_train.txt"), encoding: .utf8).split(separator: "\n").prefix(16)
-      .map { packageRoot.appendingPathComponent("Clips").path + "/" + $0 }.joined(separator: "\n")
-    try shapes.write(toFile: path("shapes.txt"), atomically: true, encoding: .utf8)
-    let motion = try String(contentsOfFile: clips("train.txt"), encoding: .utf8).split(separator: "\n").prefix(16)
-      .map { packageRoot.appendingPathComponent("Clips").path + "/" + $0 }.joined(separator: "\n")
-    try motion.write(toFile: path("motion.txt"), atomically: true, encoding: .utf8)
-    var run = try vcoswin("pretrain", "--train", path("shapes.txt"), "--val", path("shapes.txt"), "--labels",
-                          clips("shape_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "1",
-                          "--out", path("image"), "--quiet")
-    XCTAssertEqual(run.status, 0, run.stderr)
-    for f in ["metrics.jsonl", "curves.svg", "last.safetensors", "best.safetensors"] {
-      XCTAssertTrue(FileManager.default.fileExists(atPath: path("image/\(f)")), f)
+  /// A Swin model's parameters are torchvision's state dict; importing reads the config back.
+  func testImportReadsTheArchitectureFromShapes() throws {
+    let config = try ModelConfig.preset("swin-micro", dims: 3, classes: 6)
+    let model = VCoSwinModel(config: config, seed: 3)
+    var w = SafeTensorsWriter()
+    for p in model.store.parameters { try w.add(p.name, shape: p.shape, floats: p.value.array) }
+    let tv = folder + "/tv.safetensors"
+    // Without the index buffers torchvision saves, the last stage's window (4,2,2) is ambiguous.
+    try w.write(to: tv)
+    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", folder + "/c.safetensors"])) { error in
+      XCTAssertTrue("\(error)".contains("features.6.0.attn.relative_position_bias_table"), "\(error)")
     }
-    run = try vcoswin("inflate", "--from", path("image/best.safetensors"), "--to", path("video.safetensors"), "--classes", "8")
-    XCTAssertEqual(run.status, 0, run.stderr)
-    XCTAssertTrue(run.stdout.contains("inflated"), run.stdout)
-    run = try vcoswin("inflate", "--from", path("video.safetensors"), "--to", path("again.safetensors"))
-    XCTAssertEqual(run.status, 1)
-    XCTAssertTrue(run.stderr.hasPrefix("error: \(path("video.safetensors")): is a video checkpoint"), run.stderr)
-    run = try vcoswin("inflate", "--from", path("image/best.safetensors"), "--to", path("x.safetensors"), "--window", "2,4")
-    XCTAssertNotEqual(run.status, 0)
-    XCTAssertTrue(run.stderr.hasPrefix("error: --window takes t,h,w"), run.stderr)
-    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
-                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--size", "32", "--epochs", "1",
-                      "--out", path("video"), "--quiet")
-    XCTAssertEqual(run.status, 0, run.stderr)
-    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
-                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--size", "32", "--epochs", "1",
-                      "--out", path("video"), "--quiet", "--resume")
-    XCTAssertEqual(run.status, 0, run.stderr)
-    XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
-    XCTAssertEqual(try String(contentsOfFile: path("video/metrics.jsonl"), encoding: .utf8).split(separator: "\n").count, 1)
-    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--init",
-                      path("image/best.safetensors"), "--out", path("wrong"), "--quiet")
-    XCTAssertEqual(run.status, 1)
-    XCTAssertTrue(run.stderr.contains("is an image checkpoint"), run.stderr)
+    for i in 0..<config.stages {
+      for j in 0..<config.depths[i] {
+        let n = config.windows[i].reduce(1, *)
+        try w.add(
+          config.blockName(stage: i, block: j) + ".attn.relative_position_index", shape: [n, n],
+          int64s: Checkpoint.relativePositionIndexValues(window: config.windows[i]))
+      }
+    }
+    try w.write(to: tv)
+    let labels = folder + "/labels.txt"
+    try "a\nb\nc\nd\ne\nf\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    try run(["import", "--from", tv, "--out", folder + "/c.safetensors", "--labels-file", labels])
+    let (imported, info) = try VCoSwinModel.load(path: folder + "/c.safetensors")
+    XCTAssertEqual(info.config.windows, config.windows)
+    XCTAssertEqual(info.config.depths, config.depths)
+    XCTAssertEqual(info.config.heads, config.heads)
+    XCTAssertEqual(info.labels, ["a", "b", "c", "d", "e", "f"])
+    XCTAssertEqual(imported.store.values.array, model.store.values.array)
   }
 }

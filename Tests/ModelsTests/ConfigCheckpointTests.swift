@@ -56,6 +56,12 @@ final class ConfigTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("dims"), "\(error)")
     }
     XCTAssertThrowsError(try ModelConfig.fromJSON(json.replacingOccurrences(of: "\"coswin\"", with: "\"vit\"")))
+    // Sizes that would only exhaust memory are rejected before any model is built.
+    let huge = json.replacingOccurrences(of: "\"embed_dim\":32", with: "\"embed_dim\":1000000")
+    XCTAssertNotEqual(huge, json)
+    XCTAssertThrowsError(try ModelConfig.fromJSON(huge)) { error in
+      XCTAssertTrue("\(error)".contains("embed_dim"), "\(error)")
+    }
   }
 
   func testNamesFollowTorchvision() throws {

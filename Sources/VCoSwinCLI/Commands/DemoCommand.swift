@@ -38,10 +38,10 @@ struct DemoCommand: ParsableCommand {
   var preset = "nano"
 
   @Option(help: "Epochs of image pretraining.")
-  var imageEpochs = 40
+  var imageEpochs = 80
 
   @Option(help: "Epochs of video fine-tuning (inflated and random initialisation alike).")
-  var videoEpochs = 15
+  var videoEpochs = 25
 
   @Option(help: "Epochs of the frame-averaging image baseline on motion.")
   var baselineEpochs = 8

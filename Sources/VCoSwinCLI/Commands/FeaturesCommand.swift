@@ -3,79 +3,122 @@ import Compute
 import Foundation
 import Models
 import SafeTensors
+import Training
+import VideoIO
 
-/// `vcoswin features`: pooled features and logits of a tensor input.
+/// `vcoswin features`: pooled features and logits of videos, images or a tensor input.
 struct FeaturesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "features",
-    abstract: "Pooled features and logits of the tensor `input` in a safetensors file.",
+    abstract: "Pooled features and logits of videos (or images), or of the tensor `input` in a file.",
     discussion: """
-      Reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a video model,
-      channels first, and feeds it to the model unchanged (no normalisation). Writes
-      `features` [B,C] (after the final LayerNorm and mean pooling) and `logits` [B,K].
+      With --input: reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a
+      video model, channels first, and feeds it to the model unchanged (no normalisation);
+      row b of the outputs is entry b.
+      With videos: each file is cut into --clips clips × --crops crops exactly as `classify`
+      does (normalised); row b of the outputs is the mean over the views of video b.
+      Writes `features` [B,C] (after the final LayerNorm and mean pooling) and `logits` [B,K].
+      A file that cannot be read is an error naming it, and no output is written.
 
-      Example:
+      Examples:
         vcoswin features --input clip.safetensors --checkpoint model.safetensors --output f.safetensors
+        vcoswin features a.mp4 b.avi --checkpoint model.safetensors --clips 2 --output f.safetensors
       """)
 
-  @Option(help: "safetensors file holding the tensor `input`.")
-  var input: String
+  @Argument(help: "Videos (or images, with an image model).")
+  var videos: [String] = []
 
-  @Option(help: "Model checkpoint.")
-  var checkpoint: String
+  @Option(help: "safetensors file holding the tensor `input` (instead of videos).")
+  var input: String?
 
   @Option(help: "Output safetensors file.")
   var output: String
 
-  @Option(help: "Entries per forward pass (memory).")
-  var batch = 8
-
-  @Option(help: "Threads (BLAS and the package's parallel loops).")
-  var threads = ProcessInfo.processInfo.activeProcessorCount
+  @OptionGroup var inference: InferenceArguments
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
-    guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch)).") }
+    guard (input == nil) != videos.isEmpty else {
+      throw ValidationError("give either videos or --input X.safetensors (not both).")
+    }
   }
 
-  func run() throws {
-    ThreadBudget.configure(threads: threads)
-    let (model, info) = try VCoSwinModel.load(path: checkpoint)
-    let file = try SafeTensorsFile.read(path: input)
-    let (shape, values) = try file.floats("input")
-    guard shape.count == info.config.dims + 2, shape[0] >= 1 else {
-      throw CommandFailure(
-        "\(input): tensor 'input' has shape \(shape); this \(info.kind) checkpoint needs \(info.config.dims == 2 ? "[B,3,H,W]" : "[B,3,T,H,W]")")
-    }
-    if let bad = values.firstIndex(where: { !$0.isFinite }) {
-      throw CommandFailure("\(input): tensor 'input' holds a NaN or infinite value at element \(bad)")
-    }
-    let x = Tensor(shape: shape, values: values)
-    let b = shape[0]
-    let f = info.config.featureDim
-    let k = info.config.classes
-    var features = [Float](repeating: 0, count: b * f)
-    var logits = [Float](repeating: 0, count: b * k)
+  /// Features and logits of `x` `[B, 3, (T,) H, W]`, run `batch` entries at a time; rows of
+  /// `views` consecutive entries are averaged.
+  private func run(
+    _ model: VCoSwinModel, _ x: Tensor, views: Int, into features: inout [Float], _ logits: inout [Float]
+  ) throws {
+    let c = model.config
+    let (f, k) = (c.featureDim, c.classes)
+    let b = x.shape[0]
     let per = x.count / b
     var start = 0
     while start < b {
-      let n = min(batch, b - start)
-      let part = Tensor(viewOf: x, offset: start * per, shape: [n] + shape.dropFirst())
-      let out: ModelOutput
+      let n = min(inference.batch, b - start)
+      let part = Tensor(viewOf: x, offset: start * per, shape: [n] + x.shape.dropFirst())
+      let out = try model.forward(part, training: false)
+      for r in 0..<n {
+        let row = (start + r) / views
+        for i in 0..<f { features[row * f + i] += out.features.pointer[r * f + i] / Float(views) }
+        for i in 0..<k { logits[row * k + i] += out.logits.pointer[r * k + i] / Float(views) }
+      }
+      start += n
+    }
+  }
+
+  func run() throws {
+    let (model, info, data, path) = try inference.load()
+    let (f, k) = (info.config.featureDim, info.config.classes)
+    var rows = 0
+    var features: [Float] = []
+    var logits: [Float] = []
+    if let input {
+      let file = try SafeTensorsFile.read(path: input)
+      let (shape, values) = try file.floats("input")
+      guard shape.count == info.config.dims + 2, shape[0] >= 1 else {
+        throw CommandFailure(
+          "\(input): tensor 'input' has shape \(shape); this \(info.kind) checkpoint needs \(info.config.dims == 2 ? "[B,3,H,W]" : "[B,3,T,H,W]")")
+      }
+      if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        throw CommandFailure("\(input): tensor 'input' holds a NaN or infinite value at element \(bad)")
+      }
+      rows = shape[0]
+      features = [Float](repeating: 0, count: rows * f)
+      logits = [Float](repeating: 0, count: rows * k)
       do {
-        out = try model.forward(part, training: false)
+        try run(model, Tensor(shape: shape, values: values), views: 1, into: &features, &logits)
       } catch let e as ModelInputError {
         throw CommandFailure("\(input): \(e)")
       }
-      for i in 0..<(n * f) { features[start * f + i] = out.features.pointer[i] }
-      for i in 0..<(n * k) { logits[start * k + i] = out.logits.pointer[i] }
-      start += n
+    } else {
+      rows = videos.count
+      features = [Float](repeating: 0, count: rows * f)
+      logits = [Float](repeating: 0, count: rows * k)
+      let views = inference.clips * inference.crops
+      for (v, video) in videos.enumerated() {
+        var rowFeatures = [Float](repeating: 0, count: f)
+        var rowLogits = [Float](repeating: 0, count: k)
+        do {
+          let reader = try VideoReader(path: video, threads: inference.workers)
+          let values = try ListDataset.views(
+            reader: reader, options: data, clips: inference.clips, crops: inference.crops)
+          try run(model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures, &rowLogits)
+        } catch {
+          let message = String(describing: error)
+          throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
+        }
+        features.replaceSubrange((v * f)..<((v + 1) * f), with: rowFeatures)
+        logits.replaceSubrange((v * k)..<((v + 1) * k), with: rowLogits)
+      }
     }
     let labels = String(decoding: try JSONEncoder().encode(info.labels), as: UTF8.self)
-    var writer = SafeTensorsWriter(metadata: ["checkpoint": checkpoint, "input": input, "labels": labels])
-    try writer.add("features", shape: [b, f], floats: features)
-    try writer.add("logits", shape: [b, k], floats: logits)
+    var metadata = ["checkpoint": path, "labels": labels]
+    if let input { metadata["input"] = input } else {
+      metadata["videos"] = String(decoding: try JSONEncoder().encode(videos), as: UTF8.self)
+    }
+    var writer = SafeTensorsWriter(metadata: metadata)
+    try writer.add("features", shape: [rows, f], floats: features)
+    try writer.add("logits", shape: [rows, k], floats: logits)
     try writer.write(to: output)
-    print("\(output): features [\(b), \(f)], logits [\(b), \(k)]")
+    print("\(output): features [\(rows), \(f)], logits [\(rows), \(k)]")
   }
 }

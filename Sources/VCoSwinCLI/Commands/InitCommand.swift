@@ -37,12 +37,17 @@ struct InitCommand: ParsableCommand {
   @Option(help: "Seed of the initialisation.")
   var seed: UInt64 = 0
 
+  @Option(help: "Threads (BLAS and the package's parallel loops).")
+  var threads = ProcessInfo.processInfo.activeProcessorCount
+
   func validate() throws {
     guard classes >= 1 else { throw ValidationError("--classes must be at least 1 (got \(classes)).") }
     guard dims == 2 || dims == 3 else { throw ValidationError("--dims must be 2 or 3 (got \(dims)).") }
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
   }
 
   func run() throws {
+    ThreadBudget.configure(threads: threads)
     let config = try ModelConfig.preset(preset, dims: dims, classes: classes)
     var names: [String]? = nil
     if let labels {

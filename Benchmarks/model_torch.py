@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""PyTorch side of the model benchmark: the same cases, threads and protocol as
+`vcoswin-bench model` (one warm-up, then --iterations timed runs; fastest and median;
+peak RSS of the process). Prints one JSON object.
+
+    python3 Benchmarks/model_torch.py --only video16 --threads 2
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+from torchvision.models import swin_t
+from torchvision.models.video import swin3d_t
+
+p = argparse.ArgumentParser()
+p.add_argument("--only", default="video16", choices=["video16", "video32", "image8", "train"])
+p.add_argument("--threads", type=int, default=2)
+p.add_argument("--iterations", type=int, default=3)
+args = p.parse_args()
+
+torch.set_num_threads(args.threads)
+torch.set_num_interop_threads(1)
+torch.manual_seed(1)
+shape = {"video16": (1, 3, 16, 224, 224), "video32": (1, 3, 32, 224, 224),
+         "image8": (8, 3, 224, 224), "train": (2, 3, 8, 112, 112)}[args.only]
+model = swin_t() if args.only == "image8" else swin3d_t()
+x = torch.randn(shape)
+
+if args.only == "train":
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+    labels = torch.arange(shape[0]) % 400
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), labels)
+        loss.backward()
+        opt.step()
+else:
+    model.eval()
+
+    def step():
+        with torch.inference_mode():
+            model(x)
+
+step()
+times = []
+for _ in range(args.iterations):
+    t = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t)
+times.sort()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux → MB
+print(json.dumps({"impl": "torch", "case": args.only, "threads": args.threads, "seconds": times[0],
+                  "median_seconds": times[len(times) // 2], "samples_per_second": shape[0] / times[0],
+                  "peak_rss_mb": rss, "torch": torch.__version__}))
