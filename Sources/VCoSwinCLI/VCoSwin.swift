@@ -11,8 +11,11 @@ public struct VCoSwin: ParsableCommand {
     abstract: "Video CoSwin on a CPU: decode clips, train, inflate, fine-tune and classify.",
     discussion: """
       Examples:
+        vcoswin demo                                  # the whole pipeline on Clips/
+        vcoswin classify Clips/val/0003.mkv           # the shipped default model
         vcoswin probe Clips/val/0000.mkv --json
-        vcoswin synth --out /tmp/synth
+        vcoswin inflate --from image.safetensors --to video.safetensors --classes 8
+        vcoswin finetune --train Clips/train.txt --val Clips/val.txt --init video.safetensors --out runs/video
       """,
     version: "0.1.0",
     subcommands: VCoSwin.commands
