@@ -5,7 +5,8 @@ imported with `vcoswin import` and run with `vcoswin features`, against PyTorch'
 Also checks that Python's safetensors reads the imported checkpoints.
 
 Run from the repository root after `swift build -c release --product vcoswin`:
-    python3 Tools/check_full_size_parity.py [--frames 16] [--threads 2]
+    python3 Tools/check_full_size_parity.py [--frames 16] [--height 224] [--width 224] [--threads 2]
+Odd sizes (e.g. --frames 5 --height 100 --width 120) exercise padding and clamped windows.
 Exits non-zero when the relative logit error exceeds 1e-4.
 """
 import argparse
@@ -24,14 +25,17 @@ from make_model_fixtures import randomize  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--frames", type=int, default=16)
+p.add_argument("--height", type=int, default=224)
+p.add_argument("--width", type=int, default=224)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--binary", default=".build/release/vcoswin")
 args = p.parse_args()
 
 ok = True
 with tempfile.TemporaryDirectory() as d:
-    for name, model, shape in [("swin_t", swin_t(), (2, 3, 224, 224)),
-                               ("swin3d_t", swin3d_t(), (1, 3, args.frames, 224, 224))]:
+    hw = (args.height, args.width)
+    for name, model, shape in [("swin_t", swin_t(), (2, 3) + hw),
+                               ("swin3d_t", swin3d_t(), (1, 3, args.frames) + hw)]:
         gen = torch.Generator().manual_seed(7)
         randomize(model, gen)
         model.eval()
