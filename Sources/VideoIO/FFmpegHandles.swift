@@ -65,6 +65,14 @@ final class InputContext {
     avformat_close_input(&p)
   }
 
+  /// Tells the demuxer to skip the packets of every stream but `index` (audio, subtitles):
+  /// reading then touches only the video's data.
+  func discardAll(except index: Int) {
+    for i in 0..<Int(pointer.pointee.nb_streams) where i != index {
+      stream(i).pointee.discard = AVDISCARD_ALL
+    }
+  }
+
   /// The stream at `index`. Precondition: `0 <= index < nb_streams`.
   func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
     precondition(index >= 0 && index < Int(pointer.pointee.nb_streams))

@@ -54,6 +54,7 @@ public final class VideoReader {
     let best = av_find_best_stream(input.pointer, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
     guard best >= 0 else { throw VideoError(path: path, "no video stream") }
     streamIndex = Int(best)
+    input.discardAll(except: streamIndex)
     let stream = input.stream(streamIndex)
     timeBase = stream.pointee.time_base
     decoder = try VideoReader.openDecoder(stream: stream, threads: threads, path: path)
@@ -173,6 +174,7 @@ public final class VideoReader {
   /// usable timestamps).
   private func reopen() throws {
     let fresh = try InputContext(path: path)
+    fresh.discardAll(except: streamIndex)
     decoder = try VideoReader.openDecoder(
       stream: fresh.stream(streamIndex), threads: threads, path: path)
     input = fresh
