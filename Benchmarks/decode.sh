@@ -35,16 +35,19 @@ import json, sys
 best = {}
 for r in map(json.loads, open(sys.argv[1])):
     b = best.setdefault((r["impl"], r["file"], r["threads"]), dict(r))
-    for k in ("decode_fps", "decode_fps_cpu", "clips_per_s", "clip_speedup"):
+    for k in ("decode_fps", "decode_fps_cpu", "clips_per_s", "clips_per_cpu_s", "clip_speedup"):
         b[k] = max(b[k], r[k])
-print(f"{'file':14} {'thr':>3} | {'fps: swift':>10} {'pyav':>6} {'ratio':>6} | {'fps/cpu-s: swift':>16} {'pyav':>6} "
-      f"{'ratio':>6} {'vs pyav-area':>12} | {'clips/s: swift':>14} {'pyav':>6} {'ratio':>6} | {'clip vs all':>11}")
+cols = [("decode_fps", "fps"), ("decode_fps_cpu", "fps/cpu-s"), ("clips_per_s", "clips/s"),
+        ("clips_per_cpu_s", "clips/cpu-s")]
+print(f"{'file':14} {'thr':>3} " + " ".join(f"| {n + ' swift':>17} {'pyav':>7} {'ratio':>6}" for _, n in cols)
+      + f" | {'fps/cpu-s vs pyav-area':>22} | {'clip vs all':>11}")
 for (impl, f, t), s in sorted(best.items()):
     p, a = best.get(("pyav", f, t)), best.get(("pyav-area", f, t))
     if impl != "swift" or p is None or a is None:
         continue
-    print(f"{f:14} {t:>3} | {s['decode_fps']:>10.1f} {p['decode_fps']:>6.1f} {s['decode_fps'] / p['decode_fps']:>5.2f}x | "
-          f"{s['decode_fps_cpu']:>16.1f} {p['decode_fps_cpu']:>6.1f} {s['decode_fps_cpu'] / p['decode_fps_cpu']:>5.2f}x "
-          f"{s['decode_fps_cpu'] / a['decode_fps_cpu']:>11.2f}x | {s['clips_per_s']:>14.2f} {p['clips_per_s']:>6.2f} "
-          f"{s['clips_per_s'] / p['clips_per_s']:>5.2f}x | {s['clip_speedup']:>10.1f}x")
+    line = f"{f:14} {t:>3} "
+    for k, _ in cols:
+        line += f"| {s[k]:>17.2f} {p[k]:>7.2f} {s[k] / p[k]:>5.2f}x "
+    line += f"| {s['decode_fps_cpu'] / a['decode_fps_cpu']:>21.2f}x | {s['clip_speedup']:>10.1f}x"
+    print(line)
 PY
