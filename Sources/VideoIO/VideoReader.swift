@@ -105,7 +105,16 @@ public final class VideoReader {
       }
       var firstAfterSeek = keyPosition >= 0
       var emitted = false
-      while try receiveNext() {
+      while !emitted {
+        guard try receiveNext() else {
+          if firstAfterSeek && keyPosition > 0 {
+            // Nothing decodes after this keyframe: start one keyframe earlier.
+            keyPosition -= 1
+            try seek(keyPosition: keyPosition)
+            continue
+          }
+          break
+        }
         guard let n = lastNumber else { continue }
         if firstAfterSeek, n > target, keyPosition > 0 {
           // The demuxer landed after the wanted keyframe: step one keyframe back.
@@ -120,7 +129,6 @@ public final class VideoReader {
           i += 1
         }
         emitted = true
-        break
       }
       if !emitted {
         // End of stream before `target`: the last decoded frame stands in for the rest.
