@@ -11,11 +11,11 @@ struct DecodeBench: ParsableCommand {
     commandName: "decode",
     abstract: "Decode and clip-sampling speed on video files.",
     discussion: """
-      For each file and thread count: `decode_fps` decodes every frame and resizes it to a
-      short side of 224 (RGB24); `decode_fps_cpu` is the same per CPU-second (all threads),
-      which other processes' load does not change; `decode_all_s` is that pass's time; `clips_per_s` samples
-      --clips random 32×2 clips (a fresh reader per clip, as a data loader does: open, packet
-      scan, seek, decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s,
+      For each file and thread count: `decode_fps` decodes every frame and resizes it to a \
+      short side of 224 (RGB24); `decode_fps_cpu` is the same per CPU-second (all threads), \
+      which other processes' load does not change; `decode_all_s` is that pass's time; `clips_per_s` samples \
+      --clips random 32×2 clips (a fresh reader per clip, as a data loader does: open, packet \
+      scan, seek, decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s, \
       how many times faster one clip is than decoding the whole file.
 
       Examples:
