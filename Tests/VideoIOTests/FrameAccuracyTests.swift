@@ -100,6 +100,11 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
     XCTAssertEqual(reader.frameCount, 30)
     XCTAssertEqual(reader.time(ofFrame: 29), Double(times[29]) / 1000, accuracy: 1e-6)
     XCTAssertEqual(reader.time(ofFrame: 5), Double(times[5]) / 1000, accuracy: 1e-6)
+    // Mean rate from the timestamps (the header's 25 fps does not hold), duration to the end
+    // of the last frame.
+    XCTAssertEqual(reader.info.fps, 29 / (Double(times[29]) / 1000), accuracy: 1e-9)
+    XCTAssertGreaterThan(reader.info.duration, Double(times[29]) / 1000)
+    XCTAssertLessThan(reader.info.duration, Double(times[29]) / 1000 + 0.05)
     try assertFrames(file, [29, 3, 17, 0, 16, 28])
   }
 
