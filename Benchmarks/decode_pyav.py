@@ -5,7 +5,8 @@ For each file and thread count prints one JSON object per line:
   decode_fps    decode every frame, convert to RGB24 resized to a short side of 224
   decode_fps_cpu  the same per CPU-second of this process (all threads)
   decode_all_s  that pass's time in seconds
-  clips_per_s   (and clips_per_cpu_s) random 32x2 clips (mmaction2 train-mode offsets), each with a fresh container:
+  clips_per_s   (and clips_per_cpu_s) 32x2 clips at evenly spaced offsets (mmaction2 test
+                mode, the same frames as the Swift side), each with a fresh container:
                 open, seek to the keyframe before the clip, decode forward, convert the wanted
                 frames, centre crop 224, Float32 [3, T, H, W]
   clip_speedup  decode_all_s * clips_per_s
@@ -49,19 +50,20 @@ def decode_all(path, threads, interpolation):
     return frames, time.perf_counter() - start, time.process_time() - cpu
 
 
-def train_offset(frames, clip_len, interval, rng):
-    """mmaction2 SampleFrames train mode, one clip."""
-    average = frames - clip_len * interval + 1  # (F - L + 1) // num_clips, num_clips = 1
-    return int(rng.randint(average)) if average > 0 else 0
+def test_offsets(frames, clip_len, interval, clips):
+    """mmaction2 SampleFrames test mode: evenly spaced clip offsets (as the Swift side)."""
+    max_offset = max(frames - clip_len * interval, 0)
+    if clips == 1:
+        return [max_offset // 2]
+    return [int(x) for x in np.round(np.arange(clips) * (max_offset / (clips - 1)))]
 
 
-def sample_clip(path, threads, seed, interpolation, clip_len=32, interval=2, size=224):
+def sample_clip(path, threads, offset, interpolation, clip_len=32, interval=2, size=224):
     container, stream = open_stream(path, threads)
     frames = stream.frames
     fps = float(stream.average_rate)
     tb = float(stream.time_base)
     start_pts = stream.start_time or 0
-    offset = train_offset(frames, clip_len, interval, np.random.RandomState(seed))
     wanted = [(offset + j * interval) % frames for j in range(clip_len)]
     targets = sorted(set(wanted))
     w, h = resized(stream.codec_context.width, stream.codec_context.height, size)
@@ -96,8 +98,10 @@ def main():
                 decode_s = min(decode_s, seconds)
                 decode_cpu = min(decode_cpu, cpu)
                 start, cpu = time.perf_counter(), time.process_time()
-                for k in range(args.clips):
-                    clip = sample_clip(path, threads, seed=k, interpolation=args.interpolation)
+                with av.open(path) as probe:
+                    offsets = test_offsets(probe.streams.video[0].frames, 32, 2, args.clips)
+                for offset in offsets:
+                    clip = sample_clip(path, threads, offset, interpolation=args.interpolation)
                     assert clip.shape == (3, 32, 224, 224)
                 clip_s = min(clip_s, time.perf_counter() - start)
                 clip_cpu = min(clip_cpu, time.process_time() - cpu)

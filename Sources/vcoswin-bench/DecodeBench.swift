@@ -13,10 +13,11 @@ struct DecodeBench: ParsableCommand {
     discussion: """
       For each file and thread count: `decode_fps` decodes every frame and resizes it to a \
       short side of 224 (RGB24); `decode_fps_cpu` is the same per CPU-second (all threads), \
-      which other processes' load does not change; `decode_all_s` is that pass's time; `clips_per_s` samples \
-      --clips random 32×2 clips (a fresh reader per clip, as a data loader does: open, packet \
-      scan, seek, decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s, \
-      how many times faster one clip is than decoding the whole file.
+      which other processes' load does not change; `decode_all_s` is that pass's time; \
+      `clips_per_s` (and `clips_per_cpu_s`) samples --clips 32×2 clips at evenly spaced \
+      offsets (a fresh reader per clip, as a data loader does: open, packet scan, seek, \
+      decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s, how many \
+      times faster one clip is than decoding the whole file.
 
       Examples:
         vcoswin-bench decode --generate /tmp/bench
@@ -108,14 +109,19 @@ struct DecodeBench: ParsableCommand {
     return user + system
   }
 
-  /// Samples `clips` random 32×2 clips, each with a fresh reader; returns (seconds, CPU seconds).
+  /// Samples `clips` 32×2 clips at evenly spaced offsets (mmaction2 test mode, so that the
+  /// PyAV script takes the very same frames), each with a fresh reader as a data loader does;
+  /// returns (seconds, CPU seconds).
   private func measureClips(_ path: String, threads: Int) throws -> (seconds: Double, cpu: Double) {
-    let sampler = ClipSampler(clipLength: 32, frameInterval: 2, numClips: 1, mode: .train)
+    let frames = try VideoReader(path: path).frameCount
+    let all = ClipSampler(clipLength: 32, frameInterval: 2, numClips: clips, mode: .test)
+      .sample(frameCount: frames)
     let cpuStart = DecodeBench.cpuSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
-    for k in 0..<clips {
+    for clip in all {
       let reader = try VideoReader(path: path, threads: threads)
-      let batch = try reader.sampleClips(sampler: sampler, transform: .test(size: 224), seed: UInt64(k))
+      var random = SplitMix64(seed: 0)
+      let batch = try reader.readClips([clip], transform: .test(size: 224), random: &random)
       precondition(batch.shape == [1, 3, 32, 224, 224])
     }
     return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, DecodeBench.cpuSeconds() - cpuStart)
