@@ -3,12 +3,15 @@
 
 For each file and thread count prints one JSON object per line:
   decode_fps    decode every frame, convert to RGB24 resized to a short side of 224
+  decode_fps_cpu  the same per CPU-second of this process (all threads)
   decode_all_s  that pass's time in seconds
-  clips_per_s   random 32x2 clips (mmaction2 train-mode offsets), each with a fresh container:
+  clips_per_s   (and clips_per_cpu_s) 32x2 clips at evenly spaced offsets (mmaction2 test
+                mode, the same frames as the Swift side), each with a fresh container:
                 open, seek to the keyframe before the clip, decode forward, convert the wanted
                 frames, centre crop 224, Float32 [3, T, H, W]
   clip_speedup  decode_all_s * clips_per_s
-Usage: decode_pyav.py FILE... [--threads 1 2] [--clips 12] [--repeats 2]
+Usage: decode_pyav.py FILE... [--threads 1 2] [--clips 12] [--repeats 2] [--interpolation AREA]
+(--interpolation: swscale filter for the resize; PyAV's default is BILINEAR)
 """
 import argparse
 import json
@@ -33,35 +36,34 @@ def open_stream(path, threads):
     return container, stream
 
 
-def decode_all(path, threads):
+def decode_all(path, threads, interpolation):
+    cpu = time.process_time()
     start = time.perf_counter()
     container, stream = open_stream(path, threads)
     w, h = resized(stream.codec_context.width, stream.codec_context.height)
     frames, checksum = 0, 0
     for frame in container.decode(stream):
-        rgb = frame.to_ndarray(width=w, height=h, format="rgb24")
+        rgb = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
         checksum += int(rgb[h // 2, w // 2, 0])
         frames += 1
     container.close()
-    return frames, time.perf_counter() - start
+    return frames, time.perf_counter() - start, time.process_time() - cpu
 
 
-def train_offset(frames, clip_len, interval, rng):
-    """mmaction2 SampleFrames train mode, one clip."""
-    span = clip_len * interval
-    avg = (frames - span + 1) // 1
-    if avg > 0:
-        return int(rng.randint(avg))
-    return 0
+def test_offsets(frames, clip_len, interval, clips):
+    """mmaction2 SampleFrames test mode: evenly spaced clip offsets (as the Swift side)."""
+    max_offset = max(frames - clip_len * interval, 0)
+    if clips == 1:
+        return [max_offset // 2]
+    return [int(x) for x in np.round(np.arange(clips) * (max_offset / (clips - 1)))]
 
 
-def sample_clip(path, threads, seed, clip_len=32, interval=2, size=224):
+def sample_clip(path, threads, offset, interpolation, clip_len=32, interval=2, size=224):
     container, stream = open_stream(path, threads)
     frames = stream.frames
     fps = float(stream.average_rate)
     tb = float(stream.time_base)
     start_pts = stream.start_time or 0
-    offset = train_offset(frames, clip_len, interval, np.random.RandomState(seed))
     wanted = [(offset + j * interval) % frames for j in range(clip_len)]
     targets = sorted(set(wanted))
     w, h = resized(stream.codec_context.width, stream.codec_context.height, size)
@@ -71,7 +73,7 @@ def sample_clip(path, threads, seed, clip_len=32, interval=2, size=224):
     for frame in container.decode(stream):
         index = int(round((frame.pts - start_pts) * tb * fps))
         if index in targets and index not in got:
-            rgb = frame.to_ndarray(width=w, height=h, format="rgb24")
+            rgb = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
             got[index] = rgb[y0:y0 + size, x0:x0 + size]
         if index >= targets[-1]:
             break
@@ -86,23 +88,30 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--interpolation", default="BILINEAR")
     args = parser.parse_args()
     for path in args.files:
         for threads in args.threads:
-            decode_s, clip_s, frames = float("inf"), float("inf"), 0
+            decode_s, decode_cpu, clip_s, clip_cpu, frames = (float("inf"),) * 4 + (0,)
             for _ in range(args.repeats):
-                frames, seconds = decode_all(path, threads)
+                frames, seconds, cpu = decode_all(path, threads, args.interpolation)
                 decode_s = min(decode_s, seconds)
-                start = time.perf_counter()
-                for k in range(args.clips):
-                    clip = sample_clip(path, threads, seed=k)
+                decode_cpu = min(decode_cpu, cpu)
+                start, cpu = time.perf_counter(), time.process_time()
+                with av.open(path) as probe:
+                    offsets = test_offsets(probe.streams.video[0].frames, 32, 2, args.clips)
+                for offset in offsets:
+                    clip = sample_clip(path, threads, offset, interpolation=args.interpolation)
                     assert clip.shape == (3, 32, 224, 224)
                 clip_s = min(clip_s, time.perf_counter() - start)
+                clip_cpu = min(clip_cpu, time.process_time() - cpu)
             clips_per_s = args.clips / clip_s
             print(json.dumps({
-                "impl": "pyav", "file": os.path.basename(path), "threads": threads, "frames": frames,
-                "decode_fps": round(frames / decode_s, 3), "decode_all_s": round(decode_s, 3),
-                "clips_per_s": round(clips_per_s, 3), "clip_speedup": round(decode_s * clips_per_s, 3),
+                "impl": "pyav" if args.interpolation == "BILINEAR" else "pyav-" + args.interpolation.lower(),
+                "file": os.path.basename(path), "threads": threads, "frames": frames,
+                "decode_fps": round(frames / decode_s, 3), "decode_fps_cpu": round(frames / decode_cpu, 3),
+                "decode_all_s": round(decode_s, 3),
+                "clips_per_s": round(clips_per_s, 3), "clips_per_cpu_s": round(args.clips / clip_cpu, 3), "clip_speedup": round(decode_s * clips_per_s, 3),
             }), flush=True)
 
 

@@ -51,8 +51,12 @@ public struct SynthDataset: Sendable {
     precondition(frames >= 2 && size >= 16, "need at least 2 frames of 16×16 pixels")
     let fm = FileManager.default
     for folder in ["train", "val", "images/train", "images/val"] {
-      try fm.createDirectory(
-        at: output.appendingPathComponent(folder), withIntermediateDirectories: true)
+      let url = output.appendingPathComponent(folder)
+      do {
+        try fm.createDirectory(at: url, withIntermediateDirectories: true)
+      } catch {
+        throw VideoError.fileSystem(path: url.path, "cannot create folder", error)
+      }
     }
     let total = trainCount + valCount
     var done = 0
@@ -101,7 +105,7 @@ public struct SynthDataset: Sendable {
     do {
       try text.write(to: url, atomically: true, encoding: .utf8)
     } catch {
-      throw VideoError(path: url.path, "cannot write", detail: error.localizedDescription)
+      throw VideoError.fileSystem(path: url.path, "cannot write", error)
     }
   }
 }

@@ -18,7 +18,8 @@ public struct PixelRect: Hashable, Sendable {
 /// `Resize`, `CenterCrop`, `ThreeCrop`, `RandomResizedCrop`, `Flip` and `Normalize`.
 ///
 /// The same geometry applies to every frame of a clip; random choices (random resized crop,
-/// flip) are drawn once per clip. swscale resizes the frame (bilinear); one loop then reads
+/// flip) are drawn once per clip. swscale resizes the frame (area filter when shrinking,
+/// bilinear when enlarging); one loop then reads
 /// the crop(s) from its RGB24 output and writes planar Float32, normalised:
 /// `out = (v/255 − mean[c]) / std[c]` for channel `c` (RGB order).
 public struct ClipTransform: Sendable, Equatable {

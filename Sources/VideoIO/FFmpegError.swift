@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// A failure to read or write a video or image file.
 ///
@@ -24,6 +25,21 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
 
   public var description: String {
     detail.isEmpty ? "\(path): \(operation)" : "\(path): \(operation): \(detail)"
+  }
+
+  /// A file-system failure (creating, writing) as a `VideoError`, with the system's reason,
+  /// e.g. `out/train: cannot create folder: No such file or directory`.
+  public static func fileSystem(path: String, _ operation: String, _ error: Error) -> VideoError {
+    let ns = error as NSError
+    var reason = ns.localizedDescription
+    if let inner = ns.userInfo[NSUnderlyingErrorKey] as? Error,
+      (inner as NSError).domain == NSPOSIXErrorDomain
+    {
+      reason = String(cString: strerror(Int32((inner as NSError).code)))
+    } else if ns.domain == NSPOSIXErrorDomain {
+      reason = String(cString: strerror(Int32(ns.code)))
+    }
+    return VideoError(path: path, operation, detail: reason)
   }
 
   /// FFmpeg's message for an error code (`av_strerror`).

@@ -65,6 +65,14 @@ final class InputContext {
     avformat_close_input(&p)
   }
 
+  /// Tells the demuxer to skip the packets of every stream but `index` (audio, subtitles):
+  /// reading then touches only the video's data.
+  func discardAll(except index: Int) {
+    for i in 0..<Int(pointer.pointee.nb_streams) where i != index {
+      stream(i).pointee.discard = AVDISCARD_ALL
+    }
+  }
+
   /// The stream at `index`. Precondition: `0 <= index < nb_streams`.
   func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
     precondition(index >= 0 && index < Int(pointer.pointee.nb_streams))
@@ -94,9 +102,9 @@ final class Scaler {
   private var context: OpaquePointer? = nil
   private let flags: Int32
 
-  /// `flags`: the swscale filter (`SWS_BILINEAR` by default, as bilinear resizing in
-  /// mmaction2) plus accurate rounding and full chroma interpolation.
-  init(flags: Int32 = SWS_BILINEAR) {
+  /// `flags`: the swscale filter. `SWS_AREA` by default: averaging when shrinking (no
+  /// aliasing, and cheaper than swscale's bilinear there), bilinear when enlarging.
+  init(flags: Int32 = SWS_AREA) {
     self.flags = flags
   }
 

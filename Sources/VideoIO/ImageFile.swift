@@ -51,7 +51,7 @@ public enum ImageFile {
     do {
       try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-      throw VideoError(path: path, "cannot write image", detail: error.localizedDescription)
+      throw VideoError.fileSystem(path: path, "cannot write image", error)
     }
   }
 }

@@ -2,7 +2,7 @@ import CFFmpeg
 
 extension VideoReader {
   /// Decodes frames `numbers` (any order, repeats allowed) as RGB images, in the order asked,
-  /// scaled to `width`×`height` (bilinear) or at the decoded size when nil.
+  /// scaled to `width`×`height` (swscale's area filter) or at the decoded size when nil.
   /// Precondition: every number is in `0..<frameCount`; sizes ≥ 1.
   public func readFrames(_ numbers: [Int], width: Int? = nil, height: Int? = nil) throws
     -> [RGBImage]

@@ -54,6 +54,7 @@ public final class VideoReader {
     let best = av_find_best_stream(input.pointer, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
     guard best >= 0 else { throw VideoError(path: path, "no video stream") }
     streamIndex = Int(best)
+    input.discardAll(except: streamIndex)
     let stream = input.stream(streamIndex)
     timeBase = stream.pointee.time_base
     decoder = try VideoReader.openDecoder(stream: stream, threads: threads, path: path)
@@ -94,6 +95,11 @@ public final class VideoReader {
       precondition(n >= 0 && n < frameCount, "frame \(n) out of range 0..<\(frameCount)")
     }
     let wanted = Array(Set(numbers)).sorted()
+    wantedNumbers = Set(wanted)
+    defer {
+      wantedNumbers = nil
+      decoder.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
+    }
     var i = 0
     while i < wanted.count {
       let target = wanted[i]
@@ -104,7 +110,16 @@ public final class VideoReader {
       }
       var firstAfterSeek = keyPosition >= 0
       var emitted = false
-      while try receiveNext() {
+      while !emitted {
+        guard try receiveNext() else {
+          if firstAfterSeek && keyPosition > 0 {
+            // Nothing decodes after this keyframe: start one keyframe earlier.
+            keyPosition -= 1
+            try seek(keyPosition: keyPosition)
+            continue
+          }
+          break
+        }
         guard let n = lastNumber else { continue }
         if firstAfterSeek, n > target, keyPosition > 0 {
           // The demuxer landed after the wanted keyframe: step one keyframe back.
@@ -119,7 +134,6 @@ public final class VideoReader {
           i += 1
         }
         emitted = true
-        break
       }
       if !emitted {
         // End of stream before `target`: the last decoded frame stands in for the rest.
@@ -139,7 +153,9 @@ public final class VideoReader {
 
   /// Whether reaching `target` needs a seek rather than decoding forward from where we are.
   private func needsSeek(to target: Int) -> Bool {
-    guard let last = lastNumber, target > last, !(inputEnded && flushSent) else { return true }
+    guard let last = lastNumber, target > last, !(inputEnded && flushSent),
+      !maybeDropped.contains(target)
+    else { return true }
     if index.sequential { return false }
     let key = index.keyframes[index.keyframePosition(atOrBefore: target)]
     return key > last + 1 && target - last > continueWithin
@@ -160,6 +176,7 @@ public final class VideoReader {
       try reopen()
     }
     lastNumber = nil
+    maybeDropped.removeAll(keepingCapacity: true)
     inputEnded = false
     flushSent = false
     av_frame_unref(current.pointer)
@@ -169,10 +186,19 @@ public final class VideoReader {
   /// Frame number assumed for the first decoded frame without a known timestamp.
   private var startNumber = 0
 
+  /// The frames the current `decode` call wants. Packets of other frames are sent with
+  /// `skip_frame = AVDISCARD_NONREF`: the decoder drops them if no other frame refers to
+  /// them (B-frames), since they would never be converted anyway.
+  private var wantedNumbers: Set<Int>?
+  /// Frames sent with `AVDISCARD_NONREF` since the last seek: possibly dropped, so a later
+  /// call that wants one of them must seek back to it.
+  private var maybeDropped = Set<Int>()
+
   /// Reopens the file at its start (for demuxers that cannot seek, and for files without
   /// usable timestamps).
   private func reopen() throws {
     let fresh = try InputContext(path: path)
+    fresh.discardAll(except: streamIndex)
     decoder = try VideoReader.openDecoder(
       stream: fresh.stream(streamIndex), threads: threads, path: path)
     input = fresh
@@ -209,6 +235,13 @@ public final class VideoReader {
       }
       defer { av_packet_unref(packet.pointer) }
       guard Int(packet.pointer.pointee.stream_index) == streamIndex else { continue }
+      if let wanted = wantedNumbers, !index.sequential {
+        let p = packet.pointer.pointee
+        let n = index.numberOfPts[p.pts != vc_nopts_value() ? p.pts : p.dts]
+        let skip = n.map { !wanted.contains($0) } ?? false
+        if skip, let n { maybeDropped.insert(n) }
+        decoder.pointer.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+      }
       let sent = avcodec_send_packet(decoder.pointer, packet.pointer)
       if sent < 0 && sent != AVStatus.again {
         lastDecodeError = sent

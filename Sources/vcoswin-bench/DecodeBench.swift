@@ -11,11 +11,13 @@ struct DecodeBench: ParsableCommand {
     commandName: "decode",
     abstract: "Decode and clip-sampling speed on video files.",
     discussion: """
-      For each file and thread count: `decode_fps` decodes every frame and resizes it to a
-      short side of 224 (RGB24); `decode_all_s` is that pass's time; `clips_per_s` samples
-      --clips random 32×2 clips (a fresh reader per clip, as a data loader does: open, packet
-      scan, seek, decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s,
-      how many times faster one clip is than decoding the whole file.
+      For each file and thread count: `decode_fps` decodes every frame and resizes it to a \
+      short side of 224 (RGB24); `decode_fps_cpu` is the same per CPU-second (all threads), \
+      which other processes' load does not change; `decode_all_s` is that pass's time; \
+      `clips_per_s` (and `clips_per_cpu_s`) samples --clips 32×2 clips at evenly spaced \
+      offsets (a fresh reader per clip, as a data loader does: open, packet scan, seek, \
+      decode, centre crop 224, Float32); `clip_speedup` = decode_all_s × clips_per_s, how many \
+      times faster one clip is than decoding the whole file.
 
       Examples:
         vcoswin-bench decode --generate /tmp/bench
@@ -50,19 +52,26 @@ struct DecodeBench: ParsableCommand {
     for path in files {
       for t in threads {
         var decodeSeconds = Double.infinity
+        var decodeCPU = Double.infinity
         var clipSeconds = Double.infinity
+        var clipCPU = Double.infinity
         var frames = 0
         for _ in 0..<repeats {
           let d = try measureDecode(path, threads: t)
           frames = d.frames
           decodeSeconds = min(decodeSeconds, d.seconds)
-          clipSeconds = min(clipSeconds, try measureClips(path, threads: t))
+          decodeCPU = min(decodeCPU, d.cpu)
+          let c = try measureClips(path, threads: t)
+          clipSeconds = min(clipSeconds, c.seconds)
+          clipCPU = min(clipCPU, c.cpu)
         }
         let clipsPerSecond = Double(clips) / clipSeconds
         print(
           "{\"impl\":\"swift\",\"file\":\"\((path as NSString).lastPathComponent)\",\"threads\":\(t),"
             + "\"frames\":\(frames),\"decode_fps\":\(fmt(Double(frames) / decodeSeconds)),"
+            + "\"decode_fps_cpu\":\(fmt(Double(frames) / decodeCPU)),"
             + "\"decode_all_s\":\(fmt(decodeSeconds)),\"clips_per_s\":\(fmt(clipsPerSecond)),"
+            + "\"clips_per_cpu_s\":\(fmt(Double(clips) / clipCPU)),"
             + "\"clip_speedup\":\(fmt(decodeSeconds * clipsPerSecond))}")
       }
     }
@@ -70,8 +79,11 @@ struct DecodeBench: ParsableCommand {
 
   private func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
 
-  /// Decodes every frame, resized to short side 224; returns (frames, seconds).
-  private func measureDecode(_ path: String, threads: Int) throws -> (frames: Int, seconds: Double) {
+  /// Decodes every frame, resized to short side 224; returns (frames, seconds, CPU seconds).
+  private func measureDecode(_ path: String, threads: Int) throws
+    -> (frames: Int, seconds: Double, cpu: Double)
+  {
+    let cpuStart = DecodeBench.cpuSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
     let reader = try VideoReader(path: path, threads: threads)
     let size = ClipTransform(shortSide: 224).resizedSize(width: reader.info.width, height: reader.info.height)
@@ -81,19 +93,38 @@ struct DecodeBench: ParsableCommand {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     if checksum == -1 { print("") }  // keeps the conversion observable
-    return (reader.frameCount, seconds)
+    return (reader.frameCount, seconds, DecodeBench.cpuSeconds() - cpuStart)
   }
 
-  /// Samples `clips` random 32×2 clips, each with a fresh reader; returns seconds.
-  private func measureClips(_ path: String, threads: Int) throws -> Double {
-    let sampler = ClipSampler(clipLength: 32, frameInterval: 2, numClips: 1, mode: .train)
+  /// CPU time of this process, all threads (user + system).
+  static func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+      getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+      getrusage(RUSAGE_SELF, &usage)
+    #endif
+    let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    return user + system
+  }
+
+  /// Samples `clips` 32×2 clips at evenly spaced offsets (mmaction2 test mode, so that the
+  /// PyAV script takes the very same frames), each with a fresh reader as a data loader does;
+  /// returns (seconds, CPU seconds).
+  private func measureClips(_ path: String, threads: Int) throws -> (seconds: Double, cpu: Double) {
+    let frames = try VideoReader(path: path).frameCount
+    let all = ClipSampler(clipLength: 32, frameInterval: 2, numClips: clips, mode: .test)
+      .sample(frameCount: frames)
+    let cpuStart = DecodeBench.cpuSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
-    for k in 0..<clips {
+    for clip in all {
       let reader = try VideoReader(path: path, threads: threads)
-      let batch = try reader.sampleClips(sampler: sampler, transform: .test(size: 224), seed: UInt64(k))
+      var random = SplitMix64(seed: 0)
+      let batch = try reader.readClips([clip], transform: .test(size: 224), random: &random)
       precondition(batch.shape == [1, 3, 32, 224, 224])
     }
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, DecodeBench.cpuSeconds() - cpuStart)
   }
 
   /// Writes `720p_h264.mp4` (1280×720, libx264 when available, else MPEG-4) and

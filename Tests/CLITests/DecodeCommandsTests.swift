@@ -183,6 +183,21 @@ final class DecodeCommandsTests: XCTestCase {
     XCTAssertTrue(zero.stderr.contains("--clip-len must be at least 1"), zero.stderr)
   }
 
+  func testUnwritableOutputsNameThePath() throws {
+    FileManager.default.createFile(atPath: path("plain"), contents: Data("x".utf8))
+    let synth = try vcoswin(["synth", "--out", path("plain/sub"), "--train", "1", "--val", "0"])
+    XCTAssertEqual(synth.status, 1)
+    XCTAssertEqual(synth.stderr, "error: \(path("plain/sub/train")): cannot create folder: Not a directory\n")
+    let video = clips.appendingPathComponent("val/0002.mkv").path
+    let sample = try vcoswin([
+      "sample", video, "--clip-len", "2", "--interval", "1", "--output", path("c.safetensors"),
+      "--sheet", path("plain/sheet.png"),
+    ])
+    XCTAssertEqual(sample.status, 1)
+    XCTAssertTrue(sample.stderr.hasPrefix("error: \(path("plain/sheet.png")): cannot write image: "), sample.stderr)
+    XCTAssertEqual(sample.stderr.split(separator: "\n").count, 1)
+  }
+
   // MARK: synth
 
   func testSynthIsDeterministicAndComplete() throws {

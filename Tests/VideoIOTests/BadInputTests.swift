@@ -30,4 +30,21 @@ final class BadInputTests: TemporaryFolderTestCase {
     let last = reader.frameCount - 1
     XCTAssertEqual(try reader.readFrames([last, 0]).map(Pattern.number), [last, 0])
   }
+
+  func testCorruptBytesInTheMiddle() throws {
+    // Garbage over a stretch of packets: the frames before it are exact, every frame number
+    // still yields a frame (a neighbour stands in for undecodable ones), nothing crashes.
+    // (Matroska: its index is at the end, so the stretch hits frame data only.)
+    let file = try writePatternVideo("whole.mkv", frames: 40, codec: .mpeg4, keyframeInterval: 10)
+    var data = try Data(contentsOf: URL(fileURLWithPath: file))
+    var random = SplitMix64(seed: 3)
+    let start = data.count * 6 / 10
+    for i in start..<(start + data.count / 20) { data[i] = UInt8(random.below(256)) }
+    try data.write(to: URL(fileURLWithPath: path("corrupt.mkv")))
+    let reader = try VideoReader(path: path("corrupt.mkv"))
+    let numbers = Array(0..<reader.frameCount)
+    let frames = try reader.readFrames(numbers)
+    XCTAssertEqual(frames.count, numbers.count)
+    XCTAssertEqual(frames.prefix(10).map(Pattern.number), Array(0..<10))
+  }
 }

@@ -63,12 +63,14 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
       let file = try writePatternVideo(name, frames: 45, codec: codec, keyframeInterval: 15, bFrames: 2)
       XCTAssertEqual(try VideoReader(path: file).frameCount, 45, name)
       try assertFrames(file, [44, 0, 16, 15, 14, 29, 30, 1, 2, 43])
-      let reader = try VideoReader(path: file)
-      let batch = try reader.sampleClips(
-        sampler: ClipSampler(clipLength: 6, frameInterval: 3, numClips: 3, mode: .train),
-        transform: ClipTransform(), seed: 9)
-      for v in 0..<3 {
-        XCTAssertEqual((0..<6).map { Pattern.number(batch, view: v, t: $0) }, batch.indices[v], name)
+      for threads in [1, 2] {
+        let reader = try VideoReader(path: file, threads: threads)
+        let batch = try reader.sampleClips(
+          sampler: ClipSampler(clipLength: 6, frameInterval: 3, numClips: 3, mode: .train),
+          transform: ClipTransform(), seed: 9)
+        for v in 0..<3 {
+          XCTAssertEqual((0..<6).map { Pattern.number(batch, view: v, t: $0) }, batch.indices[v], name)
+        }
       }
     }
   }
@@ -98,6 +100,11 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
     XCTAssertEqual(reader.frameCount, 30)
     XCTAssertEqual(reader.time(ofFrame: 29), Double(times[29]) / 1000, accuracy: 1e-6)
     XCTAssertEqual(reader.time(ofFrame: 5), Double(times[5]) / 1000, accuracy: 1e-6)
+    // Mean rate from the timestamps (the header's 25 fps does not hold), duration to the end
+    // of the last frame.
+    XCTAssertEqual(reader.info.fps, 29 / (Double(times[29]) / 1000), accuracy: 1e-9)
+    XCTAssertGreaterThan(reader.info.duration, Double(times[29]) / 1000)
+    XCTAssertLessThan(reader.info.duration, Double(times[29]) / 1000 + 0.05)
     try assertFrames(file, [29, 3, 17, 0, 16, 28])
   }
 

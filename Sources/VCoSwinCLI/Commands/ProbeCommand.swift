@@ -8,9 +8,9 @@ struct ProbeCommand: ParsableCommand {
     commandName: "probe",
     abstract: "Show container, codec, size, frame rate, frame count and duration of videos.",
     discussion: """
-      Frame counts and durations come from a scan of every packet, not from the header.
-      With --json, prints one JSON object per file per line, with keys path, container,
-      codec, width, height, fps, frames, duration. A file that cannot be read prints
+      Frame counts and durations come from a scan of every packet, not from the header. \
+      With --json, prints one JSON object per file per line, with keys path, container, \
+      codec, width, height, fps, frames, duration. A file that cannot be read prints \
       `error: <path>: …` on stderr; the others are still shown, and the exit status is 1.
 
       Examples:

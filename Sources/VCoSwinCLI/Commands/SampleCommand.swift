@@ -17,19 +17,20 @@ struct SampleCommand: ParsableCommand {
     commandName: "sample",
     abstract: "Sample clips from a video and write them, as the model sees them, to safetensors.",
     discussion: """
-      Frames are chosen as mmaction2's SampleFrames: --clips clips of --clip-len frames,
-      --interval frames apart; test mode spaces clips evenly, train mode draws a random
-      offset per segment from --seed. Frames past the end wrap to the start (--out-of-bound).
-      Each frame is resized so its short side is --size, then cropped: center (one
-      size×size crop), three (three crops along the long side), none (the whole resized
+      Frames are chosen as mmaction2's SampleFrames: --clips clips of --clip-len frames, \
+      --interval frames apart; test mode spaces clips evenly, train mode draws a random \
+      offset per segment from --seed. Frames past the end wrap to the start (--out-of-bound). \
+      Each frame is resized so its short side is --size, then cropped: center (one \
+      size×size crop), three (three crops along the long side), none (the whole resized \
       frame), random (a random resized crop to size×size and a random horizontal flip).
 
-      Writes tensor `clip` [N,3,T,H,W] Float32, RGB in 0…1 (ImageNet-normalised with
-      --normalize), with N = clips × crops ordered crop-major, and `indices` [N,T] Int64,
+      Writes tensor `clip` [N,3,T,H,W] Float32, RGB in 0…1 (ImageNet-normalised with \
+      --normalize), with N = clips × crops ordered crop-major, and `indices` [N,T] Int64, \
       the frame numbers of each row.
 
       Examples:
-        vcoswin sample Clips/val/0000.mkv --clip-len 8 --interval 2 --size 64 --output /tmp/c.safetensors
+        vcoswin sample Clips/val/0000.mkv --clip-len 8 --interval 2 --size 64 \\
+            --output /tmp/c.safetensors
         vcoswin sample video.mp4 --clip-len 32 --interval 2 --clips 4 --crop three \\
             --output /tmp/c.safetensors --sheet /tmp/c.png
       """)

@@ -11,11 +11,11 @@ struct SynthCommand: ParsableCommand {
     commandName: "synth",
     abstract: "Render the synthetic action dataset (moving shapes) with its lists.",
     discussion: """
-      Each clip shows one shape (circle, square, triangle, star, cross, hexagon) of random
-      colour, size and texture on a gradient or smooth-noise background, moving one way:
-      move left/right/up/down, rotate clockwise/anticlockwise, grow, shrink. The motion is
-      the action label (train.txt, val.txt, motion_labels.txt); one frame of each clip is
-      also saved as PNG with its shape label (images_train.txt, images_val.txt,
+      Each clip shows one shape (circle, square, triangle, star, cross, hexagon) of random \
+      colour, size and texture on a gradient or smooth-noise background, moving one way: \
+      move left/right/up/down, rotate clockwise/anticlockwise, grow, shrink. The motion is \
+      the action label (train.txt, val.txt, motion_labels.txt); one frame of each clip is \
+      also saved as PNG with its shape label (images_train.txt, images_val.txt, \
       shape_labels.txt). The same seed gives the same dataset.
 
       Examples:
