@@ -20,35 +20,10 @@ final class DecodeCommandsTests: XCTestCase {
   let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clips")
 
-  struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var crashed: Bool
-  }
+  typealias Run = CLIRun
 
   /// Runs `vcoswin arguments…` from the build products folder.
-  func vcoswin(_ arguments: [String]) throws -> Run {
-    let products = Bundle(for: DecodeCommandsTests.self).bundleURL
-    let candidates = [products.deletingLastPathComponent(), products].map { $0.appendingPathComponent("vcoswin") }
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-      throw XCTSkip("vcoswin binary not built next to the tests")
-    }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-      stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit)
-  }
+  func vcoswin(_ arguments: [String]) throws -> Run { try runVCoSwin(arguments, bundleOf: Self.self) }
 
   /// One of each kind of unreadable file; returns their paths.
   func badFiles() throws -> [String] {
