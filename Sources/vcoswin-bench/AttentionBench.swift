@@ -28,17 +28,13 @@ struct AttentionBench: ParsableCommand {
   @Option(help: "Which cases to run: 2d, 3d or all.")
   var only = "all"
 
-  @Option(
-    help: ArgumentHelp(
-      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
-      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
-  var clock = "wall"
+  @Option(help: BenchClock.help)
+  var clock = BenchClock.wall
 
   func validate() throws {
     if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     if !["2d", "3d", "all"].contains(only) { throw ValidationError("--only must be 2d, 3d or all") }
-    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
   }
 
   func run() {
@@ -71,7 +67,7 @@ struct AttentionBench: ParsableCommand {
   }
 
   /// Seconds on the chosen clock (`MedianTimer`'s).
-  private func now() -> Double { MedianTimer(repeats: 1, cpuClock: clock == "cpu").now() }
+  private func now() -> Double { MedianTimer(repeats: 1, cpuClock: clock == .cpu).now() }
 
   private func measure(_ label: String, shape: [Int], window: [Int], shift: [Int], heads: Int) {
     var rng = SeededRandom(seed: 1)

@@ -33,14 +33,10 @@ struct LayersBench: ParsableCommand {
   @Option(help: "Timed rounds per group of measurements (medians are reported).")
   var repeats = 5
 
-  @Option(
-    help: ArgumentHelp(
-      "What to time: wall (elapsed) or cpu (process CPU time / threads).",
-      discussion: "cpu estimates the unloaded elapsed time when other processes share the cores."))
-  var clock = "wall"
+  @Option(help: BenchClock.help)
+  var clock = BenchClock.wall
 
   func validate() throws {
-    if !["wall", "cpu"].contains(clock) { throw ValidationError("--clock must be wall or cpu") }
     if batch < 1 || frames < 2 || size < 8 || repeats < 1 {
       throw ValidationError("batch ≥ 1, frames ≥ 2, size ≥ 8 and repeats ≥ 1 are needed.")
     }
@@ -54,7 +50,7 @@ struct LayersBench: ParsableCommand {
     let c = 96
     print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds, clock: \(clock)")
     var rng = SeededRandom(seed: 1)
-    let timer = MedianTimer(repeats: repeats, cpuClock: clock == "cpu")
+    let timer = MedianTimer(repeats: repeats, cpuClock: clock == .cpu)
 
     print("\n— Linear (GFLOP/s; ratio = raw sgemm time / layer time) —")
     for (name, i, o) in [("qkv 96→288", c, 3 * c), ("proj 96→96", c, c), ("mlp.0 96→384", c, 4 * c), ("mlp.3 384→96", 4 * c, c)] {
