@@ -95,7 +95,7 @@ public final class Trainer {
 
   private let optimizer: AdamW
   private let loss: CrossEntropyLoss
-  private var reported = Set<Int>()
+  private var reported = Set<String>()  // "list path \0 index" of entries already reported
 
   public init(
     model: VCoSwinModel, labels: [String], provenance: String, train: ListDataset, val: ListDataset,
@@ -245,8 +245,8 @@ public final class Trainer {
   }
 
   private func report(_ skipped: [SkippedEntry], of d: ListDataset) throws {
-    for s in skipped where !reported.contains(s.index ^ (d === train ? 0 : 1 << 40)) {
-      reported.insert(s.index ^ (d === train ? 0 : 1 << 40))
+    // Each bad entry is reported once per run, though it is met again every epoch.
+    for s in skipped where reported.insert("\(d.list.path)\u{0}\(s.index)").inserted {
       log("warning: \(s.message) (skipped)")
     }
   }
