@@ -195,7 +195,7 @@ public enum Inflate {
   }
 
   /// Reads a 2D checkpoint made by this package or a torchvision `swin_t/s/b` state dict,
-  /// inflates it, and writes the 3D checkpoint to `to` (atomically). The provenance records the
+  /// inflates it (a 3D source is refused by `config3D`), and writes the 3D checkpoint to `to` (atomically). The provenance records the
   /// source path, its SHA-256 and the options.
   public static func run(from: String, to: String, options: InflationOptions) throws -> Inflation {
     let file = try SafeTensorsFile.read(path: from)
@@ -204,9 +204,6 @@ public enum Inflate {
     let sourceKind: String
     if file.metadata["config"] != nil {
       info = try Checkpoint.info(of: file)
-      guard info.config.dims == 2 else {
-        throw InflationError(path: from, "is a video checkpoint (dims 3); inflate takes an image (2D) checkpoint")
-      }
       try Checkpoint.verify(file, config: info.config)
       for s in info.config.parameterSpecs {
         let t = try file.floats(s.name)
@@ -214,9 +211,6 @@ public enum Inflate {
       }
       sourceKind = "vcoswin"
     } else {
-      if file.tensors["patch_embed.proj.weight"] != nil {
-        throw InflationError(path: from, "is a video state dict (has 'patch_embed.proj.weight'); inflate takes an image (2D) checkpoint")
-      }
       let imported = try TorchvisionImport.load(path: from)
       info = imported.info
       tensors = imported.tensors

@@ -62,6 +62,12 @@ public struct DataOptions: Codable, Sendable, Equatable {
       mean: mean, std: std)
   }
 
+  /// The sampler of `clips` clips of `frames` frames (one frame for an image model).
+  func sampler(clips: Int, mode: ClipSampler.Mode) -> ClipSampler {
+    ClipSampler(
+      clipLength: frames, frameInterval: kind == .video ? frameInterval : 1, numClips: clips, mode: mode)
+  }
+
   /// The evaluation transform: short side `size`, then `crops` (1: centre, 3: three crops).
   func testTransform(crops: Int) -> ClipTransform {
     .test(size: size, threeCrop: crops == 3, normalize: normalize)
@@ -103,11 +109,9 @@ public final class ListDataset: @unchecked Sendable {
   public func trainingSample(_ i: Int, rng: inout SeededRandom) throws -> [Float] {
     do {
       let reader = try VideoReader(path: list.entries[i].path)
-      let sampler = ClipSampler(
-        clipLength: options.frames, frameInterval: options.kind == .video ? options.frameInterval : 1,
-        numClips: 1, mode: .train)
-      let batch = try reader.sampleClips(sampler: sampler, transform: options.trainTransform, seed: rng.next())
-      return batch.data
+      return try reader.sampleClips(
+        sampler: options.sampler(clips: 1, mode: .train), transform: options.trainTransform, seed: rng.next()
+      ).data
     } catch {
       throw SkippedEntry(index: i, message: describe(i, error))
     }
@@ -128,10 +132,9 @@ public final class ListDataset: @unchecked Sendable {
   /// `clips` clips, each cut into `crops` crops. For an image model a clip is one frame, so
   /// `clips` frames of a video are averaged (the frame-averaging baseline).
   public static func views(reader: VideoReader, options: DataOptions, clips: Int, crops: Int) throws -> [Float] {
-    let sampler = ClipSampler(
-      clipLength: options.frames, frameInterval: options.kind == .video ? options.frameInterval : 1,
-      numClips: clips, mode: .test)
     // All views of one entry are averaged, so their order (crop-major) does not matter.
-    return try reader.sampleClips(sampler: sampler, transform: options.testTransform(crops: crops)).data
+    return try reader.sampleClips(
+      sampler: options.sampler(clips: clips, mode: .test), transform: options.testTransform(crops: crops)
+    ).data
   }
 }

@@ -161,7 +161,7 @@ public final class Trainer {
         model: model, dataset: val, clips: options.evalClips, crops: options.evalCrops,
         batchSize: options.batchSize, workers: options.workers, progress: bar)
       bar?.finish()
-      try report(result.skipped, of: val)
+      report(result.skipped, of: val)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
@@ -195,7 +195,7 @@ public final class Trainer {
     model.store.zeroGrads()
     while let batch = loader.next() {
       skipped += batch.skipped.count
-      try report(batch.skipped, of: train)
+      report(batch.skipped, of: train)
       if Double(skipped) > options.maxBadFraction * Double(train.count) {
         throw TrainingError(
           "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(batch.skipped.first?.message ?? "")")
@@ -244,7 +244,7 @@ public final class Trainer {
     if d.count == 0 { throw TrainingError("\(d.list.path): no usable entries") }
   }
 
-  private func report(_ skipped: [SkippedEntry], of d: ListDataset) throws {
+  private func report(_ skipped: [SkippedEntry], of d: ListDataset) {
     // Each bad entry is reported once per run, though it is met again every epoch.
     for s in skipped where reported.insert("\(d.list.path)\u{0}\(s.index)").inserted {
       log("warning: \(s.message) (skipped)")

@@ -69,14 +69,7 @@ struct DemoCommand: ParsableCommand {
   /// The shipped Clips folder: in the current folder, or beside the build folder.
   func datasetFolder() throws -> URL {
     if let clips { return URL(fileURLWithPath: clips) }
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let candidates = [
-      URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Clips"),
-      exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clips"),
-    ]
-    for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("train.txt").path) {
-      return c
-    }
+    if let list = shippedFile("Clips/train.txt") { return list.deletingLastPathComponent() }
     throw CommandFailure("no Clips folder with train.txt here or beside the build; give --clips DIR")
   }
 

@@ -51,13 +51,7 @@ struct InferenceArguments: ParsableArguments {
     if let checkpoint { return checkpoint }
     if let env = ProcessInfo.processInfo.environment["VCOSWIN_MODEL"], !env.isEmpty { return env }
     let name = "Clips/default-model.safetensors"
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let candidates = [
-      URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(name),
-      // .build/<configuration>/vcoswin → the package folder
-      exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name),
-    ]
-    if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found.path }
+    if let found = shippedFile(name) { return found.path }
     throw CommandFailure("no --checkpoint given and no default model found (\(name)); give --checkpoint or set VCOSWIN_MODEL")
   }
 
