@@ -83,6 +83,7 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(
       name: "TrainingTests", dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth"]),
     .testTarget(

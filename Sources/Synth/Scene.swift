@@ -6,6 +6,10 @@ import VideoIO
 public enum MotionClass: Int, CaseIterable, Sendable {
   case moveLeft, moveRight, moveUp, moveDown, rotateClockwise, rotateAnticlockwise, grow, shrink
 
+  /// The classes a horizontal mirror swaps, for `--flip-map`: a mirrored clip that moves
+  /// left moves right, and one that turns clockwise turns anticlockwise.
+  public static let mirrorPairs = "move_left=move_right,rotate_clockwise=rotate_anticlockwise"
+
   /// The label name written to `motion_labels.txt`.
   public var name: String {
     ["move_left", "move_right", "move_up", "move_down", "rotate_clockwise",
@@ -15,12 +19,13 @@ public enum MotionClass: Int, CaseIterable, Sendable {
 
 /// The shape drawn: the image class of the synthetic dataset (visible in any single frame).
 public enum ShapeClass: Int, CaseIterable, Sendable {
-  case circle, square, triangle, star, cross, hexagon
+  case circle, square, triangle, star, cross, crescent
 
   /// The label name written to `shape_labels.txt`.
-  public var name: String { ["circle", "square", "triangle", "star", "cross", "hexagon"][rawValue] }
+  public var name: String { ["circle", "square", "triangle", "star", "cross", "crescent"][rawValue] }
 
-  /// Outline in shape units (radius 1), for the polygon shapes; nil for the circle.
+  /// Outline in shape units (radius 1), for the polygon shapes; nil for the circle and the
+  /// crescent (the unit disc, less a disc of radius 0.75 centred at (0.45, 0)).
   var polygon: [(Double, Double)]? {
     func ring(_ n: Int, _ radius: (Int) -> Double, start: Double = -Double.pi / 2) -> [(Double, Double)] {
       (0..<n).map { k in
@@ -29,11 +34,10 @@ public enum ShapeClass: Int, CaseIterable, Sendable {
       }
     }
     switch self {
-    case .circle: return nil
+    case .circle, .crescent: return nil
     case .square: return ring(4, { _ in 0.95 }, start: Double.pi / 4)
     case .triangle: return ring(3, { _ in 1 })
     case .star: return ring(10, { $0 % 2 == 0 ? 1 : 0.45 })
-    case .hexagon: return ring(6, { _ in 0.95 })
     case .cross:
       let a = 0.32
       let b = 0.95
@@ -47,6 +51,13 @@ public enum ShapeClass: Int, CaseIterable, Sendable {
 public enum Texture: Int, CaseIterable, Sendable { case solid, stripes, checks }
 
 /// One synthetic clip: a textured shape on a static background, moving in one way.
+///
+/// Every frame of every class is drawn from the same distribution of position, size and
+/// angle, so a single frame says nothing about the motion class: a clip draws a speed along
+/// x and y, a log-scale speed and a rotation speed whatever its class; its motion applies one
+/// of them over time (frame offset `u` from the middle frame), and the others stay at a
+/// random frame offset (`phase`) for the whole clip. The per-frame marginals therefore
+/// match those of a clip that moves along every axis.
 public struct Scene: Sendable {
   public var shape: ShapeClass
   public var motion: MotionClass
@@ -59,65 +70,71 @@ public struct Scene: Sendable {
   public var background: ((Double, Double, Double), (Double, Double, Double))
   public var gradientAngle: Double
   public var noise: [Double]?
-  /// Centre (pixels), radius (pixels) and angle (radians) at the middle frame.
+  /// Centre (pixels), radius (pixels) and angle (radians) at frame offset 0.
   public var centre: (Double, Double)
   public var radius: Double
   public var angle: Double
-  /// Per frame: pixels for moves, radians for rotations, log-scale for grow/shrink.
-  public var speed: Double
+  /// Speeds per frame: pixels along x and y, log-scale, radians (clockwise positive).
+  public var velocity: (Double, Double)
+  public var growth: Double
+  public var spin: Double
+  /// Frame offsets at which the axes the motion leaves alone are held: x, y, scale.
+  public var phase: (Double, Double, Double)
 
   /// Draws a random scene of the given classes for a `size`×`size` clip of `frames` frames.
   public static func random(
     shape: ShapeClass, motion: MotionClass, size: Int, frames: Int, random r: inout SplitMix64
   ) -> Scene {
     let s = Double(size)
-    let half = Double(max(frames - 1, 1)) / 2
+    let span = Double(max(frames - 1, 1))
     let hue = r.unit()
     let colour = hsv(hue, r.uniform(0.55...1), r.uniform(0.75...1))
     let dark = hsv(r.unit(), r.uniform(0.2...0.8), r.uniform(0.08...0.4))
     let dark2 = hsv(r.unit(), r.uniform(0.2...0.8), r.uniform(0.08...0.4))
     var texture = Texture(rawValue: r.below(3)) ?? .solid
     if shape == .circle && texture == .solid { texture = .stripes }  // rotation must show
-    let radius = s * r.uniform(0.28...0.38)
-    var speed: Double
-    var margin = radius
-    switch motion {
-    case .moveLeft, .moveRight, .moveUp, .moveDown:
-      speed = s * r.uniform(0.25...0.45) / (2 * half)
-      margin += speed * half
-    case .rotateClockwise, .rotateAnticlockwise:
-      speed = r.uniform(0.07...0.16)
-    case .grow, .shrink:
-      speed = log(r.uniform(1.7...2.4)) / (2 * half)
-      margin = radius * exp(speed * half)
-    }
-    margin = min(margin, s / 2 - 1)
+    // Class-independent draws: every clip has all four speeds and three phases.
+    let radius = s * r.uniform(0.24...0.32)
+    let growth = log(r.uniform(1.5...1.9)) / span
+    let velocity = (s * r.uniform(0.2...0.32) / span, s * r.uniform(0.2...0.32) / span)
+    let spin = r.uniform(0.08...0.16)
+    let offset = { (r: inout SplitMix64) in Double(r.below(max(frames, 1))) - Double(frames - 1) / 2 }
+    let phase = (offset(&r), offset(&r), offset(&r))
+    // The centre keeps the largest shape mostly in the frame along the whole path.
+    let largest = radius * exp(growth * span / 2)
+    let mx = min(0.7 * largest + velocity.0 * span / 2, s / 2 - 1)
+    let my = min(0.7 * largest + velocity.1 * span / 2, s / 2 - 1)
     var noise: [Double]? = nil
     if r.unit() < 0.5 { noise = (0..<25).map { _ in r.unit() } }
     return Scene(
       shape: shape, motion: motion, texture: texture, colour: colour,
-      textureColour: (colour.0 * 0.45, colour.1 * 0.45, colour.2 * 0.45),
+      textureColour: (colour.0 * 0.65, colour.1 * 0.65, colour.2 * 0.65),
       background: (dark, dark2), gradientAngle: r.uniform(0...(2 * Double.pi)), noise: noise,
-      centre: (r.uniform(margin...(s - margin)), r.uniform(margin...(s - margin))),
-      radius: radius, angle: r.uniform(0...(2 * Double.pi)), speed: speed)
+      centre: (r.uniform(mx...(s - mx)), r.uniform(my...(s - my))),
+      radius: radius, angle: r.uniform(0...(2 * Double.pi)), velocity: velocity, growth: growth,
+      spin: spin, phase: phase)
+  }
+
+  /// Centre, radius and angle at frame offset `u` (frames from the middle frame).
+  public func pose(at u: Double) -> (x: Double, y: Double, radius: Double, angle: Double) {
+    var (ux, uy, us) = phase
+    var a = angle
+    switch motion {
+    case .moveLeft: ux = -u
+    case .moveRight: ux = u
+    case .moveUp: uy = -u
+    case .moveDown: uy = u
+    case .rotateClockwise: a += spin * u  // y points down: positive angles turn clockwise
+    case .rotateAnticlockwise: a -= spin * u
+    case .grow: us = u
+    case .shrink: us = -u
+    }
+    return (centre.0 + velocity.0 * ux, centre.1 + velocity.1 * uy, radius * exp(growth * us), a)
   }
 
   /// Renders frame `t` of `frames` at `size`×`size`, 2×2 supersampled at the shape's edge.
   public func render(frame t: Int, of frames: Int, size: Int) -> RGBImage {
-    let u = Double(t) - Double(frames - 1) / 2
-    var (cx, cy) = centre
-    var r = radius
-    var a = angle
-    switch motion {
-    case .moveLeft: cx -= speed * u
-    case .moveRight: cx += speed * u
-    case .moveUp: cy -= speed * u
-    case .moveDown: cy += speed * u
-    case .rotateClockwise: a += speed * u  // y points down: positive angles turn clockwise
-    case .rotateAnticlockwise: a -= speed * u
-    case .grow: r *= exp(speed * u)
-    case .shrink: r *= exp(-speed * u)
-    }
+    let (cx, cy, r, a) = pose(at: Double(t) - Double(frames - 1) / 2)
     let (ca, sa) = (cos(a), sin(a))
     let outline = shape.polygon
     var image = RGBImage(width: size, height: size)
@@ -133,7 +150,7 @@ public struct Scene: Sendable {
           let qx = (ca * dx + sa * dy) / r
           let qy = (-sa * dx + ca * dy) / r
           var c = bg
-          if Scene.inside(qx, qy, outline) { c = fill(qx, qy) }
+          if Scene.inside(qx, qy, outline, crescent: shape == .crescent) { c = fill(qx, qy) }
           acc = (acc.0 + c.0 / 4, acc.1 + c.1 / 4, acc.2 + c.2 / 4)
         }
         image[x, y] = (byte(acc.0), byte(acc.1), byte(acc.2))
@@ -172,9 +189,10 @@ public struct Scene: Sendable {
     return (a.0 * (1 - w) + b.0 * w, a.1 * (1 - w) + b.1 * w, a.2 * (1 - w) + b.2 * w)
   }
 
-  /// Inside the unit circle, or the polygon (crossing-number test).
-  private static func inside(_ x: Double, _ y: Double, _ polygon: [(Double, Double)]?) -> Bool {
+  /// Inside the unit circle, the crescent, or the polygon (crossing-number test).
+  private static func inside(_ x: Double, _ y: Double, _ polygon: [(Double, Double)]?, crescent: Bool) -> Bool {
     if x * x + y * y > 1.01 { return false }
+    if crescent { return (x - 0.45) * (x - 0.45) + y * y > 0.5625 }
     guard let p = polygon else { return true }
     var crossings = false
     var j = p.count - 1

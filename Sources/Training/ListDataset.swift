@@ -22,8 +22,11 @@ public struct DataOptions: Codable, Sendable, Equatable {
   /// Crop size `H = W` the model sees.
   public var size: Int
   /// Training: flip clips horizontally with probability ½ (off by default: a flip turns
-  /// "move left" into "move right").
+  /// "move left" into "move right", unless `flipLabels` says so).
   public var flip: Bool
+  /// Training: the label of a flipped sample, indexed by its label (mmaction2's
+  /// `flip_label_map` as a permutation, e.g. move_left ↔ move_right); nil keeps labels.
+  public var flipLabels: [Int]?
   /// Training: the random resized crop keeps this fraction of the frame area at least.
   public var minArea: Double
   /// Normalise with ImageNet mean and std.
@@ -31,13 +34,14 @@ public struct DataOptions: Codable, Sendable, Equatable {
 
   public init(
     kind: SampleKind, clipLength: Int = 8, frameInterval: Int = 2, size: Int = 64, flip: Bool = false,
-    minArea: Double = 0.5, normalize: Bool = true
+    flipLabels: [Int]? = nil, minArea: Double = 0.5, normalize: Bool = true
   ) {
     self.kind = kind
     self.clipLength = clipLength
     self.frameInterval = frameInterval
     self.size = size
     self.flip = flip
+    self.flipLabels = flipLabels
     self.minArea = minArea
     self.normalize = normalize
   }
@@ -45,6 +49,7 @@ public struct DataOptions: Codable, Sendable, Equatable {
   enum CodingKeys: String, CodingKey {
     case kind, size, flip, normalize
     case clipLength = "clip_length", frameInterval = "frame_interval", minArea = "min_area"
+    case flipLabels = "flip_labels"
   }
 
   /// Frames a sample holds: `T` for video, 1 for images.
@@ -53,12 +58,13 @@ public struct DataOptions: Codable, Sendable, Equatable {
   /// The shape of one sample: `[3, T, H, W]` or `[3, H, W]`.
   public var sampleShape: [Int] { kind == .video ? [3, clipLength, size, size] : [3, size, size] }
 
-  /// The training transform: random resized crop (area `minArea…1`, aspect 3/4…4/3), flip.
+  /// The training transform: random resized crop (area `minArea…1`, aspect 3/4…4/3). The
+  /// flip is drawn by `ListDataset.trainingSample`, which also maps the label.
   var trainTransform: ClipTransform {
     let mean = normalize ? ClipTransform.imageNetMean : [0, 0, 0]
     let std = normalize ? ClipTransform.imageNetStd : [1, 1, 1]
     return ClipTransform(
-      crop: .randomResized(size: size, area: minArea...1, aspect: 0.75...(4.0 / 3.0)), randomFlip: flip,
+      crop: .randomResized(size: size, area: minArea...1, aspect: 0.75...(4.0 / 3.0)), randomFlip: false,
       mean: mean, std: std)
   }
 
@@ -104,17 +110,26 @@ public final class ListDataset: @unchecked Sendable {
     return "\(list.path):\(e.line): " + (reason.contains(e.path) ? reason : "\(e.path): \(reason)")
   }
 
-  /// One training sample of entry `i`: a random clip (train-mode sampling) and a random
-  /// resized crop. Returns `sampleShape` values. Throws `SkippedEntry` naming the list line.
-  public func trainingSample(_ i: Int, rng: inout SeededRandom) throws -> [Float] {
+  /// One training sample of entry `i`: a random clip (train-mode sampling), a random
+  /// resized crop and, with `options.flip`, a horizontal flip with probability ½ (its label
+  /// mapped through `options.flipLabels`). `values` has `sampleShape`. Throws `SkippedEntry`
+  /// naming the list line.
+  public func trainingSample(_ i: Int, rng: inout SeededRandom) throws -> TrainingSample {
+    var values: [Float]
     do {
       let reader = try VideoReader(path: list.entries[i].path)
-      return try reader.sampleClips(
+      values = try reader.sampleClips(
         sampler: options.sampler(clips: 1, mode: .train), transform: options.trainTransform, seed: rng.next()
       ).data
     } catch {
       throw SkippedEntry(index: i, message: describe(i, error))
     }
+    var label = self.label(i)
+    if options.flip && rng.next() & 1 == 1 {
+      flipRows(&values, width: options.size)
+      if let map = options.flipLabels, label < map.count { label = map[label] }
+    }
+    return TrainingSample(values: values, label: label)
   }
 
   /// The evaluation views of entry `i`: `clips` evenly spaced clips × `crops` crops (1 or 3),
@@ -136,5 +151,27 @@ public final class ListDataset: @unchecked Sendable {
     return try reader.sampleClips(
       sampler: options.sampler(clips: clips, mode: .test), transform: options.testTransform(crops: crops)
     ).data
+  }
+}
+
+/// A training sample and its label (which a label-mapping flip may have changed).
+public struct TrainingSample: Sendable {
+  /// `[3, T, H, W]` or `[3, H, W]`.
+  public var values: [Float]
+  public var label: Int
+}
+
+/// Mirrors every row of length `width` in place: a horizontal flip of `[…, H, W]` values.
+func flipRows(_ values: inout [Float], width: Int) {
+  precondition(width >= 1 && values.count % width == 0, "values must hold whole rows of \(width)")
+  values.withUnsafeMutableBufferPointer { v in
+    for start in stride(from: 0, to: v.count, by: width) {
+      var (a, b) = (start, start + width - 1)
+      while a < b {
+        v.swapAt(a, b)
+        a += 1
+        b -= 1
+      }
+    }
   }
 }

@@ -183,7 +183,7 @@ public final class Trainer {
   /// One epoch of training; returns the mean training loss.
   private func trainEpoch(_ epoch: Int, state: inout RunState, schedule: CosineSchedule) throws -> Double {
     let order = seededPermutation(train.count, seed: options.seed &+ UInt64(epoch) &* 7919)
-    let loader = BatchLoader<[Float]>(
+    let loader = BatchLoader<TrainingSample>(
       order: order, batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
     ) { [train] i, rng in try train.trainingSample(i, rng: &rng) }
     let bar = showProgress
@@ -202,9 +202,9 @@ public final class Trainer {
       }
       bar?.advance()
       if batch.samples.isEmpty { continue }
-      let input = stack(batch.samples, shape: train.options.sampleShape)
-      let labels = batch.indices.map { train.label($0) }
-      model.reseedStochasticDepth(BatchLoader<[Float]>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro))
+      let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
+      let labels = batch.samples.map(\.label)
+      model.reseedStochasticDepth(BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro))
       let output = try model.forward(input, training: true)
       let l = loss.forward(output.logits, labels: labels)
       guard l.isFinite else {

@@ -28,9 +28,9 @@ final class DecodeCommandsTests: XCTestCase {
   /// One of each kind of unreadable file; returns their paths.
   func badFiles() throws -> [String] {
     let fm = FileManager.default
-    fm.createFile(atPath: path("empty.mp4"), contents: Data())
+    _ = fm.createFile(atPath: path("empty.mp4"), contents: Data())
     var random = SplitMix64(seed: 1)
-    fm.createFile(atPath: path("noise.mp4"), contents: Data((0..<4000).map { _ in UInt8(random.below(256)) }))
+    _ = fm.createFile(atPath: path("noise.mp4"), contents: Data((0..<4000).map { _ in UInt8(random.below(256)) }))
     try "a text file\n".write(toFile: path("notes.txt"), atomically: true, encoding: .utf8)
     let writer = try VideoWriter(path: path("whole.mp4"), width: 64, height: 48, codec: .mpeg4)
     for i in 0..<20 { try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 10), 90, 30))) }
@@ -159,7 +159,7 @@ final class DecodeCommandsTests: XCTestCase {
   }
 
   func testUnwritableOutputsNameThePath() throws {
-    FileManager.default.createFile(atPath: path("plain"), contents: Data("x".utf8))
+    _ = FileManager.default.createFile(atPath: path("plain"), contents: Data("x".utf8))
     let synth = try vcoswin(["synth", "--out", path("plain/sub"), "--train", "1", "--val", "0"])
     XCTAssertEqual(synth.status, 1)
     XCTAssertEqual(synth.stderr, "error: \(path("plain/sub/train")): cannot create folder: Not a directory\n")

@@ -52,6 +52,29 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(out.metadata["labels"], "[\"a\",\"b\",\"c\"]")
   }
 
+  /// `init --config` builds the architecture a JSON file describes (the `config` a checkpoint
+  /// stores), with the head of `--classes`; a bad file is an error naming it and the field.
+  func testInitFromAConfigFile() throws {
+    var config = try ModelConfig.preset("nano", dims: 3, classes: 5)
+    config.depths = [2, 1, 1]
+    config.embedKernel = [3, 7, 7]
+    config.embedPadding = [1, 2, 2]
+    let json = folder + "/config.json"
+    try config.jsonString().write(toFile: json, atomically: true, encoding: .utf8)
+    let ckpt = folder + "/c.safetensors"
+    try run(["init", "--config", json, "--classes", "8", "--out", ckpt])
+    let (_, info) = try VCoSwinModel.load(path: ckpt)
+    config.classes = 8
+    XCTAssertEqual(info.config, config)
+    try #"{"variant": "coswin", "dims": 5}"#.write(toFile: json, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try run(["init", "--config", json, "--classes", "8", "--out", ckpt])) { error in
+      XCTAssertTrue("\(error)".hasPrefix(json + ": "), "\(error)")
+    }
+    XCTAssertThrowsError(try run(["init", "--config", json, "--preset", "nano", "--classes", "8", "--out", ckpt])) { error in
+      XCTAssertTrue("\(error)".contains("one of --preset and --config"), "\(error)")
+    }
+  }
+
   /// Videos: one row per file, the mean over its clips × crops of what the model gives on the
   /// views `classify` would cut.
   func testFeaturesOfVideos() throws {

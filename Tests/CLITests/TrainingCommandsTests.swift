@@ -96,6 +96,11 @@ final class TrainingCommandsTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
     XCTAssertEqual(try String(contentsOfFile: path("video/metrics.jsonl"), encoding: .utf8).split(separator: "\n").count, 1)
+    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
+                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--flip-map", "move_left=sideways",
+                      "--out", path("flipped"), "--quiet")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(run.stderr.hasPrefix("error: flip map: 'move_left=sideways': 'sideways' is not a class"), run.stderr)
     run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--init",
                       path("image/best.safetensors"), "--out", path("wrong"), "--quiet")
     XCTAssertEqual(run.status, 1)

@@ -4,6 +4,7 @@ import Foundation
 import Inflation
 import Models
 import Reports
+import Synth
 import Training
 import VideoIO
 
@@ -38,10 +39,10 @@ struct DemoCommand: ParsableCommand {
   var preset = "nano"
 
   @Option(help: "Epochs of image pretraining.")
-  var imageEpochs = 80
+  var imageEpochs = 120
 
   @Option(help: "Epochs of video fine-tuning (inflated and random initialisation alike).")
-  var videoEpochs = 25
+  var videoEpochs = 30
 
   @Option(help: "Epochs of the frame-averaging image baseline on motion.")
   var baselineEpochs = 8
@@ -85,7 +86,12 @@ struct DemoCommand: ParsableCommand {
     let motions = try ClipList.labelNames(contentsOf: file("motion_labels.txt"))
     // Whole frames (no crop augmentation): at 32×32 a crop can cut the shape or its motion.
     let frameData = DataOptions(kind: .image, size: size, minArea: 1)
-    let clipData = DataOptions(kind: .video, clipLength: clipLen, frameInterval: interval, size: size, minArea: 1)
+    // Video training flips clips horizontally, swapping the classes a mirror swaps (when the
+    // dataset has them).
+    let flipLabels = try? flipLabelMap(MotionClass.mirrorPairs, labels: motions)
+    let clipData = DataOptions(
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: size, flip: flipLabels != nil,
+      flipLabels: flipLabels, minArea: 1)
     var times: [String: Double] = [:]
 
     func train(
@@ -120,7 +126,7 @@ struct DemoCommand: ParsableCommand {
     let image = try train(
       "image", model: VCoSwinModel(config: imageConfig, seed: seed), labels: shapes,
       provenance: "demo: pretrain preset \(preset)", train: "shapes_train.txt", val: "shapes_val.txt",
-      data: frameData, epochs: imageEpochs, lr: 2e-3, backbone: 1)
+      data: frameData, epochs: imageEpochs, lr: 1e-3, backbone: 1)
     let imageBest = image.dir.appendingPathComponent("best.safetensors").path
 
     // 2. Inflation.
@@ -135,19 +141,19 @@ struct DemoCommand: ParsableCommand {
     let (inflatedModel, _) = try VCoSwinModel.load(path: inflatedPath)
     let video = try train(
       "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(inflatedPath)",
-      train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 2e-3, backbone: 1)
+      train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 1e-3, backbone: 1)
 
     // 4. The same model and budget from random initialisation.
     let random = try train(
       "video-random-init", model: VCoSwinModel(config: inflatedModel.config, seed: seed &+ 1), labels: motions,
       provenance: "demo: random init", train: "train.txt", val: "val.txt", data: clipData,
-      epochs: videoEpochs, lr: 2e-3, backbone: 1)
+      epochs: videoEpochs, lr: 1e-3, backbone: 1)
 
     // 5. The image model on motion, one frame at a time, averaged over the clip's frames.
     let (baselineModel, _) = try loadWithHead(path: imageBest, classes: motions.count, seed: seed)
     let baseline = try train(
       "image-on-motion", model: baselineModel, labels: motions, provenance: "demo: image model on motion frames",
-      train: "train.txt", val: "val.txt", data: frameData, epochs: baselineEpochs, lr: 2e-3, backbone: 1,
+      train: "train.txt", val: "val.txt", data: frameData, epochs: baselineEpochs, lr: 1e-3, backbone: 1,
       evalClips: clipLen)
 
     // 6. Evaluation of the best video model, its confusion matrix, and a contact sheet.

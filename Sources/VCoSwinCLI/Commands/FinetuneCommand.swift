@@ -46,9 +46,10 @@ struct FinetuneCommand: ParsableCommand {
       throw CommandFailure("\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)")
     }
     if let note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
-      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: training.flip,
-      minArea: training.minArea)
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: flip.flip,
+      flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
       model: model, labels: labels, provenance: "finetuned from \(`init`) on \(training.train) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),

@@ -20,7 +20,10 @@ struct InitCommand: ParsableCommand {
       """)
 
   @Option(help: "Preset name.")
-  var preset: String
+  var preset: String?
+
+  @Option(help: "A model config JSON file (the `config` object a checkpoint stores) instead of a preset.")
+  var config: String?
 
   @Option(help: "Number of classes of the head.")
   var classes: Int
@@ -41,6 +44,7 @@ struct InitCommand: ParsableCommand {
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
   func validate() throws {
+    guard (preset == nil) != (config == nil) else { throw ValidationError("give one of --preset and --config.") }
     guard classes >= 1 else { throw ValidationError("--classes must be at least 1 (got \(classes)).") }
     guard dims == 2 || dims == 3 else { throw ValidationError("--dims must be 2 or 3 (got \(dims)).") }
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
@@ -48,7 +52,19 @@ struct InitCommand: ParsableCommand {
 
   func run() throws {
     ThreadBudget.configure(threads: threads)
-    let config = try ModelConfig.preset(preset, dims: dims, classes: classes)
+    var config: ModelConfig
+    if let path = self.config {
+      let text: String
+      do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw CommandFailure("\(path): cannot read: \(error.localizedDescription)")
+      }
+      do { config = try ModelConfig.fromJSON(text) } catch { throw CommandFailure("\(path): \(error)") }
+      config.classes = classes
+      try config.validate()
+    } else {
+      config = try ModelConfig.preset(preset ?? "", dims: dims, classes: classes)
+    }
+    let source = preset.map { "preset \($0)" } ?? "config \(self.config ?? "")"
     var names: [String]? = nil
     if let labels {
       let list = labels.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -60,7 +76,7 @@ struct InitCommand: ParsableCommand {
       names = list
     }
     let model = VCoSwinModel(config: config, seed: seed)
-    try model.save(to: out, labels: names, provenance: "init preset \(preset) dims \(config.dims) seed \(seed)")
-    print("\(out): \(config.kind) model, preset \(preset), \(config.parameterCount) parameters, \(classes) classes")
+    try model.save(to: out, labels: names, provenance: "init \(source) dims \(config.dims) seed \(seed)")
+    print("\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes")
   }
 }

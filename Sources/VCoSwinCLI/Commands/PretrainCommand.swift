@@ -26,7 +26,9 @@ struct PretrainCommand: ParsableCommand {
     let labels = try training.labelNames()
     let config = try ModelConfig.preset(preset, dims: 2, classes: labels.count)
     let model = VCoSwinModel(config: config, seed: training.seed)
-    let data = DataOptions(kind: .image, size: training.size, flip: training.flip, minArea: training.minArea)
+    let flip = try training.flipOptions(labels: labels)
+    let data = DataOptions(
+      kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
       model: model, labels: labels, provenance: "pretrain preset \(preset) on \(training.train) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")

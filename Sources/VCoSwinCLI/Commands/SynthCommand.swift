@@ -11,7 +11,7 @@ struct SynthCommand: ParsableCommand {
     commandName: "synth",
     abstract: "Render the synthetic action dataset (moving shapes) with its lists.",
     discussion: """
-      Each clip shows one shape (circle, square, triangle, star, cross, hexagon) of random \
+      Each clip shows one shape (circle, square, triangle, star, cross, crescent) of random \
       colour, size and texture on a gradient or smooth-noise background, moving one way: \
       move left/right/up/down, rotate clockwise/anticlockwise, grow, shrink. The motion is \
       the action label (train.txt, val.txt, motion_labels.txt); one frame of each clip is \

@@ -52,8 +52,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Training crop: the least fraction of the frame area kept.")
   var minArea = 0.5
 
-  @Flag(help: "Flip training samples horizontally at random (not for left/right motion classes).")
+  @Flag(help: "Flip training samples horizontally at random (not for left/right motion classes without --flip-map).")
   var flip = false
+
+  @Option(help: "Class pairs a horizontal flip swaps, as a=b,c=d (names or numbers), e.g. move_left=move_right,rotate_clockwise=rotate_anticlockwise; turns --flip on.")
+  var flipMap: String?
 
   @Option(help: "Seed of the run (sampling, augmentation, drop path).")
   var seed: UInt64 = 0
@@ -90,6 +93,12 @@ struct TrainingArguments: ParsableArguments {
     }
     guard top >= 0 else { throw CommandFailure("\(train): no entries with labels") }
     return (0...top).map { "class_\($0)" }
+  }
+
+  /// Whether to flip, and the flipped samples' labels (`--flip`, `--flip-map`).
+  func flipOptions(labels: [String]) throws -> (flip: Bool, labels: [Int]?) {
+    guard let flipMap else { return (flip, nil) }
+    return (true, try flipLabelMap(flipMap, labels: labels))
   }
 
   func trainOptions(defaultLR: Double, backboneLRScale: Double) -> TrainOptions {
