@@ -61,7 +61,7 @@ let package = Package(
       ]),
 
     // Executables.
-    .executableTarget(name: "vcoswin", dependencies: ["VCoSwinCLI"]),
+    .executableTarget(name: "vcoswin", dependencies: ["VCoSwinCLI", "Compute"]),
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [

@@ -94,8 +94,8 @@ public struct Scene: Sendable {
     var texture = Texture(rawValue: r.below(3)) ?? .solid
     if shape == .circle && texture == .solid { texture = .stripes }  // rotation must show
     // Class-independent draws: every clip has all four speeds and three phases.
-    let radius = s * r.uniform(0.24...0.32)
-    let growth = log(r.uniform(1.5...1.9)) / span
+    let radius = s * r.uniform(0.27...0.33)
+    let growth = log(r.uniform(1.4...1.7)) / span
     let velocity = (s * r.uniform(0.2...0.32) / span, s * r.uniform(0.2...0.32) / span)
     let spin = r.uniform(0.08...0.16)
     let offset = { (r: inout SplitMix64) in Double(r.below(max(frames, 1))) - Double(frames - 1) / 2 }

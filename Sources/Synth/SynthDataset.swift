@@ -26,7 +26,7 @@ public struct SynthDataset: Sendable {
   /// `.mpeg4` (small files) or `.ffv1` (lossless, larger).
   public var codec: VideoWriter.Codec = .mpeg4
   /// MPEG-4 quantiser (2 best … 31 worst).
-  public var quality = 8
+  public var quality = 4
   /// A still PNG (and a line of `images_*.txt`) is written for every `imageEvery`th clip.
   public var imageEvery = 1
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compute
 
 /// `vcoswin-bench`: benchmark commands that print figures and ratios (Docs/BENCHMARKS.md).
 struct Bench: ParsableCommand {
@@ -9,4 +10,5 @@ struct Bench: ParsableCommand {
   )
 }
 
+ThreadBudget.restartWithShortBLASSpin()
 Bench.main()

@@ -1,3 +1,5 @@
+import Compute
 import VCoSwinCLI
 
+ThreadBudget.restartWithShortBLASSpin()
 VCoSwin.runMain()

@@ -39,10 +39,10 @@ struct DemoCommand: ParsableCommand {
   var preset = "nano"
 
   @Option(help: "Epochs of image pretraining.")
-  var imageEpochs = 120
+  var imageEpochs = 40
 
   @Option(help: "Epochs of video fine-tuning (inflated and random initialisation alike).")
-  var videoEpochs = 30
+  var videoEpochs = 10
 
   @Option(help: "Epochs of the frame-averaging image baseline on motion.")
   var baselineEpochs = 8

@@ -45,7 +45,7 @@ struct SynthCommand: ParsableCommand {
   var codec: VideoWriter.Codec = .mpeg4
 
   @Option(help: "MPEG-4 quantiser, 2 (best) to 31 (smallest files).")
-  var quality = 8
+  var quality = 4
 
   @Option(help: "Save one frame as PNG (images_*.txt) for every Nth clip.")
   var imageEvery = 1
