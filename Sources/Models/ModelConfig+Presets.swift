@@ -12,8 +12,8 @@ import Foundation
 /// | `swin_t/s/b` | swin, 2D, torchvision shapes (window 7, 1000 classes) | | | |
 /// | `swin3d_t/s/b` | swin, 3D, torchvision shapes (patch 2,4,4, window 8,7,7, 400 classes) | | | |
 ///
-/// CoSwin `nano` embeds with a 7×7 convolution of stride 2 (for 32-pixel inputs), the others
-/// with stride 4, as Florence. `coswin-micro` etc. are accepted as aliases. The CoSwin presets use Florence's dynamic
+/// CoSwin `nano` embeds with a 7×7 convolution of stride 2, padding 1 (for 32-pixel inputs),
+/// the others with stride 4, padding 2, as Florence. `coswin-micro` etc. are accepted as aliases. The CoSwin presets use Florence's dynamic
 /// window size in 3D (small temporal windows early, larger later).
 extension ModelConfig {
   /// Every preset name `preset(_:dims:classes:)` accepts (aliases excluded).
@@ -55,7 +55,7 @@ extension ModelConfig {
     let microWindows2D = [[4, 4], [4, 4], [4, 4], [2, 2]]
     let microWindows3D = [[2, 4, 4], [2, 4, 4], [4, 4, 4], [4, 2, 2]]
     // nano works on 32×32 (2D) and 8×32×32 (3D) with an embedding of stride 2 (below):
-    // stages of 16, 8, 4 tokens per side.
+    // stages of 14, 7, 4 tokens per side.
     let nanoWindows2D = [[4, 4], [4, 4], [4, 4]]
     let nanoWindows3D = [[2, 4, 4], [4, 4, 4], [4, 4, 4]]
     let small: [String: (w2: [[Int]], w3: [[Int]])] = [
@@ -73,13 +73,16 @@ extension ModelConfig {
     } else {
       windows = dims == 2 ? Array(repeating: [7, 7], count: 4) : [[2, 7, 7], [4, 7, 7], [8, 7, 7], [8, 7, 7]]
     }
-    // Florence's 7×7 embedding has stride 4 for 224-pixel inputs; nano's 32-pixel ones keep
-    // finer tokens with stride 2 (padding 3).
+    // Florence's 7×7 embedding has stride 4 (padding 2) for 224-pixel inputs; nano's 32-pixel
+    // ones keep finer tokens with stride 2, padding 1 (14×14 tokens; the windows pad them to
+    // 16). Padding 3 (16×16) learned the demo's shapes less well over two seeds
+    // (Docs/BENCHMARKS.md, Demo).
     let s = key == "nano" ? 2 : 4
+    let p = key == "nano" ? 1 : 2
     return try ModelConfig(
       variant: .coswin, dims: dims, embedDim: w.embed, depths: w.depths, heads: w.heads, windows: windows,
       embedKernel: dims == 2 ? [7, 7] : [3, 7, 7], embedStride: dims == 2 ? [s, s] : [2, s, s],
-      embedPadding: dims == 2 ? [s - 1, s - 1] : [1, s - 1, s - 1],
+      embedPadding: dims == 2 ? [p, p] : [1, p, p],
       mergeKernel: dims == 2 ? [3, 3] : [3, 3, 3], mergeStride: dims == 2 ? [2, 2] : [1, 2, 2],
       mergePadding: dims == 2 ? [1, 1] : [1, 1, 1],
       dropPath: small[key] != nil ? 0 : 0.1, classes: k)

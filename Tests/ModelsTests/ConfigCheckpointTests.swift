@@ -31,6 +31,11 @@ final class ConfigTests: XCTestCase {
     XCTAssertEqual(try ModelConfig.preset("swin3d_b").parameterCount, 88_048_984)
     XCTAssertEqual(try ModelConfig.preset("swin3d_t").dims, 3)
     XCTAssertEqual(try ModelConfig.preset("coswin-micro", dims: 2).variant, .coswin)
+    // nano embeds 32-pixel inputs with stride 2, padding 1; the other CoSwin presets quarter them.
+    let nano = VCoSwinModel(config: try ModelConfig.preset("nano", dims: 3, classes: 8), seed: 0)
+    XCTAssertEqual(try nano.stageSizes(input: [8, 32, 32]), [[4, 14, 14], [4, 7, 7], [4, 4, 4]])
+    let micro = VCoSwinModel(config: try ModelConfig.preset("micro", dims: 2, classes: 8), seed: 0)
+    XCTAssertEqual(try micro.stageSizes(input: [64, 64]), [[16, 16], [8, 8], [4, 4], [2, 2]])
     XCTAssertThrowsError(try ModelConfig.preset("huge")) { error in
       XCTAssertTrue("\(error)".contains("huge") && "\(error)".contains("micro"))
     }

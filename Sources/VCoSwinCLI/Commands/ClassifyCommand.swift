@@ -16,9 +16,9 @@ struct ClassifyCommand: ParsableCommand {
       go on (exit status 1 at the end).
 
       Examples:
-        vcoswin classify Clips/val/0003.avi
+        vcoswin classify Clips/val/0003.mkv
         vcoswin classify a.mp4 b.mkv --checkpoint runs/video/best.safetensors --top 3 --clips 4 --crops 3
-        vcoswin classify Clips/val/*.avi --json
+        vcoswin classify Clips/val/*.mkv --json
       """)
 
   @Argument(help: "Videos to classify.")

@@ -22,7 +22,7 @@ struct InitCommand: ParsableCommand {
   @Option(help: "Preset name.")
   var preset: String?
 
-  @Option(help: "A model config JSON file (the `config` object a checkpoint stores) instead of a preset.")
+  @Option(help: "A model config JSON file (the `config` object a checkpoint stores; its dims win over --dims) instead of a preset.")
   var config: String?
 
   @Option(help: "Number of classes of the head.")

@@ -14,9 +14,13 @@ struct SynthCommand: ParsableCommand {
       Each clip shows one shape (circle, square, triangle, star, cross, crescent) of random \
       colour, size and texture on a gradient or smooth-noise background, moving one way: \
       move left/right/up/down, rotate clockwise/anticlockwise, grow, shrink. The motion is \
-      the action label (train.txt, val.txt, motion_labels.txt); one frame of each clip is \
-      also saved as PNG with its shape label (images_train.txt, images_val.txt, \
-      shape_labels.txt). The same seed gives the same dataset.
+      the action label (train.txt, val.txt, motion_labels.txt). Position, size and angle \
+      follow one distribution at every frame of every class, so no single frame tells the \
+      motion. The clips with their shape labels are in shapes_train.txt and shapes_val.txt; \
+      one frame of every --image-every'th clip is also saved as PNG (images_train.txt, \
+      images_val.txt, shape_labels.txt). A horizontal flip swaps move_left/move_right and \
+      the rotations: train with --flip-map \(MotionClass.mirrorPairs). The same seed gives \
+      the same dataset.
 
       Examples:
         vcoswin synth --out Clips --seed 0 --train 200 --val 64 --frames 16 --size 64
