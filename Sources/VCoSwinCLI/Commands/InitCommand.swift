@@ -7,16 +7,18 @@ import Models
 struct InitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "init",
-    abstract: "Write a freshly initialised model checkpoint from a preset.",
+    abstract: "Write a freshly initialised model checkpoint from a preset or a config file.",
     discussion: """
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
       micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* are
       Swin with the same widths; swin_t/s/b and swin3d_t/s/b are torchvision's shapes.
       --dims 2 builds the image model (CoSwin), 3 the video model (Video CoSwin); the
-      torchvision names fix it.
+      torchvision names fix it. --config takes any architecture as JSON: the `config` object
+      of a checkpoint's metadata (Docs/FORMATS.md).
 
-      Example:
+      Examples:
         vcoswin init --preset micro --classes 10 --dims 3 --out /tmp/micro3d.safetensors
+        vcoswin init --config arch.json --classes 10 --out /tmp/custom.safetensors
       """)
 
   @Option(help: "Preset name.")
