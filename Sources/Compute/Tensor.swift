@@ -6,6 +6,12 @@
 // Activations are channels-last: [B, T, H, W, C] (3D) or [B, H, W, C] (2D).
 // Parameters use PyTorch layouts: Linear [O, I], Conv2d [O, I, kh, kw], Conv3d [O, I, kt, kh, kw].
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A Float32 tensor with a shape and contiguous row-major storage.
 ///
 /// `Tensor` is a reference type so that layers can keep and reuse their buffers between steps
@@ -24,6 +30,13 @@ public final class Tensor: @unchecked Sendable {
   /// The tensor whose memory this view points into (nil when this tensor owns its memory).
   private var base: Tensor?
   private var owns: Bool
+  /// Bytes of an anonymous mapping holding the storage (0: a heap allocation).
+  private var mappedBytes = 0
+
+  /// Zero-filled storage of at least this many bytes is an anonymous `mmap`: the kernel
+  /// supplies zero pages on first touch, so memory that is never written — a model's gradient
+  /// buffer during inference — is never resident.
+  public static let lazyZeroBytes = 1 << 20
 
   /// A zero-filled tensor of the given shape.
   public init(zeros shape: [Int]) {
@@ -31,10 +44,36 @@ public final class Tensor: @unchecked Sendable {
     self.shape = shape
     self.count = shape.reduce(1, *)
     self.capacity = Swift.max(count, 1)
-    self.pointer = Tensor.allocate(capacity)
-    self.pointer.initialize(repeating: 0, count: capacity)
     self.owns = true
     self.base = nil
+    let bytes = capacity * MemoryLayout<Float>.stride
+    if bytes >= Tensor.lazyZeroBytes, let mapped = Tensor.mapZeros(bytes) {
+      self.pointer = mapped
+      self.mappedBytes = bytes
+    } else {
+      self.pointer = Tensor.allocate(capacity)
+      self.pointer.initialize(repeating: 0, count: capacity)
+    }
+  }
+
+  /// Whether the storage is an anonymous mapping (zero pages until written).
+  public var isLazilyZeroed: Bool { mappedBytes > 0 }
+
+  /// `bytes` of zero pages, page-aligned, or nil when the mapping fails.
+  private static func mapZeros(_ bytes: Int) -> UnsafeMutablePointer<Float>? {
+    let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let raw, raw != MAP_FAILED else { return nil }
+    return raw.bindMemory(to: Float.self, capacity: bytes / MemoryLayout<Float>.stride)
+  }
+
+  /// Frees owned storage, mapped or allocated.
+  private func release() {
+    if mappedBytes > 0 {
+      munmap(UnsafeMutableRawPointer(pointer), mappedBytes)
+      mappedBytes = 0
+    } else {
+      pointer.deallocate()
+    }
   }
 
   /// A tensor holding a copy of `values`. Precondition: `values.count` is the product of `shape`.
@@ -66,7 +105,7 @@ public final class Tensor: @unchecked Sendable {
   }
 
   deinit {
-    if owns { pointer.deallocate() }
+    if owns { release() }
   }
 
   private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -95,7 +134,7 @@ public final class Tensor: @unchecked Sendable {
     let n = newShape.reduce(1, *)
     if n > capacity {
       precondition(owns, "a view cannot grow: \(shape) → \(newShape)")
-      pointer.deallocate()
+      release()
       pointer = Tensor.allocate(n)
       capacity = n
     }
