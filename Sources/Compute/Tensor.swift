@@ -57,7 +57,7 @@ public final class Tensor: @unchecked Sendable {
   }
 
   /// Whether the storage is an anonymous mapping (zero pages until written).
-  public var isLazilyZeroed: Bool { mappedBytes > 0 }
+  var isLazilyZeroed: Bool { mappedBytes > 0 }
 
   /// `bytes` of zero pages, page-aligned, or nil when the mapping fails.
   private static func mapZeros(_ bytes: Int) -> UnsafeMutablePointer<Float>? {

@@ -95,7 +95,8 @@ extension ThreadBudget {
   /// The `OPENBLAS_THREAD_TIMEOUT` programs run with: idle OpenBLAS workers spin for
   /// 2^4 cycles before sleeping instead of OpenBLAS's 2^28 (≈ 0.1 s). Between two GEMMs the
   /// long spin (in `sched_yield`) takes the cores the package's own loops want; on 2 cores
-  /// training runs ≈ 25 % faster with the short one.
+  /// inference runs 5–25 % faster with the short one (Docs/BENCHMARKS.md, Models). `make test`
+  /// sets the same value for the test process, which cannot re-execute itself.
   public static let blasThreadTimeout = "4"
 
   /// Call first thing in `main`: when `OPENBLAS_THREAD_TIMEOUT` is unset, sets it to

@@ -54,8 +54,7 @@ struct InitCommand: ParsableCommand {
 
   func run() throws {
     ThreadBudget.configure(threads: threads)
-    let config = try modelConfig(preset: preset, file: self.config, dims: dims, classes: classes)
-    let source = preset.map { "preset \($0)" } ?? "config \(self.config ?? "")"
+    let (config, source) = try modelConfig(preset: preset, file: self.config, dims: dims, classes: classes)
     var names: [String]? = nil
     if let labels {
       let list = labels.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -70,19 +69,4 @@ struct InitCommand: ParsableCommand {
     try model.save(to: out, labels: names, provenance: "init \(source) dims \(config.dims) seed \(seed)")
     print("\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes")
   }
-}
-
-/// The architecture of a new model: a preset, or a config JSON file (the `config` object a
-/// checkpoint stores) whose head gets `classes` outputs. Errors name the file.
-func modelConfig(preset: String?, file: String?, dims: Int, classes: Int) throws -> ModelConfig {
-  guard let file else { return try ModelConfig.preset(preset ?? "", dims: dims, classes: classes) }
-  let text: String
-  do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-    throw CommandFailure("\(file): cannot read: \(error.localizedDescription)")
-  }
-  var config: ModelConfig
-  do { config = try ModelConfig.fromJSON(text) } catch { throw CommandFailure("\(file): \(error)") }
-  config.classes = classes
-  do { try config.validate() } catch { throw CommandFailure("\(file): \(error)") }
-  return config
 }

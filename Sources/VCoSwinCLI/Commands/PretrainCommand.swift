@@ -27,14 +27,14 @@ struct PretrainCommand: ParsableCommand {
 
   func run() throws {
     let labels = try training.labelNames()
-    let config = try modelConfig(preset: preset, file: self.config, dims: 2, classes: labels.count)
-    guard config.dims == 2 else { throw CommandFailure("\(self.config ?? preset): is a video (dims 3) config; pretrain trains image models") }
+    let (config, source) = try modelConfig(preset: preset, file: self.config, dims: 2, classes: labels.count)
+    guard config.dims == 2 else { throw CommandFailure("\(source): is a video (dims 3) config; pretrain trains image models") }
     let model = VCoSwinModel(config: config, seed: training.seed)
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
       kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "pretrain \(self.config.map { "config \($0)" } ?? "preset \(preset)") on \(training.train) seed \(training.seed)",
+      model: model, labels: labels, provenance: "pretrain \(source) on \(training.train) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")
   }
 }
