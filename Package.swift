@@ -41,7 +41,7 @@ let package = Package(
       name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(
-      name: "Models", dependencies: ["NN", "Compute", "SafeTensors"], exclude: ["README.md"],
+      name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(name: "Reports"),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
@@ -79,7 +79,7 @@ let package = Package(
       name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors"],
+      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports"]),

@@ -194,28 +194,14 @@ public enum Inflate {
     return Inflation(info: CheckpointInfo(config: c3, labels: labels, provenance: provenance), tensors: out, steps: steps)
   }
 
-  /// Reads a 2D checkpoint made by this package or a torchvision `swin_t/s/b` state dict,
+  /// Reads a 2D checkpoint made by this package or a foreign Swin state dict (`Checkpoint.open`),
   /// inflates it (a 3D source is refused by `config3D`), and writes the 3D checkpoint to `to` (atomically). The provenance records the
   /// source path, its SHA-256 and the options.
   public static func run(from: String, to: String, options: InflationOptions) throws -> Inflation {
-    let file = try SafeTensorsFile.read(path: from)
-    let info: CheckpointInfo
-    var tensors: [String: (shape: [Int], values: [Float])] = [:]
-    let sourceKind: String
-    if file.metadata["config"] != nil {
-      info = try Checkpoint.info(of: file)
-      try Checkpoint.verify(file, config: info.config)
-      for s in info.config.parameterSpecs {
-        let t = try file.floats(s.name)
-        tensors[s.name] = (t.shape, t.values)
-      }
-      sourceKind = "vcoswin"
-    } else {
-      let imported = try TorchvisionImport.load(path: from)
-      info = imported.info
-      tensors = imported.tensors
-      sourceKind = "torchvision"
-    }
+    let opened = try Checkpoint.open(path: from)
+    let info = opened.info
+    let tensors = try opened.floatTensors()
+    let sourceKind = opened.layout?.rawValue ?? "vcoswin"
     let provenance = try provenanceJSON(source: from, sourceKind: sourceKind, options: options)
     let result = try inflate(source: info, tensors: tensors, options: options, path: from, provenance: provenance)
     try Checkpoint.write(to: to, info: result.info, tensors: result.tensors)

@@ -113,9 +113,10 @@ public enum Checkpoint {
     return CheckpointInfo(config: config, labels: labels, provenance: file.metadata["provenance"] ?? "")
   }
 
-  /// Checks a file's tensors against `config`, strictly: every parameter present with its
-  /// exact shape and finite values, nothing else except torchvision buffers, which must hold
-  /// the index the model computes.
+  /// Checks a file's tensor header against `config`, strictly: every parameter present with its
+  /// exact shape and a floating-point dtype, nothing else except torchvision buffers, which must
+  /// hold the index the model computes. Reads no parameter values (`copy` checks they are finite),
+  /// so it is cheap enough to run before a model is built.
   public static func verify(_ file: SafeTensorsFile, config: ModelConfig) throws {
     let path = file.path
     let specs = config.parameterSpecs
@@ -137,8 +138,15 @@ public enum Checkpoint {
       guard entry.shape == s.shape else {
         throw CheckpointError(path: path, .shapeMismatch(key: s.name, expected: s.shape, found: entry.shape))
       }
+      guard floatingDTypes.contains(entry.dtype) else {
+        throw CheckpointError(
+          path: path, .badTensor(key: s.name, reason: "dtype \(entry.dtype.rawValue); parameters must be floating point (F32, F16, BF16 or F64)"))
+      }
     }
   }
+
+  /// The dtypes a parameter may have (converted to Float32 on load).
+  static let floatingDTypes: Set<DType> = [.f32, .f16, .bf16, .f64]
 
   /// A torchvision `relative_position_index` buffer: 2D `[N·N]`, 3D `[N, N]`, with the values
   /// of the configured window (time outermost).
@@ -190,9 +198,12 @@ public enum Checkpoint {
     return out
   }
 
-  /// Copies every parameter of `store` from `file` (verify first), checking each value is finite.
-  public static func copy(_ file: SafeTensorsFile, into store: ParameterStore) throws {
-    for p in store.parameters {
+  /// Copies every parameter of `store` (those whose name `include` accepts) from `file` (verify
+  /// first), checking each value is finite.
+  public static func copy(
+    _ file: SafeTensorsFile, into store: ParameterStore, include: (String) -> Bool = { _ in true }
+  ) throws {
+    for p in store.parameters where include(p.name) {
       guard let entry = file.tensors[p.name] else {
         throw CheckpointError(path: file.path, .missingTensor(key: p.name, expected: p.shape))
       }
@@ -216,12 +227,13 @@ public enum Checkpoint {
     try writer.write(to: path)
   }
 
-  /// Writes named tensors (PyTorch layouts) and the metadata of `info`, atomically, after
+  /// Writes named tensors (PyTorch layouts) and the metadata of `info` (plus `extraMetadata`,
+  /// which cannot override it), atomically, after
   /// checking they are exactly the parameters of `info.config`.
   public static func write(
-    to path: String, info: CheckpointInfo, tensors: [String: (shape: [Int], values: [Float])]
+    to path: String, info: CheckpointInfo, tensors: NamedTensors, extraMetadata: [String: String] = [:]
   ) throws {
-    var writer = SafeTensorsWriter(metadata: try info.metadata())
+    var writer = SafeTensorsWriter(metadata: try info.metadata().merging(extraMetadata) { ours, _ in ours })
     let specs = info.config.parameterSpecs
     let names = Set(specs.map(\.name))
     if let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {

@@ -1,5 +1,5 @@
-// Import of torchvision `swin_t/s/b` and `swin3d_t/s/b` state dicts saved with
-// `safetensors.torch.save_file(model.state_dict(), path)`.
+// The architecture of a state dict with torchvision `swin_t/s/b` and `swin3d_t/s/b` names (a
+// foreign file after `ForeignLayouts.normalise`).
 //
 // The swin variant uses torchvision's names unchanged (ParameterNames.swift), so importing is:
 // read the architecture from the tensor shapes (or take a preset), check every tensor
@@ -110,29 +110,15 @@ public enum TorchvisionImport {
     return found.count == 1 ? found[0] : nil
   }
 
-  /// Reads a torchvision state dict and returns the checkpoint info and Float32 tensors, checked
-  /// strictly against the config (inferred, or `preset` with the file's class count).
-  public static func load(path: String, preset: String? = nil) throws -> (
-    info: CheckpointInfo, tensors: [String: (shape: [Int], values: [Float])]
-  ) {
-    let file = try SafeTensorsFile.read(path: path)
-    var config = try inferConfig(file)
-    if let preset {
-      let p = try ModelConfig.preset(preset, dims: config.dims, classes: config.classes)
-      guard p.variant == .swin else {
-        throw ModelConfigError("preset", "'\(preset)' is a CoSwin preset; torchvision weights are Swin")
-      }
-      config = p
+  /// The config of a state dict with torchvision names: inferred from its shapes, or `preset`
+  /// (a Swin preset) with the file's class count and dimensionality.
+  public static func config(of file: SafeTensorsFile, preset: String? = nil) throws -> ModelConfig {
+    let inferred = try inferConfig(file)
+    guard let preset else { return inferred }
+    let p = try ModelConfig.preset(preset, dims: inferred.dims, classes: inferred.classes)
+    guard p.variant == .swin else {
+      throw ModelConfigError("preset", "'\(preset)' is a CoSwin preset; torchvision weights are Swin")
     }
-    try Checkpoint.verify(file, config: config)
-    var tensors: [String: (shape: [Int], values: [Float])] = [:]
-    for spec in config.parameterSpecs {
-      let t = try file.floats(spec.name)
-      tensors[spec.name] = (t.shape, t.values)
-    }
-    let info = CheckpointInfo(
-      config: config, labels: nil,
-      provenance: "imported from torchvision state dict \(URL(fileURLWithPath: path).lastPathComponent)")
-    return (info, tensors)
+    return p
   }
 }

@@ -178,6 +178,11 @@ public final class VCoSwinModel {
     let features = pool.forward(x, training: training)
     let logits = head.forward(features, training: training)
     trainedForward = training
+    if !training, let bad = (0..<logits.count).first(where: { !logits.pointer[$0].isFinite }) {
+      throw ModelInputError(
+        shape: input.shape,
+        reason: "the model produced a non-finite logit (entry \(bad / config.classes), class \(bad % config.classes)): its weights or the input are out of range")
+    }
     return ModelOutput(features: features, logits: logits)
   }
 
@@ -238,12 +243,16 @@ public final class VCoSwinModel {
 
 extension VCoSwinModel {
   /// Loads a checkpoint file: metadata, strict verification, then the weights.
+  /// Any format `Checkpoint.open` takes; the header is verified before the model is built.
   public static func load(path: String) throws -> (model: VCoSwinModel, info: CheckpointInfo) {
-    let file = try SafeTensorsFile.read(path: path)
-    let info = try Checkpoint.info(of: file)
-    let model = VCoSwinModel(config: info.config)
-    try model.load(file)
-    return (model, info)
+    let opened = try Checkpoint.open(path: path)
+    return (try VCoSwinModel(opened), opened.info)
+  }
+
+  /// A model with the weights of an opened checkpoint (already verified by `Checkpoint.open`).
+  public convenience init(_ opened: OpenedCheckpoint) throws {
+    self.init(config: opened.info.config)
+    try Checkpoint.copy(opened.file, into: store)
   }
 
   /// Copies the weights of `file` into this model after verifying them strictly against its

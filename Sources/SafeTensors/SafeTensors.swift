@@ -6,6 +6,9 @@
 //              "__metadata__": {string: string}}, possibly padded with spaces
 //   [rest]     the data section; offsets are relative to its start, entries tile it exactly.
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Element types the format defines, with their sizes in bytes.
 public enum DType: String, Sendable, CaseIterable {
@@ -39,14 +42,14 @@ public struct TensorEntry: Sendable {
   public var name: String
   public var dtype: DType
   public var shape: [Int]
-  /// The tensor's bytes (a slice of the memory-mapped file when read from disk).
+  /// The tensor's bytes (a slice of the file's bytes when read from disk).
   public var data: Data
 
   /// Number of elements, the product of `shape` (1 for a scalar).
   public var count: Int { shape.reduce(1, *) }
 }
 
-/// A safetensors file read into memory (memory-mapped; the bytes are not copied).
+/// A safetensors file read into memory (read once with `pread`; tensors are slices of those bytes).
 public struct SafeTensorsFile: Sendable {
   /// The path the file was read from (used in error messages).
   public var path: String
@@ -73,13 +76,42 @@ public struct SafeTensorsFile: Sendable {
       throw SafeTensorsError(path: path, .missingFile)
     }
     if isDir.boolValue { throw SafeTensorsError(path: path, .unreadable(reason: "it is a folder")) }
-    let bytes: Data
-    do {
-      bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-      throw SafeTensorsError(path: path, .unreadable(reason: error.localizedDescription))
+    return try parse(try readWholeFile(path: path), path: path)
+  }
+
+  /// The bytes of a file, read with `pread` into memory owned by the process (never a memory
+  /// map: a file overwritten or truncated while it is read would otherwise end in SIGBUS). A file
+  /// that shrinks while it is read is an error; one that grows is read to its size at open.
+  static func readWholeFile(path: String) throws -> Data {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno)))) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+      throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))
     }
-    return try parse(bytes, path: path)
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+      throw SafeTensorsError(path: path, .unreadable(reason: "not a regular file"))
+    }
+    let size = Int(st.st_size)
+    var data = Data(count: size)
+    var done = 0
+    try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
+      guard let base = buffer.baseAddress else { return }
+      while done < size {
+        let n = pread(fd, base + done, min(size - done, 1 << 30), off_t(done))
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))
+        }
+        if n == 0 {
+          throw SafeTensorsError(
+            path: path, .unreadable(reason: "the file shrank from \(size) to \(done) bytes while it was read"))
+        }
+        done += n
+      }
+    }
+    return data
   }
 
   /// Parses the bytes of a whole file. `path` only names the file in errors.

@@ -157,12 +157,44 @@ final class ModelCommandsTests: XCTestCase {
     try w.write(to: tv)
     let labels = folder + "/labels.txt"
     try "a\nb\nc\nd\ne\nf\n".write(toFile: labels, atomically: true, encoding: .utf8)
-    try run(["import", "--from", tv, "--out", folder + "/c.safetensors", "--labels-file", labels])
+    try run(["import", "--from", tv, "--out", folder + "/c.safetensors", "--labels", labels])
     let (imported, info) = try VCoSwinModel.load(path: folder + "/c.safetensors")
     XCTAssertEqual(info.config.windows, config.windows)
     XCTAssertEqual(info.config.depths, config.depths)
     XCTAssertEqual(info.config.heads, config.heads)
     XCTAssertEqual(info.labels, ["a", "b", "c", "d", "e", "f"])
     XCTAssertEqual(imported.store.values.array, model.store.values.array)
+  }
+
+  /// The shipped Kinetics-400 names, in torchvision's order.
+  func testKineticsLabels() throws {
+    let names = try readLabels("kinetics400")
+    XCTAssertEqual(names.count, 400)
+    XCTAssertEqual(names.first, "abseiling")
+    XCTAssertEqual(names.last, "zumba")
+    XCTAssertEqual(Set(names).count, 400)
+  }
+
+  /// From a `.pth` (official Video Swin layout) to labelled predictions: `import --labels`,
+  /// then `classify --json`, and `classify` on the `.pth` directly gives the same probabilities.
+  func testImportPthThenClassify() throws {
+    let pth = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/videoswin_bf16.pth").path
+    let labels = folder + "/labels.txt"
+    try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    let ckpt = folder + "/imported.safetensors"
+    try run(["import", "--from", pth, "--out", ckpt, "--labels", labels])
+    let file = try SafeTensorsFile.read(path: ckpt)
+    XCTAssertNotNil(file.metadata[Checkpoint.recipeKey])
+    XCTAssertTrue(file.metadata["provenance"]?.contains("source_sha256") ?? false)
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let small = ["--size", "32", "--clip-len", "8", "--threads", "1"]
+    let viaImport = try runVCoSwin(["classify", clip, "--checkpoint", ckpt, "--json"] + small, bundleOf: Self.self)
+    XCTAssertEqual(viaImport.status, 0, viaImport.stderr)
+    XCTAssertTrue(viaImport.stdout.contains("\"label\":\"alpha\"") || viaImport.stdout.contains("\"label\":\"beta\""), viaImport.stdout)
+    let direct = try runVCoSwin(["classify", clip, "--checkpoint", pth, "--json"] + small, bundleOf: Self.self)
+    XCTAssertEqual(direct.status, 0, direct.stderr)
+    let probs = { (s: String) in s.components(separatedBy: "\"prob\":").dropFirst().map { $0.prefix(while: { $0 != "," && $0 != "}" }) } }
+    XCTAssertEqual(probs(direct.stdout), probs(viaImport.stdout))
+    XCTAssertTrue(direct.stdout.contains("class_"), direct.stdout)
   }
 }

@@ -38,15 +38,16 @@ struct ClassifyCommand: ParsableCommand {
   }
 
   func run() throws {
-    let (model, info, data, _) = try inference.load()
+    let loaded = try inference.load()
+    let (model, info, data) = (loaded.model, loaded.info, loaded.data)
     let k = Swift.min(top, info.config.classes)
-    let views = inference.clips * inference.crops
+    let views = loaded.views
     var failures = 0
     for video in videos {
       let probs: [Float]
       do {
         let reader = try VideoReader(path: video, threads: 1)
-        let values = try ListDataset.views(reader: reader, options: data, clips: inference.clips, crops: inference.crops)
+        let values = try ListDataset.views(reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
         let input = stack([values], shape: data.sampleShape)
         let p = try model.averagedProbabilities(input, views: views, batch: inference.batch)
         probs = Array(p.buffer)

@@ -31,12 +31,13 @@ struct EvalCommand: ParsableCommand {
   var json = false
 
   func run() throws {
-    let (model, info, data, path) = try inference.load()
+    let loaded = try inference.load()
+    let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
     let dataset = try ListDataset(listPath: list, labels: info.labels, options: data)
     for bad in dataset.list.badLines { FileHandle.standardError.write(Data("warning: \(bad) (skipped)\n".utf8)) }
     let bar = json ? nil : ProgressBar("evaluate", total: dataset.count, unit: "clip")
     let r = try evaluate(
-      model: model, dataset: dataset, clips: inference.clips, crops: inference.crops, batchSize: inference.batch,
+      model: model, dataset: dataset, clips: loaded.clips, crops: loaded.crops, batchSize: inference.batch,
       workers: inference.workers, progress: bar)
     bar?.finish()
     for s in r.skipped { FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8)) }

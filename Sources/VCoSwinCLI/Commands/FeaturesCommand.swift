@@ -66,7 +66,8 @@ struct FeaturesCommand: ParsableCommand {
   }
 
   func run() throws {
-    let (model, info, data, path) = try inference.load()
+    let loaded = try inference.load()
+    let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
     let (f, k) = (info.config.featureDim, info.config.classes)
     var rows = 0
     var features: [Float] = []
@@ -93,14 +94,14 @@ struct FeaturesCommand: ParsableCommand {
       rows = videos.count
       features = [Float](repeating: 0, count: rows * f)
       logits = [Float](repeating: 0, count: rows * k)
-      let views = inference.clips * inference.crops
+      let views = loaded.views
       for (v, video) in videos.enumerated() {
         var rowFeatures = [Float](repeating: 0, count: f)
         var rowLogits = [Float](repeating: 0, count: k)
         do {
           let reader = try VideoReader(path: video, threads: inference.workers)
           let values = try ListDataset.views(
-            reader: reader, options: data, clips: inference.clips, crops: inference.crops)
+            reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
           try run(model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures, &rowLogits)
         } catch {
           let message = String(describing: error)

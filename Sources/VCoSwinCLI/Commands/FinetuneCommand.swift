@@ -57,23 +57,18 @@ struct FinetuneCommand: ParsableCommand {
   }
 }
 
-/// Loads a checkpoint; when its head has another class count than `classes`, the model is
-/// rebuilt with `classes` and every weight but the head copied (the head starts fresh).
+/// Loads a checkpoint (any format `Checkpoint.open` takes: a foreign `.pth` is converted in
+/// memory); when its head has another class count than `classes`, the model is rebuilt with
+/// `classes` and every weight but the head copied (the head starts fresh).
 /// Returns a note for people when the head was replaced.
 func loadWithHead(path: String, classes: Int, seed: UInt64) throws -> (VCoSwinModel, String?) {
-  let file = try SafeTensorsFile.read(path: path)
-  let info = try Checkpoint.info(of: file)
-  if info.config.classes == classes {
-    let model = VCoSwinModel(config: info.config, seed: seed)
-    try model.load(file)
-    return (model, nil)
-  }
+  let opened = try Checkpoint.open(path: path)
+  let info = opened.info
   var config = info.config
   config.classes = classes
   let model = VCoSwinModel(config: config, seed: seed)
-  try Checkpoint.verify(file, config: info.config)
-  for p in model.store.parameters where !p.name.hasPrefix("head.") {
-    _ = try file.copyFloats(p.name, into: p.value.pointer)
-  }
+  let keepHead = info.config.classes == classes
+  try Checkpoint.copy(opened.file, into: model.store) { keepHead || !$0.hasPrefix("head.") }
+  if keepHead { return (model, nil) }
   return (model, "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it")
 }

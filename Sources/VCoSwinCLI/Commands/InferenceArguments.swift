@@ -16,13 +16,16 @@ struct InferenceArguments: ParsableArguments {
   @Option(help: "Crops per clip: 1 (centre) or 3 (three crops along the long side).")
   var crops = 1
 
-  @Option(help: "Frames per clip (default: as the checkpoint was trained, else 8).")
+  @Flag(help: "Use the full test protocol the checkpoint records (imported Video Swin: 4 clips × 3 crops).")
+  var fullProtocol = false
+
+  @Option(help: "Frames per clip (default: as the checkpoint records, else 8).")
   var clipLen: Int?
 
-  @Option(help: "Step between sampled frames (default: as trained, else 2).")
+  @Option(help: "Step between sampled frames (default: as the checkpoint records, else 2).")
   var interval: Int?
 
-  @Option(help: "Crop size (default: as trained, else 64).")
+  @Option(help: "Crop size (default: as the checkpoint records, else 64).")
   var size: Int?
 
   @Option(help: "Entries per forward pass.")
@@ -35,13 +38,18 @@ struct InferenceArguments: ParsableArguments {
   var workers = 1
 
   func validate() throws {
-    guard clips >= 1 else { throw ValidationError("--clips must be at least 1 (got \(clips)).") }
-    guard crops == 1 || crops == 3 else { throw ValidationError("--crops must be 1 or 3 (got \(crops)).") }
-    for (name, v) in [("--clip-len", clipLen), ("--interval", interval), ("--size", size)] {
-      if let v, v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
+    for (name, value, range) in [
+      ("--clips", clips, 1...InferenceLimits.maxClips), ("--clip-len", clipLen, 1...DataOptions.maxClipLength),
+      ("--interval", interval, 1...DataOptions.maxFrameInterval), ("--size", size, 1...DataOptions.maxSize),
+      ("--batch", batch, 1...1024), ("--threads", threads, 1...1024), ("--workers", workers, 1...64),
+    ] as [(String, Int?, ClosedRange<Int>)] {
+      if let value, !range.contains(value) {
+        throw ValidationError("\(name) must be in \(range.lowerBound)…\(range.upperBound) (got \(value)).")
+      }
     }
-    guard batch >= 1, threads >= 1, workers >= 1 else {
-      throw ValidationError("--batch, --threads and --workers must be at least 1.")
+    guard crops == 1 || crops == 3 else { throw ValidationError("--crops must be 1 or 3 (got \(crops)).") }
+    if fullProtocol && (clips != 1 || crops != 1) {
+      throw ValidationError("--full-protocol takes the views the checkpoint records; drop --clips and --crops.")
     }
   }
 
@@ -55,23 +63,49 @@ struct InferenceArguments: ParsableArguments {
     throw CommandFailure("no --checkpoint given and no default model found (\(name)); give --checkpoint or set VCOSWIN_MODEL")
   }
 
-  /// Loads the model and works out the data options: explicit flags, else what the checkpoint
-  /// was trained with (its `training` metadata), else defaults.
-  func load() throws -> (model: VCoSwinModel, info: CheckpointInfo, data: DataOptions, path: String) {
+  /// Loads the model and works out the data options and views: explicit flags, else what the
+  /// checkpoint records (a training run's `training.data` or an import's recipe), else defaults.
+  /// Any checkpoint format `Checkpoint.open` takes. The tensor header is verified and the
+  /// memory of one forward estimated before the model is built.
+  func load() throws -> LoadedModel {
     ThreadBudget.configure(threads: threads)
     let path = try checkpointPath()
-    let file = try SafeTensorsFile.read(path: path)
-    let info = try Checkpoint.info(of: file)
-    let model = VCoSwinModel(config: info.config)
-    try model.load(file)
+    let opened = try Checkpoint.open(path: path)
+    let info = opened.info
     var data = DataOptions(kind: info.config.dims == 2 ? .image : .video)
-    if let trained = Trainer.dataOptions(of: file) { data = trained }
+    if let recorded = try DataOptions.recorded(in: opened.file) { data = recorded }
     data.kind = info.config.dims == 2 ? .image : .video
     if let clipLen { data.clipLength = clipLen }
     if let interval { data.frameInterval = interval }
     if let size { data.size = size }
-    return (model, info, data, path)
+    var views = (clips: clips, crops: crops)
+    if fullProtocol {
+      guard let recorded = try DataOptions.recordedViews(in: opened.file) else {
+        throw CommandFailure("\(path): records no full test protocol; give --clips and --crops instead")
+      }
+      views = recorded
+    }
+    let sizes = Array(data.sampleShape.dropFirst())
+    let perForward = info.config.inferenceBytes(batch: Swift.min(batch, views.clips * views.crops), input: sizes)
+    let clipTensor = saturatingProduct(views.clips * views.crops, data.sampleShape.reduce(4, saturatingProduct))
+    try MemoryBudget.check(
+      saturatingSum(perForward, clipTensor),
+      what: "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)")
+    let model = try VCoSwinModel(opened)
+    return LoadedModel(model: model, info: info, data: data, path: path, clips: views.clips, crops: views.crops)
   }
+}
+
+/// A model ready for inference, with the data options and views it runs with.
+struct LoadedModel {
+  var model: VCoSwinModel
+  var info: CheckpointInfo
+  var data: DataOptions
+  var path: String
+  /// Clips per video and crops per clip.
+  var clips: Int
+  var crops: Int
+  var views: Int { clips * crops }
 }
 
 /// One JSON object as a line (keys sorted).

@@ -1,0 +1,120 @@
+// Opening any checkpoint a command takes: this package's safetensors checkpoints, and foreign
+// state dicts (PyTorch `.pth` zip archives or safetensors with torchvision, official Swin /
+// Video Swin or mmaction2 names), converted in memory (Docs/FORMATS.md, "Foreign checkpoints").
+
+import Foundation
+import SafeTensors
+import TorchCheckpoint
+
+/// A checkpoint opened for use: its tensors under this package's names, what it says about
+/// itself, and (for a foreign file) the layout it was converted from.
+public struct OpenedCheckpoint: Sendable {
+  /// The tensors and `__metadata__`, as a checkpoint of this package would hold them (a foreign
+  /// file gets the metadata its import would write).
+  public var file: SafeTensorsFile
+  /// Config, labels and provenance.
+  public var info: CheckpointInfo
+  /// The layout a foreign state dict was converted from; nil for this package's checkpoints.
+  public var layout: CheckpointLayout?
+  /// The path it was read from.
+  public var path: String { file.path }
+
+  /// Every parameter of `info.config`, converted to Float32 (PyTorch layouts), by name.
+  public func floatTensors() throws -> NamedTensors {
+    var out: NamedTensors = [:]
+    for spec in info.config.parameterSpecs {
+      let t = try file.floats(spec.name)
+      out[spec.name] = (t.shape, t.values)
+    }
+    return out
+  }
+
+  /// The `__metadata__` entries besides `CheckpointInfo`'s that a written copy keeps (the
+  /// recorded data recipe and test views).
+  public var recipeMetadata: [String: String] {
+    file.metadata.filter { [Checkpoint.recipeKey, Checkpoint.viewsKey].contains($0.key) }
+  }
+}
+
+/// Float32 tensors by name, each with its PyTorch-layout shape.
+public typealias NamedTensors = [String: (shape: [Int], values: [Float])]
+
+extension Checkpoint {
+  /// `__metadata__` key of the data recipe an imported model was evaluated with (the JSON of
+  /// `DataOptions`, as in a training checkpoint's `training.data`).
+  public static let recipeKey = "data"
+  /// `__metadata__` key of the full test protocol's views, `{"clips": N, "crops": M}`.
+  public static let viewsKey = "test_views"
+
+  /// Opens a checkpoint, whatever its format, and verifies its tensor header against its config
+  /// (names, shapes, floating-point dtypes) before anything is allocated for a model.
+  ///
+  /// - A safetensors file with a `config` in `__metadata__` is this package's checkpoint.
+  /// - A PyTorch `.pth` (zip archive), or a safetensors file without `config`, is a foreign
+  ///   state dict: its layout is detected and renamed (`ForeignLayouts`), the architecture is
+  ///   read from its shapes (or taken from `preset`), and the metadata an import writes is
+  ///   added: labels `class_i`, provenance, and the evaluation recipe of the released weights
+  ///   (ImageNet mean/std, short side and crop 224, video 32 frames at interval 2; full protocol
+  ///   4 clips × 3 crops).
+  public static func open(path: String, preset: String? = nil) throws -> OpenedCheckpoint {
+    let raw: SafeTensorsFile
+    if isPyTorchFile(path: path) {
+      raw = try TorchCheckpointFile.read(path: path)
+    } else {
+      raw = try SafeTensorsFile.read(path: path)
+      if raw.metadata["config"] != nil {
+        if let preset {
+          throw CheckpointError(
+            path: path, .badMetadata(key: "config", reason: "a vcoswin checkpoint fixes its architecture; --preset '\(preset)' applies to foreign state dicts only"))
+        }
+        let info = try Checkpoint.info(of: raw)
+        try verify(raw, config: info.config)
+        return OpenedCheckpoint(file: raw, info: info, layout: nil)
+      }
+    }
+    return try foreign(raw, preset: preset)
+  }
+
+  /// Whether the file starts as `torch.save` output does: a zip archive (`PK\u{3}\u{4}`, since
+  /// PyTorch 1.6) or the legacy format's pickled magic number (`0x80 0x02 0x8A`: protocol 2,
+  /// then a LONG1), which the reader refuses with a note on re-saving. A safetensors file starts
+  /// with its header length, which cannot begin with these bytes for any header under 9 MB.
+  static func isPyTorchFile(path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    guard let head = try? handle.read(upToCount: 4).map(Array.init), head.count == 4 else { return false }
+    return head == [0x50, 0x4B, 0x03, 0x04] || Array(head.prefix(3)) == [0x80, 0x02, 0x8A]
+  }
+
+  /// Converts a foreign state dict (raw names) into this package's form (see `open`).
+  static func foreign(_ raw: SafeTensorsFile, preset: String?) throws -> OpenedCheckpoint {
+    let (layout, renamed) = try ForeignLayouts.normalise(raw)
+    let config = try TorchvisionImport.config(of: renamed, preset: preset)
+    try verify(renamed, config: config)
+    var provenance: [String: Any] = [
+      "imported_from": URL(fileURLWithPath: raw.path).lastPathComponent, "layout": layout.rawValue,
+    ]
+    if let preset { provenance["preset"] = preset }
+    let info = CheckpointInfo(config: config, labels: nil, provenance: try jsonText(provenance))
+    var metadata = try info.metadata()
+    metadata[recipeKey] = try jsonText(releasedRecipe(dims: config.dims))
+    metadata[viewsKey] = try jsonText(["clips": config.dims == 3 ? 4 : 1, "crops": 3])
+    let file = SafeTensorsFile(path: raw.path, metadata: metadata, tensors: renamed.tensors)
+    return OpenedCheckpoint(file: file, info: info, layout: layout)
+  }
+
+  /// The preprocessing the released Swin / Video Swin weights were evaluated with, as the
+  /// fields of `DataOptions`: short side 224 then a 224 crop, ImageNet mean/std, and for video
+  /// 32 frames at interval 2.
+  static func releasedRecipe(dims: Int) -> [String: Any] {
+    [
+      "kind": dims == 3 ? "video" : "image", "clip_length": dims == 3 ? 32 : 1, "frame_interval": dims == 3 ? 2 : 1,
+      "size": 224, "flip": false, "min_area": 0.08, "normalize": true,
+    ]
+  }
+
+  /// Compact JSON with sorted keys.
+  static func jsonText(_ object: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+  }
+}

@@ -1,0 +1,271 @@
+import ArgumentParser
+import Compute
+import Foundation
+import Models
+import SafeTensors
+import Training
+import XCTest
+
+@testable import VCoSwinCLI
+
+/// Hostile checkpoint metadata, tensor headers and option values, run through the library entry
+/// points that `classify`, `eval` and `features` use (`InferenceArguments.load`). None may trap,
+/// hang or allocate without bound: each ends in a typed error or a correct result.
+final class HostileInputTests: XCTestCase {
+  var folder = ""
+  override func setUpWithError() throws {
+    folder = NSTemporaryDirectory() + "hostile-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  /// The shipped default model: a trained video checkpoint with `training` metadata.
+  var base: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
+
+  /// Copies `source` with its JSON header edited (the data section unchanged).
+  func rewrite(_ source: String, to path: String, _ edit: (inout [String: Any]) -> Void) throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+    let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    var header = try XCTUnwrap(try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
+    edit(&header)
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }
+    var out = Data()
+    for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: json.count >> (8 * i))) }
+    out.append(json)
+    out.append(bytes.subdata(in: (8 + n)..<bytes.count))
+    try out.write(to: URL(fileURLWithPath: path))
+  }
+
+  /// The metadata JSON object under `key`, edited.
+  func editMetadataJSON(_ header: inout [String: Any], _ key: String, _ edit: (inout [String: Any]) -> Void) {
+    var meta = header["__metadata__"] as? [String: String] ?? [:]
+    var object = (try? JSONSerialization.jsonObject(with: Data((meta[key] ?? "{}").utf8))) as? [String: Any] ?? [:]
+    edit(&object)
+    meta[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+    header["__metadata__"] = meta
+  }
+
+  enum Outcome { case typedError(String), accepted(LoadedModel) }
+
+  /// Loads through `InferenceArguments` as `classify` does; untyped errors fail the test.
+  func attempt(_ arguments: [String]) -> Outcome {
+    let parsed: InferenceArguments
+    do {
+      parsed = try InferenceArguments.parse(arguments)
+    } catch {
+      return .typedError(InferenceArguments.message(for: error))  // the option parser's own typed errors
+    }
+    do {
+      return .accepted(try parsed.load())
+    } catch let e as CheckpointError {
+      return .typedError(e.description)
+    } catch let e as DataOptionsError {
+      return .typedError(e.description)
+    } catch let e as SafeTensorsError {
+      return .typedError(e.description)
+    } catch let e as MemoryBudgetError {
+      return .typedError(e.description)
+    } catch let e as LayoutError {
+      return .typedError(e.description)
+    } catch let e as CommandFailure {
+      return .typedError(e.description)
+    } catch {
+      XCTFail("untyped error for \(arguments): \(error)")
+      return .typedError("\(error)")
+    }
+  }
+
+  struct Tally {
+    var cases = 0, errors = 0, accepted = 0
+  }
+
+  func testFuzzMetadataTensorsAndOptions() throws {
+    var tally = Tally()
+    var worstSeconds = 0.0
+    func check(_ arguments: [String], expect: (Outcome) -> Bool, _ what: String) {
+      tally.cases += 1
+      let start = Date()
+      let outcome = attempt(arguments)
+      worstSeconds = max(worstSeconds, Date().timeIntervalSince(start))
+      switch outcome {
+      case .typedError: tally.errors += 1
+      case .accepted: tally.accepted += 1
+      }
+      XCTAssertTrue(expect(outcome), "\(what): \(outcome)")
+    }
+    func isError(_ o: Outcome) -> Bool { if case .typedError = o { return true } else { return false } }
+
+    let hostileInts: [Any] = [
+      0, -1, -4_611_686_018_427_387_904, 100_000, 1 << 40, 1 << 62, Int.max, 1.5, "32", NSNull(), 1e300,
+    ]
+    var i = 0
+    func path() -> String {
+      i += 1
+      return folder + "/case\(i).safetensors"
+    }
+    // 1. Training data options: every numeric field, hostile values; damaged keys.
+    for field in ["size", "clip_length", "frame_interval", "min_area"] {
+      for value in hostileInts {
+        let p = path()
+        try rewrite(base, to: p) { h in
+          self.editMetadataJSON(&h, "training") { t in
+            var data = t["data"] as? [String: Any] ?? [:]
+            data[field] = value
+            t["data"] = data
+          }
+        }
+        check(["--checkpoint", p, "--threads", "1"], expect: { o in
+          if case .accepted(let m) = o {  // only a value in bounds may be accepted, and then it is used
+            let used: Double = field == "size" ? Double(m.data.size) : field == "clip_length" ? Double(m.data.clipLength)
+              : field == "frame_interval" ? Double(m.data.frameInterval) : m.data.minArea
+            return (value as? NSNumber)?.doubleValue == used
+          }
+          return true
+        }, "training.data.\(field) = \(value)")
+      }
+    }
+    for edit in ["rename size", "drop data", "not JSON", "array"] {
+      let p = path()
+      try rewrite(base, to: p) { h in
+        var meta = h["__metadata__"] as? [String: String] ?? [:]
+        switch edit {
+        case "rename size": meta["training"] = meta["training"]?.replacingOccurrences(of: "\"size\"", with: "\"sizf\"")
+        case "drop data": self.editMetadataJSON(&h, "training") { $0["data"] = nil }; meta = h["__metadata__"] as? [String: String] ?? [:]
+        case "not JSON": meta["training"] = "{\"data\": {"
+        default: meta["training"] = "[1, 2]"
+        }
+        h["__metadata__"] = meta
+      }
+      check(["--checkpoint", p, "--threads", "1"], expect: isError, "training block: \(edit)")
+    }
+    // 2. Config fields that do not fit the tensors (checked against the header before any model).
+    let configEdits: [(String, Any)] = [
+      ("embed_dim", 4096), ("embed_dim", 0), ("embed_dim", 1 << 40), ("depths", [64]), ("depths", [64, 64, 64]),
+      ("depths", [Int]()), ("heads", [1, 1, 1]), ("windows", [[64, 64, 64], [64, 64, 64], [64, 64, 64]]),
+      ("classes", 0), ("classes", 1 << 40), ("classes", 1_000_000), ("mlp_ratio", 16), ("dims", 2),
+      ("variant", "swin"), ("embed_kernel", [64, 64, 64]), ("in_channels", 64), ("layer_norm_eps", -1),
+    ]
+    for (field, value) in configEdits {
+      let p = path()
+      try rewrite(base, to: p) { h in self.editMetadataJSON(&h, "config") { $0[field] = value } }
+      check(["--checkpoint", p, "--threads", "1"], expect: isError, "config.\(field) = \(value)")
+    }
+    // 3. Other metadata.
+    for (key, value) in [("labels", "[1, 2]"), ("labels", "[\"a\"]"), ("labels", "{"), ("kind", "image"), ("config", "{}"), ("test_views", "{\"clips\": 0, \"crops\": 3}")] {
+      let p = path()
+      try rewrite(base, to: p) { h in
+        var meta = h["__metadata__"] as? [String: String] ?? [:]
+        meta[key] = value
+        h["__metadata__"] = meta
+      }
+      let args = key == "test_views" ? ["--checkpoint", p, "--full-protocol"] : ["--checkpoint", p]
+      check(args, expect: isError, "metadata \(key) = \(value)")
+    }
+    // 4. Tensor headers: dtype relabels of the same byte size, other sizes, shapes.
+    for (dtype, tensor) in [("I32", "head.weight"), ("U32", "norm.weight"), ("I32", "patch_embed.proj.weight"), ("F16", "head.bias"), ("F64", "norm.bias"), ("BOOL", "head.bias")] {
+      let p = path()
+      try rewrite(base, to: p) { h in
+        var entry = h[tensor] as? [String: Any] ?? [:]
+        entry["dtype"] = dtype
+        h[tensor] = entry
+      }
+      check(["--checkpoint", p], expect: isError, "\(tensor) relabelled \(dtype)")
+    }
+    let p = path()
+    try rewrite(base, to: p) { h in
+      var entry = h["head.weight"] as? [String: Any] ?? [:]
+      entry["shape"] = Array(((entry["shape"] as? [Int]) ?? []).reversed())
+      h["head.weight"] = entry
+    }
+    check(["--checkpoint", p], expect: isError, "head.weight transposed")
+    // 5. Options.
+    let optionValues = ["0", "-1", "100000", "1099511627776", "4611686018427387904", "9223372036854775807", "x", "4096"]
+    for option in ["--size", "--clip-len", "--interval", "--clips", "--batch", "--crops", "--threads", "--workers"] {
+      for value in optionValues {
+        check(["--checkpoint", base, option, value], expect: { o in
+          if case .accepted(let m) = o {  // in bounds and affordable: used as given
+            switch option {
+            case "--size": return m.data.size == Int(value)
+            case "--clip-len": return m.data.clipLength == Int(value)
+            case "--interval": return m.data.frameInterval == Int(value)
+            case "--clips": return m.clips == Int(value)
+            default: return Int(value) != nil
+            }
+          }
+          return true
+        }, "\(option) \(value)")
+      }
+    }
+    check(["--checkpoint", base, "--size", "4096", "--clip-len", "1024"], expect: isError, "the largest input refused up front")
+
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    print(
+      "hostile inputs: \(tally.cases) cases, \(tally.errors) clean errors, \(tally.accepted) correct acceptances, 0 crashes, 0 hangs; slowest \(String(format: "%.2f", worstSeconds)) s; peak RSS \(usage.ru_maxrss / 1024) MB"
+    )
+    XCTAssertLessThan(worstSeconds, 10, "a case took too long")
+    XCTAssertLessThan(usage.ru_maxrss / 1024, 4096, "peak memory of the worst case")
+  }
+
+  /// Weights that are finite but overflow the forward pass give an error, never NaN output.
+  func testNonFiniteOutputIsAnError() throws {
+    let p = folder + "/overflow.safetensors"
+    let opened = try Checkpoint.open(path: base)
+    let model = try VCoSwinModel(opened)
+    let norm = try XCTUnwrap(model.store.parameters.first { $0.name == "norm.weight" })
+    for i in 0..<norm.count { norm.value.pointer[i] = 3e38 }
+    try model.save(to: p, provenance: "overflow test")
+    let loaded = try VCoSwinModel.load(path: p).model
+    let c = loaded.config
+    let x = Tensor(shape: [1, 3, 8, 32, 32], values: (0..<(3 * 8 * 32 * 32)).map { Float($0 % 7) / 7 })
+    XCTAssertThrowsError(try loaded.forward(x, training: false)) { error in
+      XCTAssertTrue("\(error)".contains("non-finite"), "\(error)")
+    }
+    XCTAssertEqual(c.dims, 3)
+  }
+
+  /// A checkpoint rewritten in place while it loads ends in an error or a correct load, never a
+  /// signal (the reader copies with `pread`; it does not map the file).
+  func testCheckpointChangingWhileLoading() throws {
+    let p = folder + "/moving.safetensors"
+    let original = try Data(contentsOf: URL(fileURLWithPath: base))
+    try original.write(to: URL(fileURLWithPath: p))
+    let stop = ManagedAtomicFlag()
+    let writer = Thread {
+      var k = 0
+      while !stop.isSet {
+        k += 1
+        // Truncate, then write back in pieces, as `cp` over the file does.
+        if let h = FileHandle(forWritingAtPath: p) {
+          try? h.truncate(atOffset: UInt64(k % 3 == 0 ? 0 : original.count / (k % 5 + 2)))
+          try? h.seek(toOffset: 0)
+          try? h.write(contentsOf: original)
+          try? h.close()
+        }
+      }
+    }
+    writer.start()
+    var outcomes = (ok: 0, errors: 0)
+    for _ in 0..<60 {
+      do {
+        _ = try VCoSwinModel.load(path: p)
+        outcomes.ok += 1
+      } catch {
+        outcomes.errors += 1
+      }
+    }
+    stop.set()
+    while !writer.isFinished { usleep(1000) }
+    print("checkpoint changing while loading: \(outcomes.ok) loads, \(outcomes.errors) clean errors, 0 signals")
+    XCTAssertEqual(outcomes.ok + outcomes.errors, 60)
+  }
+}
+
+/// A flag set once, read from another thread.
+final class ManagedAtomicFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+  func set() { lock.lock(); value = true; lock.unlock() }
+}
