@@ -95,7 +95,8 @@ public enum TorchCheckpointFile {
       throw TorchCheckpointError(path: path, .badTensor(name: name, reason: reason))
     }
     let size = t.dtype.size
-    guard storage.count >= t.storage.count * size else {
+    let (declared, overflow) = t.storage.count.multipliedReportingOverflow(by: size)
+    guard !overflow, storage.count >= declared else {
       throw TorchCheckpointError(
         path: path, .badTensor(name: name, reason: "its storage holds \(storage.count) bytes, fewer than declared"))
     }
@@ -132,11 +133,14 @@ public enum TorchCheckpointFile {
           (d + written).copyMemory(from: s + source * size, byteCount: runBytes)
           written += runBytes
           var k = outer - 1
+          // Odometer step; `source` only ever takes in-bounds values (checked by the caller).
           while k >= 0 {
             index[k] += 1
-            source += t.stride[k]
-            if index[k] < t.shape[k] { break }
-            source -= t.stride[k] * t.shape[k]
+            if index[k] < t.shape[k] {
+              source += t.stride[k]
+              break
+            }
+            source -= t.stride[k] * (t.shape[k] - 1)
             index[k] = 0
             k -= 1
           }
