@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "Compute", targets: ["Compute"]),
     .library(name: "NN", targets: ["NN"]),
     .library(name: "Models", targets: ["Models"]),
+    .library(name: "TorchCheckpoint", targets: ["TorchCheckpoint"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -32,6 +33,7 @@ let package = Package(
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
+    .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
     .target(
       name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
       swiftSettings: numericSettings),
@@ -65,7 +67,7 @@ let package = Package(
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [
-        "VideoIO", "Compute", "NN", "Models", "SafeTensors",
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "TorchCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: numericSettings),
@@ -74,6 +76,9 @@ let package = Package(
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
     .testTarget(
       name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "SafeTensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],

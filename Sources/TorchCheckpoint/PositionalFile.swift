@@ -1,0 +1,92 @@
+// A read-only file read with pread(2) at explicit offsets.
+//
+// Not memory-mapped on purpose: a mapped file that another process truncates or rewrites while
+// we read it raises SIGBUS, which kills the process. pread returns a short count instead, which
+// becomes an error.
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import Foundation
+
+/// A file opened read-only, its size taken once at open, read with `pread` at explicit offsets.
+final class PositionalFile {
+  let path: String
+  let size: Int
+  private let descriptor: Int32
+
+  /// Opens `path`; a missing file, a folder or an unreadable file is a `TorchCheckpointError`.
+  init(path: String) throws {
+    self.path = path
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+      let code = errno
+      if code == ENOENT { throw TorchCheckpointError(path: path, .missingFile) }
+      throw TorchCheckpointError(path: path, .unreadable(reason: String(cString: strerror(code))))
+    }
+    var info = stat()
+    if fstat(fd, &info) != 0 {
+      let code = errno
+      close(fd)
+      throw TorchCheckpointError(path: path, .unreadable(reason: String(cString: strerror(code))))
+    }
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+      close(fd)
+      throw TorchCheckpointError(path: path, .unreadable(reason: "it is a folder"))
+    }
+    descriptor = fd
+    size = Int(info.st_size)
+  }
+
+  deinit { close(descriptor) }
+
+  /// Reads exactly `count` bytes at `offset` into `destination`. A short read (end of file
+  /// before `count` bytes) is `changedWhileReading`.
+  func read(offset: Int, count: Int, into destination: UnsafeMutableRawPointer) throws {
+    var done = 0
+    while done < count {
+      // Linux transfers at most 0x7ffff000 bytes per call; ask for at most 1 GiB at a time.
+      let chunk = min(count - done, 1 << 30)
+      let n = pread(descriptor, destination + done, chunk, off_t(offset + done))
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw TorchCheckpointError(path: path, .unreadable(reason: String(cString: strerror(errno))))
+      }
+      if n == 0 {
+        throw TorchCheckpointError(
+          path: path, .changedWhileReading(offset: offset, expected: count, got: done))
+      }
+      done += n
+    }
+  }
+
+  /// Reads exactly `count` bytes at `offset`, which the caller has checked lie inside the file.
+  /// The bytes are one heap allocation owned by the returned `Data` (slices share it).
+  func read(offset: Int, count: Int) throws -> Data {
+    precondition(offset >= 0 && count >= 0, "PositionalFile.read: negative offset or count")
+    if count == 0 { return Data() }
+    guard let buffer = malloc(count) else {
+      throw TorchCheckpointError(path: path, .unreadable(reason: "cannot allocate \(count) bytes"))
+    }
+    do {
+      try read(offset: offset, count: count, into: buffer)
+    } catch {
+      free(buffer)
+      throw error
+    }
+    return Data(bytesNoCopy: buffer, count: count, deallocator: .free)
+  }
+
+  /// Reads `count` bytes at `offset` into an array.
+  func readBytes(offset: Int, count: Int) throws -> [UInt8] {
+    precondition(offset >= 0 && count >= 0, "PositionalFile.readBytes: negative offset or count")
+    var out = [UInt8](repeating: 0, count: count)
+    if count == 0 { return out }
+    try out.withUnsafeMutableBytes { raw in
+      guard let base = raw.baseAddress else { return }
+      try read(offset: offset, count: count, into: base)
+    }
+    return out
+  }
+}
