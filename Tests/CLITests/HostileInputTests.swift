@@ -97,7 +97,7 @@ final class HostileInputTests: XCTestCase {
     func isError(_ o: Outcome) -> Bool { if case .typedError = o { return true } else { return false } }
 
     let hostileInts: [Any] = [
-      0, -1, -4_611_686_018_427_387_904, 100_000, 1 << 40, 1 << 62, Int.max, 1.5, "32", NSNull(), 1e300,
+      0, -1, -4_611_686_018_427_387_904, 100_000, 1 << 40, 1 << 62, Int.max, 1.5, "32", NSNull(), 1e300, 48,
     ]
     var i = 0
     func path() -> String {
@@ -180,7 +180,7 @@ final class HostileInputTests: XCTestCase {
     }
     check(["--checkpoint", p], expect: isError, "head.weight transposed")
     // 5. Options.
-    let optionValues = ["0", "-1", "100000", "1099511627776", "4611686018427387904", "9223372036854775807", "x", "4096"]
+    let optionValues = ["0", "-1", "100000", "1099511627776", "4611686018427387904", "9223372036854775807", "x", "4096", "3"]
     for option in ["--size", "--clip-len", "--interval", "--clips", "--batch", "--crops", "--threads", "--workers"] {
       for value in optionValues {
         check(["--checkpoint", base, option, value], expect: { o in
@@ -243,6 +243,7 @@ final class HostileInputTests: XCTestCase {
           try? h.write(contentsOf: original)
           try? h.close()
         }
+        usleep(500)
       }
     }
     writer.start()
