@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import VideoIO
 
 /// `vcoswin import`: a torchvision Swin / Video Swin state dict → a checkpoint.
 struct ImportCommand: ParsableCommand {
@@ -32,12 +33,12 @@ struct ImportCommand: ParsableCommand {
   func run() throws {
     var (info, tensors) = try TorchvisionImport.load(path: source, preset: preset)
     if let labelsFile {
-      guard let text = try? String(contentsOfFile: labelsFile, encoding: .utf8) else {
-        throw CommandFailure("\(labelsFile): cannot read the labels file")
+      let names: [String]
+      do {
+        names = try ClipList.labelNames(contentsOf: labelsFile)
+      } catch let error as ListError {
+        throw CommandFailure(error.description)
       }
-      let names = text.split(separator: "\n", omittingEmptySubsequences: true).map {
-        $0.trimmingCharacters(in: .whitespaces)
-      }.filter { !$0.isEmpty }
       guard names.count == info.config.classes else {
         throw CommandFailure("\(labelsFile): \(names.count) labels for \(info.config.classes) classes")
       }
