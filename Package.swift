@@ -74,7 +74,8 @@ let package = Package(
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
     .testTarget(
       name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
+    .testTarget(
+      name: "VideoIOTests", dependencies: ["VideoIO", "Synth"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),

@@ -37,6 +37,11 @@ public final class VideoReader {
   /// The last decode error met while skipping a corrupt packet, for the message when no frame
   /// at all can be decoded.
   private var lastDecodeError: Int32 = 0
+  /// False once a seek "succeeded" but left nothing to decode; from then on the reader
+  /// reopens the file instead of seeking. (FFmpeg's image2 demuxer, reading one image file,
+  /// resets its image number on a seek but not the file position, which the packet scan
+  /// left at the end: every read after the seek is end of file.)
+  private var seekWorks = true
 
   /// Decoding forward through at most this many frames is preferred to a seek.
   private let continueWithin = 8
@@ -118,6 +123,13 @@ public final class VideoReader {
             try seek(keyPosition: keyPosition)
             continue
           }
+          if firstAfterSeek && seekWorks && !index.sequential {
+            // Nothing at all after a seek to the first keyframe: the demuxer did not move
+            // back. Read from the start of a reopened file, now and for later seeks.
+            seekWorks = false
+            try seek(keyPosition: 0)
+            continue
+          }
           break
         }
         guard let n = lastNumber else { continue }
@@ -165,7 +177,7 @@ public final class VideoReader {
   /// and empties the decoder.
   private func seek(keyPosition: Int) throws {
     var sought = false
-    if !index.sequential {
+    if !index.sequential && seekWorks {
       let ts = index.keyframeSeekTimestamps[keyPosition]
       sought =
         av_seek_frame(input.pointer, Int32(streamIndex), ts, AVSEEK_FLAG_BACKWARD) >= 0
