@@ -122,7 +122,8 @@ extension VideoReader {
     into dst: UnsafeMutablePointer<UInt8>, stride: Int
   ) throws {
     guard !orientation.isIdentity else {
-      try scaleStored(frame, region: region, width: width, height: height, into: dst, stride: stride)
+      try scaleStored(
+        frame, region: region, width: width, height: height, into: dst, stride: stride)
       return
     }
     let shown = orientation.displayedSize(

@@ -1,6 +1,7 @@
 import Foundation
-import VideoIO
 import XCTest
+
+@testable import VideoIO
 
 /// Videos with a display matrix (portrait phone recordings) are read as displayed: turned
 /// and mirrored as `ffmpeg` does by default, with width and height swapped for 90° and 270°.
@@ -103,6 +104,39 @@ final class RotationTests: TemporaryFolderTestCase {
     try assertUpright(rotation: 90, mirrored: true)
     try assertUpright(rotation: 270, mirrored: true)
     try assertUpright(rotation: 0, mirrored: true)
+  }
+
+  /// The matrices phones write, as FFmpeg's MP4 demuxer gives them (16.16 fixed point, the
+  /// `tkhd` matrix row by row): checked literally, so that a writer and a reader that agreed
+  /// on a wrong sign could not pass the tests above.
+  func testPhoneMatricesTurnAsPlayersDo() {
+    let one: Int32 = 1 << 16
+    func orientation(_ a: Int32, _ b: Int32, _ c: Int32, _ d: Int32) -> DisplayOrientation {
+      let matrix: [Int32] = [a, b, 0, c, d, 0, 0, 0, 1 << 30]
+      return matrix.withUnsafeBufferPointer { DisplayOrientation(matrix: $0.baseAddress!) }
+    }
+    // Upright portrait (ffprobe: "rotation of -90.00 degrees"): turn 90° clockwise.
+    let portrait = orientation(0, one, -one, 0)
+    XCTAssertEqual([portrait.rotation, portrait.transposed ? 1 : 0], [90, 1])
+    XCTAssertFalse(portrait.mirrored)
+    XCTAssertEqual(orientation(0, -one, one, 0).rotation, 270)
+    XCTAssertEqual(orientation(-one, 0, 0, -one).rotation, 180)
+    XCTAssertEqual(orientation(one, 0, 0, one), .identity)
+    // 45° is not a quarter turn: frames stay as stored.
+    let h = Int32(46341)  // 2^16 / √2
+    XCTAssertEqual(orientation(h, h, -h, h), .identity)
+  }
+
+  func testOddAngleIsNotApplied() throws {
+    let file = path("odd.mp4")
+    let writer = try VideoWriter(
+      path: file, width: source.width, height: source.height, codec: .mpeg4, quality: 2,
+      rotation: 45)
+    try writer.append(source)
+    try writer.finish()
+    let reader = try VideoReader(path: file)
+    XCTAssertEqual([reader.info.width, reader.info.height, reader.info.rotation], [64, 48, 0])
+    XCTAssertLessThan(difference(try reader.readFrames([0])[0], source), 6)
   }
 
   func testNoMatrixReadsAsStored() throws {
