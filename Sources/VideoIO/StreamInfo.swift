@@ -26,6 +26,7 @@ public struct StreamInfo: Codable, Sendable, Equatable {
   /// 0 without a matrix, or when its angle is not a multiple of 90° (frames read as stored).
   public var rotation: Int
 
+  /// Stream facts as measured; `width`, `height` as displayed.
   public init(
     path: String, container: String, codec: String, width: Int, height: Int, fps: Double,
     frames: Int, duration: Double, rotation: Int = 0
