@@ -79,7 +79,8 @@ let package = Package(
     .testTarget(
       name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "SafeTensors"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Synth"]),
+    .testTarget(
+      name: "VideoIOTests", dependencies: ["VideoIO", "Synth"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),

@@ -2,19 +2,27 @@ import Foundation
 
 /// A list of labelled videos or images, in mmaction2's format: one `path label` per line.
 ///
-/// - `path` is relative to the list file's folder, or absolute; it may contain spaces (the
-///   label is the last field).
-/// - `label` is an integer class index, or a class name from `labelNames`.
-/// - `#` starts a comment; blank lines are skipped.
-/// A malformed line is an error naming the file and line number.
+/// - Lines end in LF or CRLF; a UTF-8 byte order mark at the start is ignored.
+/// - `label` is the last whitespace-separated field: an integer class index, or a class name
+///   from `labelNames`.
+/// - `path` is everything before the whitespace that precedes the label, verbatim (spaces,
+///   repeated spaces and `#` included); relative to the list file's folder, or absolute.
+///   Whitespace at the start and end of a line belongs to neither.
+/// - A line whose first non-blank character is `#` is a comment; blank lines are skipped.
+///   There are no comments at the end of a line (a `#` there belongs to the path or label).
+///
+/// A malformed line — no label, a bad label, or bytes that are not UTF-8 — is an error naming
+/// the file and line number (with `skipBadLines`, recorded in `badLines` and skipped).
 public struct ClipList: Sendable {
   /// One line of a list.
   public struct Entry: Sendable, Equatable {
     /// The path as resolved (list folder + relative path, or the absolute path).
     public var path: String
+    /// The class index.
     public var label: Int
     /// 1-based line number in the list file.
     public var line: Int
+    /// An entry of `path` with class `label`, from line `line`.
     public init(path: String, label: Int, line: Int) {
       self.path = path
       self.label = label
@@ -24,6 +32,7 @@ public struct ClipList: Sendable {
 
   /// The list file.
   public var path: String
+  /// The well-formed lines, in file order.
   public var entries: [Entry]
   /// Malformed lines that were skipped (only with `skipBadLines`), each naming file and line.
   public var badLines: [ListError] = []
@@ -32,27 +41,36 @@ public struct ClipList: Sendable {
   /// - Parameters:
   ///   - labelNames: class names, index = label; lets lines use names instead of integers.
   ///   - classCount: when set, integer labels must be in `0..<classCount`.
-  /// - Throws: `ListError` naming the file (and line).
   ///   - skipBadLines: record malformed lines in `badLines` and go on, instead of throwing.
+  /// - Throws: `ListError` naming the file (and line).
   public init(
     contentsOf path: String, labelNames: [String] = [], classCount: Int? = nil,
     skipBadLines: Bool = false
   ) throws {
-    let text: String
+    let bytes: Data
     do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
+      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
       throw ListError(path: path, line: nil, message: "cannot read the list")
     }
     try self.init(
-      text: text, path: path, labelNames: labelNames, classCount: classCount,
-      skipBadLines: skipBadLines)
+      lines: ListLine.split(bytes), path: path, labelNames: labelNames,
+      classCount: classCount, skipBadLines: skipBadLines)
   }
 
   /// Parses list text as if read from `path` (for relative paths and messages).
   public init(
     text: String, path: String, labelNames: [String] = [], classCount: Int? = nil,
     skipBadLines: Bool = false
+  ) throws {
+    try self.init(
+      lines: ListLine.split(Array(text.utf8)), path: path, labelNames: labelNames,
+      classCount: classCount, skipBadLines: skipBadLines)
+  }
+
+  private init(
+    lines: [ListLine], path: String, labelNames: [String], classCount: Int?,
+    skipBadLines: Bool
   ) throws {
     self.path = path
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -61,36 +79,33 @@ public struct ClipList: Sendable {
     let limit = classCount ?? (labelNames.isEmpty ? nil : labelNames.count)
     var entries: [Entry] = []
     var bad: [ListError] = []
-    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for line in lines {
       do {
-        var line = Substring(raw)
-        if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-        if fields.isEmpty { continue }
-        let number = i + 1
-        guard fields.count >= 2, let labelField = fields.last else {
-          throw ListError(path: path, line: number, message: "expected `path label`")
+        let content = try line.content(path: path)
+        if content.isEmpty || content.hasPrefix("#") { continue }
+        guard let (file, labelField) = ListLine.pathAndLabel(content) else {
+          throw ListError(path: path, line: line.number, message: "expected `path label`")
         }
         let label: Int
         if let value = Int(labelField) {
           label = value
-        } else if let value = names[String(labelField)] {
+        } else if let value = names[labelField] {
           label = value
         } else {
           throw ListError(
-            path: path, line: number,
+            path: path, line: line.number,
             message: names.isEmpty
               ? "label `\(labelField)` is not an integer"
               : "unknown label `\(labelField)`")
         }
         if label < 0 || (limit.map { label >= $0 } ?? false) {
           let range = limit.map { "0..<\($0)" } ?? "≥ 0"
-          throw ListError(path: path, line: number, message: "label \(label) out of range \(range)")
+          throw ListError(
+            path: path, line: line.number, message: "label \(label) out of range \(range)")
         }
-        let file = fields.dropLast().joined(separator: " ")
         let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
-        entries.append(Entry(path: resolved, label: label, line: number))
-    } catch let error as ListError where skipBadLines {
+        entries.append(Entry(path: resolved, label: label, line: line.number))
+      } catch let error as ListError where skipBadLines {
         bad.append(error)
       }
     }
@@ -98,30 +113,121 @@ public struct ClipList: Sendable {
     self.badLines = bad
   }
 
-  /// Reads a labels file: one class name per line (blank lines and `#` comments skipped).
+  /// Reads a labels file: one class name per line, in label order. Lines end in LF or CRLF;
+  /// whitespace around a name is not part of it; blank lines and lines whose first non-blank
+  /// character is `#` are skipped.
+  ///
+  /// - Throws: `ListError` naming the file when it cannot be read, or the file and line when a
+  ///   line is not UTF-8 (a skipped name would shift every later label, so it is never
+  ///   skipped silently).
   public static func labelNames(contentsOf path: String) throws -> [String] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+    let bytes: Data
+    do {
+      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
       throw ListError(path: path, line: nil, message: "cannot read the labels file")
     }
-    return text.split(separator: "\n").compactMap { raw in
-      let name = raw.split(separator: "#", omittingEmptySubsequences: false)[0]
-        .trimmingCharacters(in: .whitespaces)
-      return name.isEmpty ? nil : name
+    var names: [String] = []
+    for line in ListLine.split(bytes) {
+      let name = try line.content(path: path)
+      if name.isEmpty || name.hasPrefix("#") { continue }
+      names.append(name)
     }
+    return names
+  }
+}
+
+/// One line of a list or labels file, split on LF bytes (so CRLF works), before decoding.
+private struct ListLine {
+  /// 1-based line number.
+  var number: Int
+  /// The line's bytes without its LF.
+  var bytes: ArraySlice<UInt8>
+
+  /// The lines of `data`; a final line without LF counts, an empty one after the last LF
+  /// does not. A UTF-8 byte order mark at the start is dropped.
+  static func split<Bytes: Collection<UInt8>>(_ data: Bytes) -> [ListLine] {
+    var all = Array(data)[...]
+    if all.starts(with: [0xEF, 0xBB, 0xBF]) { all = all.dropFirst(3) }
+    var lines: [ListLine] = []
+    var start = all.startIndex
+    for i in all.indices where all[i] == 0x0A {
+      lines.append(ListLine(number: lines.count + 1, bytes: all[start..<i]))
+      start = i + 1
+    }
+    if start < all.endIndex {
+      lines.append(ListLine(number: lines.count + 1, bytes: all[start...]))
+    }
+    return lines
+  }
+
+  /// The line as text, without leading and trailing whitespace (spaces, tabs, CR).
+  /// - Throws: `ListError` naming `path` and the line when the bytes are not UTF-8.
+  func content(path: String) throws -> String {
+    if let (column, byte) = firstInvalidByte() {
+      let hex = String(byte, radix: 16, uppercase: true)
+      throw ListError(
+        path: path, line: number,
+        message: "not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex) at column \(column))")
+    }
+    let text = String(decoding: bytes, as: UTF8.self)
+    let scalars = text.unicodeScalars
+    guard let first = scalars.firstIndex(where: { !Self.isBlank($0) }),
+      let last = scalars.lastIndex(where: { !Self.isBlank($0) })
+    else { return "" }
+    return String(scalars[first...last])
+  }
+
+  /// The 1-based byte column and value of the first byte that does not decode as UTF-8.
+  private func firstInvalidByte() -> (Int, UInt8)? {
+    var iterator = bytes.makeIterator()
+    var parser = Unicode.UTF8.ForwardParser()
+    var offset = 0
+    while true {
+      switch parser.parseScalar(from: &iterator) {
+      case .valid(let encoded): offset += encoded.count
+      case .emptyInput: return nil
+      case .error:
+        let i = bytes.startIndex + offset
+        return (offset + 1, i < bytes.endIndex ? bytes[i] : 0)
+      }
+    }
+  }
+
+  static func isBlank(_ s: Unicode.Scalar) -> Bool { s == " " || s == "\t" || s == "\r" }
+
+  /// Splits a trimmed, non-empty line at the last run of blanks: the path before it (verbatim),
+  /// the label after it. Nil when there is no blank (a label without a path, or the reverse).
+  static func pathAndLabel(_ line: String) -> (path: String, label: String)? {
+    let scalars = line.unicodeScalars
+    guard let lastBlank = scalars.lastIndex(where: isBlank) else { return nil }
+    var pathEnd = lastBlank
+    while pathEnd > scalars.startIndex, isBlank(scalars[scalars.index(before: pathEnd)]) {
+      pathEnd = scalars.index(before: pathEnd)
+    }
+    let label = String(scalars[scalars.index(after: lastBlank)...])
+    let path = String(scalars[..<pathEnd])
+    guard !path.isEmpty, !label.isEmpty else { return nil }
+    return (path, label)
   }
 }
 
 /// A problem with a list file, naming the file and, when it is about one line, the line:
 /// `train.txt:12: label 9 out of range 0..<8`.
 public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
+  /// The list or labels file.
   public var path: String
+  /// The 1-based line, or nil when the problem is the whole file.
   public var line: Int?
+  /// What is wrong.
   public var message: String
+  /// A problem with `path` (at `line`, when set).
   public init(path: String, line: Int?, message: String) {
     self.path = path
     self.line = line
     self.message = message
   }
+  /// `path:line: message`, or `path: message`.
   public var description: String {
     line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"
   }

@@ -10,7 +10,8 @@ public struct StreamInfo: Codable, Sendable, Equatable {
   public var container: String
   /// The codec's short name, e.g. `h264`, `mpeg4`, `ffv1`, `png`.
   public var codec: String
-  /// Frame width and height in pixels.
+  /// Frame width and height in pixels, as displayed: a stream whose display matrix turns it by
+  /// 90° or 270° (a portrait phone video) reports the stored height as its width.
   public var width: Int
   public var height: Int
   /// Frames per second: the header rate when the timestamps agree with it, otherwise the mean
@@ -20,10 +21,15 @@ public struct StreamInfo: Codable, Sendable, Equatable {
   public var frames: Int
   /// Seconds from the first frame's start to the last frame's end.
   public var duration: Double
+  /// Clockwise degrees (0, 90, 180, 270) the display matrix turns the stored frames (before
+  /// a left–right mirror, when it has one); the reader applies the turn and the mirror.
+  /// 0 without a matrix, or when its angle is not a multiple of 90° (frames read as stored).
+  public var rotation: Int
 
+  /// Stream facts as measured; `width`, `height` as displayed.
   public init(
     path: String, container: String, codec: String, width: Int, height: Int, fps: Double,
-    frames: Int, duration: Double
+    frames: Int, duration: Double, rotation: Int = 0
   ) {
     self.path = path
     self.container = container
@@ -33,5 +39,24 @@ public struct StreamInfo: Codable, Sendable, Equatable {
     self.fps = fps
     self.frames = frames
     self.duration = duration
+    self.rotation = rotation
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case path, container, codec, width, height, fps, frames, duration, rotation
+  }
+
+  /// Decodes the JSON `probe` writes; `rotation` may be absent (0).
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    path = try c.decode(String.self, forKey: .path)
+    container = try c.decode(String.self, forKey: .container)
+    codec = try c.decode(String.self, forKey: .codec)
+    width = try c.decode(Int.self, forKey: .width)
+    height = try c.decode(Int.self, forKey: .height)
+    fps = try c.decode(Double.self, forKey: .fps)
+    frames = try c.decode(Int.self, forKey: .frames)
+    duration = try c.decode(Double.self, forKey: .duration)
+    rotation = try c.decodeIfPresent(Int.self, forKey: .rotation) ?? 0
   }
 }

@@ -21,8 +21,10 @@ extension VideoReader {
   ) throws {
     var image: RGBImage? = nil
     try decode(numbers) { n, frame in
-      let w = width ?? Int(frame.pointee.width)
-      let h = height ?? Int(frame.pointee.height)
+      let shown = orientation.displayedSize(
+        width: Int(frame.pointee.width), height: Int(frame.pointee.height))
+      let w = width ?? shown.width
+      let h = height ?? shown.height
       if image?.width != w || image?.height != h { image = RGBImage(width: w, height: h) }
       guard var out = image else { return }
       image = nil  // unique reference: the scale below writes in place
@@ -109,8 +111,41 @@ extension VideoReader {
     return ClipBatch(data: data, shape: [views, 3, T, H, W], indices: indices)
   }
 
-  /// Scales `frame` (or its `region`) to packed RGB24 `width`×`height` at `dst`.
+  /// Scales `frame` (or its `region`) to packed RGB24 `width`×`height` at `dst`, turned as the
+  /// stream's display matrix says; `region` is in displayed coordinates.
+  ///
+  /// A turned frame is scaled in stored orientation (the stored region that shows as
+  /// `region`, to the stored size of the output), then the small output is turned: the same
+  /// pixels as turning first, without turning a full-size frame.
   func scale(
+    _ frame: UnsafeMutablePointer<AVFrame>, region: PixelRect?, width: Int, height: Int,
+    into dst: UnsafeMutablePointer<UInt8>, stride: Int
+  ) throws {
+    guard !orientation.isIdentity else {
+      try scaleStored(
+        frame, region: region, width: width, height: height, into: dst, stride: stride)
+      return
+    }
+    let shown = orientation.displayedSize(
+      width: Int(frame.pointee.width), height: Int(frame.pointee.height))
+    let stored = orientation.storedRect(
+      region ?? PixelRect(x: 0, y: 0, width: shown.width, height: shown.height),
+      displayedWidth: shown.width, displayedHeight: shown.height)
+    let size = orientation.displayedSize(width: width, height: height)  // an involution
+    var turned = [UInt8](repeating: 0, count: width * height * 3)
+    try turned.withUnsafeMutableBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      try scaleStored(
+        frame, region: stored, width: size.width, height: size.height, into: base,
+        stride: size.width * 3)
+      orientation.copyRGB24(
+        from: base, to: dst, width: width, height: height, stride: stride)
+    }
+  }
+
+  /// Scales `frame` (or its `region`, in stored coordinates) to packed RGB24
+  /// `width`×`height` at `dst`, as stored.
+  private func scaleStored(
     _ frame: UnsafeMutablePointer<AVFrame>, region: PixelRect?, width: Int, height: Int,
     into dst: UnsafeMutablePointer<UInt8>, stride: Int
   ) throws {

@@ -10,6 +10,9 @@ import CFFmpeg
 /// converts only the wanted frames; frames in between are decoded (they must be) but never
 /// converted. Memory does not grow with the file's length: only one decoded frame is held.
 ///
+/// Frames are read as displayed: a display matrix on the stream (a portrait phone video) is
+/// applied as the `ffmpeg` command does, and `info` reports the displayed size.
+///
 /// Not thread-safe: use one reader per thread.
 public final class VideoReader {
   /// The file path as given.
@@ -18,6 +21,8 @@ public final class VideoReader {
   public let info: StreamInfo
   /// Decoder threads (FFmpeg frame and slice threading).
   public let threads: Int
+  /// How the stream's display matrix turns stored frames; frames are read as displayed.
+  let orientation: DisplayOrientation
 
   private var input: InputContext
   private var decoder: CodecContext
@@ -37,6 +42,11 @@ public final class VideoReader {
   /// The last decode error met while skipping a corrupt packet, for the message when no frame
   /// at all can be decoded.
   private var lastDecodeError: Int32 = 0
+  /// False once a seek "succeeded" but left nothing to decode; from then on the reader
+  /// reopens the file instead of seeking. (FFmpeg's image2 demuxer, reading one image file,
+  /// resets its image number on a seek but not the file position, which the packet scan
+  /// left at the end: every read after the seek is end of file.)
+  private var seekWorks = true
 
   /// Decoding forward through at most this many frames is preferred to a seek.
   private let continueWithin = 8
@@ -57,6 +67,7 @@ public final class VideoReader {
     input.discardAll(except: streamIndex)
     let stream = input.stream(streamIndex)
     timeBase = stream.pointee.time_base
+    orientation = DisplayOrientation(stream: stream)
     decoder = try VideoReader.openDecoder(stream: stream, threads: threads, path: path)
     index = try FrameIndex(
       scanning: input, streamIndex: streamIndex,
@@ -66,7 +77,8 @@ public final class VideoReader {
     received = try Frame(path: path)
     current = try Frame(path: path)
     self.input = input
-    info = VideoReader.describe(input: input, stream: stream, index: index, path: path)
+    info = VideoReader.describe(
+      input: input, stream: stream, index: index, orientation: orientation, path: path)
   }
 
   /// Number of frames (presentation order).
@@ -118,6 +130,13 @@ public final class VideoReader {
             try seek(keyPosition: keyPosition)
             continue
           }
+          if firstAfterSeek && seekWorks && !index.sequential {
+            // Nothing at all after a seek to the first keyframe: the demuxer did not move
+            // back. Read from the start of a reopened file, now and for later seeks.
+            seekWorks = false
+            try seek(keyPosition: 0)
+            continue
+          }
           break
         }
         guard let n = lastNumber else { continue }
@@ -165,7 +184,7 @@ public final class VideoReader {
   /// and empties the decoder.
   private func seek(keyPosition: Int) throws {
     var sought = false
-    if !index.sequential {
+    if !index.sequential && seekWorks {
       let ts = index.keyframeSeekTimestamps[keyPosition]
       sought =
         av_seek_frame(input.pointer, Int32(streamIndex), ts, AVSEEK_FLAG_BACKWARD) >= 0
@@ -283,7 +302,7 @@ public final class VideoReader {
 
   private static func describe(
     input: InputContext, stream: UnsafeMutablePointer<AVStream>, index: FrameIndex,
-    path: String
+    orientation: DisplayOrientation, path: String
   ) -> StreamInfo {
     let fmt = input.pointer.pointee
     let container = fmt.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
@@ -315,8 +334,10 @@ public final class VideoReader {
         duration = Double(fmt.duration) / Double(vc_time_base())
       }
     }
+    let shown = orientation.displayedSize(width: Int(params.width), height: Int(params.height))
     return StreamInfo(
-      path: path, container: container, codec: codec, width: Int(params.width),
-      height: Int(params.height), fps: fps, frames: frames, duration: duration)
+      path: path, container: container, codec: codec, width: shown.width,
+      height: shown.height, fps: fps, frames: frames, duration: duration,
+      rotation: orientation.rotation)
   }
 }

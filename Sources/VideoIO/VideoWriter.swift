@@ -82,12 +82,16 @@ public final class VideoWriter {
   ///   - bFrames: consecutive B-frames allowed (decode order then differs from presentation
   ///     order); MPEG-4 and H.264 only.
   ///   - threads: encoder threads.
+  ///   - rotation: clockwise degrees a player should turn the frames (a display matrix on
+  ///     the stream, as a phone writes for a portrait recording); 0 writes none. Stored by
+  ///     MP4/MOV (`.mp4`, `.mov`); other containers may drop it.
+  ///   - mirrored: the display matrix also mirrors the turned frames left–right.
   /// - Throws: `VideoError` naming the file when the container or codec is unknown or the
   ///   file cannot be written.
   public init(
     path: String, width: Int, height: Int, fps: Int = 25, codec: Codec? = nil,
     timeBase: Int? = nil, quality: Int? = nil, keyframeInterval: Int = 12, bFrames: Int = 0,
-    threads: Int = 1
+    threads: Int = 1, rotation: Int = 0, mirrored: Bool = false
   ) throws {
     precondition(width >= 1 && height >= 1 && fps >= 1, "size and fps must be positive")
     FFmpegLog.silenceByDefault()
@@ -142,6 +146,11 @@ public final class VideoWriter {
       "cannot set stream parameters")
     stream.pointee.time_base = ctx.pointee.time_base
     stream.pointee.avg_frame_rate = ctx.pointee.framerate
+    if rotation % 360 != 0 || mirrored {
+      try check(
+        vc_stream_set_display_matrix(stream, Double(rotation), mirrored ? 1 : 0), path,
+        "cannot set the display matrix")
+    }
     frame = try Frame(path: path)
     frame.pointer.pointee.format = codec.pixelFormat.rawValue
     frame.pointer.pointee.width = Int32(width)

@@ -1,20 +1,22 @@
+import Foundation
 import VideoIO
 import XCTest
 
-final class ClipListTests: XCTestCase {
+final class ClipListTests: TemporaryFolderTestCase {
   func testParsesPathsLabelsCommentsAndNames() throws {
     let text = """
       # a comment
       train/0000.avi 3
-      /abs/clip one.mp4 grow   # spaces in the path, a label name
+      /abs/clip one.mp4 grow
 
+        # an indented comment
       train/0002.avi\t0
       """
     let list = try ClipList(text: text, path: "/data/list.txt", labelNames: ["a", "b", "c", "d", "grow"])
     XCTAssertEqual(list.entries, [
       .init(path: "/data/train/0000.avi", label: 3, line: 2),
       .init(path: "/abs/clip one.mp4", label: 4, line: 3),
-      .init(path: "/data/train/0002.avi", label: 0, line: 5),
+      .init(path: "/data/train/0002.avi", label: 0, line: 6),
     ])
   }
 
@@ -32,6 +34,53 @@ final class ClipListTests: XCTestCase {
     XCTAssertEqual(message("a.avi -1"), "l.txt:1: label -1 out of range ≥ 0")
     XCTAssertThrowsError(try ClipList(contentsOf: "/no/such/list.txt")) {
       XCTAssertEqual(String(describing: $0), "/no/such/list.txt: cannot read the list")
+    }
+  }
+
+  /// CRLF line ends (a list or labels file saved on Windows): one entry per line, and the
+  /// CR is part of neither the label nor a class name.
+  func testCRLFListsAndLabelsFiles() throws {
+    let labels = path("labels.txt")
+    try Data("walk\r\nrun\r\n# comment\r\n\r\njump up\r\n".utf8).write(to: URL(fileURLWithPath: labels))
+    XCTAssertEqual(try ClipList.labelNames(contentsOf: labels), ["walk", "run", "jump up"])
+    let list = path("list.txt")
+    try Data("a.avi 0\r\nb.avi run\r\n# c\r\n\r\nc.avi 2 \r\n".utf8).write(to: URL(fileURLWithPath: list))
+    let parsed = try ClipList(contentsOf: list, labelNames: ["walk", "run", "jump up"])
+    XCTAssertEqual(parsed.entries.map(\.label), [0, 1, 2])
+    XCTAssertEqual(parsed.entries.map(\.line), [1, 2, 5])
+    XCTAssertEqual(parsed.entries.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["a.avi", "b.avi", "c.avi"])
+  }
+
+  /// The path is everything before the last field, verbatim: repeated spaces and `#` kept.
+  func testPathIsVerbatimAndHashOnlyCommentsAtLineStart() throws {
+    let text = "clips/two  spaces.avi 1\nclips/take #3.avi\t2\n  clips/lead.avi   0  \n#skipped 1\n"
+    let list = try ClipList(text: text, path: "/d/l.txt")
+    XCTAssertEqual(list.entries, [
+      .init(path: "/d/clips/two  spaces.avi", label: 1, line: 1),
+      .init(path: "/d/clips/take #3.avi", label: 2, line: 2),
+      .init(path: "/d/clips/lead.avi", label: 0, line: 3),
+    ])
+  }
+
+  /// A line that is not UTF-8 (a Latin-1 byte) is a malformed line: an error naming the file
+  /// and line, or, when bad lines are skipped (training), recorded while the others are read.
+  func testInvalidUTF8IsAMalformedLine() throws {
+    let list = path("latin1.txt")
+    var bytes = Array("a.avi 0\ncaf".utf8)
+    bytes += [0xE9]
+    bytes += Array(".avi 1\nb.avi 1\n".utf8)
+    try Data(bytes).write(to: URL(fileURLWithPath: list))
+    XCTAssertThrowsError(try ClipList(contentsOf: list)) {
+      XCTAssertEqual(String(describing: $0), "\(list):2: not UTF-8 text (byte 0xE9 at column 4)")
+    }
+    let skipping = try ClipList(contentsOf: list, skipBadLines: true)
+    XCTAssertEqual(skipping.entries.map(\.line), [1, 3])
+    XCTAssertEqual(skipping.badLines.map(\.line), [2])
+
+    let labels = path("labels.txt")
+    try Data(Array("walk\nr".utf8) + [0xFC] + Array("n\n".utf8)).write(to: URL(fileURLWithPath: labels))
+    XCTAssertThrowsError(try ClipList.labelNames(contentsOf: labels)) {
+      XCTAssertEqual(String(describing: $0), "\(labels):2: not UTF-8 text (byte 0xFC at column 2)")
     }
   }
 }
