@@ -54,9 +54,9 @@ struct ImportCommand: ParsableCommand {
       as: UTF8.self)
     try Checkpoint.write(to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
     let c = info.config
-    let from = opened.layout.map { "\($0.summary) layout" } ?? "vcoswin checkpoint"
+    let from = opened.layout.map { "the \($0.summary) layout" } ?? "a vcoswin checkpoint"
     print(
-      "\(out): \(c.kind) model from a \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
+      "\(out): \(c.kind) model from \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
     )
   }
 }
