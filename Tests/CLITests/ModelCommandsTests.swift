@@ -197,4 +197,17 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(probs(direct.stdout), probs(viaImport.stdout))
     XCTAssertTrue(direct.stdout.contains("class_"), direct.stdout)
   }
+
+  /// A checkpoint given where a video goes is refused with a pointer to --checkpoint, and the
+  /// checkpoint in use is named on stderr.
+  func testCheckpointAsVideoAndCheckpointInUse() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let wrong = try runVCoSwin(["classify", model, clip], bundleOf: Self.self)
+    XCTAssertEqual(wrong.status, 1)
+    XCTAssertTrue(wrong.stderr.contains("this is a model checkpoint, not a video; give it with --checkpoint"), wrong.stderr)
+    let right = try runVCoSwin(["classify", clip, "--checkpoint", model, "--threads", "1"], bundleOf: Self.self)
+    XCTAssertEqual(right.status, 0, right.stderr)
+    XCTAssertTrue(right.stderr.hasPrefix("checkpoint: \(model) (video model, 8 classes; labels "), right.stderr)
+  }
 }

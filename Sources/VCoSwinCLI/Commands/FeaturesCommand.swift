@@ -66,6 +66,7 @@ struct FeaturesCommand: ParsableCommand {
   }
 
   func run() throws {
+    try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
     let (f, k) = (info.config.featureDim, info.config.classes)
