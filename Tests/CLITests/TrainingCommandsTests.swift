@@ -96,6 +96,13 @@ final class TrainingCommandsTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
     XCTAssertEqual(try String(contentsOfFile: path("video/metrics.jsonl"), encoding: .utf8).split(separator: "\n").count, 1)
+    // Another epoch count cannot resume the run (the schedule spans its epochs).
+    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
+                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--size", "32", "--epochs", "2",
+                      "--out", path("video"), "--quiet", "--resume")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(
+      run.stderr.contains("error: --epochs 2 ≠ 1 recorded in \(path("video/last.safetensors")): "), run.stderr)
     // Provenance names files and their checksums, never the folders they were in.
     for file in ["image/best.safetensors", "video.safetensors", "video/best.safetensors", "video/last.safetensors"] {
       let provenance = try XCTUnwrap(try safetensorsMetadata(path(file))["provenance"], file)
