@@ -57,6 +57,7 @@ public func evaluate(
   let loader = BatchLoader<[Float]>(
     order: Array(0..<dataset.count), batchSize: entriesPerBatch, workers: workers, seed: 0, epoch: 0
   ) { i, _ in try dataset.evaluationViews(i, clips: clips, crops: crops) }
+  defer { loader.stop() }
   var confusion = ConfusionMatrix(labels: dataset.labels)
   var top5Hits = 0
   var skipped: [SkippedEntry] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Reports
+import SafeTensors
 
 /// One epoch's figures: a line of `DIR/metrics.jsonl`.
 public struct EpochMetrics: Codable, Sendable, Equatable {
@@ -43,11 +44,11 @@ public enum MetricsLog {
   ///
   /// The whole history is rewritten rather than appended so that a resumed run, which
   /// restarts from its last checkpoint, never leaves lines of epochs it is about to redo.
+  /// Throws `AtomicFileError` (`PATH: reason`, one line) when a file cannot be written.
   public static func write(_ history: [EpochMetrics], to dir: URL, title: String) throws {
     let text = history.map(\.jsonLine).joined(separator: "\n") + (history.isEmpty ? "" : "\n")
-    try Data(text.utf8).write(to: dir.appendingPathComponent("metrics.jsonl"), options: .atomic)
-    let svg = curves(history, title: title)
-    try Data(svg.utf8).write(to: dir.appendingPathComponent("curves.svg"), options: .atomic)
+    try AtomicFile.write(text, to: dir.appendingPathComponent("metrics.jsonl").path)
+    try AtomicFile.write(curves(history, title: title), to: dir.appendingPathComponent("curves.svg").path)
   }
 
   /// Loss and accuracy curves per epoch, as SVG.

@@ -8,7 +8,16 @@
 //
 // Exact resume: every random draw depends only on (seed, epoch, index or step), the
 // optimizer state is saved, and the schedule is a function of the global step — so a run
-// resumed from `last.safetensors` reaches the same weights as an uninterrupted one.
+// resumed from `last.safetensors` reaches the same weights as an uninterrupted one with the
+// same options (the same --threads too: reductions split by the thread budget round
+// differently, about 1e-6 apart).
+//
+// Files: every write is atomic (`AtomicFile`). When an epoch is a new best, `best` is written
+// before `last`, and `last` records which epoch `best` holds (`best_epoch`): a kill between
+// the two leaves `best` one epoch ahead of `last`, and the resumed run redoes that epoch and
+// writes it again. On resume, a `best.safetensors` that is missing or holds another epoch than
+// `last` records is rewritten from `last` when `last` is that epoch, otherwise reported.
+// Temporaries left by a killed write are removed when a run starts.
 
 import Compute
 import Foundation
@@ -69,10 +78,19 @@ struct RunState: Codable {
   var history: [EpochMetrics]
   var options: TrainOptions
   var data: DataOptions
+  /// The epoch `best.safetensors` holds (0: none yet); nil in files of earlier versions.
+  var bestEpoch: Int?
 
   enum CodingKeys: String, CodingKey {
     case step, history, options, data
-    case epochsDone = "epochs_done", bestTop1 = "best_top1"
+    case epochsDone = "epochs_done", bestTop1 = "best_top1", bestEpoch = "best_epoch"
+  }
+
+  /// `bestEpoch`, or for files that do not record it, the first epoch of the history that
+  /// reached `bestTop1` (a best is replaced only by a strictly better one).
+  var recordedBestEpoch: Int {
+    if let bestEpoch { return bestEpoch }
+    return history.first(where: { $0.valTop1 == bestTop1 })?.epoch ?? 0
   }
 }
 
@@ -92,6 +110,15 @@ public final class Trainer {
   public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
   /// Show progress bars (only drawn when stderr is a terminal).
   public var showProgress = true
+
+  /// Optimizer steps skipped because the gradient norm was NaN or infinite, over the run.
+  public private(set) var skippedSteps = 0
+  /// Called with the store before each optimizer step (its gradients final but not yet
+  /// clipped); for tests.
+  var beforeStep: ((ParameterStore) -> Void)?
+  /// Called after each epoch's files are written, with the epoch; for tests (a throw
+  /// simulates a kill there).
+  var afterEpoch: ((Int) throws -> Void)?
 
   private let optimizer: AdamW
   private let loss: CrossEntropyLoss
@@ -136,14 +163,24 @@ public final class Trainer {
   /// `resume`) and returns the whole history.
   @discardableResult
   public func run(resume: Bool) throws -> [EpochMetrics] {
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    do {
+      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    } catch {
+      throw TrainingError("\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)")
+    }
+    for name in AtomicFile.removeStaleTemporaries(in: out.path) {
+      log("removed \(out.appendingPathComponent(name).path), left by an interrupted write")
+    }
     try checkBadLines(train)
     try checkBadLines(val)
-    var state = RunState(epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options)
+    var state = RunState(
+      epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options, bestEpoch: 0)
+    var bestAhead: Int? = nil
     if resume {
       if FileManager.default.fileExists(atPath: lastURL.path) {
         state = try restore()
         log("resuming \(lastURL.path) after epoch \(state.epochsDone) (step \(state.step))")
+        bestAhead = try reconcileBest(&state)
       } else {
         log("nothing to resume in \(out.path): starting from epoch 1")
       }
@@ -162,6 +199,7 @@ public final class Trainer {
         batchSize: options.batchSize, workers: options.workers, progress: bar)
       bar?.finish()
       report(result.skipped, of: val)
+      try checkValidation(result)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
@@ -171,13 +209,65 @@ public final class Trainer {
       state.epochsDone = epoch
       log(String(format: "epoch %d/%d  loss %.4f  val top-1 %.3f  top-5 %.3f  (%.1f s)",
                  epoch, options.epochs, trainLoss, result.top1, result.top5, seconds))
-      try MetricsLog.write(state.history, to: out, title: title)
       let isBest = result.top1 > state.bestTop1
-      if isBest { state.bestTop1 = result.top1 }
-      try save(state: state, to: lastURL, optimizerState: true)
+      if isBest {
+        state.bestTop1 = result.top1
+        state.bestEpoch = epoch
+      }
+      try MetricsLog.write(state.history, to: out, title: title)
+      // `best` first: a kill between the two writes leaves `best` ahead of `last`, and the
+      // resumed run redoes this epoch; the other order would leave `best` behind for good.
       if isBest { try save(state: state, to: bestURL, optimizerState: false) }
+      try save(state: state, to: lastURL, optimizerState: true)
+      if let ahead = bestAhead, ahead == epoch, !isBest {
+        log("warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)")
+      }
+      try afterEpoch?(epoch)
     }
     return state.history
+  }
+
+  /// Checks `best.safetensors` against what `last.safetensors` (restored into `state`)
+  /// records. Missing or another epoch: rewritten from the restored weights when `last` is the
+  /// best epoch; one epoch ahead of `last` (a kill between the two writes): left to the redone
+  /// epoch, whose number is returned; otherwise reported.
+  private func reconcileBest(_ state: inout RunState) throws -> Int? {
+    let recorded = state.recordedBestEpoch
+    state.bestEpoch = recorded
+    guard recorded > 0 else { return nil }
+    let onDisk = Self.epochsDone(of: bestURL.path)
+    if onDisk == recorded { return nil }
+    let found = onDisk.map { "holds epoch \($0)" }
+      ?? (FileManager.default.fileExists(atPath: bestURL.path) ? "cannot be read" : "is missing")
+    if recorded == state.epochsDone {
+      try save(state: state, to: bestURL, optimizerState: false)
+      log("\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it")
+      return nil
+    }
+    if let onDisk, onDisk == state.epochsDone + 1 {
+      log("\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone")
+      return onDisk
+    }
+    log("warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))")
+    return nil
+  }
+
+  /// `epochs_done` of a checkpoint written by a training run; nil when it is missing or unreadable.
+  static func epochsDone(of path: String) -> Int? {
+    guard FileManager.default.fileExists(atPath: path),
+      let file = try? SafeTensorsFile.read(path: path), let text = file.metadata["training"],
+      let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+    else { return nil }
+    return state.epochsDone
+  }
+
+  /// Validation that could not read more than `maxBadFraction` of its list stops the run,
+  /// before any checkpoint of the epoch is written (its accuracy would mean nothing).
+  private func checkValidation(_ result: EvaluationResult) throws {
+    let skipped = result.skipped.count
+    guard result.count == 0 || Double(skipped) > options.maxBadFraction * Double(val.count) else { return }
+    throw TrainingError(
+      "\(val.list.path): \(skipped) of \(val.count) validation entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(result.skipped.first?.message ?? "none")")
   }
 
   /// One epoch of training; returns the mean training loss.
@@ -186,14 +276,20 @@ public final class Trainer {
     let loader = BatchLoader<TrainingSample>(
       order: order, batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
     ) { [train] i, rng in try train.trainingSample(i, rng: &rng) }
+    defer { loader.stop() }
     let bar = showProgress
       ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: loader.batchCount, unit: "batch") : nil
     var lossSum = 0.0
     var seen = 0
-    var micro = 0
+    var micro = 0  // batches that reached the model
+    var position = 0  // batches of the epoch so far, empty ones included
+    var inGroup = 0  // batches of the current accumulation group that added gradients
     var skipped = 0
+    let stepsBefore = state.step
+    let skippedStepsBefore = skippedSteps
     model.store.zeroGrads()
     while let batch = loader.next() {
+      position += 1
       skipped += batch.skipped.count
       report(batch.skipped, of: train)
       if Double(skipped) > options.maxBadFraction * Double(train.count) {
@@ -201,7 +297,13 @@ public final class Trainer {
           "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(batch.skipped.first?.message ?? "")")
       }
       bar?.advance()
-      if batch.samples.isEmpty { continue }
+      // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
+      let endsGroup = position % options.accumulate == 0 || position == loader.batchCount
+      if batch.samples.isEmpty {
+        if endsGroup && inGroup > 0 { step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch) }
+        if endsGroup { inGroup = 0 }
+        continue
+      }
       let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
       let labels = batch.samples.map(\.label)
       model.reseedStochasticDepth(BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro))
@@ -212,25 +314,44 @@ public final class Trainer {
       }
       lossSum += Double(l) * Double(labels.count)
       seen += labels.count
-      let dlogits = loss.backward()
-      if options.accumulate > 1 {
-        let s = 1 / Float(options.accumulate)
-        for i in 0..<dlogits.count { dlogits.pointer[i] *= s }
-      }
-      model.backward(dlogits)
+      model.backward(loss.backward())
       micro += 1
-      if micro % options.accumulate == 0 || micro == loader.batchCount {
-        step(schedule: schedule, state: &state)
+      inGroup += 1
+      if endsGroup {
+        step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch)
+        inGroup = 0
       }
       bar?.status = String(format: "loss %.3f", lossSum / Double(Swift.max(1, seen)))
     }
     bar?.finish()
+    let steps = state.step - stepsBefore
+    if steps > 0 && skippedSteps - skippedStepsBefore == steps {
+      throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
+    }
     return seen == 0 ? .nan : lossSum / Double(seen)
   }
 
-  private func step(schedule: CosineSchedule, state: inout RunState) {
-    if options.clipNorm > 0 { clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) }
-    optimizer.update(lr: schedule.learningRate(at: state.step))
+  /// One optimizer step from the gradients of `batches` accumulated batches: their mean
+  /// (each batch's loss is already a mean over its samples), clipped, then AdamW. A NaN or
+  /// infinite gradient norm skips the update (weights and optimizer state stay; the schedule
+  /// moves on), with a warning, counted in `skippedSteps`.
+  private func step(schedule: CosineSchedule, state: inout RunState, batches: Int, epoch: Int) {
+    if batches > 1 {
+      let s = 1 / Float(batches)
+      let g = model.store.grads.pointer
+      parallelChunks(model.store.grads.count, grain: 65536) { range in
+        for i in range { g[i] *= s }
+      }
+    }
+    beforeStep?(model.store)
+    let norm = options.clipNorm > 0
+      ? clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) : gradientNorm(model.store)
+    if norm.isFinite {
+      optimizer.update(lr: schedule.learningRate(at: state.step))
+    } else {
+      skippedSteps += 1
+      log("warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped")
+    }
     model.store.zeroGrads()
     state.step += 1
   }
@@ -281,6 +402,10 @@ public final class Trainer {
     guard let text = file.metadata["training"],
       let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
     else { throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)") }
+    guard state.options.epochs == options.epochs else {
+      throw TrainingError(
+        "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out")
+    }
     guard state.options.seed == options.seed, state.options.batchSize == options.batchSize,
       state.options.accumulate == options.accumulate, state.data == train.options
     else {

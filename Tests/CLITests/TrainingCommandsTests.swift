@@ -96,6 +96,29 @@ final class TrainingCommandsTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
     XCTAssertEqual(try String(contentsOfFile: path("video/metrics.jsonl"), encoding: .utf8).split(separator: "\n").count, 1)
+    // Another epoch count cannot resume the run (the schedule spans its epochs).
+    run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
+                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--size", "32", "--epochs", "2",
+                      "--out", path("video"), "--quiet", "--resume")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(
+      run.stderr.contains("error: --epochs 2 ≠ 1 recorded in \(path("video/last.safetensors")): "), run.stderr)
+    // Provenance names files and their checksums, never the folders they were in.
+    for file in ["image/best.safetensors", "video.safetensors", "video/best.safetensors", "video/last.safetensors"] {
+      let provenance = try XCTUnwrap(try safetensorsMetadata(path(file))["provenance"], file)
+      XCTAssertFalse(provenance.contains(folder.path), "\(file): \(provenance)")
+      XCTAssertTrue(provenance.contains("sha256"), "\(file): \(provenance)")
+    }
+    // A validation list that cannot be read stops the run before any checkpoint.
+    try "gone1.mkv 0\ngone2.mkv 1\n".write(toFile: path("gone.txt"), atomically: true, encoding: .utf8)
+    try motion.split(separator: "\n").prefix(4).joined(separator: "\n").write(toFile: path("four.txt"), atomically: true, encoding: .utf8)
+    run = try vcoswin("finetune", "--train", path("four.txt"), "--val", path("gone.txt"), "--labels",
+                      clips("motion_labels.txt"), "--init", path("video.safetensors"), "--size", "32", "--epochs", "1",
+                      "--out", path("noval"), "--quiet")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(run.stderr.contains("error: \(path("gone.txt")): 2 of 2 validation entries could not be read"), run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("noval/best.safetensors")))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("noval/last.safetensors")))
     run = try vcoswin("finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--labels",
                       clips("motion_labels.txt"), "--init", path("video.safetensors"), "--flip-map", "move_left=sideways",
                       "--out", path("flipped"), "--quiet")

@@ -5,10 +5,15 @@ import XCTest
 
 @testable import Models
 
-/// Path of a committed fixture.
+/// A committed fixture is not in the test bundle: the test fails (it is never skipped).
+struct MissingFixture: Error, CustomStringConvertible {
+  var description: String
+}
+
+/// Path of a committed fixture; throws `MissingFixture` (a failure) when it is absent.
 func fixturePath(_ name: String) throws -> String {
   guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors") else {
-    throw XCTSkip("fixture \(name) missing")
+    throw MissingFixture(description: "fixture \(name) missing from the test bundle: run Tools/make_model_fixtures.py")
   }
   return url.path
 }

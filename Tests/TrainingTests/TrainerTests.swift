@@ -70,7 +70,8 @@ final class TrainerTests: XCTestCase {
     return t
   }
 
-  /// A run killed after epoch 1 and resumed reaches the same weights as an uninterrupted run.
+  /// A run killed after epoch 1 (its files written) and resumed reaches the same weights as an
+  /// uninterrupted run.
   func testResumeIsExact() throws {
     let full = work.appendingPathComponent("full")
     let history = try trainer(epochs: 3, out: full).run(resume: false)
@@ -78,7 +79,9 @@ final class TrainerTests: XCTestCase {
     XCTAssertTrue(history.allSatisfy { $0.trainLoss.isFinite && (0...1).contains($0.valTop1) })
 
     let part = work.appendingPathComponent("part")
-    _ = try trainer(epochs: 1, out: part).run(resume: false)
+    let killed = try trainer(epochs: 3, out: part)
+    killed.afterEpoch = { if $0 == 1 { throw Killed() } }
+    XCTAssertThrowsError(try killed.run(resume: false))
     let resumed = try trainer(epochs: 3, out: part).run(resume: true)
     XCTAssertEqual(resumed.map(\.epoch), [1, 2, 3])
     XCTAssertEqual(resumed.map(\.trainLoss), history.map(\.trainLoss))

@@ -4,6 +4,7 @@ import Foundation
 import Inflation
 import Models
 import Reports
+import SafeTensors
 import Synth
 import Training
 import VideoIO
@@ -140,7 +141,7 @@ struct DemoCommand: ParsableCommand {
     // 3. The video model, from the inflated weights.
     let (inflatedModel, _) = try VCoSwinModel.load(path: inflatedPath)
     let video = try train(
-      "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(inflatedPath)",
+      "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(try fileProvenance(inflatedPath))",
       train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 1e-3, backbone: 1)
 
     // 4. The same model and budget from random initialisation.
@@ -162,9 +163,10 @@ struct DemoCommand: ParsableCommand {
     let valSet = try ListDataset(listPath: file("val.txt"), labels: motions, options: clipData)
     let result = try evaluate(model: best, dataset: valSet, clips: 1, crops: 1, batchSize: 16)
     let confusionPath = report.appendingPathComponent("confusion.svg")
-    try Data(result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes").utf8).write(to: confusionPath, options: .atomic)
-    try Data(comparisonSVG(inflated: video.history, random: random.history).utf8)
-      .write(to: report.appendingPathComponent("inflated-vs-random.svg"), options: .atomic)
+    try AtomicFile.write(result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes"), to: confusionPath.path)
+    try AtomicFile.write(
+      comparisonSVG(inflated: video.history, random: random.history),
+      to: report.appendingPathComponent("inflated-vs-random.svg").path)
     let sheetPath = report.appendingPathComponent("predictions.png").path
     try predictionSheet(dataset: valSet, result: result, labels: info.labels, count: 6, to: sheetPath)
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Reports
+import SafeTensors
 import Training
 import VideoIO
 
@@ -42,8 +43,10 @@ struct EvalCommand: ParsableCommand {
     bar?.finish()
     for s in r.skipped { FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8)) }
     if let confusion {
-      try Data(r.confusion.svg(title: "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)").utf8)
-        .write(to: URL(fileURLWithPath: confusion), options: .atomic)
+      // Atomic, and a failure is one line naming the file (AtomicFileError).
+      try AtomicFile.write(
+        r.confusion.svg(title: "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)"),
+        to: confusion)
     }
     let skipped = r.skipped.count + dataset.list.badLines.count
     if json {

@@ -51,7 +51,7 @@ struct FinetuneCommand: ParsableCommand {
       kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: flip.flip,
       flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "finetuned from \(`init`) on \(training.train) seed \(training.seed)",
+      model: model, labels: labels, provenance: "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
       title: "video model")
   }

@@ -66,7 +66,7 @@ struct InitCommand: ParsableCommand {
       names = list
     }
     let model = VCoSwinModel(config: config, seed: seed)
-    try model.save(to: out, labels: names, provenance: "init \(source) dims \(config.dims) seed \(seed)")
+    try model.save(to: out, labels: names, provenance: "init \(try configProvenance(preset: preset, file: self.config)) dims \(config.dims) seed \(seed)")
     print("\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes")
   }
 }

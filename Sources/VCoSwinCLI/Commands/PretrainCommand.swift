@@ -34,7 +34,7 @@ struct PretrainCommand: ParsableCommand {
     let data = DataOptions(
       kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "pretrain \(source) on \(training.train) seed \(training.seed)",
+      model: model, labels: labels, provenance: "pretrain \(try configProvenance(preset: preset, file: self.config)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")
   }
 }
