@@ -7,6 +7,13 @@ struct CLIRun {
   var stdout: String
   var stderr: String
   var crashed: Bool
+
+  /// stderr without the line naming the checkpoint in use (`checkpoint: …`), which inference
+  /// commands print before any work.
+  var diagnostics: String {
+    stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("checkpoint: ") }
+      .joined(separator: "\n")
+  }
 }
 
 /// The package root (for the shipped `Clips/`).

@@ -23,7 +23,7 @@ final class TrainingCommandsTests: XCTestCase {
                           "--json", "--top", "3", "--checkpoint", clips("default-model.safetensors"))
     XCTAssertFalse(run.crashed)
     XCTAssertEqual(run.status, 1)
-    XCTAssertEqual(run.stderr.split(separator: "\n").first.map(String.init), "error: /no/such/clip.mp4: cannot open: No such file or directory")
+    XCTAssertEqual(run.diagnostics.split(separator: "\n").first.map(String.init), "error: /no/such/clip.mp4: cannot open: No such file or directory")
     let labels = try String(contentsOfFile: clips("motion_labels.txt"), encoding: .utf8).split(separator: "\n").map(String.init)
     let lines = run.stdout.split(separator: "\n")
     XCTAssertEqual(lines.count, 2)

@@ -39,8 +39,8 @@ final class TrainingFilesTests: XCTestCase {
       bundleOf: Self.self)
     XCTAssertFalse(run.crashed)
     XCTAssertEqual(run.status, 1)
-    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
-    XCTAssertTrue(run.stderr.hasPrefix("error: \(target): "), run.stderr)
+    XCTAssertEqual(run.diagnostics.split(separator: "\n").count, 1, run.stderr)
+    XCTAssertTrue(run.diagnostics.hasPrefix("error: \(target): "), run.stderr)
   }
 
   /// Without the binary, CLI tests fail rather than skip; `make test` builds it.
