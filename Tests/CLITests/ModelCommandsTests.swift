@@ -210,4 +210,37 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(right.status, 0, right.stderr)
     XCTAssertTrue(right.stderr.hasPrefix("checkpoint: \(model) (video model, 8 classes; labels "), right.stderr)
   }
+
+  /// `inflate` and `finetune --init` take `.pth` files directly: an official Swin 2D release is
+  /// inflated, and an official Video Swin file gets a fresh head for other classes.
+  func testInflateAndFinetuneInitTakePth() throws {
+    let fixtures = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign")
+    let out = folder + "/inflated.safetensors"
+    try run(["inflate", "--from", fixtures.appendingPathComponent("swin2d_fp16.pth").path, "--to", out, "--classes", "3"])
+    let (inflated, info) = try VCoSwinModel.load(path: out)
+    XCTAssertEqual(info.config.dims, 3)
+    XCTAssertEqual(inflated.config.classes, 3)
+    XCTAssertTrue(info.provenance.contains("\"source_kind\":\"swin\""), info.provenance)
+    let (model, note) = try loadWithHead(path: fixtures.appendingPathComponent("videoswin_bf16.pth").path, classes: 3, seed: 1)
+    XCTAssertEqual(model.config.classes, 3)
+    XCTAssertTrue(note?.contains("a fresh head with 3 classes") ?? false, note ?? "no note")
+    let reference = try VCoSwinModel.load(path: fixtures.appendingPathComponent("swin3d_bf16.safetensors").path).model
+    let embed = try XCTUnwrap(model.store.parameters.first { $0.name == "patch_embed.proj.weight" })
+    let expected = try XCTUnwrap(reference.store.parameters.first { $0.name == "patch_embed.proj.weight" })
+    XCTAssertEqual(embed.value.array, expected.value.array)
+  }
+
+  /// `sample` refuses sizes that cannot fit, before decoding anything.
+  func testSampleBounds() throws {
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    for (option, value) in [("--size", "1099511627776"), ("--clips", "4611686018427387904"), ("--clip-len", "1099511627776")] {
+      let r = try runVCoSwin(["sample", clip, "--clip-len", "8", "--interval", "2", option, value, "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+      XCTAssertFalse(r.crashed)
+      XCTAssertEqual(r.status, 64, r.stderr)
+      XCTAssertTrue(r.stderr.contains("\(option) must be at most"), r.stderr)
+    }
+    let big = try runVCoSwin(["sample", clip, "--clip-len", "1024", "--interval", "2", "--size", "4096", "--clips", "256", "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+    XCTAssertEqual(big.status, 64, big.stderr)
+    XCTAssertTrue(big.stderr.contains("of memory"), big.stderr)
+  }
 }

@@ -83,6 +83,8 @@ struct FeaturesCommand: ParsableCommand {
       if let bad = values.firstIndex(where: { !$0.isFinite }) {
         throw CommandFailure("\(input): tensor 'input' holds a NaN or infinite value at element \(bad)")
       }
+      let chunk = info.config.inferenceBytes(batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
+      try MemoryBudget.check(chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
       rows = shape[0]
       features = [Float](repeating: 0, count: rows * f)
       logits = [Float](repeating: 0, count: rows * k)
