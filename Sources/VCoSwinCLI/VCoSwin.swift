@@ -25,7 +25,7 @@ public struct VCoSwin: ParsableCommand {
   static var commands: [ParsableCommand.Type] {
     var list: [ParsableCommand.Type] = []
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
-    list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
+    list += [InitCommand.self, ImportCommand.self, InfoCommand.self, FeaturesCommand.self]
     list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
     list += [ClassifyCommand.self, EvalCommand.self, DemoCommand.self]
     return list

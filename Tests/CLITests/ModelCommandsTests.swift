@@ -243,4 +243,38 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(big.status, 64, big.stderr)
     XCTAssertTrue(big.stderr.contains("of memory"), big.stderr)
   }
+
+  /// `info --json` describes a checkpoint, and its `config` round-trips into `init --config`.
+  func testInfoJSONRoundTripsIntoInit() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let r = try runVCoSwin(["info", model, "--json"], bundleOf: Self.self)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(object["kind"] as? String, "video")
+    XCTAssertEqual((object["labels"] as? [String])?.count, 8)
+    XCTAssertNotNil(object["training"])
+    let configPath = folder + "/arch.json"
+    try JSONSerialization.data(withJSONObject: try XCTUnwrap(object["config"])).write(to: URL(fileURLWithPath: configPath))
+    try run(["init", "--config", configPath, "--classes", "8", "--out", folder + "/same.safetensors"])
+    let original = try VCoSwinModel.load(path: model).info.config
+    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.depths, original.depths)
+    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.windows, original.windows)
+    let pth = try runVCoSwin(["info", packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/mmaction2.pth").path], bundleOf: Self.self)
+    XCTAssertEqual(pth.status, 0, pth.stderr)
+    XCTAssertTrue(pth.stdout.contains("mmaction2 1.x layout"), pth.stdout)
+  }
+
+  /// `features --input` takes `sample`'s output, normalised as the model expects.
+  func testFeaturesOfASample() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let sampled = folder + "/s.safetensors"
+    try run(["sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled])
+    try run(["features", "--input", sampled, "--checkpoint", model, "--output", folder + "/a.safetensors", "--threads", "1"])
+    try run(["features", clip, "--checkpoint", model, "--output", folder + "/b.safetensors", "--threads", "1"])
+    let a = try SafeTensorsFile.read(path: folder + "/a.safetensors").floats("logits").values
+    let b = try SafeTensorsFile.read(path: folder + "/b.safetensors").floats("logits").values
+    XCTAssertEqual(a.count, b.count)
+    for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(b[i]))) }
+  }
 }
