@@ -65,7 +65,11 @@ struct InfoCommand: ParsableCommand {
     if let training {
       let history = training["history"] as? [[String: Any]] ?? []
       let best = training["best_top1"].map { "\($0)" } ?? "?"
-      print("  training: \(training["epochs_done"].map { "\($0)" } ?? "?") epochs done, best val top-1 \(best)\(history.last.map { ", last epoch \($0)" } ?? "")")
+      let last = history.last.map { epoch in
+        ", last epoch: " + ["epoch", "train_loss", "val_top1", "lr"].compactMap { key in epoch[key].map { "\(key) \($0)" } }
+          .joined(separator: ", ")
+      }
+      print("  training: \(training["epochs_done"].map { "\($0)" } ?? "?") epochs done, best val top-1 \(best)\(last ?? "")")
     }
   }
 }
