@@ -383,6 +383,7 @@ public final class Trainer {
     for p in model.store.parameters {
       try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
     }
+    try Checkpoint.addIndexBuffers(to: &writer, config: model.config)
     if optimizerState {
       for (name, t) in optimizer.stateTensors() {
         try writer.add(Checkpoint.optimizerPrefix + name, shape: t.shape, floats: UnsafeBufferPointer(t.buffer))
