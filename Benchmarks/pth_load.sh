@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# .pth loading: torch.load(f, weights_only=True) and TorchCheckpointFile (vcoswin-bench pth) side
-# by side on a full-size torchvision swin3d_t state dict (random init, written once with
-# torch.save), each run in its own process; the best of N runs per side. Prints load time, peak
-# RSS, and the ratios (time vs torch.load; peak RSS vs the file size and vs torch).
+# .pth loading: torch.load(f, weights_only=True) and TorchCheckpointFile side by side on a
+# full-size torchvision swin3d_t state dict (random init, written once with torch.save). Ours runs
+# in pth-load, a small executable that also converts every tensor to [Float]; each run is its own
+# process; the best of N runs per side. Prints load time, peak RSS and the ratios (time vs
+# torch.load; peak RSS vs the file size and vs torch).
 #
 #   Benchmarks/pth_load.sh [runs=3] [file=/tmp/vcoswin-swin3d_t.pth]
 set -euo pipefail
@@ -12,10 +13,10 @@ FILE=${2:-/tmp/vcoswin-swin3d_t.pth}
 if [ ! -f "$FILE" ]; then
   python3 -c "import sys, torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.video.swin3d_t().state_dict(), sys.argv[1])" "$FILE"
 fi
-[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin-bench >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product pth-load >/dev/null
 OUT=$(mktemp)
 for _ in $(seq "$RUNS"); do
-  .build/release/vcoswin-bench pth "$FILE" >>"$OUT"
+  .build/release/pth-load "$FILE" >>"$OUT"
   python3 Benchmarks/pth_load_torch.py "$FILE" >>"$OUT"
 done
 python3 - "$OUT" <<'PY'
