@@ -14,7 +14,9 @@ import TorchCheckpoint
 
 /// A field of /proc/self/status (VmRSS, VmHWM), in MB.
 func statusMegabytes(_ field: String) -> Double {
-  guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+  guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+    return 0
+  }
   for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
     return (line.split(separator: " ").compactMap { Double($0) }.first ?? 0) / 1024
   }

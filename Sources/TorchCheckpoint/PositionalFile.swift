@@ -51,7 +51,8 @@ final class PositionalFile {
       let n = pread(descriptor, destination + done, chunk, off_t(offset + done))
       if n < 0 {
         if errno == EINTR { continue }
-        throw TorchCheckpointError(path: path, .unreadable(reason: String(cString: strerror(errno))))
+        throw TorchCheckpointError(
+          path: path, .unreadable(reason: String(cString: strerror(errno))))
       }
       if n == 0 {
         throw TorchCheckpointError(

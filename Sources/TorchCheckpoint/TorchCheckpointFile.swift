@@ -47,12 +47,14 @@ public enum TorchCheckpointFile {
       guard case .string(let name) = key, case .tensor(let t) = value else { continue }
       let bytes: Data
       if let cached = storages[t.storage.key] {
-        guard cached.storage.dtype == t.storage.dtype, cached.storage.count == t.storage.count else {
+        guard cached.storage.dtype == t.storage.dtype, cached.storage.count == t.storage.count
+        else {
           throw TorchCheckpointError(
             path: path,
             .badStorage(
               key: t.storage.key,
-              reason: "viewed as \(cached.storage.count) \(cached.storage.dtype.rawValue) and as \(t.storage.count) \(t.storage.dtype.rawValue)"
+              reason:
+                "viewed as \(cached.storage.count) \(cached.storage.dtype.rawValue) and as \(t.storage.count) \(t.storage.dtype.rawValue)"
             ))
         }
         bytes = cached.bytes
@@ -90,7 +92,9 @@ public enum TorchCheckpointFile {
 
   /// A tensor as a contiguous `TensorEntry`: a slice of the storage's bytes when the view is
   /// contiguous (no copy), else a strided copy.
-  static func materialise(_ t: TorchTensor, name: String, storage: Data, path: String) throws -> TensorEntry {
+  static func materialise(_ t: TorchTensor, name: String, storage: Data, path: String) throws
+    -> TensorEntry
+  {
     if let reason = TensorBounds.check(t) {
       throw TorchCheckpointError(path: path, .badTensor(name: name, reason: reason))
     }
@@ -98,19 +102,24 @@ public enum TorchCheckpointFile {
     let (declared, overflow) = t.storage.count.multipliedReportingOverflow(by: size)
     guard !overflow, storage.count >= declared else {
       throw TorchCheckpointError(
-        path: path, .badTensor(name: name, reason: "its storage holds \(storage.count) bytes, fewer than declared"))
+        path: path,
+        .badTensor(
+          name: name, reason: "its storage holds \(storage.count) bytes, fewer than declared"))
     }
     let count = t.count
     if count == 0 {
-      return try TensorEntry.make(name: name, dtype: t.dtype, shape: t.shape, data: Data(), path: path)
+      return try TensorEntry.make(
+        name: name, dtype: t.dtype, shape: t.shape, data: Data(), path: path)
     }
     if t.isContiguous {
       let begin = storage.startIndex + t.offset * size
       return try TensorEntry.make(
-        name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)], path: path)
+        name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)],
+        path: path)
     }
     return try TensorEntry.make(
-      name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage), path: path)
+      name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage), path: path
+    )
   }
 
   /// Gathers a strided view into row-major order. The caller has checked the bounds.
@@ -158,7 +167,9 @@ struct Checkpoint {
   let stem: String
 
   /// The pickle protocol 2 header and LONG1 of the legacy magic number 0x1950a86a20f9469cfc6c.
-  static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
+  static let legacyMagic: [UInt8] = [
+    0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19,
+  ]
 
   init(path: String) throws {
     self.path = path
@@ -185,10 +196,13 @@ struct Checkpoint {
     stem = String(pickle.name.dropLast(9))
     if let order = archive.entry(named: stem + "/byteorder") {
       guard order.uncompressedSize <= 16 else {
-        throw TorchCheckpointError(path: path, .unsupportedByteOrder("(\(order.uncompressedSize) bytes)"))
+        throw TorchCheckpointError(
+          path: path, .unsupportedByteOrder("(\(order.uncompressedSize) bytes)"))
       }
       let text = String(decoding: try archive.read(order), as: UTF8.self)
-      guard text == "little" else { throw TorchCheckpointError(path: path, .unsupportedByteOrder(text)) }
+      guard text == "little" else {
+        throw TorchCheckpointError(path: path, .unsupportedByteOrder(text))
+      }
     }
   }
 
@@ -201,7 +215,9 @@ struct Checkpoint {
     guard entry.uncompressedSize <= TorchCheckpointFile.maxPickleBytes else {
       throw TorchCheckpointError(
         path: path,
-        .limitExceeded(what: "the size of \(name) (\(entry.uncompressedSize) bytes)", limit: TorchCheckpointFile.maxPickleBytes, offset: 0))
+        .limitExceeded(
+          what: "the size of \(name) (\(entry.uncompressedSize) bytes)",
+          limit: TorchCheckpointFile.maxPickleBytes, offset: 0))
     }
     let bytes = [UInt8](try archive.read(entry, verifyCRC: true))
     return try Unpickler(path: path).unpickle(bytes)
@@ -219,7 +235,9 @@ struct Checkpoint {
         path: path,
         .badStorage(
           key: storage.key,
-          reason: "declared as \(storage.count) \(storage.dtype.rawValue) but its entry holds \(entry.uncompressedSize) bytes"))
+          reason:
+            "declared as \(storage.count) \(storage.dtype.rawValue) but its entry holds \(entry.uncompressedSize) bytes"
+        ))
     }
     return try archive.read(entry, offset: 0, count: bytes)
   }

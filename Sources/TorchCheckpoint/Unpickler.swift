@@ -119,7 +119,8 @@ private struct Machine {
 
   mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
     guard n >= 0, n <= bytes.count - pos else {
-      throw invalid("needs \(n) bytes but only \(bytes.count - pos) remain (truncated or a bad length)")
+      throw invalid(
+        "needs \(n) bytes but only \(bytes.count - pos) remain (truncated or a bad length)")
     }
     defer { pos += n }
     return bytes[pos..<(pos + n)]
@@ -165,7 +166,9 @@ private struct Machine {
   // MARK: Stack
 
   mutating func push(_ v: Pickle) throws {
-    guard stack.count < limits.maxStackDepth else { throw limit("the stack depth", limits.maxStackDepth) }
+    guard stack.count < limits.maxStackDepth else {
+      throw limit("the stack depth", limits.maxStackDepth)
+    }
     stack.append(v)
   }
 
@@ -205,20 +208,26 @@ private struct Machine {
     var operations = 0
     while true {
       operations += 1
-      if operations > limits.maxOperations { throw limit("the number of operations", limits.maxOperations) }
+      if operations > limits.maxOperations {
+        throw limit("the number of operations", limits.maxOperations)
+      }
       at = pos
       let op = try byte()
       switch op {
       case 0x80:  // PROTO
         let v = try byte()
-        guard v >= 2 && v <= 5 else { throw invalid("pickle protocol \(v) is not supported (2 to 5 are)") }
+        guard v >= 2 && v <= 5 else {
+          throw invalid("pickle protocol \(v) is not supported (2 to 5 are)")
+        }
       case 0x95:  // FRAME: a length hint only
         _ = try littleEndian(8)
       case 0x2E:  // STOP
         graph.root = try pop()
         return graph
       case 0x28:  // MARK
-        guard marks.count < limits.maxMarkDepth else { throw limit("the MARK depth", limits.maxMarkDepth) }
+        guard marks.count < limits.maxMarkDepth else {
+          throw limit("the MARK depth", limits.maxMarkDepth)
+        }
         marks.append(stack.count)
       case 0x30:  // POP
         if let m = marks.last, m == stack.count {
@@ -453,13 +462,16 @@ private struct Machine {
     guard case .tuple(let t) = pid else { throw bad("expected a tuple, got \(graph.summary(pid))") }
     let items = graph.tuples[t]
     guard items.count == 5, case .string("storage") = items[0] else {
-      throw bad("expected ('storage', type, key, location, numel), got a tuple of \(items.count) items")
+      throw bad(
+        "expected ('storage', type, key, location, numel), got a tuple of \(items.count) items")
     }
-    guard case .global(let module, let name) = items[1], let dtype = AllowedGlobal.storages[module + "." + name]
+    guard case .global(let module, let name) = items[1],
+      let dtype = AllowedGlobal.storages[module + "." + name]
     else {
       throw bad("storage type \(graph.summary(items[1])) is not supported")
     }
-    guard case .string(let key) = items[2], case .string(let location) = items[3], case .int(let numel) = items[4],
+    guard case .string(let key) = items[2], case .string(let location) = items[3],
+      case .int(let numel) = items[4],
       numel >= 0
     else {
       throw bad("key and location must be strings and numel a non-negative integer")
@@ -484,10 +496,14 @@ private struct Machine {
         guard a.count == 6 || a.count == 7 else {
           throw badArguments(qualified, "expects 6 or 7 arguments, got \(a.count)")
         }
-        guard case .bool = a[4] else { throw badArguments(qualified, "requires_grad is not a bool") }
+        guard case .bool = a[4] else {
+          throw badArguments(qualified, "requires_grad is not a bool")
+        }
         return try rebuildTensor(qualified, Array(a[0..<4]))
       case "torch._utils._rebuild_tensor":
-        guard a.count == 4 else { throw badArguments(qualified, "expects 4 arguments, got \(a.count)") }
+        guard a.count == 4 else {
+          throw badArguments(qualified, "expects 4 arguments, got \(a.count)")
+        }
         return try rebuildTensor(qualified, a)
       case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
         let expected = name == "_rebuild_parameter" ? 3 : 4
@@ -497,7 +513,9 @@ private struct Machine {
         guard case .tensor = a[0] else {
           throw badArguments(qualified, "the data is \(graph.summary(a[0])), not a tensor")
         }
-        guard case .bool = a[1] else { throw badArguments(qualified, "requires_grad is not a bool") }
+        guard case .bool = a[1] else {
+          throw badArguments(qualified, "requires_grad is not a bool")
+        }
         return a[0]
       default:
         throw badArguments(qualified, "it is a type this reader does not call")

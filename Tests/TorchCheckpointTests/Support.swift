@@ -42,7 +42,9 @@ func binunicode(_ s: String) -> [UInt8] {
 }
 
 /// The error kind `body` throws, or nil (and a failure) when it throws something else or nothing.
-func torchError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> TorchCheckpointError? {
+func torchError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line)
+  -> TorchCheckpointError?
+{
   do {
     _ = try body()
     XCTFail("expected a TorchCheckpointError", file: file, line: line)

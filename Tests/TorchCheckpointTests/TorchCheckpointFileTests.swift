@@ -9,7 +9,9 @@ import XCTest
 final class TorchCheckpointFileTests: XCTestCase {
   /// Every tensor of `name.pth` equals `name.expected.safetensors` exactly (values as Float32,
   /// or Int64 for I64), with the dtype recorded in the expected file's metadata.
-  func assertMatchesExpected(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+  func assertMatchesExpected(_ name: String, file: StaticString = #filePath, line: UInt = #line)
+    throws
+  {
     let got = try TorchCheckpointFile.read(path: try fixture(name + ".pth"))
     let expected = try SafeTensorsFile.read(path: try fixture(name + ".expected.safetensors"))
     XCTAssertEqual(got.keys, expected.keys, "\(name): tensor names", file: file, line: line)
@@ -19,10 +21,16 @@ final class TorchCheckpointFileTests: XCTestCase {
       let g = try got.entry(key)
       XCTAssertEqual(g.name, key, file: file, line: line)
       XCTAssertEqual(g.shape, e.shape, "\(name): shape of \(key)", file: file, line: line)
-      XCTAssertEqual(g.dtype.rawValue, expected.metadata["dtype." + key], "\(name): dtype of \(key)", file: file, line: line)
-      XCTAssertEqual(g.data.count, g.count * g.dtype.size, "\(name): byte count of \(key)", file: file, line: line)
+      XCTAssertEqual(
+        g.dtype.rawValue, expected.metadata["dtype." + key], "\(name): dtype of \(key)", file: file,
+        line: line)
+      XCTAssertEqual(
+        g.data.count, g.count * g.dtype.size, "\(name): byte count of \(key)", file: file,
+        line: line)
       if e.dtype == .i64 {
-        XCTAssertEqual(try got.int64s(key).values, try expected.int64s(key).values, "\(name): \(key)", file: file, line: line)
+        XCTAssertEqual(
+          try got.int64s(key).values, try expected.int64s(key).values, "\(name): \(key)",
+          file: file, line: line)
       } else {
         let gv = try got.floats(key).values.map(\.bitPattern)
         let ev = try expected.floats(key).values.map(\.bitPattern)
@@ -36,7 +44,10 @@ final class TorchCheckpointFileTests: XCTestCase {
     let sd = try TorchCheckpointFile.read(path: try fixture("ordered_f32.pth"))
     XCTAssertEqual(
       sd.keys,
-      ["fc.bias", "fc.weight", "norm.bias", "norm.num_batches_tracked", "norm.running_mean", "norm.running_var", "norm.weight"])
+      [
+        "fc.bias", "fc.weight", "norm.bias", "norm.num_batches_tracked", "norm.running_mean",
+        "norm.running_var", "norm.weight",
+      ])
     XCTAssertEqual(try sd.entry("norm.num_batches_tracked").dtype, .i64)
     XCTAssertEqual(try sd.int64s("norm.num_batches_tracked").values, [7])
   }
@@ -49,7 +60,9 @@ final class TorchCheckpointFileTests: XCTestCase {
     guard let dict = graph.dict(graph.root), case .tensor(let a)? = dict["shared_a"],
       case .tensor(let b)? = dict["shared_b"], case .tensor(let t)? = dict["transposed"],
       case .tensor(let base)? = dict["base"]
-    else { return XCTFail("views.pth: expected a dict of tensors, got \(graph.summary(graph.root))") }
+    else {
+      return XCTFail("views.pth: expected a dict of tensors, got \(graph.summary(graph.root))")
+    }
     XCTAssertEqual(a.storage, b.storage, "the two views share one storage")
     XCTAssertEqual(b.offset, 4)
     XCTAssertEqual(t.stride, [1, 6])
@@ -61,7 +74,9 @@ final class TorchCheckpointFileTests: XCTestCase {
     let eb = try sd.entry("shared_b").data
     ea.withUnsafeBytes { ra in
       eb.withUnsafeBytes { rb in
-        XCTAssertEqual(ra.baseAddress.map { $0 + 16 }, rb.baseAddress, "shared_b starts 4 floats after shared_a in one buffer")
+        XCTAssertEqual(
+          ra.baseAddress.map { $0 + 16 }, rb.baseAddress,
+          "shared_b starts 4 floats after shared_a in one buffer")
       }
     }
   }
@@ -95,7 +110,8 @@ final class TorchCheckpointFileTests: XCTestCase {
       XCTAssertEqual(sd.keys, ["weight"], "\(c.file): only the tensor is returned")
       XCTAssertEqual(try sd.floats("weight").values, [0, 1, 2, 3])
       let graph = try TorchCheckpointFile.readObject(path: try fixture(c.file + ".pth"))
-      XCTAssertEqual(graph.dict(graph.root)?["payload"], .opaque(module: c.module, name: c.name), c.file)
+      XCTAssertEqual(
+        graph.dict(graph.root)?["payload"], .opaque(module: c.module, name: c.name), c.file)
       XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(c.file): the payload ran")
     }
   }
@@ -129,7 +145,8 @@ final class TorchCheckpointFileTests: XCTestCase {
 
   func testRouting() throws {
     XCTAssertTrue(TorchCheckpointFile.looksLikeTorchZip(path: try fixture("views.pth")))
-    XCTAssertFalse(TorchCheckpointFile.looksLikeTorchZip(path: try fixture("views.expected.safetensors")))
+    XCTAssertFalse(
+      TorchCheckpointFile.looksLikeTorchZip(path: try fixture("views.expected.safetensors")))
     XCTAssertFalse(TorchCheckpointFile.looksLikeTorchZip(path: "/nonexistent/x.pth"))
     let e = torchError { try TorchCheckpointFile.read(path: "/nonexistent/x.pth") }
     XCTAssertEqual(e?.description, "/nonexistent/x.pth: no such file")
@@ -141,13 +158,17 @@ final class TorchCheckpointFileTests: XCTestCase {
     // A deflated entry (method 8): the central directory's and local header's method field.
     var bytes = StoredZipWriter.archive([("a/data.pkl", [0x80, 0x02, 0x7D, 0x2E])])
     bytes[8] = 8
-    if let cd = (0..<(bytes.count - 4)).first(where: { bytes[$0] == 0x50 && bytes[$0 + 1] == 0x4B && bytes[$0 + 2] == 1 }) {
+    if let cd = (0..<(bytes.count - 4)).first(where: {
+      bytes[$0] == 0x50 && bytes[$0 + 1] == 0x4B && bytes[$0 + 2] == 1
+    }) {
       bytes[cd + 10] = 8
     }
     let path = scratchPath("deflated.pth")
     try writeFile(path, bytes)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    XCTAssertEqual(torchError({ try TorchCheckpointFile.read(path: path) })?.kind, .compressedEntry(name: "a/data.pkl", method: 8))
+    XCTAssertEqual(
+      torchError({ try TorchCheckpointFile.read(path: path) })?.kind,
+      .compressedEntry(name: "a/data.pkl", method: 8))
   }
 
   func testZip64AndLocalExtraFields() throws {
@@ -169,11 +190,14 @@ final class TorchCheckpointFileTests: XCTestCase {
     let order = try XCTUnwrap(entries.firstIndex { $0.name.hasSuffix("/byteorder") })
     entries[order].data = Array("big".utf8)
     try writeFile(path, StoredZipWriter.archive(entries))
-    XCTAssertEqual(torchError({ try TorchCheckpointFile.read(path: path) })?.kind, .unsupportedByteOrder("big"))
+    XCTAssertEqual(
+      torchError({ try TorchCheckpointFile.read(path: path) })?.kind, .unsupportedByteOrder("big"))
 
     entries = try archiveEntries(try fixture("views.pth")).filter { !$0.name.hasSuffix("/data/0") }
     try writeFile(path, StoredZipWriter.archive(entries))
-    XCTAssertEqual(torchError({ try TorchCheckpointFile.read(path: path) })?.kind, .missingEntry(name: "views/data/0"))
+    XCTAssertEqual(
+      torchError({ try TorchCheckpointFile.read(path: path) })?.kind,
+      .missingEntry(name: "views/data/0"))
   }
 
   func testTruncatedStorageIsAnError() throws {
@@ -183,7 +207,9 @@ final class TorchCheckpointFileTests: XCTestCase {
     let path = scratchPath("short-storage.pth")
     try writeFile(path, StoredZipWriter.archive(entries))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    guard case .badStorage(let key, _)? = torchError({ try TorchCheckpointFile.read(path: path) })?.kind else {
+    guard
+      case .badStorage(let key, _)? = torchError({ try TorchCheckpointFile.read(path: path) })?.kind
+    else {
       return XCTFail("expected badStorage")
     }
     XCTAssertEqual(key, "0")
@@ -201,7 +227,10 @@ final class TorchCheckpointFileTests: XCTestCase {
     let entry = try XCTUnwrap(archive.entry(named: "views/data/0"))
     let range = try opened.dataRange(of: entry)
     truncate(path, off_t(range.lowerBound + 8))
-    guard case .changedWhileReading(_, let expected, let got)? = torchError({ try opened.read(entry) })?.kind else {
+    guard
+      case .changedWhileReading(_, let expected, let got)? = torchError({ try opened.read(entry) })?
+        .kind
+    else {
       return XCTFail("expected changedWhileReading")
     }
     XCTAssertEqual(expected, range.count)

@@ -8,18 +8,25 @@ import XCTest
 final class UnpicklerTests: XCTestCase {
   let proto: [UInt8] = [0x80, 0x02]
 
-  func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
+  func global(_ module: String, _ name: String) -> [UInt8] {
+    [0x63] + Array("\(module)\n\(name)\n".utf8)
+  }
 
   /// `('storage', torch.FloatStorage, '0', 'cpu', numel)` then BINPERSID.
   func storage(numel: UInt8, type: String = "FloatStorage") -> [UInt8] {
-    [0x28] + binunicode("storage") + global("torch", type) + binunicode("0") + binunicode("cpu") + [0x4B, numel, 0x74, 0x51]
+    [0x28] + binunicode("storage") + global("torch", type) + binunicode("0") + binunicode("cpu") + [
+      0x4B, numel, 0x74, 0x51,
+    ]
   }
 
   func testUnsupportedOpcodeNamesByteAndOffset() {
     let e = torchError { try unpickle(proto + [0x4E, 0x96, 0, 0, 0, 0, 0, 0, 0, 0]) }
     XCTAssertEqual(e?.kind, .unsupportedOpcode(opcode: 0x96, offset: 3))
-    XCTAssertEqual(e?.description, "test.pkl: data.pkl offset 3: pickle opcode 0x96 is not supported")
-    XCTAssertEqual(torchError { try unpickle([0x80, 0x06]) }?.kind, .invalidPickle(offset: 0, reason: "pickle protocol 6 is not supported (2 to 5 are)"))
+    XCTAssertEqual(
+      e?.description, "test.pkl: data.pkl offset 3: pickle opcode 0x96 is not supported")
+    XCTAssertEqual(
+      torchError { try unpickle([0x80, 0x06]) }?.kind,
+      .invalidPickle(offset: 0, reason: "pickle protocol 6 is not supported (2 to 5 are)"))
   }
 
   func testScalarsStringsAndContainers() throws {
@@ -35,8 +42,10 @@ final class UnpicklerTests: XCTestCase {
     XCTAssertEqual(
       g.items(g.root),
       [
-        .int(200), .int(0x1234), .int(-1), .int(-32768), .bigInt([UInt8](repeating: 0xFF, count: 8) + [0]), .float(1.5),
-        .bool(true), .bool(false), .none, .string("é"), .string("a"), .bytes([1, 2]), .string("b"), .int(42), .set(0),
+        .int(200), .int(0x1234), .int(-1), .int(-32768),
+        .bigInt([UInt8](repeating: 0xFF, count: 8) + [0]), .float(1.5),
+        .bool(true), .bool(false), .none, .string("é"), .string("a"), .bytes([1, 2]), .string("b"),
+        .int(42), .set(0),
       ])
     XCTAssertEqual(g.sets[0], [.int(1)])
   }
@@ -62,7 +71,8 @@ final class UnpicklerTests: XCTestCase {
 
   func testLimits() {
     let marks = proto + [UInt8](repeating: 0x28, count: 20_000)
-    guard case .limitExceeded(let what, let limit, _)? = torchError({ try unpickle(marks) })?.kind else { return XCTFail() }
+    guard case .limitExceeded(let what, let limit, _)? = torchError({ try unpickle(marks) })?.kind
+    else { return XCTFail() }
     XCTAssertEqual(what, "the MARK depth")
     XCTAssertEqual(limit, 10_000)
     var limits = UnpicklerLimits()
@@ -70,23 +80,34 @@ final class UnpicklerTests: XCTestCase {
     let pushes = proto + [UInt8](repeating: 0x4E, count: 101)
     XCTAssertNotNil(torchError { try Unpickler(path: "p", limits: limits).unpickle(pushes) })
     limits.maxOperations = 10
-    XCTAssertNotNil(torchError { try Unpickler(path: "p", limits: limits).unpickle(proto + [UInt8](repeating: 0x4E, count: 20)) })
+    XCTAssertNotNil(
+      torchError {
+        try Unpickler(path: "p", limits: limits).unpickle(
+          proto + [UInt8](repeating: 0x4E, count: 20))
+      })
     // Lengths larger than the stream, negative lengths, memo indices never stored.
     for bad: [UInt8] in [
-      [0x58, 0xFF, 0xFF, 0xFF, 0x7F], [0x8D] + [UInt8](repeating: 0xFF, count: 8), [0x54, 0xFF, 0xFF, 0xFF, 0xFF],
-      [0x8B, 0xFF, 0xFF, 0xFF, 0x7F], [0x6A, 0xFF, 0xFF, 0xFF, 0xFF], [0x42, 0, 0, 0, 1], [0x63, 0x6F, 0x73], [0x47, 1],
+      [0x58, 0xFF, 0xFF, 0xFF, 0x7F], [0x8D] + [UInt8](repeating: 0xFF, count: 8),
+      [0x54, 0xFF, 0xFF, 0xFF, 0xFF],
+      [0x8B, 0xFF, 0xFF, 0xFF, 0x7F], [0x6A, 0xFF, 0xFF, 0xFF, 0xFF], [0x42, 0, 0, 0, 1],
+      [0x63, 0x6F, 0x73], [0x47, 1],
       [0x73], [0x74], [0x2E], [],
     ] {
       XCTAssertNotNil(torchError { try unpickle(proto + bad) }, "\(bad)")
     }
     // A huge memo index stores nothing large.
-    XCTAssertEqual(try unpickle(proto + [0x4E, 0x72, 0xFF, 0xFF, 0xFF, 0xFF, 0x6A, 0xFF, 0xFF, 0xFF, 0xFF, 0x2E]).root, .none)
+    XCTAssertEqual(
+      try unpickle(
+        proto + [0x4E, 0x72, 0xFF, 0xFF, 0xFF, 0xFF, 0x6A, 0xFF, 0xFF, 0xFF, 0xFF, 0x2E]
+      ).root, .none)
   }
 
   func testUnknownGlobalsAreInertWhateverIsDoneToThem() throws {
     // os.system('x') via REDUCE, subprocess.Popen via NEWOBJ, BUILD, SETITEM and APPEND on them.
     var s = proto + [0x28]
-    s += binunicode("os") + binunicode("system") + [0x93] + binunicode("touch /tmp/vcoswin-pwned-unpickler") + [0x85, 0x52]
+    s +=
+      binunicode("os") + binunicode("system") + [0x93]
+      + binunicode("touch /tmp/vcoswin-pwned-unpickler") + [0x85, 0x52]
     s += global("subprocess", "Popen") + [0x29, 0x81, 0x7D, 0x62]
     s += global("builtins", "eval") + binunicode("k") + binunicode("v") + [0x73, 0x4E, 0x61]
     s += global("numpy.core.multiarray", "scalar") + [0x29, 0x7D, 0x92]
@@ -96,39 +117,65 @@ final class UnpicklerTests: XCTestCase {
       g.items(g.root),
       [
         .opaque(module: "os", name: "system"), .opaque(module: "subprocess", name: "Popen"),
-        .opaque(module: "builtins", name: "eval"), .opaque(module: "numpy.core.multiarray", name: "scalar"),
+        .opaque(module: "builtins", name: "eval"),
+        .opaque(module: "numpy.core.multiarray", name: "scalar"),
       ])
     XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/vcoswin-pwned-unpickler"))
   }
 
   func testAllowListedGlobalsWithWrongArguments() {
     func kind(_ s: [UInt8]) -> (String, String)? {
-      guard case .badArguments(let g, let r, _)? = torchError({ try unpickle(proto + s + [0x2E]) })?.kind else { return nil }
+      guard
+        case .badArguments(let g, let r, _)? = torchError({ try unpickle(proto + s + [0x2E]) })?
+          .kind
+      else { return nil }
       return (g, r)
     }
     let rebuild = global("torch._utils", "_rebuild_tensor_v2")
     // size is not a tuple.
-    XCTAssertEqual(kind(rebuild + [0x28] + storage(numel: 4) + [0x4B, 0, 0x4B, 4, 0x4B, 1, 0x89, 0x4E, 0x74, 0x52])?.0, "torch._utils._rebuild_tensor_v2")
+    XCTAssertEqual(
+      kind(
+        rebuild + [0x28] + storage(numel: 4) + [0x4B, 0, 0x4B, 4, 0x4B, 1, 0x89, 0x4E, 0x74, 0x52])?
+        .0, "torch._utils._rebuild_tensor_v2")
     // the view reaches past the storage: 4 elements from offset 1 of a 4-element storage.
-    let past = kind(rebuild + [0x28] + storage(numel: 4) + [0x4B, 1, 0x4B, 4, 0x85, 0x4B, 1, 0x85, 0x89, 0x4E, 0x74, 0x52])
+    let past = kind(
+      rebuild + [0x28] + storage(numel: 4) + [
+        0x4B, 1, 0x4B, 4, 0x85, 0x4B, 1, 0x85, 0x89, 0x4E, 0x74, 0x52,
+      ])
     XCTAssertEqual(past?.1, "size [4], stride [1] and offset 1 reach element 4 of a storage of 4")
     // arguments that are not a tuple.
     XCTAssertEqual(kind(rebuild + [0x4E, 0x52])?.0, "torch._utils._rebuild_tensor_v2")
     // a parameter of something that is not a tensor.
-    XCTAssertEqual(kind(global("torch._utils", "_rebuild_parameter") + [0x4E, 0x88, 0x4E, 0x87, 0x52])?.0, "torch._utils._rebuild_parameter")
-    XCTAssertEqual(kind(global("collections", "OrderedDict") + [0x4B, 1, 0x85, 0x52])?.0, "collections.OrderedDict")
+    XCTAssertEqual(
+      kind(global("torch._utils", "_rebuild_parameter") + [0x4E, 0x88, 0x4E, 0x87, 0x52])?.0,
+      "torch._utils._rebuild_parameter")
+    XCTAssertEqual(
+      kind(global("collections", "OrderedDict") + [0x4B, 1, 0x85, 0x52])?.0,
+      "collections.OrderedDict")
     XCTAssertEqual(kind(global("torch", "FloatStorage") + [0x29, 0x52])?.0, "torch.FloatStorage")
     // A storage type no dtype matches.
-    guard case .badPersistentID? = torchError({ try unpickle(self.proto + self.storage(numel: 1, type: "ComplexFloatStorage") + [0x2E]) })?.kind
+    guard
+      case .badPersistentID? = torchError({
+        try unpickle(self.proto + self.storage(numel: 1, type: "ComplexFloatStorage") + [0x2E])
+      })?.kind
     else { return XCTFail("expected badPersistentID") }
     // REDUCE on a value that is not callable.
-    guard case .invalidPickle? = torchError({ try unpickle(self.proto + [0x4B, 1, 0x29, 0x52, 0x2E]) })?.kind else { return XCTFail() }
+    guard
+      case .invalidPickle? = torchError({ try unpickle(self.proto + [0x4B, 1, 0x29, 0x52, 0x2E]) })?
+        .kind
+    else { return XCTFail() }
   }
 
   func testRebuildTensorV2WithMetadataAndParameterWithState() throws {
     let rebuild = global("torch._utils", "_rebuild_tensor_v2")
-    let tensor = rebuild + [0x28] + storage(numel: 6) + [0x4B, 0, 0x4B, 2, 0x4B, 3, 0x86, 0x4B, 1, 0x4B, 2, 0x86, 0x89, 0x4E, 0x7D, 0x74, 0x52]
-    let s = proto + global("torch._utils", "_rebuild_parameter_with_state") + [0x28] + tensor + [0x88, 0x4E, 0x7D, 0x74, 0x52, 0x2E]
+    let tensor =
+      rebuild + [0x28] + storage(numel: 6) + [
+        0x4B, 0, 0x4B, 2, 0x4B, 3, 0x86, 0x4B, 1, 0x4B, 2, 0x86, 0x89, 0x4E, 0x7D, 0x74, 0x52,
+      ]
+    let s =
+      proto + global("torch._utils", "_rebuild_parameter_with_state") + [0x28] + tensor + [
+        0x88, 0x4E, 0x7D, 0x74, 0x52, 0x2E,
+      ]
     let g = try unpickle(s)
     guard case .tensor(let t) = g.root else { return XCTFail(g.summary(g.root)) }
     XCTAssertEqual(t.shape, [2, 3])
