@@ -36,6 +36,10 @@ print(f"{'':28} {'seconds':>8} {'peak MB':>8} {'base MB':>8} {'peak/file':>9} {'
 for name, r in (("torch.load(weights_only)", t), ("TorchCheckpointFile+floats", s)):
     p = peak[r["impl"]]
     print(f"{name:28} {r['seconds']:8.3f} {p:8.1f} {r['base_rss_mb']:8.1f} {p / f:9.2f} {(p - r['base_rss_mb']) / f:16.2f}")
+for name, impl in (("torch.load", "torch"), ("ours (read + floats)", "swift")):
+    runs = sorted(r["seconds"] for r in rows if r["impl"] == impl)
+    print(f"{name} every run: " + " ".join(f"{x:.3f}" for x in runs))
+print("ours (read alone) every run: " + " ".join(f"{x:.3f}" for x in sorted(r["read_s"] for r in rows if r["impl"] == "swift")))
 print(f"speed: {t['seconds'] / s['seconds']:.2f}x torch.load (read alone {t['seconds'] / s['read_s']:.2f}x); "
       f"peak RSS: {peak['swift'] / f:.2f}x the file, {peak['swift'] / peak['torch']:.2f}x torch's")
 PY
