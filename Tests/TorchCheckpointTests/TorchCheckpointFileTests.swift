@@ -92,6 +92,8 @@ final class TorchCheckpointFileTests: XCTestCase {
 
   func testParameters() throws { try assertMatchesExpected("parameters") }
 
+  func testPickleProtocol4() throws { try assertMatchesExpected("protocol4") }
+
   /// A payload beside the tensors stays an inert placeholder; the tensors load; the command
   /// the payload would run never runs.
   func testHostilePayloadsAreInert() throws {

@@ -61,6 +61,24 @@ final class UnpicklerTests: XCTestCase {
     XCTAssertEqual(g.summary(g.root), "a dict with keys [model, l]")
   }
 
+  func testStateDictFoundUnderNestedWrappers() throws {
+    // {'meta': {...}, 'model': {'module': {'w': tensor, 'n': 3}}}: the inner dict is found.
+    let rebuild = global("torch._utils", "_rebuild_tensor_v2")
+    let tensor =
+      rebuild + [0x28] + storage(numel: 2)
+      + [0x4B, 0, 0x4B, 2, 0x85, 0x4B, 1, 0x85, 0x89, 0x4E, 0x74, 0x52]
+    var s = proto + [0x7D] + binunicode("meta") + [0x7D, 0x73]
+    s += binunicode("model") + [0x7D] + binunicode("module") + [0x7D]
+    s += binunicode("w") + tensor + [0x73] + binunicode("n") + [0x4B, 3, 0x73]
+    s += [0x73, 0x73, 0x2E]
+    let g = try unpickle(s)
+    let found = try XCTUnwrap(TorchCheckpointFile.findStateDict(g, g.root, depth: 0))
+    XCTAssertEqual(found.entries.count, 2)
+    guard case .tensor(let t)? = found["w"] else { return XCTFail("no tensor 'w'") }
+    XCTAssertEqual(t.shape, [2])
+    XCTAssertEqual(found["n"], .int(3))
+  }
+
   func testDeepNestingIsFlat() throws {
     // A million nested 1-tuples: built, compared and freed without recursion.
     let s = proto + [0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
