@@ -219,7 +219,7 @@ struct Checkpoint {
           what: "the size of \(name) (\(entry.uncompressedSize) bytes)",
           limit: TorchCheckpointFile.maxPickleBytes, offset: 0))
     }
-    let bytes = [UInt8](try archive.read(entry, verifyCRC: true))
+    let bytes = try archive.readBytes(entry, verifyCRC: true)
     return try Unpickler(path: path).unpickle(bytes)
   }
 

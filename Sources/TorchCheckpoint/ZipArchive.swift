@@ -108,6 +108,20 @@ public final class ZipArchive {
     return data
   }
 
+  /// The bytes of a stored entry as an array (one read, no intermediate copy); with
+  /// `verifyCRC`, a CRC-32 mismatch is an error.
+  public func readBytes(_ entry: Entry, verifyCRC: Bool = false) throws -> [UInt8] {
+    let range = try dataRange(of: entry)
+    let bytes = try file.readBytes(offset: range.lowerBound, count: range.count)
+    if verifyCRC {
+      let crc = bytes.withUnsafeBytes { ZipArchive.crc32($0) }
+      if crc != entry.crc32 {
+        throw invalid("entry '\(entry.name)' fails its CRC-32 check (the file is corrupt)")
+      }
+    }
+    return bytes
+  }
+
   /// Reads `count` bytes at `offset` inside a stored entry's data (bounds-checked).
   func read(_ entry: Entry, offset: Int, count: Int) throws -> Data {
     let range = try dataRange(of: entry)
