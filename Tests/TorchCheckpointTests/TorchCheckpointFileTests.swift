@@ -94,6 +94,26 @@ final class TorchCheckpointFileTests: XCTestCase {
 
   func testPickleProtocol4() throws { try assertMatchesExpected("protocol4") }
 
+  func testStoragesReadOnTwoThreadsEqualOneByOne() throws {
+    let checkpoint = try Checkpoint(path: try fixture("dtypes.pth"))
+    let graph = try checkpoint.unpickle()
+    let storages = try XCTUnwrap(graph.dict(graph.root)).entries.compactMap {
+      entry -> TorchStorage? in
+      if case .tensor(let t) = entry.value { return t.storage }
+      return nil
+    }
+    XCTAssertEqual(storages.count, 10)
+    let parallel = try checkpoint.readStorages(storages, parallelFrom: 0)
+    let serial = try checkpoint.readStorages(storages, parallelFrom: .max)
+    XCTAssertEqual(parallel, serial)
+    // An error on one thread is reported (the first failing storage in order).
+    var broken = storages
+    broken[3].key = "missing"
+    XCTAssertEqual(
+      torchError({ try checkpoint.readStorages(broken, parallelFrom: 0) })?.kind,
+      .missingEntry(name: "dtypes/data/missing"))
+  }
+
   /// A payload beside the tensors stays an inert placeholder; the tensors load; the command
   /// the payload would run never runs.
   func testHostilePayloadsAreInert() throws {
