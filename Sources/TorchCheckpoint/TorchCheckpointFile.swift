@@ -16,6 +16,9 @@ public enum TorchCheckpointFile {
   /// Keys under which a wrapper dict holds the state dict, tried in this order.
   public static let stateDictKeys = ["state_dict", "model", "module", "model_state", "net"]
 
+  /// Bytes that copies of non-contiguous views may take beyond the storages' own.
+  static let copyAllowance = 64 << 20
+
   /// `data.pkl` larger than this is refused (real ones are kilobytes to a few megabytes).
   public static let maxPickleBytes = 256 << 20
 
@@ -65,9 +68,24 @@ public enum TorchCheckpointFile {
       }
     }
     let bytes = try checkpoint.readStorages(storages)
+    // Views that are not contiguous are copied; a view repeating elements (stride 0) can ask
+    // for far more than its storage, so copies may total at most the storages plus 64 MiB.
+    var copyBudget = bytes.reduce(copyAllowance) { $0 + $1.count }
     var tensors: [String: TensorEntry] = [:]
     for (name, t) in named {
       guard let i = storageIndex[t.storage.key] else { continue }
+      if TensorBounds.check(t) == nil, !t.isContiguous {
+        copyBudget -= t.count * t.dtype.size
+        guard copyBudget >= 0 else {
+          throw TorchCheckpointError(
+            path: path,
+            .badTensor(
+              name: name,
+              reason:
+                "its strided copy (\(t.count) elements) would take more memory than the file's storages plus 64 MiB"
+            ))
+        }
+      }
       tensors[name] = try materialise(t, name: name, storage: bytes[i], path: path)
     }
     return SafeTensorsFile(path: path, metadata: [:], tensors: tensors)
@@ -236,6 +254,16 @@ struct Checkpoint {
   func readStorages(_ storages: [TorchStorage], parallelFrom: Int = 16 << 20) throws -> [Data] {
     let sizes = storages.map { $0.count.multipliedReportingOverflow(by: $0.dtype.size) }
     let total = sizes.reduce(0) { $0 &+ ($1.overflow ? Int.max / 2 : $1.partialValue) }
+    // Distinct entries cannot overlap, so more bytes than the file holds means entries that
+    // alias one another's data (a way to make a small file claim unbounded memory).
+    guard total <= archive.fileSize else {
+      throw TorchCheckpointError(
+        path: path,
+        .invalidZip(
+          reason:
+            "the storages claim \(total) bytes in all, more than the file's \(archive.fileSize) (entries overlap)"
+        ))
+    }
     let workers = min(2, ProcessInfo.processInfo.activeProcessorCount)
     if workers < 2 || total < parallelFrom || storages.count < 2 {
       return try storages.map { try storageBytes($0) }

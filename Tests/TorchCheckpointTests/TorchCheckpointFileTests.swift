@@ -94,6 +94,67 @@ final class TorchCheckpointFileTests: XCTestCase {
 
   func testPickleProtocol4() throws { try assertMatchesExpected("protocol4") }
 
+  /// `{name: _rebuild_tensor_v2(('storage', FloatStorage, key, 'cpu', numel), 0, shape,
+  /// stride, False, None)}` for each (name, key, numel, shape, stride).
+  func statePickle(
+    _ tensors: [(name: String, key: String, numel: UInt8, shape: [UInt64], stride: [UInt64])]
+  )
+    -> [UInt8]
+  {
+    func ints(_ v: [UInt64]) -> [UInt8] {
+      [0x28] + v.flatMap { [0x8A, 8] + StoredZipWriter.le($0, 8) } + [0x74]
+    }
+    var s: [UInt8] = [0x80, 0x02, 0x7D, 0x28]
+    for t in tensors {
+      s += binunicode(t.name) + [0x63] + Array("torch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28]
+      s += [0x28] + binunicode("storage") + [0x63] + Array("torch\nFloatStorage\n".utf8)
+      s += binunicode(t.key) + binunicode("cpu") + [0x4B, t.numel, 0x74, 0x51]
+      s += [0x4B, 0] + ints(t.shape) + ints(t.stride) + [0x89, 0x4E, 0x74, 0x52]
+    }
+    return s + [0x75, 0x2E]
+  }
+
+  func testExpandedViewAskingForHugeCopyIsRefused() throws {
+    // One float viewed as 2^14 × 2^14 with strides 0: 1 GiB from 4 bytes.
+    let pkl = statePickle([("w", "0", 1, [1 << 14, 1 << 14], [0, 0])])
+    let path = scratchPath("expanded.pth")
+    try writeFile(
+      path, StoredZipWriter.archive([("a/data.pkl", pkl), ("a/data/0", [0, 0, 128, 63])]))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    guard
+      case .badTensor(let name, _)? = torchError({ try TorchCheckpointFile.read(path: path) })?.kind
+    else { return XCTFail("expected badTensor") }
+    XCTAssertEqual(name, "w")
+    // A small expansion is copied.
+    let small = statePickle([("w", "0", 1, [2, 3], [0, 0])])
+    try writeFile(
+      path, StoredZipWriter.archive([("a/data.pkl", small), ("a/data/0", [0, 0, 128, 63])]))
+    XCTAssertEqual(try TorchCheckpointFile.read(path: path).floats("w").values, [1, 1, 1, 1, 1, 1])
+  }
+
+  func testEntriesAliasingOneAnothersDataAreRefused() throws {
+    // Twenty directory records point at one 1000-byte storage: 20 000 bytes claimed.
+    let tensors = (0..<20).map { ("w\($0)", "\($0)", UInt8(250), [UInt64(250)], [UInt64(1)]) }
+    let path = scratchPath("aliases.pth")
+    let bytes = StoredZipWriter.archive(
+      [("a/data.pkl", statePickle(tensors)), ("a/data/0", [UInt8](repeating: 1, count: 1000))],
+      aliases: (1..<20).map { ("a/data/\($0)", 1) })
+    try writeFile(path, bytes)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    guard
+      case .invalidZip(let reason)? = torchError({ try TorchCheckpointFile.read(path: path) })?.kind
+    else { return XCTFail("expected invalidZip") }
+    XCTAssertTrue(reason.contains("entries overlap"), reason)
+    // Two records for one 100-byte storage claim 200 bytes, which the file holds: each reads
+    // the same bytes (duplicate names are PyTorch's to avoid, not a memory risk).
+    let small = (0..<2).map { ("w\($0)", "\($0)", UInt8(25), [UInt64(25)], [UInt64(1)]) }
+    let two = StoredZipWriter.archive(
+      [("a/data.pkl", statePickle(small)), ("a/data/0", [UInt8](repeating: 1, count: 100))],
+      aliases: [("a/data/1", 1)])
+    try writeFile(path, two)
+    XCTAssertEqual(try TorchCheckpointFile.read(path: path).keys, ["w0", "w1"])
+  }
+
   func testStoragesReadOnTwoThreadsEqualOneByOne() throws {
     let checkpoint = try Checkpoint(path: try fixture("dtypes.pth"))
     let graph = try checkpoint.unpickle()
