@@ -15,9 +15,12 @@ extension TensorEntry {
   }()
 
   /// An entry with these fields; `path` names the checkpoint should the template fail to parse.
-  static func make(name: String, dtype: DType, shape: [Int], data: Data, path: String) throws -> TensorEntry {
+  static func make(name: String, dtype: DType, shape: [Int], data: Data, path: String) throws
+    -> TensorEntry
+  {
     guard var entry = template else {
-      throw TorchCheckpointError(path: path, .unreadable(reason: "internal: no TensorEntry template"))
+      throw TorchCheckpointError(
+        path: path, .unreadable(reason: "internal: no TensorEntry template"))
     }
     entry.name = name
     entry.dtype = dtype
