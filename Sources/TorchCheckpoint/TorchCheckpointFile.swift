@@ -132,18 +132,13 @@ public enum TorchCheckpointFile {
     }
     let count = t.count
     if count == 0 {
-      return try TensorEntry.make(
-        name: name, dtype: t.dtype, shape: t.shape, data: Data(), path: path)
+      return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: Data())
     }
     if t.isContiguous {
       let begin = storage.startIndex + t.offset * size
-      return try TensorEntry.make(
-        name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)],
-        path: path)
+      return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)])
     }
-    return try TensorEntry.make(
-      name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage), path: path
-    )
+    return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage))
   }
 
   /// Gathers a strided view into row-major order. The caller has checked the bounds.
