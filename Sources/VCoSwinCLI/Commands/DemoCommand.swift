@@ -196,14 +196,18 @@ struct DemoCommand: ParsableCommand {
   func comparisonSVG(inflated: [EpochMetrics], random: [EpochMetrics]) -> String {
     LinePlot.svg(
       panels: [
-        ("Inflated vs random initialisation: validation top-1", "top-1", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
-        ]),
-        ("Training loss", "loss", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
-        ]),
+        PlotPanel(
+          title: "Inflated vs random initialisation: validation top-1", yLabel: "top-1",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
+          ], yRange: 0...1),
+        PlotPanel(
+          title: "Training loss", yLabel: "loss",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
+          ]),
       ], xLabel: "epoch")
   }
 
