@@ -120,11 +120,11 @@ public final class ProgressBar {
     if !finished, total > 0, done < total, let rate, rate > 0 {
       return "ETA " + ProgressBar.clock(Double(total - done) / rate)
     }
-    return ProgressBar.clock(elapsed)
+    return "elapsed " + ProgressBar.clock(elapsed)
   }
 
   /// The text of the bar: `label [#####-----] 5/10 2.50 clips/s ETA 0:02 status` (no rate and
-  /// ETA before the warm-up, the elapsed time instead).
+  /// ETA before the warm-up: `elapsed 0:01` instead).
   public func line(width: Int = 24) -> String {
     var s = label + " "
     if total > 0 {

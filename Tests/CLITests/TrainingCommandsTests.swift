@@ -94,9 +94,12 @@ final class TrainingCommandsTests: XCTestCase {
                       clips("shape_labels.txt"), "--out", path("image"), "--resume", "--overwrite")
     XCTAssertNotEqual(run.status, 0)
     XCTAssertTrue(run.stderr.contains("give one of --resume"), run.stderr)
-    // --overwrite replaces the run; off a terminal, progress lines come at the (short) interval.
+    // --overwrite replaces the run; off a terminal, progress lines come at the (short) interval;
+    // a labels file with a class the data never uses is a warning naming it.
+    try (String(contentsOfFile: clips("shape_labels.txt"), encoding: .utf8) + "\nunused_class\n")
+      .write(toFile: path("more_labels.txt"), atomically: true, encoding: .utf8)
     run = try vcoswin("pretrain", "--train", path("shapes.txt"), "--val", path("shapes.txt"), "--labels",
-                      clips("shape_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "1",
+                      path("more_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "1",
                       "--batch-size", "4", "--out", path("image"), "--overwrite", "--progress-interval", "0.001")
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("--overwrite: removed metrics.jsonl, curves.svg, last.safetensors, best.safetensors from \(path("image"))"), run.stderr)
@@ -106,6 +109,7 @@ final class TrainingCommandsTests: XCTestCase {
     XCTAssertTrue(progress.contains { $0.hasPrefix("epoch 1/1: 4/16 clips, ") }, run.stderr)
     XCTAssertTrue(run.stderr.contains("validate: "), run.stderr)
     XCTAssertFalse(run.stderr.contains("\r"), run.stderr)
+    XCTAssertTrue(run.stderr.contains("classes have no entries in \(path("shapes.txt")): ") && run.stderr.contains("unused_class"), run.stderr)
     run = try vcoswin("inflate", "--from", path("image/best.safetensors"), "--to", path("video.safetensors"), "--classes", "8")
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stdout.contains("inflated"), run.stdout)

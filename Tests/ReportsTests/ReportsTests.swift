@@ -41,7 +41,7 @@ final class ReportsTests: XCTestCase {
     bar.status = "loss 0.5"
     // Before the warm-up: no rate and no ETA, the elapsed time instead.
     var line = bar.line(width: 10)
-    XCTAssertTrue(line.hasPrefix("train [#####-----] 5/10 0:00 loss 0.5"), line)
+    XCTAssertTrue(line.hasPrefix("train [#####-----] 5/10 elapsed 0:00 loss 0.5"), line)
     XCTAssertFalse(line.contains("/s"), line)
     bar.warmup = (1, 0)
     line = bar.line(width: 10)

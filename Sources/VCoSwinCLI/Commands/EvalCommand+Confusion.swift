@@ -54,9 +54,11 @@ extension ConfusionMatrix {
         let colour = ConfusionMatrix.shade(f)
         image.fill(x: left + p * cell, y: top + t * cell, width: cell, height: cell, colour: colour, border: (204, 204, 204))
         let text = String(counts[t][p])
-        let tw = RGBImage.textWidth(text, scale: 1)
+        let countScale = RGBImage.textWidth(text, scale: 2) + 6 <= cell ? 2 : 1
+        let tw = RGBImage.textWidth(text, scale: countScale)
         image.draw(
-          text: text, x: left + p * cell + (cell - tw) / 2 + 1, y: top + t * cell + (cell - 7) / 2,
+          text: text, x: left + p * cell + (cell - tw) / 2 + countScale,
+          y: top + t * cell + (cell - 7 * countScale) / 2, scale: countScale,
           colour: f > 0.6 ? (255, 255, 255) : black)
       }
     }

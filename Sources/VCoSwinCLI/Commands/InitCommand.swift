@@ -10,11 +10,13 @@ struct InitCommand: ParsableCommand {
     abstract: "Write a freshly initialised model checkpoint from a preset or a config file.",
     discussion: """
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
-      micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* are
-      Swin with the same widths; swin_t/s/b and swin3d_t/s/b are torchvision's shapes.
-      --dims 2 builds the image model (CoSwin), 3 the video model (Video CoSwin); the
-      torchvision names fix it. --config takes any architecture as JSON: the `config` object
-      of a checkpoint's metadata (Docs/FORMATS.md).
+
+      nano/micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* \
+      are Swin with the same widths; swin_t/s/b and swin3d_t/s/b are torchvision's shapes. \
+      --dims 2 builds the image model (CoSwin), 3 the video model (Video CoSwin); the \
+      torchvision names fix it. --config takes any architecture as JSON: the `config` object \
+      of a checkpoint's metadata (Docs/FORMATS.md). --labels takes a labels file: one class \
+      name per line.
 
       Examples:
         vcoswin init --preset micro --classes 10 --dims 3 \\

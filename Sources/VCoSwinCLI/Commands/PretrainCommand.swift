@@ -9,9 +9,9 @@ struct PretrainCommand: ParsableCommand {
     commandName: "pretrain",
     abstract: "Train the 2D CoSwin image model on an image list.",
     discussion: """
-      Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights,
-      optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1).
-      An --out folder that holds an earlier run is refused: continue it with --resume, or
+      Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights, \
+      optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1). \
+      An --out folder that holds an earlier run is refused: continue it with --resume, or \
       replace it with --overwrite. Off a terminal, a progress line is printed every 30 s.
 
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
