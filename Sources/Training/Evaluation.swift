@@ -64,7 +64,8 @@ public func evaluate(
   var probabilities: [Int: [Float]] = [:]
   while let batch = loader.next() {
     skipped += batch.skipped
-    progress?.advance(batch.indices.count + batch.skipped.count)
+    // After the batch's work: the bar reaches N/N only when the last batch is done.
+    defer { progress?.advance(batch.indices.count + batch.skipped.count) }
     if batch.samples.isEmpty { continue }
     let input = stack(batch.samples, shape: dataset.options.sampleShape)
     let probs = try model.averagedProbabilities(input, views: views, batch: batchSize)

@@ -108,8 +108,11 @@ public final class Trainer {
   public let provenance: String
   /// Messages for people (progress lines, skipped entries); stderr by default.
   public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-  /// Show progress bars (only drawn when stderr is a terminal).
+  /// Show progress: a bar when stderr is a terminal, otherwise a line every
+  /// `progressInterval` seconds.
   public var showProgress = true
+  /// Seconds between progress lines when stderr is not a terminal.
+  public var progressInterval = ProgressBar.defaultLineInterval
 
   /// Optimizer steps skipped because the gradient norm was NaN or infinite, over the run.
   public private(set) var skippedSteps = 0
@@ -173,6 +176,11 @@ public final class Trainer {
     }
     try checkBadLines(train)
     try checkBadLines(val)
+    let empty = train.classesWithoutEntries
+    if !empty.isEmpty {
+      let names = empty.prefix(10).map { labels[$0] }.joined(separator: ", ") + (empty.count > 10 ? ", …" : "")
+      log("warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)")
+    }
     var state = RunState(
       epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options, bestEpoch: 0)
     var bestAhead: Int? = nil
@@ -192,8 +200,10 @@ public final class Trainer {
       totalSteps: total)
     for epoch in stride(from: state.epochsDone + 1, through: options.epochs, by: 1) {
       let started = DispatchTime.now().uptimeNanoseconds
-      let trainLoss = try trainEpoch(epoch, state: &state, schedule: schedule)
-      let bar = showProgress ? ProgressBar("  validate", total: val.count, unit: "clip") : nil
+      let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
+      let trainLoss = trained.loss
+      let bar = showProgress
+        ? ProgressBar("  validate", total: val.count, unit: "clip", lineInterval: progressInterval) : nil
       let result = try evaluate(
         model: model, dataset: val, clips: options.evalClips, crops: options.evalCrops,
         batchSize: options.batchSize, workers: options.workers, progress: bar)
@@ -204,11 +214,12 @@ public final class Trainer {
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
         lr: Double(schedule.learningRate(at: Swift.max(0, state.step - 1))), seconds: seconds,
-        skipped: result.skipped.count)
+        skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond)
       state.history.append(metrics)
       state.epochsDone = epoch
-      log(String(format: "epoch %d/%d  loss %.4f  val top-1 %.3f  top-5 %.3f  (%.1f s)",
-                 epoch, options.epochs, trainLoss, result.top1, result.top5, seconds))
+      log(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s)",
+                 epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
+                 trained.clipsPerSecond))
       let isBest = result.top1 > state.bestTop1
       if isBest {
         state.bestTop1 = result.top1
@@ -270,17 +281,23 @@ public final class Trainer {
       "\(val.list.path): \(skipped) of \(val.count) validation entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(result.skipped.first?.message ?? "none")")
   }
 
-  /// One epoch of training; returns the mean training loss.
-  private func trainEpoch(_ epoch: Int, state: inout RunState, schedule: CosineSchedule) throws -> Double {
+  /// One epoch of training: the mean training loss, the training top-1 (of the samples as
+  /// trained, augmented) and the clips per second of the epoch's training.
+  private func trainEpoch(
+    _ epoch: Int, state: inout RunState, schedule: CosineSchedule
+  ) throws -> (loss: Double, top1: Double, clipsPerSecond: Double) {
+    let started = DispatchTime.now().uptimeNanoseconds
     let order = seededPermutation(train.count, seed: options.seed &+ UInt64(epoch) &* 7919)
     let loader = BatchLoader<TrainingSample>(
       order: order, batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
     ) { [train] i, rng in try train.trainingSample(i, rng: &rng) }
     defer { loader.stop() }
     let bar = showProgress
-      ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: loader.batchCount, unit: "batch") : nil
+      ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: train.count, unit: "clip", lineInterval: progressInterval)
+      : nil
     var lossSum = 0.0
     var seen = 0
+    var hits = 0
     var micro = 0  // batches that reached the model
     var position = 0  // batches of the epoch so far, empty ones included
     var inGroup = 0  // batches of the current accumulation group that added gradients
@@ -296,12 +313,12 @@ public final class Trainer {
         throw TrainingError(
           "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(batch.skipped.first?.message ?? "")")
       }
-      bar?.advance()
       // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
       let endsGroup = position % options.accumulate == 0 || position == loader.batchCount
       if batch.samples.isEmpty {
         if endsGroup && inGroup > 0 { step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch) }
         if endsGroup { inGroup = 0 }
+        bar?.advance(batch.skipped.count)
         continue
       }
       let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
@@ -314,6 +331,11 @@ public final class Trainer {
       }
       lossSum += Double(l) * Double(labels.count)
       seen += labels.count
+      let k = output.logits.shape[output.logits.shape.count - 1]
+      for (r, label) in labels.enumerated() {
+        let row = UnsafeBufferPointer(start: output.logits.pointer + r * k, count: k)
+        if let top = row.indices.max(by: { row[$0] < row[$1] }), top == label { hits += 1 }
+      }
       model.backward(loss.backward())
       micro += 1
       inGroup += 1
@@ -322,13 +344,19 @@ public final class Trainer {
         inGroup = 0
       }
       bar?.status = String(format: "loss %.3f", lossSum / Double(Swift.max(1, seen)))
+      // After the step: the bar reaches N/N only when the epoch's last step is done.
+      bar?.advance(batch.samples.count + batch.skipped.count)
     }
     bar?.finish()
     let steps = state.step - stepsBefore
     if steps > 0 && skippedSteps - skippedStepsBefore == steps {
       throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
     }
-    return seen == 0 ? .nan : lossSum / Double(seen)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    return (
+      seen == 0 ? .nan : lossSum / Double(seen), seen == 0 ? 0 : Double(hits) / Double(seen),
+      Double(seen) / Swift.max(seconds, 1e-9)
+    )
   }
 
   /// One optimizer step from the gradients of `batches` accumulated batches: their mean
@@ -398,7 +426,9 @@ public final class Trainer {
     let file = try SafeTensorsFile.read(path: path)
     let info = try Checkpoint.info(of: file)
     guard info.config == model.config else {
-      throw TrainingError("\(path): its model config differs from this run's; resume with the same options")
+      let fields = Self.differences(model.config, info.config)
+      throw TrainingError(
+        "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out")
     }
     guard let text = file.metadata["training"],
       let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
@@ -407,10 +437,21 @@ public final class Trainer {
       throw TrainingError(
         "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out")
     }
-    guard state.options.seed == options.seed, state.options.batchSize == options.batchSize,
-      state.options.accumulate == options.accumulate, state.data == train.options
-    else {
-      throw TrainingError("\(path): saved with other seed, batch, accumulation or data options; resume with the same ones")
+    var fields: [String] = []
+    if state.options.seed != options.seed { fields.append("seed \(options.seed) ≠ \(state.options.seed)") }
+    if state.options.batchSize != options.batchSize {
+      fields.append("batch size \(options.batchSize) ≠ \(state.options.batchSize)")
+    }
+    if state.options.accumulate != options.accumulate {
+      fields.append("accumulate \(options.accumulate) ≠ \(state.options.accumulate)")
+    }
+    if state.data != train.options {
+      let data = Self.differences(train.options, state.data)
+      fields += data.isEmpty ? ["data options"] : data
+    }
+    guard fields.isEmpty else {
+      throw TrainingError(
+        "\(path): this run's options differ from the recorded ones (this run ≠ recorded): \(fields.joined(separator: ", ")); resume with the recorded ones, or start a new --out")
     }
     try model.load(file)
     var tensors: [String: Tensor] = [:]
@@ -428,6 +469,38 @@ public final class Trainer {
 }
 
 extension Trainer {
+  /// `field this ≠ recorded` for every top-level JSON field (snake_case, as files record them,
+  /// `_` read as a space) in which `current` and `recorded` differ; values as JSON.
+  static func differences<T: Encodable>(_ current: T, _ recorded: T) -> [String] {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    func fields(_ v: T) -> [String: Any] {
+      guard let data = try? enc.encode(v),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+      else { return [:] }
+      return object
+    }
+    func text(_ v: Any?) -> String {
+      guard let v else { return "none" }
+      guard let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+      else { return "\(v)" }
+      return String(decoding: data, as: UTF8.self)
+    }
+    let (a, b) = (fields(current), fields(recorded))
+    return Set(a.keys).union(b.keys).sorted().compactMap { key in
+      let (x, y) = (text(a[key]), text(b[key]))
+      return x == y ? nil : "\(key.replacingOccurrences(of: "_", with: " ")) \(x) ≠ \(y)"
+    }
+  }
+
+  /// The files a training run writes in its folder: a folder holding any of them holds a run.
+  public static let runFileNames = ["metrics.jsonl", "curves.svg", "last.safetensors", "best.safetensors"]
+
+  /// The run files present in `folder` (none when it does not exist).
+  public static func existingRunFiles(in folder: URL) -> [String] {
+    runFileNames.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+  }
+
   /// The data options a checkpoint written by a training run was trained with, if any.
   public static func dataOptions(of file: SafeTensorsFile) -> DataOptions? {
     guard let text = file.metadata["training"] else { return nil }

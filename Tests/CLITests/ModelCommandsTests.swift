@@ -33,7 +33,8 @@ final class ModelCommandsTests: XCTestCase {
 
   func testInitThenFeatures() throws {
     let ckpt = folder + "/m.safetensors"
-    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", "a,b,c"])
+    try "a\nb\nc\n".write(toFile: folder + "/abc.txt", atomically: true, encoding: .utf8)
+    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", folder + "/abc.txt"])
     let (model, info) = try VCoSwinModel.load(path: ckpt)
     XCTAssertEqual(info.labels, ["a", "b", "c"])
     XCTAssertEqual(info.kind, "image")

@@ -105,6 +105,54 @@ extension TrainerTests {
     }
   }
 
+  /// `--resume` with another seed, batch size or data option is refused, naming each field
+  /// and both values (this run's first).
+  func testResumeMismatchNamesFieldsAndValues() throws {
+    let out = work.appendingPathComponent("mismatch")
+    try trainer(epochs: 1, out: out).run(resume: true)
+    let t = try trainer(epochs: 1, out: out)
+    var o = t.options
+    o.seed = 6
+    o.batchSize = 3
+    var data = t.train.options
+    data.size = 16
+    let train = try ListDataset(listPath: t.train.list.path, labels: t.labels, options: data)
+    let u = try Trainer(model: t.model, labels: t.labels, provenance: "test", train: train, val: t.val, options: o, out: out, title: "test")
+    u.showProgress = false
+    u.log = { _ in }
+    XCTAssertThrowsError(try u.run(resume: true)) { error in
+      XCTAssertEqual(
+        "\(error)",
+        "\(out.appendingPathComponent("last.safetensors").path): this run's options differ from the recorded ones (this run ≠ recorded): seed 6 ≠ 5, batch size 3 ≠ 4, size 16 ≠ 32; resume with the recorded ones, or start a new --out")
+    }
+    // The model config: the field and both values.
+    var config = try tinyConfig()
+    config.mlpRatio = 2
+    let v = try Trainer(
+      model: VCoSwinModel(config: config, seed: 1), labels: t.labels, provenance: "test", train: t.train, val: t.val,
+      options: t.options, out: out, title: "test")
+    v.showProgress = false
+    v.log = { _ in }
+    XCTAssertThrowsError(try v.run(resume: true)) { error in
+      XCTAssertTrue("\(error)".contains("this run's model config differs from the recorded one (this run ≠ recorded): mlp ratio 2 ≠ 4;"), "\(error)")
+    }
+  }
+
+  /// The metrics of an epoch hold the training top-1 and clips per second.
+  func testMetricsHoldTrainingAccuracyAndSpeed() throws {
+    let out = work.appendingPathComponent("metrics")
+    let history = try trainer(epochs: 1, out: out).run(resume: false)
+    let m = try XCTUnwrap(history.first)
+    XCTAssertTrue((0...1).contains(try XCTUnwrap(m.trainTop1)))
+    XCTAssertGreaterThan(try XCTUnwrap(m.clipsPerSecond), 0)
+    let line = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    XCTAssertTrue(line.contains("\"train_top1\":") && line.contains("\"clips_per_second\":"), line)
+    // Files of earlier versions, without them, still read.
+    let old = try JSONDecoder().decode(
+      EpochMetrics.self, from: Data(#"{"epoch":1,"lr":0.001,"seconds":2,"skipped":0,"train_loss":1.5,"val_top1":0.5,"val_top5":1}"#.utf8))
+    XCTAssertNil(old.trainTop1)
+  }
+
   /// `epochs_done` and `best_epoch` of a run's checkpoint.
   func trainingState(_ url: URL) throws -> RunState {
     let file = try SafeTensorsFile.read(path: url.path)

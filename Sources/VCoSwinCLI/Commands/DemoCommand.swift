@@ -15,15 +15,15 @@ struct DemoCommand: ParsableCommand {
     commandName: "demo",
     abstract: "Pretrain, inflate, fine-tune, evaluate and classify on the shipped clips.",
     discussion: """
-      1. pretrains the 2D CoSwin image model on frames of the clips (shape classes);
+      1. pretrains the 2D CoSwin image model on frames of the clips (shapes);
       2. inflates it into a Video CoSwin model;
       3. fine-tunes the video model on the motion classes;
-      4. trains the same video model from random initialisation with the same budget;
-      5. trains the image model on single frames with motion labels, evaluated averaged over
-         frames (a baseline that cannot see direction);
-      6. evaluates, classifies a few clips, and writes a report folder: curves (SVG), the
-         confusion matrix (SVG) and a contact sheet of validation clips with their top-3
-         predictions (PNG).
+      4. trains the same video model from random initialisation, same budget;
+      5. trains the image model on single frames with motion labels, evaluated
+         averaged over frames (a baseline that cannot see direction);
+      6. evaluates, classifies a few clips, and writes a report folder (--out,
+         replaced on every run): curves (SVG), the confusion matrix (SVG) and
+         a contact sheet of validation clips with their top-3 predictions (PNG).
 
       Examples:
         vcoswin demo
@@ -196,14 +196,18 @@ struct DemoCommand: ParsableCommand {
   func comparisonSVG(inflated: [EpochMetrics], random: [EpochMetrics]) -> String {
     LinePlot.svg(
       panels: [
-        ("Inflated vs random initialisation: validation top-1", "top-1", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
-        ]),
-        ("Training loss", "loss", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
-        ]),
+        PlotPanel(
+          title: "Inflated vs random initialisation: validation top-1", yLabel: "top-1",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
+          ], yRange: 0...1),
+        PlotPanel(
+          title: "Training loss", yLabel: "loss",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
+          ]),
       ], xLabel: "epoch")
   }
 

@@ -10,14 +10,17 @@ struct FinetuneCommand: ParsableCommand {
     commandName: "finetune",
     abstract: "Fine-tune a video model on a clip list.",
     discussion: """
-      --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by
-      `vcoswin init` (random initialisation). When its head has another class count than the
-      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of
-      the head (0.1 by default, as is usual for inflated weights).
+      --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by \
+      `vcoswin init` (random initialisation). When its head has another class count than the \
+      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
+      the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
+      an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
+      Off a terminal, a progress line is printed every 30 s.
 
       Example:
-        vcoswin finetune --train Clips/train.txt --val Clips/val.txt --labels Clips/motion_labels.txt \\
-            --init runs/video-init.safetensors --out runs/video --epochs 12
+        vcoswin finetune --train Clips/train.txt --val Clips/val.txt \\
+            --labels Clips/motion_labels.txt --init runs/video-init.safetensors \\
+            --out runs/video --epochs 12
       """)
 
   @OptionGroup var training: TrainingArguments
