@@ -278,4 +278,23 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(a.count, b.count)
     for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(b[i]))) }
   }
+
+  /// Training options are bounded, and a step that cannot fit is refused before any work.
+  func testTrainingOptionBounds() throws {
+    let train = packageRoot.appendingPathComponent("Clips/train.txt").path
+    let val = packageRoot.appendingPathComponent("Clips/val.txt").path
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let base = ["finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run"]
+    for (option, value) in [("--size", "1099511627776"), ("--batch-size", "4611686018427387904"), ("--clip-len", "1099511627776"), ("--interval", "100000"), ("--epochs", "9223372036854775807")] {
+      let r = try runVCoSwin(base + [option, value], bundleOf: Self.self)
+      XCTAssertFalse(r.crashed)
+      XCTAssertEqual(r.status, 64, r.stderr)
+      XCTAssertTrue(r.stderr.contains(option), r.stderr)
+    }
+    let big = try runVCoSwin(base + ["--size", "4096", "--clip-len", "1024", "--batch-size", "64"], bundleOf: Self.self)
+    XCTAssertFalse(big.crashed)
+    XCTAssertEqual(big.status, 1, big.stderr)
+    XCTAssertTrue(big.stderr.contains("a training step of batch 64") && big.stderr.contains("of memory"), big.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run/metrics.jsonl"))
+  }
 }

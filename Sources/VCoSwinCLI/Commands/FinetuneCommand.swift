@@ -38,7 +38,10 @@ struct FinetuneCommand: ParsableCommand {
   var backboneLRScale = 0.1
 
   func validate() throws {
-    guard clipLen >= 1, interval >= 1 else { throw ValidationError("--clip-len and --interval must be at least 1.") }
+    guard (1...DataOptions.maxClipLength).contains(clipLen), (1...DataOptions.maxFrameInterval).contains(interval) else {
+      throw ValidationError(
+        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(clipLen), \(interval)).")
+    }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
   }
 

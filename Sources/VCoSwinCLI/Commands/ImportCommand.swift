@@ -61,15 +61,15 @@ struct ImportCommand: ParsableCommand {
   }
 }
 
-/// Class names from `--labels`: a labels file (one name per line), or a shipped set by name
-/// (`kinetics400`, torchvision's order).
+/// Class names from `--labels`: a shipped set by name (`kinetics400`, torchvision's order), or
+/// a labels file (one name per line).
 func readLabels(_ value: String) throws -> [String] {
   let shipped = ["kinetics400": "Clips/kinetics400_labels.txt"]
   if let relative = shipped[value.lowercased()], !FileManager.default.fileExists(atPath: value) {
     guard let url = shippedFile(relative) else {
       throw CommandFailure("--labels \(value): the shipped labels file \(relative) was not found")
     }
-    return try ClipList.labelNames(contentsOf: url.path)
+    return try readLabelsFile(url.path)
   }
-  return try ClipList.labelNames(contentsOf: value)
+  return try readLabelsFile(value)
 }

@@ -81,17 +81,22 @@ struct TrainingArguments: ParsableArguments {
   var progressInterval = ProgressBar.defaultLineInterval
 
   func validate() throws {
-    for (name, v) in [("--epochs", epochs), ("--batch-size", batchSize), ("--accumulate", accumulate),
-                      ("--size", size), ("--workers", workers), ("--threads", threads)] where v < 1 {
-      throw ValidationError("\(name) must be at least 1 (got \(v)).")
+    for (name, v, limit) in [
+      ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096), ("--accumulate", accumulate, 4096),
+      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64), ("--threads", threads, 1024),
+    ] {
+      if v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
+      if v > limit { throw ValidationError("\(name) must be at most \(limit) (got \(v)).") }
     }
-    if let lr, !(lr > 0) { throw ValidationError("--lr must be positive (got \(lr)).") }
+    if let lr, !(lr > 0 && lr <= 10) { throw ValidationError("--lr must be in (0, 10] (got \(lr)).") }
     guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1).") }
     guard minArea > 0 && minArea <= 1 else { throw ValidationError("--min-area must be in (0, 1].") }
     guard !(resume && overwrite) else {
       throw ValidationError("give one of --resume (continue the run in --out) and --overwrite (replace it).")
     }
-    guard progressInterval > 0 else { throw ValidationError("--progress-interval must be positive.") }
+    guard progressInterval > 0, progressInterval <= 86_400 else {
+      throw ValidationError("--progress-interval must be in (0, 86400] seconds.")
+    }
   }
 
   /// The class names: the labels file, or `class_i` up to the largest label in the lists.
@@ -137,6 +142,10 @@ struct TrainingArguments: ParsableArguments {
     title: String
   ) throws {
     ThreadBudget.configure(threads: threads)
+    let sizes = Array(data.sampleShape.dropFirst())
+    try MemoryBudget.check(
+      model.config.trainingBytes(batch: batchSize, input: sizes),
+      what: "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
     let folder = URL(fileURLWithPath: out)
     let earlier = Trainer.existingRunFiles(in: folder)
     if !earlier.isEmpty && !resume && !overwrite {
