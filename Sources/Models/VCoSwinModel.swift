@@ -246,13 +246,15 @@ extension VCoSwinModel {
   /// Any format `Checkpoint.open` takes; the header is verified before the model is built.
   public static func load(path: String) throws -> (model: VCoSwinModel, info: CheckpointInfo) {
     let opened = try Checkpoint.open(path: path)
-    return (try VCoSwinModel(opened), opened.info)
+    return (try VCoSwinModel.loaded(opened), opened.info)
   }
 
   /// A model with the weights of an opened checkpoint (already verified by `Checkpoint.open`).
-  public convenience init(_ opened: OpenedCheckpoint) throws {
-    self.init(config: opened.info.config)
-    try Checkpoint.copy(opened.file, into: store)
+  /// Random initialisation is skipped: `copy` overwrites every parameter.
+  public static func loaded(_ opened: OpenedCheckpoint) throws -> VCoSwinModel {
+    let model = WeightInit.$skipped.withValue(true) { VCoSwinModel(config: opened.info.config) }
+    try Checkpoint.copy(opened.file, into: model.store)
+    return model
   }
 
   /// Copies the weights of `file` into this model after verifying them strictly against its

@@ -20,8 +20,14 @@ public enum WeightInit: Sendable, Equatable {
   /// W = 0, b = 0 (e.g. a classifier head that starts at zero).
   case zeros
 
-  /// Fills `weight` (fan-in `fanIn`) and `bias` as this scheme does.
+  /// While true (bound with `WeightInit.$skipped.withValue(true) { … }`), `fill` leaves
+  /// parameters as they are: a model built only to receive a checkpoint's weights, every one of
+  /// which is then overwritten, skips drawing random values it would throw away.
+  @TaskLocal public static var skipped = false
+
+  /// Fills `weight` (fan-in `fanIn`) and `bias` as this scheme does (nothing while `skipped`).
   func fill(weight: Tensor, bias: Tensor?, fanIn: Int, rng: inout SeededRandom) {
+    if WeightInit.skipped { return }
     switch self {
     case .pytorchDefault:
       let bound = 1 / Float(Swift.max(fanIn, 1)).squareRoot()

@@ -206,7 +206,7 @@ final class HostileInputTests: XCTestCase {
   func testNonFiniteOutputIsAnError() throws {
     let p = folder + "/overflow.safetensors"
     let opened = try Checkpoint.open(path: base)
-    let model = try VCoSwinModel(opened)
+    let model = try VCoSwinModel.loaded(opened)
     let norm = try XCTUnwrap(model.store.parameters.first { $0.name == "norm.weight" })
     for i in 0..<norm.count { norm.value.pointer[i] = 3e38 }
     try model.save(to: p, provenance: "overflow test")

@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import NN
 import SafeTensors
 import TorchCheckpoint
 import XCTest
@@ -21,7 +22,7 @@ final class ForeignCheckpointTests: XCTestCase {
   /// Logits of the model `path` holds on the parity fixture's input of the same dimensionality.
   func logits(_ path: String, dims: Int) throws -> [Float] {
     let opened = try Checkpoint.open(path: path)
-    let model = try VCoSwinModel(opened)
+    let model = try VCoSwinModel.loaded(opened)
     let io = try SafeTensorsFile.read(path: try fixturePath(dims == 2 ? "swin2d_io" : "swin3d_io"))
     let input = try io.floats("input")
     let out = try model.forward(Tensor(shape: input.shape, values: input.values), training: false).logits
@@ -82,6 +83,19 @@ final class ForeignCheckpointTests: XCTestCase {
     XCTAssertThrowsError(try ForeignLayouts.normalise(extra)) { error in
       XCTAssertTrue("\(error)".contains("fit no rule") && "\(error)".contains("'cls_head.fc_extra.bias'"), "\(error)")
     }
+  }
+
+  /// A model built to receive a checkpoint skips random initialisation, and ends with exactly
+  /// the file's values in every parameter.
+  func testLoadedModelHoldsTheFileValues() throws {
+    let opened = try Checkpoint.open(path: try fixturePath("swin3d_weights"))
+    let model = try VCoSwinModel.loaded(opened)
+    for p in model.store.parameters {
+      XCTAssertEqual(p.value.array, try opened.file.floats(p.name).values, p.name)
+    }
+    let skipped = WeightInit.$skipped.withValue(true) { VCoSwinModel(config: opened.info.config) }
+    XCTAssertTrue(skipped.store.values.array.allSatisfy { $0 == 0 || $0 == 1 }, "only LayerNorm ones and zeros")
+    XCTAssertTrue(VCoSwinModel(config: opened.info.config).store.values.array.contains { $0 != 0 && $0 != 1 })
   }
 
   /// The rename table, key by key.

@@ -99,7 +99,7 @@ struct InferenceArguments: ParsableArguments {
     try MemoryBudget.check(
       saturatingSum(perForward, clipTensor),
       what: "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)")
-    let model = try VCoSwinModel(opened)
+    let model = try VCoSwinModel.loaded(opened)
     let named = info.labels.first.map { !$0.hasPrefix("class_") } ?? false
     let labels = named ? "labels \(info.labels.prefix(3).joined(separator: ", "))\(info.labels.count > 3 ? ", …" : "")" : "no label names recorded (class_0…)"
     let source = opened.layout.map { ", converted from the \($0.summary) layout" } ?? ""
