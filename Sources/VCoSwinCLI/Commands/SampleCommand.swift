@@ -126,7 +126,19 @@ struct SampleCommand: ParsableCommand {
     print("\(output): clip \(batch.shape), indices [\(batch.count), \(batch.frames)]")
     if let sheet {
       let rows = ContactSheet.frames(of: batch, mean: mean, std: std)
-      try ImageFile.write(ContactSheet.render(rows: rows), to: sheet)
+      // Views are crop-major (view = crop · clips + clip); three crops run start, end, centre.
+      let cropNames = ["start", "end", "centre"]
+      let labels = (0..<batch.count).map { v -> String in
+        let clip = "clip \(v % clips)"
+        switch crop {
+        case .three: return clip + " " + cropNames[min(v / clips, 2)]
+        case .center: return clip + " centre"
+        case .none: return clip + " whole"
+        case .random: return clip + " random"
+        }
+      }
+      let captions = batch.indices.map { $0.map(String.init) }
+      try ImageFile.write(ContactSheet.render(rows: rows, captions: captions, rowLabels: labels), to: sheet)
       print("\(sheet): \(batch.count) rows of \(batch.frames) frames")
     }
   }
