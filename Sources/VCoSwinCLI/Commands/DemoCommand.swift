@@ -182,12 +182,25 @@ struct DemoCommand: ParsableCommand {
     for (name, acc, key) in rows {
       print(name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: "  %5.1f%%  %5.0f s", acc * 100, times[key] ?? 0))
     }
+    // How much inflation helps shows early: accuracy after the first epochs, and the mean over
+    // all epochs (the area under the validation curve), side by side.
+    let inflatedCurve = video.history.map(\.valTop1)
+    let randomCurve = random.history.map(\.valTop1)
+    let early = (0..<Swift.min(3, inflatedCurve.count, randomCurve.count)).map {
+      String(format: "epoch %d %.1f%% vs %.1f%%", $0 + 1, inflatedCurve[$0] * 100, randomCurve[$0] * 100)
+    }
+    let mean = { (c: [Double]) in c.isEmpty ? 0 : c.reduce(0, +) / Double(c.count) }
+    print(
+      "inflated vs random init: " + early.joined(separator: ", ")
+        + String(format: "; mean over %d epochs %.1f%% vs %.1f%%", inflatedCurve.count, mean(inflatedCurve) * 100, mean(randomCurve) * 100))
     print(String(format: "chance on motion: %.1f%%; total %.0f s", 100.0 / Double(motions.count), seconds))
     print("report: \(report.path)/ (curves: */curves.svg, inflated-vs-random.svg, confusion.svg, predictions.png)")
     if json {
       print(try jsonLine([
         "image_val_top1": rows[0].1, "video_val_top1": rows[1].1, "random_init_video_val_top1": rows[2].1,
         "image_model_on_motion_top1": rows[3].1, "seconds": seconds, "report": report.path,
+        "video_val_top1_by_epoch": inflatedCurve, "random_init_video_val_top1_by_epoch": randomCurve,
+        "video_val_top1_mean": mean(inflatedCurve), "random_init_video_val_top1_mean": mean(randomCurve),
       ]))
     }
   }
