@@ -83,7 +83,7 @@ public struct InflationStep: Sendable, Equatable {
 /// The result of an inflation: the 3D checkpoint's info and tensors, and what was done.
 public struct Inflation {
   public var info: CheckpointInfo
-  public var tensors: [String: (shape: [Int], values: [Float])]
+  public var tensors: NamedTensors
   public var steps: [InflationStep]
 
   /// Counts per action, in `Action.allCases` order, for the printed report.
@@ -150,7 +150,7 @@ public enum Inflate {
 
   /// Inflates 2D tensors (checked against `source.config`) to the 3D config of `options`.
   public static func inflate(
-    source: CheckpointInfo, tensors: [String: (shape: [Int], values: [Float])],
+    source: CheckpointInfo, tensors: NamedTensors,
     options o: InflationOptions, path: String, provenance: String
   ) throws -> Inflation {
     let c2 = source.config
@@ -163,7 +163,7 @@ public enum Inflate {
     for i in 0..<c3.stages {
       for j in 0..<c3.depths[i] { tableStage[c3.blockName(stage: i, block: j) + ".attn.relative_position_bias_table"] = i }
     }
-    var out: [String: (shape: [Int], values: [Float])] = [:]
+    var out: NamedTensors = [:]
     var steps: [InflationStep] = []
     var rng = SeededRandom(seed: o.seed)
     for (s2, s3) in zip(specs2, specs3) {

@@ -3,6 +3,7 @@
 
 import Compute
 import Foundation
+import NN
 import SafeTensors
 
 /// What a checkpoint says about itself, besides its tensors.
@@ -190,28 +191,11 @@ public enum Checkpoint {
   }
 
   /// The relative position index of a full window (2 or 3 sizes, time outermost), flattened
-  /// `[N·N]`: `Σ_d (cᵢ[d] − cⱼ[d] + W_d − 1) · ∏_{e>d} (2W_e − 1)`.
+  /// `[N·N]` as torchvision stores it: NN's `relativePositionIndex` with a 2D window taken as
+  /// `[1, h, w]` (the same values, since time is outermost).
   static func relativePositionIndexValues(window: [Int]) -> [Int64] {
-    let n = window.reduce(1, *)
-    func coords(_ k: Int) -> [Int] {
-      var r = k
-      var c = [Int](repeating: 0, count: window.count)
-      for d in stride(from: window.count - 1, through: 0, by: -1) {
-        c[d] = r % window[d]
-        r /= window[d]
-      }
-      return c
-    }
-    let all = (0..<n).map(coords)
-    var out = [Int64](repeating: 0, count: n * n)
-    for i in 0..<n {
-      for j in 0..<n {
-        var v = 0
-        for d in 0..<window.count { v = v * (2 * window[d] - 1) + all[i][d] - all[j][d] + window[d] - 1 }
-        out[i * n + j] = Int64(v)
-      }
-    }
-    return out
+    let w3 = window.count == 2 ? [1] + window : window
+    return relativePositionIndex(configured: w3, used: w3).map(Int64.init)
   }
 
   /// Copies every parameter of `store` (those whose name `include` accepts) from `file` (verify

@@ -7,6 +7,8 @@
 // coswin: the same embedding and stage names; merges are features.N.{conv,norm}.
 // Then `norm` and `head` for every variant.
 
+import NN
+
 /// The name and PyTorch-layout shape of one parameter.
 public struct ParameterSpec: Equatable, Sendable {
   public var name: String
@@ -30,7 +32,7 @@ extension ModelConfig {
   public func mergeName(after i: Int) -> String { "features.\(dims == 2 ? 2 * i + 2 : 2 * i + 1)" }
 
   /// Rows of the relative position bias table of stage `i`: `∏ (2·window − 1)`.
-  public func biasTableRows(stage i: Int) -> Int { windows[i].reduce(1) { $0 * (2 * $1 - 1) } }
+  public func biasTableRows(stage i: Int) -> Int { relativePositionTableRows(window: windows[i]) }
 
   /// Every parameter of the model in registration order, with PyTorch-layout shapes.
   public var parameterSpecs: [ParameterSpec] {

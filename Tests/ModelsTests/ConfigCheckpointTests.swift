@@ -150,9 +150,9 @@ final class CheckpointTests: XCTestCase {
   }
 
   /// A copy of the 2D fixture's tensors with `edit` applied, written as a state dict.
-  func edited(_ edit: (inout [String: (shape: [Int], values: [Float])]) -> Void) throws -> SafeTensorsFile {
+  func edited(_ edit: (inout NamedTensors) -> Void) throws -> SafeTensorsFile {
     let src = try SafeTensorsFile.read(path: try fixturePath("swin2d_weights"))
-    var tensors: [String: (shape: [Int], values: [Float])] = [:]
+    var tensors: NamedTensors = [:]
     for k in src.keys where !k.hasSuffix("relative_position_index") { tensors[k] = try src.floats(k) }
     edit(&tensors)
     var w = SafeTensorsWriter()
