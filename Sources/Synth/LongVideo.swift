@@ -1,0 +1,89 @@
+import Foundation
+import VideoIO
+
+/// A long synthetic video for timelines: segments of known motion classes, one after the
+/// other, each made of clips of `clipFrames` frames (a fresh random scene per clip, as in the
+/// dataset, so every clip moves at the speeds the models were trained on).
+///
+/// Segment `i` plays motion `motions[i]` for `clipsPerSegment[i]` clips. The truth is exact in
+/// frames: segment `i` covers frames `[Σ_{j<i} c_j·clipFrames, Σ_{j≤i} c_j·clipFrames)`, i.e.
+/// seconds `frame / fps`.
+public struct SynthLongVideo: Sendable {
+  public var motions: [MotionClass]
+  public var clipsPerSegment: [Int]
+  public var clipFrames = 16
+  public var size = 32
+  public var fps = 25
+  public var seed: UInt64 = 0
+  public var codec: VideoWriter.Codec = .mpeg4
+  public var quality = 4
+
+  /// Precondition: one clip count (≥ 1) per motion.
+  public init(motions: [MotionClass], clipsPerSegment: [Int]) {
+    precondition(motions.count == clipsPerSegment.count && clipsPerSegment.allSatisfy { $0 >= 1 },
+      "one clip count >= 1 per segment")
+    self.motions = motions
+    self.clipsPerSegment = clipsPerSegment
+  }
+
+  /// About `seconds` of video: segments of 2…4 clips, each a motion different from the
+  /// previous one, drawn from `seed`. Precondition: `seconds > 0`.
+  public static func random(seconds: Double, seed: UInt64, clipFrames: Int = 16, fps: Int = 25) -> SynthLongVideo {
+    precondition(seconds > 0, "seconds must be positive")
+    var random = SplitMix64(seed: seed &+ 0x7157_11E5)
+    let wanted = max(1, Int((seconds * Double(fps) / Double(clipFrames)).rounded()))
+    var motions: [MotionClass] = []
+    var counts: [Int] = []
+    var total = 0
+    while total < wanted {
+      var m = MotionClass.allCases[random.below(MotionClass.allCases.count)]
+      while m == motions.last { m = MotionClass.allCases[random.below(MotionClass.allCases.count)] }
+      let c = min(2 + random.below(3), wanted - total)
+      motions.append(m)
+      counts.append(c)
+      total += c
+    }
+    var video = SynthLongVideo(motions: motions, clipsPerSegment: counts)
+    video.seed = seed
+    video.clipFrames = clipFrames
+    video.fps = fps
+    return video
+  }
+
+  /// Frames in the video.
+  public var frameCount: Int { clipsPerSegment.reduce(0, +) * clipFrames }
+
+  /// The true segments: (start, end) in seconds and the motion.
+  public var truth: [(start: Double, end: Double, motion: MotionClass)] {
+    var out: [(Double, Double, MotionClass)] = []
+    var frame = 0
+    for (m, c) in zip(motions, clipsPerSegment) {
+      let next = frame + c * clipFrames
+      out.append((Double(frame) / Double(fps), Double(next) / Double(fps), m))
+      frame = next
+    }
+    return out
+  }
+
+  /// The truth as a file for `vcoswin timeline --truth`: `start end label` lines.
+  public var truthText: String {
+    truth.map { String(format: "%.3f %.3f ", $0.start, $0.end) + $0.motion.name }.joined(separator: "\n") + "\n"
+  }
+
+  /// Renders the video to `path` (Matroska, `size`×`size`, `fps`), one frame in memory at a time.
+  /// - Throws: `VideoError` naming the file.
+  public func render(to path: String) throws {
+    let writer = try VideoWriter(
+      path: path, width: size, height: size, fps: fps, codec: codec, quality: quality,
+      keyframeInterval: clipFrames)
+    var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 3)
+    for (m, c) in zip(motions, clipsPerSegment) {
+      for _ in 0..<c {
+        let shape = ShapeClass.allCases[random.below(ShapeClass.allCases.count)]
+        let scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
+        for t in 0..<clipFrames { try writer.append(scene.render(frame: t, of: clipFrames, size: size)) }
+      }
+    }
+    try writer.finish()
+  }
+}
