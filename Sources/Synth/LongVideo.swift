@@ -2,8 +2,8 @@ import Foundation
 import VideoIO
 
 /// A long synthetic video for timelines: segments of known motion classes, one after the
-/// other, each made of clips of `clipFrames` frames (a fresh random scene per clip, as in the
-/// dataset, so every clip moves at the speeds the models were trained on).
+/// other, each `clipsPerSegment[i]` clips of `clipFrames` frames long, moving at the speeds of
+/// the dataset's clips (the speeds the models were trained on).
 ///
 /// Segment `i` plays motion `motions[i]` for `clipsPerSegment[i]` clips. The truth is exact in
 /// frames: segment `i` covers frames `[Σ_{j<i} c_j·clipFrames, Σ_{j≤i} c_j·clipFrames)`, i.e.
@@ -71,17 +71,34 @@ public struct SynthLongVideo: Sendable {
   }
 
   /// Renders the video to `path` (Matroska, `size`×`size`, `fps`), one frame in memory at a time.
+  ///
+  /// With `continuous` (the default) each segment is one scene whose motion goes on for the
+  /// whole segment at the speed of a `clipFrames`-frame clip: translations wrap around the
+  /// frame (a torus), and for grow/shrink the radius starts small enough that the shape stays
+  /// in the frame. Otherwise each clip of a segment is a fresh scene (a cut every clip).
   /// - Throws: `VideoError` naming the file.
-  public func render(to path: String) throws {
+  public func render(to path: String, continuous: Bool = true) throws {
     let writer = try VideoWriter(
       path: path, width: size, height: size, fps: fps, codec: codec, quality: quality,
       keyframeInterval: clipFrames)
     var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 3)
     for (m, c) in zip(motions, clipsPerSegment) {
-      for _ in 0..<c {
-        let shape = ShapeClass.allCases[random.below(ShapeClass.allCases.count)]
-        let scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
-        for t in 0..<clipFrames { try writer.append(scene.render(frame: t, of: clipFrames, size: size)) }
+      let shape = ShapeClass.allCases[random.below(ShapeClass.allCases.count)]
+      if continuous {
+        var scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
+        let n = c * clipFrames
+        let half = Double(n - 1) / 2
+        if m == .grow || m == .shrink {
+          // Largest radius (at one end of the segment) 0.42 of the frame.
+          scene.radius = min(scene.radius, 0.42 * Double(size) * exp(-scene.growth * half))
+          scene.centre = (Double(size) / 2, Double(size) / 2)
+        }
+        for t in 0..<n { try writer.append(scene.render(at: Double(t) - half, size: size, wrap: true)) }
+      } else {
+        for _ in 0..<c {
+          let scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
+          for t in 0..<clipFrames { try writer.append(scene.render(frame: t, of: clipFrames, size: size)) }
+        }
       }
     }
     try writer.finish()
