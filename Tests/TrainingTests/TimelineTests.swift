@@ -129,7 +129,8 @@ final class TimelineTests: XCTestCase {
       XCTAssertEqual(w.start, reader.time(ofFrame: s), accuracy: 1e-12)
       XCTAssertEqual(w.end, Double(times[s + 8]) / 1000, accuracy: 1e-9)
       // The red level of the window's frames (i·6/255 for frame i), through the classifier.
-      let mean = plan.frames(of: w.index).map { Double($0 * 6) / 255 }.reduce(0, +) / 12
+      let levels: [Double] = plan.frames(of: w.index).map { Double($0 * 6) / 255 }
+      let mean: Double = levels.reduce(0, +) / 12
       XCTAssertEqual(Double(w.probabilities[0]), mean, accuracy: 2e-3)
     }
     XCTAssertEqual(result.decodedFrames, 40)
@@ -148,7 +149,8 @@ final class TimelineTests: XCTestCase {
     XCTAssertEqual(result.windows.count, 1)
     XCTAssertEqual(result.windows[0].start, 0)
     XCTAssertEqual(result.windows[0].end, reader.info.duration, accuracy: 1e-9)
-    let mean = [0, 2, 4, 1, 3, 0, 2, 4].map { Double($0 * 50) / 255 }.reduce(0, +) / 24
+    let levels: [Double] = [0, 2, 4, 1, 3, 0, 2, 4].map { Double($0 * 50) / 255 }
+    let mean: Double = levels.reduce(0, +) / 24
     XCTAssertEqual(Double(result.windows[0].probabilities[0]), mean, accuracy: 2e-3)
     XCTAssertEqual(result.decodedFrames, 5)
   }
