@@ -87,7 +87,7 @@ let package = Package(
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
+    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(

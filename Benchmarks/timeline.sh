@@ -21,21 +21,20 @@ grep -m1 'model name' /proc/cpuinfo
 WINDOWS=$(ls "$DIR"/win1/*.mkv | wc -l)
 FRAMES=$("$BIN/vcoswin" probe "$DIR/m1/long.mkv" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
 echo "1-minute video: $FRAMES frames, $WINDOWS windows"
-seconds() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -1; }
+# CPU seconds (user + system, children included): immune to other processes' load.
+cpu() { /usr/bin/time -f "%U %S %e" "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1 + $2, $3}'; }
 for round in $(seq "$ROUNDS"); do
   for m in m1 m10; do
-    /usr/bin/time -f "rss $m %M KB %e s" "$BIN/vcoswin" timeline "$DIR/$m/long.mkv" --json 2>&1 >/dev/null | tail -1
+    /usr/bin/time -f "rss $m %M KB, %e s wall, %U s user" "$BIN/vcoswin" timeline "$DIR/$m/long.mkv" --json 2>&1 >/dev/null | tail -1
   done
-  s=$(seconds "$BIN/vcoswin" timeline "$DIR/m1/long.mkv")
-  a=$(seconds "$BIN/vcoswin" classify "$DIR"/win1/*.mkv)
-  start=$(date +%s.%N)
-  for f in "$DIR"/win1/*.mkv; do "$BIN/vcoswin" classify "$f" > /dev/null; done
-  b=$(python3 -c "import time; print(round(time.time() - $start, 2))")
+  s=$(cpu "$BIN/vcoswin" timeline "$DIR/m1/long.mkv")
+  a=$(cpu "$BIN/vcoswin" classify "$DIR"/win1/*.mkv)
+  b=$(cpu bash -c "for f in $DIR/win1/*.mkv; do $BIN/vcoswin classify \$f > /dev/null; done")
   python3 - "$s" "$a" "$b" "$WINDOWS" "$FRAMES" <<'PY'
 import sys
-s, a, b = map(float, sys.argv[1:4]); n, f = int(sys.argv[4]), int(sys.argv[5])
-print(f"timeline {s:.2f} s: {n/s:.0f} windows/s, {f/s:.0f} decoded frames/s ({f/n:.1f} per window)")
-print(f"naive, one classify over the cut windows {a:.2f} s: {n/a:.0f} windows/s ({s and a/s:.2f}x slower)")
-print(f"naive, one classify per window {b:.2f} s: {n/b:.0f} windows/s ({b/s:.1f}x slower)")
+(s, sw), (a, aw), (b, bw) = (map(float, x.split()) for x in sys.argv[1:4]); n, f = int(sys.argv[4]), int(sys.argv[5])
+print(f"timeline: {s:.2f} CPU-s ({sw:.2f} s wall): {n/s:.0f} windows per CPU-s, {f/s:.0f} decoded frames per CPU-s ({f/n:.1f} frames decoded per window)")
+print(f"naive, one classify over the {n} cut windows: {a:.2f} CPU-s ({aw:.2f} s wall): {n/a:.0f} windows per CPU-s; timeline {a/s:.2f}x")
+print(f"naive, one classify process per window: {b:.2f} CPU-s ({bw:.2f} s wall): {n/b:.1f} windows per CPU-s; timeline {b/s:.1f}x")
 PY
 done
