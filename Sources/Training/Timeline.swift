@@ -66,7 +66,7 @@ public struct TimelinePlan: Sendable, Equatable {
 
   /// The frame whose arrival completes window `k` (its largest frame number).
   public func lastFrame(of k: Int) -> Int {
-    wraps ? min(frameCount - 1, span - frameInterval) : start(of: k) + span - frameInterval
+    wraps ? (frames(of: 0).max() ?? 0) : start(of: k) + span - frameInterval
   }
 
   /// Whether some window samples frame `n`.
@@ -91,7 +91,7 @@ public struct TimelinePlan: Sendable, Equatable {
 public struct TimelineWindow: Sendable, Equatable {
   /// Window number `k`.
   public var index: Int
-  /// First and last frame the window samples (for a wrapped window: 0 and the last frame).
+  /// First and last frame the window samples (for a wrapped window: 0 and the largest).
   public var firstFrame: Int
   public var lastFrame: Int
   /// Seconds from the first frame's presentation time: the window's first frame, and the
@@ -200,7 +200,7 @@ public struct TimelineRunner {
       for (r, w) in pendingWindows.enumerated() {
         let s = plan.start(of: w.index)
         let first = plan.wraps ? 0 : s
-        let last = plan.wraps ? min(F - 1, plan.span - plan.frameInterval) : w.frames[T - 1]
+        let last = plan.lastFrame(of: w.index)
         let window = TimelineWindow(
           index: w.index, firstFrame: first, lastFrame: last, start: reader.time(ofFrame: first),
           end: plan.wraps ? endTime(ofFrame: F) : endTime(ofFrame: s + plan.span),

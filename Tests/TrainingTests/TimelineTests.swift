@@ -58,6 +58,11 @@ final class TimelineTests: XCTestCase {
     XCTAssertEqual(short.frames(of: 0), ClipSampler(clipLength: 8, frameInterval: 2).sample(frameCount: 5)[0])
     XCTAssertEqual((0..<5).filter(short.isWanted), [0, 1, 2, 3, 4])
     XCTAssertEqual(short.ringSlots, 5)
+    XCTAssertEqual(short.lastFrame(of: 0), 4)
+    // The window completes on its largest frame even when the last frames are not sampled.
+    let sparse = TimelinePlan(clipLength: 8, frameInterval: 4, strideFrames: 8, frameCount: 16)
+    XCTAssertEqual(sparse.frames(of: 0), [0, 4, 8, 12, 0, 4, 8, 12])
+    XCTAssertEqual(sparse.lastFrame(of: 0), 12)
   }
 
   // MARK: Segments
