@@ -51,9 +51,11 @@ extension TimelinePicture {
         fill(&image, x0: x1 - 1, x1: x1, y: top, height: Self.rowHeight, colour: (255, 255, 255), alpha: 1)
         let w = x1 - x0
         let withProb = sp.prob.map { String(format: "%.2f", $0) }.map { sp.name + " " + $0 } ?? sp.name
-        for text in [withProb, sp.name] where Double(RGBImage.textWidth(text, scale: 1) + 6) < w {
+        // The name with its probability, else the name, else as much of the name as fits.
+        let fits = Int((w - 6) / 6)
+        let text = withProb.count <= fits ? withProb : String(sp.name.prefix(fits))
+        if text.count >= 3 {
           image.draw(text: text, x: Int(x0) + 3, y: top + (Self.rowHeight - 7) / 2, colour: (255, 255, 255))
-          break
         }
       }
     }

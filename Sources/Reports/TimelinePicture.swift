@@ -176,10 +176,11 @@ public struct TimelinePicture: Sendable {
           format: "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" stroke=\"white\"/>\n",
           x0, top, w, Self.rowHeight, hex(Self.colour(sp.colour)))
         let text = sp.prob.map { String(format: "%@ %.2f", sp.name, $0) } ?? sp.name
-        if Double(text.count) * 6.2 + 6 < w {
-          s += String(format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13, escape(text))
-        } else if Double(sp.name.count) * 6.2 + 6 < w {
-          s += String(format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13, escape(sp.name))
+        // The name with its probability, else as much of the name as fits (about 6.2 px a character).
+        let fits = Int((w - 6) / 6.2)
+        let shown = text.count <= fits ? text : String(sp.name.prefix(fits))
+        if shown.count >= 3 {
+          s += String(format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13, escape(shown))
         }
       }
     }
