@@ -98,7 +98,8 @@ public struct TimelineWindow: Sendable, Equatable {
   /// frame just after its span (the end of the video for the last frames).
   public var start: Double
   public var end: Double
-  /// Class probabilities `[K]` (softmax of the model's logits).
+  /// The classifier's row for the window: class probabilities `[K]` in a timeline (any
+  /// per-window row the `classify` closure returns, e.g. features and logits).
   public var probabilities: [Float]
 
   public init(index: Int, firstFrame: Int, lastFrame: Int, start: Double, end: Double, probabilities: [Float]) {
@@ -155,7 +156,8 @@ public struct TimelineRunner {
   /// Decodes `reader` once in presentation order and classifies every window.
   ///
   /// - Parameters:
-  ///   - classify: input `[B, 3, T, H, W]` (B ≤ `batch`) → probabilities `[B, K]`.
+  ///   - classify: input `[B, 3, T, H, W]` (B ≤ `batch`) → probabilities `[B, K]` (or any
+  ///     rows `[B, X]` to keep per window).
   ///   - onWindow: called for each classified window, in order, as soon as its batch is done
   ///     (streaming output).
   /// - Returns: the windows (their probabilities: `N·K` floats, the only part that grows with

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 import Synth
 import XCTest
 
@@ -96,5 +97,27 @@ final class TimelineCommandTests: XCTestCase {
     // Huge but valid values are fine: a stride longer than the video is one window.
     let run = try vcoswin("timeline", clip, "--checkpoint", model, "--stride-frames", "10000000", "--smooth", "10001")
     XCTAssertEqual(run.status, 0, run.stderr)
+  }
+
+  /// `features --every`: one row per timeline window, with its times and frames.
+  func testFeaturesEveryWritesPerWindowRows() throws {
+    var video = SynthLongVideo(motions: [.moveLeft, .shrink], clipsPerSegment: [2, 2])
+    video.seed = 8
+    try video.render(to: path("long.mkv"))
+    let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path
+    let run = try vcoswin(
+      "features", path("long.mkv"), clip, "--every", "0.32", "--checkpoint", model, "--output", path("f.safetensors"))
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let file = try SafeTensorsFile.read(path: path("f.safetensors"))
+    let (fshape, _) = try file.floats("features")
+    let (lshape, _) = try file.floats("logits")
+    let (tshape, times) = try file.floats("times")
+    XCTAssertEqual(fshape[0], 8)  // 7 windows of the long video, 1 of the 16-frame clip
+    XCTAssertEqual(lshape, [8, 8])
+    XCTAssertEqual(tshape, [8, 2])
+    XCTAssertEqual(Array(times.prefix(4)), [0, 0.64, 0.32, 0.96])
+    let bad = try vcoswin("features", clip, "--every", "0", "--checkpoint", model, "--output", path("g.safetensors"))
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.stderr.contains("--every must be"), bad.stderr)
   }
 }
