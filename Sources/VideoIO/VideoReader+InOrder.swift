@@ -49,13 +49,17 @@ public struct DecodedFrame {
   /// Writes the frame through `transform` as planar Float32 `[3, H, W]` at `dst` (channel
   /// `c` at `dst + c · H · W`): the same values as `readClips` gives the frame in a clip with
   /// this transform, first crop, no flip. Meant for test-time transforms; random choices of a
-  /// training transform are not drawn (a random resized crop takes its fallback region).
+  /// training transform are not drawn (a random resized crop becomes a centre crop of its size).
   /// `dst` must hold `3 · H · W` floats, with (H, W) = `transform.outputSize` of the video.
   public func planar(_ transform: ClipTransform, into dst: UnsafeMutablePointer<Float>) throws {
     var fixed = SplitMix64(seed: 0)
     var still = transform
     still.randomFlip = false
-    if case .randomResized(let size, _, _) = still.crop { still.crop = .randomResized(size: size, area: 2...2, aspect: 1...1) }
+    if case .randomResized(let size, _, _) = still.crop {
+      // No random region outside training: the test-time equivalent, short side and centre crop.
+      still.shortSide = size
+      still.crop = .center(size)
+    }
     let g = still.geometry(width: reader.info.width, height: reader.info.height, random: &fixed)
     guard let rect = g.crops.first else { return }
     var rgb = [UInt8](repeating: 0, count: g.scaledWidth * g.scaledHeight * 3)

@@ -182,6 +182,12 @@ final class TimelineTests: XCTestCase {
     XCTAssertEqual(result.windows.count, 29)
     XCTAssertEqual(result.decodedFrames, 240, "each frame decoded exactly once")
     XCTAssertEqual(reader.decodedFrameCount, 240)
+    // On a constant-rate file the times are frame / fps (probe's frame rate, 25).
+    XCTAssertEqual(reader.info.fps, 25)
+    for w in result.windows {
+      XCTAssertEqual(w.start, Double(stride * w.index) / 25, accuracy: 1e-9)
+      XCTAssertEqual(w.end, Double(stride * w.index + 16) / 25, accuracy: 1e-9)
+    }
 
     let truth = video.truth.map { TruthSegment(start: $0.start, end: $0.end, label: $0.motion.rawValue) }
     let probs = TimelineSegments.smooth(result.windows.map(\.probabilities), over: 3)
