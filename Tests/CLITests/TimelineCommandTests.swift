@@ -68,7 +68,6 @@ final class TimelineCommandTests: XCTestCase {
     let cases: [([String], String)] = [
       ([path("missing.mkv")], "missing.mkv"),
       ([path("notes.txt")], "notes.txt"),
-      (["-"], "standard input is not supported"),
       ([clip, "--truth", path("truth.txt")], "truth.txt:1: unknown label 'jump'"),
       ([clip, "--truth", path("none.txt")], "none.txt"),
       ([clip, "--stride-frames", "0"], "--stride-frames must be in"),
@@ -119,5 +118,37 @@ final class TimelineCommandTests: XCTestCase {
     let bad = try vcoswin("features", clip, "--every", "0", "--checkpoint", model, "--output", path("g.safetensors"))
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.stderr.contains("--every must be"), bad.stderr)
+  }
+
+  /// `-` reads standard input (copied to a temporary file first); garbage on it is an error.
+  func testTimelineCommandReadsStandardInput() throws {
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: path("junk.bin")))
+    for (input, ok) in [(clip, true), (path("junk.bin"), false)] {
+      let products = Bundle(for: Self.self).bundleURL
+      let binary = [products.deletingLastPathComponent(), products].map { $0.appendingPathComponent("vcoswin") }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+      let process = Process()
+      process.executableURL = try XCTUnwrap(binary)
+      process.arguments = ["timeline", "-", "--checkpoint", model, "--json"]
+      process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
+      let out = Pipe()
+      let err = Pipe()
+      process.standardOutput = out
+      process.standardError = err
+      try process.run()
+      let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      if ok {
+        XCTAssertEqual(process.terminationStatus, 0, e)
+        XCTAssertTrue(o.contains("\"path\":\"-\""), o)
+        XCTAssertTrue(o.contains("\"decoded_frames\":16"), o)
+      } else {
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(e.hasPrefix("error: - (standard input)"), e)
+        XCTAssertFalse(e.contains("vcoswin-stdin-"), e)
+      }
+    }
   }
 }

@@ -30,7 +30,9 @@ struct TimelineCommand: ParsableCommand {
       classified (path, window, start, end, frames [first, last], top), then one line with \
       the segments. --svg/--png draw the timeline (one video); --truth FILE (lines \
       `start end label`, seconds) adds the ground truth and the agreement.
-      Standard input (`-`) is not supported yet: the reader indexes a file before decoding.
+      `-` reads standard input (`ffmpeg -i in.mp4 -f matroska - | vcoswin timeline -`): it is \
+      copied to a temporary file first (the reader indexes a file's packets before decoding), \
+      so memory stays flat but the disk holds the stream until the end; not streamed yet.
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
@@ -151,10 +153,21 @@ struct TimelineCommand: ParsableCommand {
     _ video: String, model: VCoSwinModel, labels: [String], data: DataOptions, transform: ClipTransform,
     truth: [TruthSegment]?
   ) throws {
+    var file = video
+    var spool: String? = nil
+    defer { if let spool { try? FileManager.default.removeItem(atPath: spool) } }
     if video == "-" {
-      throw CommandFailure("-: reading standard input is not supported yet (the reader indexes a file before decoding it); save the stream to a file first")
+      spool = try spoolStandardInput()
+      file = spool ?? video
     }
-    let reader = try VideoReader(path: video, threads: inference.workers)
+    let reader: VideoReader
+    do {
+      reader = try VideoReader(path: file, threads: inference.workers)
+    } catch {
+      guard let spool else { throw error }
+      throw CommandFailure("- (standard input): " + String(describing: error).replacingOccurrences(of: spool + ": ", with: "")
+        .replacingOccurrences(of: spool, with: "-"))
+    }
     let (T, I) = (data.clipLength, data.frameInterval)
     let span = T * I
     var S = strideFrames ?? Swift.max(1, span / 2)
@@ -212,6 +225,34 @@ struct TimelineCommand: ParsableCommand {
       }
       if let png { try ImageFile.write(picture.raster(), to: png) }
     }
+  }
+
+  /// Copies standard input to a temporary file, 1 MB at a time, and returns its path: the
+  /// reader indexes a file's packets before decoding, which a pipe cannot do. Memory stays
+  /// flat; the disk holds the whole stream until the timeline is done.
+  private func spoolStandardInput() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-stdin-\(UUID().uuidString)").path
+    guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+      throw CommandFailure("-: cannot create a temporary file for standard input at \(path)")
+    }
+    defer { try? out.close() }
+    var total = 0
+    while true {
+      let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20)
+      if chunk.isEmpty { break }
+      do {
+        try out.write(contentsOf: chunk)
+      } catch {
+        try? FileManager.default.removeItem(atPath: path)
+        throw CommandFailure("-: cannot spool standard input to \(path) (\(error.localizedDescription))")
+      }
+      total += chunk.count
+    }
+    guard total > 0 else {
+      try? FileManager.default.removeItem(atPath: path)
+      throw CommandFailure("- (standard input): empty, no video")
+    }
+    return path
   }
 
   /// Thumbnails for the picture's strip: as many as fit side by side, at evenly spaced times.
