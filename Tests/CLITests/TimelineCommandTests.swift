@@ -83,6 +83,7 @@ final class TimelineCommandTests: XCTestCase {
       ([clip, "--window-frames", "0"], "--window-frames must be"),
       ([clip, "--window-frames", "12"], "not a multiple of the clip length 8"),
       ([clip, "--clips", "2"], "drop --clips"),
+      ([clip, "--size", "2048", "--batch", "1024"], "needs about"),
       ([clip, clip, "--png", path("x.png")], "take one video"),
       ([clip, "--png", path("no/such/dir/x.png")], "x.png"),
     ]

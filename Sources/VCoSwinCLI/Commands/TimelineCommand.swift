@@ -134,6 +134,16 @@ struct TimelineCommand: ParsableCommand {
       }
       truthSegments = try TruthSegment.parse(text, path: truth, names: info.labels)
     }
+    // Memory of one forward of --batch windows, the batch itself and the ring of one window's
+    // frames ([B, 3, T, H, W] and [T·I, 3, H, W] Float32), checked before any pass.
+    let sample = [3, data.clipLength, data.size, data.size]
+    let window = sample.reduce(4, saturatingProduct)
+    let ring = saturatingProduct(saturatingProduct(data.frameInterval, 3 * 4), saturatingProduct(data.clipLength, data.size * data.size))
+    try MemoryBudget.check(
+      saturatingSum(
+        info.config.inferenceBytes(batch: inference.batch, input: Array(sample.dropFirst())),
+        saturatingSum(saturatingProduct(inference.batch, window), ring)),
+      what: "\(loaded.path): timeline windows of \(sample.dropFirst().map(String.init).joined(separator: "×")), batch \(inference.batch)")
     let transform = ClipTransform.test(size: data.size, normalize: data.normalize)
     var failures = 0
     for video in videos {
