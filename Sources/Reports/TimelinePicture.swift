@@ -61,8 +61,10 @@ public struct TimelinePicture: Sendable {
 
   /// Category colours (tab10), by class index modulo 10.
   static let palette: [(UInt8, UInt8, UInt8)] = [
-    (0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e), (0x2c, 0xa0, 0x2c), (0xd6, 0x27, 0x28), (0x94, 0x67, 0xbd),
-    (0x8c, 0x56, 0x4b), (0xe3, 0x77, 0xc2), (0x7f, 0x7f, 0x7f), (0xbc, 0xbd, 0x22), (0x17, 0xbe, 0xcf),
+    (0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e), (0x2c, 0xa0, 0x2c), (0xd6, 0x27, 0x28),
+    (0x94, 0x67, 0xbd),
+    (0x8c, 0x56, 0x4b), (0xe3, 0x77, 0xc2), (0x7f, 0x7f, 0x7f), (0xbc, 0xbd, 0x22),
+    (0x17, 0xbe, 0xcf),
   ]
 
   static func colour(_ i: Int) -> (UInt8, UInt8, UInt8) { palette[((i % 10) + 10) % 10] }
@@ -142,28 +144,36 @@ public struct TimelinePicture: Sendable {
       <text x="8" y="15" font-size="13" font-weight="bold">\(escape(title))</text>
 
       """
-    func hex(_ c: (UInt8, UInt8, UInt8)) -> String { String(format: "#%02x%02x%02x", c.0, c.1, c.2) }
+    func hex(_ c: (UInt8, UInt8, UInt8)) -> String {
+      String(format: "#%02x%02x%02x", c.0, c.1, c.2)
+    }
     func label(_ text: String, y: Int, height: Int) {
-      s += "<text x=\"\(Self.left - 6)\" y=\"\(y + height / 2 + 4)\" text-anchor=\"end\">\(escape(text))</text>\n"
+      s +=
+        "<text x=\"\(Self.left - 6)\" y=\"\(y + height / 2 + 4)\" text-anchor=\"end\">\(escape(text))</text>\n"
     }
     if !thumbnails.isEmpty {
       label("frames", y: r.thumbs, height: Self.thumbnailHeight)
       for t in thumbnails {
         let png = try ImageFile.encode(t.image, path: "thumbnail").base64EncodedString()
         let w = Double(t.image.width) * Double(Self.thumbnailHeight) / Double(t.image.height)
-        s += String(
-          format: "<image x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" href=\"data:image/png;base64,",
-          x(t.time) - w / 2, r.thumbs, w, Self.thumbnailHeight) + png + "\"/>\n"
+        s +=
+          String(
+            format:
+              "<image x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" href=\"data:image/png;base64,",
+            x(t.time) - w / 2, r.thumbs, w, Self.thumbnailHeight) + png + "\"/>\n"
       }
     }
     for (i, band) in bands.enumerated() {
       let y = r.bands + i * Self.bandHeight
       label(band.name, y: y, height: Self.bandHeight)
-      s += "<rect x=\"\(Self.left)\" y=\"\(y)\" width=\"\(Self.plotWidth)\" height=\"\(Self.bandHeight - 1)\" fill=\"#f4f4f4\"/>\n"
+      s +=
+        "<rect x=\"\(Self.left)\" y=\"\(y)\" width=\"\(Self.plotWidth)\" height=\"\(Self.bandHeight - 1)\" fill=\"#f4f4f4\"/>\n"
       for c in band.cells where (c.prob ?? 0) > 0.005 {
         s += String(
-          format: "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" fill-opacity=\"%.3f\"/>\n",
-          x(c.start), y, max(0.5, x(c.end) - x(c.start)), Self.bandHeight - 1, hex(Self.colour(band.colour)),
+          format:
+            "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" fill-opacity=\"%.3f\"/>\n",
+          x(c.start), y, max(0.5, x(c.end) - x(c.start)), Self.bandHeight - 1,
+          hex(Self.colour(band.colour)),
           min(1, max(0, c.prob ?? 0)))
       }
     }
@@ -173,27 +183,35 @@ public struct TimelinePicture: Sendable {
         let x0 = x(sp.start)
         let w = max(0.5, x(sp.end) - x0)
         s += String(
-          format: "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" stroke=\"white\"/>\n",
+          format:
+            "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" stroke=\"white\"/>\n",
           x0, top, w, Self.rowHeight, hex(Self.colour(sp.colour)))
         let text = sp.prob.map { String(format: "%@ %.2f", sp.name, $0) } ?? sp.name
         // The name with its probability, else as much of the name as fits (about 6.2 px a character).
         let fits = Int((w - 6) / 6.2)
         let shown = text.count <= fits ? text : String(sp.name.prefix(fits))
         if shown.count >= 3 {
-          s += String(format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13, escape(shown))
+          s += String(
+            format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13,
+            escape(shown))
         }
       }
     }
     spanRow(segments, top: r.segments, name: "timeline")
     if let truth, let top = r.truth { spanRow(truth, top: top, name: "truth") }
     let axisY = r.axis + 4
-    s += "<line x1=\"\(Self.left)\" y1=\"\(axisY)\" x2=\"\(W - Self.right)\" y2=\"\(axisY)\" stroke=\"#444\"/>\n"
+    s +=
+      "<line x1=\"\(Self.left)\" y1=\"\(axisY)\" x2=\"\(W - Self.right)\" y2=\"\(axisY)\" stroke=\"#444\"/>\n"
     let step = tickStep
     var t = 0.0
     while t <= duration + 1e-9 {
       let px = x(t)
-      s += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\"/>\n", px, axisY, px, axisY + 4)
-      s += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px, axisY + 16, Self.clock(t, step: step))
+      s += String(
+        format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\"/>\n", px, axisY,
+        px, axisY + 4)
+      s += String(
+        format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px, axisY + 16,
+        Self.clock(t, step: step))
       t += step
     }
     if let note {

@@ -20,7 +20,8 @@ public struct SynthLongVideo: Sendable {
 
   /// Precondition: one clip count (≥ 1) per motion.
   public init(motions: [MotionClass], clipsPerSegment: [Int]) {
-    precondition(motions.count == clipsPerSegment.count && clipsPerSegment.allSatisfy { $0 >= 1 },
+    precondition(
+      motions.count == clipsPerSegment.count && clipsPerSegment.allSatisfy { $0 >= 1 },
       "one clip count >= 1 per segment")
     self.motions = motions
     self.clipsPerSegment = clipsPerSegment
@@ -28,7 +29,9 @@ public struct SynthLongVideo: Sendable {
 
   /// About `seconds` of video: segments of 2…4 clips, each a motion different from the
   /// previous one, drawn from `seed`. Precondition: `seconds > 0`.
-  public static func random(seconds: Double, seed: UInt64, clipFrames: Int = 16, fps: Int = 25) -> SynthLongVideo {
+  public static func random(seconds: Double, seed: UInt64, clipFrames: Int = 16, fps: Int = 25)
+    -> SynthLongVideo
+  {
     precondition(seconds > 0, "seconds must be positive")
     var random = SplitMix64(seed: seed &+ 0x7157_11E5)
     let wanted = max(1, Int((seconds * Double(fps) / Double(clipFrames)).rounded()))
@@ -67,7 +70,8 @@ public struct SynthLongVideo: Sendable {
 
   /// The truth as a file for `vcoswin timeline --truth`: `start end label` lines.
   public var truthText: String {
-    truth.map { String(format: "%.3f %.3f ", $0.start, $0.end) + $0.motion.name }.joined(separator: "\n") + "\n"
+    truth.map { String(format: "%.3f %.3f ", $0.start, $0.end) + $0.motion.name }.joined(
+      separator: "\n") + "\n"
   }
 
   /// Renders the video to `path` (Matroska, `size`×`size`, `fps`), one frame in memory at a time.
@@ -85,7 +89,8 @@ public struct SynthLongVideo: Sendable {
     for (m, c) in zip(motions, clipsPerSegment) {
       let shape = ShapeClass.allCases[random.below(ShapeClass.allCases.count)]
       if continuous {
-        var scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
+        var scene = Scene.random(
+          shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
         let n = c * clipFrames
         let half = Double(n - 1) / 2
         if m == .grow || m == .shrink {
@@ -93,11 +98,16 @@ public struct SynthLongVideo: Sendable {
           scene.radius = min(scene.radius, 0.42 * Double(size) * exp(-scene.growth * half))
           scene.centre = (Double(size) / 2, Double(size) / 2)
         }
-        for t in 0..<n { try writer.append(scene.render(at: Double(t) - half, size: size, wrap: true)) }
+        for t in 0..<n {
+          try writer.append(scene.render(at: Double(t) - half, size: size, wrap: true))
+        }
       } else {
         for _ in 0..<c {
-          let scene = Scene.random(shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
-          for t in 0..<clipFrames { try writer.append(scene.render(frame: t, of: clipFrames, size: size)) }
+          let scene = Scene.random(
+            shape: shape, motion: m, size: size, frames: clipFrames, random: &random)
+          for t in 0..<clipFrames {
+            try writer.append(scene.render(frame: t, of: clipFrames, size: size))
+          }
         }
       }
     }

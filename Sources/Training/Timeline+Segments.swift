@@ -18,7 +18,9 @@ public struct TimelineSegment: Sendable, Equatable {
   /// Windows `first..<last+1` that make the segment.
   public var windows: Range<Int>
 
-  public init(label: Int, name: String, start: Double, end: Double, prob: Double, windows: Range<Int>) {
+  public init(
+    label: Int, name: String, start: Double, end: Double, prob: Double, windows: Range<Int>
+  ) {
     self.label = label
     self.name = name
     self.start = start
@@ -56,7 +58,8 @@ public enum TimelineSegments {
   /// The stretch of time each window stands for: window `i` covers from the midpoint of its
   /// centre and the previous window's centre to the midpoint with the next one; the first
   /// starts at 0 and the last ends at `duration`. The stretches tile `[0, duration]`.
-  public static func coverage(centres: [Double], duration: Double) -> [(start: Double, end: Double)] {
+  public static func coverage(centres: [Double], duration: Double) -> [(start: Double, end: Double)]
+  {
     let n = centres.count
     return (0..<n).map { i in
       let start = i == 0 ? 0 : (centres[i - 1] + centres[i]) / 2
@@ -80,11 +83,14 @@ public enum TimelineSegments {
   ///   - probabilities: `[N][K]`, already smoothed if wanted.
   ///   - names: class names `[K]`.
   public static func segments(
-    centres: [Double], probabilities: [[Float]], names: [String], duration: Double, minSegment: Double = 0
+    centres: [Double], probabilities: [[Float]], names: [String], duration: Double,
+    minSegment: Double = 0
   ) -> [TimelineSegment] {
     precondition(centres.count == probabilities.count, "one centre per window")
     let stretches = coverage(centres: centres, duration: duration)
-    let top = probabilities.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
+    let top = probabilities.map { row in
+      row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0
+    }
     var runs: [(label: Int, windows: Range<Int>)] = []
     for (i, label) in top.enumerated() {
       if let last = runs.last, last.label == label {
@@ -127,7 +133,8 @@ public enum TimelineSegments {
       runs = merged
     }
     return runs.map { r in
-      let p = r.windows.map { Double(probabilities[$0][r.label]) }.reduce(0, +) / Double(r.windows.count)
+      let p =
+        r.windows.map { Double(probabilities[$0][r.label]) }.reduce(0, +) / Double(r.windows.count)
       return TimelineSegment(
         label: r.label, name: r.label < names.count ? names[r.label] : String(r.label),
         start: stretches[r.windows.lowerBound].start, end: stretches[r.windows.upperBound - 1].end,
@@ -175,8 +182,11 @@ public struct TruthSegment: Sendable, Equatable {
       guard fields.count == 3 else {
         throw TimelineError("\(where_): expected 'start end label', got '\(line.prefix(80))'")
       }
-      guard let a = Double(fields[0]), let b = Double(fields[1]), a.isFinite, b.isFinite, a >= 0, b >= a else {
-        throw TimelineError("\(where_): times must be seconds with 0 ≤ start ≤ end, got '\(fields[0]) \(fields[1])'")
+      guard let a = Double(fields[0]), let b = Double(fields[1]), a.isFinite, b.isFinite, a >= 0,
+        b >= a
+      else {
+        throw TimelineError(
+          "\(where_): times must be seconds with 0 ≤ start ≤ end, got '\(fields[0]) \(fields[1])'")
       }
       let name = String(fields[2])
       let label: Int
@@ -185,7 +195,9 @@ public struct TruthSegment: Sendable, Equatable {
       } else if let k = Int(name), k >= 0, k < names.count {
         label = k
       } else {
-        throw TimelineError("\(where_): unknown label '\(name.prefix(60))' (not one of the checkpoint's \(names.count) classes)")
+        throw TimelineError(
+          "\(where_): unknown label '\(name.prefix(60))' (not one of the checkpoint's \(names.count) classes)"
+        )
       }
       out.append(TruthSegment(start: a, end: b, label: label))
     }
@@ -195,7 +207,8 @@ public struct TruthSegment: Sendable, Equatable {
   /// The truth as a file: `start end name` lines.
   public static func text(_ segments: [TruthSegment], names: [String]) -> String {
     segments.map { s in
-      String(format: "%.3f %.3f ", s.start, s.end) + (s.label < names.count ? names[s.label] : String(s.label))
+      String(format: "%.3f %.3f ", s.start, s.end)
+        + (s.label < names.count ? names[s.label] : String(s.label))
     }.joined(separator: "\n") + "\n"
   }
 }

@@ -72,7 +72,9 @@ public struct TimelinePlan: Sendable, Equatable {
   /// Whether some window samples frame `n`.
   public func isWanted(_ n: Int) -> Bool {
     guard n >= 0 && n < frameCount else { return false }
-    if wraps { return n < span && (0..<clipLength).contains { ($0 * frameInterval) % frameCount == n } }
+    if wraps {
+      return n < span && (0..<clipLength).contains { ($0 * frameInterval) % frameCount == n }
+    }
     // Windows k with k·S ≤ n ≤ k·S + (T−1)·I.
     let reach = span - frameInterval
     let lo = max(0, (n - reach + strideFrames - 1) / strideFrames)
@@ -102,7 +104,9 @@ public struct TimelineWindow: Sendable, Equatable {
   /// per-window row the `classify` closure returns, e.g. features and logits).
   public var probabilities: [Float]
 
-  public init(index: Int, firstFrame: Int, lastFrame: Int, start: Double, end: Double, probabilities: [Float]) {
+  public init(
+    index: Int, firstFrame: Int, lastFrame: Int, start: Double, end: Double, probabilities: [Float]
+  ) {
     self.index = index
     self.firstFrame = firstFrame
     self.lastFrame = lastFrame
@@ -215,11 +219,13 @@ public struct TimelineRunner {
 
     try ring.withUnsafeMutableBufferPointer { ringBuffer in
       guard let ringBase = ringBuffer.baseAddress else { return }
-      try reader.forEachFrameInOrder(wanted: { plan.isWanted($0) || thumbWanted.contains($0) }) { frame in
+      try reader.forEachFrameInOrder(wanted: { plan.isWanted($0) || thumbWanted.contains($0) }) {
+        frame in
         let n = frame.number
         if thumbWanted.contains(n) {
           let image = try frame.rgb(width: thumbnailSize.width, height: thumbnailSize.height)
-          thumbnails.append(TimelineThumbnail(time: reader.time(ofFrame: n), frame: n, image: image))
+          thumbnails.append(
+            TimelineThumbnail(time: reader.time(ofFrame: n), frame: n, image: image))
         }
         guard plan.isWanted(n) else { return }
         try frame.planar(transform, into: ringBase + (n % slots) * frameSize)
@@ -231,7 +237,8 @@ public struct TimelineRunner {
           for (t, m) in frames.enumerated() {
             let src = ringBase + (m % slots) * frameSize
             for c in 0..<3 {
-              (pending.pointer + ((b * 3 + c) * T + t) * H * W).update(from: src + c * H * W, count: H * W)
+              (pending.pointer + ((b * 3 + c) * T + t) * H * W).update(
+                from: src + c * H * W, count: H * W)
             }
           }
           pendingWindows.append((nextWindow, frames))
@@ -242,7 +249,8 @@ public struct TimelineRunner {
     }
     try flush()
     guard windows.count == plan.windowCount else {
-      throw TimelineError("\(reader.path): only \(windows.count) of \(plan.windowCount) windows could be read")
+      throw TimelineError(
+        "\(reader.path): only \(windows.count) of \(plan.windowCount) windows could be read")
     }
     thumbnails.sort { $0.frame < $1.frame }
     return TimelineResult(

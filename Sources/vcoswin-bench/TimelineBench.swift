@@ -45,7 +45,8 @@ struct TimelineCutBench: ParsableCommand {
       let n = frame.number
       while next < count && next * S <= n {
         open[next] = try VideoWriter(
-          path: String(format: "%@/w%06d.mkv", out, next), width: reader.info.width, height: reader.info.height,
+          path: String(format: "%@/w%06d.mkv", out, next), width: reader.info.width,
+          height: reader.info.height,
           fps: fps, codec: .mpeg4, quality: 4, keyframeInterval: L)
         next += 1
       }

@@ -8,14 +8,17 @@ final class TimelineCommandTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-timeline-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-timeline-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func vcoswin(_ arguments: String...) throws -> CLIRun { try runVCoSwin(arguments, bundleOf: Self.self) }
+  func vcoswin(_ arguments: String...) throws -> CLIRun {
+    try runVCoSwin(arguments, bundleOf: Self.self)
+  }
   var model: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
 
   func testTimelineCommandJSONTablePicturesAndTruth() throws {
@@ -24,10 +27,13 @@ final class TimelineCommandTests: XCTestCase {
     try video.render(to: path("long.mkv"))
     try video.truthText.write(toFile: path("truth.txt"), atomically: true, encoding: .utf8)
     let run = try vcoswin(
-      "timeline", path("long.mkv"), "--checkpoint", model, "--json", "--top", "2", "--truth", path("truth.txt"),
+      "timeline", path("long.mkv"), "--checkpoint", model, "--json", "--top", "2", "--truth",
+      path("truth.txt"),
       "--png", path("t.png"), "--svg", path("t.svg"))
     XCTAssertEqual(run.status, 0, run.stderr)
-    let lines = run.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let lines = run.stdout.split(separator: "\n").map {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
     XCTAssertEqual(lines.count, 8)  // (64 − 16) / 8 + 1 = 7 windows, then the segments
     guard lines.count == 8 else { return }
     let first = try XCTUnwrap(lines[0])
@@ -45,14 +51,19 @@ final class TimelineCommandTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: path("t.png")))
     XCTAssertTrue(try String(contentsOfFile: path("t.svg"), encoding: .utf8).contains("<svg"))
 
-    let table = try vcoswin("timeline", path("long.mkv"), "--checkpoint", model, "--smooth", "3", "--min-segment", "0.5")
+    let table = try vcoswin(
+      "timeline", path("long.mkv"), "--checkpoint", model, "--smooth", "3", "--min-segment", "0.5")
     XCTAssertEqual(table.status, 0, table.stderr)
-    XCTAssertTrue(table.stdout.contains("7 windows of 8 frames every 2 (16 frames), stride 8 frames; 64 frames decoded"), table.stdout)
+    XCTAssertTrue(
+      table.stdout.contains(
+        "7 windows of 8 frames every 2 (16 frames), stride 8 frames; 64 frames decoded"),
+      table.stdout)
   }
 
   func testTimelineCommandShortVideoIsOneWindow() throws {
     let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path  // 16 frames
-    let run = try vcoswin("timeline", clip, "--checkpoint", model, "--window-frames", "32", "--json")
+    let run = try vcoswin(
+      "timeline", clip, "--checkpoint", model, "--window-frames", "32", "--json")
     XCTAssertEqual(run.status, 0, run.stderr)
     let lines = run.stdout.split(separator: "\n")
     XCTAssertEqual(lines.count, 2)
@@ -88,14 +99,16 @@ final class TimelineCommandTests: XCTestCase {
       ([clip, "--png", path("no/such/dir/x.png")], "x.png"),
     ]
     for (arguments, needle) in cases {
-      let run = try runVCoSwin(["timeline", "--checkpoint", model] + arguments, bundleOf: Self.self)
+      let run = try runVCoSwin(
+        ["timeline", "--checkpoint", model] + arguments, bundleOf: Self.self)
       XCTAssertFalse(run.crashed, "\(arguments)")
       XCTAssertNotEqual(run.status, 0, "\(arguments)")
       XCTAssertTrue(run.stderr.hasPrefix("error:"), "\(arguments): \(run.stderr)")
       XCTAssertTrue(run.stderr.contains(needle), "\(arguments): \(run.stderr)")
     }
     // Huge but valid values are fine: a stride longer than the video is one window.
-    let run = try vcoswin("timeline", clip, "--checkpoint", model, "--stride-frames", "10000000", "--smooth", "10001")
+    let run = try vcoswin(
+      "timeline", clip, "--checkpoint", model, "--stride-frames", "10000000", "--smooth", "10001")
     XCTAssertEqual(run.status, 0, run.stderr)
   }
 
@@ -106,7 +119,8 @@ final class TimelineCommandTests: XCTestCase {
     try video.render(to: path("long.mkv"))
     let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path
     let run = try vcoswin(
-      "features", path("long.mkv"), clip, "--every", "0.32", "--checkpoint", model, "--output", path("f.safetensors"))
+      "features", path("long.mkv"), clip, "--every", "0.32", "--checkpoint", model, "--output",
+      path("f.safetensors"))
     XCTAssertEqual(run.status, 0, run.stderr)
     let file = try SafeTensorsFile.read(path: path("f.safetensors"))
     let (fshape, _) = try file.floats("features")
@@ -116,7 +130,8 @@ final class TimelineCommandTests: XCTestCase {
     XCTAssertEqual(lshape, [8, 8])
     XCTAssertEqual(tshape, [8, 2])
     XCTAssertEqual(Array(times.prefix(4)), [0, 0.64, 0.32, 0.96])
-    let bad = try vcoswin("features", clip, "--every", "0", "--checkpoint", model, "--output", path("g.safetensors"))
+    let bad = try vcoswin(
+      "features", clip, "--every", "0", "--checkpoint", model, "--output", path("g.safetensors"))
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.stderr.contains("--every must be"), bad.stderr)
   }
@@ -127,8 +142,10 @@ final class TimelineCommandTests: XCTestCase {
     try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: path("junk.bin")))
     for (input, ok) in [(clip, true), (path("junk.bin"), false)] {
       let products = Bundle(for: Self.self).bundleURL
-      let binary = [products.deletingLastPathComponent(), products].map { $0.appendingPathComponent("vcoswin") }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+      let binary = [products.deletingLastPathComponent(), products].map {
+        $0.appendingPathComponent("vcoswin")
+      }
+      .first { FileManager.default.isExecutableFile(atPath: $0.path) }
       let process = Process()
       process.executableURL = try XCTUnwrap(binary)
       process.arguments = ["timeline", "-", "--checkpoint", model, "--json"]

@@ -11,11 +11,22 @@ final class TimelinePictureTests: XCTestCase {
     return TimelinePicture(
       title: "clip.mkv", duration: 10, thumbnails: [(2.5, thumb), (7.5, thumb)],
       bands: [
-        .init(name: "move_left", colour: 0, cells: [.init(name: "move_left", colour: 0, start: 0, end: 5, prob: 0.9)]),
-        .init(name: "grow", colour: 6, cells: [.init(name: "grow", colour: 6, start: 5, end: 10, prob: 0.5)]),
+        .init(
+          name: "move_left", colour: 0,
+          cells: [.init(name: "move_left", colour: 0, start: 0, end: 5, prob: 0.9)]),
+        .init(
+          name: "grow", colour: 6,
+          cells: [.init(name: "grow", colour: 6, start: 5, end: 10, prob: 0.5)]),
       ],
-      segments: [.init(name: "move_left", colour: 0, start: 0, end: 5, prob: 0.9), .init(name: "grow", colour: 6, start: 5, end: 10, prob: 0.5)],
-      truth: truth ? [.init(name: "move_left", colour: 0, start: 0, end: 6), .init(name: "grow", colour: 6, start: 6, end: 10)] : nil,
+      segments: [
+        .init(name: "move_left", colour: 0, start: 0, end: 5, prob: 0.9),
+        .init(name: "grow", colour: 6, start: 5, end: 10, prob: 0.5),
+      ],
+      truth: truth
+        ? [
+          .init(name: "move_left", colour: 0, start: 0, end: 6),
+          .init(name: "grow", colour: 6, start: 6, end: 10),
+        ] : nil,
       note: truth ? "agreement 90%" : nil)
   }
 

@@ -14,7 +14,8 @@ final class TimelineTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("timeline-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "timeline-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -55,7 +56,8 @@ final class TimelineTests: XCTestCase {
     let short = TimelinePlan(clipLength: 8, frameInterval: 2, strideFrames: 8, frameCount: 5)
     XCTAssertEqual(short.windowCount, 1)
     XCTAssertEqual(short.frames(of: 0), [0, 2, 4, 1, 3, 0, 2, 4])
-    XCTAssertEqual(short.frames(of: 0), ClipSampler(clipLength: 8, frameInterval: 2).sample(frameCount: 5)[0])
+    XCTAssertEqual(
+      short.frames(of: 0), ClipSampler(clipLength: 8, frameInterval: 2).sample(frameCount: 5)[0])
     XCTAssertEqual((0..<5).filter(short.isWanted), [0, 1, 2, 3, 4])
     XCTAssertEqual(short.ringSlots, 5)
     XCTAssertEqual(short.lastFrame(of: 0), 4)
@@ -73,7 +75,8 @@ final class TimelineTests: XCTestCase {
     let probs = [a, a, a, b, a, a, b, b, b, b]
     let centres = (0..<10).map { Double($0) + 0.5 }
     let names = ["a", "b"]
-    let raw = TimelineSegments.segments(centres: centres, probabilities: probs, names: names, duration: 10)
+    let raw = TimelineSegments.segments(
+      centres: centres, probabilities: probs, names: names, duration: 10)
     XCTAssertEqual(raw.map(\.name), ["a", "b", "a", "b"])
     XCTAssertEqual(raw.map(\.start), [0, 3, 4, 6])
     XCTAssertEqual(raw.map(\.end), [3, 4, 6, 10])
@@ -82,25 +85,31 @@ final class TimelineTests: XCTestCase {
     let smoothed = TimelineSegments.smooth(probs, over: 3)
     XCTAssertEqual(smoothed[3][0], (0.9 + 0.2 + 0.9) / 3, accuracy: 1e-6)
     XCTAssertEqual(smoothed[0][0], 0.9, accuracy: 1e-6)  // fewer windows at the ends
-    let s = TimelineSegments.segments(centres: centres, probabilities: smoothed, names: names, duration: 10)
+    let s = TimelineSegments.segments(
+      centres: centres, probabilities: smoothed, names: names, duration: 10)
     XCTAssertEqual(s.map(\.name), ["a", "b"])
     // --min-segment: the 1 s segment joins its longer neighbour, and the neighbours merge.
-    let m = TimelineSegments.segments(centres: centres, probabilities: probs, names: names, duration: 10, minSegment: 1.5)
+    let m = TimelineSegments.segments(
+      centres: centres, probabilities: probs, names: names, duration: 10, minSegment: 1.5)
     XCTAssertEqual(m.map(\.name), ["a", "b"])
     XCTAssertEqual(m.map(\.end), [6, 10])
     XCTAssertEqual(m[0].windows, 0..<6)
     // Agreement: time with the truth's label over the labelled time.
-    let truth = [TruthSegment(start: 0, end: 5, label: 0), TruthSegment(start: 5, end: 10, label: 1)]
+    let truth = [
+      TruthSegment(start: 0, end: 5, label: 0), TruthSegment(start: 5, end: 10, label: 1),
+    ]
     XCTAssertEqual(TimelineSegments.agreement(m, truth: truth), 0.9, accuracy: 1e-9)
   }
 
   func testTimelineTruthFileErrorsNameFileAndLine() throws {
     let names = ["move_left", "grow"]
     let ok = try TruthSegment.parse("# t\n0 1.5 grow\n\n1.5 3 0\n", path: "t.txt", names: names)
-    XCTAssertEqual(ok, [TruthSegment(start: 0, end: 1.5, label: 1), TruthSegment(start: 1.5, end: 3, label: 0)])
+    XCTAssertEqual(
+      ok, [TruthSegment(start: 0, end: 1.5, label: 1), TruthSegment(start: 1.5, end: 3, label: 0)])
     for (text, needle) in [
       ("0 1 jump\n", "t.txt:1: unknown label 'jump'"), ("0 1\n", "t.txt:1: expected"),
-      ("0 1 grow\n2 1 grow\n", "t.txt:2: times"), ("nan 1 grow\n", "t.txt:1: times"), ("0 1 7\n", "unknown label '7'"),
+      ("0 1 grow\n2 1 grow\n", "t.txt:2: times"), ("nan 1 grow\n", "t.txt:1: times"),
+      ("0 1 7\n", "unknown label '7'"),
     ] {
       XCTAssertThrowsError(try TruthSegment.parse(text, path: "t.txt", names: names)) { error in
         XCTAssertTrue(String(describing: error).contains(needle), "\(error)")
@@ -116,14 +125,20 @@ final class TimelineTests: XCTestCase {
     var times: [Int64] = [0]
     for i in 1..<40 { times.append(times[i - 1] + gaps[i % gaps.count]) }
     let file = path("vfr.mkv")
-    let writer = try VideoWriter(path: file, width: 32, height: 32, fps: 25, codec: .ffv1, timeBase: 1000, keyframeInterval: 4)
-    for i in 0..<40 { try writer.append(RGBImage(width: 32, height: 32, fill: (UInt8(i * 6), 0, 0)), pts: times[i]) }
+    let writer = try VideoWriter(
+      path: file, width: 32, height: 32, fps: 25, codec: .ffv1, timeBase: 1000, keyframeInterval: 4)
+    for i in 0..<40 {
+      try writer.append(RGBImage(width: 32, height: 32, fill: (UInt8(i * 6), 0, 0)), pts: times[i])
+    }
     try writer.finish()
     let reader = try VideoReader(path: file)
-    let plan = TimelinePlan(clipLength: 4, frameInterval: 2, strideFrames: 3, frameCount: reader.frameCount)
+    let plan = TimelinePlan(
+      clipLength: 4, frameInterval: 2, strideFrames: 3, frameCount: reader.frameCount)
     let runner = TimelineRunner(plan: plan, transform: .test(size: 16, normalize: false), batch: 3)
     var streamed: [Int] = []
-    let result = try runner.run(reader: reader, classify: Self.meanClassifier) { streamed.append($0.index) }
+    let result = try runner.run(reader: reader, classify: Self.meanClassifier) {
+      streamed.append($0.index)
+    }
     XCTAssertEqual(result.windows.count, 11)  // starts 0, 3, …, 30 (30 + 8 ≤ 40)
     XCTAssertEqual(streamed, Array(0..<11))
     for w in result.windows {
@@ -145,12 +160,17 @@ final class TimelineTests: XCTestCase {
   func testTimelineShortVideoIsOneWrappedWindow() throws {
     let file = path("short.mkv")
     let writer = try VideoWriter(path: file, width: 32, height: 32, fps: 25, codec: .ffv1)
-    for i in 0..<5 { try writer.append(RGBImage(width: 32, height: 32, fill: (UInt8(i * 50), 0, 0))) }
+    for i in 0..<5 {
+      try writer.append(RGBImage(width: 32, height: 32, fill: (UInt8(i * 50), 0, 0)))
+    }
     try writer.finish()
     let reader = try VideoReader(path: file)
-    let plan = TimelinePlan(clipLength: 8, frameInterval: 2, strideFrames: 8, frameCount: reader.frameCount)
-    let result = try TimelineRunner(plan: plan, transform: .test(size: 16, normalize: false), batch: 4)
-      .run(reader: reader, classify: Self.meanClassifier)
+    let plan = TimelinePlan(
+      clipLength: 8, frameInterval: 2, strideFrames: 8, frameCount: reader.frameCount)
+    let result = try TimelineRunner(
+      plan: plan, transform: .test(size: 16, normalize: false), batch: 4
+    )
+    .run(reader: reader, classify: Self.meanClassifier)
     XCTAssertEqual(result.windows.count, 1)
     XCTAssertEqual(result.windows[0].start, 0)
     XCTAssertEqual(result.windows[0].end, reader.info.duration, accuracy: 1e-9)
@@ -176,9 +196,13 @@ final class TimelineTests: XCTestCase {
     let reader = try VideoReader(path: file)
     XCTAssertEqual(reader.frameCount, 240)
     let stride = 8  // half a window
-    let plan = TimelinePlan(clipLength: 8, frameInterval: 2, strideFrames: stride, frameCount: reader.frameCount)
-    let runner = TimelineRunner(plan: plan, transform: .test(size: 32, normalize: data.normalize), batch: 8)
-    let result = try runner.run(reader: reader) { try model.averagedProbabilities($0, views: 1, batch: 8) }
+    let plan = TimelinePlan(
+      clipLength: 8, frameInterval: 2, strideFrames: stride, frameCount: reader.frameCount)
+    let runner = TimelineRunner(
+      plan: plan, transform: .test(size: 32, normalize: data.normalize), batch: 8)
+    let result = try runner.run(reader: reader) {
+      try model.averagedProbabilities($0, views: 1, batch: 8)
+    }
     XCTAssertEqual(result.windows.count, 29)
     XCTAssertEqual(result.decodedFrames, 240, "each frame decoded exactly once")
     XCTAssertEqual(reader.decodedFrameCount, 240)
@@ -189,7 +213,9 @@ final class TimelineTests: XCTestCase {
       XCTAssertEqual(w.end, Double(stride * w.index + 16) / 25, accuracy: 1e-9)
     }
 
-    let truth = video.truth.map { TruthSegment(start: $0.start, end: $0.end, label: $0.motion.rawValue) }
+    let truth = video.truth.map {
+      TruthSegment(start: $0.start, end: $0.end, label: $0.motion.rawValue)
+    }
     let probs = TimelineSegments.smooth(result.windows.map(\.probabilities), over: 3)
     let segments = TimelineSegments.segments(
       centres: result.windows.map(\.centre), probabilities: probs, names: opened.info.labels,
@@ -199,8 +225,11 @@ final class TimelineTests: XCTestCase {
       names: opened.info.labels, duration: result.duration)
     let agreement = TimelineSegments.agreement(segments, truth: truth)
     let rawAgreement = TimelineSegments.agreement(raw, truth: truth)
-    print(String(format: "timeline agreement with the truth: %.3f (smooth 3, min-segment 0.5 s), %.3f raw; %d segments (truth %d)",
-                 agreement, rawAgreement, segments.count, truth.count))
+    print(
+      String(
+        format:
+          "timeline agreement with the truth: %.3f (smooth 3, min-segment 0.5 s), %.3f raw; %d segments (truth %d)",
+        agreement, rawAgreement, segments.count, truth.count))
     XCTAssertEqual(segments.map(\.label), motions.map(\.rawValue))
     let strideSeconds = Double(stride) / 25
     for (s, t) in zip(segments.dropLast(), truth.dropLast()) {

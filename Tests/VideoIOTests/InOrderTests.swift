@@ -6,9 +6,12 @@ import XCTest
 final class InOrderTests: TemporaryFolderTestCase {
   /// Every wanted frame shows its own number; each frame is decoded exactly once.
   func testTimelineInOrderPassDecodesEachFrameOnce() throws {
-    let cases: [(String, VideoWriter.Codec, Int)] = [("a.mkv", .ffv1, 0), ("b.mp4", .mpeg4, 2), ("c.avi", .mpeg4, 0)]
+    let cases: [(String, VideoWriter.Codec, Int)] = [
+      ("a.mkv", .ffv1, 0), ("b.mp4", .mpeg4, 2), ("c.avi", .mpeg4, 0),
+    ]
     for (name, codec, bFrames) in cases {
-      let file = try writePatternVideo(name, frames: 37, codec: codec, keyframeInterval: 6, bFrames: bFrames)
+      let file = try writePatternVideo(
+        name, frames: 37, codec: codec, keyframeInterval: 6, bFrames: bFrames)
       let reader = try VideoReader(path: file)
       XCTAssertEqual(reader.decodedFrameCount, 0, name)
       var seen: [Int] = []
@@ -19,7 +22,9 @@ final class InOrderTests: TemporaryFolderTestCase {
       XCTAssertEqual(seen, (0..<37).filter { $0 % 3 != 1 }, name)
       XCTAssertEqual(reader.decodedFrameCount, 37, "\(name): each frame decoded exactly once")
       // A second pass decodes everything once more (the reader goes back to the start).
-      try reader.forEachFrameInOrder(wanted: { $0 == 36 }) { XCTAssertEqual(Pattern.number(try $0.rgb()), 36) }
+      try reader.forEachFrameInOrder(wanted: { $0 == 36 }) {
+        XCTAssertEqual(Pattern.number(try $0.rgb()), 36)
+      }
       XCTAssertEqual(reader.decodedFrameCount, 74, name)
     }
   }

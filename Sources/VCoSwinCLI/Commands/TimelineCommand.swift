@@ -45,7 +45,10 @@ struct TimelineCommand: ParsableCommand {
 
   @OptionGroup var inference: InferenceArguments
 
-  @Option(help: "Frames a window spans, a multiple of the clip length (sets the interval; default: clip length × interval).")
+  @Option(
+    help:
+      "Frames a window spans, a multiple of the clip length (sets the interval; default: clip length × interval)."
+  )
   var windowFrames: Int?
 
   @Option(help: "Seconds between window starts (converted with the video's frame rate).")
@@ -57,7 +60,9 @@ struct TimelineCommand: ParsableCommand {
   @Option(help: "Labels per window in --json.")
   var top = 3
 
-  @Option(help: "Moving average of the probabilities over this many windows before the top label (1: none).")
+  @Option(
+    help:
+      "Moving average of the probabilities over this many windows before the top label (1: none).")
   var smooth = 1
 
   @Option(help: "Segments shorter than this many seconds join a neighbour (0: keep all).")
@@ -72,7 +77,8 @@ struct TimelineCommand: ParsableCommand {
   @Option(help: "Write the timeline picture as PNG (one video).")
   var png: String?
 
-  @Option(help: "Ground-truth segments: lines `start end label` (seconds; label a class name or index).")
+  @Option(
+    help: "Ground-truth segments: lines `start end label` (seconds; label a class name or index).")
   var truth: String?
 
   /// Largest stride in frames and window span accepted (about 4.6 days at 25 fps).
@@ -82,28 +88,41 @@ struct TimelineCommand: ParsableCommand {
 
   func validate() throws {
     guard !videos.isEmpty else { throw ValidationError("give at least one video.") }
-    guard (1...1000).contains(top) else { throw ValidationError("--top must be in 1…1000 (got \(top)).") }
-    guard (1...10_001).contains(smooth) else { throw ValidationError("--smooth must be in 1…10001 windows (got \(smooth)).") }
+    guard (1...1000).contains(top) else {
+      throw ValidationError("--top must be in 1…1000 (got \(top)).")
+    }
+    guard (1...10_001).contains(smooth) else {
+      throw ValidationError("--smooth must be in 1…10001 windows (got \(smooth)).")
+    }
     guard minSegment.isFinite, (0...Self.maxSeconds).contains(minSegment) else {
-      throw ValidationError("--min-segment must be seconds in 0…\(Int(Self.maxSeconds)) (got \(minSegment)).")
+      throw ValidationError(
+        "--min-segment must be seconds in 0…\(Int(Self.maxSeconds)) (got \(minSegment)).")
     }
     if let stride {
       guard stride.isFinite, stride > 0, stride <= Self.maxSeconds else {
-        throw ValidationError("--stride must be seconds in (0, \(Int(Self.maxSeconds))] (got \(stride)).")
+        throw ValidationError(
+          "--stride must be seconds in (0, \(Int(Self.maxSeconds))] (got \(stride)).")
       }
     }
     if let strideFrames, !(1...Self.maxFrames).contains(strideFrames) {
       throw ValidationError("--stride-frames must be in 1…\(Self.maxFrames) (got \(strideFrames)).")
     }
-    if stride != nil && strideFrames != nil { throw ValidationError("give --stride or --stride-frames, not both.") }
+    if stride != nil && strideFrames != nil {
+      throw ValidationError("give --stride or --stride-frames, not both.")
+    }
     if let windowFrames {
       guard (1...Self.maxFrames).contains(windowFrames) else {
-        throw ValidationError("--window-frames must be in 1…\(Self.maxFrames) (got \(windowFrames)).")
+        throw ValidationError(
+          "--window-frames must be in 1…\(Self.maxFrames) (got \(windowFrames)).")
       }
-      if inference.interval != nil { throw ValidationError("give --window-frames or --interval, not both.") }
+      if inference.interval != nil {
+        throw ValidationError("give --window-frames or --interval, not both.")
+      }
     }
     if inference.clips != 1 || inference.crops != 1 || inference.fullProtocol {
-      throw ValidationError("a timeline classifies each window once (centre crop): drop --clips, --crops and --full-protocol.")
+      throw ValidationError(
+        "a timeline classifies each window once (centre crop): drop --clips, --crops and --full-protocol."
+      )
     }
     if (svg != nil || png != nil || truth != nil) && videos.count != 1 {
       throw ValidationError("--svg, --png and --truth take one video (got \(videos.count)).")
@@ -114,12 +133,14 @@ struct TimelineCommand: ParsableCommand {
     let loaded = try inference.load()
     let (model, info) = (loaded.model, loaded.info)
     guard info.config.dims == 3 else {
-      throw CommandFailure("\(loaded.path): a timeline needs a video model; this is an image checkpoint")
+      throw CommandFailure(
+        "\(loaded.path): a timeline needs a video model; this is an image checkpoint")
     }
     var data = loaded.data
     if let windowFrames {
       guard windowFrames % data.clipLength == 0 else {
-        throw CommandFailure("--window-frames \(windowFrames) is not a multiple of the clip length \(data.clipLength)")
+        throw CommandFailure(
+          "--window-frames \(windowFrames) is not a multiple of the clip length \(data.clipLength)")
       }
       data.frameInterval = windowFrames / data.clipLength
     }
@@ -138,29 +159,39 @@ struct TimelineCommand: ParsableCommand {
     // frames ([B, 3, T, H, W] and [T·I, 3, H, W] Float32), checked before any pass.
     let sample = [3, data.clipLength, data.size, data.size]
     let window = sample.reduce(4, saturatingProduct)
-    let ring = saturatingProduct(saturatingProduct(data.frameInterval, 3 * 4), saturatingProduct(data.clipLength, data.size * data.size))
+    let ring = saturatingProduct(
+      saturatingProduct(data.frameInterval, 3 * 4),
+      saturatingProduct(data.clipLength, data.size * data.size))
     try MemoryBudget.check(
       saturatingSum(
         info.config.inferenceBytes(batch: inference.batch, input: Array(sample.dropFirst())),
         saturatingSum(saturatingProduct(inference.batch, window), ring)),
-      what: "\(loaded.path): timeline windows of \(sample.dropFirst().map(String.init).joined(separator: "×")), batch \(inference.batch)")
+      what:
+        "\(loaded.path): timeline windows of \(sample.dropFirst().map(String.init).joined(separator: "×")), batch \(inference.batch)"
+    )
     let transform = ClipTransform.test(size: data.size, normalize: data.normalize)
     var failures = 0
     for video in videos {
       do {
-        try timeline(video, model: model, labels: info.labels, data: data, transform: transform, truth: truthSegments)
+        try timeline(
+          video, model: model, labels: info.labels, data: data, transform: transform,
+          truth: truthSegments)
       } catch {
         failures += 1
         let message = String(describing: error)
-        FileHandle.standardError.write(Data("error: \(message.contains(video) ? message : "\(video): \(message)")\n".utf8))
+        FileHandle.standardError.write(
+          Data("error: \(message.contains(video) ? message : "\(video): \(message)")\n".utf8))
       }
     }
-    if failures > 0 { throw CommandFailure("\(failures) of \(videos.count) files could not be read") }
+    if failures > 0 {
+      throw CommandFailure("\(failures) of \(videos.count) files could not be read")
+    }
   }
 
   /// One video: the pass, the segments, the output.
   private func timeline(
-    _ video: String, model: VCoSwinModel, labels: [String], data: DataOptions, transform: ClipTransform,
+    _ video: String, model: VCoSwinModel, labels: [String], data: DataOptions,
+    transform: ClipTransform,
     truth: [TruthSegment]?
   ) throws {
     var file = video
@@ -175,32 +206,42 @@ struct TimelineCommand: ParsableCommand {
       reader = try VideoReader(path: file, threads: inference.workers)
     } catch {
       guard let spool else { throw error }
-      throw CommandFailure("- (standard input): " + String(describing: error).replacingOccurrences(of: spool + ": ", with: "")
-        .replacingOccurrences(of: spool, with: "-"))
+      throw CommandFailure(
+        "- (standard input): "
+          + String(describing: error).replacingOccurrences(of: spool + ": ", with: "")
+          .replacingOccurrences(of: spool, with: "-"))
     }
     let (T, I) = (data.clipLength, data.frameInterval)
     let span = T * I
     var S = strideFrames ?? Swift.max(1, span / 2)
     if let stride {
-      guard reader.info.fps > 0 else { throw CommandFailure("\(video): no frame rate known; give --stride-frames instead of --stride") }
+      guard reader.info.fps > 0 else {
+        throw CommandFailure(
+          "\(video): no frame rate known; give --stride-frames instead of --stride")
+      }
       S = Swift.min(Self.maxFrames, Swift.max(1, Int((stride * reader.info.fps).rounded())))
     }
-    let plan = TimelinePlan(clipLength: T, frameInterval: I, strideFrames: S, frameCount: reader.frameCount)
+    let plan = TimelinePlan(
+      clipLength: T, frameInterval: I, strideFrames: S, frameCount: reader.frameCount)
     var runner = TimelineRunner(plan: plan, transform: transform, batch: inference.batch)
     if svg != nil || png != nil { addThumbnails(&runner, reader: reader) }
     let k = Swift.min(top, labels.count)
     let result = try runner.run(
-      reader: reader, classify: { try model.averagedProbabilities($0, views: 1, batch: inference.batch) },
+      reader: reader,
+      classify: { try model.averagedProbabilities($0, views: 1, batch: inference.batch) },
       onWindow: { w in
         guard json else { return }
-        print(try jsonLine([
-          "path": video, "window": w.index, "start": rounded(w.start), "end": rounded(w.end),
-          "frames": [w.firstFrame, w.lastFrame], "top": topList(w.probabilities, k, labels),
-        ] as [String: Any]))
+        print(
+          try jsonLine(
+            [
+              "path": video, "window": w.index, "start": rounded(w.start), "end": rounded(w.end),
+              "frames": [w.firstFrame, w.lastFrame], "top": topList(w.probabilities, k, labels),
+            ] as [String: Any]))
       })
     let probs = TimelineSegments.smooth(result.windows.map(\.probabilities), over: smooth)
     let segments = TimelineSegments.segments(
-      centres: result.windows.map(\.centre), probabilities: probs, names: labels, duration: result.duration,
+      centres: result.windows.map(\.centre), probabilities: probs, names: labels,
+      duration: result.duration,
       minSegment: minSegment)
     let agreement = truth.map { TimelineSegments.agreement(segments, truth: $0) }
     if json {
@@ -208,23 +249,35 @@ struct TimelineCommand: ParsableCommand {
         "path": video, "windows": result.windows.count, "window_frames": span, "stride_frames": S,
         "decoded_frames": result.decodedFrames, "duration": rounded(result.duration),
         "segments": segments.map { s in
-          ["label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end), "prob": rounded(s.prob)]
+          [
+            "label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end),
+            "prob": rounded(s.prob),
+          ]
             as [String: Any]
         },
       ]
       if let agreement { line["agreement"] = rounded(agreement) }
       print(try jsonLine(line))
     } else {
-      print("\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded")
+      print(
+        "\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded"
+      )
       print("     start       end  label                      prob")
       for s in segments {
-        print(String(format: "  %8.2f  %8.2f  ", s.start, s.end) + s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
-          + String(format: "  %5.3f", s.prob))
+        print(
+          String(format: "  %8.2f  %8.2f  ", s.start, s.end)
+            + s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            + String(format: "  %5.3f", s.prob))
       }
-      if let agreement { print(String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100)) }
+      if let agreement {
+        print(
+          String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
+      }
     }
     if svg != nil || png != nil {
-      let picture = makePicture(video, result: result, segments: segments, labels: labels, truth: truth, agreement: agreement)
+      let picture = makePicture(
+        video, result: result, segments: segments, labels: labels, truth: truth,
+        agreement: agreement)
       if let svg {
         let text = try picture.svg()
         do {
@@ -241,8 +294,12 @@ struct TimelineCommand: ParsableCommand {
   /// reader indexes a file's packets before decoding, which a pipe cannot do. Memory stays
   /// flat; the disk holds the whole stream until the timeline is done.
   private func spoolStandardInput() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-stdin-\(UUID().uuidString)").path
-    guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-stdin-\(UUID().uuidString)"
+    ).path
+    guard FileManager.default.createFile(atPath: path, contents: nil),
+      let out = FileHandle(forWritingAtPath: path)
+    else {
       throw CommandFailure("-: cannot create a temporary file for standard input at \(path)")
     }
     defer { try? out.close() }
@@ -254,7 +311,8 @@ struct TimelineCommand: ParsableCommand {
         try out.write(contentsOf: chunk)
       } catch {
         try? FileManager.default.removeItem(atPath: path)
-        throw CommandFailure("-: cannot spool standard input to \(path) (\(error.localizedDescription))")
+        throw CommandFailure(
+          "-: cannot spool standard input to \(path) (\(error.localizedDescription))")
       }
       total += chunk.count
     }
@@ -288,34 +346,47 @@ struct TimelineCommand: ParsableCommand {
   }
 
   private func makePicture(
-    _ video: String, result: TimelineResult, segments: [TimelineSegment], labels: [String], truth: [TruthSegment]?,
+    _ video: String, result: TimelineResult, segments: [TimelineSegment], labels: [String],
+    truth: [TruthSegment]?,
     agreement: Double?
   ) -> TimelinePicture {
-    let stretches = TimelineSegments.coverage(centres: result.windows.map(\.centre), duration: result.duration)
+    let stretches = TimelineSegments.coverage(
+      centres: result.windows.map(\.centre), duration: result.duration)
     // Bands: classes on top of some window (raw probabilities), at most 12, most often on top first.
     var onTop: [Int: Int] = [:]
     for w in result.windows {
       if let best = topK(w.probabilities, 1).first { onTop[best.index, default: 0] += 1 }
     }
     for s in segments { onTop[s.label, default: 0] += 0 }
-    let classes = onTop.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(12).map(\.key).sorted()
+    let classes = onTop.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+      .prefix(12).map(\.key).sorted()
     let bands = classes.map { c in
       TimelinePicture.Band(
         name: labels[c], colour: c,
         cells: zip(result.windows, stretches).map { w, s in
-          TimelinePicture.Span(name: labels[c], colour: c, start: s.start, end: s.end, prob: Double(w.probabilities[c]))
+          TimelinePicture.Span(
+            name: labels[c], colour: c, start: s.start, end: s.end, prob: Double(w.probabilities[c])
+          )
         })
     }
-    let segs = segments.map { TimelinePicture.Span(name: $0.name, colour: $0.label, start: $0.start, end: $0.end, prob: $0.prob) }
+    let segs = segments.map {
+      TimelinePicture.Span(
+        name: $0.name, colour: $0.label, start: $0.start, end: $0.end, prob: $0.prob)
+    }
     let truthSpans = truth.map { t in
-      t.map { TimelinePicture.Span(name: labels[$0.label], colour: $0.label, start: $0.start, end: $0.end) }
+      t.map {
+        TimelinePicture.Span(name: labels[$0.label], colour: $0.label, start: $0.start, end: $0.end)
+      }
     }
     let name = URL(fileURLWithPath: video).lastPathComponent
     return TimelinePicture(
       title: "\(name): \(result.windows.count) windows, \(segments.count) segments",
-      duration: result.duration, thumbnails: result.thumbnails.map { ($0.time, $0.image) }, bands: bands,
+      duration: result.duration, thumbnails: result.thumbnails.map { ($0.time, $0.image) },
+      bands: bands,
       segments: segs, truth: truthSpans,
-      note: agreement.map { String(format: "agreement with the truth: %.1f%% of the labelled time", $0 * 100) })
+      note: agreement.map {
+        String(format: "agreement with the truth: %.1f%% of the labelled time", $0 * 100)
+      })
   }
 }
 
