@@ -67,10 +67,13 @@ let package = Package(
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [
-        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "TorchCheckpoint",
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: numericSettings),
+    // The .pth loading benchmark (Benchmarks/pth_load.sh): the reader alone in a small process.
+    .executableTarget(
+      name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"),
 
     // Tests.
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),

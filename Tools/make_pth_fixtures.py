@@ -43,9 +43,9 @@ def expected(tensors):
     return out, meta
 
 
-def write(name, obj, state_dict):
+def write(name, obj, state_dict, **save_options):
     path = os.path.join(OUT, name + ".pth")
-    torch.save(obj, path)
+    torch.save(obj, path, **save_options)
     tensors, meta = expected(state_dict)
     save_file(tensors, os.path.join(OUT, name + ".expected.safetensors"), metadata=meta)
     # The reader's answer is what torch.load(weights_only=True) gives for the same state dict.
@@ -98,6 +98,9 @@ views = {
     "transposed_f16": torch.randn(3, 4).half().t(),
 }
 write("views", views, views)
+
+# Protocol 4 (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL) instead of torch's default 2.
+write("protocol4", views, views, pickle_protocol=4)
 
 wrapped = {"state_dict": sd, "args": argparse.Namespace(lr=0.1, arch="swin3d_t"), "epoch": 3}
 write("wrapped_state_dict", wrapped, sd)

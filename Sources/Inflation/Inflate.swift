@@ -47,7 +47,23 @@ public struct InflationError: Error, CustomStringConvertible, Equatable, Sendabl
     self.path = path
     self.reason = reason
   }
-  public var description: String { "\(path): \(reason)" }
+  /// `PATH: reason`, the reason cut to `maxReasonLength` characters (one readable line).
+  public var description: String { "\(path): \(brief(reason))" }
+}
+
+/// Error text is one line a person reads: a list of numbers longer than `limit` shows its
+/// first entries and its length, `[1, 1, 1, 1, 1, 1, …] (200000 entries)`.
+func brief<T>(_ list: [T], limit: Int = 6) -> String {
+  if list.count <= limit { return "\(list)" }
+  return "[" + list.prefix(limit).map { "\($0)" }.joined(separator: ", ") + ", …] (\(list.count) entries)"
+}
+
+/// The longest reason an error prints.
+let maxReasonLength = 400
+
+/// `text` cut to `maxReasonLength` characters, marked with `…` when cut.
+func brief(_ text: String) -> String {
+  text.count <= maxReasonLength ? text : String(text.prefix(maxReasonLength)) + "… (\(text.count) characters)"
 }
 
 /// What happened to one tensor.
@@ -155,7 +171,12 @@ public enum Inflate {
         throw InflationError(path: path, "missing tensor '\(s2.name)' (expected shape \(s2.shape))")
       }
       guard t.shape == s2.shape else {
-        throw InflationError(path: path, "tensor '\(s2.name)' has shape \(t.shape), expected \(s2.shape)")
+        throw InflationError(path: path, "tensor '\(s2.name)' has shape \(brief(t.shape)), expected \(brief(s2.shape))")
+      }
+      // Checked here, on the source, so the error names the file and the 2D key it is about.
+      if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
+        throw InflationError(
+          path: path, "tensor '\(s2.name)' holds a NaN or infinite value (\(t.values[bad])) at element \(bad) of \(t.values.count)")
       }
       func step(_ a: InflationStep.Action, _ shape: [Int]) {
         steps.append(InflationStep(action: a, source: s2.name, sourceShape: s2.shape, target: s3.name, targetShape: shape))
@@ -194,9 +215,10 @@ public enum Inflate {
     return Inflation(info: CheckpointInfo(config: c3, labels: labels, provenance: provenance), tensors: out, steps: steps)
   }
 
-  /// Reads a 2D checkpoint made by this package or a foreign Swin state dict (`Checkpoint.open`),
-  /// inflates it (a 3D source is refused by `config3D`), and writes the 3D checkpoint to `to` (atomically). The provenance records the
-  /// source path, its SHA-256 and the options.
+  /// Reads a 2D checkpoint made by this package or a foreign Swin state dict (`Checkpoint.open`:
+  /// `.pth` or safetensors, torchvision or official layout), inflates it (a 3D source is refused
+  /// by `config3D`), and writes the 3D checkpoint to `to` (atomically). The provenance records
+  /// the source's file name (not its folder), its SHA-256 and the options.
   public static func run(from: String, to: String, options: InflationOptions) throws -> Inflation {
     let opened = try Checkpoint.open(path: from)
     let info = opened.info
@@ -220,7 +242,7 @@ public enum Inflate {
       }
     }
     let p = Provenance(
-      inflatedFrom: source, sourceSha256: try SHA256.hex(contentsOf: source), sourceKind: sourceKind, options: options)
+      inflatedFrom: URL(fileURLWithPath: source).lastPathComponent, sourceSha256: try SHA256.hex(contentsOf: source), sourceKind: sourceKind, options: options)
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try enc.encode(p), as: UTF8.self)

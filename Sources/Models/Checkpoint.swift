@@ -145,6 +145,22 @@ public enum Checkpoint {
     }
   }
 
+  /// Adds torchvision's `relative_position_index` buffers (Int64; 2D `[N·N]`, 3D `[N, N]`) of
+  /// every block of a Swin-variant model, so the file loads into torchvision with
+  /// `strict=True`. CoSwin models have no torchvision counterpart and get none.
+  public static func addIndexBuffers(to writer: inout SafeTensorsWriter, config: ModelConfig) throws {
+    guard config.variant == .swin else { return }
+    for i in 0..<config.stages {
+      let n = config.windows[i].reduce(1, *)
+      let values = relativePositionIndexValues(window: config.windows[i])
+      for j in 0..<config.depths[i] {
+        try writer.add(
+          config.blockName(stage: i, block: j) + ".attn.relative_position_index",
+          shape: config.dims == 2 ? [n * n] : [n, n], int64s: values)
+      }
+    }
+  }
+
   /// The dtypes a parameter may have (converted to Float32 on load).
   static let floatingDTypes: Set<DType> = [.f32, .f16, .bf16, .f64]
 
@@ -224,6 +240,7 @@ public enum Checkpoint {
     for p in store.parameters {
       try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
     }
+    try addIndexBuffers(to: &writer, config: info.config)
     try writer.write(to: path)
   }
 
@@ -249,6 +266,7 @@ public enum Checkpoint {
       }
       try writer.add(s.name, shape: t.shape, floats: t.values)
     }
+    try addIndexBuffers(to: &writer, config: info.config)
     try writer.write(to: path)
   }
 }

@@ -86,6 +86,17 @@ extension Checkpoint {
     return head == [0x50, 0x4B, 0x03, 0x04] || Array(head.prefix(3)) == [0x80, 0x02, 0x8A]
   }
 
+  /// Whether `path` is a checkpoint rather than a video: a `.pth` (zip or legacy pickle) or a
+  /// safetensors file whose header parses (any safetensors file is a tensor file, never a video).
+  public static func isCheckpointFile(path: String) -> Bool {
+    if isPyTorchFile(path: path) { return true }
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    guard let head = try? handle.read(upToCount: 9).map(Array.init), head.count == 9 else { return false }
+    let length = head.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    return head[8] == UInt8(ascii: "{") && length < 100_000_000
+  }
+
   /// Converts a foreign state dict (raw names) into this package's form (see `open`).
   static func foreign(_ raw: SafeTensorsFile, preset: String?) throws -> OpenedCheckpoint {
     let (layout, renamed) = try ForeignLayouts.normalise(raw)

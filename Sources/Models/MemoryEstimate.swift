@@ -1,6 +1,6 @@
-// An up-front estimate of what inference will allocate, so a command can refuse an input that
-// cannot fit (a huge --size or clip length, or a checkpoint's recorded size) with a clear error
-// instead of aborting in the allocator.
+// An up-front estimate of what inference (and a training step) will allocate, so a command can
+// refuse an input that cannot fit (a huge --size or clip length, or a checkpoint's recorded size)
+// with a clear error instead of aborting in the allocator.
 //
 // Legend: B batch, T H W input sizes, s embedding stride, p padding, C₀ = embed_dim,
 // N₀ = ∏ ⌈(size + 2p) / s⌉ tokens after the embedding, P parameters.
@@ -40,19 +40,37 @@ public enum MemoryBudget {
 }
 
 extension ModelConfig {
+  /// `N₀`, the tokens after the embedding of an input of sizes `sizes` (`[H, W]` or
+  /// `[T, H, W]`, each ≥ 1): `∏ ⌈(size + 2p) / s⌉`, saturating at `Int.max`.
+  public func embeddedTokens(input sizes: [Int]) -> Int {
+    var tokens = 1
+    for (d, s) in sizes.enumerated() where d < embedStride.count {
+      tokens = saturatingProduct(tokens, (s + 2 * embedPadding[d] + embedStride[d] - 1) / embedStride[d])
+    }
+    return tokens
+  }
+
   /// Estimated bytes of one inference forward of `batch` inputs of sizes `sizes` (`[H, W]` or
   /// `[T, H, W]`), saturating at `Int.max` (see the formula above). Sizes must be ≥ 1.
   public func inferenceBytes(batch: Int, input sizes: [Int]) -> Int {
-    var pixels = 1
-    var tokens = 1
-    for (d, s) in sizes.enumerated() where d < embedStride.count {
-      pixels = saturatingProduct(pixels, s)
-      tokens = saturatingProduct(tokens, (s + 2 * embedPadding[d] + embedStride[d] - 1) / embedStride[d])
-    }
-    let input = saturatingProduct(saturatingProduct(batch, 3), pixels)
-    let activations = saturatingProduct(saturatingProduct(saturatingProduct(batch, tokens), embedDim), 24)
+    let pixels = sizes.reduce(1, saturatingProduct)
+    let input = [batch, 3, pixels].reduce(1, saturatingProduct)
+    let activations = [batch, embeddedTokens(input: sizes), embedDim, 24].reduce(1, saturatingProduct)
     let parameters = saturatingProduct(parameterCount, 2)
     return saturatingProduct(saturatingSum(saturatingSum(input, activations), parameters), 4)
+  }
+
+  /// Estimated bytes of one training step (the forward kept for backward) of `batch` inputs of
+  /// sizes `sizes`, saturating at `Int.max`: every block keeps about 14 values per token and
+  /// channel (x, two LayerNorms, qkv, the attention output, the MLP hidden before and after
+  /// GELU), stage i holding `N₀/4^i` tokens of `2^i·C₀` channels; plus the inference estimate
+  /// and AdamW's two moments. A floor rather than a bound: it refuses only what cannot fit.
+  public func trainingBytes(batch: Int, input sizes: [Int]) -> Int {
+    // Σ_i depth_i · 14 / 2^i values per stage-0 token and per C₀, times 16 to stay integral.
+    let perToken16 = depths.enumerated().reduce(0) { $0 + ($1.element * 14 * 16) >> $1.offset }
+    let kept = [batch, embeddedTokens(input: sizes), embedDim, perToken16].reduce(1, saturatingProduct) / 16
+    let moments = saturatingProduct(parameterCount, 2)
+    return saturatingSum(inferenceBytes(batch: batch, input: sizes), saturatingProduct(saturatingSum(kept, moments), 4))
   }
 }
 

@@ -51,7 +51,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
   /// MLP hidden width = `mlpRatio · C`.
   public var mlpRatio: Double
   /// Stochastic depth rate of the last block; block b of n gets `dropPath · b / (n − 1)`.
+  /// `defaultDropPath` when not given (in the initializer and in JSON alike).
   public var dropPath: Double
+  /// The drop-path rate of a config that does not give one: 0 (no stochastic depth), so a
+  /// config JSON without `drop_path` and `ModelConfig(…)` without `dropPath:` agree.
+  public static let defaultDropPath = 0.0
   /// Classes of the head.
   public var classes: Int
   /// LayerNorm epsilon.
@@ -77,7 +81,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     variant: Variant, dims: Int, inChannels: Int = 3, embedDim: Int, depths: [Int], heads: [Int],
     windows: [[Int]], embedKernel: [Int], embedStride: [Int], embedPadding: [Int],
     mergeKernel: [Int], mergeStride: [Int], mergePadding: [Int], mlpRatio: Double = 4,
-    dropPath: Double = 0.1, classes: Int, layerNormEps: Double = 1e-5
+    dropPath: Double = ModelConfig.defaultDropPath, classes: Int, layerNormEps: Double = 1e-5
   ) throws {
     self.variant = variant
     self.dims = dims
@@ -115,7 +119,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     mergeStride = try c.decode([Int].self, forKey: .mergeStride)
     mergePadding = try c.decode([Int].self, forKey: .mergePadding)
     mlpRatio = try c.decodeIfPresent(Double.self, forKey: .mlpRatio) ?? 4
-    dropPath = try c.decodeIfPresent(Double.self, forKey: .dropPath) ?? 0
+    dropPath = try c.decodeIfPresent(Double.self, forKey: .dropPath) ?? Self.defaultDropPath
     classes = try c.decode(Int.self, forKey: .classes)
     layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-5
     do {
@@ -182,8 +186,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
       }
     }
     for d in 0..<dims {
-      guard embedPadding[d] < embedKernel[d], mergePadding[d] < mergeKernel[d] else {
-        throw ModelConfigError("embed_padding", "padding must be smaller than the kernel")
+      guard embedPadding[d] < embedKernel[d] else {
+        throw ModelConfigError("embed_padding", "\(embedPadding) must be smaller than the kernel \(embedKernel)")
+      }
+      guard mergePadding[d] < mergeKernel[d] else {
+        throw ModelConfigError("merge_padding", "\(mergePadding) must be smaller than the kernel \(mergeKernel)")
       }
     }
     if variant == .swin {

@@ -52,26 +52,33 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
     return s
   }
 
-  /// The matrix as a heat map: row-normalised colour, counts written in the cells.
+  /// The matrix as a heat map: row-normalised colour, counts written in the cells, class
+  /// names on both axes (rows: true class; columns: predicted, names written upwards). The
+  /// picture is wide enough for its title at any class count.
   public func svg(title: String = "Confusion matrix") -> String {
     let k = counts.count
     let cell = 36.0
-    let left = 130.0
-    let top = 60.0
-    let size = left + cell * Double(k) + 20
+    // Approximate text widths of the sans-serif font: 6.5 px a character at 11 px, 8.5 at 14 px.
+    let longest = Double(labels.map(\.count).max() ?? 1)
+    let left = 30 + longest * 6.5 + 8
+    let top = 50 + longest * 6.5 + 8
+    let grid = cell * Double(k)
+    let width = Swift.max(left + grid + 20, 20 + Double(title.count) * 8.5)
+    let height = top + grid + 20
     var s = String(format: """
       <svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">
       <rect width="100%%" height="100%%" fill="white"/>
       <text x="10" y="20" font-size="14" font-weight="bold">%@</text>
-      <text x="%.1f" y="40" text-anchor="middle">predicted</text>
+      <text x="%.1f" y="40" text-anchor="middle" font-style="italic">predicted</text>
+      <text transform="translate(16 %.1f) rotate(-90)" text-anchor="middle" font-style="italic">true</text>
 
-      """, size, top + cell * Double(k) + 40, escape(title), left + cell * Double(k) / 2)
+      """, width, height, escape(title), left + grid / 2, top + grid / 2)
     for t in 0..<k {
       let n = Swift.max(1, counts[t].reduce(0, +))
       s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
                   left - 6, top + cell * (Double(t) + 0.6), escape(labels[t]))
-      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n",
-                  left + cell * (Double(t) + 0.5), top - 6, t)
+      s += String(format: "<text transform=\"translate(%.1f %.1f) rotate(-90)\">%@</text>\n",
+                  left + cell * (Double(t) + 0.5) + 4, top - 6, escape(labels[t]))
       for p in 0..<k {
         let f = Double(counts[t][p]) / Double(n)
         let shade = Int(255 - 200 * f)
@@ -84,5 +91,11 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
       }
     }
     return s + "</svg>\n"
+  }
+
+  /// The shade of a cell: row-normalised fraction `f` from white (0) to blue (1), as RGB.
+  public static func shade(_ f: Double) -> (UInt8, UInt8, UInt8) {
+    let v = UInt8(Swift.max(0, Swift.min(255, (255 - 200 * f).rounded())))
+    return (v, v, 255)
   }
 }

@@ -1,53 +1,131 @@
 import Foundation
 
-/// A one-line progress bar with rate and ETA, drawn on stderr only when stderr is a terminal.
+/// Progress of a long loop on stderr: a one-line bar on a terminal, and off a terminal (nohup,
+/// `> log`, CI) one plain line every `lineInterval` seconds, so a log shows a run is alive.
 ///
-/// Off a terminal it prints nothing (logs and `--json` output stay clean); `finish()` then
-/// prints nothing either. Thread-compatible, not thread-safe: update it from one thread.
+/// The rate (units per second) and the ETA are held back until `ProgressBar.warmupSteps`
+/// advances and `ProgressBar.warmupSeconds` have passed (the first batches come from a
+/// prefetch queue and say little), then smoothed over readings about a second apart.
+/// Callers advance after a step's work is done, so the bar reaches N/N only when it ends.
+/// Thread-compatible, not thread-safe: update it from one thread.
 public final class ProgressBar {
+  /// Where progress goes.
+  public enum Mode: Equatable, Sendable {
+    /// A bar redrawn in place (`\r`), at most ten times a second.
+    case terminal
+    /// A plain line every `interval` seconds (none at the start or at the end).
+    case lines(interval: Double)
+    /// Nothing.
+    case silent
+  }
+
+  /// Advances before a rate is shown.
+  public static let warmupSteps = 3
+  /// Seconds before a rate is shown.
+  public static let warmupSeconds = 2.0
+  /// The default interval of plain progress lines off a terminal.
+  public static let defaultLineInterval = 30.0
+
   private let label: String
   private let total: Int
   private let unit: String
   private let start = DispatchTime.now()
   private var lastDraw: UInt64 = 0
-  private let enabled: Bool
+  private var lastLine = 0.0
+  public let mode: Mode
   private var done = 0
+  private var advances = 0
+  private var finished = false
+  private var windowStart = 0.0
+  private var windowDone = 0
+  private var smoothed: Double?
   /// Extra text after the counts (e.g. the running loss).
   public var status = ""
+  /// Advances and seconds before a rate is shown (tests shorten them).
+  public var warmup = (steps: ProgressBar.warmupSteps, seconds: ProgressBar.warmupSeconds)
+  /// Where lines go (stderr); tests collect them.
+  public var write: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
 
   /// - Parameters:
-  ///   - total: the number of steps (> 0 for a bar; 0 shows a counter).
-  ///   - enabled: override terminal detection (tests); default: stderr is a terminal.
-  public init(_ label: String, total: Int, unit: String = "it", enabled: Bool? = nil) {
+  ///   - total: the number of units (> 0 for a bar; 0 shows a counter).
+  ///   - unit: what is counted (`clip`); rates read `clips/s`.
+  ///   - enabled: false: silent; true: a terminal bar; nil: `mode`.
+  ///   - mode: nil: a bar when stderr is a terminal, else lines every `lineInterval` seconds.
+  public init(
+    _ label: String, total: Int, unit: String = "it", enabled: Bool? = nil, mode: Mode? = nil,
+    lineInterval: Double = ProgressBar.defaultLineInterval
+  ) {
     self.label = label
     self.total = total
     self.unit = unit
-    self.enabled = enabled ?? (isatty(fileno(stderr)) != 0)
+    if let enabled {
+      self.mode = enabled ? .terminal : .silent
+    } else {
+      self.mode = mode ?? (isatty(fileno(stderr)) != 0 ? .terminal : .lines(interval: lineInterval))
+    }
   }
 
   /// Seconds since the bar was made.
   public var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
 
-  /// Advances by `steps` and redraws at most ten times a second.
+  /// The smoothed rate in units per second, once warmed up; nil before.
+  public var rate: Double? {
+    if finished { return Double(done) / Swift.max(elapsed, 1e-9) }
+    guard advances >= warmup.steps, elapsed >= warmup.seconds else { return nil }
+    return smoothed
+  }
+
+  /// Advances by `steps` (after their work is done) and redraws or writes a line when due.
   public func advance(_ steps: Int = 1) {
     done += steps
-    guard enabled else { return }
-    let now = DispatchTime.now().uptimeNanoseconds
-    if now - lastDraw < 100_000_000 && done < total { return }
-    lastDraw = now
-    FileHandle.standardError.write(Data(("\r" + line() + "\u{1B}[K").utf8))
+    advances += 1
+    let now = elapsed
+    if now - windowStart >= 1.0 || smoothed == nil {
+      let span = now - windowStart
+      if span > 0 {
+        let r = Double(done - windowDone) / span
+        smoothed = smoothed.map { 0.7 * $0 + 0.3 * r } ?? r
+      }
+      windowStart = now
+      windowDone = done
+    }
+    switch mode {
+    case .silent:
+      return
+    case .terminal:
+      let t = DispatchTime.now().uptimeNanoseconds
+      if t - lastDraw < 100_000_000 && done < total { return }
+      lastDraw = t
+      write("\r" + line() + "\u{1B}[K")
+    case .lines(let interval):
+      guard now - lastLine >= interval else { return }
+      lastLine = now
+      write(plainLine() + "\n")
+    }
   }
 
-  /// Ends the line (when drawn).
+  /// Ends the bar: a terminal bar is redrawn with the totals and ends its line; plain lines
+  /// add nothing (the caller's summary follows).
   public func finish() {
-    guard enabled else { return }
-    FileHandle.standardError.write(Data(("\r" + line() + "\u{1B}[K\n").utf8))
+    finished = true
+    if mode == .terminal { write("\r" + line() + "\u{1B}[K\n") }
   }
 
-  /// The text of the bar: `label [#####-----] 5/10 2.5 it/s ETA 0:02 status`.
+  private var rateText: String {
+    guard let rate else { return "" }
+    return String(format: "%.2f %@s/s", rate, unit)
+  }
+
+  private var timeText: String {
+    if !finished, total > 0, done < total, let rate, rate > 0 {
+      return "ETA " + ProgressBar.clock(Double(total - done) / rate)
+    }
+    return "elapsed " + ProgressBar.clock(elapsed)
+  }
+
+  /// The text of the bar: `label [#####-----] 5/10 2.50 clips/s ETA 0:02 status` (no rate and
+  /// ETA before the warm-up: `elapsed 0:01` instead).
   public func line(width: Int = 24) -> String {
-    let secs = Swift.max(elapsed, 1e-9)
-    let rate = Double(done) / secs
     var s = label + " "
     if total > 0 {
       let filled = Swift.min(width, width * done / total)
@@ -56,14 +134,15 @@ public final class ProgressBar {
     } else {
       s += "\(done) "
     }
-    s += String(format: "%.2f %@/s", rate, unit)
-    if total > 0 && rate > 0 && done < total {
-      s += " ETA " + ProgressBar.clock(Double(total - done) / rate)
-    } else {
-      s += " " + ProgressBar.clock(secs)
-    }
-    if !status.isEmpty { s += " " + status }
+    s += [rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: " ")
     return s
+  }
+
+  /// A line for logs: `label: 120/400 clips, 3.21 clips/s, ETA 1:27, loss 1.234`.
+  public func plainLine() -> String {
+    let count = total > 0 ? "\(done)/\(total) \(unit)s" : "\(done) \(unit)s"
+    return label.trimmingCharacters(in: .whitespaces) + ": "
+      + [count, rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: ", ")
   }
 
   /// `m:ss` or `h:mm:ss`.

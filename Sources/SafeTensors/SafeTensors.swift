@@ -45,6 +45,15 @@ public struct TensorEntry: Sendable {
   /// The tensor's bytes (a slice of the file's bytes when read from disk).
   public var data: Data
 
+  /// An entry of `shape` whose bytes are `data` (little-endian `dtype` values, row-major).
+  /// Precondition: `data.count == count · dtype.size` (readers check this before building one).
+  public init(name: String, dtype: DType, shape: [Int], data: Data) {
+    self.name = name
+    self.dtype = dtype
+    self.shape = shape
+    self.data = data
+  }
+
   /// Number of elements, the product of `shape` (1 for a scalar).
   public var count: Int { shape.reduce(1, *) }
 }

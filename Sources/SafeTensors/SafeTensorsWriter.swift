@@ -90,50 +90,125 @@ public struct SafeTensorsWriter: Sendable {
     return "{" + parts.joined(separator: ",") + "}"
   }
 
-  /// Writes the file atomically: into a temporary file in the same folder, fsync, rename.
-  /// A failure leaves any existing file at `path` untouched and removes the temporary file.
+  /// Writes the file atomically (`AtomicFile.write`): a temporary file in the same folder,
+  /// fsync, rename. A failure leaves any existing file at `path` untouched and removes the
+  /// temporary file.
   public func write(to path: String) throws {
     var header = Array(headerJSON().utf8)
     while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
+    do {
+      try AtomicFile.write(to: path) { fd in
+        var length = UInt64(header.count).littleEndian
+        try withUnsafeBytes(of: &length) { try writeAll(fd, $0) }
+        try header.withUnsafeBytes { try writeAll(fd, $0) }
+        for name in keys {
+          guard let e = entries[name] else { continue }
+          switch e.payload {
+          case .f32(let v): try v.withUnsafeBytes { try writeAll(fd, $0) }
+          case .i64(let v): try v.map { $0.littleEndian }.withUnsafeBytes { try writeAll(fd, $0) }
+          }
+        }
+      }
+    } catch let e as AtomicFileError {
+      throw SafeTensorsError(path: path, .writeFailed(reason: e.reason))
+    }
+  }
+}
 
+/// A file that could not be written: `PATH: reason`, one line.
+public struct AtomicFileError: Error, CustomStringConvertible, Equatable, Sendable {
+  public var path: String
+  public var reason: String
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
+  }
+  public var description: String { "\(path): \(reason)" }
+}
+
+/// Atomic writes (temporary file in the same folder, fsync, rename, fsync of the folder) under
+/// one temporary-name pattern, `.NAME.tmp-PID-RANDOM`, so that a run folder can recognise and
+/// remove the temporaries a killed process left (`removeStaleTemporaries`).
+public enum AtomicFile {
+  /// Writes `bytes` to `path` atomically. Throws `AtomicFileError` naming `path`.
+  public static func write(_ bytes: [UInt8], to path: String) throws {
+    try write(to: path) { fd in try bytes.withUnsafeBytes { try writeAll(fd, $0) } }
+  }
+
+  /// Writes UTF-8 `text` to `path` atomically. Throws `AtomicFileError` naming `path`.
+  public static func write(_ text: String, to path: String) throws {
+    try write(Array(text.utf8), to: path)
+  }
+
+  /// The temporary name a write to `path` uses: `.NAME.tmp-PID-RANDOM` in the same folder.
+  public static func temporaryPath(for path: String) -> String {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent().path
-    let temp = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else {
-      throw SafeTensorsError(path: path, .writeFailed(reason: "cannot create \(temp): \(errnoText())"))
+    return folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+  }
+
+  /// Whether `name` (a file name, no folder) is a temporary of an atomic write, and the id of
+  /// the process that made it when the name records one. Recognised: this package's
+  /// `.NAME.tmp-PID-RANDOM` and Foundation's `.dat.nosyncPIDHEX.XXXXXX`
+  /// (`Data.write(options: .atomic)`, which earlier versions used).
+  public static func temporaryOwner(_ name: String) -> (isTemporary: Bool, pid: Int32?) {
+    guard name.hasPrefix(".") else { return (false, nil) }
+    if name.hasPrefix(".dat.nosync") {
+      let rest = name.dropFirst(".dat.nosync".count)
+      let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
+      guard parts.count == 2, !parts[1].isEmpty else { return (false, nil) }
+      return (true, Int32(parts[0], radix: 16))
     }
-    var ok = false
+    guard let range = name.range(of: ".tmp-", options: .backwards), range.lowerBound > name.index(after: name.startIndex)
+    else { return (false, nil) }
+    let parts = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 2, let pid = Int32(parts[0]), UInt32(parts[1]) != nil else { return (false, nil) }
+    return (true, pid)
+  }
+
+  /// Removes from `folder` the temporaries (`temporaryOwner`) whose process is no longer
+  /// running (or is not recorded); returns the names removed. Other files are never touched,
+  /// nor temporaries of a live process (another write may be under way).
+  @discardableResult
+  public static func removeStaleTemporaries(in folder: String) -> [String] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+    var removed: [String] = []
+    for name in names.sorted() {
+      let owner = temporaryOwner(name)
+      guard owner.isTemporary else { continue }
+      if let pid = owner.pid, pid > 0, kill(pid, 0) == 0 || errno == EPERM { continue }
+      let path = folder + "/" + name
+      var info = stat()
+      guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+      if unlink(path) == 0 { removed.append(name) }
+    }
+    return removed
+  }
+
+  /// Creates the temporary, lets `body` fill it through its descriptor, fsyncs, renames it to
+  /// `path` and fsyncs the folder. On any failure the temporary is removed and `path` is left
+  /// as it was. `body`'s errors are rethrown as `AtomicFileError` naming `path`.
+  public static func write(to path: String, _ body: (Int32) throws -> Void) throws {
+    let temp = temporaryPath(for: path)
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw AtomicFileError(path: path, reason: "cannot create a file in \(folder): \(errnoText())") }
+    var isOpen = true
     defer {
-      if !ok {
-        close(fd)
-        unlink(temp)
-      }
+      if isOpen { close(fd) }
+      unlink(temp)  // after a successful rename the name is gone and this fails harmlessly
     }
-    var length = UInt64(header.count).littleEndian
-    try withUnsafeBytes(of: &length) { try writeAll(fd, $0, path: path) }
-    try header.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-    for name in keys {
-      guard let e = entries[name] else { continue }
-      switch e.payload {
-      case .f32(let v): try v.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-      case .i64(let v): try v.map { $0.littleEndian }.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-      }
+    do {
+      try body(fd)
+    } catch let e as WriteFailure {
+      throw AtomicFileError(path: path, reason: e.reason)
     }
-    guard fsync(fd) == 0 else { throw SafeTensorsError(path: path, .writeFailed(reason: "fsync: \(errnoText())")) }
-    guard close(fd) == 0 else {
-      ok = true  // the descriptor is gone either way
-      unlink(temp)
-      throw SafeTensorsError(path: path, .writeFailed(reason: "close: \(errnoText())"))
-    }
-    ok = true
-    guard rename(temp, path) == 0 else {
-      let reason = errnoText()
-      unlink(temp)
-      throw SafeTensorsError(path: path, .writeFailed(reason: "rename: \(reason)"))
-    }
+    guard fsync(fd) == 0 else { throw AtomicFileError(path: path, reason: "fsync: \(errnoText())") }
+    isOpen = false
+    guard close(fd) == 0 else { throw AtomicFileError(path: path, reason: "close: \(errnoText())") }
+    guard rename(temp, path) == 0 else { throw AtomicFileError(path: path, reason: errnoText()) }
     // Make the rename itself durable.
-    let dirfd = open(folder.isEmpty ? "." : folder, O_RDONLY)
+    let dirfd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_CLOEXEC)
     if dirfd >= 0 {
       _ = fsync(dirfd)
       close(dirfd)
@@ -141,14 +216,20 @@ public struct SafeTensorsWriter: Sendable {
   }
 }
 
-private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+/// A failed `write(2)`, turned into `AtomicFileError` by `AtomicFile.write`.
+struct WriteFailure: Error {
+  var reason: String
+}
+
+/// Writes every byte to `fd` (retrying short writes and EINTR); throws `WriteFailure`.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
   guard var p = bytes.baseAddress else { return }
   var left = bytes.count
   while left > 0 {
     let n = write(fd, p, min(left, 1 << 30))
     if n < 0 {
       if errno == EINTR { continue }
-      throw SafeTensorsError(path: path, .writeFailed(reason: errnoText()))
+      throw WriteFailure(reason: errnoText())
     }
     p += n
     left -= n

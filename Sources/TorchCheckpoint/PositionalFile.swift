@@ -51,7 +51,8 @@ final class PositionalFile {
       let n = pread(descriptor, destination + done, chunk, off_t(offset + done))
       if n < 0 {
         if errno == EINTR { continue }
-        throw TorchCheckpointError(path: path, .unreadable(reason: String(cString: strerror(errno))))
+        throw TorchCheckpointError(
+          path: path, .unreadable(reason: String(cString: strerror(errno))))
       }
       if n == 0 {
         throw TorchCheckpointError(
@@ -66,7 +67,7 @@ final class PositionalFile {
   func read(offset: Int, count: Int) throws -> Data {
     precondition(offset >= 0 && count >= 0, "PositionalFile.read: negative offset or count")
     if count == 0 { return Data() }
-    guard let buffer = malloc(count) else {
+    guard let buffer = PositionalFile.allocate(count) else {
       throw TorchCheckpointError(path: path, .unreadable(reason: "cannot allocate \(count) bytes"))
     }
     do {
@@ -76,6 +77,20 @@ final class PositionalFile {
       throw error
     }
     return Data(bytesNoCopy: buffer, count: count, deallocator: .free)
+  }
+
+  /// A buffer of `count` bytes to be released with `free`. From 2 MiB on it is aligned to 2 MiB
+  /// and advised for transparent huge pages: filling it then takes one page fault per 2 MiB
+  /// instead of one per 4 KiB (a measurable part of reading a checkpoint from the page cache).
+  static func allocate(_ count: Int) -> UnsafeMutableRawPointer? {
+    let huge = 2 << 20
+    if count < huge { return malloc(count) }
+    var pointer: UnsafeMutableRawPointer?
+    guard posix_memalign(&pointer, huge, count) == 0, let p = pointer else { return nil }
+    #if os(Linux)
+      _ = madvise(p, count - count % huge, MADV_HUGEPAGE)
+    #endif
+    return p
   }
 
   /// Reads `count` bytes at `offset` into an array.

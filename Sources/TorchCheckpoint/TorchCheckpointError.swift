@@ -64,7 +64,8 @@ public struct TorchCheckpointError: Error, CustomStringConvertible, Equatable, S
       return
         "\(path): a legacy (before PyTorch 1.6) torch.save file, which is not read here; re-save it with a recent PyTorch: torch.save(torch.load(f), f2) (the zip format, _use_new_zipfile_serialization=True)"
     case .notZip:
-      return "\(path): not a PyTorch checkpoint (no zip archive: no end-of-central-directory record)"
+      return
+        "\(path): not a PyTorch checkpoint (no zip archive: no end-of-central-directory record)"
     case .changedWhileReading(let offset, let expected, let got):
       return
         "\(path): the file changed or is truncated while reading (\(got) of \(expected) bytes at offset \(offset))"

@@ -16,6 +16,9 @@ public enum TorchCheckpointFile {
   /// Keys under which a wrapper dict holds the state dict, tried in this order.
   public static let stateDictKeys = ["state_dict", "model", "module", "model_state", "net"]
 
+  /// Bytes that copies of non-contiguous views may take beyond the storages' own.
+  static let copyAllowance = 64 << 20
+
   /// `data.pkl` larger than this is refused (real ones are kilobytes to a few megabytes).
   public static let maxPickleBytes = 256 << 20
 
@@ -41,26 +44,49 @@ public enum TorchCheckpointFile {
     guard let stateDict = findStateDict(graph, graph.root, depth: 0) else {
       throw TorchCheckpointError(path: path, .noStateDict(found: graph.summary(graph.root)))
     }
-    var storages: [String: (storage: TorchStorage, bytes: Data)] = [:]
-    var tensors: [String: TensorEntry] = [:]
+    // The storages the state dict's tensors view, each once, in order of first use.
+    var named: [(name: String, tensor: TorchTensor)] = []
+    var storageIndex: [String: Int] = [:]
+    var storages: [TorchStorage] = []
     for (key, value) in stateDict.entries {
       guard case .string(let name) = key, case .tensor(let t) = value else { continue }
-      let bytes: Data
-      if let cached = storages[t.storage.key] {
-        guard cached.storage.dtype == t.storage.dtype, cached.storage.count == t.storage.count else {
+      named.append((name, t))
+      if let i = storageIndex[t.storage.key] {
+        let first = storages[i]
+        guard first.dtype == t.storage.dtype, first.count == t.storage.count else {
           throw TorchCheckpointError(
             path: path,
             .badStorage(
               key: t.storage.key,
-              reason: "viewed as \(cached.storage.count) \(cached.storage.dtype.rawValue) and as \(t.storage.count) \(t.storage.dtype.rawValue)"
+              reason:
+                "viewed as \(first.count) \(first.dtype.rawValue) and as \(t.storage.count) \(t.storage.dtype.rawValue)"
             ))
         }
-        bytes = cached.bytes
       } else {
-        bytes = try checkpoint.storageBytes(t.storage)
-        storages[t.storage.key] = (t.storage, bytes)
+        storageIndex[t.storage.key] = storages.count
+        storages.append(t.storage)
       }
-      tensors[name] = try materialise(t, name: name, storage: bytes, path: path)
+    }
+    let bytes = try checkpoint.readStorages(storages)
+    // Views that are not contiguous are copied; a view repeating elements (stride 0) can ask
+    // for far more than its storage, so copies may total at most the storages plus 64 MiB.
+    var copyBudget = bytes.reduce(copyAllowance) { $0 + $1.count }
+    var tensors: [String: TensorEntry] = [:]
+    for (name, t) in named {
+      guard let i = storageIndex[t.storage.key] else { continue }
+      if TensorBounds.check(t) == nil, !t.isContiguous {
+        copyBudget -= t.count * t.dtype.size
+        guard copyBudget >= 0 else {
+          throw TorchCheckpointError(
+            path: path,
+            .badTensor(
+              name: name,
+              reason:
+                "its strided copy (\(t.count) elements) would take more memory than the file's storages plus 64 MiB"
+            ))
+        }
+      }
+      tensors[name] = try materialise(t, name: name, storage: bytes[i], path: path)
     }
     return SafeTensorsFile(path: path, metadata: [:], tensors: tensors)
   }
@@ -90,7 +116,9 @@ public enum TorchCheckpointFile {
 
   /// A tensor as a contiguous `TensorEntry`: a slice of the storage's bytes when the view is
   /// contiguous (no copy), else a strided copy.
-  static func materialise(_ t: TorchTensor, name: String, storage: Data, path: String) throws -> TensorEntry {
+  static func materialise(_ t: TorchTensor, name: String, storage: Data, path: String) throws
+    -> TensorEntry
+  {
     if let reason = TensorBounds.check(t) {
       throw TorchCheckpointError(path: path, .badTensor(name: name, reason: reason))
     }
@@ -98,19 +126,19 @@ public enum TorchCheckpointFile {
     let (declared, overflow) = t.storage.count.multipliedReportingOverflow(by: size)
     guard !overflow, storage.count >= declared else {
       throw TorchCheckpointError(
-        path: path, .badTensor(name: name, reason: "its storage holds \(storage.count) bytes, fewer than declared"))
+        path: path,
+        .badTensor(
+          name: name, reason: "its storage holds \(storage.count) bytes, fewer than declared"))
     }
     let count = t.count
     if count == 0 {
-      return try TensorEntry.make(name: name, dtype: t.dtype, shape: t.shape, data: Data(), path: path)
+      return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: Data())
     }
     if t.isContiguous {
       let begin = storage.startIndex + t.offset * size
-      return try TensorEntry.make(
-        name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)], path: path)
+      return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)])
     }
-    return try TensorEntry.make(
-      name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage), path: path)
+    return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage))
   }
 
   /// Gathers a strided view into row-major order. The caller has checked the bounds.
@@ -158,7 +186,9 @@ struct Checkpoint {
   let stem: String
 
   /// The pickle protocol 2 header and LONG1 of the legacy magic number 0x1950a86a20f9469cfc6c.
-  static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
+  static let legacyMagic: [UInt8] = [
+    0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19,
+  ]
 
   init(path: String) throws {
     self.path = path
@@ -185,10 +215,13 @@ struct Checkpoint {
     stem = String(pickle.name.dropLast(9))
     if let order = archive.entry(named: stem + "/byteorder") {
       guard order.uncompressedSize <= 16 else {
-        throw TorchCheckpointError(path: path, .unsupportedByteOrder("(\(order.uncompressedSize) bytes)"))
+        throw TorchCheckpointError(
+          path: path, .unsupportedByteOrder("(\(order.uncompressedSize) bytes)"))
       }
       let text = String(decoding: try archive.read(order), as: UTF8.self)
-      guard text == "little" else { throw TorchCheckpointError(path: path, .unsupportedByteOrder(text)) }
+      guard text == "little" else {
+        throw TorchCheckpointError(path: path, .unsupportedByteOrder(text))
+      }
     }
   }
 
@@ -201,10 +234,58 @@ struct Checkpoint {
     guard entry.uncompressedSize <= TorchCheckpointFile.maxPickleBytes else {
       throw TorchCheckpointError(
         path: path,
-        .limitExceeded(what: "the size of \(name) (\(entry.uncompressedSize) bytes)", limit: TorchCheckpointFile.maxPickleBytes, offset: 0))
+        .limitExceeded(
+          what: "the size of \(name) (\(entry.uncompressedSize) bytes)",
+          limit: TorchCheckpointFile.maxPickleBytes, offset: 0))
     }
-    let bytes = [UInt8](try archive.read(entry, verifyCRC: true))
+    let bytes = try archive.readBytes(entry, verifyCRC: true)
     return try Unpickler(path: path).unpickle(bytes)
+  }
+
+  /// The bytes of every storage, in order. From `parallelFrom` bytes in all, two threads read
+  /// (each storage still in one `pread`): filling fresh pages, which the kernel must zero
+  /// first, dominates the time and spreads over two cores (a quarter less time measured on a
+  /// loaded 2-core machine, Docs/BENCHMARKS.md).
+  func readStorages(_ storages: [TorchStorage], parallelFrom: Int = 16 << 20) throws -> [Data] {
+    let sizes = storages.map { $0.count.multipliedReportingOverflow(by: $0.dtype.size) }
+    let total = sizes.reduce(0) { $0 &+ ($1.overflow ? Int.max / 2 : $1.partialValue) }
+    // Distinct entries cannot overlap, so more bytes than the file holds means entries that
+    // alias one another's data (a way to make a small file claim unbounded memory).
+    guard total <= archive.fileSize else {
+      throw TorchCheckpointError(
+        path: path,
+        .invalidZip(
+          reason:
+            "the storages claim \(total) bytes in all, more than the file's \(archive.fileSize) (entries overlap)"
+        ))
+    }
+    let workers = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    if workers < 2 || total < parallelFrom || storages.count < 2 {
+      return try storages.map { try storageBytes($0) }
+    }
+    // Largest first, each to the worker with fewer bytes so far.
+    var assigned: [[Int]] = Array(repeating: [], count: workers)
+    var load = [Int](repeating: 0, count: workers)
+    for i in storages.indices.sorted(by: { sizes[$0].partialValue > sizes[$1].partialValue }) {
+      let w = load[0] <= load[1] ? 0 : 1
+      assigned[w].append(i)
+      load[w] = load[w] &+ sizes[i].partialValue
+    }
+    var results = [Result<Data, Error>?](repeating: nil, count: storages.count)
+    results.withUnsafeMutableBufferPointer { slots in
+      // Each index is written by exactly one worker.
+      let out = slots
+      DispatchQueue.concurrentPerform(iterations: workers) { w in
+        for i in assigned[w] { out[i] = Result { try storageBytes(storages[i]) } }
+      }
+    }
+    return try results.map { r in
+      guard let r else {
+        throw TorchCheckpointError(
+          path: path, .unreadable(reason: "internal: a storage was not read"))
+      }
+      return try r.get()
+    }
   }
 
   /// The bytes of a storage, `count × element size` bytes of `<stem>/data/<key>` in one read.
@@ -219,7 +300,9 @@ struct Checkpoint {
         path: path,
         .badStorage(
           key: storage.key,
-          reason: "declared as \(storage.count) \(storage.dtype.rawValue) but its entry holds \(entry.uncompressedSize) bytes"))
+          reason:
+            "declared as \(storage.count) \(storage.dtype.rawValue) but its entry holds \(entry.uncompressedSize) bytes"
+        ))
     }
     return try archive.read(entry, offset: 0, count: bytes)
   }

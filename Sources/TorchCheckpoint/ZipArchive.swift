@@ -78,15 +78,19 @@ public final class ZipArchive {
         "stored entry '\(entry.name)' has compressed size \(entry.compressedSize) but uncompressed size \(entry.uncompressedSize)"
       )
     }
-    let headerEnd = try checkedRange(entry.localHeaderOffset, 30, what: "local header of '\(entry.name)'")
+    let headerEnd = try checkedRange(
+      entry.localHeaderOffset, 30, what: "local header of '\(entry.name)'")
     let header = try file.readBytes(offset: entry.localHeaderOffset, count: 30)
     if ZipArchive.u32(header, 0) != 0x0403_4b50 {
-      throw invalid("no local header signature at offset \(entry.localHeaderOffset) (entry '\(entry.name)')")
+      throw invalid(
+        "no local header signature at offset \(entry.localHeaderOffset) (entry '\(entry.name)')")
     }
     let nameLength = Int(ZipArchive.u16(header, 26))
     let extraLength = Int(ZipArchive.u16(header, 28))
-    let start = try checkedRange(headerEnd.upperBound, nameLength + extraLength, what: "local header of '\(entry.name)'")
-      .upperBound
+    let start = try checkedRange(
+      headerEnd.upperBound, nameLength + extraLength, what: "local header of '\(entry.name)'"
+    )
+    .upperBound
     let data = try checkedRange(start, entry.compressedSize, what: "data of '\(entry.name)'")
     return data
   }
@@ -104,12 +108,28 @@ public final class ZipArchive {
     return data
   }
 
+  /// The bytes of a stored entry as an array (one read, no intermediate copy); with
+  /// `verifyCRC`, a CRC-32 mismatch is an error.
+  public func readBytes(_ entry: Entry, verifyCRC: Bool = false) throws -> [UInt8] {
+    let range = try dataRange(of: entry)
+    let bytes = try file.readBytes(offset: range.lowerBound, count: range.count)
+    if verifyCRC {
+      let crc = bytes.withUnsafeBytes { ZipArchive.crc32($0) }
+      if crc != entry.crc32 {
+        throw invalid("entry '\(entry.name)' fails its CRC-32 check (the file is corrupt)")
+      }
+    }
+    return bytes
+  }
+
   /// Reads `count` bytes at `offset` inside a stored entry's data (bounds-checked).
   func read(_ entry: Entry, offset: Int, count: Int) throws -> Data {
     let range = try dataRange(of: entry)
     let (end, o) = offset.addingReportingOverflow(count)
     if offset < 0 || count < 0 || o || end > range.count {
-      throw invalid("a read of \(count) bytes at \(offset) goes past entry '\(entry.name)' (\(range.count) bytes)")
+      throw invalid(
+        "a read of \(count) bytes at \(offset) goes past entry '\(entry.name)' (\(range.count) bytes)"
+      )
     }
     return try file.read(offset: range.lowerBound + offset, count: count)
   }
@@ -179,7 +199,8 @@ public final class ZipArchive {
     }
     guard cdOffset <= eocdOffset, cdSize <= eocdOffset - cdOffset else {
       throw invalid(
-        "the central directory (\(cdSize) bytes at offset \(cdOffset)) overlaps the end record at \(eocdOffset)")
+        "the central directory (\(cdSize) bytes at offset \(cdOffset)) overlaps the end record at \(eocdOffset)"
+      )
     }
     guard entryCount <= cdSize / 46 else {
       throw invalid("\(entryCount) entries cannot fit in a \(cdSize)-byte central directory")
@@ -190,7 +211,8 @@ public final class ZipArchive {
     var p = 0
     for n in 0..<entryCount {
       guard p + 46 <= cdSize, u32(directory, p) == 0x0201_4b50 else {
-        throw invalid("central directory entry \(n) at offset \(cdOffset + p) is missing or truncated")
+        throw invalid(
+          "central directory entry \(n) at offset \(cdOffset + p) is missing or truncated")
       }
       let flags = Int(u16(directory, p + 8))
       let method = Int(u16(directory, p + 10))
@@ -232,9 +254,11 @@ public final class ZipArchive {
         }
         q = body + length
       }
-      guard compressed <= UInt64(size), uncompressed <= UInt64(Int.max), localOffset <= UInt64(size) else {
+      guard compressed <= UInt64(size), uncompressed <= UInt64(Int.max), localOffset <= UInt64(size)
+      else {
         throw invalid(
-          "entry '\(name)' claims \(compressed) bytes at offset \(localOffset) in a \(size)-byte file")
+          "entry '\(name)' claims \(compressed) bytes at offset \(localOffset) in a \(size)-byte file"
+        )
       }
       entries.append(
         Entry(
@@ -251,7 +275,9 @@ public final class ZipArchive {
   private func checkedRange(_ start: Int, _ count: Int, what: String) throws -> Range<Int> {
     let (end, overflow) = start.addingReportingOverflow(count)
     if start < 0 || count < 0 || overflow || end > fileSize {
-      throw invalid("the \(what) (\(count) bytes at offset \(start)) goes past the end of the file (\(fileSize) bytes)")
+      throw invalid(
+        "the \(what) (\(count) bytes at offset \(start)) goes past the end of the file (\(fileSize) bytes)"
+      )
     }
     return start..<end
   }

@@ -14,6 +14,25 @@ public struct SkippedEntry: Error, CustomStringConvertible, Sendable {
   public var description: String { message }
 }
 
+/// A count shared by threads (for tests: `liveLoaderWorkers`).
+final class LiveCount: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  func add(_ delta: Int) {
+    lock.lock()
+    count += delta
+    lock.unlock()
+  }
+  var value: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return count
+  }
+}
+
+/// Worker threads of every `BatchLoader` now running: 0 whenever no loader is alive.
+let liveLoaderWorkers = LiveCount()
+
 /// Loads samples on background threads, ahead of the consumer, in a fixed order.
 ///
 /// `next()` returns batches in the order given to `init`, however the workers interleave:
@@ -21,6 +40,11 @@ public struct SkippedEntry: Error, CustomStringConvertible, Sendable {
 /// run is deterministic for a seed whatever the thread timing. At most `depth` batches are
 /// loaded ahead, bounding memory. An entry whose `load` throws is left out of its batch and
 /// reported in `Batch.skipped`; the batch may then be smaller than `batchSize` (or empty).
+///
+/// The workers hold only the shared queue (`Queue`), never the loader itself, so dropping the
+/// last reference to a loader frees it, and its `deinit` stops and joins the workers — also
+/// when the consumer leaves early by an error. Callers still `defer { loader.stop() }` so the
+/// threads end at a known point.
 public final class BatchLoader<Sample>: @unchecked Sendable {
   /// A batch: the samples that loaded, their list indices, and the entries that did not.
   public struct Batch {
@@ -29,19 +53,64 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     public var skipped: [SkippedEntry]
   }
 
-  private let order: [Int]
-  private let batchSize: Int
-  private let depth: Int
-  private let load: (Int, inout SeededRandom) throws -> Sample
-  private let seed: UInt64
-  private let epoch: Int
-  private var results: [Result<Sample, Error>?]
-  private var nextPosition = 0  // next position in `order` a worker takes
-  private var consumed = 0  // positions handed out through `next()`
-  private var stopped = false
-  private let cond = NSCondition()
-  private var threads: [Thread] = []
-  private let finished = DispatchGroup()
+  /// What the workers share with the consumer, guarded by `cond`.
+  private final class Queue: @unchecked Sendable {
+    let order: [Int]
+    let batchSize: Int
+    let depth: Int
+    let load: (Int, inout SeededRandom) throws -> Sample
+    let seed: UInt64
+    let epoch: Int
+    var results: [Result<Sample, Error>?]
+    var nextPosition = 0  // next position in `order` a worker takes
+    var consumed = 0  // positions handed out through `next()`
+    var stopped = false
+    let cond = NSCondition()
+    let finished = DispatchGroup()
+
+    init(order: [Int], batchSize: Int, depth: Int, seed: UInt64, epoch: Int,
+         load: @escaping (Int, inout SeededRandom) throws -> Sample) {
+      self.order = order
+      self.batchSize = batchSize
+      self.depth = depth
+      self.load = load
+      self.seed = seed
+      self.epoch = epoch
+      self.results = Array(repeating: nil, count: order.count)
+    }
+
+    func work() {
+      defer {
+        liveLoaderWorkers.add(-1)
+        finished.leave()
+      }
+      while true {
+        cond.lock()
+        // Wait while the position to load is more than `depth` batches ahead of the consumer.
+        while !stopped && nextPosition < order.count && nextPosition >= consumed + depth * batchSize {
+          cond.wait()
+        }
+        if stopped || nextPosition >= order.count {
+          cond.unlock()
+          return
+        }
+        let position = nextPosition
+        nextPosition += 1
+        cond.unlock()
+
+        let index = order[position]
+        var rng = SeededRandom(seed: BatchLoader.sampleSeed(seed: seed, epoch: epoch, index: index))
+        let result = Result { try load(index, &rng) }
+
+        cond.lock()
+        results[position] = result
+        cond.broadcast()
+        cond.unlock()
+      }
+    }
+  }
+
+  private let queue: Queue
 
   /// - Parameters:
   ///   - order: list indices in the order to deliver them (e.g. a seeded permutation).
@@ -53,18 +122,13 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     load: @escaping (Int, inout SeededRandom) throws -> Sample
   ) {
     precondition(batchSize >= 1 && workers >= 1 && depth >= 1, "BatchLoader: bad sizes")
-    self.order = order
-    self.batchSize = batchSize
-    self.depth = depth
-    self.load = load
-    self.seed = seed
-    self.epoch = epoch
-    self.results = Array(repeating: nil, count: order.count)
+    let queue = Queue(order: order, batchSize: batchSize, depth: depth, seed: seed, epoch: epoch, load: load)
+    self.queue = queue
     for _ in 0..<workers {
-      finished.enter()
-      let t = Thread { [self] in self.work() }
+      queue.finished.enter()
+      liveLoaderWorkers.add(1)
+      let t = Thread { queue.work() }
       t.stackSize = 8 << 20
-      threads.append(t)
       t.start()
     }
   }
@@ -72,15 +136,15 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
   deinit { stop() }
 
   /// Number of batches an epoch yields.
-  public var batchCount: Int { (order.count + batchSize - 1) / batchSize }
+  public var batchCount: Int { (queue.order.count + queue.batchSize - 1) / queue.batchSize }
 
-  /// Stops the workers (pending loads finish) and waits for them.
+  /// Stops the workers (pending loads finish) and waits for them. Safe to call again.
   public func stop() {
-    cond.lock()
-    stopped = true
-    cond.broadcast()
-    cond.unlock()
-    finished.wait()
+    queue.cond.lock()
+    queue.stopped = true
+    queue.cond.broadcast()
+    queue.cond.unlock()
+    queue.finished.wait()
   }
 
   /// The seed of the sample at list index `index` in this epoch.
@@ -90,57 +154,31 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     return s.next()
   }
 
-  private func work() {
-    defer { finished.leave() }
-    while true {
-      cond.lock()
-      // Wait while the position to load is more than `depth` batches ahead of the consumer.
-      while !stopped && nextPosition < order.count && nextPosition >= consumed + depth * batchSize {
-        cond.wait()
-      }
-      if stopped || nextPosition >= order.count {
-        cond.unlock()
-        return
-      }
-      let position = nextPosition
-      nextPosition += 1
-      cond.unlock()
-
-      let index = order[position]
-      var rng = SeededRandom(seed: Self.sampleSeed(seed: seed, epoch: epoch, index: index))
-      let result = Result { try load(index, &rng) }
-
-      cond.lock()
-      results[position] = result
-      cond.broadcast()
-      cond.unlock()
-    }
-  }
-
-  /// The next batch, waiting for its samples; nil after the last one.
+  /// The next batch, waiting for its samples; nil after the last one (or after `stop()`).
   public func next() -> Batch? {
-    cond.lock()
-    defer { cond.unlock() }
-    let start = consumed
-    if start >= order.count { return nil }
-    let end = Swift.min(start + batchSize, order.count)
-    while (start..<end).contains(where: { results[$0] == nil }) { cond.wait() }
+    let q = queue
+    q.cond.lock()
+    defer { q.cond.unlock() }
+    let start = q.consumed
+    if start >= q.order.count || q.stopped { return nil }
+    let end = Swift.min(start + q.batchSize, q.order.count)
+    while (start..<end).contains(where: { q.results[$0] == nil }) { q.cond.wait() }
     var batch = Batch(samples: [], indices: [], skipped: [])
     for position in start..<end {
-      switch results[position] {
+      switch q.results[position] {
       case .success(let s)?:
         batch.samples.append(s)
-        batch.indices.append(order[position])
+        batch.indices.append(q.order[position])
       case .failure(let e)?:
         let message = (e as? SkippedEntry)?.message ?? String(describing: e)
-        batch.skipped.append(SkippedEntry(index: order[position], message: message))
+        batch.skipped.append(SkippedEntry(index: q.order[position], message: message))
       case nil:
         break
       }
-      results[position] = nil  // release the sample's memory
+      q.results[position] = nil  // release the sample's memory
     }
-    consumed = end
-    cond.broadcast()
+    q.consumed = end
+    q.cond.broadcast()
     return batch
   }
 }

@@ -57,13 +57,15 @@ public func evaluate(
   let loader = BatchLoader<[Float]>(
     order: Array(0..<dataset.count), batchSize: entriesPerBatch, workers: workers, seed: 0, epoch: 0
   ) { i, _ in try dataset.evaluationViews(i, clips: clips, crops: crops) }
+  defer { loader.stop() }
   var confusion = ConfusionMatrix(labels: dataset.labels)
   var top5Hits = 0
   var skipped: [SkippedEntry] = []
   var probabilities: [Int: [Float]] = [:]
   while let batch = loader.next() {
     skipped += batch.skipped
-    progress?.advance(batch.indices.count + batch.skipped.count)
+    // After the batch's work: the bar reaches N/N only when the last batch is done.
+    defer { progress?.advance(batch.indices.count + batch.skipped.count) }
     if batch.samples.isEmpty { continue }
     let input = stack(batch.samples, shape: dataset.options.sampleShape)
     let probs = try model.averagedProbabilities(input, views: views, batch: batchSize)

@@ -91,13 +91,70 @@ public final class ListDataset: @unchecked Sendable {
 
   /// Reads `listPath`; malformed lines are kept in `list.badLines` (reported, not fatal).
   ///
+  /// Labels that are not classes (a name missing from `labels`, an integer out of range, a
+  /// name where no names are known) are not skipped one by one: they are one error, before
+  /// any work, listing each unknown label with its count and first lines.
+  ///
   /// - Parameters:
   ///   - labels: class names (a labels file's lines); integer labels must be below its count.
-  public init(listPath: String, labels: [String], options: DataOptions) throws {
+  ///   - labelsSource: where `labels` come from, for that error (`labels.txt`, `the 8 classes
+  ///     of best.safetensors`); nil: not named.
+  public init(listPath: String, labels: [String], options: DataOptions, labelsSource: String? = nil) throws {
     self.list = try ClipList(
       contentsOf: listPath, labelNames: labels, classCount: labels.count, skipBadLines: true)
     self.options = options
     self.labels = labels
+    if let message = Self.unknownLabels(in: list, classes: labels.count, source: labelsSource) {
+      throw TrainingError(message)
+    }
+  }
+
+  /// One message for every line of `list` whose label is not a class, or nil when there are
+  /// none: `LIST: 44 entries have labels that are not among the 5 classes of labels.txt:
+  /// `jump` ×40 (lines 3, 5, 9, …), `7` ×4 (lines 12, …)`.
+  public static func unknownLabels(in list: ClipList, classes: Int, source: String?) -> String? {
+    var order: [String] = []
+    var lines: [String: [Int]] = [:]
+    var noNames = false
+    for bad in list.badLines {
+      guard let line = bad.line, let label = Self.rejectedLabel(bad.message) else { continue }
+      if bad.message.hasSuffix("is not an integer") { noNames = true }
+      if lines[label] == nil { order.append(label) }
+      lines[label, default: []].append(line)
+    }
+    guard !order.isEmpty else { return nil }
+    let total = lines.values.reduce(0) { $0 + $1.count }
+    let names = order.prefix(10).map { label -> String in
+      let at = lines[label] ?? []
+      let shown = at.prefix(3).map(String.init).joined(separator: ", ") + (at.count > 3 ? ", …" : "")
+      return "`\(label)` ×\(at.count) (line\(at.count > 1 ? "s" : "") \(shown))"
+    }.joined(separator: ", ") + (order.count > 10 ? ", and \(order.count - 10) more" : "")
+    let entries = "\(total) entr\(total == 1 ? "y has a label" : "ies have labels")"
+    if noNames {
+      return "\(list.path): \(entries) that \(total == 1 ? "is a name" : "are names"), and no labels file names the classes: \(names); give --labels FILE (one class name per line)"
+    }
+    let against = source.map { " of \($0)" } ?? ""
+    return "\(list.path): \(entries) that \(total == 1 ? "is" : "are") not among the \(classes) classes\(against): \(names)"
+  }
+
+  /// The label of a `ListError` message about a label that is not a class, else nil.
+  private static func rejectedLabel(_ message: String) -> String? {
+    // ClipList's messages: "unknown label `x`", "label `x` is not an integer", "label 9 out of range 0..<8".
+    if message.hasPrefix("unknown label `") || (message.hasPrefix("label `") && message.hasSuffix("` is not an integer")) {
+      let parts = message.split(separator: "`", omittingEmptySubsequences: false)
+      return parts.count >= 3 ? String(parts[1]) : nil
+    }
+    if message.hasPrefix("label "), message.contains(" out of range ") {
+      return message.split(separator: " ").dropFirst().first.map(String.init)
+    }
+    return nil
+  }
+
+  /// Classes (indices into `labels`) that no entry of the list has.
+  public var classesWithoutEntries: [Int] {
+    var seen = Set<Int>()
+    for e in list.entries { seen.insert(e.label) }
+    return labels.indices.filter { !seen.contains($0) }
   }
 
   public var count: Int { list.entries.count }

@@ -1,5 +1,6 @@
 import Foundation
 import Reports
+import SafeTensors
 
 /// One epoch's figures: a line of `DIR/metrics.jsonl`.
 public struct EpochMetrics: Codable, Sendable, Equatable {
@@ -10,9 +11,15 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
   public var lr: Double
   public var seconds: Double
   public var skipped: Int
+  /// Fraction of training samples (as augmented, with their flip-mapped labels) whose top
+  /// class was the label, during the epoch's training passes; nil in files of earlier versions.
+  public var trainTop1: Double?
+  /// Training clips (or images) per second of the epoch's training phase; nil in files of
+  /// earlier versions.
+  public var clipsPerSecond: Double?
 
   public init(epoch: Int, trainLoss: Double, valTop1: Double, valTop5: Double, lr: Double,
-              seconds: Double, skipped: Int = 0) {
+              seconds: Double, skipped: Int = 0, trainTop1: Double? = nil, clipsPerSecond: Double? = nil) {
     self.epoch = epoch
     self.trainLoss = trainLoss
     self.valTop1 = valTop1
@@ -20,6 +27,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     self.lr = lr
     self.seconds = seconds
     self.skipped = skipped
+    self.trainTop1 = trainTop1
+    self.clipsPerSecond = clipsPerSecond
   }
 
   enum CodingKeys: String, CodingKey {
@@ -27,6 +36,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     case trainLoss = "train_loss"
     case valTop1 = "val_top1"
     case valTop5 = "val_top5"
+    case trainTop1 = "train_top1"
+    case clipsPerSecond = "clips_per_second"
   }
 
   /// The JSON line (keys sorted, no spaces).
@@ -43,11 +54,11 @@ public enum MetricsLog {
   ///
   /// The whole history is rewritten rather than appended so that a resumed run, which
   /// restarts from its last checkpoint, never leaves lines of epochs it is about to redo.
+  /// Throws `AtomicFileError` (`PATH: reason`, one line) when a file cannot be written.
   public static func write(_ history: [EpochMetrics], to dir: URL, title: String) throws {
     let text = history.map(\.jsonLine).joined(separator: "\n") + (history.isEmpty ? "" : "\n")
-    try Data(text.utf8).write(to: dir.appendingPathComponent("metrics.jsonl"), options: .atomic)
-    let svg = curves(history, title: title)
-    try Data(svg.utf8).write(to: dir.appendingPathComponent("curves.svg"), options: .atomic)
+    try AtomicFile.write(text, to: dir.appendingPathComponent("metrics.jsonl").path)
+    try AtomicFile.write(curves(history, title: title), to: dir.appendingPathComponent("curves.svg").path)
   }
 
   /// Loss and accuracy curves per epoch, as SVG.
@@ -55,8 +66,13 @@ public enum MetricsLog {
     let loss = PlotSeries(name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) })
     let top1 = PlotSeries(name: "val top-1", points: history.map { (Double($0.epoch), $0.valTop1) })
     let top5 = PlotSeries(name: "val top-5", points: history.map { (Double($0.epoch), $0.valTop5) })
+    let trainTop1 = history.compactMap { m in m.trainTop1.map { (Double(m.epoch), $0) } }
+    let train = trainTop1.isEmpty ? [] : [PlotSeries(name: "train top-1", points: trainTop1)]
     return LinePlot.svg(
-      panels: [("\(title): training loss", "loss", [loss]), ("\(title): validation accuracy", "accuracy", [top1, top5] + extra)],
+      panels: [
+        PlotPanel(title: "\(title): training loss", yLabel: "loss", series: [loss]),
+        PlotPanel(title: "\(title): accuracy", yLabel: "accuracy", series: [top1, top5] + train + extra, yRange: 0...1),
+      ],
       xLabel: "epoch")
   }
 

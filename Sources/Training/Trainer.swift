@@ -8,7 +8,16 @@
 //
 // Exact resume: every random draw depends only on (seed, epoch, index or step), the
 // optimizer state is saved, and the schedule is a function of the global step — so a run
-// resumed from `last.safetensors` reaches the same weights as an uninterrupted one.
+// resumed from `last.safetensors` reaches the same weights as an uninterrupted one with the
+// same options (the same --threads too: reductions split by the thread budget round
+// differently, about 1e-6 apart).
+//
+// Files: every write is atomic (`AtomicFile`). When an epoch is a new best, `best` is written
+// before `last`, and `last` records which epoch `best` holds (`best_epoch`): a kill between
+// the two leaves `best` one epoch ahead of `last`, and the resumed run redoes that epoch and
+// writes it again. On resume, a `best.safetensors` that is missing or holds another epoch than
+// `last` records is rewritten from `last` when `last` is that epoch, otherwise reported.
+// Temporaries left by a killed write are removed when a run starts.
 
 import Compute
 import Foundation
@@ -69,10 +78,19 @@ struct RunState: Codable {
   var history: [EpochMetrics]
   var options: TrainOptions
   var data: DataOptions
+  /// The epoch `best.safetensors` holds (0: none yet); nil in files of earlier versions.
+  var bestEpoch: Int?
 
   enum CodingKeys: String, CodingKey {
     case step, history, options, data
-    case epochsDone = "epochs_done", bestTop1 = "best_top1"
+    case epochsDone = "epochs_done", bestTop1 = "best_top1", bestEpoch = "best_epoch"
+  }
+
+  /// `bestEpoch`, or for files that do not record it, the first epoch of the history that
+  /// reached `bestTop1` (a best is replaced only by a strictly better one).
+  var recordedBestEpoch: Int {
+    if let bestEpoch { return bestEpoch }
+    return history.first(where: { $0.valTop1 == bestTop1 })?.epoch ?? 0
   }
 }
 
@@ -90,8 +108,20 @@ public final class Trainer {
   public let provenance: String
   /// Messages for people (progress lines, skipped entries); stderr by default.
   public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-  /// Show progress bars (only drawn when stderr is a terminal).
+  /// Show progress: a bar when stderr is a terminal, otherwise a line every
+  /// `progressInterval` seconds.
   public var showProgress = true
+  /// Seconds between progress lines when stderr is not a terminal.
+  public var progressInterval = ProgressBar.defaultLineInterval
+
+  /// Optimizer steps skipped because the gradient norm was NaN or infinite, over the run.
+  public private(set) var skippedSteps = 0
+  /// Called with the store before each optimizer step (its gradients final but not yet
+  /// clipped); for tests.
+  var beforeStep: ((ParameterStore) -> Void)?
+  /// Called after each epoch's files are written, with the epoch; for tests (a throw
+  /// simulates a kill there).
+  var afterEpoch: ((Int) throws -> Void)?
 
   private let optimizer: AdamW
   private let loss: CrossEntropyLoss
@@ -136,14 +166,29 @@ public final class Trainer {
   /// `resume`) and returns the whole history.
   @discardableResult
   public func run(resume: Bool) throws -> [EpochMetrics] {
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    do {
+      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    } catch {
+      throw TrainingError("\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)")
+    }
+    for name in AtomicFile.removeStaleTemporaries(in: out.path) {
+      log("removed \(out.appendingPathComponent(name).path), left by an interrupted write")
+    }
     try checkBadLines(train)
     try checkBadLines(val)
-    var state = RunState(epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options)
+    let empty = train.classesWithoutEntries
+    if !empty.isEmpty {
+      let names = empty.prefix(10).map { labels[$0] }.joined(separator: ", ") + (empty.count > 10 ? ", …" : "")
+      log("warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)")
+    }
+    var state = RunState(
+      epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options, bestEpoch: 0)
+    var bestAhead: Int? = nil
     if resume {
       if FileManager.default.fileExists(atPath: lastURL.path) {
         state = try restore()
         log("resuming \(lastURL.path) after epoch \(state.epochsDone) (step \(state.step))")
+        bestAhead = try reconcileBest(&state)
       } else {
         log("nothing to resume in \(out.path): starting from epoch 1")
       }
@@ -155,53 +200,127 @@ public final class Trainer {
       totalSteps: total)
     for epoch in stride(from: state.epochsDone + 1, through: options.epochs, by: 1) {
       let started = DispatchTime.now().uptimeNanoseconds
-      let trainLoss = try trainEpoch(epoch, state: &state, schedule: schedule)
-      let bar = showProgress ? ProgressBar("  validate", total: val.count, unit: "clip") : nil
+      let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
+      let trainLoss = trained.loss
+      let bar = showProgress
+        ? ProgressBar("  validate", total: val.count, unit: "clip", lineInterval: progressInterval) : nil
       let result = try evaluate(
         model: model, dataset: val, clips: options.evalClips, crops: options.evalCrops,
         batchSize: options.batchSize, workers: options.workers, progress: bar)
       bar?.finish()
       report(result.skipped, of: val)
+      try checkValidation(result)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
         lr: Double(schedule.learningRate(at: Swift.max(0, state.step - 1))), seconds: seconds,
-        skipped: result.skipped.count)
+        skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond)
       state.history.append(metrics)
       state.epochsDone = epoch
-      log(String(format: "epoch %d/%d  loss %.4f  val top-1 %.3f  top-5 %.3f  (%.1f s)",
-                 epoch, options.epochs, trainLoss, result.top1, result.top5, seconds))
-      try MetricsLog.write(state.history, to: out, title: title)
+      log(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s)",
+                 epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
+                 trained.clipsPerSecond))
       let isBest = result.top1 > state.bestTop1
-      if isBest { state.bestTop1 = result.top1 }
-      try save(state: state, to: lastURL, optimizerState: true)
+      if isBest {
+        state.bestTop1 = result.top1
+        state.bestEpoch = epoch
+      }
+      try MetricsLog.write(state.history, to: out, title: title)
+      // `best` first: a kill between the two writes leaves `best` ahead of `last`, and the
+      // resumed run redoes this epoch; the other order would leave `best` behind for good.
       if isBest { try save(state: state, to: bestURL, optimizerState: false) }
+      try save(state: state, to: lastURL, optimizerState: true)
+      if let ahead = bestAhead, ahead == epoch, !isBest {
+        log("warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)")
+      }
+      try afterEpoch?(epoch)
     }
     return state.history
   }
 
-  /// One epoch of training; returns the mean training loss.
-  private func trainEpoch(_ epoch: Int, state: inout RunState, schedule: CosineSchedule) throws -> Double {
+  /// Checks `best.safetensors` against what `last.safetensors` (restored into `state`)
+  /// records. Missing or another epoch: rewritten from the restored weights when `last` is the
+  /// best epoch; one epoch ahead of `last` (a kill between the two writes): left to the redone
+  /// epoch, whose number is returned; otherwise reported.
+  private func reconcileBest(_ state: inout RunState) throws -> Int? {
+    let recorded = state.recordedBestEpoch
+    state.bestEpoch = recorded
+    guard recorded > 0 else { return nil }
+    let onDisk = Self.epochsDone(of: bestURL.path)
+    if onDisk == recorded { return nil }
+    let found = onDisk.map { "holds epoch \($0)" }
+      ?? (FileManager.default.fileExists(atPath: bestURL.path) ? "cannot be read" : "is missing")
+    if recorded == state.epochsDone {
+      try save(state: state, to: bestURL, optimizerState: false)
+      log("\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it")
+      return nil
+    }
+    if let onDisk, onDisk == state.epochsDone + 1 {
+      log("\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone")
+      return onDisk
+    }
+    log("warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))")
+    return nil
+  }
+
+  /// `epochs_done` of a checkpoint written by a training run; nil when it is missing or unreadable.
+  static func epochsDone(of path: String) -> Int? {
+    guard FileManager.default.fileExists(atPath: path),
+      let file = try? SafeTensorsFile.read(path: path), let text = file.metadata["training"],
+      let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+    else { return nil }
+    return state.epochsDone
+  }
+
+  /// Validation that could not read more than `maxBadFraction` of its list stops the run,
+  /// before any checkpoint of the epoch is written (its accuracy would mean nothing).
+  private func checkValidation(_ result: EvaluationResult) throws {
+    let skipped = result.skipped.count
+    guard result.count == 0 || Double(skipped) > options.maxBadFraction * Double(val.count) else { return }
+    throw TrainingError(
+      "\(val.list.path): \(skipped) of \(val.count) validation entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(result.skipped.first?.message ?? "none")")
+  }
+
+  /// One epoch of training: the mean training loss, the training top-1 (of the samples as
+  /// trained, augmented) and the clips per second of the epoch's training.
+  private func trainEpoch(
+    _ epoch: Int, state: inout RunState, schedule: CosineSchedule
+  ) throws -> (loss: Double, top1: Double, clipsPerSecond: Double) {
+    let started = DispatchTime.now().uptimeNanoseconds
     let order = seededPermutation(train.count, seed: options.seed &+ UInt64(epoch) &* 7919)
     let loader = BatchLoader<TrainingSample>(
       order: order, batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
     ) { [train] i, rng in try train.trainingSample(i, rng: &rng) }
+    defer { loader.stop() }
     let bar = showProgress
-      ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: loader.batchCount, unit: "batch") : nil
+      ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: train.count, unit: "clip", lineInterval: progressInterval)
+      : nil
     var lossSum = 0.0
     var seen = 0
-    var micro = 0
+    var hits = 0
+    var micro = 0  // batches that reached the model
+    var position = 0  // batches of the epoch so far, empty ones included
+    var inGroup = 0  // batches of the current accumulation group that added gradients
     var skipped = 0
+    let stepsBefore = state.step
+    let skippedStepsBefore = skippedSteps
     model.store.zeroGrads()
     while let batch = loader.next() {
+      position += 1
       skipped += batch.skipped.count
       report(batch.skipped, of: train)
       if Double(skipped) > options.maxBadFraction * Double(train.count) {
         throw TrainingError(
           "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(batch.skipped.first?.message ?? "")")
       }
-      bar?.advance()
-      if batch.samples.isEmpty { continue }
+      // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
+      let endsGroup = position % options.accumulate == 0 || position == loader.batchCount
+      if batch.samples.isEmpty {
+        if endsGroup && inGroup > 0 { step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch) }
+        if endsGroup { inGroup = 0 }
+        bar?.advance(batch.skipped.count)
+        continue
+      }
       let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
       let labels = batch.samples.map(\.label)
       model.reseedStochasticDepth(BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro))
@@ -212,25 +331,55 @@ public final class Trainer {
       }
       lossSum += Double(l) * Double(labels.count)
       seen += labels.count
-      let dlogits = loss.backward()
-      if options.accumulate > 1 {
-        let s = 1 / Float(options.accumulate)
-        for i in 0..<dlogits.count { dlogits.pointer[i] *= s }
+      let k = output.logits.shape[output.logits.shape.count - 1]
+      for (r, label) in labels.enumerated() {
+        let row = UnsafeBufferPointer(start: output.logits.pointer + r * k, count: k)
+        if let top = row.indices.max(by: { row[$0] < row[$1] }), top == label { hits += 1 }
       }
-      model.backward(dlogits)
+      model.backward(loss.backward())
       micro += 1
-      if micro % options.accumulate == 0 || micro == loader.batchCount {
-        step(schedule: schedule, state: &state)
+      inGroup += 1
+      if endsGroup {
+        step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch)
+        inGroup = 0
       }
       bar?.status = String(format: "loss %.3f", lossSum / Double(Swift.max(1, seen)))
+      // After the step: the bar reaches N/N only when the epoch's last step is done.
+      bar?.advance(batch.samples.count + batch.skipped.count)
     }
     bar?.finish()
-    return seen == 0 ? .nan : lossSum / Double(seen)
+    let steps = state.step - stepsBefore
+    if steps > 0 && skippedSteps - skippedStepsBefore == steps {
+      throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    return (
+      seen == 0 ? .nan : lossSum / Double(seen), seen == 0 ? 0 : Double(hits) / Double(seen),
+      Double(seen) / Swift.max(seconds, 1e-9)
+    )
   }
 
-  private func step(schedule: CosineSchedule, state: inout RunState) {
-    if options.clipNorm > 0 { clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) }
-    optimizer.update(lr: schedule.learningRate(at: state.step))
+  /// One optimizer step from the gradients of `batches` accumulated batches: their mean
+  /// (each batch's loss is already a mean over its samples), clipped, then AdamW. A NaN or
+  /// infinite gradient norm skips the update (weights and optimizer state stay; the schedule
+  /// moves on), with a warning, counted in `skippedSteps`.
+  private func step(schedule: CosineSchedule, state: inout RunState, batches: Int, epoch: Int) {
+    if batches > 1 {
+      let s = 1 / Float(batches)
+      let g = model.store.grads.pointer
+      parallelChunks(model.store.grads.count, grain: 65536) { range in
+        for i in range { g[i] *= s }
+      }
+    }
+    beforeStep?(model.store)
+    let norm = options.clipNorm > 0
+      ? clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) : gradientNorm(model.store)
+    if norm.isFinite {
+      optimizer.update(lr: schedule.learningRate(at: state.step))
+    } else {
+      skippedSteps += 1
+      log("warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped")
+    }
     model.store.zeroGrads()
     state.step += 1
   }
@@ -262,6 +411,7 @@ public final class Trainer {
     for p in model.store.parameters {
       try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
     }
+    try Checkpoint.addIndexBuffers(to: &writer, config: model.config)
     if optimizerState {
       for (name, t) in optimizer.stateTensors() {
         try writer.add(Checkpoint.optimizerPrefix + name, shape: t.shape, floats: UnsafeBufferPointer(t.buffer))
@@ -276,15 +426,32 @@ public final class Trainer {
     let file = try SafeTensorsFile.read(path: path)
     let info = try Checkpoint.info(of: file)
     guard info.config == model.config else {
-      throw TrainingError("\(path): its model config differs from this run's; resume with the same options")
+      let fields = Self.differences(model.config, info.config)
+      throw TrainingError(
+        "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out")
     }
     guard let text = file.metadata["training"],
       let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
     else { throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)") }
-    guard state.options.seed == options.seed, state.options.batchSize == options.batchSize,
-      state.options.accumulate == options.accumulate, state.data == train.options
-    else {
-      throw TrainingError("\(path): saved with other seed, batch, accumulation or data options; resume with the same ones")
+    guard state.options.epochs == options.epochs else {
+      throw TrainingError(
+        "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out")
+    }
+    var fields: [String] = []
+    if state.options.seed != options.seed { fields.append("seed \(options.seed) ≠ \(state.options.seed)") }
+    if state.options.batchSize != options.batchSize {
+      fields.append("batch size \(options.batchSize) ≠ \(state.options.batchSize)")
+    }
+    if state.options.accumulate != options.accumulate {
+      fields.append("accumulate \(options.accumulate) ≠ \(state.options.accumulate)")
+    }
+    if state.data != train.options {
+      let data = Self.differences(train.options, state.data)
+      fields += data.isEmpty ? ["data options"] : data
+    }
+    guard fields.isEmpty else {
+      throw TrainingError(
+        "\(path): this run's options differ from the recorded ones (this run ≠ recorded): \(fields.joined(separator: ", ")); resume with the recorded ones, or start a new --out")
     }
     try model.load(file)
     var tensors: [String: Tensor] = [:]
@@ -302,6 +469,38 @@ public final class Trainer {
 }
 
 extension Trainer {
+  /// `field this ≠ recorded` for every top-level JSON field (snake_case, as files record them,
+  /// `_` read as a space) in which `current` and `recorded` differ; values as JSON.
+  static func differences<T: Encodable>(_ current: T, _ recorded: T) -> [String] {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    func fields(_ v: T) -> [String: Any] {
+      guard let data = try? enc.encode(v),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+      else { return [:] }
+      return object
+    }
+    func text(_ v: Any?) -> String {
+      guard let v else { return "none" }
+      guard let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+      else { return "\(v)" }
+      return String(decoding: data, as: UTF8.self)
+    }
+    let (a, b) = (fields(current), fields(recorded))
+    return Set(a.keys).union(b.keys).sorted().compactMap { key in
+      let (x, y) = (text(a[key]), text(b[key]))
+      return x == y ? nil : "\(key.replacingOccurrences(of: "_", with: " ")) \(x) ≠ \(y)"
+    }
+  }
+
+  /// The files a training run writes in its folder: a folder holding any of them holds a run.
+  public static let runFileNames = ["metrics.jsonl", "curves.svg", "last.safetensors", "best.safetensors"]
+
+  /// The run files present in `folder` (none when it does not exist).
+  public static func existingRunFiles(in folder: URL) -> [String] {
+    runFileNames.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+  }
+
   /// The data options a checkpoint written by a training run was trained with, if any.
   public static func dataOptions(of file: SafeTensorsFile) -> DataOptions? {
     guard let text = file.metadata["training"] else { return nil }

@@ -25,7 +25,7 @@ public struct VCoSwin: ParsableCommand {
   static var commands: [ParsableCommand.Type] {
     var list: [ParsableCommand.Type] = []
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
-    list += [InitCommand.self, ImportCommand.self, FeaturesCommand.self]
+    list += [InitCommand.self, ImportCommand.self, InfoCommand.self, FeaturesCommand.self]
     list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
     list += [ClassifyCommand.self, EvalCommand.self, TimelineCommand.self, DemoCommand.self]
     return list
@@ -43,7 +43,7 @@ public struct VCoSwin: ParsableCommand {
       try command.run()
       Foundation.exit(0)
     } catch let error as CommandFailure {
-      FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+      FileHandle.standardError.write(Data("error: \(oneLine(error.message))\n".utf8))
       Foundation.exit(error.status)
     } catch {
       let code = exitCode(for: error)
@@ -57,6 +57,8 @@ public struct VCoSwin: ParsableCommand {
       } else if !message.hasPrefix("error:") {
         message = "error: " + message
       }
+      // Usage text (status 64) keeps its lines; an error from bad input is one short line.
+      if code.rawValue != 64 { message = oneLine(message) }
       FileHandle.standardError.write(Data((message + "\n").utf8))
       Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
     }
@@ -76,4 +78,12 @@ public struct CommandFailure: Error, CustomStringConvertible {
     self.status = status
   }
   public var description: String { message }
+}
+
+/// An error message as one line of at most `limit` characters: line breaks become spaces and
+/// a longer message (a shape or value list from a hostile file) is cut, saying so.
+func oneLine(_ message: String, limit: Int = 2000) -> String {
+  let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+  if flat.count <= limit { return flat }
+  return String(flat.prefix(limit)) + "… (\(flat.count) characters)"
 }

@@ -7,19 +7,38 @@ struct CLIRun {
   var stdout: String
   var stderr: String
   var crashed: Bool
+
+  /// stderr without the line naming the checkpoint in use (`checkpoint: …`), which inference
+  /// commands print before any work.
+  var diagnostics: String {
+    stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("checkpoint: ") }
+      .joined(separator: "\n")
+  }
 }
 
 /// The package root (for the shipped `Clips/`).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .deletingLastPathComponent().deletingLastPathComponent()
 
-/// Runs `vcoswin arguments…` from the build products folder, as a user runs it.
-func runVCoSwin(_ arguments: [String], bundleOf anchor: AnyClass) throws -> CLIRun {
-  let products = Bundle(for: anchor).bundleURL
+/// The built `vcoswin` is missing: the CLI tests fail (they are never skipped).
+struct MissingBinary: Error, CustomStringConvertible {
+  var description: String
+}
+
+/// The `vcoswin` binary beside the test bundle `products` (or in it). `make test` builds it
+/// (`swift build --build-tests` builds every product); a missing binary is an error.
+func vcoswinBinary(near products: URL) throws -> URL {
   let candidates = [products.deletingLastPathComponent(), products].map { $0.appendingPathComponent("vcoswin") }
   guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-    throw XCTSkip("vcoswin binary not built next to the tests")
+    throw MissingBinary(
+      description: "vcoswin binary not built next to the tests (looked for \(candidates.map(\.path))): run `make build-tests`")
   }
+  return binary
+}
+
+/// Runs `vcoswin arguments…` from the build products folder, as a user runs it.
+func runVCoSwin(_ arguments: [String], bundleOf anchor: AnyClass) throws -> CLIRun {
+  let binary = try vcoswinBinary(near: Bundle(for: anchor).bundleURL)
   let process = Process()
   process.executableURL = binary
   process.arguments = arguments

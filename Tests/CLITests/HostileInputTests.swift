@@ -58,21 +58,15 @@ final class HostileInputTests: XCTestCase {
     }
     do {
       return .accepted(try parsed.load())
-    } catch let e as CheckpointError {
-      return .typedError(e.description)
-    } catch let e as DataOptionsError {
-      return .typedError(e.description)
-    } catch let e as SafeTensorsError {
-      return .typedError(e.description)
-    } catch let e as MemoryBudgetError {
-      return .typedError(e.description)
-    } catch let e as LayoutError {
-      return .typedError(e.description)
-    } catch let e as CommandFailure {
-      return .typedError(e.description)
     } catch {
-      XCTFail("untyped error for \(arguments): \(error)")
-      return .typedError("\(error)")
+      switch error {
+      case is CheckpointError, is DataOptionsError, is SafeTensorsError, is MemoryBudgetError, is LayoutError,
+        is CommandFailure:
+        return .typedError("\(error)")
+      default:
+        XCTFail("untyped error for \(arguments): \(error)")
+        return .typedError("\(error)")
+      }
     }
   }
 

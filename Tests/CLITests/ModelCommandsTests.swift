@@ -33,7 +33,8 @@ final class ModelCommandsTests: XCTestCase {
 
   func testInitThenFeatures() throws {
     let ckpt = folder + "/m.safetensors"
-    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", "a,b,c"])
+    try "a\nb\nc\n".write(toFile: folder + "/abc.txt", atomically: true, encoding: .utf8)
+    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", folder + "/abc.txt"])
     let (model, info) = try VCoSwinModel.load(path: ckpt)
     XCTAssertEqual(info.labels, ["a", "b", "c"])
     XCTAssertEqual(info.kind, "image")
@@ -196,5 +197,104 @@ final class ModelCommandsTests: XCTestCase {
     let probs = { (s: String) in s.components(separatedBy: "\"prob\":").dropFirst().map { $0.prefix(while: { $0 != "," && $0 != "}" }) } }
     XCTAssertEqual(probs(direct.stdout), probs(viaImport.stdout))
     XCTAssertTrue(direct.stdout.contains("class_"), direct.stdout)
+  }
+
+  /// A checkpoint given where a video goes is refused with a pointer to --checkpoint, and the
+  /// checkpoint in use is named on stderr.
+  func testCheckpointAsVideoAndCheckpointInUse() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let wrong = try runVCoSwin(["classify", model, clip], bundleOf: Self.self)
+    XCTAssertEqual(wrong.status, 1)
+    XCTAssertTrue(wrong.stderr.contains("this is a model checkpoint, not a video; give it with --checkpoint"), wrong.stderr)
+    let right = try runVCoSwin(["classify", clip, "--checkpoint", model, "--threads", "1"], bundleOf: Self.self)
+    XCTAssertEqual(right.status, 0, right.stderr)
+    XCTAssertTrue(right.stderr.hasPrefix("checkpoint: \(model) (video model, 8 classes; labels "), right.stderr)
+  }
+
+  /// `inflate` and `finetune --init` take `.pth` files directly: an official Swin 2D release is
+  /// inflated, and an official Video Swin file gets a fresh head for other classes.
+  func testInflateAndFinetuneInitTakePth() throws {
+    let fixtures = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign")
+    let out = folder + "/inflated.safetensors"
+    try run(["inflate", "--from", fixtures.appendingPathComponent("swin2d_fp16.pth").path, "--to", out, "--classes", "3"])
+    let (inflated, info) = try VCoSwinModel.load(path: out)
+    XCTAssertEqual(info.config.dims, 3)
+    XCTAssertEqual(inflated.config.classes, 3)
+    XCTAssertTrue(info.provenance.contains("\"source_kind\":\"swin\""), info.provenance)
+    let (model, note) = try loadWithHead(path: fixtures.appendingPathComponent("videoswin_bf16.pth").path, classes: 3, seed: 1)
+    XCTAssertEqual(model.config.classes, 3)
+    XCTAssertTrue(note?.contains("a fresh head with 3 classes") ?? false, note ?? "no note")
+    let reference = try VCoSwinModel.load(path: fixtures.appendingPathComponent("swin3d_bf16.safetensors").path).model
+    let embed = try XCTUnwrap(model.store.parameters.first { $0.name == "patch_embed.proj.weight" })
+    let expected = try XCTUnwrap(reference.store.parameters.first { $0.name == "patch_embed.proj.weight" })
+    XCTAssertEqual(embed.value.array, expected.value.array)
+  }
+
+  /// `sample` refuses sizes that cannot fit, before decoding anything.
+  func testSampleBounds() throws {
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    for (option, value) in [("--size", "1099511627776"), ("--clips", "4611686018427387904"), ("--clip-len", "1099511627776")] {
+      let r = try runVCoSwin(["sample", clip, "--clip-len", "8", "--interval", "2", option, value, "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+      XCTAssertFalse(r.crashed)
+      XCTAssertEqual(r.status, 64, r.stderr)
+      XCTAssertTrue(r.stderr.contains("\(option) must be at most"), r.stderr)
+    }
+    let big = try runVCoSwin(["sample", clip, "--clip-len", "1024", "--interval", "2", "--size", "4096", "--clips", "256", "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+    XCTAssertEqual(big.status, 64, big.stderr)
+    XCTAssertTrue(big.stderr.contains("of memory"), big.stderr)
+  }
+
+  /// `info --json` describes a checkpoint, and its `config` round-trips into `init --config`.
+  func testInfoJSONRoundTripsIntoInit() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let r = try runVCoSwin(["info", model, "--json"], bundleOf: Self.self)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(object["kind"] as? String, "video")
+    XCTAssertEqual((object["labels"] as? [String])?.count, 8)
+    XCTAssertNotNil(object["training"])
+    let configPath = folder + "/arch.json"
+    try JSONSerialization.data(withJSONObject: try XCTUnwrap(object["config"])).write(to: URL(fileURLWithPath: configPath))
+    try run(["init", "--config", configPath, "--classes", "8", "--out", folder + "/same.safetensors"])
+    let original = try VCoSwinModel.load(path: model).info.config
+    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.depths, original.depths)
+    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.windows, original.windows)
+    let pth = try runVCoSwin(["info", packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/mmaction2.pth").path], bundleOf: Self.self)
+    XCTAssertEqual(pth.status, 0, pth.stderr)
+    XCTAssertTrue(pth.stdout.contains("mmaction2 1.x layout"), pth.stdout)
+  }
+
+  /// `features --input` takes `sample`'s output, normalised as the model expects.
+  func testFeaturesOfASample() throws {
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let sampled = folder + "/s.safetensors"
+    try run(["sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled])
+    try run(["features", "--input", sampled, "--checkpoint", model, "--output", folder + "/a.safetensors", "--threads", "1"])
+    try run(["features", clip, "--checkpoint", model, "--output", folder + "/b.safetensors", "--threads", "1"])
+    let a = try SafeTensorsFile.read(path: folder + "/a.safetensors").floats("logits").values
+    let b = try SafeTensorsFile.read(path: folder + "/b.safetensors").floats("logits").values
+    XCTAssertEqual(a.count, b.count)
+    for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(b[i]))) }
+  }
+
+  /// Training options are bounded, and a step that cannot fit is refused before any work.
+  func testTrainingOptionBounds() throws {
+    let train = packageRoot.appendingPathComponent("Clips/train.txt").path
+    let val = packageRoot.appendingPathComponent("Clips/val.txt").path
+    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let base = ["finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run"]
+    for (option, value) in [("--size", "1099511627776"), ("--batch-size", "4611686018427387904"), ("--clip-len", "1099511627776"), ("--interval", "100000"), ("--epochs", "9223372036854775807")] {
+      let r = try runVCoSwin(base + [option, value], bundleOf: Self.self)
+      XCTAssertFalse(r.crashed)
+      XCTAssertEqual(r.status, 64, r.stderr)
+      XCTAssertTrue(r.stderr.contains(option), r.stderr)
+    }
+    let big = try runVCoSwin(base + ["--size", "4096", "--clip-len", "1024", "--batch-size", "64"], bundleOf: Self.self)
+    XCTAssertFalse(big.crashed)
+    XCTAssertEqual(big.status, 1, big.stderr)
+    XCTAssertTrue(big.stderr.contains("a training step of batch 64") && big.stderr.contains("of memory"), big.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run/metrics.jsonl"))
   }
 }

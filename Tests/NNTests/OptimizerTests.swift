@@ -43,6 +43,39 @@ final class OptimizerTests: XCTestCase {
     XCTAssertEqual(opt.step, 2)
   }
 
+  /// `lrScale` and `decay` changed after the optimizer was made are the ones it uses.
+  func testOptimizersReadScaleAndDecayLive() {
+    let store = makeStore()
+    let opt = AdamW(store: store, weightDecay: 0.5)
+    store["w"]?.lrScale = 0  // frozen from now on
+    store["b"]?.decay = true
+    let before = store.values.array
+    setGrads(store, [1, 1, 1, 1, 0, 0])
+    opt.update(lr: 0.1)
+    for i in 0..<4 { XCTAssertEqual(store.values[flat: i], before[i], "w is frozen") }
+    for i in 4..<6 { XCTAssertEqual(store.values[flat: i], before[i] * (1 - 0.1 * 0.5), accuracy: 1e-7, "b decays") }
+
+    let s = makeStore()
+    let sgd = SGD(store: s, momentum: 0.9)
+    s["w"]?.lrScale = 0
+    let start = s.values.array
+    setGrads(s, [1, 1, 1, 1, 1, 1])
+    sgd.update(lr: 0.1)
+    XCTAssertEqual(Array(s.values.array[0..<4]), Array(start[0..<4]))
+    XCTAssertNotEqual(s.values[flat: 4], start[4])
+  }
+
+  /// A NaN gradient makes the norm NaN and nothing is scaled: the caller skips the step.
+  func testClippingLeavesNonFiniteGradientsToTheCaller() {
+    let store = makeStore()
+    setGrads(store, [30, 40, .nan, 0, 0, 0])
+    XCTAssertTrue(clipGradientNorm(store, maxNorm: 1).isNaN)
+    XCTAssertEqual(store.grads[flat: 0], 30)
+    XCTAssertTrue(gradientNorm(store).isNaN)
+    setGrads(store, [30, 40, 0, 0, 0, 0])
+    XCTAssertEqual(gradientNorm(store), 50)
+  }
+
   /// A zero gradient moves only decayed parameters (decoupled weight decay).
   func testDecayGroups() {
     let store = makeStore()

@@ -8,9 +8,14 @@ import NN
 import SafeTensors
 import XCTest
 
+/// A fixture or a parameter a fixture test needs is absent: the test fails (never skipped).
+struct MissingFixture: Error, CustomStringConvertible {
+  var description: String
+}
+
 private func layerFixture(_ name: String) throws -> SafeTensorsFile {
   guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
-  else { throw XCTSkip("fixture \(name) missing from the test bundle") }
+  else { throw MissingFixture(description: "fixture \(name) missing from the test bundle: run Tools/make_layer_fixtures.py") }
   return try SafeTensorsFile.read(path: url.path)
 }
 
@@ -22,7 +27,7 @@ private func tensor(_ f: SafeTensorsFile, _ key: String) throws -> Tensor {
 /// Copies fixture tensor `key` into parameter `p`, checking the shape.
 private func load(_ f: SafeTensorsFile, _ key: String, into p: Parameter?) throws {
   let t = try tensor(f, key)
-  guard let p else { throw XCTSkip("no parameter for \(key)") }
+  guard let p else { throw MissingFixture(description: "no parameter for fixture tensor \(key)") }
   XCTAssertEqual(t.shape, p.shape, key)
   p.value.copy(from: t)
 }
@@ -51,6 +56,16 @@ private func checkParity(
 }
 
 final class TorchParityTests: XCTestCase {
+  /// A missing fixture or parameter fails the test that needs it; it is never a skip.
+  func testMissingFixtureIsAFailureNotASkip() {
+    XCTAssertThrowsError(try layerFixture("no_such_fixture")) { XCTAssertFalse($0 is XCTSkip, "\($0)") }
+    let f = try? layerFixture("linear")
+    XCTAssertNotNil(f)
+    if let f {
+      XCTAssertThrowsError(try load(f, f.keys.first ?? "", into: nil)) { XCTAssertFalse($0 is XCTSkip, "\($0)") }
+    }
+  }
+
   func testLinear() throws {
     let f = try layerFixture("linear")
     var rng = SeededRandom(seed: 0)

@@ -289,9 +289,14 @@ final class WindowAttentionTests: XCTestCase {
 
   // MARK: PyTorch parity
 
+  /// A missing attention fixture fails the test; it is never a skip.
+  func testMissingAttentionFixtureIsAFailure() {
+    XCTAssertThrowsError(try fixture("no_such_fixture")) { XCTAssertFalse($0 is XCTSkip, "\($0)") }
+  }
+
   private func fixture(_ name: String) throws -> SafeTensorsFile {
     guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors") else {
-      throw XCTSkip("fixture \(name) missing: run Tools/make_attention_fixtures.py")
+      throw MissingFixture(description: "fixture \(name) missing: run Tools/make_attention_fixtures.py")
     }
     return try SafeTensorsFile.read(path: url.path)
   }

@@ -1,4 +1,5 @@
 import Compute
+import Foundation
 import XCTest
 
 @testable import Training
@@ -37,6 +38,31 @@ final class BatchLoaderTests: XCTestCase {
     XCTAssertEqual(one.indices, three.indices)
     XCTAssertEqual(one.values, three.values)
     XCTAssertEqual(Set(one.values).count, one.values.count)
+  }
+
+  /// Threads of this process now (Linux: /proc/self/task).
+  func liveThreads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+
+  /// A loader dropped before its last batch is freed, and its threads end.
+  func testDroppedLoaderIsFreedAndItsThreadsEnd() {
+    let threadsBefore = liveThreads()
+    weak var dropped: BatchLoader<Int>?
+    do {
+      let loader = BatchLoader<Int>(order: Array(0..<100), batchSize: 4, workers: 3, depth: 1,
+                                    seed: 1, epoch: 0) { i, _ in i }
+      dropped = loader
+      XCTAssertEqual(liveLoaderWorkers.value, 3)
+      XCTAssertEqual(loader.next()?.samples, [0, 1, 2, 3])
+    }
+    XCTAssertNil(dropped, "the workers keep the loader alive")
+    XCTAssertEqual(liveLoaderWorkers.value, 0)
+    var threads = liveThreads()
+    let deadline = Date().addingTimeInterval(2)
+    while threads > threadsBefore && Date() < deadline {
+      usleep(10_000)
+      threads = liveThreads()
+    }
+    XCTAssertLessThanOrEqual(threads, threadsBefore)
   }
 
   /// Stopping early does not hang or leak the workers.

@@ -70,7 +70,8 @@ final class TrainerTests: XCTestCase {
     return t
   }
 
-  /// A run killed after epoch 1 and resumed reaches the same weights as an uninterrupted run.
+  /// A run killed after epoch 1 (its files written) and resumed reaches the same weights as an
+  /// uninterrupted run.
   func testResumeIsExact() throws {
     let full = work.appendingPathComponent("full")
     let history = try trainer(epochs: 3, out: full).run(resume: false)
@@ -78,7 +79,9 @@ final class TrainerTests: XCTestCase {
     XCTAssertTrue(history.allSatisfy { $0.trainLoss.isFinite && (0...1).contains($0.valTop1) })
 
     let part = work.appendingPathComponent("part")
-    _ = try trainer(epochs: 1, out: part).run(resume: false)
+    let killed = try trainer(epochs: 3, out: part)
+    killed.afterEpoch = { if $0 == 1 { throw Killed() } }
+    XCTAssertThrowsError(try killed.run(resume: false))
     let resumed = try trainer(epochs: 3, out: part).run(resume: true)
     XCTAssertEqual(resumed.map(\.epoch), [1, 2, 3])
     XCTAssertEqual(resumed.map(\.trainLoss), history.map(\.trainLoss))
@@ -93,7 +96,8 @@ final class TrainerTests: XCTestCase {
     let lines = try MetricsLog.read(full.appendingPathComponent("metrics.jsonl"))
     XCTAssertEqual(lines, history)
     let svg = try String(contentsOf: full.appendingPathComponent("curves.svg"), encoding: .utf8)
-    XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3)
+    // Loss; val top-1, val top-5 and train top-1.
+    XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 4)
     let (best, info) = try VCoSwinModel.load(path: full.appendingPathComponent("best.safetensors").path)
     XCTAssertEqual(best.config, try tinyConfig())
     XCTAssertEqual(info.labels.count, 6)
@@ -104,7 +108,8 @@ final class TrainerTests: XCTestCase {
   func testBadEntriesAreSkippedThenFatal() throws {
     let list = try String(contentsOf: Self.data.appendingPathComponent("images_train.txt"), encoding: .utf8)
     try Data("corrupt".utf8).write(to: Self.data.appendingPathComponent("broken.png"))
-    let bad = list + "missing.png 1\nbroken.png 2\nthis line has no label x\n"
+    // Line 15 has no label (a label that is not a class is an error, not a skipped line).
+    let bad = list + "missing.png 1\nbroken.png 2\nno-label.png\n"
     try Data(bad.utf8).write(to: Self.data.appendingPathComponent("bad.txt"))
     var messages: [String] = []
     let t = try trainer(epochs: 1, out: work.appendingPathComponent("bad"), trainList: "bad.txt", maxBad: 0.3)

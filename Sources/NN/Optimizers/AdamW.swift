@@ -25,15 +25,14 @@ public final class AdamW {
   /// Steps taken so far (t of the last step).
   public private(set) var step = 0
   private let store: ParameterStore
-  private let segments: [ParameterSegment]
 
   /// Precondition: `store` is finalized (its parameters are fixed).
   public init(
     store: ParameterStore, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
     weightDecay: Float = 0.05
   ) {
+    precondition(store.isFinalized, "optimizers need a finalized ParameterStore")
     self.store = store
-    self.segments = store.optimizerSegments()
     self.beta1 = beta1
     self.beta2 = beta2
     self.eps = eps
@@ -56,7 +55,8 @@ public final class AdamW {
     let vp = v.pointer
     let invC1 = 1 / c1
     let invSqrtC2 = 1 / c2.squareRoot()
-    forEachSegmentChunk(segments, total: store.count) { seg, range in
+    // Each parameter's `lrScale` and `decay` are read now, so changes after `init` count.
+    forEachSegmentChunk(store.optimizerSegments(), total: store.count) { seg, range in
       let lr = lr * seg.lrScale
       let shrink: Float = seg.decay ? 1 - lr * wd : 1
       for i in range {

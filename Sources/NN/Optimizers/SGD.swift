@@ -18,12 +18,11 @@ public final class SGD {
   /// Steps taken so far.
   public private(set) var step = 0
   private let store: ParameterStore
-  private let segments: [ParameterSegment]
 
   /// Precondition: `store` is finalized.
   public init(store: ParameterStore, momentum: Float = 0.9, weightDecay: Float = 0) {
+    precondition(store.isFinalized, "optimizers need a finalized ParameterStore")
     self.store = store
-    self.segments = store.optimizerSegments()
     self.momentum = momentum
     self.weightDecay = weightDecay
     buffer = Tensor(zeros: [store.count])
@@ -37,7 +36,8 @@ public final class SGD {
     let theta = store.values.pointer
     let grad = store.grads.pointer
     let u = buffer.pointer
-    forEachSegmentChunk(segments, total: store.count) { seg, range in
+    // Each parameter's `lrScale` and `decay` are read now, so changes after `init` count.
+    forEachSegmentChunk(store.optimizerSegments(), total: store.count) { seg, range in
       let lr = lr * seg.lrScale
       let decay: Float = seg.decay ? wd : 0
       for i in range {

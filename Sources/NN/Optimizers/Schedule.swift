@@ -34,10 +34,35 @@ public struct CosineSchedule: Sendable, Equatable, Codable {
 /// Scales every gradient of `store` so that their global L2 norm is at most `maxNorm`
 /// (PyTorch `clip_grad_norm_`: factor `maxNorm / (norm + 1e-6)` when below 1) and returns the
 /// norm before clipping. Precondition: `maxNorm > 0`.
+///
+/// A NaN or infinite gradient makes the norm NaN or infinite: then nothing is scaled and that
+/// norm is returned. The caller must check `isFinite` and not take the step (PyTorch's
+/// `error_if_nonfinite`); `Trainer` skips such a step and counts it.
 @discardableResult
 public func clipGradientNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
   precondition(maxNorm > 0, "maxNorm must be positive")
-  let tensors = store.isFinalized ? [store.grads] : store.parameters.map { $0.grad }
+  let norm = gradientNorm(store)
+  guard norm.isFinite else { return norm }
+  let factor = maxNorm / (norm + 1e-6)
+  if factor < 1 {
+    for t in gradientTensors(store) {
+      let p = t.pointer
+      parallelChunks(t.count, grain: 65536) { range in
+        for i in range { p[i] *= factor }
+      }
+    }
+  }
+  return norm
+}
+
+private func gradientTensors(_ store: ParameterStore) -> [Tensor] {
+  store.isFinalized ? [store.grads] : store.parameters.map { $0.grad }
+}
+
+/// The global L2 norm of every gradient of `store` (accumulated in Double, in a fixed order
+/// of fixed chunks, so independent of the thread count). NaN or infinite when a gradient is.
+public func gradientNorm(_ store: ParameterStore) -> Float {
+  let tensors = gradientTensors(store)
   var total = 0.0
   for t in tensors {
     let chunks = 16
@@ -75,15 +100,5 @@ public func clipGradientNorm(_ store: ParameterStore, maxNorm: Float) -> Float {
     }
     total += partial.reduce(0, +)
   }
-  let norm = Float(total.squareRoot())
-  let factor = maxNorm / (norm + 1e-6)
-  if factor < 1 {
-    for t in tensors {
-      let p = t.pointer
-      parallelChunks(t.count, grain: 65536) { range in
-        for i in range { p[i] *= factor }
-      }
-    }
-  }
-  return norm
+  return Float(total.squareRoot())
 }

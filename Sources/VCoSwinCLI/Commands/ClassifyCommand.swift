@@ -38,6 +38,7 @@ struct ClassifyCommand: ParsableCommand {
   }
 
   func run() throws {
+    try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     let (model, info, data) = (loaded.model, loaded.info, loaded.data)
     let k = Swift.min(top, info.config.classes)

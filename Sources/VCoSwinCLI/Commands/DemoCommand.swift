@@ -4,6 +4,7 @@ import Foundation
 import Inflation
 import Models
 import Reports
+import SafeTensors
 import Synth
 import Training
 import VideoIO
@@ -14,15 +15,15 @@ struct DemoCommand: ParsableCommand {
     commandName: "demo",
     abstract: "Pretrain, inflate, fine-tune, evaluate and classify on the shipped clips.",
     discussion: """
-      1. pretrains the 2D CoSwin image model on frames of the clips (shape classes);
+      1. pretrains the 2D CoSwin image model on frames of the clips (shapes);
       2. inflates it into a Video CoSwin model;
       3. fine-tunes the video model on the motion classes;
-      4. trains the same video model from random initialisation with the same budget;
-      5. trains the image model on single frames with motion labels, evaluated averaged over
-         frames (a baseline that cannot see direction);
-      6. evaluates, classifies a few clips, and writes a report folder: curves (SVG), the
-         confusion matrix (SVG) and a contact sheet of validation clips with their top-3
-         predictions (PNG).
+      4. trains the same video model from random initialisation, same budget;
+      5. trains the image model on single frames with motion labels, evaluated
+         averaged over frames (a baseline that cannot see direction);
+      6. evaluates, classifies a few clips, and writes a report folder (--out,
+         replaced on every run): curves (SVG), the confusion matrix (SVG) and
+         a contact sheet of validation clips with their top-3 predictions (PNG).
 
       Examples:
         vcoswin demo
@@ -140,7 +141,7 @@ struct DemoCommand: ParsableCommand {
     // 3. The video model, from the inflated weights.
     let (inflatedModel, _) = try VCoSwinModel.load(path: inflatedPath)
     let video = try train(
-      "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(inflatedPath)",
+      "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(try fileProvenance(inflatedPath))",
       train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 1e-3, backbone: 1)
 
     // 4. The same model and budget from random initialisation.
@@ -162,9 +163,10 @@ struct DemoCommand: ParsableCommand {
     let valSet = try ListDataset(listPath: file("val.txt"), labels: motions, options: clipData)
     let result = try evaluate(model: best, dataset: valSet, clips: 1, crops: 1, batchSize: 16)
     let confusionPath = report.appendingPathComponent("confusion.svg")
-    try Data(result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes").utf8).write(to: confusionPath, options: .atomic)
-    try Data(comparisonSVG(inflated: video.history, random: random.history).utf8)
-      .write(to: report.appendingPathComponent("inflated-vs-random.svg"), options: .atomic)
+    try AtomicFile.write(result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes"), to: confusionPath.path)
+    try AtomicFile.write(
+      comparisonSVG(inflated: video.history, random: random.history),
+      to: report.appendingPathComponent("inflated-vs-random.svg").path)
     let sheetPath = report.appendingPathComponent("predictions.png").path
     try predictionSheet(dataset: valSet, result: result, labels: info.labels, count: 6, to: sheetPath)
 
@@ -194,14 +196,18 @@ struct DemoCommand: ParsableCommand {
   func comparisonSVG(inflated: [EpochMetrics], random: [EpochMetrics]) -> String {
     LinePlot.svg(
       panels: [
-        ("Inflated vs random initialisation: validation top-1", "top-1", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
-        ]),
-        ("Training loss", "loss", [
-          PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
-          PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
-        ]),
+        PlotPanel(
+          title: "Inflated vs random initialisation: validation top-1", yLabel: "top-1",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.valTop1) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.valTop1) }),
+          ], yRange: 0...1),
+        PlotPanel(
+          title: "Training loss", yLabel: "loss",
+          series: [
+            PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
+            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
+          ]),
       ], xLabel: "epoch")
   }
 

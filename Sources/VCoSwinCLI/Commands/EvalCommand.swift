@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Reports
+import SafeTensors
 import Training
 import VideoIO
 
@@ -11,12 +12,17 @@ struct EvalCommand: ParsableCommand {
     commandName: "eval",
     abstract: "Evaluate a checkpoint on a list: top-1, top-5, mean class accuracy, confusion matrix.",
     discussion: """
-      Entries that cannot be read are reported, counted as skipped and left out of the
-      accuracies. --confusion writes the confusion matrix as SVG.
+      The list's labels (integers, or names of the checkpoint's classes) are checked before \
+      any work: a label that is not a class is an error listing each such label, its count \
+      and first lines. Entries that cannot be read (missing or corrupt files, malformed \
+      lines) are reported, counted as skipped and left out of the accuracies; when more \
+      than 20 % of the list is skipped, or every entry, the command fails with the counts. \
+      --confusion writes the confusion matrix as SVG or PNG (by its extension).
 
       Examples:
         vcoswin eval --list Clips/val.txt --checkpoint runs/video/best.safetensors
-        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json --confusion confusion.svg
+        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json \\
+            --confusion confusion.png
       """)
 
   @Option(help: "The list to evaluate (`path label` lines; names from the checkpoint's labels work too).")
@@ -24,28 +30,65 @@ struct EvalCommand: ParsableCommand {
 
   @OptionGroup var inference: InferenceArguments
 
-  @Option(help: "Write the confusion matrix as SVG here.")
+  @Option(help: "Write the confusion matrix here: .svg or .png.")
   var confusion: String?
 
   @Flag(help: "One JSON object: top1, top5, mean_class_accuracy, count, skipped.")
   var json = false
 
+  @Option(help: ArgumentHelp("Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
+  var progressInterval = ProgressBar.defaultLineInterval
+
+  /// More than this fraction of the list skipped fails the command (as in training).
+  static let maxBadFraction = 0.2
+
+  func validate() throws {
+    guard progressInterval > 0 else { throw ValidationError("--progress-interval must be positive.") }
+  }
+
   func run() throws {
+    if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
     let loaded = try inference.load()
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
-    let dataset = try ListDataset(listPath: list, labels: info.labels, options: data)
-    for bad in dataset.list.badLines { FileHandle.standardError.write(Data("warning: \(bad) (skipped)\n".utf8)) }
-    let bar = json ? nil : ProgressBar("evaluate", total: dataset.count, unit: "clip")
+    let dataset: ListDataset
+    do {
+      dataset = try ListDataset(
+        listPath: list, labels: info.labels, options: data,
+        labelsSource: "\(URL(fileURLWithPath: path).lastPathComponent) (\(info.labels.prefix(5).joined(separator: ", "))\(info.labels.count > 5 ? ", …" : ""))")
+    } catch let error as TrainingError {
+      throw CommandFailure(error.message)
+    }
+    let bad = dataset.list.badLines
+    for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
+    let total = dataset.count + bad.count
+    if Double(bad.count) > Self.maxBadFraction * Double(total) || dataset.count == 0 {
+      throw CommandFailure(
+        "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")")
+    }
+    let bar = json ? nil : ProgressBar("evaluate", total: dataset.count, unit: "clip", lineInterval: progressInterval)
     let r = try evaluate(
       model: model, dataset: dataset, clips: loaded.clips, crops: loaded.crops, batchSize: inference.batch,
       workers: inference.workers, progress: bar)
     bar?.finish()
     for s in r.skipped { FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8)) }
-    if let confusion {
-      try Data(r.confusion.svg(title: "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)").utf8)
-        .write(to: URL(fileURLWithPath: confusion), options: .atomic)
+    let skipped = r.skipped.count + bad.count
+    if r.count == 0 || Double(skipped) > Self.maxBadFraction * Double(total) {
+      let what = [
+        r.skipped.isEmpty ? nil : "\(r.skipped.count) unreadable",
+        bad.isEmpty ? nil : "\(bad.count) malformed",
+      ].compactMap { $0 }.joined(separator: ", ")
+      let first = r.skipped.first?.message ?? bad.first.map { "\($0)" } ?? "none"
+      throw CommandFailure(
+        r.count == 0
+          ? "\(list): every entry was skipped (\(what)); nothing was evaluated; first: \(first)"
+          : "\(list): \(skipped) of \(total) entries were skipped (\(what); more than \(Int(Self.maxBadFraction * 100))%); first: \(first)")
     }
-    let skipped = r.skipped.count + dataset.list.badLines.count
+    if let confusion {
+      // Atomic, and a failure is one line naming the file.
+      try writeConfusion(
+        r.confusion, title: "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
+        to: confusion)
+    }
     if json {
       print(try jsonLine([
         "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy, "count": r.count,
@@ -56,6 +99,5 @@ struct EvalCommand: ParsableCommand {
                    r.top1, r.top5, r.meanClassAccuracy, r.count, skipped))
       print(r.confusion.text, terminator: "")
     }
-    if r.count == 0 { throw CommandFailure("\(list): no entry could be evaluated") }
   }
 }

@@ -14,6 +14,7 @@ struct FeaturesCommand: ParsableCommand {
     discussion: """
       With --input: reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a
       video model, channels first, and feeds it to the model unchanged (no normalisation);
+      or tensor `clip` of `vcoswin sample`, normalised as the model expects unless sample did;
       row b of the outputs is entry b.
       With videos: each file is cut into --clips clips × --crops crops exactly as `classify`
       does (normalised); row b of the outputs is the mean over the views of video b.
@@ -23,12 +24,14 @@ struct FeaturesCommand: ParsableCommand {
       Examples:
         vcoswin features --input clip.safetensors --checkpoint model.safetensors --output f.safetensors
         vcoswin features a.mp4 b.avi --checkpoint model.safetensors --clips 2 --output f.safetensors
+        vcoswin sample a.mp4 --clip-len 8 --interval 2 --size 32 --output s.safetensors
+        vcoswin features --input s.safetensors --checkpoint model.safetensors --output f.safetensors
       """)
 
   @Argument(help: "Videos (or images, with an image model).")
   var videos: [String] = []
 
-  @Option(help: "safetensors file holding the tensor `input` (instead of videos).")
+  @Option(help: "safetensors file holding the tensor `input`, or `clip` as `vcoswin sample` writes it (instead of videos).")
   var input: String?
 
   @Option(help: "Output safetensors file.")
@@ -79,7 +82,31 @@ struct FeaturesCommand: ParsableCommand {
     }
   }
 
+  /// The tensor to feed from `--input`: `input` unchanged, or `sample`'s `clip` `[N, 3, T, H, W]`
+  /// (with `T = 1` taken as images `[N, 3, H, W]` for an image model), normalised with ImageNet
+  /// mean and std when the model expects it and `sample` did not (`__metadata__` `normalized`).
+  private func modelInput(_ file: SafeTensorsFile, normalize: Bool, dims: Int) throws -> (shape: [Int], values: [Float]) {
+    if file.tensors["input"] != nil { return try file.floats("input") }
+    guard file.tensors["clip"] != nil else {
+      throw CommandFailure("\(file.path): holds neither tensor 'input' nor 'clip' (from vcoswin sample)")
+    }
+    var (shape, values) = try file.floats("clip")
+    if shape.count == 5, shape[2] == 1, dims == 2 { shape.remove(at: 2) }
+    guard let normalized = file.metadata["normalized"].flatMap(Bool.init) else {
+      throw CommandFailure("\(file.path): tensor 'clip' without __metadata__ 'normalized' (true or false)")
+    }
+    if normalize && !normalized {
+      let plane = shape.count >= 2 ? shape.dropFirst(2).reduce(1, *) : 0
+      for i in 0..<values.count {
+        let c = (i / plane) % 3
+        values[i] = (values[i] - ClipTransform.imageNetMean[c]) / ClipTransform.imageNetStd[c]
+      }
+    }
+    return (shape, values)
+  }
+
   func run() throws {
+    try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     if let every { return try windowRows(loaded, every: every) }
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
@@ -89,14 +116,16 @@ struct FeaturesCommand: ParsableCommand {
     var logits: [Float] = []
     if let input {
       let file = try SafeTensorsFile.read(path: input)
-      let (shape, values) = try file.floats("input")
+      let (shape, values) = try modelInput(file, normalize: data.normalize, dims: info.config.dims)
       guard shape.count == info.config.dims + 2, shape[0] >= 1 else {
         throw CommandFailure(
           "\(input): tensor 'input' has shape \(shape); this \(info.kind) checkpoint needs \(info.config.dims == 2 ? "[B,3,H,W]" : "[B,3,T,H,W]")")
       }
       if let bad = values.firstIndex(where: { !$0.isFinite }) {
-        throw CommandFailure("\(input): tensor 'input' holds a NaN or infinite value at element \(bad)")
+        throw CommandFailure("\(input): the input tensor holds a NaN or infinite value at element \(bad)")
       }
+      let chunk = info.config.inferenceBytes(batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
+      try MemoryBudget.check(chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
       rows = shape[0]
       features = [Float](repeating: 0, count: rows * f)
       logits = [Float](repeating: 0, count: rows * k)

@@ -10,14 +10,17 @@ struct FinetuneCommand: ParsableCommand {
     commandName: "finetune",
     abstract: "Fine-tune a video model on a clip list.",
     discussion: """
-      --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by
-      `vcoswin init` (random initialisation). When its head has another class count than the
-      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of
-      the head (0.1 by default, as is usual for inflated weights).
+      --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by \
+      `vcoswin init` (random initialisation). When its head has another class count than the \
+      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
+      the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
+      an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
+      Off a terminal, a progress line is printed every 30 s.
 
       Example:
-        vcoswin finetune --train Clips/train.txt --val Clips/val.txt --labels Clips/motion_labels.txt \\
-            --init runs/video-init.safetensors --out runs/video --epochs 12
+        vcoswin finetune --train Clips/train.txt --val Clips/val.txt \\
+            --labels Clips/motion_labels.txt --init runs/video-init.safetensors \\
+            --out runs/video --epochs 12
       """)
 
   @OptionGroup var training: TrainingArguments
@@ -35,7 +38,10 @@ struct FinetuneCommand: ParsableCommand {
   var backboneLRScale = 0.1
 
   func validate() throws {
-    guard clipLen >= 1, interval >= 1 else { throw ValidationError("--clip-len and --interval must be at least 1.") }
+    guard (1...DataOptions.maxClipLength).contains(clipLen), (1...DataOptions.maxFrameInterval).contains(interval) else {
+      throw ValidationError(
+        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(clipLen), \(interval)).")
+    }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
   }
 
@@ -51,7 +57,7 @@ struct FinetuneCommand: ParsableCommand {
       kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: flip.flip,
       flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "finetuned from \(`init`) on \(training.train) seed \(training.seed)",
+      model: model, labels: labels, provenance: "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
       title: "video model")
   }

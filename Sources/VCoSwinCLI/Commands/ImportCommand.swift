@@ -54,22 +54,22 @@ struct ImportCommand: ParsableCommand {
       as: UTF8.self)
     try Checkpoint.write(to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
     let c = info.config
-    let from = opened.layout.map { "\($0.summary) layout" } ?? "vcoswin checkpoint"
+    let from = opened.layout.map { "the \($0.summary) layout" } ?? "a vcoswin checkpoint"
     print(
-      "\(out): \(c.kind) model from a \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
+      "\(out): \(c.kind) model from \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
     )
   }
 }
 
-/// Class names from `--labels`: a labels file (one name per line), or a shipped set by name
-/// (`kinetics400`, torchvision's order).
+/// Class names from `--labels`: a shipped set by name (`kinetics400`, torchvision's order), or
+/// a labels file (one name per line).
 func readLabels(_ value: String) throws -> [String] {
   let shipped = ["kinetics400": "Clips/kinetics400_labels.txt"]
   if let relative = shipped[value.lowercased()], !FileManager.default.fileExists(atPath: value) {
     guard let url = shippedFile(relative) else {
       throw CommandFailure("--labels \(value): the shipped labels file \(relative) was not found")
     }
-    return try ClipList.labelNames(contentsOf: url.path)
+    return try readLabelsFile(url.path)
   }
-  return try ClipList.labelNames(contentsOf: value)
+  return try readLabelsFile(value)
 }

@@ -53,6 +53,14 @@ struct InferenceArguments: ParsableArguments {
     }
   }
 
+  /// Refuses inputs that are checkpoints (a forgotten `--checkpoint`): `.safetensors` files
+  /// with a model config, and PyTorch `.pth` files.
+  func refuseCheckpoints(amongVideos videos: [String]) throws {
+    for video in videos where Checkpoint.isCheckpointFile(path: video) {
+      throw CommandFailure("\(video): this is a model checkpoint, not a video; give it with --checkpoint \(video)")
+    }
+  }
+
   /// The checkpoint to use: `--checkpoint`, `$VCOSWIN_MODEL`, or the shipped default model
   /// (`Clips/default-model.safetensors` in the current folder or beside the build folder).
   func checkpointPath() throws -> String {
@@ -92,6 +100,11 @@ struct InferenceArguments: ParsableArguments {
       saturatingSum(perForward, clipTensor),
       what: "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)")
     let model = try VCoSwinModel(opened)
+    let named = info.labels.first.map { !$0.hasPrefix("class_") } ?? false
+    let labels = named ? "labels \(info.labels.prefix(3).joined(separator: ", "))\(info.labels.count > 3 ? ", …" : "")" : "no label names recorded (class_0…)"
+    let source = opened.layout.map { ", converted from the \($0.summary) layout" } ?? ""
+    FileHandle.standardError.write(
+      Data("checkpoint: \(path) (\(info.kind) model, \(info.config.classes) classes; \(labels)\(source))\n".utf8))
     return LoadedModel(model: model, info: info, data: data, path: path, clips: views.clips, crops: views.crops)
   }
 }

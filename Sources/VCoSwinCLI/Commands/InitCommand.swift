@@ -10,14 +10,19 @@ struct InitCommand: ParsableCommand {
     abstract: "Write a freshly initialised model checkpoint from a preset or a config file.",
     discussion: """
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
-      micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* are
-      Swin with the same widths; swin_t/s/b and swin3d_t/s/b are torchvision's shapes.
-      --dims 2 builds the image model (CoSwin), 3 the video model (Video CoSwin); the
-      torchvision names fix it. --config takes any architecture as JSON: the `config` object
-      of a checkpoint's metadata (Docs/FORMATS.md).
+
+      nano/micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* \
+      are Swin with the same widths; swin_t/s/b and swin3d_t/s/b are torchvision's shapes. \
+      --dims 2 builds the image model (CoSwin), 3 the video model (Video CoSwin); the \
+      torchvision names fix it. --config takes any architecture as JSON: the `config` object \
+      of a checkpoint's metadata (Docs/FORMATS.md). --labels takes a labels file: one class \
+      name per line.
 
       Examples:
-        vcoswin init --preset micro --classes 10 --dims 3 --out /tmp/micro3d.safetensors
+        vcoswin init --preset micro --classes 10 --dims 3 \\
+            --out /tmp/micro3d.safetensors
+        vcoswin init --preset nano --classes 8 --labels Clips/motion_labels.txt \\
+            --out /tmp/nano3d.safetensors
         vcoswin init --config arch.json --classes 10 --out /tmp/custom.safetensors
       """)
 
@@ -33,7 +38,7 @@ struct InitCommand: ParsableCommand {
   @Option(help: "2 (image model) or 3 (video model).")
   var dims = 3
 
-  @Option(help: "Class names, comma-separated (default class_0, class_1, …).")
+  @Option(help: "Labels file: one class name per line, --classes of them (default class_0, class_1, …).")
   var labels: String?
 
   @Option(help: "Output checkpoint (.safetensors).")
@@ -57,16 +62,14 @@ struct InitCommand: ParsableCommand {
     let (config, source) = try modelConfig(preset: preset, file: self.config, dims: dims, classes: classes)
     var names: [String]? = nil
     if let labels {
-      let list = labels.split(separator: ",", omittingEmptySubsequences: false).map {
-        $0.trimmingCharacters(in: .whitespaces)
-      }
+      let list = try readLabelsFile(labels)
       guard list.count == classes else {
-        throw CommandFailure("--labels has \(list.count) names for \(classes) classes")
+        throw CommandFailure("--labels \(labels): \(list.count) names for --classes \(classes)")
       }
       names = list
     }
     let model = VCoSwinModel(config: config, seed: seed)
-    try model.save(to: out, labels: names, provenance: "init \(source) dims \(config.dims) seed \(seed)")
+    try model.save(to: out, labels: names, provenance: "init \(try configProvenance(preset: preset, file: self.config)) dims \(config.dims) seed \(seed)")
     print("\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes")
   }
 }

@@ -9,17 +9,22 @@ struct PretrainCommand: ParsableCommand {
     commandName: "pretrain",
     abstract: "Train the 2D CoSwin image model on an image list.",
     discussion: """
-      Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights,
-      optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1).
+      Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights, \
+      optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1). \
+      An --out folder that holds an earlier run is refused: continue it with --resume, or \
+      replace it with --overwrite. Off a terminal, a progress line is printed every 30 s.
+
+      Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
 
       Example:
-        vcoswin pretrain --train Clips/images_train.txt --val Clips/images_val.txt \\
-            --labels Clips/shape_labels.txt --preset micro --out runs/image --epochs 20
+        vcoswin pretrain --train Clips/images_train.txt \\
+            --val Clips/images_val.txt --labels Clips/shape_labels.txt \\
+            --preset micro --out runs/image --epochs 20
       """)
 
   @OptionGroup var training: TrainingArguments
 
-  @Option(help: "Model preset (micro, tiny, small, base, swin-micro, …).")
+  @Option(help: "Model preset (nano, micro, tiny, small, base, swin-nano, swin-micro, …; all in the text above).")
   var preset = "micro"
 
   @Option(help: "A model config JSON file (the `config` object a checkpoint stores) instead of --preset.")
@@ -34,7 +39,7 @@ struct PretrainCommand: ParsableCommand {
     let data = DataOptions(
       kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "pretrain \(source) on \(training.train) seed \(training.seed)",
+      model: model, labels: labels, provenance: "pretrain \(try configProvenance(preset: preset, file: self.config)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")
   }
 }

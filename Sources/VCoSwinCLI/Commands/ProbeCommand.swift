@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Training
 import VideoIO
 
 /// `vcoswin probe`: stream facts of video and image files.
@@ -17,6 +18,7 @@ struct ProbeCommand: ParsableCommand {
         vcoswin probe Clips/val/0000.mkv
         vcoswin probe Clips/train/*.mkv --json
         vcoswin probe --list Clips/val.txt
+        vcoswin probe --list my/train.txt --labels my/labels.txt
       """)
 
   @Argument(help: "Video or image files.")
@@ -25,6 +27,9 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: "A clip list (`path label` lines); probes every file it names.")
   var list: String?
 
+  @Option(help: "Labels file of --list's name labels: one class name per line (integer labels need none).")
+  var labels: String?
+
   @Flag(help: "One JSON object per file per line.")
   var json = false
 
@@ -32,16 +37,25 @@ struct ProbeCommand: ParsableCommand {
     if videos.isEmpty && list == nil {
       throw ValidationError("Give at least one video file, or --list LIST.")
     }
+    if labels != nil && list == nil { throw ValidationError("--labels goes with --list.") }
   }
 
   func run() throws {
     var paths = videos
     if let list {
+      let names = try labels.map(readLabelsFile) ?? []
+      let parsed: ClipList
       do {
-        paths += try ClipList(contentsOf: list).entries.map(\.path)
+        parsed = try ClipList(contentsOf: list, labelNames: names, skipBadLines: true)
       } catch let error as ListError {
         throw CommandFailure(error.description)
       }
+      // Labels that are not classes: one error listing them; another malformed line: its error.
+      if let message = ListDataset.unknownLabels(in: parsed, classes: names.count, source: labels) {
+        throw CommandFailure(message)
+      }
+      if let bad = parsed.badLines.first { throw CommandFailure(bad.description) }
+      paths += parsed.entries.map(\.path)
     }
     var failures = 0
     var table = [["path", "container", "codec", "size", "fps", "frames", "duration"]]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Models
 import SafeTensors
+import Training
 import VideoIO
 
 /// How `vcoswin sample` crops: the test-time crops and the training crop.
@@ -75,9 +77,21 @@ struct SampleCommand: ParsableCommand {
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
   func validate() throws {
-    for (name, value) in [("--clip-len", clipLen), ("--interval", interval), ("--clips", clips),
-                          ("--size", size), ("--threads", threads)] where value < 1 {
-      throw ValidationError("\(name) must be at least 1 (got \(value)).")
+    for (name, value, limit) in [
+      ("--clip-len", clipLen, DataOptions.maxClipLength), ("--interval", interval, DataOptions.maxFrameInterval),
+      ("--clips", clips, InferenceLimits.maxClips), ("--size", size, DataOptions.maxSize), ("--threads", threads, 1024),
+    ] {
+      if value < 1 { throw ValidationError("\(name) must be at least 1 (got \(value)).") }
+      if value > limit { throw ValidationError("\(name) must be at most \(limit) (got \(value)).") }
+    }
+    // The output holds N · views · 3 · T · size² Float32 values (the long side of `--crop none`
+    // is not known before decoding; count it as square).
+    let views = crop == .three ? 3 : 1
+    let bytes = [clips, views, 3, clipLen, size, size].reduce(4, saturatingProduct)
+    do {
+      try MemoryBudget.check(bytes, what: "sample of \(clips)×\(views) views of \(clipLen)×\(size)² frames")
+    } catch {
+      throw ValidationError("\(error)")
     }
   }
 

@@ -3,7 +3,17 @@ import Foundation
 import Synth
 import VideoIO
 
-extension VideoWriter.Codec: ExpressibleByArgument {}
+/// The codecs the synthetic dataset is written with (Matroska files); help lists exactly these.
+enum SynthCodec: String, ExpressibleByArgument, CaseIterable {
+  case mpeg4, ffv1
+
+  var codec: VideoWriter.Codec {
+    switch self {
+    case .mpeg4: return .mpeg4
+    case .ffv1: return .ffv1
+    }
+  }
+}
 
 /// `vcoswin synth`: renders the synthetic motion/shape dataset.
 struct SynthCommand: ParsableCommand {
@@ -23,7 +33,8 @@ struct SynthCommand: ParsableCommand {
       the same dataset.
 
       Examples:
-        vcoswin synth --out Clips --seed 0 --train 200 --val 64 --frames 16 --size 64
+        vcoswin synth --out Clips --seed 0 --train 200 --val 64 \\
+            --frames 16 --size 64
         vcoswin synth --out /tmp/synth --train 16 --val 8 --codec ffv1
         vcoswin synth --out /tmp/long --long 600 --size 32   # long.mkv + long-truth.txt
       """)
@@ -46,8 +57,8 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "Width and height in pixels (at least 16).")
   var size = 64
 
-  @Option(help: "Clip codec: mpeg4 (small) or ffv1 (lossless); Matroska files.")
-  var codec: VideoWriter.Codec = .mpeg4
+  @Option(help: "Clip codec of the Matroska files: mpeg4 (small, lossy at --quality) or ffv1 (lossless).")
+  var codec: SynthCodec = .mpeg4
 
   @Option(help: "MPEG-4 quantiser, 2 (best) to 31 (smallest files).")
   var quality = 4
@@ -69,14 +80,13 @@ struct SynthCommand: ParsableCommand {
     if size < 16 { throw ValidationError("--size must be at least 16.") }
     if !(2...31).contains(quality) { throw ValidationError("--quality must be in 2...31.") }
     if imageEvery < 1 { throw ValidationError("--image-every must be at least 1.") }
-    if codec != .mpeg4 && codec != .ffv1 { throw ValidationError("--codec must be mpeg4 or ffv1.") }
   }
 
   func run() throws {
     if let long {
       var video = SynthLongVideo.random(seconds: long, seed: seed, clipFrames: frames)
       video.size = size
-      video.codec = codec
+      video.codec = codec.codec
       video.quality = quality
       let folder = URL(fileURLWithPath: out)
       do {
@@ -95,7 +105,7 @@ struct SynthCommand: ParsableCommand {
     dataset.valCount = val
     dataset.frames = frames
     dataset.size = size
-    dataset.codec = codec
+    dataset.codec = codec.codec
     dataset.quality = quality
     dataset.imageEvery = imageEvery
     let folder = URL(fileURLWithPath: out)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Compute
 import Foundation
 import Models
+import Reports
 import Training
 import VideoIO
 
@@ -16,7 +17,7 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Labels file: one class name per line (default: class_0, class_1, … from the lists).")
   var labels: String?
 
-  @Option(help: "Output folder: metrics.jsonl, curves.svg, last.safetensors, best.safetensors.")
+  @Option(help: "Output folder: metrics.jsonl, curves.svg, last.safetensors, best.safetensors. A folder that holds an earlier run is refused unless --resume or --overwrite is given.")
   var out: String
 
   @Option(help: "Epochs.")
@@ -28,7 +29,7 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Forward passes per optimizer step (gradient accumulation).")
   var accumulate = 1
 
-  @Option(help: "Peak learning rate.")
+  @Option(help: "Peak learning rate (default: 0.001).")
   var lr: Double?
 
   @Option(help: "Final learning rate of the cosine decay.")
@@ -70,25 +71,42 @@ struct TrainingArguments: ParsableArguments {
   @Flag(help: "Continue from OUT/last.safetensors.")
   var resume = false
 
-  @Flag(help: "No progress bars.")
+  @Flag(help: "Start a new run in an --out folder that holds an earlier one, removing its metrics.jsonl, curves.svg, last.safetensors and best.safetensors first.")
+  var overwrite = false
+
+  @Flag(help: "No progress bars or progress lines.")
   var quiet = false
 
+  @Option(help: ArgumentHelp("Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
+  var progressInterval = ProgressBar.defaultLineInterval
+
   func validate() throws {
-    for (name, v) in [("--epochs", epochs), ("--batch-size", batchSize), ("--accumulate", accumulate),
-                      ("--size", size), ("--workers", workers), ("--threads", threads)] where v < 1 {
-      throw ValidationError("\(name) must be at least 1 (got \(v)).")
+    for (name, v, limit) in [
+      ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096), ("--accumulate", accumulate, 4096),
+      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64), ("--threads", threads, 1024),
+    ] {
+      if v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
+      if v > limit { throw ValidationError("\(name) must be at most \(limit) (got \(v)).") }
     }
-    if let lr, !(lr > 0) { throw ValidationError("--lr must be positive (got \(lr)).") }
+    if let lr, !(lr > 0 && lr <= 10) { throw ValidationError("--lr must be in (0, 10] (got \(lr)).") }
     guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1).") }
     guard minArea > 0 && minArea <= 1 else { throw ValidationError("--min-area must be in (0, 1].") }
+    guard !(resume && overwrite) else {
+      throw ValidationError("give one of --resume (continue the run in --out) and --overwrite (replace it).")
+    }
+    guard progressInterval > 0, progressInterval <= 86_400 else {
+      throw ValidationError("--progress-interval must be in (0, 86400] seconds.")
+    }
   }
 
   /// The class names: the labels file, or `class_i` up to the largest label in the lists.
   func labelNames() throws -> [String] {
-    if let labels { return try ClipList.labelNames(contentsOf: labels) }
+    if let labels { return try readLabelsFile(labels) }
     var top = -1
     for path in [train, val] {
       let list = try ClipList(contentsOf: path, skipBadLines: true)
+      // Names without a labels file: one error listing them, not a warning per line.
+      if let message = ListDataset.unknownLabels(in: list, classes: 0, source: nil) { throw CommandFailure(message) }
       top = Swift.max(top, list.entries.map(\.label).max() ?? -1)
     }
     guard top >= 0 else { throw CommandFailure("\(train): no entries with labels") }
@@ -124,16 +142,63 @@ struct TrainingArguments: ParsableArguments {
     title: String
   ) throws {
     ThreadBudget.configure(threads: threads)
-    let trainSet = try ListDataset(listPath: train, labels: labels, options: data)
-    let valSet = try ListDataset(listPath: val, labels: labels, options: data)
+    let sizes = Array(data.sampleShape.dropFirst())
+    try MemoryBudget.check(
+      model.config.trainingBytes(batch: batchSize, input: sizes),
+      what: "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
+    let folder = URL(fileURLWithPath: out)
+    let earlier = Trainer.existingRunFiles(in: folder)
+    if !earlier.isEmpty && !resume && !overwrite {
+      throw CommandFailure(
+        "--out \(out): holds an earlier run (\(earlier.joined(separator: ", "))); continue it with --resume, replace it with --overwrite, or give another --out")
+    }
+    let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
+    let trainSet: ListDataset
+    let valSet: ListDataset
+    do {
+      trainSet = try ListDataset(listPath: train, labels: labels, options: data, labelsSource: source)
+      valSet = try ListDataset(listPath: val, labels: labels, options: data, labelsSource: source)
+    } catch let error as TrainingError {
+      throw CommandFailure(error.message)
+    }
+    if overwrite {
+      for name in earlier {
+        do {
+          try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        } catch {
+          throw CommandFailure("\(folder.appendingPathComponent(name).path): cannot remove it (--overwrite): \((error as NSError).localizedDescription)")
+        }
+      }
+      if !earlier.isEmpty { FileHandle.standardError.write(Data("--overwrite: removed \(earlier.joined(separator: ", ")) from \(out)\n".utf8)) }
+    }
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
-      options: options, out: URL(fileURLWithPath: out), title: title)
+      options: options, out: folder, title: title)
     trainer.showProgress = !quiet
+    trainer.progressInterval = progressInterval
     let started = Date()
     let history = try trainer.run(resume: resume)
     let best = history.map(\.valTop1).max() ?? 0
     print(String(format: "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
                  title, history.count, best, Date().timeIntervalSince(started), out, out, out))
+  }
+}
+
+/// Class names from a `--labels` file (one name per line). A value that is not a readable
+/// file is an error naming it; one with commas is taken for a comma list and pointed to a file.
+func readLabelsFile(_ value: String) throws -> [String] {
+  var isFolder: ObjCBool = false
+  if !FileManager.default.fileExists(atPath: value, isDirectory: &isFolder) {
+    if value.contains(",") {
+      throw CommandFailure(
+        "--labels \(value): no such file; --labels takes a labels file (one class name per line), not a comma list: write the names to a file, one per line")
+    }
+    throw CommandFailure("--labels \(value): no such file (a labels file: one class name per line)")
+  }
+  if isFolder.boolValue { throw CommandFailure("--labels \(value): is a folder, not a labels file (one class name per line)") }
+  do {
+    return try ClipList.labelNames(contentsOf: value)
+  } catch let error as ListError {
+    throw CommandFailure(error.description)
   }
 }
