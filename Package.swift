@@ -45,7 +45,7 @@ let package = Package(
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"], exclude: ["README.md"],
       swiftSettings: numericSettings),
-    .target(name: "Reports"),
+    .target(name: "Reports", dependencies: ["VideoIO"]),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
     .target(
       name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
@@ -90,11 +90,12 @@ let package = Package(
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI"]),
-    .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth"]),
+      name: "TrainingTests",
+      dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),

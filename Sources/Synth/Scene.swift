@@ -134,7 +134,15 @@ public struct Scene: Sendable {
 
   /// Renders frame `t` of `frames` at `size`×`size`, 2×2 supersampled at the shape's edge.
   public func render(frame t: Int, of frames: Int, size: Int) -> RGBImage {
-    let (cx, cy, r, a) = pose(at: Double(t) - Double(frames - 1) / 2)
+    render(at: Double(t) - Double(frames - 1) / 2, size: size)
+  }
+
+  /// Renders the scene at frame offset `u` (frames from the middle frame, any value). With
+  /// `wrap` the frame is a torus: a shape leaving one side comes back at the other, so a
+  /// translation can go on for longer than one clip (long videos).
+  public func render(at u: Double, size: Int, wrap: Bool = false) -> RGBImage {
+    let (cx, cy, r, a) = pose(at: u)
+    let s = Double(size)
     let (ca, sa) = (cos(a), sin(a))
     let outline = shape.polygon
     var image = RGBImage(width: size, height: size)
@@ -144,8 +152,12 @@ public struct Scene: Sendable {
         let bg = backgroundColour(Double(x) + 0.5, Double(y) + 0.5, size: Double(size))
         var acc = (0.0, 0.0, 0.0)
         for (ox, oy) in offsets {
-          let dx = Double(x) + ox - cx
-          let dy = Double(y) + oy - cy
+          var dx = Double(x) + ox - cx
+          var dy = Double(y) + oy - cy
+          if wrap {
+            dx -= s * (dx / s).rounded()
+            dy -= s * (dy / s).rounded()
+          }
           // Shape coordinates: undo the rotation and scale.
           let qx = (ca * dx + sa * dy) / r
           let qy = (-sa * dx + ca * dy) / r

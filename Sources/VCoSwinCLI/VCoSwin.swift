@@ -27,7 +27,7 @@ public struct VCoSwin: ParsableCommand {
     list += [ProbeCommand.self, SampleCommand.self, SynthCommand.self]
     list += [InitCommand.self, ImportCommand.self, InfoCommand.self, FeaturesCommand.self]
     list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
-    list += [ClassifyCommand.self, EvalCommand.self, DemoCommand.self]
+    list += [ClassifyCommand.self, EvalCommand.self, TimelineCommand.self, DemoCommand.self]
     return list
   }
 

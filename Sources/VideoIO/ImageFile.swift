@@ -8,9 +8,23 @@ public enum ImageFile {
   /// one-frame video).
   /// - Throws: `VideoError` naming the file.
   public static func write(_ image: RGBImage, to path: String, quality: Int = 3) throws {
-    FFmpegLog.silenceByDefault()
     let lower = path.lowercased()
     let jpeg = lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg")
+    let bytes = try encode(image, jpeg: jpeg, quality: quality, path: path)
+    do {
+      try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      throw VideoError.fileSystem(path: path, "cannot write image", error)
+    }
+  }
+
+  /// The bytes of `image` as a PNG file (or JPEG with quantiser `quality` when `jpeg`), e.g.
+  /// to embed in an SVG; `path` names the image in errors.
+  /// - Throws: `VideoError` naming `path`.
+  public static func encode(_ image: RGBImage, jpeg: Bool = false, quality: Int = 3, path: String = "image")
+    throws -> Data
+  {
+    FFmpegLog.silenceByDefault()
     let format = jpeg ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_RGB24
     guard let codec = avcodec_find_encoder(jpeg ? AV_CODEC_ID_MJPEG : AV_CODEC_ID_PNG) else {
       throw VideoError(path: path, "no image encoder")
@@ -48,10 +62,6 @@ public enum ImageFile {
       }
       av_packet_unref(packet.pointer)
     }
-    do {
-      try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-      throw VideoError.fileSystem(path: path, "cannot write image", error)
-    }
+    return bytes
   }
 }

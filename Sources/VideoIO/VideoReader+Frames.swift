@@ -197,7 +197,7 @@ private struct ScaleKey: Hashable {
 /// Reads `rect` of `src` (row stride `stride` bytes); writes channel `c`, row `y`, column `x`
 /// at `dst[c · plane + y · rect.width + x]`.
 @inline(__always)
-private func writePlanar(
+func writePlanar(
   src: UnsafeBufferPointer<UInt8>, stride: Int, rect: PixelRect, flip: Bool, lut: [Float],
   dst: UnsafeMutablePointer<Float>, plane: Int
 ) {

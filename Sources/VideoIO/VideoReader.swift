@@ -51,6 +51,10 @@ public final class VideoReader {
   /// Decoding forward through at most this many frames is preferred to a seek.
   private let continueWithin = 8
 
+  /// Frames the decoder has returned since the reader was opened (every decoded frame,
+  /// converted or not): what tests and benchmarks count to show a pass decodes each frame once.
+  public private(set) var decodedFrameCount = 0
+
   /// Opens `path` and scans its packets.
   ///
   /// - Parameter threads: decoder threads, ≥ 1 (0 lets FFmpeg choose).
@@ -170,6 +174,48 @@ public final class VideoReader {
     }
   }
 
+  /// Decodes the whole stream once from its start and calls `body` for every frame number
+  /// `n` in `0..<frameCount` with `wanted(n)`, ascending, with the decoded frame (valid only
+  /// during the call). Every frame is decoded exactly once (`decodedFrameCount` grows by the
+  /// frames the stream holds); only one decoded frame is held at a time.
+  ///
+  /// A frame that cannot be decoded is replaced by the next decodable one, or at the end by
+  /// the last one decoded, as in `decode(_:_:)`.
+  func decodeInOrder(
+    wanted: (Int) -> Bool, _ body: (Int, UnsafeMutablePointer<AVFrame>) throws -> Void
+  ) throws {
+    try seek(keyPosition: 0)
+    var next = 0
+    var first = true
+    while next < frameCount {
+      guard try receiveNext() else {
+        if first && seekWorks && !index.sequential {
+          // Nothing after the seek to the start (see `seekWorks`): read a reopened file.
+          seekWorks = false
+          try seek(keyPosition: 0)
+          continue
+        }
+        break
+      }
+      first = false
+      guard let n = lastNumber, n >= next else { continue }
+      while next <= n && next < frameCount {
+        if wanted(next) { try body(next, current.pointer) }
+        next += 1
+      }
+    }
+    guard next < frameCount else { return }
+    guard lastNumber != nil else {
+      throw VideoError(
+        path: path, "no frame could be decoded",
+        detail: lastDecodeError < 0 ? VideoError.message(for: lastDecodeError) : "the stream ended")
+    }
+    while next < frameCount {
+      if wanted(next) { try body(next, current.pointer) }
+      next += 1
+    }
+  }
+
   /// Whether reaching `target` needs a seek rather than decoding forward from where we are.
   private func needsSeek(to target: Int) -> Bool {
     guard let last = lastNumber, target > last, !(inputEnded && flushSent),
@@ -230,6 +276,7 @@ public final class VideoReader {
     while true {
       let status = avcodec_receive_frame(decoder.pointer, received.pointer)
       if status >= 0 {
+        decodedFrameCount += 1
         av_frame_unref(current.pointer)
         av_frame_move_ref(current.pointer, received.pointer)
         lastNumber = number(of: current.pointer)

@@ -39,9 +39,23 @@ struct FeaturesCommand: ParsableCommand {
 
   @OptionGroup var inference: InferenceArguments
 
+  @Option(help: ArgumentHelp(
+    "Per-window rows every this many seconds along each video (the windows of `vcoswin timeline`); also writes times, frames and video.",
+    valueName: "seconds"))
+  var every: Double?
+
   func validate() throws {
     guard (input == nil) != videos.isEmpty else {
       throw ValidationError("give either videos or --input X.safetensors (not both).")
+    }
+    if let every {
+      guard every.isFinite, every > 0, every <= TimelineCommand.maxSeconds else {
+        throw ValidationError("--every must be seconds in (0, \(Int(TimelineCommand.maxSeconds))] (got \(every)).")
+      }
+      guard input == nil else { throw ValidationError("--every takes videos, not --input.") }
+      if inference.clips != 1 || inference.crops != 1 || inference.fullProtocol {
+        throw ValidationError("--every takes each window once (centre crop): drop --clips, --crops and --full-protocol.")
+      }
     }
   }
 
@@ -94,6 +108,7 @@ struct FeaturesCommand: ParsableCommand {
   func run() throws {
     try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
+    if let every { return try windowRows(loaded, every: every) }
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
     let (f, k) = (info.config.featureDim, info.config.classes)
     var rows = 0
@@ -150,5 +165,70 @@ struct FeaturesCommand: ParsableCommand {
     try writer.add("logits", shape: [rows, k], floats: logits)
     try writer.write(to: output)
     print("\(output): features [\(rows), \(f)], logits [\(rows), \(k)]")
+  }
+
+  /// `--every`: one row per timeline window of each video (one streaming pass per video),
+  /// windows `every` seconds apart (rounded to frames with the video's frame rate). Writes
+  /// `features` [N, F], `logits` [N, K], `times` [N, 2] (start, end seconds), `frames` [N, 2]
+  /// (first and last sampled frame, int64) and `video` [N] (index into the `videos` metadata).
+  private func windowRows(_ loaded: LoadedModel, every: Double) throws {
+    let (model, info, data) = (loaded.model, loaded.info, loaded.data)
+    guard info.config.dims == 3 else {
+      throw CommandFailure("\(loaded.path): --every needs a video model; this is an image checkpoint")
+    }
+    let (f, k) = (info.config.featureDim, info.config.classes)
+    // Rows of all videos: features [N, F], logits [N, K], times [N, 2], frames [N, 2], video [N].
+    var features: [Float] = []
+    var logits: [Float] = []
+    var times: [Float] = []
+    var frames: [Int64] = []
+    var owner: [Int64] = []
+    for (v, video) in videos.enumerated() {
+      do {
+        let reader = try VideoReader(path: video, threads: inference.workers)
+        guard reader.info.fps > 0 else { throw CommandFailure("\(video): no frame rate known for --every") }
+        let stride = Swift.min(TimelineCommand.maxFrames, Swift.max(1, Int((every * reader.info.fps).rounded())))
+        let plan = TimelinePlan(
+          clipLength: data.clipLength, frameInterval: data.frameInterval, strideFrames: stride,
+          frameCount: reader.frameCount)
+        let runner = TimelineRunner(
+          plan: plan, transform: .test(size: data.size, normalize: data.normalize), batch: inference.batch)
+        let result = try runner.run(reader: reader) { x in
+          // One row [F + K] per window: features, then logits.
+          let out = try model.forward(x, training: false)
+          let b = x.shape[0]
+          let rows = Tensor(zeros: [b, f + k])
+          for r in 0..<b {
+            (rows.pointer + r * (f + k)).update(from: out.features.pointer + r * f, count: f)
+            (rows.pointer + r * (f + k) + f).update(from: out.logits.pointer + r * k, count: k)
+          }
+          return rows
+        }
+        for w in result.windows {
+          features += w.probabilities[0..<f]
+          logits += w.probabilities[f...]
+          times += [Float(w.start), Float(w.end)]
+          frames += [Int64(w.firstFrame), Int64(w.lastFrame)]
+          owner.append(Int64(v))
+        }
+      } catch {
+        let message = String(describing: error)
+        throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
+      }
+    }
+    let n = owner.count
+    let labels = String(decoding: try JSONEncoder().encode(info.labels), as: UTF8.self)
+    let metadata = [
+      "checkpoint": loaded.path, "labels": labels, "every": String(every),
+      "videos": String(decoding: try JSONEncoder().encode(videos), as: UTF8.self),
+    ]
+    var writer = SafeTensorsWriter(metadata: metadata)
+    try writer.add("features", shape: [n, f], floats: features)
+    try writer.add("logits", shape: [n, k], floats: logits)
+    try writer.add("times", shape: [n, 2], floats: times)
+    try writer.add("frames", shape: [n, 2], int64s: frames)
+    try writer.add("video", shape: [n], int64s: owner)
+    try writer.write(to: output)
+    print("\(output): \(n) windows of \(videos.count) video(s), features [\(n), \(f)], logits [\(n), \(k)], times and frames [\(n), 2]")
   }
 }

@@ -36,6 +36,7 @@ struct SynthCommand: ParsableCommand {
         vcoswin synth --out Clips --seed 0 --train 200 --val 64 \\
             --frames 16 --size 64
         vcoswin synth --out /tmp/synth --train 16 --val 8 --codec ffv1
+        vcoswin synth --out /tmp/long --long 600 --size 32   # long.mkv + long-truth.txt
       """)
 
   @Option(help: "Output folder (created if missing).")
@@ -65,7 +66,15 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "Save one frame as PNG (images_*.txt) for every Nth clip.")
   var imageEvery = 1
 
+  @Option(help: ArgumentHelp(
+    "Instead of the dataset: one long video of about this many seconds, segments of 2–4 clips of one motion each (long.mkv, long-truth.txt for `timeline --truth`).",
+    valueName: "seconds"))
+  var long: Double?
+
   func validate() throws {
+    if let long, !(long.isFinite && long > 0 && long <= 86_400) {
+      throw ValidationError("--long must be seconds in (0, 86400] (got \(long)).")
+    }
     if train < 0 || val < 0 { throw ValidationError("--train and --val cannot be negative.") }
     if frames < 2 { throw ValidationError("--frames must be at least 2 (motion needs two).") }
     if size < 16 { throw ValidationError("--size must be at least 16.") }
@@ -74,6 +83,22 @@ struct SynthCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let long {
+      var video = SynthLongVideo.random(seconds: long, seed: seed, clipFrames: frames)
+      video.size = size
+      video.codec = codec.codec
+      video.quality = quality
+      let folder = URL(fileURLWithPath: out)
+      do {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try video.truthText.write(to: folder.appendingPathComponent("long-truth.txt"), atomically: true, encoding: .utf8)
+      } catch {
+        throw CommandFailure("\(out): cannot write (\(error.localizedDescription))")
+      }
+      try video.render(to: folder.appendingPathComponent("long.mkv").path)
+      print("\(out)/long.mkv: \(video.frameCount) frames at \(size)x\(size), \(video.motions.count) segments (long-truth.txt)")
+      return
+    }
     var dataset = SynthDataset()
     dataset.seed = seed
     dataset.trainCount = train
