@@ -187,7 +187,7 @@ final class TimelineTests: XCTestCase {
     let opened = try Checkpoint.open(path: checkpoint)
     let data = try XCTUnwrap(try DataOptions.recorded(in: opened.file))
     XCTAssertEqual([data.clipLength, data.frameInterval, data.size], [8, 2, 32])
-    let model = try VCoSwinModel(opened)
+    let model = try VCoSwinModel.loaded(opened)
     let motions: [MotionClass] = [.moveLeft, .grow, .rotateClockwise, .moveUp, .shrink]
     var video = SynthLongVideo(motions: motions, clipsPerSegment: [3, 3, 3, 3, 3])
     video.seed = 11
