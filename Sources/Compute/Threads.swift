@@ -65,6 +65,7 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
   _ = ThreadBudget.enter()
   defer { ThreadBudget.leave() }
   withoutActuallyEscaping(body) { body in
+    nonisolated(unsafe) let body = body  // called for disjoint `i` (the caller's contract)
     DispatchQueue.concurrentPerform(iterations: workers) { w in
       let lo = n * w / workers
       let hi = n * (w + 1) / workers
@@ -85,6 +86,7 @@ public func parallelChunks(_ n: Int, _ body: (Range<Int>) -> Void) {
   _ = ThreadBudget.enter()
   defer { ThreadBudget.leave() }
   withoutActuallyEscaping(body) { body in
+    nonisolated(unsafe) let body = body  // called for disjoint ranges (the caller's contract)
     DispatchQueue.concurrentPerform(iterations: workers) { w in
       body((n * w / workers)..<(n * (w + 1) / workers))
     }

@@ -61,7 +61,7 @@ public final class ProgressBar {
     if let enabled {
       self.mode = enabled ? .terminal : .silent
     } else {
-      self.mode = mode ?? (isatty(fileno(stderr)) != 0 ? .terminal : .lines(interval: lineInterval))
+      self.mode = mode ?? (isatty(STDERR_FILENO) != 0 ? .terminal : .lines(interval: lineInterval))
     }
   }
 

@@ -272,11 +272,13 @@ struct Checkpoint {
       load[w] = load[w] &+ sizes[i].partialValue
     }
     var results = [Result<Data, Error>?](repeating: nil, count: storages.count)
+    let plan = assigned
     results.withUnsafeMutableBufferPointer { slots in
-      // Each index is written by exactly one worker.
-      let out = slots
+      // Each index is written by exactly one worker; the checkpoint is only read.
+      nonisolated(unsafe) let out = slots
+      nonisolated(unsafe) let reader = self
       DispatchQueue.concurrentPerform(iterations: workers) { w in
-        for i in assigned[w] { out[i] = Result { try storageBytes(storages[i]) } }
+        for i in plan[w] { out[i] = Result { try reader.storageBytes(storages[i]) } }
       }
     }
     return try results.map { r in

@@ -9,7 +9,7 @@ import XCTest
 
 /// The training loop on a tiny rendered dataset: outputs, exact resume, bad entries.
 final class TrainerTests: XCTestCase {
-  static var data: URL!
+  nonisolated(unsafe) static var data: URL!  // set once in class setUp, before any test
 
   override class func setUp() {
     super.setUp()
