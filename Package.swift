@@ -62,12 +62,13 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    // Executables.
-    .executableTarget(name: "vcoswin", dependencies: ["VCoSwinCLI", "Compute"]),
+    // Executables, and what only they do: re-execute with a short OpenBLAS spin.
+    .target(name: "_Relaunch", exclude: ["README.md"]),
+    .executableTarget(name: "vcoswin", dependencies: ["VCoSwinCLI", "_Relaunch"]),
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [
-        "VideoIO", "Compute", "NN", "Models", "SafeTensors",
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: numericSettings),

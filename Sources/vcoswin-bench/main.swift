@@ -1,5 +1,5 @@
 import ArgumentParser
-import Compute
+import _Relaunch
 
 /// `vcoswin-bench`: benchmark commands that print figures and ratios (Docs/BENCHMARKS.md).
 struct Bench: ParsableCommand {
@@ -10,5 +10,5 @@ struct Bench: ParsableCommand {
   )
 }
 
-ThreadBudget.restartWithShortBLASSpin()
+restartWithShortBLASSpin()
 Bench.main()

@@ -1,5 +1,5 @@
-import Compute
 import VCoSwinCLI
+import _Relaunch
 
-ThreadBudget.restartWithShortBLASSpin()
+restartWithShortBLASSpin()
 VCoSwin.runMain()
