@@ -105,14 +105,26 @@ private func forEachSlot(_ s: WindowAttentionSizes, _ body: (Int, Range<Int>) ->
   parallelFor(slots) { w in body(w, (count * w / slots)..<(count * (w + 1) / slots)) }
 }
 
-/// `moveWindowRows` for the windows `windows` of a call.
+/// `gatherWindowRows` for the windows `windows` of a call.
 @inline(__always)
-private func moveRows(
-  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+private func gatherRows(
+  rows: UnsafeMutablePointer<Float>, tokens x: UnsafePointer<Float>,
   source: UnsafePointer<Int32>, windows: Range<Int>, _ s: WindowAttentionSizes
 ) {
-  moveWindowRows(
-    gather: gather, rows: rows, tokens: x, source: source,
+  gatherWindowRows(
+    rows: rows, tokens: x, source: source,
+    rowRange: (windows.lowerBound * s.windowTokens)..<(windows.upperBound * s.windowTokens),
+    positions: s.positions, tokens: s.tokens, channels: s.channels)
+}
+
+/// `scatterWindowRows` for the windows `windows` of a call.
+@inline(__always)
+private func scatterRows(
+  tokens x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
+  source: UnsafePointer<Int32>, windows: Range<Int>, _ s: WindowAttentionSizes
+) {
+  scatterWindowRows(
+    tokens: x, rows: rows, source: source,
     rowRange: (windows.lowerBound * s.windowTokens)..<(windows.upperBound * s.windowTokens),
     positions: s.positions, tokens: s.tokens, channels: s.channels)
 }
@@ -184,13 +196,12 @@ public func windowAttentionForward(
 ) {
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  let xm = UnsafeMutablePointer(mutating: x)  // only read (gather)
   forEachSlot(s) { slot, blockRange in
     for block in blockRange {
       let g0 = block * s.blockWindows
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
-      moveRows(gather: true, rows: windows, tokens: xm, source: source, windows: g0..<g1, s)
+      gatherRows(rows: windows, tokens: x, source: source, windows: g0..<g1, s)
       linearForward(
         y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
         rows: rows, inFeatures: c, outFeatures: 3 * c)
@@ -207,7 +218,7 @@ public func windowAttentionForward(
       linearForward(
         y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
         rows: rows, inFeatures: c, outFeatures: c)
-      moveRows(gather: false, rows: projected, tokens: y, source: source, windows: g0..<g1, s)
+      scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
     }
   }
 }
@@ -242,7 +253,6 @@ public func windowAttentionBackward(
 ) {
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  let dym = UnsafeMutablePointer(mutating: dy)  // only read (gather)
   forEachSlot(s) { slot, blockRange in
     let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
     let partial = ds + n * n  // [A, N, N] this worker's Σ dS
@@ -251,7 +261,7 @@ public func windowAttentionBackward(
       let g0 = block * s.blockWindows
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
-      moveRows(gather: true, rows: dRows, tokens: dym, source: source, windows: g0..<g1, s)
+      gatherRows(rows: dRows, tokens: dy, source: source, windows: g0..<g1, s)
       gemm(.none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
            ldb: c, c: dAttn + r0 * c, ldc: c)
       for g in g0..<g1 {
@@ -266,7 +276,7 @@ public func windowAttentionBackward(
       // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
       gemm(.none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
            b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
-      moveRows(gather: false, rows: dAttn, tokens: dx, source: source, windows: g0..<g1, s)
+      scatterRows(tokens: dx, rows: dAttn, source: source, windows: g0..<g1, s)
     }
   }
   let rows = s.windows * n

@@ -139,14 +139,13 @@ public struct WindowGeometry: Sendable, Hashable {
 
 // MARK: - Kernels
 
-/// Moves the rows `rowRange` of window positions between windows and tokens: gathers
-/// `rows[r] = x[b, source[q]]` (zero for padding) or scatters `x[b, source[q]] = rows[r]`
-/// (padding dropped), with `r = b·nW·N + q`.
+/// Gathers the rows `rowRange` of window positions from the tokens: `rows[r] = x[b, source[q]]`
+/// (zero for padding), with `r = b·nW·N + q`.
 ///
 /// `rows [B, nW·N, C]`, `x [B, L, C]`, `source [nW·N]`.
 @inline(__always)
-func moveWindowRows(
-  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
+func gatherWindowRows(
+  rows: UnsafeMutablePointer<Float>, tokens x: UnsafePointer<Float>,
   source: UnsafePointer<Int32>, rowRange: Range<Int>, positions: Int, tokens count: Int,
   channels c: Int
 ) {
@@ -155,11 +154,28 @@ func moveWindowRows(
     let src = Int(source[r - b * positions])
     let row = rows + r * c
     if src < 0 {
-      if gather { row.update(repeating: 0, count: c) }
-    } else if gather {
-      row.update(from: x + (b * count + src) * c, count: c)
+      row.update(repeating: 0, count: c)
     } else {
-      (x + (b * count + src) * c).update(from: row, count: c)
+      row.update(from: x + (b * count + src) * c, count: c)
+    }
+  }
+}
+
+/// Scatters the rows `rowRange` of window positions into the tokens: `x[b, source[q]] = rows[r]`
+/// (padding dropped), with `r = b·nW·N + q`.
+///
+/// `x [B, L, C]`, `rows [B, nW·N, C]`, `source [nW·N]`.
+@inline(__always)
+func scatterWindowRows(
+  tokens x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
+  source: UnsafePointer<Int32>, rowRange: Range<Int>, positions: Int, tokens count: Int,
+  channels c: Int
+) {
+  for r in rowRange {
+    let b = r / positions
+    let src = Int(source[r - b * positions])
+    if src >= 0 {
+      (x + (b * count + src) * c).update(from: rows + r * c, count: c)
     }
   }
 }
@@ -176,9 +192,11 @@ public func windowPartition(
   windows: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  moveAllWindowRows(
-    gather: true, rows: windows, tokens: UnsafeMutablePointer(mutating: x), source: source,
-    positions: positions, tokens: tokens, batch: batch, channels: channels)
+  parallelChunks(batch * positions, grain: windowRowGrain(channels)) { range in
+    gatherWindowRows(
+      rows: windows, tokens: x, source: source, rowRange: range, positions: positions,
+      tokens: tokens, channels: channels)
+  }
 }
 
 /// Reverse (merge windows, roll by +shift, crop): `y[b, source[q], :] = windows[b, q, :]` for
@@ -193,22 +211,15 @@ public func windowReverse(
   y: UnsafeMutablePointer<Float>, windows: UnsafePointer<Float>, source: UnsafePointer<Int32>,
   positions: Int, tokens: Int, batch: Int, channels: Int
 ) {
-  moveAllWindowRows(
-    gather: false, rows: UnsafeMutablePointer(mutating: windows), tokens: y, source: source,
-    positions: positions, tokens: tokens, batch: batch, channels: channels)
-}
-
-/// `moveWindowRows` over every row `[B·nW·N]`, in parallel. Only the destination is written.
-private func moveAllWindowRows(
-  gather: Bool, rows: UnsafeMutablePointer<Float>, tokens x: UnsafeMutablePointer<Float>,
-  source: UnsafePointer<Int32>, positions: Int, tokens count: Int, batch: Int, channels: Int
-) {
-  parallelChunks(batch * positions, grain: Swift.max(1, 8192 / Swift.max(channels, 1))) { range in
-    moveWindowRows(
-      gather: gather, rows: rows, tokens: x, source: source, rowRange: range,
-      positions: positions, tokens: count, channels: channels)
+  parallelChunks(batch * positions, grain: windowRowGrain(channels)) { range in
+    scatterWindowRows(
+      tokens: y, rows: windows, source: source, rowRange: range, positions: positions,
+      tokens: tokens, channels: channels)
   }
 }
+
+/// Rows per worker of a whole-tensor gather or scatter (about 8192 floats).
+private func windowRowGrain(_ channels: Int) -> Int { Swift.max(1, 8192 / Swift.max(channels, 1)) }
 
 // MARK: - Naive references
 
