@@ -14,6 +14,17 @@ public func parallelChunks(_ n: Int, grain: Int, _ body: (Range<Int>) -> Void) {
   parallelFor(workers) { w in body((n * w / workers)..<(n * (w + 1) / workers)) }
 }
 
+/// `out = a + b` element-wise over `count` floats (`Vec8.add`), in parallel chunks. `out` may
+/// alias `a` or `b`.
+public func addElementwise(
+  _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+) {
+  parallelChunks(count, grain: 1 << 15) { range in
+    let i = range.lowerBound
+    Vec8.add(out + i, a + i, b + i, range.count)
+  }
+}
+
 /// `dst[r, :] = row[:]` for every r: `dst [R, C]`, `row [C]`.
 public func broadcastRows(
   _ dst: UnsafeMutablePointer<Float>, row: UnsafePointer<Float>, rows: Int, cols: Int

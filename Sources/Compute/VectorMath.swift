@@ -89,18 +89,27 @@ public enum Vec8 {
     return p / q
   }
 
-  /// `acc[0..<n] += src[0..<n]`, 8 lanes at a time.
+  /// `out[0..<n] = a[0..<n] + b[0..<n]`, 8 lanes at a time: the package's one elementwise add.
+  /// `out` may alias `a` or `b` (each lane is read before it is written).
   @inlinable @inline(__always)
-  public static func addInPlace(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+  public static func add(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int
+  ) {
     var j = 0
     while j + 8 <= n {
-      store(load(acc + j) + load(src + j), acc + j)
+      store(load(a + j) + load(b + j), out + j)
       j += 8
     }
     while j < n {
-      acc[j] += src[j]
+      out[j] = a[j] + b[j]
       j += 1
     }
+  }
+
+  /// `acc[0..<n] += src[0..<n]` (`add` into `acc`).
+  @inlinable @inline(__always)
+  public static func addInPlace(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    add(acc, acc, src, n)
   }
 
   /// `Σ p[0..<n]` (Float lanes, summed across lanes at the end).

@@ -7,15 +7,6 @@
 import Compute
 import NN
 
-/// `out = a + b` element-wise over `count` floats, in parallel chunks. `out` may alias `a` or `b`.
-func addElementwise(
-  _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
-) {
-  parallelChunks(count, grain: 1 << 15) { range in
-    for i in range { out[i] = a[i] + b[i] }
-  }
-}
-
 /// The model's input in PyTorch layout, channels first, turned channels last:
 /// `x [B, I, (T,) H, W] → [B, (Tp,) Hp, Wp, I]`, zero-padded at the end of each spatial
 /// dimension to `padded` (torchvision's `PatchEmbed3d` pads to a multiple of the patch).

@@ -56,18 +56,3 @@ func portableAttentionSoftmaxRow(
   }
   softmaxRow(s, s, n)
 }
-
-/// `dst[i] += src[i]` for `i < count`.
-@inline(__always)
-func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
-  let n8 = count & ~7
-  var i = 0
-  while i < n8 {
-    Vec8.store(Vec8.load(dst + i) + Vec8.load(src + i), dst + i)
-    i += 8
-  }
-  while i < count {
-    dst[i] += src[i]
-    i += 1
-  }
-}

@@ -270,7 +270,7 @@ public func windowAttentionBackward(
             dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
             dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
             scale: scale)
-          addInPlace(partial + h * n * n, ds, count: n * n)
+          Vec8.addInPlace(partial + h * n * n, ds, n * n)
         }
       }
       // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
