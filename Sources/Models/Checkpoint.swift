@@ -219,12 +219,24 @@ public enum Checkpoint {
   }
 
   /// Writes every parameter of `store` and the metadata of `info`, atomically.
-  public static func write(to path: String, info: CheckpointInfo, store: ParameterStore) throws {
-    var writer = SafeTensorsWriter(metadata: try info.metadata())
+  ///
+  /// - Parameters:
+  ///   - extraMetadata: more `__metadata__` entries (a trainer's run state); they cannot
+  ///     override those of `info`.
+  ///   - extraTensors: more Float32 tensors under their own names (optimizer state, under
+  ///     `optimizerPrefix`). A name that is taken throws.
+  public static func write(
+    to path: String, info: CheckpointInfo, store: ParameterStore,
+    extraMetadata: [String: String] = [:], extraTensors: [String: Tensor] = [:]
+  ) throws {
+    var writer = SafeTensorsWriter(metadata: try info.metadata().merging(extraMetadata) { ours, _ in ours })
     for p in store.parameters {
       try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
     }
     try addIndexBuffers(to: &writer, config: info.config)
+    for (name, t) in extraTensors.sorted(by: { $0.key < $1.key }) {
+      try writer.add(name, shape: t.shape, floats: UnsafeBufferPointer(t.buffer))
+    }
     try writer.write(to: path)
   }
 

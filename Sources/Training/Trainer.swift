@@ -403,21 +403,16 @@ public final class Trainer {
   /// Writes weights (and optimizer state) with the run state in the metadata, atomically.
   private func save(state: RunState, to url: URL, optimizerState: Bool) throws {
     let info = CheckpointInfo(config: model.config, labels: labels, provenance: provenance)
-    var metadata = try info.metadata()
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys]
-    metadata["training"] = String(decoding: try enc.encode(state), as: UTF8.self)
-    var writer = SafeTensorsWriter(metadata: metadata)
-    for p in model.store.parameters {
-      try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
-    }
-    try Checkpoint.addIndexBuffers(to: &writer, config: model.config)
+    let training = String(decoding: try enc.encode(state), as: UTF8.self)
+    var optimizerTensors: [String: Tensor] = [:]
     if optimizerState {
-      for (name, t) in optimizer.stateTensors() {
-        try writer.add(Checkpoint.optimizerPrefix + name, shape: t.shape, floats: UnsafeBufferPointer(t.buffer))
-      }
+      for (name, t) in optimizer.stateTensors() { optimizerTensors[Checkpoint.optimizerPrefix + name] = t }
     }
-    try writer.write(to: url.path)
+    try Checkpoint.write(
+      to: url.path, info: info, store: model.store, extraMetadata: ["training": training],
+      extraTensors: optimizerTensors)
   }
 
   /// Loads `last.safetensors`: weights, optimizer state and the run state.

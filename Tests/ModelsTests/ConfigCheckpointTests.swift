@@ -218,6 +218,35 @@ final class CheckpointTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/nan.safetensors"))
   }
 
+  /// A store written with extra metadata and tensors (a trainer's run state and optimizer
+  /// state): the same parameters and buffers as without, the extras beside them, and the
+  /// info's metadata kept over an extra entry of the same name.
+  func testStoreWriteWithExtras() throws {
+    let config = try ModelConfig.preset("micro", dims: 2, classes: 3)
+    let model = VCoSwinModel(config: config, seed: 0)
+    let info = CheckpointInfo(config: config, provenance: "test")
+    let plain = folder + "/plain.safetensors"
+    let extended = folder + "/extended.safetensors"
+    try Checkpoint.write(to: plain, info: info, store: model.store)
+    try Checkpoint.write(
+      to: extended, info: info, store: model.store,
+      extraMetadata: ["training": "{\"step\":3}", "kind": "overridden"],
+      extraTensors: [Checkpoint.optimizerPrefix + "step": Tensor(shape: [1], values: [3])])
+    let a = try SafeTensorsFile.read(path: plain)
+    let b = try SafeTensorsFile.read(path: extended)
+    XCTAssertEqual(b.keys, (a.keys + [Checkpoint.optimizerPrefix + "step"]).sorted())
+    for key in a.keys {
+      XCTAssertEqual(a.tensors[key]?.dtype, b.tensors[key]?.dtype, key)
+      XCTAssertEqual(a.tensors[key]?.shape, b.tensors[key]?.shape, key)
+      XCTAssertEqual(a.tensors[key]?.data, b.tensors[key]?.data, key)
+    }
+    XCTAssertEqual(b.tensors[Checkpoint.optimizerPrefix + "step"]?.dtype, .f32)
+    XCTAssertEqual(try b.floats(Checkpoint.optimizerPrefix + "step").values, [3])
+    XCTAssertEqual(b.metadata["training"], "{\"step\":3}")
+    XCTAssertEqual(b.metadata.filter { $0.key != "training" }, a.metadata)
+    try Checkpoint.verify(b, config: config)
+  }
+
   func testMetadataErrors() throws {
     var w = SafeTensorsWriter(metadata: ["kind": "video"])
     try w.add("x", shape: [1], floats: [0])
