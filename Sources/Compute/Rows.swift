@@ -17,7 +17,8 @@ public func parallelChunks(_ n: Int, grain: Int, _ body: (Range<Int>) -> Void) {
 /// `out = a + b` element-wise over `count` floats (`Vec8.add`), in parallel chunks. `out` may
 /// alias `a` or `b`.
 public func addElementwise(
-  _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+  _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+  count: Int
 ) {
   parallelChunks(count, grain: 1 << 15) { range in
     let i = range.lowerBound

@@ -93,7 +93,8 @@ public enum Vec8 {
   /// `out` may alias `a` or `b` (each lane is read before it is written).
   @inlinable @inline(__always)
   public static func add(
-    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ n: Int
   ) {
     var j = 0
     while j + 8 <= n {
@@ -108,7 +109,9 @@ public enum Vec8 {
 
   /// `acc[0..<n] += src[0..<n]` (`add` into `acc`).
   @inlinable @inline(__always)
-  public static func addInPlace(_ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+  public static func addInPlace(
+    _ acc: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int
+  ) {
     add(acc, acc, src, n)
   }
 

@@ -229,7 +229,8 @@ public enum Checkpoint {
     to path: String, info: CheckpointInfo, store: ParameterStore,
     extraMetadata: [String: String] = [:], extraTensors: [String: Tensor] = [:]
   ) throws {
-    var writer = SafeTensorsWriter(metadata: try info.metadata().merging(extraMetadata) { ours, _ in ours })
+    let metadata = try info.metadata().merging(extraMetadata) { ours, _ in ours }
+    var writer = SafeTensorsWriter(metadata: metadata)
     for p in store.parameters {
       try writer.add(p.name, shape: p.shape, floats: UnsafeBufferPointer(p.value.buffer))
     }

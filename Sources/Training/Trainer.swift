@@ -408,7 +408,9 @@ public final class Trainer {
     let training = String(decoding: try enc.encode(state), as: UTF8.self)
     var optimizerTensors: [String: Tensor] = [:]
     if optimizerState {
-      for (name, t) in optimizer.stateTensors() { optimizerTensors[Checkpoint.optimizerPrefix + name] = t }
+      for (name, t) in optimizer.stateTensors() {
+        optimizerTensors[Checkpoint.optimizerPrefix + name] = t
+      }
     }
     try Checkpoint.write(
       to: url.path, info: info, store: model.store, extraMetadata: ["training": training],

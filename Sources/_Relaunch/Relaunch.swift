@@ -21,7 +21,9 @@ public func restartWithShortBLASSpin() {
   // the file executed, so `ps`, `top` and `pgrep -x vcoswin` keep seeing `vcoswin`.
   var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
   let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-  let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
+  let path =
+    n > 0
+    ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
   execv(path, CommandLine.unsafeArgv)
   #endif
 }
