@@ -17,13 +17,14 @@ public func restartWithShortBLASSpin() {
   guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
   setenv("OPENBLAS_THREAD_TIMEOUT", blasThreadTimeout, 1)
   #if os(Linux)
-  // Exec the binary by its real path, not `/proc/self/exe`: the kernel names the process after
-  // the file executed, so `ps`, `top` and `pgrep -x vcoswin` keep seeing `vcoswin`.
-  var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-  let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-  let path =
-    n > 0
-    ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
-  execv(path, CommandLine.unsafeArgv)
+    // Exec the binary by its real path, not `/proc/self/exe`: the kernel names the process after
+    // the file executed, so `ps`, `top` and `pgrep -x vcoswin` keep seeing `vcoswin`.
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let path =
+      n > 0
+      ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      : "/proc/self/exe"
+    execv(path, CommandLine.unsafeArgv)
   #endif
 }
