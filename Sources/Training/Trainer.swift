@@ -497,10 +497,4 @@ extension Trainer {
   public static func existingRunFiles(in folder: URL) -> [String] {
     runFileNames.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
   }
-
-  /// The data options a checkpoint written by a training run was trained with, if any.
-  public static func dataOptions(of file: SafeTensorsFile) -> DataOptions? {
-    guard let text = file.metadata["training"] else { return nil }
-    return (try? JSONDecoder().decode(RunState.self, from: Data(text.utf8)))?.data
-  }
 }

@@ -101,7 +101,7 @@ final class TrainerTests: XCTestCase {
     let (best, info) = try VCoSwinModel.load(path: full.appendingPathComponent("best.safetensors").path)
     XCTAssertEqual(best.config, try tinyConfig())
     XCTAssertEqual(info.labels.count, 6)
-    XCTAssertNotNil(Trainer.dataOptions(of: try SafeTensorsFile.read(path: full.appendingPathComponent("best.safetensors").path)))
+    XCTAssertNotNil(try DataOptions.recorded(in: try SafeTensorsFile.read(path: full.appendingPathComponent("best.safetensors").path)))
   }
 
   /// Unreadable entries and malformed lines are skipped and reported; too many stop the run.
