@@ -65,7 +65,7 @@ final class DecodeCommandsTests: XCTestCase {
     let lines = run.stdout.split(separator: "\n")
     guard lines.count == 2 else { return XCTFail("expected 2 lines, got \(lines.count): \(run.stderr)") }
     let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
-    XCTAssertEqual(Set(objects[0].keys), ["path", "container", "codec", "width", "height", "fps", "frames", "duration"])
+    XCTAssertEqual(Set(objects[0].keys), ["path", "container", "codec", "width", "height", "fps", "frames", "duration", "rotation"])
     XCTAssertEqual(objects[0]["path"] as? String, video)
     XCTAssertEqual(objects[0]["codec"] as? String, "mpeg4")
     XCTAssertEqual(objects[0]["container"] as? String, "matroska,webm")

@@ -22,7 +22,7 @@ final class DisplayedFramesCommandsTests: XCTestCase {
     let run = try vcoswin(["probe", file, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
-    return [object?["width"] as? Int ?? -1, object?["height"] as? Int ?? -1]
+    return [object?["width"] as? Int ?? -1, object?["height"] as? Int ?? -1, object?["rotation"] as? Int ?? -1]
   }
 
   func testProbeReportsTheDisplayedSizeOfARotatedVideo() throws {
@@ -30,7 +30,7 @@ final class DisplayedFramesCommandsTests: XCTestCase {
     let writer = try VideoWriter(path: video, width: 64, height: 48, codec: .mpeg4, rotation: 90)
     for i in 0..<4 { try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 40), 90, 30))) }
     try writer.finish()
-    XCTAssertEqual(try probeSize(video), [48, 64])
+    XCTAssertEqual(try probeSize(video), [48, 64, 90])
   }
 
   func testSampleSheetAsJPEGReadsBack() throws {

@@ -11,7 +11,7 @@ struct ProbeCommand: ParsableCommand {
     discussion: """
       Frame counts and durations come from a scan of every packet, not from the header. \
       With --json, prints one JSON object per file per line, with keys path, container, \
-      codec, width, height, fps, frames, duration. A file that cannot be read prints \
+      codec, width, height (as displayed), fps, frames, duration, rotation. A file that cannot be read prints \
       `error: <path>: …` on stderr; the others are still shown, and the exit status is 1.
 
       Examples:
@@ -85,7 +85,7 @@ struct ProbeCommand: ParsableCommand {
     return "{\"path\":\(quote(info.path)),\"container\":\(quote(info.container)),"
       + "\"codec\":\(quote(info.codec)),\"width\":\(info.width),\"height\":\(info.height),"
       + "\"fps\":\(number(info.fps)),\"frames\":\(info.frames),"
-      + "\"duration\":\(number(info.duration))}"
+      + "\"duration\":\(number(info.duration)),\"rotation\":\(info.rotation)}"
   }
 
   /// A JSON number: integers without a fraction, others with up to 6 decimals.
