@@ -58,7 +58,7 @@ extension Checkpoint {
   ///   4 clips × 3 crops).
   public static func open(path: String, preset: String? = nil) throws -> OpenedCheckpoint {
     let raw: SafeTensorsFile
-    if isPyTorchFile(path: path) {
+    if TorchCheckpointFile.isTorchSaveFile(path: path) {
       raw = try TorchCheckpointFile.read(path: path)
     } else {
       raw = try SafeTensorsFile.read(path: path)
@@ -75,26 +75,10 @@ extension Checkpoint {
     return try foreign(raw, preset: preset)
   }
 
-  /// Whether the file starts as `torch.save` output does: a zip archive (`PK\u{3}\u{4}`, since
-  /// PyTorch 1.6) or the legacy format's pickled magic number (`0x80 0x02 0x8A`: protocol 2,
-  /// then a LONG1), which the reader refuses with a note on re-saving. A safetensors file starts
-  /// with its header length, which cannot begin with these bytes for any header under 9 MB.
-  static func isPyTorchFile(path: String) -> Bool {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    guard let head = try? handle.read(upToCount: 4).map(Array.init), head.count == 4 else { return false }
-    return head == [0x50, 0x4B, 0x03, 0x04] || Array(head.prefix(3)) == [0x80, 0x02, 0x8A]
-  }
-
-  /// Whether `path` is a checkpoint rather than a video: a `.pth` (zip or legacy pickle) or a
-  /// safetensors file whose header parses (any safetensors file is a tensor file, never a video).
+  /// Whether `path` is a checkpoint rather than a video: `torch.save` output (zip or legacy
+  /// pickle) or a safetensors file (any safetensors file holds tensors, never a video).
   public static func isCheckpointFile(path: String) -> Bool {
-    if isPyTorchFile(path: path) { return true }
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    guard let head = try? handle.read(upToCount: 9).map(Array.init), head.count == 9 else { return false }
-    let length = head.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-    return head[8] == UInt8(ascii: "{") && length < 100_000_000
+    TorchCheckpointFile.isTorchSaveFile(path: path) || SafeTensorsFile.looksLikeSafeTensors(path: path)
   }
 
   /// Converts a foreign state dict (raw names) into this package's form (see `open`).

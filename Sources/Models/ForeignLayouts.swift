@@ -63,9 +63,10 @@ public enum ForeignLayouts {
       tensors = Dictionary(uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst("module.".count)), $0.value) })
     }
     let keys = tensors.keys.sorted()
+    let mmaction2Norm = mmactionNorm(keys)
     let layout: CheckpointLayout
     if keys.contains(where: { $0.hasPrefix("backbone.layers.") }) {
-      layout = mmactionNorm(tensors.keys) != nil ? .mmaction2 : .videoSwin
+      layout = mmaction2Norm != nil ? .mmaction2 : .videoSwin
     } else if keys.contains(where: { $0.hasPrefix("layers.") && $0.contains(".blocks.") }) {
       layout = .swin
     } else if keys.contains(where: { $0.hasPrefix("features.") }) {
@@ -87,7 +88,7 @@ public enum ForeignLayouts {
       throw LayoutError(path: file.path, "tensor '\(embedKey)' has shape \(embed.shape), not a 2D or 3D conv weight")
     }
     let dims = embed.shape.count - 2
-    let finalNorm = mmactionNorm(keys) ?? "norm"
+    let finalNorm = mmaction2Norm ?? "norm"
     var out: [String: TensorEntry] = [:]
     var unplaced: [String] = []
     for key in keys {

@@ -147,6 +147,7 @@ public final class ProgressBar {
 
   /// `m:ss` or `h:mm:ss`.
   public static func clock(_ seconds: Double) -> String {
+    guard seconds.isFinite, abs(seconds) < 1e9 else { return "--:--" }
     let t = Int(seconds.rounded())
     let (h, m, sec) = (t / 3600, (t % 3600) / 60, t % 60)
     return h > 0 ? String(format: "%d:%02d:%02d", h, m, sec) : String(format: "%d:%02d", m, sec)

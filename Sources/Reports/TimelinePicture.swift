@@ -113,7 +113,8 @@ public struct TimelinePicture: Sendable {
 
   /// x of time `t` seconds.
   func x(_ t: Double) -> Double {
-    Double(Self.left) + min(max(t / duration, 0), 1) * Double(Self.plotWidth)
+    guard duration > 0 else { return Double(Self.left) }
+    return Double(Self.left) + min(max(t / duration, 0), 1) * Double(Self.plotWidth)
   }
 
   /// Tick step in seconds: the smallest of 1-2-5 × 10ⁿ (and minutes) giving at most 10 ticks.
@@ -123,10 +124,7 @@ public struct TimelinePicture: Sendable {
   }
 
   static func clock(_ t: Double, step: Double) -> String {
-    if step >= 60 {
-      let s = Int(t.rounded())
-      return String(format: "%d:%02d", s / 60, s % 60)
-    }
+    if step >= 60 { return ProgressBar.clock(t) }
     return step < 1 ? String(format: "%.1fs", t) : String(format: "%.0fs", t)
   }
 

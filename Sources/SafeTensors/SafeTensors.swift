@@ -88,6 +88,19 @@ public struct SafeTensorsFile: Sendable {
     return try parse(try readWholeFile(path: path), path: path)
   }
 
+  /// True when the file starts as a safetensors file does: an 8-byte header length that fits in
+  /// the file, then `{`. Cheap: reads 9 bytes. False for anything unreadable.
+  public static func looksLikeSafeTensors(path: String) -> Bool {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var st = stat()
+    var head = [UInt8](repeating: 0, count: 9)
+    guard fstat(fd, &st) == 0, pread(fd, &head, 9, 0) == 9 else { return false }
+    let length = head.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    return head[8] == UInt8(ascii: "{") && length <= UInt64(max(0, Int(st.st_size) - 8))
+  }
+
   /// The bytes of a file, read with `pread` into memory owned by the process (never a memory
   /// map: a file overwritten or truncated while it is read would otherwise end in SIGBUS). A file
   /// that shrinks while it is read is an error; one that grows is read to its size at open.

@@ -31,6 +31,17 @@ public enum TorchCheckpointFile {
     return magic == [0x50, 0x4B, 0x03, 0x04]
   }
 
+  /// True when the file is `torch.save` output of either format: a zip archive
+  /// (`looksLikeTorchZip`) or the legacy pre-1.6 pickle, which `read` refuses with a note on
+  /// re-saving. Lets callers route a file to this reader. Cheap: reads at most 14 bytes.
+  public static func isTorchSaveFile(path: String) -> Bool {
+    if looksLikeTorchZip(path: path) { return true }
+    guard let file = try? PositionalFile(path: path), file.size >= Checkpoint.legacyMagic.count,
+      let head = try? file.readBytes(offset: 0, count: Checkpoint.legacyMagic.count)
+    else { return false }
+    return head == Checkpoint.legacyMagic
+  }
+
   /// The state dict of the checkpoint at `path`: every tensor under its state-dict name (no
   /// renaming; a `module.` prefix is kept), contiguous and little-endian in its own dtype.
   ///
@@ -218,7 +229,7 @@ struct Checkpoint {
         throw TorchCheckpointError(
           path: path, .unsupportedByteOrder("(\(order.uncompressedSize) bytes)"))
       }
-      let text = String(decoding: try archive.read(order), as: UTF8.self)
+      let text = String(decoding: try archive.readBytes(order), as: UTF8.self)
       guard text == "little" else {
         throw TorchCheckpointError(path: path, .unsupportedByteOrder(text))
       }

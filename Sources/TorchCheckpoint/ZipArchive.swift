@@ -95,19 +95,6 @@ public final class ZipArchive {
     return data
   }
 
-  /// The bytes of a stored entry (one read). With `verifyCRC`, a CRC-32 mismatch is an error.
-  public func read(_ entry: Entry, verifyCRC: Bool = false) throws -> Data {
-    let range = try dataRange(of: entry)
-    let data = try file.read(offset: range.lowerBound, count: range.count)
-    if verifyCRC {
-      let crc = data.withUnsafeBytes { ZipArchive.crc32(UnsafeRawBufferPointer($0)) }
-      if crc != entry.crc32 {
-        throw invalid("entry '\(entry.name)' fails its CRC-32 check (the file is corrupt)")
-      }
-    }
-    return data
-  }
-
   /// The bytes of a stored entry as an array (one read, no intermediate copy); with
   /// `verifyCRC`, a CRC-32 mismatch is an error.
   public func readBytes(_ entry: Entry, verifyCRC: Bool = false) throws -> [UInt8] {

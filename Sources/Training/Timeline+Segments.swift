@@ -203,12 +203,4 @@ public struct TruthSegment: Sendable, Equatable {
     }
     return out
   }
-
-  /// The truth as a file: `start end name` lines.
-  public static func text(_ segments: [TruthSegment], names: [String]) -> String {
-    segments.map { s in
-      String(format: "%.3f %.3f ", s.start, s.end)
-        + (s.label < names.count ? names[s.label] : String(s.label))
-    }.joined(separator: "\n") + "\n"
-  }
 }

@@ -227,7 +227,8 @@ public struct TimelineRunner {
           thumbnails.append(
             TimelineThumbnail(time: reader.time(ofFrame: n), frame: n, image: image))
         }
-        guard plan.isWanted(n) else { return }
+        // Only wanted frames and thumbnails arrive; a thumbnail may be wanted too.
+        guard !thumbWanted.contains(n) || plan.isWanted(n) else { return }
         try frame.planar(transform, into: ringBase + (n % slots) * frameSize)
         // Every window whose last frame has now arrived is complete: copy it into the batch.
         while nextWindow < plan.windowCount && plan.lastFrame(of: nextWindow) <= n {

@@ -8,7 +8,7 @@ import XCTest
 func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
   guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil) else {
     XCTFail("missing fixture \(name); run Tools/make_pth_fixtures.py", file: file, line: line)
-    throw XCTSkip("missing fixture \(name)")
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
   }
   return url.path
 }
@@ -16,7 +16,7 @@ func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line)
 /// The entries of a fixture archive, in order (names and bytes).
 func archiveEntries(_ path: String) throws -> [(name: String, data: [UInt8])] {
   let archive = try ZipArchive(path: path)
-  return try archive.entries.map { ($0.name, [UInt8](try archive.read($0))) }
+  return try archive.entries.map { ($0.name, try archive.readBytes($0)) }
 }
 
 /// A scratch file path unique to this process and `name`.

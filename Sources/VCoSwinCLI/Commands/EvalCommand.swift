@@ -40,10 +40,12 @@ struct EvalCommand: ParsableCommand {
   var progressInterval = ProgressBar.defaultLineInterval
 
   /// More than this fraction of the list skipped fails the command (as in training).
-  static let maxBadFraction = 0.2
+  static let maxBadFraction = TrainOptions().maxBadFraction
 
   func validate() throws {
-    guard progressInterval > 0 else { throw ValidationError("--progress-interval must be positive.") }
+    guard progressInterval > 0, progressInterval <= 86_400 else {
+      throw ValidationError("--progress-interval must be in (0, 86400] seconds.")
+    }
   }
 
   func run() throws {

@@ -130,6 +130,7 @@ struct TimelineCommand: ParsableCommand {
   }
 
   func run() throws {
+    try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     let (model, info) = (loaded.model, loaded.info)
     guard info.config.dims == 3 else {
@@ -219,7 +220,8 @@ struct TimelineCommand: ParsableCommand {
         throw CommandFailure(
           "\(video): no frame rate known; give --stride-frames instead of --stride")
       }
-      S = Swift.min(Self.maxFrames, Swift.max(1, Int((stride * reader.info.fps).rounded())))
+      // Clamped as a Double: the frame rate comes from the file and may be huge.
+      S = Swift.max(1, Int(Swift.min(Double(Self.maxFrames), (stride * reader.info.fps).rounded())))
     }
     let plan = TimelinePlan(
       clipLength: T, frameInterval: I, strideFrames: S, frameCount: reader.frameCount)
