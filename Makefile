@@ -3,17 +3,19 @@
 # build in release, and run.
 
 SWIFT        ?= swift
-APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev
-PC_MODULES   := libavformat libavcodec libswscale libavutil openblas
+APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev \
+                libopenmpi-dev openmpi-bin
+PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi
 RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
 
 .PHONY: demo test deps build build-tests bench clean
 
-## deps: install the system libraries that pkg-config cannot find.
+## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
-	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PC_MODULES); then \
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PC_MODULES) \
+	    && command -v mpirun >/dev/null 2>&1; then \
 	  echo "deps: system libraries present"; \
 	elif [ "$$(id -u)" = "0" ]; then \
 	  echo "deps: installing $(APT_PACKAGES)"; \

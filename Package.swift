@@ -29,6 +29,8 @@ let package = Package(
       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
@@ -46,19 +48,21 @@ let package = Package(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(name: "Reports", dependencies: ["VideoIO"]),
+    // The processes of a run and the collectives between them (the only code calling MPI).
+    .target(name: "Distributed", dependencies: ["CMPI"], exclude: ["README.md"]),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
     .target(
       name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(
       name: "Training",
-      dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports"],
+      dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed"],
       swiftSettings: numericSettings),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
-        "Reports",
+        "Reports", "Distributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -68,7 +72,7 @@ let package = Package(
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [
-        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch",
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch", "Distributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: numericSettings),
@@ -92,6 +96,7 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
+    .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(

@@ -51,6 +51,8 @@ public final class VCoSwinModel {
   private let head: Linear
   private let workspace = InferenceWorkspace()
   private var trainedForward = false
+  /// Distributed training's hook, called during `backward` (see `reportGradientsFinal`).
+  public var onGradientsFinal: ((Int) -> Void)?
 
   /// A freshly initialised model (torchvision's scheme: linears and bias tables truncated
   /// normal with std 0.02 and zero biases, convolutions PyTorch's default, LayerNorms 1 and 0),
@@ -197,12 +199,20 @@ public final class VCoSwinModel {
     trainedForward = false
     var d = pool.backward(head.backward(dlogits))
     d = norm.backward(d)
+    reportGradientsFinal(from: "norm.")
     for i in stride(from: config.stages - 1, through: 0, by: -1) {
-      if i < merges.count { d = merges[i].backward(d) }
-      for block in blocks[i].reversed() { d = block.backward(d) }
+      if i < merges.count {
+        d = merges[i].backward(d)
+        reportGradientsFinal(from: config.mergeName(after: i) + ".")
+      }
+      for j in blocks[i].indices.reversed() {
+        d = blocks[i][j].backward(d)
+        reportGradientsFinal(from: config.blockName(stage: i, block: j) + ".")
+      }
     }
     embedConv.needsInputGradient = inputGradient
     d = embedConv.backward(embedNorm.backward(d))
+    onGradientsFinal?(0)
     return inputGradient ? layout.backward(d) : nil
   }
 
@@ -276,13 +286,37 @@ extension VCoSwinModel {
   ///
   /// Training reseeds before every step from (run seed, epoch, step), so that a run resumed
   /// from a checkpoint draws exactly what an uninterrupted run would.
-  public func reseedStochasticDepth(_ seed: UInt64) {
+  ///
+  /// Each generator draws one number per sample of a batch, in order. `skippingSamples: s`
+  /// discards the draws of the first `s` samples: a rank of a distributed run whose samples
+  /// start at position `s` of the global batch draws what one process running the whole batch
+  /// draws for them.
+  public func reseedStochasticDepth(_ seed: UInt64, skippingSamples: Int = 0) {
     var rng = SeededRandom(seed: seed)
     for stage in blocks {
       for block in stage {
         block.drop1.rng = SeededRandom(seed: rng.next())
         block.drop2.rng = SeededRandom(seed: rng.next())
+        for _ in 0..<skippingSamples {
+          _ = block.drop1.rng.next()
+          _ = block.drop2.rng.next()
+        }
       }
     }
+  }
+}
+
+// MARK: Distributed training: which gradients are final during backward
+
+extension VCoSwinModel {
+  /// Calls `onGradientsFinal` with the offset in `store.grads` of the first parameter named
+  /// `prefix…`: parameters are registered in forward order (embedding, stages, norm, head), so
+  /// once backward has passed that layer, every gradient at or after the offset is final. A
+  /// distributed run starts all-reducing those gradients while backward goes on.
+  func reportGradientsFinal(from prefix: String) {
+    guard let hook = onGradientsFinal,
+      let first = store.parameters.first(where: { $0.name.hasPrefix(prefix) })
+    else { return }
+    hook(first.offset)
   }
 }

@@ -194,3 +194,24 @@ public func seededPermutation(_ n: Int, seed: UInt64) -> [Int] {
   }
   return a
 }
+
+/// The positions of `order` that rank `rank` of `ranks` trains on: from each global batch of
+/// `batchSize · ranks` consecutive positions, the rank's slice of `batchSize`
+/// (`[k·B + rank·b, k·B + (rank+1)·b)` with B = b·ranks, cut at the end of `order`).
+///
+/// Batches of `batchSize` over the result are the rank's parts of the global batches, in
+/// order: only the epoch's last global batch may be short, so a rank's last part may be short
+/// or missing (then the rank runs no samples in that batch, but still takes part in it).
+/// With one rank the result is `order`. Preconditions: `batchSize ≥ 1`, `0 ≤ rank < ranks`.
+public func rankShare(of order: [Int], batchSize b: Int, rank: Int, ranks: Int) -> [Int] {
+  precondition(b >= 1 && ranks >= 1 && (0..<ranks).contains(rank), "rankShare: bad sizes")
+  if ranks == 1 { return order }
+  var share: [Int] = []
+  share.reserveCapacity(order.count / ranks + b)
+  var start = rank * b
+  while start < order.count {
+    share += order[start..<Swift.min(start + b, order.count)]
+    start += b * ranks
+  }
+  return share
+}

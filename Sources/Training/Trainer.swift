@@ -18,8 +18,19 @@
 // writes it again. On resume, a `best.safetensors` that is missing or holds another epoch than
 // `last` records is rewritten from `last` when `last` is that epoch, otherwise reported.
 // Temporaries left by a killed write are removed when a run starts.
+//
+// Distributed (under `mpirun`, `communicator.size` = N > 1): each epoch's permutation is cut
+// into global batches of N·b (b = `batchSize`, per process); rank r trains on its slice of b
+// (`rankShare`). The ranks exchange how many samples each loaded (and which entries failed)
+// before every forward, so each rank weights its loss by n_r / Σn and draws drop path as the
+// sample's position in the global batch dictates; the gradients are then summed across ranks
+// in buckets during backward (`GradientBuckets`) — together the global batch mean, as one
+// process with batch N·b computes it. Every rank then takes the same optimizer step. Rank 0
+// alone reads and writes files and prints; a resumed run's `last.safetensors` is sent to the
+// other ranks, and every rank starts from rank 0's weights.
 
 import Compute
+import Distributed
 import Foundation
 import Models
 import NN
@@ -51,11 +62,17 @@ public struct TrainOptions: Codable, Sendable, Equatable {
   /// Validation views per entry.
   public var evalClips = 1
   public var evalCrops = 1
+  /// Processes of a distributed run (`batchSize` is per process); nil for one process (and in
+  /// files of earlier versions).
+  public var processes: Int?
 
   public init() {}
 
+  /// Samples per global batch: processes × batch size.
+  public var globalBatchSize: Int { batchSize * (processes ?? 1) }
+
   enum CodingKeys: String, CodingKey {
-    case epochs, accumulate, lr, seed, workers
+    case epochs, accumulate, lr, seed, workers, processes
     case batchSize = "batch_size", minLR = "min_lr", warmupEpochs = "warmup_epochs"
     case weightDecay = "weight_decay", labelSmoothing = "label_smoothing", clipNorm = "clip_norm"
     case backboneLRScale = "backbone_lr_scale", maxBadFraction = "max_bad_fraction"
@@ -122,6 +139,10 @@ public final class Trainer {
   /// Called after each epoch's files are written, with the epoch; for tests (a throw
   /// simulates a kill there).
   var afterEpoch: ((Int) throws -> Void)?
+  /// The processes of the run (`options.processes` must equal its size).
+  public let communicator: Communicator
+  /// Floats per gradient all-reduce bucket (distributed runs).
+  public var bucketFloats = GradientBuckets.defaultBucketFloats
 
   private let optimizer: AdamW
   private let loss: CrossEntropyLoss
@@ -129,8 +150,12 @@ public final class Trainer {
 
   public init(
     model: VCoSwinModel, labels: [String], provenance: String, train: ListDataset, val: ListDataset,
-    options: TrainOptions, out: URL, title: String
+    options: TrainOptions, out: URL, title: String, communicator: Communicator = .world
   ) throws {
+    guard (options.processes ?? 1) == communicator.size else {
+      throw TrainingError(
+        "options for \(options.processes ?? 1) processes, but the run has \(communicator.size)")
+    }
     guard labels.count == model.config.classes else {
       throw TrainingError("\(labels.count) labels for a model with \(model.config.classes) classes")
     }
@@ -146,6 +171,8 @@ public final class Trainer {
     self.out = out
     self.title = title
     self.provenance = provenance
+    self.communicator = communicator
+    if !communicator.isRoot { showProgress = false }
     for p in model.store.parameters where !p.name.hasPrefix("head.") {
       p.lrScale = Float(options.backboneLRScale)
     }
@@ -156,9 +183,9 @@ public final class Trainer {
   var lastURL: URL { out.appendingPathComponent("last.safetensors") }
   var bestURL: URL { out.appendingPathComponent("best.safetensors") }
 
-  /// Optimizer steps per epoch.
+  /// Optimizer steps per epoch (of global batches).
   var stepsPerEpoch: Int {
-    let batches = (train.count + options.batchSize - 1) / options.batchSize
+    let batches = (train.count + options.globalBatchSize - 1) / options.globalBatchSize
     return Swift.max(1, (batches + options.accumulate - 1) / options.accumulate)
   }
 
@@ -166,32 +193,44 @@ public final class Trainer {
   /// `resume`) and returns the whole history.
   @discardableResult
   public func run(resume: Bool) throws -> [EpochMetrics] {
-    do {
-      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-    } catch {
-      throw TrainingError("\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)")
-    }
-    for name in AtomicFile.removeStaleTemporaries(in: out.path) {
-      log("removed \(out.appendingPathComponent(name).path), left by an interrupted write")
+    if communicator.isRoot {
+      do {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+      } catch {
+        throw TrainingError("\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)")
+      }
+      for name in AtomicFile.removeStaleTemporaries(in: out.path) {
+        note("removed \(out.appendingPathComponent(name).path), left by an interrupted write")
+      }
     }
     try checkBadLines(train)
     try checkBadLines(val)
     let empty = train.classesWithoutEntries
     if !empty.isEmpty {
       let names = empty.prefix(10).map { labels[$0] }.joined(separator: ", ") + (empty.count > 10 ? ", …" : "")
-      log("warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)")
+      note("warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)")
     }
     var state = RunState(
       epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options, bestEpoch: 0)
     var bestAhead: Int? = nil
     if resume {
-      if FileManager.default.fileExists(atPath: lastURL.path) {
-        state = try restore()
-        log("resuming \(lastURL.path) after epoch \(state.epochsDone) (step \(state.step))")
-        bestAhead = try reconcileBest(&state)
+      if let file = try lastCheckpointForResume() {
+        state = try restore(file)
+        note("resuming \(lastURL.path) after epoch \(state.epochsDone) (step \(state.step))")
+        if communicator.isRoot {
+          bestAhead = try reconcileBest(&state)
+        } else {
+          state.bestEpoch = state.recordedBestEpoch
+        }
       } else {
-        log("nothing to resume in \(out.path): starting from epoch 1")
+        note("nothing to resume in \(out.path): starting from epoch 1")
       }
+    }
+    // Every rank starts from rank 0's weights (the optimizer state is equal already: zero, or
+    // restored from the same bytes).
+    try communicator.broadcast(model.store.values.pointer, count: model.store.values.count, root: 0)
+    if communicator.isDistributed {
+      note("\(communicator.size) processes × batch \(options.batchSize) × accumulate \(options.accumulate) = effective batch \(options.globalBatchSize * options.accumulate)")
     }
     let total = options.epochs * stepsPerEpoch
     let schedule = CosineSchedule(
@@ -202,6 +241,12 @@ public final class Trainer {
       let started = DispatchTime.now().uptimeNanoseconds
       let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
       let trainLoss = trained.loss
+      try checkReplicasAgree(epoch: epoch)
+      guard communicator.isRoot else {
+        // Validation, metrics and files are rank 0's; the others go on to the next epoch.
+        state.epochsDone = epoch
+        continue
+      }
       let bar = showProgress
         ? ProgressBar("  validate", total: val.count, unit: "clip", lineInterval: progressInterval) : nil
       let result = try evaluate(
@@ -217,7 +262,7 @@ public final class Trainer {
         skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond)
       state.history.append(metrics)
       state.epochsDone = epoch
-      log(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s)",
+      note(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s)",
                  epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
                  trained.clipsPerSecond))
       let isBest = result.top1 > state.bestTop1
@@ -231,7 +276,7 @@ public final class Trainer {
       if isBest { try save(state: state, to: bestURL, optimizerState: false) }
       try save(state: state, to: lastURL, optimizerState: true)
       if let ahead = bestAhead, ahead == epoch, !isBest {
-        log("warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)")
+        note("warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)")
       }
       try afterEpoch?(epoch)
     }
@@ -252,14 +297,14 @@ public final class Trainer {
       ?? (FileManager.default.fileExists(atPath: bestURL.path) ? "cannot be read" : "is missing")
     if recorded == state.epochsDone {
       try save(state: state, to: bestURL, optimizerState: false)
-      log("\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it")
+      note("\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it")
       return nil
     }
     if let onDisk, onDisk == state.epochsDone + 1 {
-      log("\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone")
+      note("\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone")
       return onDisk
     }
-    log("warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))")
+    note("warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))")
     return nil
   }
 
@@ -282,72 +327,97 @@ public final class Trainer {
   }
 
   /// One epoch of training: the mean training loss, the training top-1 (of the samples as
-  /// trained, augmented) and the clips per second of the epoch's training.
+  /// trained, augmented) and the clips per second of the epoch's training (all ranks').
   private func trainEpoch(
     _ epoch: Int, state: inout RunState, schedule: CosineSchedule
   ) throws -> (loss: Double, top1: Double, clipsPerSecond: Double) {
     let started = DispatchTime.now().uptimeNanoseconds
     let order = seededPermutation(train.count, seed: options.seed &+ UInt64(epoch) &* 7919)
+    let (rank, ranks) = (communicator.rank, communicator.size)
+    // Global batches of the epoch; this rank loads its part of each (maybe none of the last).
+    let batchCount = (order.count + options.globalBatchSize - 1) / options.globalBatchSize
     let loader = BatchLoader<TrainingSample>(
-      order: order, batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
+      order: rankShare(of: order, batchSize: options.batchSize, rank: rank, ranks: ranks),
+      batchSize: options.batchSize, workers: options.workers, seed: options.seed, epoch: epoch
     ) { [train] i, rng in try train.trainingSample(i, rng: &rng) }
     defer { loader.stop() }
+    let buckets =
+      communicator.isDistributed
+      ? GradientBuckets(communicator: communicator, store: model.store, bucketFloats: bucketFloats)
+      : nil
+    model.onGradientsFinal = buckets.map { b in { b.gradientsFinal(from: $0) } }
+    defer { model.onGradientsFinal = nil }
     let bar = showProgress
       ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: train.count, unit: "clip", lineInterval: progressInterval)
       : nil
     var lossSum = 0.0
     var seen = 0
     var hits = 0
-    var micro = 0  // batches that reached the model
-    var position = 0  // batches of the epoch so far, empty ones included
+    var micro = 0  // global batches that reached the model (on some rank)
     var inGroup = 0  // batches of the current accumulation group that added gradients
     var skipped = 0
     let stepsBefore = state.step
     let skippedStepsBefore = skippedSteps
     model.store.zeroGrads()
-    while let batch = loader.next() {
-      position += 1
-      skipped += batch.skipped.count
-      report(batch.skipped, of: train)
+    for position in 1...Swift.max(1, batchCount) {
+      let batch = loader.next() ?? .init(samples: [], indices: [], skipped: [])
+      let share = try exchangeCounts(batch)
+      skipped += share.skippedCount
+      report(share.skipped, of: train)
       if Double(skipped) > options.maxBadFraction * Double(train.count) {
         throw TrainingError(
-          "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(batch.skipped.first?.message ?? "")")
+          "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(share.skipped.first?.message ?? "")")
       }
       // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
-      let endsGroup = position % options.accumulate == 0 || position == loader.batchCount
-      if batch.samples.isEmpty {
-        if endsGroup && inGroup > 0 { step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch) }
+      let endsGroup = position % options.accumulate == 0 || position == batchCount
+      if share.total == 0 {
+        if endsGroup && inGroup > 0 { try step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets) }
         if endsGroup { inGroup = 0 }
-        bar?.advance(batch.skipped.count)
+        bar?.advance(share.skippedCount)
         continue
       }
-      let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
-      let labels = batch.samples.map(\.label)
-      model.reseedStochasticDepth(BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro))
-      let output = try model.forward(input, training: true)
-      let l = loss.forward(output.logits, labels: labels)
-      guard l.isFinite else {
-        throw TrainingError("the training loss became \(l) at epoch \(epoch), batch \(micro + 1): lower --lr")
+      if !batch.samples.isEmpty {
+        let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
+        let labels = batch.samples.map(\.label)
+        model.reseedStochasticDepth(
+          BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro),
+          skippingSamples: share.offset)
+        let output = try model.forward(input, training: true)
+        let l = loss.forward(output.logits, labels: labels)
+        guard l.isFinite else {
+          throw TrainingError("the training loss became \(l) at epoch \(epoch), batch \(micro + 1): lower --lr")
+        }
+        lossSum += Double(l) * Double(labels.count)
+        seen += labels.count
+        let k = output.logits.shape[output.logits.shape.count - 1]
+        for (r, label) in labels.enumerated() {
+          let row = UnsafeBufferPointer(start: output.logits.pointer + r * k, count: k)
+          if let top = row.indices.max(by: { row[$0] < row[$1] }), top == label { hits += 1 }
+        }
+        // This rank's mean over its n_r samples, weighted n_r / Σn: the ranks' sum is the mean
+        // over the global batch.
+        let dlogits = loss.backward()
+        if labels.count != share.total {
+          let w = Float(labels.count) / Float(share.total)
+          for i in 0..<dlogits.count { dlogits.pointer[i] *= w }
+        }
+        if endsGroup { buckets?.arm() }
+        model.backward(dlogits)
       }
-      lossSum += Double(l) * Double(labels.count)
-      seen += labels.count
-      let k = output.logits.shape[output.logits.shape.count - 1]
-      for (r, label) in labels.enumerated() {
-        let row = UnsafeBufferPointer(start: output.logits.pointer + r * k, count: k)
-        if let top = row.indices.max(by: { row[$0] < row[$1] }), top == label { hits += 1 }
-      }
-      model.backward(loss.backward())
       micro += 1
       inGroup += 1
       if endsGroup {
-        step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch)
+        try step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets)
         inGroup = 0
       }
       bar?.status = String(format: "loss %.3f", lossSum / Double(Swift.max(1, seen)))
       // After the step: the bar reaches N/N only when the epoch's last step is done.
-      bar?.advance(batch.samples.count + batch.skipped.count)
+      bar?.advance(share.total + share.skippedCount)
     }
     bar?.finish()
+    var sums = [lossSum, Double(seen), Double(hits)]
+    try communicator.allReduceSum(&sums)
+    (lossSum, seen, hits) = (sums[0], Int(sums[1]), Int(sums[2]))
     let steps = state.step - stepsBefore
     if steps > 0 && skippedSteps - skippedStepsBefore == steps {
       throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
@@ -359,11 +429,62 @@ public final class Trainer {
     )
   }
 
-  /// One optimizer step from the gradients of `batches` accumulated batches: their mean
-  /// (each batch's loss is already a mean over its samples), clipped, then AdamW. A NaN or
-  /// infinite gradient norm skips the update (weights and optimizer state stay; the schedule
-  /// moves on), with a warning, counted in `skippedSteps`.
-  private func step(schedule: CosineSchedule, state: inout RunState, batches: Int, epoch: Int) {
+  /// A global batch as every rank sees it: samples loaded on all ranks (`total`), on the ranks
+  /// before this one (`offset`: this rank's first position in the batch), how many entries
+  /// could not be read on all ranks, and those entries (on rank 0, which reports them, in the
+  /// order one process meets them; empty elsewhere).
+  private struct BatchShare {
+    var total: Int
+    var offset: Int
+    var skippedCount: Int
+    var skipped: [SkippedEntry]
+  }
+
+  /// Tells every rank how many samples each rank loaded for this global batch, and sends the
+  /// entries that failed to rank 0 (only when some did). One process: no communication.
+  private func exchangeCounts(_ batch: BatchLoader<TrainingSample>.Batch) throws -> BatchShare {
+    guard communicator.isDistributed else {
+      return BatchShare(
+        total: batch.samples.count, offset: 0, skippedCount: batch.skipped.count,
+        skipped: batch.skipped)
+    }
+    let (rank, ranks) = (communicator.rank, communicator.size)
+    // counts [ranks + 1]: samples loaded per rank, then entries skipped on all ranks.
+    var counts = [Double](repeating: 0, count: ranks + 1)
+    counts[rank] = Double(batch.samples.count)
+    counts[ranks] = Double(batch.skipped.count)
+    try communicator.allReduceSum(&counts)
+    let loaded = counts[0..<ranks].map { Int($0) }
+    var share = BatchShare(
+      total: loaded.reduce(0, +), offset: loaded[0..<rank].reduce(0, +),
+      skippedCount: Int(counts[ranks]), skipped: [])
+    guard counts[ranks] > 0 else { return share }
+    let mine = try JSONEncoder().encode(batch.skipped.map { SkippedWire(index: $0.index, message: $0.message) })
+    guard let all = try communicator.gather(bytes: [UInt8](mine), root: 0) else { return share }
+    // Rank order is position order in the global batch: the order one process meets them.
+    for bytes in all {
+      let entries = try JSONDecoder().decode([SkippedWire].self, from: Data(bytes))
+      share.skipped += entries.map { SkippedEntry(index: $0.index, message: $0.message) }
+    }
+    return share
+  }
+
+  /// A skipped entry as sent between ranks.
+  private struct SkippedWire: Codable {
+    var index: Int
+    var message: String
+  }
+
+  /// One optimizer step from the gradients of `batches` accumulated batches: summed across
+  /// ranks (`buckets`, distributed runs), their mean (each batch's loss is already a mean over
+  /// its samples), clipped, then AdamW. A NaN or infinite gradient norm skips the update
+  /// (weights and optimizer state stay; the schedule moves on), with a warning, counted in
+  /// `skippedSteps`.
+  private func step(
+    schedule: CosineSchedule, state: inout RunState, batches: Int, epoch: Int,
+    buckets: GradientBuckets?
+  ) throws {
+    try buckets?.finish()
     if batches > 1 {
       let s = 1 / Float(batches)
       let g = model.store.grads.pointer
@@ -378,14 +499,34 @@ public final class Trainer {
       optimizer.update(lr: schedule.learningRate(at: state.step))
     } else {
       skippedSteps += 1
-      log("warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped")
+      note("warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped")
     }
     model.store.zeroGrads()
     state.step += 1
   }
 
+  /// A message for people, from rank 0 only.
+  private func note(_ message: String) {
+    if communicator.isRoot { log(message) }
+  }
+
+  /// Every rank must hold the same weights after an epoch (they take the same steps from the
+  /// same gradients); compares the sum of the weights across ranks, exactly.
+  private func checkReplicasAgree(epoch: Int) throws {
+    guard communicator.isDistributed else { return }
+    let w = model.store.values
+    var sum = 0.0
+    for i in 0..<w.count { sum += Double(w.pointer[i]) }
+    var extremes = [sum, -sum]
+    try communicator.allReduceMax(&extremes)
+    guard extremes[0] == -extremes[1] else {
+      throw TrainingError(
+        "epoch \(epoch): the ranks' weights differ (sums from \(-extremes[1]) to \(extremes[0])); the processes must run the same build on the same kind of CPU")
+    }
+  }
+
   private func checkBadLines(_ d: ListDataset) throws {
-    for e in d.list.badLines { log("warning: \(e) (skipped)") }
+    for e in d.list.badLines { note("warning: \(e) (skipped)") }
     let n = d.list.badLines.count
     if n > 0 && Double(n) > options.maxBadFraction * Double(n + d.count) {
       throw TrainingError("\(d.list.path): \(n) of \(n + d.count) lines are malformed; first: \(d.list.badLines[0])")
@@ -396,7 +537,7 @@ public final class Trainer {
   private func report(_ skipped: [SkippedEntry], of d: ListDataset) {
     // Each bad entry is reported once per run, though it is met again every epoch.
     for s in skipped where reported.insert("\(d.list.path)\u{0}\(s.index)").inserted {
-      log("warning: \(s.message) (skipped)")
+      note("warning: \(s.message) (skipped)")
     }
   }
 
@@ -417,10 +558,29 @@ public final class Trainer {
       extraTensors: optimizerTensors)
   }
 
-  /// Loads `last.safetensors`: weights, optimizer state and the run state.
-  private func restore() throws -> RunState {
+  /// `last.safetensors` when it exists, read by rank 0 and sent to the other ranks; nil when
+  /// there is none.
+  private func lastCheckpointForResume() throws -> SafeTensorsFile? {
     let path = lastURL.path
-    let file = try SafeTensorsFile.read(path: path)
+    guard communicator.isDistributed else {
+      return FileManager.default.fileExists(atPath: path) ? try SafeTensorsFile.read(path: path) : nil
+    }
+    var bytes: [UInt8] = []
+    if communicator.isRoot, FileManager.default.fileExists(atPath: path) {
+      // Read and verified here first: a bad file is rank 0's error, before anything is sent.
+      _ = try SafeTensorsFile.read(path: path)
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw TrainingError("\(path): cannot be read")
+      }
+      bytes = [UInt8](data)
+    }
+    bytes = try communicator.broadcast(bytes: bytes, root: 0)
+    return bytes.isEmpty ? nil : try SafeTensorsFile.parse(Data(bytes), path: path)
+  }
+
+  /// Loads `last.safetensors`: weights, optimizer state and the run state.
+  private func restore(_ file: SafeTensorsFile) throws -> RunState {
+    let path = lastURL.path
     let info = try Checkpoint.info(of: file)
     guard info.config == model.config else {
       let fields = Self.differences(model.config, info.config)
@@ -428,7 +588,7 @@ public final class Trainer {
         "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out")
     }
     guard let text = file.metadata["training"],
-      let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+      var state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
     else { throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)") }
     guard state.options.epochs == options.epochs else {
       throw TrainingError(
@@ -436,8 +596,10 @@ public final class Trainer {
     }
     var fields: [String] = []
     if state.options.seed != options.seed { fields.append("seed \(options.seed) ≠ \(state.options.seed)") }
-    if state.options.batchSize != options.batchSize {
-      fields.append("batch size \(options.batchSize) ≠ \(state.options.batchSize)")
+    // The global batch fixes the schedule; how it is split between processes does not matter.
+    if state.options.globalBatchSize != options.globalBatchSize {
+      fields.append(
+        "global batch size (processes × batch size) \(options.globalBatchSize) ≠ \(state.options.globalBatchSize)")
     }
     if state.options.accumulate != options.accumulate {
       fields.append("accumulate \(options.accumulate) ≠ \(state.options.accumulate)")
@@ -450,6 +612,9 @@ public final class Trainer {
       throw TrainingError(
         "\(path): this run's options differ from the recorded ones (this run ≠ recorded): \(fields.joined(separator: ", ")); resume with the recorded ones, or start a new --out")
     }
+    // The files of this run record how it is split now.
+    state.options.batchSize = options.batchSize
+    state.options.processes = options.processes
     try model.load(file)
     var tensors: [String: Tensor] = [:]
     for key in file.keys where key.hasPrefix(Checkpoint.optimizerPrefix) {

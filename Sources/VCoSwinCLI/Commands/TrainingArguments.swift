@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import Distributed
 import Foundation
 import Models
 import Reports
@@ -23,7 +24,7 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Epochs.")
   var epochs = 10
 
-  @Option(help: "Samples per forward pass.")
+  @Option(help: "Samples per forward pass (per process under mpirun: the effective batch is processes × batch size × accumulate).")
   var batchSize = 8
 
   @Option(help: "Forward passes per optimizer step (gradient accumulation).")
@@ -65,8 +66,8 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Decoding threads.")
   var workers = 1
 
-  @Option(help: "Threads for the model (BLAS and parallel loops).")
-  var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Threads for the model (BLAS and parallel loops); by default the cores, divided among the processes mpirun starts on this machine.")
+  var threads = defaultTrainingThreads()
 
   @Flag(help: "Continue from OUT/last.safetensors.")
   var resume = false
@@ -76,6 +77,9 @@ struct TrainingArguments: ParsableArguments {
 
   @Flag(help: "No progress bars or progress lines.")
   var quiet = false
+
+  @Option(help: "Under mpirun: megabytes of gradients per all-reduce bucket, each started as soon as backward has finished it.")
+  var allreduceBucketMB = 25.0
 
   @Option(help: ArgumentHelp("Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
   var progressInterval = ProgressBar.defaultLineInterval
@@ -93,6 +97,9 @@ struct TrainingArguments: ParsableArguments {
     guard minArea > 0 && minArea <= 1 else { throw ValidationError("--min-area must be in (0, 1].") }
     guard !(resume && overwrite) else {
       throw ValidationError("give one of --resume (continue the run in --out) and --overwrite (replace it).")
+    }
+    guard allreduceBucketMB > 0, allreduceBucketMB <= 65_536 else {
+      throw ValidationError("--allreduce-bucket-mb must be in (0, 65536] (got \(allreduceBucketMB)).")
     }
     guard progressInterval > 0, progressInterval <= 86_400 else {
       throw ValidationError("--progress-interval must be in (0, 86400] seconds.")
@@ -137,9 +144,35 @@ struct TrainingArguments: ParsableArguments {
   }
 
   /// Trains and prints where the results are.
+  ///
+  /// Under `mpirun` every process runs this; rank 0 alone writes and prints. An error on any
+  /// rank is printed (prefixed with the rank, except on rank 0) and stops the whole job
+  /// (`MPI_Abort`, exit status 1), so no rank waits for one that has given up.
   func run(
     model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions, options: TrainOptions,
     title: String
+  ) throws {
+    let world = Communicator.world
+    guard world.usesMPI else {
+      return try train(model: model, labels: labels, provenance: provenance, data: data, options: options, title: title, world: world)
+    }
+    do {
+      var options = options
+      options.processes = world.isDistributed ? world.size : nil
+      try train(model: model, labels: labels, provenance: provenance, data: data, options: options, title: title, world: world)
+      try world.barrier()
+      world.finalize()
+    } catch {
+      let text = (error as? CommandFailure)?.message ?? String(describing: error)
+      let prefix = world.isRoot ? "" : "rank \(world.rank) of \(world.size): "
+      FileHandle.standardError.write(Data("error: \(prefix)\(text)\n".utf8))
+      world.abort(code: 1)
+    }
+  }
+
+  private func train(
+    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions, options: TrainOptions,
+    title: String, world: Communicator
   ) throws {
     ThreadBudget.configure(threads: threads)
     let sizes = Array(data.sampleShape.dropFirst())
@@ -147,7 +180,8 @@ struct TrainingArguments: ParsableArguments {
       model.config.trainingBytes(batch: batchSize, input: sizes),
       what: "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
     let folder = URL(fileURLWithPath: out)
-    let earlier = Trainer.existingRunFiles(in: folder)
+    // Rank 0 owns the output folder (other hosts may not even see it).
+    let earlier = world.isRoot ? Trainer.existingRunFiles(in: folder) : []
     if !earlier.isEmpty && !resume && !overwrite {
       throw CommandFailure(
         "--out \(out): holds an earlier run (\(earlier.joined(separator: ", "))); continue it with --resume, replace it with --overwrite, or give another --out")
@@ -173,11 +207,13 @@ struct TrainingArguments: ParsableArguments {
     }
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
-      options: options, out: folder, title: title)
-    trainer.showProgress = !quiet
+      options: options, out: folder, title: title, communicator: world)
+    trainer.showProgress = !quiet && world.isRoot
     trainer.progressInterval = progressInterval
+    trainer.bucketFloats = Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4))
     let started = Date()
     let history = try trainer.run(resume: resume)
+    guard world.isRoot else { return }
     let best = history.map(\.valTop1).max() ?? 0
     print(String(format: "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
                  title, history.count, best, Date().timeIntervalSince(started), out, out, out))
@@ -201,4 +237,12 @@ func readLabelsFile(_ value: String) throws -> [String] {
   } catch let error as ListError {
     throw CommandFailure(error.description)
   }
+}
+
+/// `--threads` by default: the machine's cores, shared out among the processes `mpirun`
+/// started on this machine (Open MPI's `OMPI_COMM_WORLD_LOCAL_SIZE`), at least 1 each.
+func defaultTrainingThreads() -> Int {
+  let cores = ProcessInfo.processInfo.activeProcessorCount
+  let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }
+  return Swift.max(1, cores / Swift.max(1, local ?? 1))
 }

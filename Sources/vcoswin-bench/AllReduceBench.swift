@@ -1,0 +1,130 @@
+// `vcoswin-bench allreduce`: the gradient all-reduce of a distributed run, alone. Run it under
+// `mpirun -np N`: every rank sums a model's flat gradient buffer (one float per parameter of
+// the preset, swin3d_t by default: 28.2 M floats), checks the sum, and rank 0 prints the time
+// and bandwidths of two ways side by side:
+//   flat     one all-reduce of the whole buffer;
+//   buckets  buckets of --bucket-mb started one after another, then all waited for (what a
+//            training step does, without the backward pass in between).
+// Algorithm bandwidth = bytes / time; bus bandwidth = algorithm bandwidth · 2(N−1)/N, the
+// bytes each rank sends and receives in a ring all-reduce (comparable across N).
+
+import ArgumentParser
+import Distributed
+import Foundation
+import Models
+
+struct AllReduceBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "allreduce",
+    abstract: "All-reduce time and bandwidth of a model's gradient buffer (run under mpirun).")
+
+  @Option(help: "Model preset whose parameter count sets the buffer size.")
+  var preset = "swin3d_t"
+
+  @Option(help: "Buffer size in floats instead of the preset's parameter count.")
+  var floats: Int?
+
+  @Option(help: "Timed repetitions after one warm-up (the fastest and the median are reported).")
+  var iterations = 5
+
+  @Option(help: "Bucket size in megabytes for the bucketed way.")
+  var bucketMB = 25.0
+
+  func validate() throws {
+    guard iterations >= 1, iterations <= 1000 else {
+      throw ValidationError("--iterations must be in 1…1000 (got \(iterations)).")
+    }
+    if let floats, !(1...(1 << 32)).contains(floats) {
+      throw ValidationError("--floats must be in 1…2^32 (got \(floats)).")
+    }
+    guard bucketMB > 0 else { throw ValidationError("--bucket-mb must be positive.") }
+  }
+
+  func run() throws {
+    let world = Communicator.world
+    do {
+      try measure(world)
+      world.finalize()
+    } catch {
+      FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+      world.abort(code: 1)
+    }
+  }
+
+  private func measure(_ world: Communicator) throws {
+    let count: Int
+    if let floats {
+      count = floats
+    } else {
+      let config = try ModelConfig.preset(preset)
+      count = config.parameterSpecs.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    }
+    let n = world.size
+    // g [count]: rank r holds (r + 1) · (i mod 7); the sum is (i mod 7) · N(N+1)/2.
+    let g = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { g.deallocate() }
+    func fill() {
+      let scale = Float(world.rank + 1)
+      for i in 0..<count { g[i] = scale * Float(i % 7) }
+    }
+    func check(_ way: String) throws {
+      let total = Float(n * (n + 1) / 2)
+      for i in stride(from: 0, to: count, by: 997) where g[i] != total * Float(i % 7) {
+        throw ValidationError("\(way): entry \(i) is \(g[i]), not \(total * Float(i % 7))")
+      }
+    }
+    let bucket = Swift.max(1, Int(bucketMB * 1_048_576 / 4))
+    let ways: [(String, () throws -> Void)] = [
+      ("flat", { try world.allReduceSum(g, count: count) }),
+      (
+        "buckets",
+        {
+          var requests: [AllReduceRequest] = []
+          var end = count
+          while end > 0 {
+            let start = Swift.max(0, end - bucket)
+            requests.append(try world.startAllReduceSum(g + start, count: end - start))
+            end = start
+          }
+          for r in requests { try r.wait() }
+        }
+      ),
+    ]
+    if world.isRoot {
+      print(
+        "all-reduce of \(count) floats (\(String(format: "%.1f", Double(count) * 4 / 1e6)) MB) between \(n) processes\(world.usesMPI ? "" : " (not under mpirun: nothing is sent)")"
+      )
+    }
+    var results: [(String, Double)] = []
+    for (name, reduce) in ways {
+      var times: [Double] = []
+      for i in 0...iterations {
+        fill()
+        try world.barrier()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try reduce()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        try check(name)
+        if i > 0 { times.append(seconds) }
+      }
+      // The slowest rank's time is the collective's time.
+      var worst = times
+      try world.allReduceMax(&worst)
+      worst.sort()
+      let best = worst[0]
+      let median = worst[worst.count / 2]
+      results.append((name, median))
+      guard world.isRoot else { continue }
+      let bytes = Double(count) * 4
+      let bus = n > 1 ? 2 * Double(n - 1) / Double(n) : 1
+      print(
+        "  " + name.padding(toLength: 8, withPad: " ", startingAt: 0)
+          + String(
+            format: " fastest %.3f s  median %.3f s  algorithm %.2f GB/s  bus %.2f GB/s",
+            best, median, bytes / median / 1e9, bytes / median / 1e9 * bus))
+    }
+    if world.isRoot, results.count == 2 {
+      print(String(format: "  buckets / flat time: %.2f×", results[1].1 / results[0].1))
+    }
+  }
+}
