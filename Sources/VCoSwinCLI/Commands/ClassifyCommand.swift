@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Models
 import Training
@@ -13,7 +14,8 @@ struct ClassifyCommand: ParsableCommand {
       Each video is cut into --clips evenly spaced clips and --crops crops per clip; the class
       probabilities of all views are averaged. Any file FFmpeg reads works, of any length or
       size: short videos loop. A file that cannot be read prints an error line and the others
-      go on (exit status 1 at the end).
+      go on (exit status 1 at the end). Under mpirun, each process classifies a contiguous \
+      block of the videos and rank 0 prints every result in the order given.
 
       Examples:
         vcoswin classify Clips/val/0003.mkv
@@ -37,39 +39,77 @@ struct ClassifyCommand: ParsableCommand {
     guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top)).") }
   }
 
-  func run() throws {
+  func run() throws { try ListShards.reportingOnRoot(classifyVideos) }
+
+  /// Classifies this rank's block of `videos` (all of them in one process). One process
+  /// prints each video's lines as it goes; under `mpirun` rank 0 gathers each video's
+  /// output and error text and prints them in the order of `videos`.
+  private func classifyVideos() throws {
     try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
-    let (model, info, data) = (loaded.model, loaded.info, loaded.data)
-    let k = Swift.min(top, info.config.classes)
-    let views = loaded.views
+    let world = Communicator.world
+    let mine = shardRange(count: videos.count, rank: world.rank, size: world.size)
+    // Per video: (stdout text, stderr text); printed at once by one process, else sent.
     var failures = 0
-    for video in videos {
-      let probs: [Float]
-      do {
-        let reader = try VideoReader(path: video, threads: 1)
-        let values = try ListDataset.views(reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
-        let input = stack([values], shape: data.sampleShape)
-        let p = try model.averagedProbabilities(input, views: views, batch: inference.batch)
-        probs = Array(p.buffer)
-      } catch {
-        failures += 1
-        let message = String(describing: error)
-        FileHandle.standardError.write(Data("error: \(message.contains(video) ? message : "\(video): \(message)")\n".utf8))
-        continue
+    var part = ShardWriter()
+    let parts = try ListShards.gather {
+      for video in videos[mine] {
+        let (out, err) = try classify(video, loaded)
+        if world.isDistributed {
+          part.string(out)
+          part.string(err)
+        } else {
+          show(out, err)
+          failures += err.isEmpty ? 0 : 1
+        }
       }
-      let best = topK(probs, k)
-      if json {
-        let list = best.map { ["label": info.labels[$0.index], "index": $0.index, "prob": Double($0.prob)] as [String: Any] }
-        print(try jsonLine(["path": video, "top": list]))
-      } else {
-        print(video)
-        for (rank, b) in best.enumerated() {
-          let name = info.labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
-          print("  \(rank + 1). \(name) " + String(format: "%6.2f%%", Double(b.prob) * 100))
+      return part.bytes
+    }
+    guard let parts else { return }
+    if world.isDistributed {
+      for bytes in parts {
+        var r = ShardReader(bytes)
+        while !r.isAtEnd {
+          let (out, err) = (try r.string(), try r.string())
+          show(out, err)
+          failures += err.isEmpty ? 0 : 1
         }
       }
     }
     if failures > 0 { throw CommandFailure("\(failures) of \(videos.count) files could not be classified") }
+  }
+
+  /// Prints one video's result lines on stdout and its error line on stderr.
+  private func show(_ out: String, _ err: String) {
+    if !err.isEmpty { FileHandle.standardError.write(Data(err.utf8)) }
+    if !out.isEmpty { print(out, terminator: "") }
+  }
+
+  /// One video's lines: (stdout text, stderr text); an unreadable video gives an error line.
+  private func classify(_ video: String, _ loaded: LoadedModel) throws -> (String, String) {
+    let (model, info, data) = (loaded.model, loaded.info, loaded.data)
+    let probs: [Float]
+    do {
+      let reader = try VideoReader(path: video, threads: 1)
+      let values = try ListDataset.views(reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
+      // input [views, 3, T, H, W]; p [1, K]
+      let input = stack([values], shape: data.sampleShape)
+      let p = try model.averagedProbabilities(input, views: loaded.views, batch: inference.batch)
+      probs = Array(p.buffer)
+    } catch {
+      let message = String(describing: error)
+      return ("", "error: \(message.contains(video) ? message : "\(video): \(message)")\n")
+    }
+    let best = topK(probs, Swift.min(top, info.config.classes))
+    if json {
+      let list = best.map { ["label": info.labels[$0.index], "index": $0.index, "prob": Double($0.prob)] as [String: Any] }
+      return (try jsonLine(["path": video, "top": list]) + "\n", "")
+    }
+    var out = video + "\n"
+    for (rank, b) in best.enumerated() {
+      let name = info.labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
+      out += "  \(rank + 1). \(name) " + String(format: "%6.2f%%", Double(b.prob) * 100) + "\n"
+    }
+    return (out, "")
   }
 }

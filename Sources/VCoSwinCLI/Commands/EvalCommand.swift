@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Models
 import Reports
@@ -17,7 +18,9 @@ struct EvalCommand: ParsableCommand {
       and first lines. Entries that cannot be read (missing or corrupt files, malformed \
       lines) are reported, counted as skipped and left out of the accuracies; when more \
       than 20 % of the list is skipped, or every entry, the command fails with the counts. \
-      --confusion writes the confusion matrix as SVG or PNG (by its extension).
+      --confusion writes the confusion matrix as SVG or PNG (by its extension). Under \
+      mpirun, each process evaluates a contiguous block of whole batches of the list and \
+      rank 0 prints and writes the result, the same as one process's.
 
       Examples:
         vcoswin eval --list Clips/val.txt --checkpoint runs/video/best.safetensors
@@ -48,7 +51,12 @@ struct EvalCommand: ParsableCommand {
     }
   }
 
-  func run() throws {
+  func run() throws { try ListShards.reportingOnRoot(evaluateList) }
+
+  /// The evaluation; under `mpirun` each rank runs its block of whole batches
+  /// (`shardRange`), and rank 0 gathers the rows in list order and reports.
+  private func evaluateList() throws {
+    let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
     let loaded = try inference.load()
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
@@ -61,17 +69,32 @@ struct EvalCommand: ParsableCommand {
       throw CommandFailure(error.message)
     }
     let bad = dataset.list.badLines
-    for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
+    if world.isRoot {
+      for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
+    }
     let total = dataset.count + bad.count
     if Double(bad.count) > Self.maxBadFraction * Double(total) || dataset.count == 0 {
       throw CommandFailure(
         "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")")
     }
-    let bar = json ? nil : ProgressBar("evaluate", total: dataset.count, unit: "clip", lineInterval: progressInterval)
-    let r = try evaluate(
-      model: model, dataset: dataset, clips: loaded.clips, crops: loaded.crops, batchSize: inference.batch,
-      workers: inference.workers, progress: bar)
+    let mine = shardRange(
+      count: dataset.count, rank: world.rank, size: world.size,
+      granule: evaluationEntriesPerBatch(batchSize: inference.batch, views: loaded.views))
+    // Rank 0's bar shows its own block.
+    let bar = json || !world.isRoot
+      ? nil
+      : ProgressBar(
+        world.isDistributed ? "evaluate (rank 0 of \(world.size))" : "evaluate", total: mine.count,
+        unit: "clip", lineInterval: progressInterval)
+    let parts = try ListShards.gather {
+      try evaluationRows(
+        model: model, dataset: dataset, entries: mine, clips: loaded.clips, crops: loaded.crops,
+        batchSize: inference.batch, workers: inference.workers, progress: bar
+      ).encoded()
+    }
     bar?.finish()
+    guard let parts else { return }
+    let r = summarize(EvaluationRows(concatenating: try parts.map(EvaluationRows.init(decoding:))), dataset: dataset)
     for s in r.skipped { FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8)) }
     let skipped = r.skipped.count + bad.count
     if r.count == 0 || Double(skipped) > Self.maxBadFraction * Double(total) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import Distributed
 import Foundation
 import Models
 import SafeTensors
@@ -20,6 +21,8 @@ struct FeaturesCommand: ParsableCommand {
       does (normalised); row b of the outputs is the mean over the views of video b.
       Writes `features` [B,C] (after the final LayerNorm and mean pooling) and `logits` [B,K].
       A file that cannot be read is an error naming it, and no output is written.
+      Under mpirun, each process takes a contiguous block of the videos (of the batches, with \
+      --input) and rank 0 writes the file, the same as one process's.
 
       Examples:
         vcoswin features --input clip.safetensors --checkpoint model.safetensors --output f.safetensors
@@ -105,15 +108,22 @@ struct FeaturesCommand: ParsableCommand {
     return (shape, values)
   }
 
-  func run() throws {
+  func run() throws { try ListShards.reportingOnRoot(extract) }
+
+  /// Features and logits of this rank's block (of videos, or of whole batches of --input
+  /// rows); rank 0 gathers the rows in order and writes the file.
+  private func extract() throws {
     try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     if let every { return try windowRows(loaded, every: every) }
+    let world = Communicator.world
     let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
     let (f, k) = (info.config.featureDim, info.config.classes)
     var rows = 0
+    // Rows of this rank's block, then of all: features [rows, F], logits [rows, K].
     var features: [Float] = []
     var logits: [Float] = []
+    let parts: [[UInt8]]?
     if let input {
       let file = try SafeTensorsFile.read(path: input)
       let (shape, values) = try modelInput(file, normalize: data.normalize, dims: info.config.dims)
@@ -127,33 +137,60 @@ struct FeaturesCommand: ParsableCommand {
       let chunk = info.config.inferenceBytes(batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
       try MemoryBudget.check(chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
       rows = shape[0]
-      features = [Float](repeating: 0, count: rows * f)
-      logits = [Float](repeating: 0, count: rows * k)
-      do {
-        try run(model, Tensor(shape: shape, values: values), views: 1, into: &features, &logits)
-      } catch let e as ModelInputError {
-        throw CommandFailure("\(input): \(e)")
+      // Whole batches per rank: each forward pass is one a single process runs.
+      let mine = shardRange(count: rows, rank: world.rank, size: world.size, granule: inference.batch)
+      parts = try ListShards.gather {
+        var w = ShardWriter()
+        guard !mine.isEmpty else { return w.bytes }
+        let per = values.count / rows
+        // x [n, 3, (T,) H, W]: this rank's rows
+        let x = Tensor(shape: [mine.count] + shape.dropFirst(), values: Array(values[(mine.lowerBound * per)..<(mine.upperBound * per)]))
+        var partFeatures = [Float](repeating: 0, count: mine.count * f)
+        var partLogits = [Float](repeating: 0, count: mine.count * k)
+        do {
+          try run(model, x, views: 1, into: &partFeatures, &partLogits)
+        } catch let e as ModelInputError {
+          throw CommandFailure("\(input): \(e)")
+        }
+        w.floats(partFeatures)
+        w.floats(partLogits)
+        return w.bytes
       }
     } else {
       rows = videos.count
-      features = [Float](repeating: 0, count: rows * f)
-      logits = [Float](repeating: 0, count: rows * k)
       let views = loaded.views
-      for (v, video) in videos.enumerated() {
-        var rowFeatures = [Float](repeating: 0, count: f)
-        var rowLogits = [Float](repeating: 0, count: k)
-        do {
-          let reader = try VideoReader(path: video, threads: inference.workers)
-          let values = try ListDataset.views(
-            reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
-          try run(model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures, &rowLogits)
-        } catch {
-          let message = String(describing: error)
-          throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
+      let mine = shardRange(count: videos.count, rank: world.rank, size: world.size)
+      parts = try ListShards.gather {
+        // The first unreadable video of the block ends it (and the command).
+        var w = ShardWriter()
+        for video in videos[mine] {
+          var rowFeatures = [Float](repeating: 0, count: f)
+          var rowLogits = [Float](repeating: 0, count: k)
+          do {
+            let reader = try VideoReader(path: video, threads: inference.workers)
+            let values = try ListDataset.views(
+              reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
+            try run(model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures, &rowLogits)
+          } catch {
+            let message = String(describing: error)
+            throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
+          }
+          w.floats(rowFeatures)
+          w.floats(rowLogits)
         }
-        features.replaceSubrange((v * f)..<((v + 1) * f), with: rowFeatures)
-        logits.replaceSubrange((v * k)..<((v + 1) * k), with: rowLogits)
+        return w.bytes
       }
+    }
+    guard let parts else { return }
+    for bytes in parts {
+      var r = ShardReader(bytes)
+      while !r.isAtEnd {
+        features += try r.floats()
+        logits += try r.floats()
+      }
+    }
+    guard features.count == rows * f, logits.count == rows * k else {
+      throw CommandFailure("features: the ranks sent \(features.count / Swift.max(1, f)) rows for \(rows) entries")
     }
     let labels = String(decoding: try JSONEncoder().encode(info.labels), as: UTF8.self)
     var metadata = ["checkpoint": path, "labels": labels]
@@ -183,37 +220,55 @@ struct FeaturesCommand: ParsableCommand {
     var times: [Float] = []
     var frames: [Int64] = []
     var owner: [Int64] = []
-    for (v, video) in videos.enumerated() {
-      do {
-        let reader = try VideoReader(path: video, threads: inference.workers)
-        guard reader.info.fps > 0 else { throw CommandFailure("\(video): no frame rate known for --every") }
-        let stride = Swift.min(TimelineCommand.maxFrames, Swift.max(1, Int((every * reader.info.fps).rounded())))
-        let plan = TimelinePlan(
-          clipLength: data.clipLength, frameInterval: data.frameInterval, strideFrames: stride,
-          frameCount: reader.frameCount)
-        let runner = TimelineRunner(
-          plan: plan, transform: .test(size: data.size, normalize: data.normalize), batch: inference.batch)
-        let result = try runner.run(reader: reader) { x in
-          // One row [F + K] per window: features, then logits.
-          let out = try model.forward(x, training: false)
-          let b = x.shape[0]
-          let rows = Tensor(zeros: [b, f + k])
-          for r in 0..<b {
-            (rows.pointer + r * (f + k)).update(from: out.features.pointer + r * f, count: f)
-            (rows.pointer + r * (f + k) + f).update(from: out.logits.pointer + r * k, count: k)
+    // This rank's block of videos; per window: features, logits, times, then frames and video.
+    let world = Communicator.world
+    let mine = shardRange(count: videos.count, rank: world.rank, size: world.size)
+    let parts = try ListShards.gather {
+      var part = ShardWriter()
+      for v in mine {
+        let video = videos[v]
+        do {
+          let reader = try VideoReader(path: video, threads: inference.workers)
+          guard reader.info.fps > 0 else { throw CommandFailure("\(video): no frame rate known for --every") }
+          let stride = Swift.min(TimelineCommand.maxFrames, Swift.max(1, Int((every * reader.info.fps).rounded())))
+          let plan = TimelinePlan(
+            clipLength: data.clipLength, frameInterval: data.frameInterval, strideFrames: stride,
+            frameCount: reader.frameCount)
+          let runner = TimelineRunner(
+            plan: plan, transform: .test(size: data.size, normalize: data.normalize), batch: inference.batch)
+          let result = try runner.run(reader: reader) { x in
+            // One row [F + K] per window: features, then logits.
+            let out = try model.forward(x, training: false)
+            let b = x.shape[0]
+            let rows = Tensor(zeros: [b, f + k])
+            for r in 0..<b {
+              (rows.pointer + r * (f + k)).update(from: out.features.pointer + r * f, count: f)
+              (rows.pointer + r * (f + k) + f).update(from: out.logits.pointer + r * k, count: k)
+            }
+            return rows
           }
-          return rows
+          for w in result.windows {
+            part.floats(Array(w.probabilities[0..<f]))
+            part.floats(Array(w.probabilities[f...]))
+            part.floats([Float(w.start), Float(w.end)])
+            for value in [w.firstFrame, w.lastFrame, v] { part.int(value) }
+          }
+        } catch {
+          let message = String(describing: error)
+          throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
         }
-        for w in result.windows {
-          features += w.probabilities[0..<f]
-          logits += w.probabilities[f...]
-          times += [Float(w.start), Float(w.end)]
-          frames += [Int64(w.firstFrame), Int64(w.lastFrame)]
-          owner.append(Int64(v))
-        }
-      } catch {
-        let message = String(describing: error)
-        throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
+      }
+      return part.bytes
+    }
+    guard let parts else { return }
+    for bytes in parts {
+      var r = ShardReader(bytes)
+      while !r.isAtEnd {
+        features += try r.floats()
+        logits += try r.floats()
+        times += try r.floats()
+        frames += [Int64(try r.int()), Int64(try r.int())]
+        owner.append(Int64(try r.int()))
       }
     }
     let n = owner.count

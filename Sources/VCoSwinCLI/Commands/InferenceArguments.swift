@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import Distributed
 import Foundation
 import Models
 import SafeTensors
@@ -103,8 +104,10 @@ struct InferenceArguments: ParsableArguments {
     let named = info.labels.first.map { !$0.hasPrefix("class_") } ?? false
     let labels = named ? "labels \(info.labels.prefix(3).joined(separator: ", "))\(info.labels.count > 3 ? ", …" : "")" : "no label names recorded (class_0…)"
     let source = opened.layout.map { ", converted from the \($0.summary) layout" } ?? ""
-    FileHandle.standardError.write(
-      Data("checkpoint: \(path) (\(info.kind) model, \(info.config.classes) classes; \(labels)\(source))\n".utf8))
+    if Communicator.world.isRoot {
+      FileHandle.standardError.write(
+        Data("checkpoint: \(path) (\(info.kind) model, \(info.config.classes) classes; \(labels)\(source))\n".utf8))
+    }
     return LoadedModel(model: model, info: info, data: data, path: path, clips: views.clips, crops: views.crops)
   }
 }
@@ -124,4 +127,50 @@ struct LoadedModel {
 /// One JSON object as a line (keys sorted).
 func jsonLine(_ object: Any) throws -> String {
   String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+}
+
+/// An inference command's list shared between the ranks of `Communicator.world` (one rank
+/// without `mpirun`): each rank runs its part, rank 0 gathers the parts in rank order, and
+/// only rank 0 prints and writes files.
+enum ListShards {
+  /// Runs `work` (this rank's part, as bytes) and gathers every rank's part on rank 0, in rank
+  /// order; `nil` on the other ranks. An error in `work` travels to rank 0, which throws the
+  /// first in rank order (the one a single process meets first, for contiguous parts); the
+  /// other ranks then return `nil` quietly. Without MPI: `[work()]`, and `work`'s error as is.
+  static func gather(_ work: () throws -> [UInt8]) throws -> [[UInt8]]? {
+    let world = Communicator.world
+    guard world.isDistributed else { return [try work()] }
+    // Payload: 0 and the part, or 1 and the error's text.
+    var payload: [UInt8]
+    do {
+      payload = [0] + (try work())
+    } catch {
+      payload = [1] + Array(String(describing: error).utf8)
+    }
+    guard let parts = try world.gather(bytes: payload, root: 0) else { return nil }
+    if let failed = parts.first(where: { $0.first != 0 }) {
+      throw CommandFailure(String(decoding: failed.dropFirst(), as: UTF8.self))
+    }
+    return parts.map { Array($0.dropFirst()) }
+  }
+
+  /// Runs a command's `body` so that only rank 0 reports, then ends MPI. On another rank an
+  /// error the ranks share (bad options, an unreadable checkpoint or list: rank 0 meets the
+  /// same and prints it) ends the process with status 1 and no message; a `DistributedError`
+  /// (a rank that died or stalled) is still printed, since it is this rank's own news.
+  static func reportingOnRoot(_ body: () throws -> Void) throws {
+    let world = Communicator.world
+    if world.isRoot {
+      try body()
+    } else {
+      do {
+        try body()
+      } catch let error as DistributedError {
+        throw error
+      } catch {
+        Foundation.exit(1)
+      }
+    }
+    world.finalize()
+  }
 }
