@@ -51,6 +51,10 @@ public struct TrainOptions: Codable, Sendable, Equatable {
   /// Validation views per entry.
   public var evalClips = 1
   public var evalCrops = 1
+  /// Recompute each Swin block's activations in backward (`VCoSwinModel.recomputeActivations`).
+  /// Not recorded with the run (absent from `CodingKeys`): gradients are bitwise the same either
+  /// way, so a run may resume with or without it.
+  public var recomputeActivations = false
 
   public init() {}
 
@@ -149,6 +153,7 @@ public final class Trainer {
     for p in model.store.parameters where !p.name.hasPrefix("head.") {
       p.lrScale = Float(options.backboneLRScale)
     }
+    model.recomputeActivations = options.recomputeActivations
     optimizer = AdamW(store: model.store, weightDecay: Float(options.weightDecay))
     loss = CrossEntropyLoss(smoothing: Float(options.labelSmoothing))
   }

@@ -1,0 +1,97 @@
+import Compute
+import Foundation
+import NN
+import XCTest
+
+@testable import Models
+
+/// Activation recompute: the same gradients, the same drop-path draws, less memory.
+final class RecomputeTests: XCTestCase {
+  /// A small config of `variant` and rank `dims` with strong drop path (so that some samples'
+  /// branches are dropped in some blocks).
+  func config(_ variant: Variant, dims: Int) throws -> ModelConfig {
+    var c = try smallCoSwin(dims: dims, classes: 3)
+    c.dropPath = 0.5
+    if variant == .swin {
+      c.variant = .swin
+      c.embedKernel = dims == 2 ? [4, 4] : [2, 4, 4]
+      c.embedStride = c.embedKernel
+      c.embedPadding = dims == 2 ? [0, 0] : [0, 0, 0]
+    }
+    try c.validate()
+    return c
+  }
+
+  struct Step {
+    var logits: [Float]
+    var grads: [Float]
+    var inputGradient: [Float]
+    var poolFloats: Int
+  }
+
+  /// Two training steps (the second shows that the generators end where they would without
+  /// recompute); returns the second's logits and gradients.
+  func steps(_ model: VCoSwinModel, _ x: Tensor, _ r: Tensor) throws -> Step {
+    var last: Step?
+    model.reseedStochasticDepth(100)
+    for _ in 0..<2 {
+      // Step 1 draws from where step 0 left the generators.
+      model.store.zeroGrads()
+      let logits = try model.forward(x, training: true).logits.array
+      let dx = try XCTUnwrap(model.backward(r, inputGradient: true))
+      last = Step(
+        logits: logits, grads: model.store.grads.array, inputGradient: dx.array,
+        poolFloats: model.buffers.floats)
+    }
+    return try XCTUnwrap(last)
+  }
+
+  func testGradientsAreBitwiseEqualWithRecompute() throws {
+    for variant in [Variant.coswin, .swin] {
+      for dims in [2, 3] {
+        let what = "\(variant) \(dims)D"
+        let c = try config(variant, dims: dims)
+        let shape = dims == 2 ? [4, 3, 24, 24] : [4, 3, 4, 24, 24]
+        let x = randomTensor(shape, seed: 21)
+        let r = randomTensor([shape[0], 3], seed: 22)
+
+        let plain = VCoSwinModel(config: c, seed: 5)
+        let kept = try steps(plain, x, r)
+        let recomputing = VCoSwinModel(config: c, seed: 5)
+        recomputing.recomputeActivations = true
+        let again = try steps(recomputing, x, r)
+
+        // Drop path really dropped something (the test would be vacuous otherwise).
+        let scales = plain.blocks.joined().flatMap { $0.drop1.scale.array + $0.drop2.scale.array }
+        XCTAssertTrue(scales.contains(0), "\(what): no branch dropped")
+        XCTAssertTrue(kept.grads.contains { $0 != 0 }, what)
+        XCTAssertEqual(kept.logits, again.logits, what)
+        XCTAssertEqual(kept.grads, again.grads, "\(what): parameter gradients")
+        XCTAssertEqual(kept.inputGradient, again.inputGradient, "\(what): input gradient")
+        // Every block's intermediates share one workspace: the pool holds less.
+        XCTAssertLessThan(again.poolFloats, kept.poolFloats, what)
+
+        // Switching back gives the plain model's buffers and results again.
+        recomputing.recomputeActivations = false
+        let back = try steps(recomputing, x, r)
+        XCTAssertEqual(kept.grads, back.grads, "\(what): after switching recompute off")
+      }
+    }
+  }
+
+  func testGradientsFinalHookReportsEveryLayerInOrder() throws {
+    let model = VCoSwinModel(config: try config(.coswin, dims: 2), seed: 3)
+    model.recomputeActivations = true
+    var reports: [Int] = []
+    model.onGradientsFinal = { reports.append($0) }
+    let x = randomTensor([2, 3, 24, 24], seed: 4)
+    _ = try model.forward(x, training: true)
+    model.backward(randomTensor([2, 3], seed: 5))
+    // Non-increasing offsets from the head's down to the embedding's (0).
+    XCTAssertEqual(reports, reports.sorted(by: >))
+    XCTAssertEqual(reports.last, 0)
+    XCTAssertEqual(reports.first, model.store["head.weight"]?.offset)
+    // One report per block at least: 4 blocks, 1 merge, embedding ×2, norm, pool, head.
+    XCTAssertEqual(reports.count, 10)
+  }
+}
