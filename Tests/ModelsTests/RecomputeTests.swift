@@ -5,23 +5,23 @@ import XCTest
 
 @testable import Models
 
+/// A small config of `variant` and rank `dims` with strong drop path (so that some samples'
+/// branches are dropped in some blocks).
+func dropPathConfig(_ variant: Variant, dims: Int) throws -> ModelConfig {
+  var c = try smallCoSwin(dims: dims, classes: 3)
+  c.dropPath = 0.5
+  if variant == .swin {
+    c.variant = .swin
+    c.embedKernel = dims == 2 ? [4, 4] : [2, 4, 4]
+    c.embedStride = c.embedKernel
+    c.embedPadding = dims == 2 ? [0, 0] : [0, 0, 0]
+  }
+  try c.validate()
+  return c
+}
+
 /// Activation recompute: the same gradients, the same drop-path draws, less memory.
 final class RecomputeTests: XCTestCase {
-  /// A small config of `variant` and rank `dims` with strong drop path (so that some samples'
-  /// branches are dropped in some blocks).
-  func config(_ variant: Variant, dims: Int) throws -> ModelConfig {
-    var c = try smallCoSwin(dims: dims, classes: 3)
-    c.dropPath = 0.5
-    if variant == .swin {
-      c.variant = .swin
-      c.embedKernel = dims == 2 ? [4, 4] : [2, 4, 4]
-      c.embedStride = c.embedKernel
-      c.embedPadding = dims == 2 ? [0, 0] : [0, 0, 0]
-    }
-    try c.validate()
-    return c
-  }
-
   struct Step {
     var logits: [Float]
     var grads: [Float]
@@ -50,7 +50,7 @@ final class RecomputeTests: XCTestCase {
     for variant in [Variant.coswin, .swin] {
       for dims in [2, 3] {
         let what = "\(variant) \(dims)D"
-        let c = try config(variant, dims: dims)
+        let c = try dropPathConfig(variant, dims: dims)
         let shape = dims == 2 ? [4, 3, 24, 24] : [4, 3, 4, 24, 24]
         let x = randomTensor(shape, seed: 21)
         let r = randomTensor([shape[0], 3], seed: 22)
@@ -71,6 +71,22 @@ final class RecomputeTests: XCTestCase {
         // Every block's intermediates share one workspace: the pool holds less.
         XCTAssertLessThan(again.poolFloats, kept.poolFloats, what)
 
+        // The replay uses the draws of its forward, not the generators' state at backward;
+        // and the draws matter (another seed gives other gradients).
+        func firstStep(_ model: VCoSwinModel, seed: UInt64, reseedBeforeBackward: UInt64?) throws -> [Float] {
+          model.reseedStochasticDepth(seed)
+          model.store.zeroGrads()
+          _ = try model.forward(x, training: true)
+          if let s = reseedBeforeBackward { model.reseedStochasticDepth(s) }
+          model.backward(r)
+          return model.store.grads.array
+        }
+        let reference = try firstStep(VCoSwinModel(config: c, seed: 5), seed: 100, reseedBeforeBackward: nil)
+        let replayed = VCoSwinModel(config: c, seed: 5)
+        replayed.recomputeActivations = true
+        XCTAssertEqual(try firstStep(replayed, seed: 100, reseedBeforeBackward: 7), reference, what)
+        XCTAssertNotEqual(try firstStep(replayed, seed: 7, reseedBeforeBackward: nil), reference, what)
+
         // Switching back gives the plain model's buffers and results again.
         recomputing.recomputeActivations = false
         let back = try steps(recomputing, x, r)
@@ -80,7 +96,7 @@ final class RecomputeTests: XCTestCase {
   }
 
   func testGradientsFinalHookReportsEveryLayerInOrder() throws {
-    let model = VCoSwinModel(config: try config(.coswin, dims: 2), seed: 3)
+    let model = VCoSwinModel(config: try dropPathConfig(.coswin, dims: 2), seed: 3)
     model.recomputeActivations = true
     var reports: [Int] = []
     model.onGradientsFinal = { reports.append($0) }
@@ -93,5 +109,32 @@ final class RecomputeTests: XCTestCase {
     XCTAssertEqual(reports.first, model.store["head.weight"]?.offset)
     // One report per block at least: 4 blocks, 1 merge, embedding ×2, norm, pool, head.
     XCTAssertEqual(reports.count, 10)
+  }
+}
+
+/// Every layer of the model runs through the `Layer` contract: a timer sees every kind.
+final class LayerSequenceTests: XCTestCase {
+  func testEveryLayerKindIsTimed() throws {
+    for (variant, kinds) in [
+      (Variant.coswin, ["InputLayout", "Conv3d", "LayerNorm", "WindowAttention", "Linear", "GELU", "DropPath", "MeanPool"]),
+      (Variant.swin, ["InputLayout", "Conv3d", "LayerNorm", "WindowAttention", "Linear", "GELU", "DropPath", "MeanPool"]),
+    ] {
+      let model = VCoSwinModel(config: try dropPathConfig(variant, dims: 3), seed: 1)
+      let x = randomTensor([2, 3, 4, 24, 24], seed: 2)
+      let timer = LayerTimer()
+      try LayerTimer.$active.withValue(timer) {
+        _ = try model.forward(x, training: true)
+        model.backward(randomTensor([2, 3], seed: 3), inputGradient: true)
+        _ = try model.forward(x, training: false)
+      }
+      let seen = Set(timer.seconds.keys)
+      for kind in kinds {
+        XCTAssertTrue(seen.contains(kind + " forward"), "\(variant): \(kind) forward in \(seen.sorted())")
+        XCTAssertTrue(seen.contains(kind + " backward"), "\(variant): \(kind) backward in \(seen.sorted())")
+      }
+      for kind in ["WindowAttention", "MLP", "LayerNorm", "Conv3d", "Linear"] {
+        XCTAssertTrue(seen.contains(kind + " inference"), "\(variant): \(kind) inference in \(seen.sorted())")
+      }
+    }
   }
 }
