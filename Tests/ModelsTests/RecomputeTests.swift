@@ -65,9 +65,9 @@ final class RecomputeTests: XCTestCase {
         let scales = plain.blocks.joined().flatMap { $0.drop1.scale.array + $0.drop2.scale.array }
         XCTAssertTrue(scales.contains(0), "\(what): no branch dropped")
         XCTAssertTrue(kept.grads.contains { $0 != 0 }, what)
-        XCTAssertEqual(kept.logits, again.logits, what)
-        XCTAssertEqual(kept.grads, again.grads, "\(what): parameter gradients")
-        XCTAssertEqual(kept.inputGradient, again.inputGradient, "\(what): input gradient")
+        assertBitwiseEqual(kept.logits, again.logits, "\(what): logits")
+        assertBitwiseEqual(kept.grads, again.grads, "\(what): parameter gradients")
+        assertBitwiseEqual(kept.inputGradient, again.inputGradient, "\(what): input gradient")
         // Every block's intermediates share one workspace: the pool holds less.
         XCTAssertLessThan(again.poolFloats, kept.poolFloats, what)
 
@@ -84,15 +84,31 @@ final class RecomputeTests: XCTestCase {
         let reference = try firstStep(VCoSwinModel(config: c, seed: 5), seed: 100, reseedBeforeBackward: nil)
         let replayed = VCoSwinModel(config: c, seed: 5)
         replayed.recomputeActivations = true
-        XCTAssertEqual(try firstStep(replayed, seed: 100, reseedBeforeBackward: 7), reference, what)
+        assertBitwiseEqual(
+          try firstStep(replayed, seed: 100, reseedBeforeBackward: 7), reference, "\(what): replay")
         XCTAssertNotEqual(try firstStep(replayed, seed: 7, reseedBeforeBackward: nil), reference, what)
 
         // Switching back gives the plain model's buffers and results again.
         recomputing.recomputeActivations = false
         let back = try steps(recomputing, x, r)
-        XCTAssertEqual(kept.grads, back.grads, "\(what): after switching recompute off")
+        assertBitwiseEqual(kept.grads, back.grads, "\(what): after switching recompute off")
       }
     }
+  }
+
+  /// Equal bit for bit; on failure, how many entries differ and by how much at most.
+  func assertBitwiseEqual(
+    _ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    guard a.count == b.count else {
+      return XCTFail("\(what): \(a.count) vs \(b.count) values", file: file, line: line)
+    }
+    let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }
+    guard !differing.isEmpty else { return }
+    let worst = differing.map { abs($0 - $1) }.max() ?? 0
+    XCTFail(
+      "\(what): \(differing.count) of \(a.count) values differ (largest difference \(worst))",
+      file: file, line: line)
   }
 
   func testGradientsFinalHookReportsEveryLayerInOrder() throws {
