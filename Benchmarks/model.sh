@@ -4,6 +4,8 @@
 # throughput ratios, memory ratios and the fraction of raw sgemm the Swift model reaches.
 #
 #   Benchmarks/model.sh [threads=2] [iterations=3] [cases="video16 video32 image8 train"]
+#   (also: train16 train16-recompute — peak memory of a training step at 16×224², without and
+#   with activation recompute / torch.utils.checkpoint per block)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-2}
@@ -22,7 +24,9 @@ by = {}
 for r in rows:
     by.setdefault(r["case"], {})[r["impl"]] = r
 names = {"video16": "swin3d_t 1x3x16x224x224 inference", "video32": "swin3d_t 1x3x32x224x224 inference",
-         "image8": "swin_t 8x3x224x224 inference", "train": "swin3d_t 2x3x8x112x112 train step"}
+         "image8": "swin_t 8x3x224x224 inference", "train": "swin3d_t 2x3x8x112x112 train step",
+         "train16": "swin3d_t 2x3x16x224x224 train step",
+         "train16-recompute": "  same, activation recompute"}
 print(f"{'case':38} {'swift s':>8} {'torch s':>8} {'speedup':>8} {'swift MB':>9} {'torch MB':>9} {'mem':>6} {'GFLOP/s':>8} {'%sgemm':>7}")
 for c, d in by.items():
     s, t = d.get("swift"), d.get("torch")

@@ -11,11 +11,13 @@ import resource
 import time
 
 import torch
+import torch.utils.checkpoint
 from torchvision.models import swin_t
 from torchvision.models.video import swin3d_t
 
 p = argparse.ArgumentParser()
-p.add_argument("--only", default="video16", choices=["video16", "video32", "image8", "train"])
+p.add_argument("--only", default="video16",
+               choices=["video16", "video32", "image8", "train", "train16", "train16-recompute"])
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--iterations", type=int, default=3)
 args = p.parse_args()
@@ -24,11 +26,31 @@ torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 torch.manual_seed(1)
 shape = {"video16": (1, 3, 16, 224, 224), "video32": (1, 3, 32, 224, 224),
-         "image8": (8, 3, 224, 224), "train": (2, 3, 8, 112, 112)}[args.only]
+         "image8": (8, 3, 224, 224), "train": (2, 3, 8, 112, 112),
+         "train16": (2, 3, 16, 224, 224), "train16-recompute": (2, 3, 16, 224, 224)}[args.only]
 model = swin_t() if args.only == "image8" else swin3d_t()
 x = torch.randn(shape)
 
-if args.only == "train":
+
+class Checkpointed(torch.nn.Module):
+    """A block whose activations are recomputed in backward (RNG state preserved)."""
+
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return torch.utils.checkpoint.checkpoint(self.block, x, use_reentrant=False)
+
+
+if args.only == "train16-recompute":
+    # swin3d_t: features = [stage, merge, stage, merge, …]; a stage is a Sequential of blocks.
+    for stage in model.features:
+        if isinstance(stage, torch.nn.Sequential):
+            for j in range(len(stage)):
+                stage[j] = Checkpointed(stage[j])
+
+if args.only.startswith("train"):
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
     labels = torch.arange(shape[0]) % 400

@@ -36,23 +36,46 @@ public struct ModelOutput {
 }
 
 /// CoSwin / Video CoSwin (or Swin / Video Swin), forward and backward, on a CPU.
+///
+/// The network is one sequence of `Layer`s (input layout, token embedding, each stage's blocks
+/// and merge, final norm, pool, head), run in order forward and in reverse backward. Every
+/// layer takes its reused buffers from the model's `buffers` pool.
 public final class VCoSwinModel {
   public let config: ModelConfig
   /// Every parameter, under its checkpoint name, in one contiguous allocation.
   public let store: ParameterStore
+  /// Every buffer the layers reuse between steps, under the layer's checkpoint name (e.g.
+  /// `features.1.0/attn/probs`); `inference/…` is shared by every block in inference and
+  /// `recompute/…` by every block in recompute mode.
+  public let buffers = BufferPool()
 
-  private let layout = InputLayout()
-  private let embedConv: AnyConv
-  private let embedNorm: LayerNorm
-  private let blocks: [[SwinBlock]]
-  private let merges: [StageMerge]
-  private let norm: LayerNorm
+  /// Recompute activations (activation checkpointing) per Swin block: a training forward keeps
+  /// only each block's input; backward runs the block's forward again (the same drop-path
+  /// draws) before its backward. Every block's intermediates then live in one shared
+  /// workspace and consecutive blocks' input gradients in two alternating buffers, so training
+  /// memory no longer grows with depth, for about one more forward pass of the blocks.
+  /// Gradients are bitwise those without recompute. Set between steps (not between a forward
+  /// and its backward).
+  public var recomputeActivations = false {
+    didSet { if recomputeActivations != oldValue { bindBuffers() } }
+  }
+
+  /// Called after each layer's backward with the parameter-store offset from which every
+  /// gradient is final for this backward pass (no later layer adds to it): parameters are
+  /// registered in forward order, so `[from, store.count)` can be reduced while the backward
+  /// of earlier layers runs. Once per layer with parameters, Swin blocks included.
+  public var onGradientsFinal: ((_ from: Int) -> Void)?
+
+  private let layout: InputLayout
+  private let embedConv: Convolution
+  /// The Swin blocks per stage (also in `layers`).
+  let blocks: [[SwinBlock]]
   private let pool = MeanPool()
-  private let head: Linear
-  private let workspace = InferenceWorkspace()
+  /// The network in order, with the buffer scope of each (its checkpoint name).
+  private let layers: [(name: String, layer: any Layer)]
+  /// Per layer, the store offset from which gradients are final after its backward.
+  private var finalFrom: [Int] = []
   private var trainedForward = false
-  /// Distributed training's hook, called during `backward` (see `reportGradientsFinal`).
-  public var onGradientsFinal: ((Int) -> Void)?
 
   /// A freshly initialised model (torchvision's scheme: linears and bias tables truncated
   /// normal with std 0.02 and zero biases, convolutions PyTorch's default, LayerNorms 1 and 0),
@@ -63,50 +86,71 @@ public final class VCoSwinModel {
     self.store = store
     var rng = SeededRandom(seed: seed)
     let eps = Float(config.layerNormEps)
-    embedConv = AnyConv(
-      store: store, name: config.embedConvName, inChannels: config.inChannels,
-      outChannels: config.embedDim, kernel: config.embedKernel, stride: config.embedStride,
-      padding: config.embedPadding, rng: &rng)
-    embedNorm = LayerNorm(store: store, name: config.embedNormName, channels: config.embedDim, eps: eps)
+    layout = InputLayout(
+      padToMultipleOf: config.variant == .swin && config.dims == 3 ? config.embedStride : nil)
+    let (conv, embedNorm) = config.makeEmbedding(store: store, rng: &rng)
+    embedConv = conv
+    var layers: [(name: String, layer: any Layer)] = [
+      ("input", layout), (config.embedConvName, conv), (config.embedNormName, embedNorm),
+    ]
     var blocks: [[SwinBlock]] = []
-    var merges: [StageMerge] = []
     var globalBlock = 0
     let asFrame = config.dims == 2 && config.variant == .coswin
     for i in 0..<config.stages {
       let c = config.channels(stage: i)
       var stage: [SwinBlock] = []
       for j in 0..<config.depths[i] {
-        stage.append(
-          SwinBlock(
-            store: store, name: config.blockName(stage: i, block: j), dim: c, heads: config.heads[i],
-            window: config.windows[i], shifted: j % 2 == 1, hidden: config.hidden(stage: i),
-            dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
-            exactPositions: config.variant == .coswin,
-            rng: &rng))
+        let name = config.blockName(stage: i, block: j)
+        let block = SwinBlock(
+          store: store, name: name, dim: c, heads: config.heads[i], window: config.windows[i],
+          shifted: j % 2 == 1, hidden: config.hidden(stage: i),
+          dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
+          exactPositions: config.variant == .coswin, rng: &rng)
+        stage.append(block)
+        layers.append((name, block))
         globalBlock += 1
       }
       blocks.append(stage)
       if i < config.stages - 1 {
-        let name = config.mergeName(after: i)
-        switch config.variant {
-        case .swin:
-          merges.append(.swin(PatchMerging(store: store, name: name, channels: c, rng: &rng)))
-        case .coswin:
-          let conv = AnyConv(
-            store: store, name: name + ".conv", inChannels: c, outChannels: 2 * c,
-            kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding,
-            rng: &rng)
-          merges.append(.coswin(conv, LayerNorm(store: store, name: name + ".norm", channels: 2 * c, eps: eps)))
-        }
+        layers.append((config.mergeName(after: i), config.makeMerge(after: i, store: store, rng: &rng)))
       }
     }
     self.blocks = blocks
-    self.merges = merges
-    norm = LayerNorm(store: store, name: "norm", channels: config.featureDim, eps: eps)
-    head = Linear(
+    let norm = LayerNorm(store: store, name: "norm", channels: config.featureDim, eps: eps)
+    let head = Linear(
       store: store, name: "head", inFeatures: config.featureDim, outFeatures: config.classes,
       initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    layers += [("norm", norm), ("pool", pool), ("head", head)]
+    self.layers = layers
     store.finalize()
+    var from = store.count
+    finalFrom = Array(
+      layers.reversed().map { entry in
+        from = entry.layer.parameters.first?.offset ?? from
+        return from
+      }.reversed())
+    bindBuffers()
+  }
+
+  /// Points every layer at its buffers in `buffers`: its own scope, or (recompute) the shared
+  /// workspace for every block's intermediates, each block keeping its own output.
+  private func bindBuffers() {
+    buffers.removeAll()
+    let root = Buffers(pool: buffers)
+    for (name, layer) in layers { layer.bind(root.scope(name)) }
+    let inference = root.scope("inference")
+    let shared = root.scope("recompute")
+    var j = 0
+    for (name, layer) in layers {
+      guard let block = layer as? SwinBlock else { continue }
+      block.bindInference(inference)
+      block.recompute = recomputeActivations
+      if recomputeActivations {
+        block.bind(
+          workspace: shared, output: root.scope(name)["y"], inputGradient: shared["dx\(j % 2)"])
+      }
+      j += 1
+    }
   }
 
   /// Token-grid sizes `[(T,) H, W]` after the embedding and after each merge, for an input of
@@ -117,7 +161,7 @@ public final class VCoSwinModel {
       throw ModelInputError(
         shape: shape, reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]")")
     }
-    var s = paddedInput(sizes)
+    var s = layout.padded(sizes)
     var out: [[Int]] = []
     s = try convOutput(s, kernel: config.embedKernel, stride: config.embedStride, padding: config.embedPadding, shape: shape, what: "token embedding")
     out.append(s)
@@ -147,38 +191,26 @@ public final class VCoSwinModel {
     return r
   }
 
-  /// The sizes the input is padded to before the embedding (swin 3D: multiples of the patch).
-  private func paddedInput(_ sizes: [Int]) -> [Int] {
-    guard config.variant == .swin && config.dims == 3 else { return sizes }
-    return (0..<3).map { (sizes[$0] + config.embedStride[$0] - 1) / config.embedStride[$0] * config.embedStride[$0] }
-  }
 
   /// Forward pass of `input [B, I, H, W]` (2D) or `[B, I, T, H, W]` (3D), fed unchanged.
   ///
-  /// With `training: true` every layer keeps what `backward` needs and drop path is active;
-  /// with `false` no layer keeps activations beyond its own output buffer.
+  /// With `training: true` every layer keeps what `backward` needs (in recompute mode, blocks
+  /// keep only their inputs) and drop path is active; with `false` no layer keeps activations
+  /// beyond its own output buffer, and blocks update their input in place.
   public func forward(_ input: Tensor, training: Bool) throws -> ModelOutput {
     guard input.rank == config.dims + 2, input.shape[1] == config.inChannels, input.shape[0] >= 1 else {
       throw ModelInputError(
         shape: input.shape,
         reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]") for this \(config.kind) model")
     }
-    let sizes = Array(input.shape[2...])
-    _ = try stageSizes(input: sizes)
-    var x = layout.forward(input, padded: paddedInput(sizes))
-    x = embedNorm.forward(embedConv.forward(x, training: training), training: training)
-    for i in 0..<config.stages {
-      if training {
-        for block in blocks[i] { x = block.forward(x, training: true) }
-      } else {
-        // Blocks update the previous layer's output buffer in place (it is not needed again).
-        for block in blocks[i] { block.infer(x, workspace) }
-      }
-      if i < merges.count { x = merges[i].forward(x, training: training) }
+    _ = try stageSizes(input: Array(input.shape[2...]))
+    var x = input
+    var features = input
+    for (_, layer) in layers {
+      x = training ? layer.run(x, training: true) : layer.runInference(x)
+      if layer === pool { features = x }
     }
-    x = norm.forward(x, training: training)
-    let features = pool.forward(x, training: training)
-    let logits = head.forward(features, training: training)
+    let logits = x
     trainedForward = training
     if !training, let bad = (0..<logits.count).first(where: { !logits.pointer[$0].isFinite }) {
       throw ModelInputError(
@@ -190,30 +222,26 @@ public final class VCoSwinModel {
 
   /// Backward pass from `dlogits [B, K]` of the last (training) forward: adds into every
   /// parameter's gradient and, when `inputGradient`, returns the gradient of the input
-  /// `[B, I, (T,) H, W]` (otherwise nil).
+  /// `[B, I, (T,) H, W]` (otherwise nil). Reports progress to `onGradientsFinal`.
   ///
   /// Precondition: the last `forward` ran with `training: true`; `dlogits` has the logits' shape.
   @discardableResult
   public func backward(_ dlogits: Tensor, inputGradient: Bool = false) -> Tensor? {
     precondition(trainedForward, "VCoSwinModel.backward without a training forward")
     trainedForward = false
-    var d = pool.backward(head.backward(dlogits))
-    d = norm.backward(d)
-    reportGradientsFinal(from: "norm.")
-    for i in stride(from: config.stages - 1, through: 0, by: -1) {
-      if i < merges.count {
-        d = merges[i].backward(d)
-        reportGradientsFinal(from: config.mergeName(after: i) + ".")
-      }
-      for j in blocks[i].indices.reversed() {
-        d = blocks[i][j].backward(d)
-        reportGradientsFinal(from: config.blockName(stage: i, block: j) + ".")
+    embedConv.needsInputGradient = inputGradient
+    var d = dlogits
+    var reported = Int.max
+    // The input layout (layer 0) has no parameters: only run for the input gradient.
+    for i in stride(from: layers.count - 1, through: inputGradient ? 0 : 1, by: -1) {
+      d = layers[i].layer.runBackward(d)
+      // Layers without parameters (the pool, the layout) move no boundary: not reported again.
+      if finalFrom[i] < reported {
+        reported = finalFrom[i]
+        onGradientsFinal?(reported)
       }
     }
-    embedConv.needsInputGradient = inputGradient
-    d = embedConv.backward(embedNorm.backward(d))
-    onGradientsFinal?(0)
-    return inputGradient ? layout.backward(d) : nil
+    return inputGradient ? d : nil
   }
 
   /// Class probabilities averaged over views: `input` holds `samples × views` entries, the
@@ -303,20 +331,5 @@ extension VCoSwinModel {
         }
       }
     }
-  }
-}
-
-// MARK: Distributed training: which gradients are final during backward
-
-extension VCoSwinModel {
-  /// Calls `onGradientsFinal` with the offset in `store.grads` of the first parameter named
-  /// `prefix…`: parameters are registered in forward order (embedding, stages, norm, head), so
-  /// once backward has passed that layer, every gradient at or after the offset is final. A
-  /// distributed run starts all-reducing those gradients while backward goes on.
-  func reportGradientsFinal(from prefix: String) {
-    guard let hook = onGradientsFinal,
-      let first = store.parameters.first(where: { $0.name.hasPrefix(prefix) })
-    else { return }
-    hook(first.offset)
   }
 }

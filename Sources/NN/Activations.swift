@@ -81,14 +81,24 @@ public func naiveGeluBackward(
 }
 
 /// GELU (exact erf form) on any shape.
-public final class GELU {
+public final class GELU: Layer {
   /// Output, same shape as the input.
-  private let y = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
   /// Input gradient, same shape as the input.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   private var savedX: Tensor?
 
   public init() {}
+
+  public var parameters: [Parameter] { [] }
+
+  /// Buffers `y`, `dx`.
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+  }
+
+  public var timingKind: String? { "GELU" }
 
   /// `x → gelu(x)`, any shape.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {

@@ -458,7 +458,7 @@ public func naiveConvBackward(
 // MARK: - Layers
 
 /// What `Conv2d` and `Conv3d` share: parameters, scratch, reused buffers, and backward.
-public class Convolution {
+public class Convolution: Layer {
   public let inChannels: Int
   public let outChannels: Int
   let kernel: (t: Int, h: Int, w: Int)
@@ -474,14 +474,14 @@ public class Convolution {
   public var needsInputGradient = true
 
   /// Output `[B, (T',) H', W', O]`.
-  private let y = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   /// Packed weight `[O, K]` and gradient partials `[min(threads, B), O, K]`.
-  private let packedWeight = Tensor(zeros: [0])
-  private let packedGrad = Tensor(zeros: [0])
+  private var packedWeight = Tensor(zeros: [0])
+  private var packedGrad = Tensor(zeros: [0])
   /// Patch tiles `[max(threads, 2), tileRows, K]`.
-  private let col = Tensor(zeros: [0])
+  private var col = Tensor(zeros: [0])
   private var savedX: Tensor?
   private var geometry: ConvGeometry?
 
@@ -504,6 +504,38 @@ public class Convolution {
     self.weight = store.register(name + ".weight", w, decay: true)
     self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
   }
+
+  /// 2D (`weight [O, I, kh, kw]`): `x [B, H, W, I] → y [B, H', W', O]`;
+  /// 3D (`weight [O, I, kt, kh, kw]`): `x [B, T, H, W, I] → y [B, T', H', W', O]`.
+  public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    if weight.shape.count == 4 {
+      precondition(
+        x.rank == 4 && x.shape[3] == inChannels,
+        "Conv2d expects [B, H, W, \(inChannels)], got \(x.shape)")
+      return run(
+        x, batch: x.shape[0], input: (1, x.shape[1], x.shape[2]),
+        outShape: { [$0.batch, $0.outH, $0.outW, $0.outChannels] }, training: training)
+    }
+    precondition(
+      x.rank == 5 && x.shape[4] == inChannels,
+      "Conv3d expects [B, T, H, W, \(inChannels)], got \(x.shape)")
+    return run(
+      x, batch: x.shape[0], input: (x.shape[1], x.shape[2], x.shape[3]),
+      outShape: { [$0.batch, $0.outT, $0.outH, $0.outW, $0.outChannels] }, training: training)
+  }
+
+  public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+  /// Buffers `y`, `dx`, `packedWeight`, `packedGrad`, `col`.
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+    packedWeight = buffers["packedWeight"]
+    packedGrad = buffers["packedGrad"]
+    col = buffers["col"]
+  }
+
+  public var timingKind: String? { weight.shape.count == 4 ? "Conv2d" : "Conv3d" }
 
   /// Forward on `x` viewed as `[batch, input.t, input.h, input.w, I]`; `outShape` names the
   /// output's dimensions from the geometry.
@@ -560,14 +592,6 @@ public final class Conv2d: Convolution {
       weightShape: [outChannels, inChannels, kernel.h, kernel.w], bias: bias,
       initializer: initializer, rng: &rng)
   }
-
-  /// `x [B, H, W, I] → y [B, H', W', O]`.
-  public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    precondition(x.rank == 4 && x.shape[3] == inChannels, "Conv2d expects [B, H, W, \(inChannels)], got \(x.shape)")
-    return run(
-      x, batch: x.shape[0], input: (1, x.shape[1], x.shape[2]),
-      outShape: { [$0.batch, $0.outH, $0.outW, $0.outChannels] }, training: training)
-  }
 }
 
 /// 3D convolution, channels-last: `x [B, T, H, W, I] → y [B, T', H', W', O]`; spatial padding
@@ -587,13 +611,5 @@ public final class Conv3d: Convolution {
       kernel: kernel, stride: stride, padding: padding, temporalPadding: temporalPadding,
       weightShape: [outChannels, inChannels, kernel.t, kernel.h, kernel.w], bias: bias,
       initializer: initializer, rng: &rng)
-  }
-
-  /// `x [B, T, H, W, I] → y [B, T', H', W', O]`.
-  public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    precondition(x.rank == 5 && x.shape[4] == inChannels, "Conv3d expects [B, T, H, W, \(inChannels)], got \(x.shape)")
-    return run(
-      x, batch: x.shape[0], input: (x.shape[1], x.shape[2], x.shape[3]),
-      outShape: { [$0.batch, $0.outT, $0.outH, $0.outW, $0.outChannels] }, training: training)
   }
 }

@@ -67,7 +67,7 @@ public func fillKeepMask(
 
 /// What `Dropout` and `DropPath` share: a seeded keep mask drawn per element or per sample,
 /// applied in forward and backward, and the identity outside training.
-public class StochasticDrop {
+public class StochasticDrop: Layer {
   /// Probability of zeroing an element (Dropout) or a sample's branch (DropPath).
   public let p: Float
   /// The generator for the draws; replace it to replay a step (e.g. on resume).
@@ -75,8 +75,8 @@ public class StochasticDrop {
   /// Keep factors (0 or 1/(1−p)) of the last training forward: `[E]` or `[B]`.
   public let mask = Tensor(zeros: [0])
   /// Output and input gradient, shape of the input.
-  private let y = Tensor(zeros: [0])
-  private let dx = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   private let perSample: Bool
   private var active = false
 
@@ -110,6 +110,17 @@ public class StochasticDrop {
     apply(dx, dy)
     return dx
   }
+
+  public var parameters: [Parameter] { [] }
+
+  /// Buffers `y`, `dx` (the keep factors stay the layer's own: they are tiny, and a replayed
+  /// forward redraws them from the same generator state anyway).
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+  }
+
+  public var timingKind: String? { perSample ? "DropPath" : "Dropout" }
 
   private func apply(_ out: Tensor, _ input: Tensor) {
     if perSample {

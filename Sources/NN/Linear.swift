@@ -168,7 +168,7 @@ public func naiveLinearBackward(
 /// A fully connected layer on the last dimension: `[…, I] → […, O]`, `y = x·Wᵀ + b`.
 ///
 /// Parameters: `name.weight` `[O, I]` (decayed), `name.bias` `[O]` (not decayed, optional).
-public final class Linear {
+public final class Linear: Layer {
   public let inFeatures: Int
   public let outFeatures: Int
   /// `[O, I]`.
@@ -180,11 +180,11 @@ public final class Linear {
   public var needsInputGradient = true
 
   /// Output `[…, O]`, reused between calls.
-  private let y = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
   /// Input gradient `[…, I]`, reused between calls.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   /// dW partials `[threads − 1, O, I]` for the split weight gradient.
-  private let dWeightPartials = Tensor(zeros: [0])
+  private var dWeightPartials = Tensor(zeros: [0])
   /// The last training input `[…, I]` (a reference; backward needs it for dW).
   private var savedX: Tensor?
 
@@ -232,4 +232,17 @@ public final class Linear {
       scratch: dWeightPartials.pointer, scratchCount: dWeightPartials.count)
     return dx
   }
+}
+
+extension Linear {
+  public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+  /// Buffers `y`, `dx`, `dWeightPartials`.
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+    dWeightPartials = buffers["dWeightPartials"]
+  }
+
+  public var timingKind: String? { "Linear" }
 }

@@ -208,7 +208,7 @@ public func naiveLayerNormBackward(
 /// LayerNorm over the last dimension of any shape: `[…, C] → […, C]`.
 ///
 /// Parameters: `name.weight` `[C]` (ones) and `name.bias` `[C]` (zeros), neither decayed.
-public final class LayerNorm {
+public final class LayerNorm: Layer {
   public let channels: Int
   public let eps: Float
   /// γ `[C]`.
@@ -217,14 +217,14 @@ public final class LayerNorm {
   public let bias: Parameter
 
   /// Output `[…, C]`.
-  private let y = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
   /// Input gradient `[…, C]`.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   /// Per-row statistics `[R]`.
-  private let mean = Tensor(zeros: [0])
-  private let rstd = Tensor(zeros: [0])
+  private var mean = Tensor(zeros: [0])
+  private var rstd = Tensor(zeros: [0])
   /// Parameter-gradient partials `[16, 2, C]`.
-  private let scratch: Tensor
+  private var scratch: Tensor
   private var savedX: Tensor?
 
   /// Registers `name.weight` and `name.bias` (`[channels]`) in `store`.
@@ -259,10 +259,26 @@ public final class LayerNorm {
     }
     precondition(dy.count == x.count, "LayerNorm.backward: dy \(dy.shape) vs x \(x.shape)")
     dx.reshape(to: x.shape)
+    scratch.reshape(to: [layerNormBackwardScratchCount(channels: channels)])
     layerNormBackward(
       dx: dx.pointer, dWeight: weight.grad.pointer, dBias: bias.grad.pointer, dy: dy.pointer,
       x: x.pointer, mean: mean.pointer, rstd: rstd.pointer, weight: weight.value.pointer,
       rows: x.count / channels, channels: channels, scratch: scratch.pointer)
     return dx
   }
+}
+
+extension LayerNorm {
+  public var parameters: [Parameter] { [weight, bias] }
+
+  /// Buffers `y`, `dx`, `mean`, `rstd`, `scratch`.
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+    mean = buffers["mean"]
+    rstd = buffers["rstd"]
+    scratch = buffers["scratch"]
+  }
+
+  public var timingKind: String? { "LayerNorm" }
 }

@@ -93,14 +93,14 @@ public func naivePatchMergeGather(
 ///
 /// Parameters (torchvision names): `name.reduction.weight` `[2C, 4C]`, `name.norm.weight`,
 /// `name.norm.bias` `[4C]`.
-public final class PatchMerging {
+public final class PatchMerging: Layer {
   public let channels: Int
   public let norm: LayerNorm
   public let reduction: Linear
   /// Merged neighbourhoods `[…, H2, W2, 4C]`.
-  private let merged = Tensor(zeros: [0])
+  private var merged = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   private var inputShape: [Int] = []
 
   /// Registers `name.reduction.weight` (`initializer`, Swin's truncated normal by default)
@@ -129,13 +129,13 @@ public final class PatchMerging {
     merged.reshape(to: shape)
     patchMergeGather(merged: merged.pointer, x: x.pointer, frames: frames, height: h, width: w, channels: channels)
     inputShape = x.shape
-    return reduction.forward(norm.forward(merged, training: training), training: training)
+    return reduction.run(norm.run(merged, training: training), training: training)
   }
 
   /// `dy [B, (T,) H2, W2, 2C] → dx [B, (T,) H, W, C]`; adds into the parameter gradients.
   public func backward(_ dy: Tensor) -> Tensor {
     precondition(!inputShape.isEmpty, "PatchMerging.backward without a forward")
-    let dmerged = norm.backward(reduction.backward(dy))
+    let dmerged = norm.runBackward(reduction.runBackward(dy))
     let h = inputShape[inputShape.count - 3]
     let w = inputShape[inputShape.count - 2]
     dx.reshape(to: inputShape)
@@ -144,6 +144,22 @@ public final class PatchMerging {
       width: w, channels: channels)
     return dx
   }
+}
+
+extension PatchMerging {
+  /// Registration order: `reduction`, then `norm`.
+  public var parameters: [Parameter] { reduction.parameters + norm.parameters }
+
+  /// Buffers `merged`, `dx`, and the scopes `norm`, `reduction`.
+  public func bind(_ buffers: Buffers) {
+    merged = buffers["merged"]
+    dx = buffers["dx"]
+    norm.bind(buffers.scope("norm"))
+    reduction.bind(buffers.scope("reduction"))
+  }
+
+  /// A composite: its norm and reduction are timed (the gather and scatter copies are not).
+  public var timingKind: String? { nil }
 }
 
 /// The 2D merge between CoSwin/Swin image stages: `[B, H, W, C] → [B, H/2, W/2, 2C]`.

@@ -51,14 +51,24 @@ public func naiveMeanPoolForward(
 }
 
 /// Mean over every dimension between the first and the last: `[B, …, C] → [B, C]`.
-public final class MeanPool {
+public final class MeanPool: Layer {
   /// Output `[B, C]`.
-  private let y = Tensor(zeros: [0])
+  private var y = Tensor(zeros: [0])
   /// Input gradient, shape of the input.
-  private let dx = Tensor(zeros: [0])
+  private var dx = Tensor(zeros: [0])
   private var inputShape: [Int] = []
 
   public init() {}
+
+  public var parameters: [Parameter] { [] }
+
+  /// Buffers `y`, `dx`.
+  public func bind(_ buffers: Buffers) {
+    y = buffers["y"]
+    dx = buffers["dx"]
+  }
+
+  public var timingKind: String? { "MeanPool" }
 
   /// `x [B, …, C] → y [B, C]`. Precondition: rank ≥ 2 and at least one token.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {

@@ -313,7 +313,7 @@ public func windowAttentionBackward(
 /// to the input and drops the shift there; 2D pads up to the window and drops the shift.
 /// The geometry, shift mask and index are computed once per input size and cached.
 /// Attention dropout is not implemented (0 in every configuration).
-public final class WindowAttention {
+public final class WindowAttention: Layer {
   /// C.
   public let dim: Int
   /// A.
@@ -341,17 +341,17 @@ public final class WindowAttention {
   private var index: [Int32] = []  // [N, N]
 
   // Buffers, reused between calls.
-  private let windowsBuffer = Tensor(zeros: [0])  // [G, N, C] partitioned input
-  private let qkvBuffer = Tensor(zeros: [0])  // [G, N, 3C]
-  private let attnBuffer = Tensor(zeros: [0])  // [G, N, C] attention output, heads merged
-  private let rowsBuffer = Tensor(zeros: [0])  // [G, N, C] projected rows, then gathered dy
-  private let probs = Tensor(zeros: [0])  // [G, A, N, N] (training) or [S, N, N] scratch
-  private let bias = Tensor(zeros: [0])  // [A, N, N] gathered bias, then its gradient
-  private let y = Tensor(zeros: [0])  // [B, (T,) H, W, C] output
-  private let dAttn = Tensor(zeros: [0])  // [G, N, C]
-  private let dqkv = Tensor(zeros: [0])  // [G, N, 3C]
-  private let scratch = Tensor(zeros: [0])  // [S, A + 1, N, N] backward scratch
-  private let dx = Tensor(zeros: [0])  // [B, (T,) H, W, C]
+  private var windowsBuffer = Tensor(zeros: [0])  // [G, N, C] partitioned input
+  private var qkvBuffer = Tensor(zeros: [0])  // [G, N, 3C]
+  private var attnBuffer = Tensor(zeros: [0])  // [G, N, C] attention output, heads merged
+  private var rowsBuffer = Tensor(zeros: [0])  // [G, N, C] projected rows, then gathered dy
+  private var probs = Tensor(zeros: [0])  // [G, A, N, N] (training) or [S, N, N] scratch
+  private var bias = Tensor(zeros: [0])  // [A, N, N] gathered bias, then its gradient
+  private var y = Tensor(zeros: [0])  // [B, (T,) H, W, C] output
+  private var dAttn = Tensor(zeros: [0])  // [G, N, C]
+  private var dqkv = Tensor(zeros: [0])  // [G, N, 3C]
+  private var scratch = Tensor(zeros: [0])  // [S, A + 1, N, N] backward scratch
+  private var dx = Tensor(zeros: [0])  // [B, (T,) H, W, C]
   private var saved: (shape: [Int], sizes: WindowAttentionSizes)?  // last training forward
 
   /// Registers `name.relative_position_bias_table`, `name.qkv.*` and `name.proj.*`.
@@ -494,5 +494,97 @@ public final class WindowAttention {
         tokens: n, heads: a)
     }
     return dx
+  }
+}
+
+extension WindowAttention {
+  /// Registration order: the bias table, `qkv`, `proj`.
+  public var parameters: [Parameter] {
+    [relativePositionBiasTable] + qkv.parameters + proj.parameters
+  }
+
+  /// Buffers `windows`, `qkv`, `attn`, `rows`, `probs`, `bias`, `y`, `dAttn`, `dqkv`,
+  /// `scratch`, `dx` (the `qkv` and `proj` linears' own buffers are never used: this layer
+  /// runs their kernels itself).
+  public func bind(_ buffers: Buffers) {
+    windowsBuffer = buffers["windows"]
+    qkvBuffer = buffers["qkv"]
+    attnBuffer = buffers["attn"]
+    rowsBuffer = buffers["rows"]
+    probs = buffers["probs"]
+    bias = buffers["bias"]
+    y = buffers["y"]
+    dAttn = buffers["dAttn"]
+    dqkv = buffers["dqkv"]
+    scratch = buffers["scratch"]
+    dx = buffers["dx"]
+  }
+
+  public var timingKind: String? { "WindowAttention" }
+
+  /// Inference into caller-owned buffers: `out [B, (T,) H, W, C] = Attn(x)`, with `x` of the
+  /// shape `forward` takes and every intermediate in `ws` (shared by the blocks of a model, so
+  /// that inference memory does not grow with depth). Same arithmetic as
+  /// `forward(x, training: false)`; uses (and updates) this layer's geometry cache.
+  public func infer(_ x: Tensor, into out: Tensor, workspace ws: AttentionWorkspace) {
+    let g = geometry(for: x.shape)
+    prepare(g)
+    let s = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: heads, channels: dim)
+    let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
+    out.reshape(to: x.shape)
+    ws.windows.reshape(to: [gw * n, c])
+    ws.qkv.reshape(to: [gw * n, 3 * c])
+    ws.attn.reshape(to: [gw * n, c])
+    ws.projected.reshape(to: [gw * n, c])
+    ws.probs.reshape(to: [s.scratchSlots, n, n])
+    ws.bias.reshape(to: [a, n, n])
+    index.withUnsafeBufferPointer { idx in
+      guard let ip = idx.baseAddress else { return }
+      relativePositionBiasForward(
+        bias: ws.bias.pointer, table: relativePositionBiasTable.value.pointer, index: ip,
+        tokens: n, heads: a)
+    }
+    let labels = mask?.labels ?? []  // [nW, N]
+    let mixed = mask?.mixed ?? []  // [nW]
+    source.withUnsafeBufferPointer { src in
+      labels.withUnsafeBufferPointer { lab in
+        mixed.withUnsafeBufferPointer { mix in
+          guard let sp = src.baseAddress else { return }
+          windowAttentionForward(
+            y: out.pointer, windows: ws.windows.pointer, qkv: ws.qkv.pointer,
+            attn: ws.attn.pointer, projected: ws.projected.pointer, probs: ws.probs.pointer,
+            keepProbs: false, x: x.pointer, weights: linears(gradients: false), source: sp,
+            bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
+            mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
+        }
+      }
+    }
+  }
+}
+
+/// Window-attention intermediates for inference, shared by every block of a model (sized by
+/// the largest stage). G windows, N tokens per window, C channels, A heads, S scratch slots.
+public struct AttentionWorkspace {
+  /// `[G·N, C]` partitioned rows.
+  public let windows: Tensor
+  /// `[G·N, 3C]`.
+  public let qkv: Tensor
+  /// `[G·N, C]` attention output (heads merged).
+  public let attn: Tensor
+  /// `[G·N, C]` projected rows.
+  public let projected: Tensor
+  /// `[S, N, N]` softmax scratch, one slot per worker.
+  public let probs: Tensor
+  /// `[A, N, N]` gathered relative position bias.
+  public let bias: Tensor
+
+  /// Buffers `windows`, `qkv`, `attn`, `projected`, `probs`, `bias` of `buffers`.
+  public init(_ buffers: Buffers) {
+    windows = buffers["windows"]
+    qkv = buffers["qkv"]
+    attn = buffers["attn"]
+    projected = buffers["projected"]
+    probs = buffers["probs"]
+    bias = buffers["bias"]
   }
 }

@@ -65,6 +65,10 @@ public struct TrainOptions: Codable, Sendable, Equatable {
   /// Processes of a distributed run (`batchSize` is per process); nil for one process (and in
   /// files of earlier versions).
   public var processes: Int?
+  /// Recompute each Swin block's activations in backward (`VCoSwinModel.recomputeActivations`).
+  /// Not recorded with the run (absent from `CodingKeys`): gradients are bitwise the same either
+  /// way, so a run may resume with or without it.
+  public var recomputeActivations = false
 
   public init() {}
 
@@ -176,6 +180,7 @@ public final class Trainer {
     for p in model.store.parameters where !p.name.hasPrefix("head.") {
       p.lrScale = Float(options.backboneLRScale)
     }
+    model.recomputeActivations = options.recomputeActivations
     optimizer = AdamW(store: model.store, weightDecay: Float(options.weightDecay))
     loss = CrossEntropyLoss(smoothing: Float(options.labelSmoothing))
   }

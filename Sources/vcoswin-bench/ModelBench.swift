@@ -8,6 +8,9 @@
 //   image8   swin_t inference, 8×3×224×224
 //   train    swin3d_t training step (forward, backward, AdamW), 2×3×8×112×112
 //   micro    Video CoSwin `micro` training step at the demo scale, 8×3×8×64×64 (Swift only)
+//   train16  swin3d_t training step, 2×3×16×224×224 (peak memory at the recipe's size)
+//   train16-recompute  the same with activation recompute per block (PyTorch:
+//            `torch.utils.checkpoint` per block)
 //
 // FLOPs are counted analytically (multiply-add = 2) over the GEMM work of the padded token
 // grids: embedding conv, qkv, q·kᵀ, P·v, proj, MLP, merges, head; a training step counts 3×.
@@ -24,7 +27,7 @@ struct ModelBench: ParsableCommand {
     commandName: "model",
     abstract: "Whole-model throughput, peak RSS and fraction of raw sgemm (one case per run).")
 
-  @Option(help: "Case: video16, video32, image8, train or micro.")
+  @Option(help: "Case: video16, video32, image8, train, micro, train16 or train16-recompute.")
   var only = "video16"
 
   @Option(help: "Threads for BLAS and parallel loops.")
@@ -37,8 +40,9 @@ struct ModelBench: ParsableCommand {
   var json = false
 
   func validate() throws {
-    guard ["video16", "video32", "image8", "train", "micro"].contains(only) else {
-      throw ValidationError("--only must be video16, video32, image8, train or micro (got \(only)).")
+    let cases = ["video16", "video32", "image8", "train", "micro", "train16", "train16-recompute"]
+    guard cases.contains(only) else {
+      throw ValidationError("--only must be one of \(cases.joined(separator: ", ")) (got \(only)).")
     }
     guard threads >= 1, iterations >= 1 else { throw ValidationError("--threads and --iterations must be ≥ 1.") }
   }
@@ -51,11 +55,13 @@ struct ModelBench: ParsableCommand {
       case "image8": return ("swin_t", [8, 3, 224, 224], false)
       case "train": return ("swin3d_t", [2, 3, 8, 112, 112], true)
       case "micro": return ("micro", [8, 3, 8, 64, 64], true)
+      case "train16", "train16-recompute": return ("swin3d_t", [2, 3, 16, 224, 224], true)
       default: return ("swin3d_t", [1, 3, 16, 224, 224], false)
       }
     }()
     let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
+    model.recomputeActivations = only.hasSuffix("-recompute")
     var rng = SeededRandom(seed: 2)
     let x = Tensor(zeros: shape)  // [B, 3, (T,) H, W]
     for i in 0..<x.count { x.pointer[i] = rng.normal() }
