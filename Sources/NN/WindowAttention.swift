@@ -194,17 +194,22 @@ public func windowAttentionForward(
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
   sizes s: WindowAttentionSizes
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  forEachSlot(s) { slot, blockRange in
+  Profile.split { split in forEachSlot(s) { slot, blockRange in
+    var lap = ProfileLap(split)
     for block in blockRange {
       let g0 = block * s.blockWindows
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
       gatherRows(rows: windows, tokens: x, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
       linearForward(
         y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
         rows: rows, inFeatures: c, outFeatures: 3 * c)
+      lap.lap(.attentionLinears)
       for g in g0..<g1 {
         let w = g % s.windowsPerSample
         let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
@@ -215,12 +220,15 @@ public func windowAttentionForward(
             bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
         }
       }
+      lap.lap(.attentionCore)
       linearForward(
         y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
         rows: rows, inFeatures: c, outFeatures: c)
+      lap.lap(.attentionLinears)
       scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
     }
-  }
+  } }
 }
 
 /// Window attention backward, from output-token gradients to input-token gradients.
@@ -251,9 +259,12 @@ public func windowAttentionBackward(
   attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   sizes s: WindowAttentionSizes
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  forEachSlot(s) { slot, blockRange in
+  Profile.split { split in forEachSlot(s) { slot, blockRange in
+    var lap = ProfileLap(split)
     let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
     let partial = ds + n * n  // [A, N, N] this worker's Σ dS
     partial.update(repeating: 0, count: a * n * n)
@@ -262,8 +273,10 @@ public func windowAttentionBackward(
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
       gatherRows(rows: dRows, tokens: dy, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
       gemm(.none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
            ldb: c, c: dAttn + r0 * c, ldc: c)
+      lap.lap(.attentionLinears)
       for g in g0..<g1 {
         for h in 0..<a {
           headBackward(
@@ -273,19 +286,26 @@ public func windowAttentionBackward(
           Vec8.addInPlace(partial + h * n * n, ds, n * n)
         }
       }
+      lap.lap(.attentionCore)
       // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
       gemm(.none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
            b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
+      lap.lap(.attentionLinears)
       scatterRows(tokens: dx, rows: dAttn, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
     }
-  }
+  } }
   let rows = s.windows * n
-  linearBackward(
-    dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
-    weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
-  linearBackward(
-    dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
-    weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+  Profile.split { split in
+    var lap = ProfileLap(split)
+    linearBackward(
+      dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
+      weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
+    linearBackward(
+      dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
+      weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+    lap.lap(.attentionLinears)
+  }
   // dBias = Σ over the slots' partial sums.
   let nn = a * n * n
   let slots = s.scratchSlots

@@ -11,4 +11,33 @@ int vcoswin_attention_has_avx2(void);
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
                                         float row_label, int n);
 
+/// 1 when this CPU runs the AVX-512 kernels below (AVX-512F/DQ with AVX2 and FMA), else 0.
+int vcoswin_has_avx512(void);
+
+/// y[i] = gelu(x[i]) = x Φ(x) (exact erf form) for i < n; y may equal x. `_avx512` needs
+/// vcoswin_has_avx512(), `_avx2` vcoswin_attention_has_avx2().
+void vcoswin_gelu_forward_avx512(float *y, const float *x, long n);
+void vcoswin_gelu_forward_avx2(float *y, const float *x, long n);
+
+/// dx[i] = dy[i] · gelu'(x[i]) for i < n; dx may equal dy. Same CPU requirements.
+void vcoswin_gelu_backward_avx512(float *dx, const float *dy, const float *x, long n);
+void vcoswin_gelu_backward_avx2(float *dx, const float *dy, const float *x, long n);
+
+/// The scalars of one AdamW step over a run of parameters sharing lr and decay.
+struct vcoswin_adamw_step {
+  float beta1, beta2, eps;
+  /// lr · lrScale of these parameters.
+  float lr;
+  /// 1 − lr·λ for decayed parameters, else 1.
+  float shrink;
+  /// 1/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ).
+  float inv_c1, inv_sqrt_c2;
+};
+
+/// One AdamW update of n parameters in place (formula in elementwise.c). Same CPU requirements.
+void vcoswin_adamw_avx512(float *theta, float *m, float *v, const float *grad, long n,
+                          const struct vcoswin_adamw_step *s);
+void vcoswin_adamw_avx2(float *theta, float *m, float *v, const float *grad, long n,
+                        const struct vcoswin_adamw_step *s);
+
 #endif
