@@ -5,9 +5,16 @@
 /// 1 when this CPU runs the AVX2/FMA kernels below, else 0 (then callers use portable code).
 int vcoswin_attention_has_avx2(void);
 
+/// Logits this far or further below their row's maximum get probability exactly 0. Their
+/// true probability (at most e^-40 ≈ 4e-18) is below Float32 resolution of any row sum, but
+/// at the shift mask's -100 it would be subnormal (e^-100 ≈ 4e-44), and subnormal operands
+/// make every later product with them (P·v, dS·k) tens of times slower on Intel cores.
+#define VCOSWIN_SOFTMAX_CUT (-40.0f)
+
 /// One attention row, in place: s[j] <- softmax_j(s[j] + bias[j] + m_j), m_j = -100 when
-/// labels != 0 and labels[j] != row_label, else 0. Float32; exp by the Cephes expf polynomial
-/// with FMA. Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
+/// labels != 0 and labels[j] != row_label, else 0; 0 where the biased, masked logit is
+/// VCOSWIN_SOFTMAX_CUT or more below the row maximum. Float32; exp by the Cephes expf
+/// polynomial with FMA. Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
                                         float row_label, int n);
 
