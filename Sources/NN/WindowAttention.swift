@@ -19,7 +19,8 @@
 // One parallel region does everything per block of windows (gather, qkv GEMM, attention per
 // head, proj GEMM, scatter), each worker with single-threaded BLAS: blocks stay in cache and
 // BLAS never switches between its own threads and ours. The per-head products are small GEMMs
-// read straight from the strided qkv rows (row stride 3C). Weight gradients are one large
+// read straight from the strided qkv rows (row stride 3C): AVX-512 kernels where the CPU has
+// them (`AttentionProducts.swift`), else BLAS. Weight gradients are one large
 // GEMM each after the region (K = G·N).
 
 import Compute
@@ -139,13 +140,14 @@ private func headForward(
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, n: Int, d: Int, c: Int,
   scale: Float
 ) {
-  gemm(.none, .transposed, m: n, n: n, k: d, alpha: scale, a: q, lda: 3 * c, b: q + c,
-       ldb: 3 * c, c: p, ldc: n)
+  attentionProductABt(
+    m: n, n: n, d: d, alpha: scale, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: n)
   for i in 0..<n {
     attentionSoftmaxRow(
       p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0, count: n)
   }
-  gemm(.none, .none, m: n, n: d, k: n, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
+  attentionProductAB(
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
 }
 
 /// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
@@ -159,14 +161,14 @@ private func headBackward(
   dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int, d: Int, c: Int, scale: Float
 ) {
   let (k, v) = (q + c, q + 2 * c)
-  gemm(.transposed, .none, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c,
-       ldc: 3 * c)
-  gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
+  attentionProductAtB(
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c, ldc: 3 * c)
+  attentionProductABt(m: n, n: n, d: d, alpha: 1, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
   for i in 0..<n { softmaxBackwardRow(ds + i * n, ds + i * n, p + i * n, n) }
-  gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq,
-       ldc: 3 * c)
-  gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c,
-       c: dq + c, ldc: 3 * c)
+  attentionProductAB(
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
+  attentionProductAtB(
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c, c: dq + c, ldc: 3 * c)
 }
 
 /// Window attention forward, from tokens to tokens.

@@ -47,4 +47,23 @@ void vcoswin_adamw_avx512(float *theta, float *m, float *v, const float *grad, l
 void vcoswin_adamw_avx2(float *theta, float *m, float *v, const float *grad, long n,
                         const struct vcoswin_adamw_step *s);
 
+/// Floats of the on-stack scratch of vcoswin_gemm_abt_avx512 (b transposed, [D, N rounded up
+/// to 16]); larger products are refused.
+#define VCOSWIN_GEMM_SCRATCH_FLOATS 16384
+
+/// c[M, N] = alpha · a[M, D] · b[N, D]ᵀ (row strides lda, ldb, ldc), overwriting c. AVX-512;
+/// returns 0 without writing when D · (N rounded up to 16) > VCOSWIN_GEMM_SCRATCH_FLOATS,
+/// else 1. Precondition: vcoswin_has_avx512().
+int vcoswin_gemm_abt_avx512(int m, int n, int d, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float *c, long ldc);
+
+/// c[M, D] = alpha · a[M, K] · b[K, D], overwriting c. AVX-512; returns 0 without writing
+/// unless D is 16, 32, 48 or 64, else 1. Precondition: vcoswin_has_avx512().
+int vcoswin_gemm_ab_avx512(int m, int d, int k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float *c, long ldc);
+
+/// c[M, D] = alpha · a[K, M]ᵀ · b[K, D] (a read transposed), overwriting c. Same conditions.
+int vcoswin_gemm_atb_avx512(int m, int d, int k, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float *c, long ldc);
+
 #endif
