@@ -88,11 +88,14 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
     float vm = hmax8(mv);
     m = vm > m ? vm : m;
   }
-  // e^(v - max) and the row sum; the tail goes through one padded vector.
+  // e^(v - max) and the row sum, 0 where v - max < VCOSWIN_SOFTMAX_CUT (no subnormal
+  // probabilities); the tail goes through one padded vector.
   const __m256 mb = _mm256_set1_ps(m);
+  const __m256 cut = _mm256_set1_ps(VCOSWIN_SOFTMAX_CUT);
   __m256 acc = _mm256_setzero_ps();
   for (j = 0; j < n8; j += 8) {
-    __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), mb));
+    __m256 x = _mm256_sub_ps(_mm256_loadu_ps(s + j), mb);
+    __m256 e = _mm256_and_ps(exp8(x), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
     _mm256_storeu_ps(s + j, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -101,7 +104,8 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
     float tail[8];
     int rest = n - j;
     for (int i = 0; i < 8; i++) tail[i] = i < rest ? s[j + i] - m : -INFINITY;
-    __m256 e = exp8(_mm256_loadu_ps(tail));
+    __m256 x = _mm256_loadu_ps(tail);
+    __m256 e = _mm256_and_ps(exp8(x), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
     _mm256_storeu_ps(tail, e);
     for (int i = 0; i < rest; i++) {
       s[j + i] = tail[i];

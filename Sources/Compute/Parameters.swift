@@ -82,6 +82,8 @@ public final class ParameterStore: @unchecked Sendable {
 
   /// Sets every gradient to zero.
   public func zeroGrads() {
+    let profiled = Profile.begin(.zeroGrads)
+    defer { Profile.end(profiled) }
     if isFinalized { grads.zero() } else { parameters.forEach { $0.grad.zero() } }
   }
 }

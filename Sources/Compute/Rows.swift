@@ -20,6 +20,8 @@ public func addElementwise(
   _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
   count: Int
 ) {
+  let profiled = Profile.begin(.residual)
+  defer { Profile.end(profiled) }
   parallelChunks(count, grain: 1 << 15) { range in
     let i = range.lowerBound
     Vec8.add(out + i, a + i, b + i, range.count)

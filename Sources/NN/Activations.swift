@@ -8,6 +8,7 @@
 //   softmax: y_j = e^{x_j − m} / Σ_k e^{x_k − m}, m = max_k x_k
 //   backward: dx_j = y_j (dy_j − Σ_k dy_k y_k)
 
+import CAttention
 import Compute
 import Foundation
 
@@ -29,8 +30,18 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// `y = gelu(x)` element-wise, `E` elements, in parallel chunks. `y` may alias `x`.
+/// Runs the C kernel of `elementwiseISA` (AVX-512 or AVX2) where the CPU has it.
 public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
+  let profiled = Profile.begin(.gelu)
+  defer { Profile.end(profiled) }
+  let isa = elementwiseISA
   parallelChunks(count, grain: elementwiseGrain) { range in
+    let (lo, n) = (range.lowerBound, range.count)
+    switch isa {
+    case .avx512: return vcoswin_gelu_forward_avx512(y + lo, x + lo, n)
+    case .avx2: return vcoswin_gelu_forward_avx2(y + lo, x + lo, n)
+    case .portable: break
+    }
     // Whole vectors, then one partial vector (a separate loop keeps the main one branch-free).
     var i = range.lowerBound
     while i + 8 <= range.upperBound {
@@ -43,10 +54,20 @@ public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
 }
 
 /// `dx = dy · gelu'(x)` element-wise, `E` elements, in parallel chunks. `dx` may alias `dy`.
+/// Runs the C kernel of `elementwiseISA` where the CPU has it.
 public func geluBackward(
   dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int
 ) {
+  let profiled = Profile.begin(.gelu)
+  defer { Profile.end(profiled) }
+  let isa = elementwiseISA
   parallelChunks(count, grain: elementwiseGrain) { range in
+    let (lo, n) = (range.lowerBound, range.count)
+    switch isa {
+    case .avx512: return vcoswin_gelu_backward_avx512(dx + lo, dy + lo, x + lo, n)
+    case .avx2: return vcoswin_gelu_backward_avx2(dx + lo, dy + lo, x + lo, n)
+    case .portable: break
+    }
     var i = range.lowerBound
     while i + 8 <= range.upperBound {
       Vec8.store(Vec8.load(dy + i) * geluGradVec(Vec8.load(x + i)), dx + i)

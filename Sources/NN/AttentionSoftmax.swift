@@ -18,7 +18,9 @@ nonisolated(unsafe) var attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.
 ///
 /// The bias and mask are added in the order PyTorch adds them (`(s + bias) + mask`), then the
-/// row is normalised with its maximum subtracted. On CPUs with AVX2/FMA the C kernel
+/// row is normalised with its maximum subtracted. Logits 40 or more below the maximum get
+/// probability exactly 0 (PyTorch: at most e^−40 ≈ 4e−18, or a subnormal under the mask),
+/// so that no later product meets a subnormal operand (slow on Intel cores). On CPUs with AVX2/FMA the C kernel
 /// `vcoswin_attention_softmax_row_avx2` does it (the exponential is most of the attention's
 /// non-GEMM time, and Swift code here is compiled for baseline x86-64); otherwise
 /// `portableAttentionSoftmaxRow`.
@@ -54,5 +56,22 @@ func portableAttentionSoftmaxRow(
     if let labels, labels[j] != rowLabel { s[j] -= 100 }
     j += 1
   }
+  // Logits `VCOSWIN_SOFTMAX_CUT` below the maximum become −∞: probability exactly 0, never
+  // subnormal (see CAttention.h).
+  let floor = Vec8.max(s, n) + attentionSoftmaxCut
+  j = 0
+  while j < n8 {
+    var v = Vec8.load(s + j)
+    v.replace(with: -.infinity, where: v .< floor)
+    Vec8.store(v, s + j)
+    j += 8
+  }
+  while j < n {
+    if s[j] < floor { s[j] = -.infinity }
+    j += 1
+  }
   softmaxRow(s, s, n)
 }
+
+/// `VCOSWIN_SOFTMAX_CUT`: logits this far below their row's maximum get probability 0.
+let attentionSoftmaxCut: Float = -40

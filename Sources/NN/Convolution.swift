@@ -247,6 +247,8 @@ public func convForward(
   bias: UnsafePointer<Float>?, _ g: ConvGeometry, packedWeight: UnsafeMutablePointer<Float>,
   col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
+  let profiled = Profile.begin(.convolution)
+  defer { Profile.end(profiled) }
   let o = g.outChannels
   let k = g.patch
   let total = g.positions
@@ -301,6 +303,8 @@ public func convBackward(
   packedGrad: UnsafeMutablePointer<Float>, packedGradCapacity: Int,
   col: UnsafeMutablePointer<Float>, colCapacity: Int
 ) {
+  let profiled = Profile.begin(.convolution)
+  defer { Profile.end(profiled) }
   let o = g.outChannels
   let k = g.patch
   let total = g.positions

@@ -17,6 +17,8 @@ public func scaleSamples(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, scale: UnsafePointer<Float>,
   batch: Int, perSample s: Int
 ) {
+  let profiled = Profile.begin(.residual)
+  defer { Profile.end(profiled) }
   parallelChunks(batch * s, grain: elementwiseGrain) { range in
     var i = range.lowerBound
     while i < range.upperBound {
@@ -41,6 +43,8 @@ public func scaleSamples(
 public func multiplyElementwise(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m: UnsafePointer<Float>, count: Int
 ) {
+  let profiled = Profile.begin(.residual)
+  defer { Profile.end(profiled) }
   parallelChunks(count, grain: elementwiseGrain) { range in
     var j = range.lowerBound
     while j + 8 <= range.upperBound {

@@ -62,6 +62,8 @@ public func linearForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
 ) {
+  let profiled = Profile.begin(.linear)
+  defer { Profile.end(profiled) }
   let (r, i, o) = (rows, inFeatures, outFeatures)
   if r == 0 || o == 0 { return }
   if let bias {
@@ -87,6 +89,8 @@ public func linearBackward(
   weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
   scratch: UnsafeMutablePointer<Float>? = nil, scratchCount: Int = 0
 ) {
+  let profiled = Profile.begin(.linear)
+  defer { Profile.end(profiled) }
   let (r, i, o) = (rows, inFeatures, outFeatures)
   if let dx {
     gemm(.none, .none, m: r, n: i, k: o, a: dy, lda: o, b: weight, ldb: i, c: dx, ldc: i)

@@ -15,6 +15,8 @@ public func softmaxCrossEntropy(
   logits: UnsafePointer<Float>, labels: [Int], classes k: Int, smoothing eps: Float,
   probabilities: UnsafeMutablePointer<Float>, dlogits: UnsafeMutablePointer<Float>?
 ) -> Float {
+  let profiled = Profile.begin(.headLoss)
+  defer { Profile.end(profiled) }
   let b = labels.count
   precondition(eps >= 0 && eps < 1, "label smoothing must be in [0, 1): \(eps)")
   if b == 0 { return 0 }

@@ -32,6 +32,8 @@ public func layerNormForward(
   rstd: UnsafeMutablePointer<Float>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>, rows: Int, channels c: Int, eps: Float = 1e-5
 ) {
+  let profiled = Profile.begin(.layerNorm)
+  defer { Profile.end(profiled) }
   let c8 = c & ~7
   let invC = 1 / Float(c)
   parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
@@ -82,6 +84,8 @@ public func layerNormBackward(
   mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   rows: Int, channels c: Int, scratch: UnsafeMutablePointer<Float>
 ) {
+  let profiled = Profile.begin(.layerNorm)
+  defer { Profile.end(profiled) }
   if rows == 0 { return }
   let c8 = c & ~7
   let invC = 1 / Float(c)

@@ -44,6 +44,8 @@ public func patchMergeGather(
   merged: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, frames: Int, height h: Int,
   width w: Int, channels c: Int
 ) {
+  let profiled = Profile.begin(.merge)
+  defer { Profile.end(profiled) }
   forEachMergeSlot(frames: frames, height: h, width: w, channels: c) { m, source in
     if let source {
       (merged + m).update(from: x + source, count: c)
@@ -59,6 +61,8 @@ public func patchMergeScatter(
   dx: UnsafeMutablePointer<Float>, dmerged: UnsafePointer<Float>, frames: Int, height h: Int,
   width w: Int, channels c: Int
 ) {
+  let profiled = Profile.begin(.merge)
+  defer { Profile.end(profiled) }
   forEachMergeSlot(frames: frames, height: h, width: w, channels: c) { m, source in
     if let source { (dx + source).update(from: dmerged + m, count: c) }
   }

@@ -12,6 +12,8 @@ public func meanPoolForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, batch: Int, tokens n: Int,
   channels c: Int
 ) {
+  let profiled = Profile.begin(.headLoss)
+  defer { Profile.end(profiled) }
   let inv = 1 / Float(n)
   for b in 0..<batch {
     let yb = y + b * c
@@ -26,6 +28,8 @@ public func meanPoolBackward(
   dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, batch: Int, tokens n: Int,
   channels c: Int
 ) {
+  let profiled = Profile.begin(.headLoss)
+  defer { Profile.end(profiled) }
   let inv = 1 / Float(n)
   parallelChunks(batch * n, grain: Swift.max(1, elementwiseGrain / Swift.max(c, 1))) { range in
     for row in range {

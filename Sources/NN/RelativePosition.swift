@@ -70,6 +70,8 @@ public func relativePositionBiasForward(
   bias: UnsafeMutablePointer<Float>, table: UnsafePointer<Float>, index: UnsafePointer<Int32>,
   tokens: Int, heads: Int
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let nn = tokens * tokens
   for a in 0..<heads {
     let out = bias + a * nn  // [N, N]
@@ -88,6 +90,8 @@ public func relativePositionBiasBackward(
   dTable: UnsafeMutablePointer<Float>, dBias: UnsafePointer<Float>, index: UnsafePointer<Int32>,
   tokens: Int, heads: Int
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let nn = tokens * tokens
   for a in 0..<heads {
     let g = dBias + a * nn  // [N, N]

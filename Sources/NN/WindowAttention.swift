@@ -19,7 +19,8 @@
 // One parallel region does everything per block of windows (gather, qkv GEMM, attention per
 // head, proj GEMM, scatter), each worker with single-threaded BLAS: blocks stay in cache and
 // BLAS never switches between its own threads and ours. The per-head products are small GEMMs
-// read straight from the strided qkv rows (row stride 3C). Weight gradients are one large
+// read straight from the strided qkv rows (row stride 3C): AVX-512 kernels where the CPU has
+// them (`AttentionProducts.swift`), else BLAS. Weight gradients are one large
 // GEMM each after the region (K = G·N).
 
 import Compute
@@ -139,13 +140,14 @@ private func headForward(
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, n: Int, d: Int, c: Int,
   scale: Float
 ) {
-  gemm(.none, .transposed, m: n, n: n, k: d, alpha: scale, a: q, lda: 3 * c, b: q + c,
-       ldb: 3 * c, c: p, ldc: n)
+  attentionProductABt(
+    m: n, n: n, d: d, alpha: scale, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: n)
   for i in 0..<n {
     attentionSoftmaxRow(
       p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0, count: n)
   }
-  gemm(.none, .none, m: n, n: d, k: n, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
+  attentionProductAB(
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
 }
 
 /// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
@@ -159,14 +161,14 @@ private func headBackward(
   dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int, d: Int, c: Int, scale: Float
 ) {
   let (k, v) = (q + c, q + 2 * c)
-  gemm(.transposed, .none, m: n, n: d, k: n, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c,
-       ldc: 3 * c)
-  gemm(.none, .transposed, m: n, n: n, k: d, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
+  attentionProductAtB(
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c, ldc: 3 * c)
+  attentionProductABt(m: n, n: n, d: d, alpha: 1, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
   for i in 0..<n { softmaxBackwardRow(ds + i * n, ds + i * n, p + i * n, n) }
-  gemm(.none, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq,
-       ldc: 3 * c)
-  gemm(.transposed, .none, m: n, n: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c,
-       c: dq + c, ldc: 3 * c)
+  attentionProductAB(
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
+  attentionProductAtB(
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c, c: dq + c, ldc: 3 * c)
 }
 
 /// Window attention forward, from tokens to tokens.
@@ -194,17 +196,22 @@ public func windowAttentionForward(
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
   sizes s: WindowAttentionSizes
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  forEachSlot(s) { slot, blockRange in
+  Profile.split { split in forEachSlot(s) { slot, blockRange in
+    var lap = ProfileLap(split)
     for block in blockRange {
       let g0 = block * s.blockWindows
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
       gatherRows(rows: windows, tokens: x, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
       linearForward(
         y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
         rows: rows, inFeatures: c, outFeatures: 3 * c)
+      lap.lap(.attentionLinears)
       for g in g0..<g1 {
         let w = g % s.windowsPerSample
         let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
@@ -215,12 +222,15 @@ public func windowAttentionForward(
             bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
         }
       }
+      lap.lap(.attentionCore)
       linearForward(
         y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
         rows: rows, inFeatures: c, outFeatures: c)
+      lap.lap(.attentionLinears)
       scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
     }
-  }
+  } }
 }
 
 /// Window attention backward, from output-token gradients to input-token gradients.
@@ -251,9 +261,12 @@ public func windowAttentionBackward(
   attn: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   sizes s: WindowAttentionSizes
 ) {
+  let profiled = Profile.begin(.attentionCore)
+  defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  forEachSlot(s) { slot, blockRange in
+  Profile.split { split in forEachSlot(s) { slot, blockRange in
+    var lap = ProfileLap(split)
     let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
     let partial = ds + n * n  // [A, N, N] this worker's Σ dS
     partial.update(repeating: 0, count: a * n * n)
@@ -262,8 +275,10 @@ public func windowAttentionBackward(
       let g1 = Swift.min(s.windows, g0 + s.blockWindows)
       let (r0, rows) = (g0 * n, (g1 - g0) * n)
       gatherRows(rows: dRows, tokens: dy, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
       gemm(.none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
            ldb: c, c: dAttn + r0 * c, ldc: c)
+      lap.lap(.attentionLinears)
       for g in g0..<g1 {
         for h in 0..<a {
           headBackward(
@@ -273,19 +288,26 @@ public func windowAttentionBackward(
           Vec8.addInPlace(partial + h * n * n, ds, n * n)
         }
       }
+      lap.lap(.attentionCore)
       // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
       gemm(.none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
            b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
+      lap.lap(.attentionLinears)
       scatterRows(tokens: dx, rows: dAttn, source: source, windows: g0..<g1, s)
+      lap.lap(.windowCopies)
     }
-  }
+  } }
   let rows = s.windows * n
-  linearBackward(
-    dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
-    weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
-  linearBackward(
-    dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
-    weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+  Profile.split { split in
+    var lap = ProfileLap(split)
+    linearBackward(
+      dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
+      weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
+    linearBackward(
+      dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
+      weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+    lap.lap(.attentionLinears)
+  }
   // dBias = Σ over the slots' partial sums.
   let nn = a * n * n
   let slots = s.scratchSlots

@@ -39,6 +39,12 @@ struct ModelBench: ParsableCommand {
   @Flag(help: "Print one JSON object instead of text.")
   var json = false
 
+  @Flag(help: "Also print seconds per step by kind of layer (forward, backward, update).")
+  var profile = false
+
+  @Option(help: BenchClock.help)
+  var clock = BenchClock.wall
+
   func validate() throws {
     let cases = ["video16", "video32", "image8", "train", "micro", "train16", "train16-recompute"]
     guard cases.contains(only) else {
@@ -73,39 +79,80 @@ struct ModelBench: ParsableCommand {
       let loss = CrossEntropyLoss()
       let labels = (0..<shape[0]).map { $0 % config.classes }
       step = {
+        Profile.pass = .update
         model.store.zeroGrads()
+        Profile.pass = .forward
         let out = try model.forward(x, training: true)
         _ = loss.forward(out.logits, labels: labels)
+        Profile.pass = .backward
         model.backward(loss.backward())
+        Profile.pass = .update
         optimizer.update(lr: 1e-4)
       }
     } else {
-      step = { _ = try model.forward(x, training: false) }
+      step = {
+        Profile.pass = .forward
+        _ = try model.forward(x, training: false)
+      }
     }
     try step()  // warm-up: sizes every buffer
     var times: [Double] = []
+    Profile.clock = { clock.seconds() }
+    Profile.isEnabled = profile
     for _ in 0..<iterations {
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = clock.seconds()
       try step()
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+      times.append(clock.seconds() - start)
     }
+    Profile.isEnabled = false
     times.sort()
     let best = times[0]
     let median = times[times.count / 2]
     let rss = peakRSSMegabytes()
     let sgemm = sgemmGFlops()
+    // The case's own GEMMs timed alone: the time a step would take if it were nothing else.
+    let gemmSeconds = timeGemms(try modelGemms(model, shape: shape, training: training), clock: clock)
     let gflops = flops / best * 1e-9
     let samplesPerSecond = Double(shape[0]) / best
+    if profile && !json { printProfile(stepSeconds: times.reduce(0, +) / Double(times.count)) }
     if json {
       print(
-        "{\"impl\":\"swift\",\"case\":\"\(only)\",\"threads\":\(threads),\"seconds\":\(best),\"median_seconds\":\(median),"
+        "{\"impl\":\"swift\",\"case\":\"\(only)\",\"threads\":\(threads),\"clock\":\"\(clock)\",\"seconds\":\(best),\"median_seconds\":\(median),"
           + "\"samples_per_second\":\(samplesPerSecond),\"peak_rss_mb\":\(rss),\"gflop\":\(flops * 1e-9),"
-          + "\"gflops\":\(gflops),\"sgemm_gflops\":\(sgemm)}")
+          + "\"gflops\":\(gflops),\"sgemm_gflops\":\(sgemm),\"gemm_seconds\":\(gemmSeconds)}")
     } else {
-      print("\(only): \(presetName) \(training ? "training step" : "inference") on \(shape), \(threads) threads")
+      print("\(only): \(presetName) \(training ? "training step" : "inference") on \(shape), \(threads) threads, clock \(clock)")
       print(String(format: "  %.3f s (median %.3f s), %.2f samples/s, peak RSS %.0f MB", best, median, samplesPerSecond, rss))
       print(String(format: "  %.1f GFLOP → %.1f GFLOP/s = %.0f%% of raw sgemm (%.1f GFLOP/s)", flops * 1e-9, gflops, gflops / sgemm * 100, sgemm))
+      print(String(format: "  its own GEMM shapes timed alone: %.3f s = %.0f%% of the step", gemmSeconds, gemmSeconds / best * 100))
     }
+  }
+
+  /// Seconds per step by kind and pass (means over the timed iterations), what is left
+  /// (`other`: input layout, buffer reshapes, the parallel loops' own overhead) and the total.
+  func printProfile(stepSeconds: Double) {
+    let steps = Double(iterations)
+    let passes = ProfilePass.allCases
+    print("  profile, ms per step (clock \(clock) per kernel call, mean of \(iterations) steps):")
+    print("    " + "kind".padding(toLength: 20, withPad: " ", startingAt: 0)
+      + passes.map { "\($0)".leftPadded(10) }.joined() + "total".leftPadded(10) + "share".leftPadded(8))
+    var accounted = 0.0
+    for kind in ProfileKind.allCases {
+      let per = passes.map { Profile.seconds(kind, $0) / steps }
+      let total = per.reduce(0, +)
+      accounted += total
+      if total == 0 { continue }
+      print("    " + kind.label.padding(toLength: 20, withPad: " ", startingAt: 0)
+        + per.map { String(format: "%10.1f", $0 * 1e3) }.joined()
+        + String(format: "%10.1f%7.1f%%", total * 1e3, total / stepSeconds * 100))
+    }
+    let other = stepSeconds - accounted
+    print("    " + "other".padding(toLength: 20, withPad: " ", startingAt: 0)
+      + String(repeating: " ", count: 10 * passes.count)
+      + String(format: "%10.1f%7.1f%%", other * 1e3, other / stepSeconds * 100))
+    print("    " + "step".padding(toLength: 20, withPad: " ", startingAt: 0)
+      + String(repeating: " ", count: 10 * passes.count)
+      + String(format: "%10.1f", stepSeconds * 1e3))
   }
 
   /// Analytic forward FLOPs of the GEMM work for an input of `shape`.
@@ -142,7 +189,7 @@ struct ModelBench: ParsableCommand {
     return total
   }
 
-  /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 3), same thread budget.
+  /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 4), same thread budget and clock.
   func sgemmGFlops() -> Double {
     let n = 1536
     let a = Tensor(shape: [n, n], repeating: 0.5)
@@ -150,9 +197,9 @@ struct ModelBench: ParsableCommand {
     let cm = Tensor(zeros: [n, n])
     var best = Double.infinity
     for _ in 0..<4 {
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = clock.seconds()
       gemm(.none, .none, m: n, n: n, k: n, a: a.pointer, lda: n, b: bm.pointer, ldb: n, c: cm.pointer, ldc: n)
-      best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+      best = Swift.min(best, clock.seconds() - start)
     }
     return 2 * Double(n * n * n) / best * 1e-9
   }
@@ -166,4 +213,11 @@ func peakRSSMegabytes() -> Double {
     return kb / 1024
   }
   return 0
+}
+
+extension String {
+  /// The string right-aligned in `width` columns.
+  func leftPadded(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
 }

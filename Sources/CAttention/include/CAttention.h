@@ -5,10 +5,65 @@
 /// 1 when this CPU runs the AVX2/FMA kernels below, else 0 (then callers use portable code).
 int vcoswin_attention_has_avx2(void);
 
+/// Logits this far or further below their row's maximum get probability exactly 0. Their
+/// true probability (at most e^-40 ≈ 4e-18) is below Float32 resolution of any row sum, but
+/// at the shift mask's -100 it would be subnormal (e^-100 ≈ 4e-44), and subnormal operands
+/// make every later product with them (P·v, dS·k) tens of times slower on Intel cores.
+#define VCOSWIN_SOFTMAX_CUT (-40.0f)
+
 /// One attention row, in place: s[j] <- softmax_j(s[j] + bias[j] + m_j), m_j = -100 when
-/// labels != 0 and labels[j] != row_label, else 0. Float32; exp by the Cephes expf polynomial
-/// with FMA. Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
+/// labels != 0 and labels[j] != row_label, else 0; 0 where the biased, masked logit is
+/// VCOSWIN_SOFTMAX_CUT or more below the row maximum. Float32; exp by the Cephes expf
+/// polynomial with FMA. Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
                                         float row_label, int n);
+
+/// 1 when this CPU runs the AVX-512 kernels below (AVX-512F/DQ with AVX2 and FMA), else 0.
+int vcoswin_has_avx512(void);
+
+/// y[i] = gelu(x[i]) = x Φ(x) (exact erf form) for i < n; y may equal x. `_avx512` needs
+/// vcoswin_has_avx512(), `_avx2` vcoswin_attention_has_avx2().
+void vcoswin_gelu_forward_avx512(float *y, const float *x, long n);
+void vcoswin_gelu_forward_avx2(float *y, const float *x, long n);
+
+/// dx[i] = dy[i] · gelu'(x[i]) for i < n; dx may equal dy. Same CPU requirements.
+void vcoswin_gelu_backward_avx512(float *dx, const float *dy, const float *x, long n);
+void vcoswin_gelu_backward_avx2(float *dx, const float *dy, const float *x, long n);
+
+/// The scalars of one AdamW step over a run of parameters sharing lr and decay.
+struct vcoswin_adamw_step {
+  float beta1, beta2, eps;
+  /// lr · lrScale of these parameters.
+  float lr;
+  /// 1 − lr·λ for decayed parameters, else 1.
+  float shrink;
+  /// 1/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ).
+  float inv_c1, inv_sqrt_c2;
+};
+
+/// One AdamW update of n parameters in place (formula in elementwise.c). Same CPU requirements.
+void vcoswin_adamw_avx512(float *theta, float *m, float *v, const float *grad, long n,
+                          const struct vcoswin_adamw_step *s);
+void vcoswin_adamw_avx2(float *theta, float *m, float *v, const float *grad, long n,
+                        const struct vcoswin_adamw_step *s);
+
+/// Floats of the on-stack scratch of vcoswin_gemm_abt_avx512 (b transposed, [D, N rounded up
+/// to 16]); larger products are refused.
+#define VCOSWIN_GEMM_SCRATCH_FLOATS 16384
+
+/// c[M, N] = alpha · a[M, D] · b[N, D]ᵀ (row strides lda, ldb, ldc), overwriting c. AVX-512;
+/// returns 0 without writing when D · (N rounded up to 16) > VCOSWIN_GEMM_SCRATCH_FLOATS,
+/// else 1. Precondition: vcoswin_has_avx512().
+int vcoswin_gemm_abt_avx512(int m, int n, int d, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float *c, long ldc);
+
+/// c[M, D] = alpha · a[M, K] · b[K, D], overwriting c. AVX-512; returns 0 without writing
+/// unless D is 16, 32, 48 or 64, else 1. Precondition: vcoswin_has_avx512().
+int vcoswin_gemm_ab_avx512(int m, int d, int k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float *c, long ldc);
+
+/// c[M, D] = alpha · a[K, M]ᵀ · b[K, D] (a read transposed), overwriting c. Same conditions.
+int vcoswin_gemm_atb_avx512(int m, int d, int k, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float *c, long ldc);
 
 #endif

@@ -8,6 +8,7 @@
 //   m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²
 //   θ ← θ − lr' · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
 
+import CAttention
 import Compute
 import Foundation
 
@@ -42,8 +43,11 @@ public final class AdamW {
   }
 
   /// One update of every parameter from its gradient with learning rate `lr` (times each
-  /// parameter's `lrScale`). Gradients are left as they are.
+  /// parameter's `lrScale`). Gradients are left as they are. Runs the C kernel of
+  /// `elementwiseISA` (AVX-512 or AVX2) where the CPU has it, in parallel chunks.
   public func update(lr: Float) {
+    let profiled = Profile.begin(.optimizer)
+    defer { Profile.end(profiled) }
     step += 1
     let t = Double(step)
     let c1 = Float(1 - pow(Double(beta1), t))
@@ -56,9 +60,22 @@ public final class AdamW {
     let invC1 = 1 / c1
     let invSqrtC2 = 1 / c2.squareRoot()
     // Each parameter's `lrScale` and `decay` are read now, so changes after `init` count.
+    let isa = elementwiseISA
     forEachSegmentChunk(store.optimizerSegments(), total: store.count) { seg, range in
       let lr = lr * seg.lrScale
       let shrink: Float = seg.decay ? 1 - lr * wd : 1
+      if isa != .portable {
+        var s = vcoswin_adamw_step(
+          beta1: b1, beta2: b2, eps: e, lr: lr, shrink: shrink, inv_c1: invC1,
+          inv_sqrt_c2: invSqrtC2)
+        let (lo, n) = (range.lowerBound, range.count)
+        if isa == .avx512 {
+          vcoswin_adamw_avx512(theta + lo, mp + lo, vp + lo, grad + lo, n, &s)
+        } else {
+          vcoswin_adamw_avx2(theta + lo, mp + lo, vp + lo, grad + lo, n, &s)
+        }
+        return
+      }
       for i in range {
         let g = grad[i]
         let mi = b1 * mp[i] + (1 - b1) * g

@@ -30,6 +30,8 @@ public final class SGD {
 
   /// One update with learning rate `lr` (times each parameter's `lrScale`).
   public func update(lr: Float) {
+    let profiled = Profile.begin(.optimizer)
+    defer { Profile.end(profiled) }
     let first = step == 0
     step += 1
     let (mu, wd) = (momentum, weightDecay)

@@ -1,0 +1,59 @@
+// The fused attention softmax row (bias, shift mask, cut-off) on both paths, AVX2 and
+// portable, against a Double reference; and no subnormal probabilities under the mask.
+
+import Compute
+import Foundation
+@testable import NN
+import XCTest
+
+final class AttentionSoftmaxTests: XCTestCase {
+  override func tearDown() {
+    attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
+    super.tearDown()
+  }
+
+  /// softmax(s + bias + mask) in Double, with probabilities below e^cut of the maximum's at 0.
+  func reference(_ s: [Float], _ bias: [Float], _ labels: [Float]?, _ rowLabel: Float) -> [Double] {
+    let v = s.indices.map { j -> Double in
+      var x = Double(s[j] + bias[j])
+      if let labels, labels[j] != rowLabel { x = Double(Float(x) - 100) }
+      return x
+    }
+    let m = v.max() ?? 0
+    let e = v.map { $0 - m < Double(attentionSoftmaxCut) ? 0 : Foundation.exp($0 - m) }
+    let sum = e.reduce(0, +)
+    return e.map { $0 / sum }
+  }
+
+  func testRowsMatchReferenceWithoutSubnormals() {
+    var rng = SeededRandom(seed: 93)
+    let paths = attentionSoftmaxHasAVX2 ? [true, false] : [false]
+    for avx2 in paths {
+      attentionSoftmaxUsesAVX2 = avx2
+      for n in [1, 7, 49, 64, 196, 203] {
+        for masked in [false, true] {
+          let s = (0..<n).map { _ in rng.normal() * 4 }
+          let bias = (0..<n).map { _ in rng.normal() }
+          let labels: [Float]? = masked ? (0..<n).map { Float($0 % 3) } : nil
+          var row = s
+          bias.withUnsafeBufferPointer { b in
+            (labels ?? []).withUnsafeBufferPointer { l in
+              attentionSoftmaxRow(
+                &row, bias: b.baseAddress!, labels: masked ? l.baseAddress : nil, rowLabel: 1,
+                count: n)
+            }
+          }
+          let want = reference(s, bias, labels, 1)
+          for j in 0..<n {
+            XCTAssertEqual(Double(row[j]), want[j], accuracy: 1e-6 + 1e-5 * want[j],
+                           "avx2 \(avx2) n \(n) masked \(masked) j \(j)")
+            XCTAssertFalse(row[j].isSubnormal, "subnormal probability at \(j)")
+          }
+          if masked && n > 3 {
+            XCTAssertEqual(row[0], 0, "a masked key (label 0 ≠ 1) gets exactly 0")
+          }
+        }
+      }
+    }
+  }
+}
