@@ -27,7 +27,8 @@
 // in buckets during backward (`GradientBuckets`) — together the global batch mean, as one
 // process with batch N·b computes it. Every rank then takes the same optimizer step. Rank 0
 // alone reads and writes files and prints; a resumed run's `last.safetensors` is sent to the
-// other ranks, and every rank starts from rank 0's weights.
+// other ranks, and every rank starts from rank 0's weights. Validation is sharded the same
+// way as `eval`: blocks of whole batches, gathered on rank 0 in list order.
 
 import Compute
 import Distributed
@@ -242,17 +243,11 @@ public final class Trainer {
       let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
       let trainLoss = trained.loss
       try checkReplicasAgree(epoch: epoch)
-      guard communicator.isRoot else {
-        // Validation, metrics and files are rank 0's; the others go on to the next epoch.
+      guard let result = try validate() else {
+        // Metrics and files are rank 0's; the others go on to the next epoch.
         state.epochsDone = epoch
         continue
       }
-      let bar = showProgress
-        ? ProgressBar("  validate", total: val.count, unit: "clip", lineInterval: progressInterval) : nil
-      let result = try evaluate(
-        model: model, dataset: val, clips: options.evalClips, crops: options.evalCrops,
-        batchSize: options.batchSize, workers: options.workers, progress: bar)
-      bar?.finish()
       report(result.skipped, of: val)
       try checkValidation(result)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -281,6 +276,29 @@ public final class Trainer {
       try afterEpoch?(epoch)
     }
     return state.history
+  }
+
+  /// Evaluates the model on `val`. Distributed, each rank takes a contiguous block of whole
+  /// batches (`shardRange`) and rank 0 gathers the rows in list order: the result (on rank 0;
+  /// nil elsewhere) is one process's, to float rounding of the per-process batch size.
+  private func validate() throws -> EvaluationResult? {
+    let views = options.evalClips * options.evalCrops
+    let entries =
+      communicator.isDistributed
+      ? shardRange(
+        count: val.count, rank: communicator.rank, size: communicator.size,
+        granule: evaluationEntriesPerBatch(batchSize: options.batchSize, views: views))
+      : 0..<val.count
+    let bar = showProgress
+      ? ProgressBar("  validate", total: entries.count, unit: "clip", lineInterval: progressInterval) : nil
+    let rows = try evaluationRows(
+      model: model, dataset: val, entries: entries, clips: options.evalClips, crops: options.evalCrops,
+      batchSize: options.batchSize, workers: options.workers, progress: bar)
+    bar?.finish()
+    guard communicator.isDistributed else { return summarize(rows, dataset: val) }
+    guard let parts = try communicator.gather(bytes: rows.encoded(), root: 0) else { return nil }
+    return summarize(
+      EvaluationRows(concatenating: try parts.map { try EvaluationRows(decoding: $0) }), dataset: val)
   }
 
   /// Checks `best.safetensors` against what `last.safetensors` (restored into `state`)
