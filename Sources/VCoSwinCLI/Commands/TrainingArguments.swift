@@ -164,7 +164,8 @@ struct TrainingArguments: ParsableArguments {
       world.finalize()
     } catch {
       let text = (error as? CommandFailure)?.message ?? String(describing: error)
-      let prefix = world.isRoot ? "" : "rank \(world.rank) of \(world.size): "
+      // A DistributedError names its rank already.
+      let prefix = world.isRoot || error is DistributedError ? "" : "rank \(world.rank) of \(world.size): "
       FileHandle.standardError.write(Data("error: \(prefix)\(text)\n".utf8))
       world.abort(code: 1)
     }
