@@ -130,6 +130,30 @@ final class DistributedTrainingTests: XCTestCase {
     XCTAssertTrue((1..<12).contains(try epochsDone(path("stall"))))
   }
 
+  /// The collectives between 3 processes (not a power of two): `vcoswin-bench allreduce` sums a
+  /// buffer in one call and in 7 buckets, checks every sum on every rank (an error otherwise),
+  /// and reduces the timings with a maximum.
+  func testCollectivesBetweenThreeProcesses() throws {
+    let mpirun = try mpirunPath()
+    let bench = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL).deletingLastPathComponent()
+      .appendingPathComponent("vcoswin-bench")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: mpirun)
+    process.arguments = [
+      "--allow-run-as-root", "--oversubscribe", "-np", "3", "--mca", "btl", "self,vader", bench.path,
+      "allreduce", "--floats", "100000", "--bucket-mb", "0.06", "--iterations", "2",
+    ]
+    let out = folder.appendingPathComponent("bench.out")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: out)
+    try process.run()
+    let run = try BackgroundRun(process: process, stdout: out, stderr: out).finish(within: 60)
+    XCTAssertEqual(run.status, 0, run.stdout)
+    XCTAssertTrue(run.stdout.contains("all-reduce of 100000 floats (0.4 MB) between 3 processes"), run.stdout)
+    XCTAssertTrue(run.stdout.contains("  buckets  fastest"), run.stdout)
+  }
+
   // MARK: Comparing runs
 
   /// Every tensor of the two runs' `last.safetensors` (weights and AdamW moments) within
