@@ -7,7 +7,9 @@ import XCTest
 /// stalled ends the job with an error in bounded time, leaving `last.safetensors` intact.
 ///
 /// The tests launch the built `vcoswin` with `mpirun --allow-run-as-root --oversubscribe`
-/// (`make test` installs Open MPI); they skip, saying so, only when `mpirun` is absent.
+/// (`make test` installs Open MPI); they skip, saying so, only when `mpirun` is absent. The
+/// processes talk through shared memory without cross-process copies (which containers that
+/// forbid `ptrace` refuse).
 final class DistributedTrainingTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
@@ -151,6 +153,7 @@ final class DistributedTrainingTests: XCTestCase {
     process.executableURL = URL(fileURLWithPath: mpirun)
     process.arguments = [
       "--allow-run-as-root", "--oversubscribe", "-np", "3", "--mca", "btl", "self,vader",
+      "--mca", "btl_vader_single_copy_mechanism", "none",
       bench.path,
       "allreduce", "--floats", "100000", "--bucket-mb", "0.06", "--iterations", "2",
     ]
@@ -328,6 +331,7 @@ extension DistributedTrainingTests {
       process.arguments =
         [
           "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl", "self,vader",
+          "--mca", "btl_vader_single_copy_mechanism", "none",
           binary.path,
         ]
         + arguments
