@@ -17,9 +17,14 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
   /// Training clips (or images) per second of the epoch's training phase; nil in files of
   /// earlier versions.
   public var clipsPerSecond: Double?
+  /// Fraction of the epoch's training phase the model spent waiting for the loader (decoding
+  /// and augmentation not yet done); on rank 0 for a distributed run; nil in files of earlier
+  /// versions.
+  public var dataWait: Double?
 
   public init(epoch: Int, trainLoss: Double, valTop1: Double, valTop5: Double, lr: Double,
-              seconds: Double, skipped: Int = 0, trainTop1: Double? = nil, clipsPerSecond: Double? = nil) {
+              seconds: Double, skipped: Int = 0, trainTop1: Double? = nil, clipsPerSecond: Double? = nil,
+              dataWait: Double? = nil) {
     self.epoch = epoch
     self.trainLoss = trainLoss
     self.valTop1 = valTop1
@@ -29,6 +34,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     self.skipped = skipped
     self.trainTop1 = trainTop1
     self.clipsPerSecond = clipsPerSecond
+    self.dataWait = dataWait
   }
 
   enum CodingKeys: String, CodingKey {
@@ -38,6 +44,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     case valTop5 = "val_top5"
     case trainTop1 = "train_top1"
     case clipsPerSecond = "clips_per_second"
+    case dataWait = "data_wait"
   }
 
   /// The JSON line (keys sorted, no spaces).

@@ -261,12 +261,13 @@ public final class Trainer {
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
         lr: Double(schedule.learningRate(at: Swift.max(0, state.step - 1))), seconds: seconds,
-        skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond)
+        skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond,
+        dataWait: trained.dataWait)
       state.history.append(metrics)
       state.epochsDone = epoch
-      note(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s)",
+      note(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s, %.0f%% waiting for data)",
                  epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
-                 trained.clipsPerSecond))
+                 trained.clipsPerSecond, 100 * trained.dataWait))
       let isBest = result.top1 > state.bestTop1
       if isBest {
         state.bestTop1 = result.top1
@@ -357,8 +358,9 @@ public final class Trainer {
   /// trained, augmented) and the clips per second of the epoch's training (all ranks').
   private func trainEpoch(
     _ epoch: Int, state: inout RunState, schedule: CosineSchedule
-  ) throws -> (loss: Double, top1: Double, clipsPerSecond: Double) {
+  ) throws -> (loss: Double, top1: Double, clipsPerSecond: Double, dataWait: Double) {
     let started = DispatchTime.now().uptimeNanoseconds
+    var waited: UInt64 = 0  // nanoseconds spent in `loader.next()` (the model waiting for data)
     let order = seededPermutation(train.count, seed: options.seed &+ UInt64(epoch) &* 7919)
     let (rank, ranks) = (communicator.rank, communicator.size)
     // Global batches of the epoch; this rank loads its part of each (maybe none of the last).
@@ -387,7 +389,9 @@ public final class Trainer {
     let skippedStepsBefore = skippedSteps
     model.store.zeroGrads()
     for position in 1...Swift.max(1, batchCount) {
+      let asked = DispatchTime.now().uptimeNanoseconds
       let batch = loader.next() ?? .init(samples: [], indices: [], skipped: [])
+      waited += DispatchTime.now().uptimeNanoseconds - asked
       let share = try exchangeCounts(batch)
       skipped += share.skippedCount
       report(share.skipped, of: train)
@@ -455,9 +459,12 @@ public final class Trainer {
       throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    // The slowest-fed rank's fraction: the step waits for it.
+    var wait = [Double(waited) / 1e9 / Swift.max(seconds, 1e-9)]
+    try communicator.allReduceMax(&wait)
     return (
       seen == 0 ? .nan : lossSum / Double(seen), seen == 0 ? 0 : Double(hits) / Double(seen),
-      Double(seen) / Swift.max(seconds, 1e-9)
+      Double(seen) / Swift.max(seconds, 1e-9), wait[0]
     )
   }
 

@@ -82,6 +82,8 @@ final class TrainingCommandsTests: XCTestCase {
       JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("image/metrics.jsonl")))) as? [String: Any])
     XCTAssertNotNil(metrics["train_top1"] as? Double)
     XCTAssertNotNil(metrics["clips_per_second"] as? Double)
+    let wait = try XCTUnwrap(metrics["data_wait"] as? Double)
+    XCTAssertTrue(wait >= 0 && wait <= 1, "data_wait \(wait) is not a fraction")
     // The same --out again, without --resume: refused, naming the folder; nothing is touched.
     let before = try Data(contentsOf: URL(fileURLWithPath: path("image/best.safetensors")))
     run = try vcoswin("pretrain", "--train", path("shapes.txt"), "--val", path("shapes.txt"), "--labels",
