@@ -18,8 +18,10 @@ CLOCK=${CLOCK:-wall}
 [ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin-bench >/dev/null
 OUT=$(mktemp)
 for c in $CASES; do
-  .build/release/vcoswin-bench model --only "$c" --threads "$THREADS" --iterations "$ITERS" --clock "$CLOCK" --json >>"$OUT"
-  python3 Benchmarks/model_torch.py --only "$c" --threads "$THREADS" --iterations "$ITERS" --clock "$CLOCK" >>"$OUT"
+  .build/release/vcoswin-bench model --only "$c" --threads "$THREADS" --iterations "$ITERS" \
+    --clock "$CLOCK" --json >>"$OUT"
+  python3 Benchmarks/model_torch.py --only "$c" --threads "$THREADS" --iterations "$ITERS" \
+    --clock "$CLOCK" >>"$OUT"
 done
 python3 - "$OUT" <<'PY'
 import json, sys

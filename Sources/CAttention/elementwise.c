@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) float gelu_grad1(float x) {
       float vi = b2 * v[i] + (1.0f - b2) * g * g;                                             \
       m[i] = mi;                                                                              \
       v[i] = vi;                                                                              \
-      float denom = __builtin_elementwise_sqrt(vi) * inv_sqrt_c2 + eps;                                  \
+      float denom = __builtin_elementwise_sqrt(vi) * inv_sqrt_c2 + eps;                       \
       theta[i] = theta[i] * shrink - lr * (mi * inv_c1) / denom;                              \
     }                                                                                         \
   }

@@ -80,7 +80,8 @@ AVX512 INLINE void ab_tile(const int R, const int Z, int k, float alpha, const f
   }
   const __m512 al = _mm512_set1_ps(alpha);
   for (int r = 0; r < R; r++)
-    for (int t = 0; t < Z; t++) _mm512_storeu_ps(c + r * ldc + 16 * t, _mm512_mul_ps(acc[r][t], al));
+    for (int t = 0; t < Z; t++)
+      _mm512_storeu_ps(c + r * ldc + 16 * t, _mm512_mul_ps(acc[r][t], al));
 }
 
 AVX512 INLINE void ab_all(const int Z, int m, int k, float alpha, const float *a, long rs, long ps,
@@ -88,7 +89,8 @@ AVX512 INLINE void ab_all(const int Z, int m, int k, float alpha, const float *a
   // 8 rows × Z vectors of accumulators (Z ≤ 2), 4 rows for Z > 2: at most 16 registers.
   int i = 0;
   if (Z <= 2) {
-    for (; i + 8 <= m; i += 8) ab_tile(8, Z, k, alpha, a + i * rs, rs, ps, b, ldb, c + i * ldc, ldc);
+    for (; i + 8 <= m; i += 8)
+      ab_tile(8, Z, k, alpha, a + i * rs, rs, ps, b, ldb, c + i * ldc, ldc);
   }
   for (; i + 4 <= m; i += 4) ab_tile(4, Z, k, alpha, a + i * rs, rs, ps, b, ldb, c + i * ldc, ldc);
   for (; i < m; i++) ab_tile(1, Z, k, alpha, a + i * rs, rs, ps, b, ldb, c + i * ldc, ldc);

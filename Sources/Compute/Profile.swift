@@ -1,8 +1,8 @@
 // Per-kind timing of a model step, for `vcoswin-bench model --profile`.
 //
-// Kernels open a scope: `let scope = Profile.begin(kind); defer { Profile.end(scope) }`. Only the outermost scope on the
-// calling thread records (a kernel that calls another kernel is charged to the outer one), and
-// only while `Profile.isEnabled` (set by the benchmark alone): when off, a scope costs one
+// Kernels open a scope: `let scope = Profile.begin(kind); defer { Profile.end(scope) }`.
+// Only the outermost scope on the calling thread records (a kernel that calls another kernel
+// is charged to the outer one), and only while `Profile.isEnabled` (set by the benchmark alone): when off, a scope costs one
 // branch. A kernel that does several kinds of work inside one parallel region (window
 // attention: row copies, linears, the attention core) opens a `split`: its workers lap a clock
 // per kind, and the section's elapsed time is shared out in proportion to the workers' sums.

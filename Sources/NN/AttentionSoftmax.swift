@@ -20,8 +20,8 @@ nonisolated(unsafe) var attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
 /// The bias and mask are added in the order PyTorch adds them (`(s + bias) + mask`), then the
 /// row is normalised with its maximum subtracted. Logits 40 or more below the maximum get
 /// probability exactly 0 (PyTorch: at most e^−40 ≈ 4e−18, or a subnormal under the mask),
-/// so that no later product meets a subnormal operand (slow on Intel cores). On CPUs with AVX2/FMA the C kernel
-/// `vcoswin_attention_softmax_row_avx2` does it (the exponential is most of the attention's
+/// so that no later product meets a subnormal operand (slow on Intel cores). On CPUs with
+/// AVX2/FMA the C kernel `vcoswin_attention_softmax_row_avx2` does it (the exponential is most of the attention's
 /// non-GEMM time, and Swift code here is compiled for baseline x86-64); otherwise
 /// `portableAttentionSoftmaxRow`.
 @inline(__always)

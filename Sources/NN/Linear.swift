@@ -4,7 +4,8 @@
 //         I input features, O output features.
 // Buffers: x [R, I], W [O, I] (PyTorch layout), b [O], y [R, O].
 //
-// Forward is one GEMM over all rows (bias broadcast into y first, then y += x·Wᵀ).
+// Forward: bias broadcast into y, then y += x·Wᵀ, one GEMM per row range (one range per
+// worker of the thread budget, or one for all rows when they are few).
 // Backward: dX = dY · W, dW += dYᵀ · X, db += Σ_r dY[r, :].
 
 import Compute
@@ -51,7 +52,7 @@ public enum WeightInit: Sendable, Equatable {
 
 // MARK: - Kernels
 
-/// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]` — one GEMM over all rows.
+/// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]`, one GEMM per row range (`linearRowGrain`).
 ///
 /// - Parameters:
 ///   - y: output `[R, O]` (overwritten).
@@ -66,13 +67,24 @@ public func linearForward(
   defer { Profile.end(profiled) }
   let (r, i, o) = (rows, inFeatures, outFeatures)
   if r == 0 || o == 0 { return }
-  if let bias {
-    broadcastRows(y, row: bias, rows: r, cols: o)
+  // Row ranges over the thread budget, one single-threaded GEMM each (see `linearRowGrain`).
+  parallelChunks(r, grain: linearRowGrain) { range in
+    let (yr, xr) = (y + range.lowerBound * o, x + range.lowerBound * i)
+    if let bias {
+      for row in 0..<range.count { (yr + row * o).update(from: bias, count: o) }
+    }
+    gemm(
+      .none, .transposed, m: range.count, n: o, k: i, a: xr, lda: i, b: weight, ldb: i,
+      beta: bias == nil ? 0 : 1, c: yr, ldc: o)
   }
-  gemm(
-    .none, .transposed, m: r, n: o, k: i, a: x, lda: i, b: weight, ldb: i,
-    beta: bias == nil ? 0 : 1, c: y, ldc: o)
 }
+
+/// Rows per worker below which a linear's row-wise GEMMs (forward, and dX in backward) run as
+/// one call. Above it the rows are split over the thread budget, each range one
+/// single-threaded GEMM that packs the (small) weight again: at the model's shapes (K = C or
+/// 4C ≤ 3072, a few thousand rows) this scales better over 2 threads than OpenBLAS's own
+/// threading (`swin_t` 8×224² inference, MLP linears from 1 to 2 threads: 1.35× → 2.0×).
+let linearRowGrain = 256
 
 /// Backward of `linearForward`.
 ///
@@ -93,7 +105,11 @@ public func linearBackward(
   defer { Profile.end(profiled) }
   let (r, i, o) = (rows, inFeatures, outFeatures)
   if let dx {
-    gemm(.none, .none, m: r, n: i, k: o, a: dy, lda: o, b: weight, ldb: i, c: dx, ldc: i)
+    parallelChunks(r, grain: linearRowGrain) { range in
+      gemm(
+        .none, .none, m: range.count, n: i, k: o, a: dy + range.lowerBound * o, lda: o,
+        b: weight, ldb: i, c: dx + range.lowerBound * i, ldc: i)
+    }
   }
   let workers = Swift.min(ThreadBudget.threads, 1 + scratchCount / Swift.max(o * i, 1), r / 1024)
   if let scratch, workers >= 2 {

@@ -300,12 +300,18 @@ public func windowAttentionBackward(
   let rows = s.windows * n
   Profile.split { split in
     var lap = ProfileLap(split)
+    // dW partials [threads − 1, 3C, C], so that dW splits its rows over the threads.
+    let partials = linearWeightGradientScratchCount(inFeatures: c, outFeatures: 3 * c)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(partials, 1))
+    defer { scratch.deallocate() }
     linearBackward(
       dx: nil, dWeight: grads.projWeight, dBias: grads.projBias, dy: dRows, x: attn,
-      weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c)
+      weight: wt.projWeight, rows: rows, inFeatures: c, outFeatures: c, scratch: scratch,
+      scratchCount: partials)
     linearBackward(
       dx: nil, dWeight: grads.qkvWeight, dBias: grads.qkvBias, dy: dqkv, x: windows,
-      weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c)
+      weight: wt.qkvWeight, rows: rows, inFeatures: c, outFeatures: 3 * c, scratch: scratch,
+      scratchCount: partials)
     lap.lap(.attentionLinears)
   }
   // dBias = Σ over the slots' partial sums.

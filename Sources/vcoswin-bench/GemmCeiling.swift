@@ -7,7 +7,8 @@
 //         E embedding fan-in; K classes, F feature channels.
 //
 // Per block: qkv [P, C]·[3C, C]ᵀ, proj [P, C]·[C, C]ᵀ, MLP [R, C]·[4C, C]ᵀ and
-// [R, 4C]·[C, 4C]ᵀ, and G·A small products per head (q·kᵀ [N, D]·[N, D]ᵀ, P·v [N, N]·[N, D]).
+// [R, 4C]·[C, 4C]ᵀ, and G·A small products per head (q·kᵀ [N, D]·[N, D]ᵀ and
+// P·v [N, N]·[N, D]).
 // Training adds, per linear [R, I]→[R, O], dX = dY·W ([R, O]·[O, I]) and dW = dYᵀ·X
 // ([O, R]ᵀ·[R, I]); per head dv = Pᵀ·dO, dP = dO·vᵀ, dq = dS·k, dk = dSᵀ·q; for the
 // embedding (on pixels) dW only. Large products run as one multi-threaded sgemm; the G·A small
@@ -47,7 +48,8 @@ func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [
   }
   let embedRows = b * sizes[0].reduce(1, *)
   let fanIn = c.inChannels * c.embedKernel.reduce(1, *)
-  list.append(GemmShape(transA: false, transB: true, m: embedRows, n: c.embedDim, k: fanIn, batch: 1))
+  list.append(
+    GemmShape(transA: false, transB: true, m: embedRows, n: c.embedDim, k: fanIn, batch: 1))
   if training {
     list.append(
       GemmShape(transA: true, transB: false, m: c.embedDim, n: fanIn, k: embedRows, batch: 1))

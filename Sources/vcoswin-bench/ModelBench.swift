@@ -111,7 +111,8 @@ struct ModelBench: ParsableCommand {
     let rss = peakRSSMegabytes()
     let sgemm = sgemmGFlops()
     // The case's own GEMMs timed alone: the time a step would take if it were nothing else.
-    let gemmSeconds = timeGemms(try modelGemms(model, shape: shape, training: training), clock: clock)
+    let gemms = try modelGemms(model, shape: shape, training: training)
+    let gemmSeconds = timeGemms(gemms, clock: clock)
     let gflops = flops / best * 1e-9
     let samplesPerSecond = Double(shape[0]) / best
     if profile && !json { printProfile(stepSeconds: times.reduce(0, +) / Double(times.count)) }
@@ -124,7 +125,10 @@ struct ModelBench: ParsableCommand {
       print("\(only): \(presetName) \(training ? "training step" : "inference") on \(shape), \(threads) threads, clock \(clock)")
       print(String(format: "  %.3f s (median %.3f s), %.2f samples/s, peak RSS %.0f MB", best, median, samplesPerSecond, rss))
       print(String(format: "  %.1f GFLOP → %.1f GFLOP/s = %.0f%% of raw sgemm (%.1f GFLOP/s)", flops * 1e-9, gflops, gflops / sgemm * 100, sgemm))
-      print(String(format: "  its own GEMM shapes timed alone: %.3f s = %.0f%% of the step", gemmSeconds, gemmSeconds / best * 100))
+      print(
+        String(
+          format: "  its own GEMM shapes timed alone: %.3f s = %.0f%% of the step", gemmSeconds,
+          gemmSeconds / best * 100))
     }
   }
 
@@ -134,8 +138,10 @@ struct ModelBench: ParsableCommand {
     let steps = Double(iterations)
     let passes = ProfilePass.allCases
     print("  profile, ms per step (clock \(clock) per kernel call, mean of \(iterations) steps):")
-    print("    " + "kind".padding(toLength: 20, withPad: " ", startingAt: 0)
-      + passes.map { "\($0)".leftPadded(10) }.joined() + "total".leftPadded(10) + "share".leftPadded(8))
+    print(
+      "    " + "kind".padding(toLength: 20, withPad: " ", startingAt: 0)
+        + passes.map { "\($0)".leftPadded(10) }.joined() + "total".leftPadded(10)
+        + "share".leftPadded(8))
     var accounted = 0.0
     for kind in ProfileKind.allCases {
       let per = passes.map { Profile.seconds(kind, $0) / steps }
@@ -189,7 +195,7 @@ struct ModelBench: ParsableCommand {
     return total
   }
 
-  /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 4), same thread budget and clock.
+  /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 4), same threads and clock.
   func sgemmGFlops() -> Double {
     let n = 1536
     let a = Tensor(shape: [n, n], repeating: 0.5)
