@@ -7,7 +7,8 @@
 //   x1 = x + DropPath₁(Attn(LN₁(x)))            x, x1, y  [B, (T,) H, W, C]
 //   y  = x1 + DropPath₂(MLP(LN₂(x1)))           MLP = Linear(C→F), GELU, Linear(F→C)
 //
-// Backward: dx1 = dy + LN₂ᵀ(MLPᵀ(DropPath₂ᵀ(dy))),  dx = dx1 + LN₁ᵀ(Attnᵀ(DropPath₁ᵀ(dx1))).
+// Backward: dx1 = dy + LN₂ᵀ(MLPᵀ(DropPath₂ᵀ(dy))),
+//           dx = dx1 + LN₁ᵀ(Attnᵀ(DropPath₁ᵀ(dx1))).
 //
 // Recompute (activation checkpointing): the training forward keeps only its input and the
 // drop-path generators' states; backward restores the states, runs the forward again (the same

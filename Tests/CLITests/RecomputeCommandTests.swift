@@ -17,7 +17,9 @@ final class RecomputeCommandTests: XCTestCase {
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
   func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
-  func vcoswin(_ arguments: [String]) throws -> CLIRun { try runVCoSwin(arguments, bundleOf: Self.self) }
+  func vcoswin(_ arguments: [String]) throws -> CLIRun {
+    try runVCoSwin(arguments, bundleOf: Self.self)
+  }
 
   func testRecomputeTrainsToTheSameWeights() throws {
     let shapes = try String(contentsOfFile: clips("shapes_train.txt"), encoding: .utf8)

@@ -68,7 +68,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Threads for the model (BLAS and parallel loops).")
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
-  @Flag(help: "Recompute each block's activations in backward instead of keeping them: much less memory for about one more forward pass of the blocks; the same gradients.")
+  @Flag(
+    help: """
+      Recompute each block's activations in backward instead of keeping them: much less \
+      memory for about one more forward pass of the blocks; the same gradients.
+      """)
   var recomputeActivations = false
 
   @Flag(help: "Continue from OUT/last.safetensors.")
