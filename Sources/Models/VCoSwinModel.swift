@@ -112,7 +112,8 @@ public final class VCoSwinModel {
       }
       blocks.append(stage)
       if i < config.stages - 1 {
-        layers.append((config.mergeName(after: i), config.makeMerge(after: i, store: store, rng: &rng)))
+        let merge = config.makeMerge(after: i, store: store, rng: &rng)
+        layers.append((config.mergeName(after: i), merge))
       }
     }
     self.blocks = blocks

@@ -119,6 +119,13 @@ public final class GELU: Layer {
     dx = buffers["dx"]
   }
 
+  /// Rebinds the output (when given) and the input gradient to caller-owned buffers (see
+  /// `SwinBlock.bind(workspace:output:inputGradient:)`).
+  public func bindTransient(output: Tensor?, inputGradient: Tensor) {
+    if let output { y = output }
+    dx = inputGradient
+  }
+
   public var timingKind: String? { "GELU" }
 
   /// `x → gelu(x)`, any shape.

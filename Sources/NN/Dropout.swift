@@ -124,6 +124,13 @@ public class StochasticDrop: Layer {
     dx = buffers["dx"]
   }
 
+  /// Rebinds the output (when given) and the input gradient to caller-owned buffers (see
+  /// `SwinBlock.bind(workspace:output:inputGradient:)`).
+  public func bindTransient(output: Tensor?, inputGradient: Tensor) {
+    if let output { y = output }
+    dx = inputGradient
+  }
+
   public var timingKind: String? { perSample ? "DropPath" : "Dropout" }
 
   private func apply(_ out: Tensor, _ input: Tensor) {

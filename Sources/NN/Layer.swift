@@ -111,7 +111,9 @@ public struct Buffers {
   public static func own() -> Buffers { Buffers(pool: BufferPool()) }
 
   /// The buffer `name` in this scope.
-  public subscript(_ name: String) -> Tensor { pool.tensor(path.isEmpty ? name : path + "/" + name) }
+  public subscript(_ name: String) -> Tensor {
+    pool.tensor(path.isEmpty ? name : path + "/" + name)
+  }
 
   /// The scope `name` inside this one.
   public func scope(_ name: String) -> Buffers {

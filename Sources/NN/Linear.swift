@@ -264,5 +264,12 @@ extension Linear {
     dWeightPartials = buffers["dWeightPartials"]
   }
 
+  /// Rebinds the output (when given) and the input gradient to caller-owned buffers (see
+  /// `SwinBlock.bind(workspace:output:inputGradient:)`).
+  public func bindTransient(output: Tensor?, inputGradient: Tensor) {
+    if let output { y = output }
+    dx = inputGradient
+  }
+
   public var timingKind: String? { "Linear" }
 }

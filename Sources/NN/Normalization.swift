@@ -284,5 +284,12 @@ extension LayerNorm {
     scratch = buffers["scratch"]
   }
 
+  /// Rebinds the output (when given) and the input gradient to caller-owned buffers (see
+  /// `SwinBlock.bind(workspace:output:inputGradient:)`).
+  public func bindTransient(output: Tensor?, inputGradient: Tensor) {
+    if let output { y = output }
+    dx = inputGradient
+  }
+
   public var timingKind: String? { "LayerNorm" }
 }

@@ -7,7 +7,8 @@
 //   x1 = x + DropPath₁(Attn(LN₁(x)))            x, x1, y  [B, (T,) H, W, C]
 //   y  = x1 + DropPath₂(MLP(LN₂(x1)))           MLP = Linear(C→F), GELU, Linear(F→C)
 //
-// Backward: dx1 = dy + LN₂ᵀ(MLPᵀ(DropPath₂ᵀ(dy))),  dx = dx1 + LN₁ᵀ(Attnᵀ(DropPath₁ᵀ(dx1))).
+// Backward: dx1 = dy + LN₂ᵀ(MLPᵀ(DropPath₂ᵀ(dy))),
+//           dx = dx1 + LN₁ᵀ(Attnᵀ(DropPath₁ᵀ(dx1))).
 //
 // Recompute (activation checkpointing): the training forward keeps only its input and the
 // drop-path generators' states; backward restores the states, runs the forward again (the same
@@ -86,6 +87,14 @@ public final class SwinBlock: Layer {
   /// training output to `output` (kept: the next layer's input) and the input gradient to
   /// `inputGradient` (consecutive blocks alternate between two). The inference workspace is
   /// left as it is.
+  ///
+  /// What backward does not read — the outputs of `norm1`, `attn`, `drop1`, `fc2`, `drop2`
+  /// and every layer's input gradient — alternates between two buffers `t0`, `t1` (up to
+  /// `[L, F]`), each layer writing the one its input is not in:
+  ///
+  ///     forward   norm1 → t0, attn → t1, drop1 → t0, fc2 → t0, drop2 → t1
+  ///     backward  drop2 → t0, fc2 → t1, act → t0, fc1 → t1, norm2 → t0 (dx1 = t0 + dy),
+  ///               drop1 → t0, attn → t1, norm1 → t0 (dx = t0 + dx1)
   public func bind(workspace buffers: Buffers, output: Tensor, inputGradient: Tensor) {
     x1 = buffers["x1"]
     dx1 = buffers["dx1"]
@@ -93,6 +102,15 @@ public final class SwinBlock: Layer {
     dx = inputGradient
     let names = ["norm1", "attn", "drop1", "norm2", "fc1", "act", "fc2", "drop2"]
     for (name, child) in zip(names, children) { child.bind(buffers.scope(name)) }
+    let (t0, t1) = (buffers["t0"], buffers["t1"])
+    norm1.bindTransient(output: t0, inputGradient: t0)
+    attn.bindTransient(output: t1, inputGradient: t1)
+    drop1.bindTransient(output: t0, inputGradient: t0)
+    norm2.bindTransient(output: nil, inputGradient: t0)
+    fc1.bindTransient(output: nil, inputGradient: t1)
+    act.bindTransient(output: nil, inputGradient: t0)
+    fc2.bindTransient(output: t0, inputGradient: t1)
+    drop2.bindTransient(output: t1, inputGradient: t0)
   }
 
   /// Binds the inference intermediates (the model shares one set between its blocks).

@@ -548,6 +548,13 @@ extension WindowAttention {
     dx = buffers["dx"]
   }
 
+  /// Rebinds the output (when given) and the input gradient to caller-owned buffers (see
+  /// `SwinBlock.bind(workspace:output:inputGradient:)`).
+  public func bindTransient(output: Tensor?, inputGradient: Tensor) {
+    if let output { y = output }
+    dx = inputGradient
+  }
+
   public var timingKind: String? { "WindowAttention" }
 
   /// Inference into caller-owned buffers: `out [B, (T,) H, W, C] = Attn(x)`, with `x` of the

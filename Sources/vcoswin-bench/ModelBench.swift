@@ -36,6 +36,9 @@ struct ModelBench: ParsableCommand {
   @Option(help: "Timed repetitions after one warm-up (the fastest and the median are reported).")
   var iterations = 3
 
+  @Flag(help: "Recompute activations per block (training cases; train16-recompute implies it).")
+  var recompute = false
+
   @Flag(help: "Print one JSON object instead of text.")
   var json = false
 
@@ -67,7 +70,7 @@ struct ModelBench: ParsableCommand {
     }()
     let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
-    model.recomputeActivations = only.hasSuffix("-recompute")
+    model.recomputeActivations = recompute || only.hasSuffix("-recompute")
     var rng = SeededRandom(seed: 2)
     let x = Tensor(zeros: shape)  // [B, 3, (T,) H, W]
     for i in 0..<x.count { x.pointer[i] = rng.normal() }

@@ -25,9 +25,11 @@ final class LayerContractTests: XCTestCase {
     storeA.finalize()
     storeB.finalize()
     let sequence = Sequential([b1, b2, b3])
-    XCTAssertEqual(sequence.parameters.map(\.name), ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
+    XCTAssertEqual(
+      sequence.parameters.map(\.name), ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
 
-    let yHand = a3.forward(a2.forward(a1.forward(x, training: true), training: true), training: true)
+    let h = a2.forward(a1.forward(x, training: true), training: true)
+    let yHand = a3.forward(h, training: true)
     let y = sequence.forward(x, training: true)
     XCTAssertEqual(y.array, yHand.array)
     let dxHand = a1.backward(a2.backward(a3.backward(dy)))

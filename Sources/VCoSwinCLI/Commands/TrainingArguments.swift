@@ -69,7 +69,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Threads for the model (BLAS and parallel loops); by default the cores, divided among the processes mpirun starts on this machine.")
   var threads = defaultTrainingThreads()
 
-  @Flag(help: "Recompute each block's activations in backward instead of keeping them: much less memory for about one more forward pass of the blocks; the same gradients.")
+  @Flag(
+    help: """
+      Recompute each block's activations in backward instead of keeping them: much less \
+      memory for about one more forward pass of the blocks; the same gradients.
+      """)
   var recomputeActivations = false
 
   @Flag(help: "Continue from OUT/last.safetensors.")
