@@ -7,7 +7,7 @@
 #      training clips per second of the epoch (metrics.jsonl), in ROUNDS alternating rounds;
 #      the ratio 2 ranks / 1 rank (target ≥ 0.9: MPI costs almost nothing).
 #
-#   make build && swift build -c release --product vcoswin-bench && Benchmarks/distributed.sh
+#   make build bench && Benchmarks/distributed.sh
 #
 # Knobs (environment): CLIPS (24 training clips: 12 steps), ROUNDS (2), PRESET (swin3d_t),
 # SIZE (112), CLIP_LEN (8).
@@ -16,7 +16,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.build/release/vcoswin"
 bench="$root/.build/release/vcoswin-bench"
-clips=${CLIPS:-24} rounds=${ROUNDS:-2} preset=${PRESET:-swin3d_t} size=${SIZE:-112} clip_len=${CLIP_LEN:-8}
+clips=${CLIPS:-24} rounds=${ROUNDS:-2} preset=${PRESET:-swin3d_t}
+size=${SIZE:-112} clip_len=${CLIP_LEN:-8}
 for b in "$bin" "$bench"; do [ -x "$b" ] || { echo "error: $b: not built" >&2; exit 1; }; done
 command -v mpirun >/dev/null || { echo "error: mpirun is not installed (make deps)" >&2; exit 1; }
 work=$(mktemp -d /tmp/vcoswin-distributed-XXXXXX)
@@ -36,13 +37,19 @@ echo
 echo "== fine-tune $preset, 2×3×${clip_len}×${size}² per step, $clips clips, $rounds rounds"
 head -n "$clips" "$root/Clips/train.txt" | sed "s|^|$root/Clips/|" > "$work/train.txt"
 head -n 2 "$root/Clips/val.txt" | sed "s|^|$root/Clips/|" > "$work/val.txt"
-"$bin" init --preset "$preset" --dims 3 --classes 8 --out "$work/init.safetensors" --threads 2 >/dev/null
-common=(finetune --train "$work/train.txt" --val "$work/val.txt" --labels "$root/Clips/motion_labels.txt"
-        --init "$work/init.safetensors" --size "$size" --clip-len "$clip_len" --epochs 1 --quiet --overwrite)
-rate() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['clips_per_second'])" "$1/metrics.jsonl"; }
+"$bin" init --preset "$preset" --dims 3 --classes 8 --out "$work/init.safetensors" \
+  --threads 2 >/dev/null
+common=(finetune --train "$work/train.txt" --val "$work/val.txt"
+        --labels "$root/Clips/motion_labels.txt" --init "$work/init.safetensors" --size "$size"
+        --clip-len "$clip_len" --epochs 1 --quiet --overwrite)
+rate() {  # rate OUT: the epoch's training clips per second
+  tail -n 1 "$1/metrics.jsonl" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['clips_per_second'])"
+}
 one=() two=()
 for r in $(seq 1 "$rounds"); do
-  OPENBLAS_THREAD_TIMEOUT=4 "$bin" "${common[@]}" --batch-size 2 --threads 2 --out "$work/one" >/dev/null
+  OPENBLAS_THREAD_TIMEOUT=4 "$bin" "${common[@]}" --batch-size 2 --threads 2 --out "$work/one" \
+    >/dev/null
   one+=("$(rate "$work/one")")
   "${mpi[@]}" "$bin" "${common[@]}" --batch-size 1 --threads 1 --out "$work/two" >/dev/null
   two+=("$(rate "$work/two")")
