@@ -72,7 +72,7 @@ let package = Package(
     .executableTarget(
       name: "vcoswin-bench",
       dependencies: [
-        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch", "Distributed",
+        "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch", "Distributed", "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: numericSettings),

@@ -18,21 +18,21 @@ import Distributed
 /// `gradientsFinal(from:)`; `finish()` starts what is left (all of it when this rank ran no
 /// backward in the last micro-batch) and waits for every bucket. Sums, not means: the caller
 /// weights each rank's loss so that the sum is the global batch mean.
-final class GradientBuckets {
-  let communicator: Communicator
-  let store: ParameterStore
+public final class GradientBuckets {
+  public let communicator: Communicator
+  public let store: ParameterStore
   /// Bucket ranges of `store.grads`, in the order they are started (from the end).
-  let ranges: [Range<Int>]
+  public let ranges: [Range<Int>]
   private var requests: [AllReduceRequest] = []
   private var armed = false
   /// The first error of a bucket started from the backward hook (which cannot throw).
   private var failure: Error?
 
   /// The default bucket size: 25 MB of floats, DDP's default.
-  static let defaultBucketFloats = 25 * (1 << 20) / 4
+  public static let defaultBucketFloats = 25 * (1 << 20) / 4
 
   /// - Precondition: `bucketFloats ≥ 1`; `store` finalized.
-  init(communicator: Communicator, store: ParameterStore, bucketFloats: Int) {
+  public init(communicator: Communicator, store: ParameterStore, bucketFloats: Int) {
     precondition(bucketFloats >= 1, "bucket size must be positive")
     self.communicator = communicator
     self.store = store
@@ -47,12 +47,12 @@ final class GradientBuckets {
   }
 
   /// The next backward's final gradients start their buckets at once.
-  func arm() { armed = true }
+  public func arm() { armed = true }
 
   /// From the backward hook: every gradient at or after `offset` is final. Starts the buckets
   /// lying wholly there, and advances those in flight (Open MPI progresses non-blocking
   /// collectives only inside MPI calls).
-  func gradientsFinal(from offset: Int) {
+  public func gradientsFinal(from offset: Int) {
     guard armed, failure == nil else { return }
     do {
       try start(while: { $0.lowerBound >= offset })
@@ -63,7 +63,7 @@ final class GradientBuckets {
   }
 
   /// Starts the buckets not yet started, waits for all, and disarms.
-  func finish() throws {
+  public func finish() throws {
     defer {
       armed = false
       requests = []

@@ -598,8 +598,11 @@ public final class Trainer {
     if state.options.seed != options.seed { fields.append("seed \(options.seed) ≠ \(state.options.seed)") }
     // The global batch fixes the schedule; how it is split between processes does not matter.
     if state.options.globalBatchSize != options.globalBatchSize {
+      let (now, then) = (options, state.options)
       fields.append(
-        "global batch size (processes × batch size) \(options.globalBatchSize) ≠ \(state.options.globalBatchSize)")
+        now.processes == nil && then.processes == nil
+          ? "batch size \(now.batchSize) ≠ \(then.batchSize)"
+          : "processes × batch size \(now.processes ?? 1) × \(now.batchSize) ≠ \(then.processes ?? 1) × \(then.batchSize)")
     }
     if state.options.accumulate != options.accumulate {
       fields.append("accumulate \(options.accumulate) ≠ \(state.options.accumulate)")

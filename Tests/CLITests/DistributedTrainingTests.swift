@@ -44,11 +44,12 @@ final class DistributedTrainingTests: XCTestCase {
     try Self.config.write(toFile: path("arch.json"), atomically: true, encoding: .utf8)
   }
 
-  /// `pretrain` arguments for 3 epochs of batch `batch` into `out`.
-  func pretrain(batch: Int, out: String, resume: Bool = false) -> [String] {
+  /// `pretrain` arguments for `epochs` epochs of batch `batch` into `out`. An epoch takes tens
+  /// of milliseconds: the runs that are interrupted have enough epochs to be caught running.
+  func pretrain(batch: Int, out: String, epochs: Int = 3, resume: Bool = false) -> [String] {
     [
       "pretrain", "--train", path("train.txt"), "--val", path("val.txt"), "--labels",
-      clips("shape_labels.txt"), "--config", path("arch.json"), "--size", "32", "--epochs", "3",
+      clips("shape_labels.txt"), "--config", path("arch.json"), "--size", "32", "--epochs", String(epochs),
       "--batch-size", String(batch), "--lr", "0.003", "--seed", "5", "--threads", "1", "--quiet",
       "--allreduce-bucket-mb", "0.02", "--out", path(out),
     ] + (resume ? ["--resume"] : [])
@@ -69,7 +70,7 @@ final class DistributedTrainingTests: XCTestCase {
     // The bad entry: reported once, by rank 0, over 3 epochs; the summary printed once.
     XCTAssertEqual(two.stderr.components(separatedBy: "missing.png").count, 2, two.stderr)
     XCTAssertEqual(two.stdout.split(separator: "\n").count, 1, two.stdout)
-    try assertSameRun(path("one"), path("two"))
+    try assertSameRun(path("one"), path("two"), epochs: 3)
   }
 
   /// 2 processes killed (one rank, kill -9) after epoch 1, resumed by 1 process; and 1
@@ -77,11 +78,12 @@ final class DistributedTrainingTests: XCTestCase {
   func testResumeWithAnotherNumberOfProcessesAfterAKill() throws {
     let mpirun = try mpirunPath()
     try writeData()
-    let reference = try launch(nil, pretrain(batch: 8, out: "reference")).finish(within: 120)
+    let epochs = 12
+    let reference = try launch(nil, pretrain(batch: 8, out: "reference", epochs: epochs)).finish(within: 120)
     XCTAssertEqual(reference.status, 0, reference.stderr)
 
     // 2 → 1.
-    var job = try launch(mpirun, pretrain(batch: 4, out: "a"))
+    var job = try launch(mpirun, pretrain(batch: 4, out: "a", epochs: epochs))
     try job.waitForFile(path("a/last.safetensors"), within: 120)
     let rank1 = try XCTUnwrap(job.rankPID(1), "no process of rank 1 under mpirun")
     let killed = Date()
@@ -89,23 +91,23 @@ final class DistributedTrainingTests: XCTestCase {
     var run = try job.finish(within: 60)
     XCTAssertNotEqual(run.status, 0, run.stderr)
     XCTAssertLessThan(Date().timeIntervalSince(killed), 30, "the job outlived its killed rank")
-    XCTAssertEqual(try safetensorsTrainingState(path("a/last.safetensors"))["epochs_done"] as? Int, 1)
-    run = try launch(nil, pretrain(batch: 8, out: "a", resume: true)).finish(within: 120)
+    XCTAssertTrue((1..<epochs).contains(try epochsDone(path("a"))))
+    run = try launch(nil, pretrain(batch: 8, out: "a", epochs: epochs, resume: true)).finish(within: 120)
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
-    try assertSameRun(path("reference"), path("a"))
+    try assertSameRun(path("reference"), path("a"), epochs: epochs)
 
     // 1 → 2.
-    job = try launch(nil, pretrain(batch: 8, out: "b"))
+    job = try launch(nil, pretrain(batch: 8, out: "b", epochs: epochs))
     try job.waitForFile(path("b/last.safetensors"), within: 120)
     kill(job.process.processIdentifier, SIGKILL)
     run = try job.finish(within: 60)
     XCTAssertTrue(run.crashed)
-    XCTAssertEqual(try safetensorsTrainingState(path("b/last.safetensors"))["epochs_done"] as? Int, 1)
-    run = try launch(mpirun, pretrain(batch: 4, out: "b", resume: true)).finish(within: 120)
+    XCTAssertTrue((1..<epochs).contains(try epochsDone(path("b"))))
+    run = try launch(mpirun, pretrain(batch: 4, out: "b", epochs: epochs, resume: true)).finish(within: 120)
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
-    try assertSameRun(path("reference"), path("b"))
+    try assertSameRun(path("reference"), path("b"), epochs: epochs)
   }
 
   /// A rank that stops answering (SIGSTOP) makes the other one give up after
@@ -113,7 +115,8 @@ final class DistributedTrainingTests: XCTestCase {
   func testStalledRankEndsTheJobAfterTheTimeout() throws {
     let mpirun = try mpirunPath()
     try writeData()
-    let job = try launch(mpirun, pretrain(batch: 4, out: "stall"), environment: ["VCOSWIN_MPI_TIMEOUT": "2"])
+    let job = try launch(
+      mpirun, pretrain(batch: 4, out: "stall", epochs: 12), environment: ["VCOSWIN_MPI_TIMEOUT": "2"])
     try job.waitForFile(path("stall/last.safetensors"), within: 120)
     let rank1 = try XCTUnwrap(job.rankPID(1), "no process of rank 1 under mpirun")
     let stopped = Date()
@@ -124,22 +127,36 @@ final class DistributedTrainingTests: XCTestCase {
     XCTAssertLessThan(Date().timeIntervalSince(stopped), 30, "the job outlived its timeout")
     XCTAssertTrue(run.stderr.contains("error: rank 0 of 2: "), run.stderr)
     XCTAssertTrue(run.stderr.contains("did not finish within 2 s (VCOSWIN_MPI_TIMEOUT)"), run.stderr)
-    XCTAssertEqual(try safetensorsTrainingState(path("stall/last.safetensors"))["epochs_done"] as? Int, 1)
+    XCTAssertTrue((1..<12).contains(try epochsDone(path("stall"))))
   }
 
   // MARK: Comparing runs
 
   /// Every tensor of the two runs' `last.safetensors` (weights and AdamW moments) within
   /// ‖a − b‖ ≤ 1e-5 ‖a‖, and the same `metrics.jsonl` but for the timings.
-  func assertSameRun(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
+  func assertSameRun(
+    _ a: String, _ b: String, epochs: Int, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
     let x = try safetensorsFloats(a + "/last.safetensors")
     let y = try safetensorsFloats(b + "/last.safetensors")
     XCTAssertEqual(Set(x.keys), Set(y.keys), file: file, line: line)
     XCTAssertGreaterThan(x.count, 10, file: file, line: line)
-    for (name, u) in x {
-      guard let v = y[name], v.count == u.count else {
+    for (name, whole) in x {
+      guard let other = y[name], other.count == whole.count else {
         XCTFail("\(name): missing or another size", file: file, line: line)
         continue
+      }
+      var (u, v) = (whole, other)
+      if name.hasSuffix(".qkv.bias") {
+        // The key bias has a zero gradient (it adds q·b to every logit of a softmax row), so it
+        // holds float rounding only, which differs: it must stay negligible, and the query and
+        // value biases are compared.
+        let n = u.count / 3
+        let keys = u[n..<(2 * n)] + v[n..<(2 * n)]
+        u.removeSubrange(n..<(2 * n))
+        v.removeSubrange(n..<(2 * n))
+        let largest = u.map { abs($0) }.max() ?? 0
+        XCTAssertLessThanOrEqual(keys.map { abs($0) }.max() ?? 0, 1e-3 * largest, name, file: file, line: line)
       }
       var diff = 0.0
       var norm = 0.0
@@ -151,7 +168,7 @@ final class DistributedTrainingTests: XCTestCase {
     }
     let m = try metricsLines(a + "/metrics.jsonl")
     let n = try metricsLines(b + "/metrics.jsonl")
-    XCTAssertEqual(m.count, 3, file: file, line: line)
+    XCTAssertEqual(m.count, epochs, file: file, line: line)
     XCTAssertEqual(m.count, n.count, file: file, line: line)
     for (p, q) in zip(m, n) {
       for key in ["epoch", "train_loss", "train_top1", "val_top1", "val_top5", "lr", "skipped"] {
@@ -159,6 +176,12 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertEqual(u, v, accuracy: 1e-5 * Swift.max(1, abs(u)), "\(key): \(p) vs \(q)", file: file, line: line)
       }
     }
+  }
+
+  /// `epochs_done` of the run's `last.safetensors` (which must read as a whole file).
+  func epochsDone(_ run: String) throws -> Int {
+    _ = try safetensorsFloats(run + "/last.safetensors")
+    return try XCTUnwrap(try safetensorsTrainingState(run + "/last.safetensors")["epochs_done"] as? Int)
   }
 
   func metricsLines(_ path: String) throws -> [[String: Any]] {

@@ -1,3 +1,5 @@
+// The distributed benchmarks (run under `mpirun -np N`; alone they run as one process).
+//
 // `vcoswin-bench allreduce`: the gradient all-reduce of a distributed run, alone. Run it under
 // `mpirun -np N`: every rank sums a model's flat gradient buffer (one float per parameter of
 // the preset, swin3d_t by default: 28.2 M floats), checks the sum, and rank 0 prints the time
@@ -8,10 +10,19 @@
 // Algorithm bandwidth = bytes / time; bus bandwidth = algorithm bandwidth · 2(N−1)/N, the
 // bytes each rank sends and receives in a ring all-reduce (comparable across N).
 
+// `vcoswin-bench dp-step`: a data-parallel training step (forward, backward with the gradient
+// buckets all-reduced as they are finished, AdamW) of a preset at a per-process batch; rank 0
+// prints the step time (the slowest rank's, median), the samples per second of all ranks
+// together, and how long the step waited for the all-reduce after backward (the exposed
+// communication). `Docs/DISTRIBUTED.md` compares 2 ranks × 1 thread with 1 rank × 2 threads.
+
 import ArgumentParser
+import Compute
 import Distributed
 import Foundation
 import Models
+import NN
+import Training
 
 struct AllReduceBench: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -126,5 +137,102 @@ struct AllReduceBench: ParsableCommand {
     if world.isRoot, results.count == 2 {
       print(String(format: "  buckets / flat time: %.2f×", results[1].1 / results[0].1))
     }
+  }
+}
+
+struct DataParallelStepBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dp-step",
+    abstract: "Data-parallel training step time and throughput (run under mpirun).")
+
+  @Option(help: "Model preset (video presets take --frames).")
+  var preset = "swin3d_t"
+
+  @Option(help: "Samples per process.")
+  var batch = 1
+
+  @Option(help: "Frames per sample.")
+  var frames = 8
+
+  @Option(help: "Frame height and width.")
+  var size = 112
+
+  @Option(help: "Threads per process.")
+  var threads = 1
+
+  @Option(help: "Timed steps after one warm-up (the fastest and the median are reported).")
+  var iterations = 3
+
+  @Option(help: "All-reduce bucket size in megabytes.")
+  var bucketMB = 25.0
+
+  func validate() throws {
+    for (name, v, limit) in [
+      ("--batch", batch, 256), ("--frames", frames, 256), ("--size", size, 1024),
+      ("--threads", threads, 256), ("--iterations", iterations, 1000),
+    ] where !(1...limit).contains(v) {
+      throw ValidationError("\(name) must be in 1…\(limit) (got \(v)).")
+    }
+    guard bucketMB > 0 else { throw ValidationError("--bucket-mb must be positive.") }
+  }
+
+  func run() throws {
+    let world = Communicator.world
+    do {
+      try measure(world)
+      world.finalize()
+    } catch {
+      FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+      world.abort(code: 1)
+    }
+  }
+
+  private func measure(_ world: Communicator) throws {
+    ThreadBudget.configure(threads: threads)
+    let config = try ModelConfig.preset(preset, dims: 3)
+    let model = VCoSwinModel(config: config, seed: 1)
+    let shape = config.dims == 3 ? [batch, 3, frames, size, size] : [batch, 3, size, size]
+    var rng = SeededRandom(seed: 2 &+ UInt64(world.rank))
+    let x = Tensor(zeros: shape)  // [B, 3, (T,) H, W]
+    for i in 0..<x.count { x.pointer[i] = rng.normal() }
+    let labels = (0..<batch).map { ($0 + world.rank) % config.classes }
+    let optimizer = AdamW(store: model.store, weightDecay: 0.05)
+    let loss = CrossEntropyLoss()
+    let buckets = GradientBuckets(
+      communicator: world, store: model.store, bucketFloats: Swift.max(1, Int(bucketMB * 1_048_576 / 4)))
+    model.onGradientsFinal = { buckets.gradientsFinal(from: $0) }
+    // times [iterations]: whole step; waits [iterations]: after backward, until the sums are in.
+    var times: [Double] = []
+    var waits: [Double] = []
+    for i in 0...iterations {
+      try world.barrier()
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      model.store.zeroGrads()
+      let out = try model.forward(x, training: true)
+      _ = loss.forward(out.logits, labels: labels)
+      buckets.arm()
+      model.backward(loss.backward())
+      let t1 = DispatchTime.now().uptimeNanoseconds
+      try buckets.finish()
+      let t2 = DispatchTime.now().uptimeNanoseconds
+      optimizer.update(lr: 1e-4)
+      let t3 = DispatchTime.now().uptimeNanoseconds
+      if i > 0 {
+        times.append(Double(t3 - t0) * 1e-9)
+        waits.append(Double(t2 - t1) * 1e-9)
+      }
+    }
+    try world.allReduceMax(&times)
+    try world.allReduceMax(&waits)
+    guard world.isRoot else { return }
+    let median = times.sorted()[times.count / 2]
+    let best = times.min() ?? 0
+    let wait = waits.sorted()[waits.count / 2]
+    print(
+      "dp-step: \(preset) training step, \(world.size) process\(world.size == 1 ? "" : "es") × batch \(batch) × \(threads) thread\(threads == 1 ? "" : "s"), input \(shape), \(buckets.ranges.count) buckets")
+    print(
+      String(
+        format: "  step %.3f s (median %.3f s), %.2f samples/s over all processes; all-reduce wait after backward %.3f s (median)",
+        best, median, Double(batch * world.size) / median, wait))
   }
 }
