@@ -6,7 +6,8 @@
 #   make build bench && Tools/two_hosts.sh [WORKDIR]    (as root: it creates namespaces)
 #
 # With vcoswin-bench built (make bench), it first measures the all-reduce of swin3d_t's
-# gradient buffer across the namespaces.
+# gradient buffer across the namespaces, and (unless STEP=0) a swin3d_t training step there
+# and on one host: step time and the all-reduce wait after backward.
 #
 # Knobs (environment): PRESET (micro), SIZE (32), CLIP_LEN (4), CLIPS (64, training entries),
 # BATCH (4, per rank), EPOCHS (1), THREADS (1, per rank).
@@ -98,6 +99,15 @@ in_a "${mpi_tcp[@]}" sh -c 'addresses=$(ip -brief -4 addr | awk "{print \$1, \$3
 if [ -x "$bench" ]; then
   echo "== all-reduce across the namespaces (TCP)"
   in_a "${mpi_tcp[@]}" "$bench" allreduce --preset swin3d_t --iterations 3
+  if [ "${STEP:-1}" = 1 ]; then
+    # A swin3d_t step, 2×3×8×112² in all: step time and the all-reduce wait after backward.
+    step=(dp-step --preset swin3d_t --batch 1 --threads 1 --iterations 2)
+    echo "== training step across the namespaces (TCP)"
+    in_a "${mpi_tcp[@]}" "$bench" "${step[@]}"
+    echo "== the same step on one host (shared memory)"
+    mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_THREAD_TIMEOUT=4 \
+      "$bench" "${step[@]}"
+  fi
 fi
 
 # The workload: a short fine-tune of a fresh video model on the shipped clips.
