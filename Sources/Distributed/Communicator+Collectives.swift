@@ -98,7 +98,8 @@ extension Communicator {
     while offset < count {
       let n = min(Communicator.maxChunk, count - offset)
       var request: MPI_Request? = vc_mpi_request_null()
-      try check(MPI_Ibcast(p + offset, Int32(n), vc_mpi_float(), Int32(root), comm, &request),
+      try check(
+        MPI_Ibcast(p + offset, Int32(n), vc_mpi_float(), Int32(root), comm, &request),
         operation)
       requests.append(request)
       offset += n

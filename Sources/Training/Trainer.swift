@@ -27,7 +27,8 @@
 // in buckets during backward (`GradientBuckets`) — together the global batch mean, as one
 // process with batch N·b computes it. Every rank then takes the same optimizer step. Rank 0
 // alone reads and writes files and prints; a resumed run's `last.safetensors` is sent to the
-// other ranks, and every rank starts from rank 0's weights.
+// other ranks, and every rank starts from rank 0's weights. Validation is sharded the same
+// way as `eval`: blocks of whole batches, gathered on rank 0 in list order.
 
 import Compute
 import Distributed
@@ -230,7 +231,9 @@ public final class Trainer {
     // restored from the same bytes).
     try communicator.broadcast(model.store.values.pointer, count: model.store.values.count, root: 0)
     if communicator.isDistributed {
-      note("\(communicator.size) processes × batch \(options.batchSize) × accumulate \(options.accumulate) = effective batch \(options.globalBatchSize * options.accumulate)")
+      note(
+        "\(communicator.size) processes × batch \(options.batchSize) × accumulate "
+          + "\(options.accumulate) = effective batch \(options.globalBatchSize * options.accumulate)")
     }
     let total = options.epochs * stepsPerEpoch
     let schedule = CosineSchedule(
@@ -242,17 +245,11 @@ public final class Trainer {
       let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
       let trainLoss = trained.loss
       try checkReplicasAgree(epoch: epoch)
-      guard communicator.isRoot else {
-        // Validation, metrics and files are rank 0's; the others go on to the next epoch.
+      guard let result = try validate() else {
+        // Metrics and files are rank 0's; the others go on to the next epoch.
         state.epochsDone = epoch
         continue
       }
-      let bar = showProgress
-        ? ProgressBar("  validate", total: val.count, unit: "clip", lineInterval: progressInterval) : nil
-      let result = try evaluate(
-        model: model, dataset: val, clips: options.evalClips, crops: options.evalCrops,
-        batchSize: options.batchSize, workers: options.workers, progress: bar)
-      bar?.finish()
       report(result.skipped, of: val)
       try checkValidation(result)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -281,6 +278,31 @@ public final class Trainer {
       try afterEpoch?(epoch)
     }
     return state.history
+  }
+
+  /// Evaluates the model on `val`. Distributed, each rank takes a contiguous block of whole
+  /// batches (`shardRange`) and rank 0 gathers the rows in list order: the result (on rank 0;
+  /// nil elsewhere) is one process's, to float rounding of the per-process batch size.
+  private func validate() throws -> EvaluationResult? {
+    let views = options.evalClips * options.evalCrops
+    let entries =
+      communicator.isDistributed
+      ? shardRange(
+        count: val.count, rank: communicator.rank, size: communicator.size,
+        granule: evaluationEntriesPerBatch(batchSize: options.batchSize, views: views))
+      : 0..<val.count
+    let bar = showProgress
+      ? ProgressBar(
+        "  validate", total: entries.count, unit: "clip", lineInterval: progressInterval) : nil
+    let rows = try evaluationRows(
+      model: model, dataset: val, entries: entries, clips: options.evalClips,
+      crops: options.evalCrops, batchSize: options.batchSize, workers: options.workers,
+      progress: bar)
+    bar?.finish()
+    guard communicator.isDistributed else { return summarize(rows, dataset: val) }
+    guard let parts = try communicator.gather(bytes: rows.encoded(), root: 0) else { return nil }
+    let all = EvaluationRows(concatenating: try parts.map { try EvaluationRows(decoding: $0) })
+    return summarize(all, dataset: val)
   }
 
   /// Checks `best.safetensors` against what `last.safetensors` (restored into `state`)
@@ -371,7 +393,10 @@ public final class Trainer {
       // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
       let endsGroup = position % options.accumulate == 0 || position == batchCount
       if share.total == 0 {
-        if endsGroup && inGroup > 0 { try step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets) }
+        if endsGroup && inGroup > 0 {
+          try step(
+            schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets)
+        }
         if endsGroup { inGroup = 0 }
         bar?.advance(share.skippedCount)
         continue
@@ -380,7 +405,8 @@ public final class Trainer {
         let input = stack(batch.samples.map(\.values), shape: train.options.sampleShape)
         let labels = batch.samples.map(\.label)
         model.reseedStochasticDepth(
-          BatchLoader<TrainingSample>.sampleSeed(seed: options.seed, epoch: epoch, index: -1 - micro),
+          BatchLoader<TrainingSample>.sampleSeed(
+            seed: options.seed, epoch: epoch, index: -1 - micro),
           skippingSamples: share.offset)
         let output = try model.forward(input, training: true)
         let l = loss.forward(output.logits, labels: labels)
@@ -407,7 +433,8 @@ public final class Trainer {
       micro += 1
       inGroup += 1
       if endsGroup {
-        try step(schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets)
+        try step(
+          schedule: schedule, state: &state, batches: inGroup, epoch: epoch, buckets: buckets)
         inGroup = 0
       }
       bar?.status = String(format: "loss %.3f", lossSum / Double(Swift.max(1, seen)))
@@ -459,7 +486,8 @@ public final class Trainer {
       total: loaded.reduce(0, +), offset: loaded[0..<rank].reduce(0, +),
       skippedCount: Int(counts[ranks]), skipped: [])
     guard counts[ranks] > 0 else { return share }
-    let mine = try JSONEncoder().encode(batch.skipped.map { SkippedWire(index: $0.index, message: $0.message) })
+    let mine = try JSONEncoder().encode(
+      batch.skipped.map { SkippedWire(index: $0.index, message: $0.message) })
     guard let all = try communicator.gather(bytes: [UInt8](mine), root: 0) else { return share }
     // Rank order is position order in the global batch: the order one process meets them.
     for bytes in all {
@@ -521,7 +549,8 @@ public final class Trainer {
     try communicator.allReduceMax(&extremes)
     guard extremes[0] == -extremes[1] else {
       throw TrainingError(
-        "epoch \(epoch): the ranks' weights differ (sums from \(-extremes[1]) to \(extremes[0])); the processes must run the same build on the same kind of CPU")
+        "epoch \(epoch): the ranks' weights differ (sums from \(-extremes[1]) to \(extremes[0])); "
+          + "the processes must run the same build on the same kind of CPU, with the same --threads")
     }
   }
 
@@ -563,7 +592,8 @@ public final class Trainer {
   private func lastCheckpointForResume() throws -> SafeTensorsFile? {
     let path = lastURL.path
     guard communicator.isDistributed else {
-      return FileManager.default.fileExists(atPath: path) ? try SafeTensorsFile.read(path: path) : nil
+      guard FileManager.default.fileExists(atPath: path) else { return nil }
+      return try SafeTensorsFile.read(path: path)
     }
     var bytes: [UInt8] = []
     if communicator.isRoot, FileManager.default.fileExists(atPath: path) {

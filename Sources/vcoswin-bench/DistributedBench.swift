@@ -199,7 +199,8 @@ struct DataParallelStepBench: ParsableCommand {
     let optimizer = AdamW(store: model.store, weightDecay: 0.05)
     let loss = CrossEntropyLoss()
     let buckets = GradientBuckets(
-      communicator: world, store: model.store, bucketFloats: Swift.max(1, Int(bucketMB * 1_048_576 / 4)))
+      communicator: world, store: model.store,
+      bucketFloats: Swift.max(1, Int(bucketMB * 1_048_576 / 4)))
     model.onGradientsFinal = { buckets.gradientsFinal(from: $0) }
     // times [iterations]: whole step; waits [iterations]: after backward, until the sums are in.
     var times: [Double] = []
@@ -229,10 +230,12 @@ struct DataParallelStepBench: ParsableCommand {
     let best = times.min() ?? 0
     let wait = waits.sorted()[waits.count / 2]
     print(
-      "dp-step: \(preset) training step, \(world.size) process\(world.size == 1 ? "" : "es") × batch \(batch) × \(threads) thread\(threads == 1 ? "" : "s"), input \(shape), \(buckets.ranges.count) buckets")
+      "dp-step: \(preset) training step, \(world.size) process\(world.size == 1 ? "" : "es") × batch \(batch) × \(threads) thread\(threads == 1 ? "" : "s"), input \(shape), \(buckets.ranges.count) buckets"
+    )
     print(
       String(
-        format: "  step %.3f s (median %.3f s), %.2f samples/s over all processes; all-reduce wait after backward %.3f s (median)",
+        format:
+          "  step %.3f s (median %.3f s), %.2f samples/s over all processes; all-reduce wait after backward %.3f s (median)",
         best, median, Double(batch * world.size) / median, wait))
   }
 }

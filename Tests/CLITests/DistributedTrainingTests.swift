@@ -7,12 +7,15 @@ import XCTest
 /// stalled ends the job with an error in bounded time, leaving `last.safetensors` intact.
 ///
 /// The tests launch the built `vcoswin` with `mpirun --allow-run-as-root --oversubscribe`
-/// (`make test` installs Open MPI); they skip, saying so, only when `mpirun` is absent.
+/// (`make test` installs Open MPI); they skip, saying so, only when `mpirun` is absent. The
+/// processes talk through shared memory without cross-process copies (which containers that
+/// forbid `ptrace` refuse).
 final class DistributedTrainingTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-mpi-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-mpi-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -38,7 +41,8 @@ final class DistributedTrainingTests: XCTestCase {
     }
     var train = try lines("shapes_train.txt", 11)
     train.insert(path("missing.png") + " 1", at: 5)
-    try train.joined(separator: "\n").write(toFile: path("train.txt"), atomically: true, encoding: .utf8)
+    try train.joined(separator: "\n").write(
+      toFile: path("train.txt"), atomically: true, encoding: .utf8)
     try lines("shapes_val.txt", 4).joined(separator: "\n")
       .write(toFile: path("val.txt"), atomically: true, encoding: .utf8)
     try Self.config.write(toFile: path("arch.json"), atomically: true, encoding: .utf8)
@@ -49,7 +53,8 @@ final class DistributedTrainingTests: XCTestCase {
   func pretrain(batch: Int, out: String, epochs: Int = 3, resume: Bool = false) -> [String] {
     [
       "pretrain", "--train", path("train.txt"), "--val", path("val.txt"), "--labels",
-      clips("shape_labels.txt"), "--config", path("arch.json"), "--size", "32", "--epochs", String(epochs),
+      clips("shape_labels.txt"), "--config", path("arch.json"), "--size", "32", "--epochs",
+      String(epochs),
       "--batch-size", String(batch), "--lr", "0.003", "--seed", "5", "--threads", "1", "--quiet",
       "--allreduce-bucket-mb", "0.02", "--out", path(out),
     ] + (resume ? ["--resume"] : [])
@@ -65,7 +70,8 @@ final class DistributedTrainingTests: XCTestCase {
     let two = try launch(mpirun, pretrain(batch: 4, out: "two")).finish(within: 120)
     XCTAssertEqual(two.status, 0, two.stderr)
     XCTAssertEqual(
-      two.stderr.components(separatedBy: "2 processes × batch 4 × accumulate 1 = effective batch 8").count,
+      two.stderr.components(separatedBy: "2 processes × batch 4 × accumulate 1 = effective batch 8")
+        .count,
       2, two.stderr)
     // The bad entry: reported once, by rank 0, over 3 epochs; the summary printed once.
     XCTAssertEqual(two.stderr.components(separatedBy: "missing.png").count, 2, two.stderr)
@@ -79,7 +85,8 @@ final class DistributedTrainingTests: XCTestCase {
     let mpirun = try mpirunPath()
     try writeData()
     let epochs = 12
-    let reference = try launch(nil, pretrain(batch: 8, out: "reference", epochs: epochs)).finish(within: 120)
+    let reference = try launch(nil, pretrain(batch: 8, out: "reference", epochs: epochs)).finish(
+      within: 120)
     XCTAssertEqual(reference.status, 0, reference.stderr)
 
     // 2 → 1.
@@ -92,7 +99,8 @@ final class DistributedTrainingTests: XCTestCase {
     XCTAssertNotEqual(run.status, 0, run.stderr)
     XCTAssertLessThan(Date().timeIntervalSince(killed), 30, "the job outlived its killed rank")
     XCTAssertTrue((1..<epochs).contains(try epochsDone(path("a"))))
-    run = try launch(nil, pretrain(batch: 8, out: "a", epochs: epochs, resume: true)).finish(within: 120)
+    run = try launch(nil, pretrain(batch: 8, out: "a", epochs: epochs, resume: true)).finish(
+      within: 120)
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
     try assertSameRun(path("reference"), path("a"), epochs: epochs)
@@ -104,7 +112,8 @@ final class DistributedTrainingTests: XCTestCase {
     run = try job.finish(within: 60)
     XCTAssertTrue(run.crashed)
     XCTAssertTrue((1..<epochs).contains(try epochsDone(path("b"))))
-    run = try launch(mpirun, pretrain(batch: 4, out: "b", epochs: epochs, resume: true)).finish(within: 120)
+    run = try launch(mpirun, pretrain(batch: 4, out: "b", epochs: epochs, resume: true)).finish(
+      within: 120)
     XCTAssertEqual(run.status, 0, run.stderr)
     XCTAssertTrue(run.stderr.contains("resuming"), run.stderr)
     try assertSameRun(path("reference"), path("b"), epochs: epochs)
@@ -116,7 +125,8 @@ final class DistributedTrainingTests: XCTestCase {
     let mpirun = try mpirunPath()
     try writeData()
     let job = try launch(
-      mpirun, pretrain(batch: 4, out: "stall", epochs: 12), environment: ["VCOSWIN_MPI_TIMEOUT": "2"])
+      mpirun, pretrain(batch: 4, out: "stall", epochs: 12),
+      environment: ["VCOSWIN_MPI_TIMEOUT": "2"])
     try job.waitForFile(path("stall/last.safetensors"), within: 120)
     let rank1 = try XCTUnwrap(job.rankPID(1), "no process of rank 1 under mpirun")
     let stopped = Date()
@@ -126,8 +136,37 @@ final class DistributedTrainingTests: XCTestCase {
     XCTAssertNotEqual(run.status, 0, run.stderr)
     XCTAssertLessThan(Date().timeIntervalSince(stopped), 30, "the job outlived its timeout")
     XCTAssertTrue(run.stderr.contains("error: rank 0 of 2: "), run.stderr)
-    XCTAssertTrue(run.stderr.contains("did not finish within 2 s (VCOSWIN_MPI_TIMEOUT)"), run.stderr)
+    XCTAssertTrue(
+      run.stderr.contains("did not finish within 2 s (VCOSWIN_MPI_TIMEOUT)"), run.stderr)
     XCTAssertTrue((1..<12).contains(try epochsDone(path("stall"))))
+  }
+
+  /// The collectives between 3 processes (not a power of two): `vcoswin-bench allreduce` sums a
+  /// buffer in one call and in 7 buckets, checks every sum on every rank (an error otherwise),
+  /// and reduces the timings with a maximum.
+  func testCollectivesBetweenThreeProcesses() throws {
+    let mpirun = try mpirunPath()
+    let bench = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
+      .deletingLastPathComponent()
+      .appendingPathComponent("vcoswin-bench")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: mpirun)
+    process.arguments = [
+      "--allow-run-as-root", "--oversubscribe", "-np", "3", "--mca", "btl", "self,vader",
+      "--mca", "btl_vader_single_copy_mechanism", "none",
+      bench.path,
+      "allreduce", "--floats", "100000", "--bucket-mb", "0.06", "--iterations", "2",
+    ]
+    let out = folder.appendingPathComponent("bench.out")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: out)
+    try process.run()
+    let run = try BackgroundRun(process: process, stdout: out, stderr: out).finish(within: 60)
+    XCTAssertEqual(run.status, 0, run.stdout)
+    XCTAssertTrue(
+      run.stdout.contains("all-reduce of 100000 floats (0.4 MB) between 3 processes"), run.stdout)
+    XCTAssertTrue(run.stdout.contains("  buckets  fastest"), run.stdout)
   }
 
   // MARK: Comparing runs
@@ -156,7 +195,8 @@ final class DistributedTrainingTests: XCTestCase {
         u.removeSubrange(n..<(2 * n))
         v.removeSubrange(n..<(2 * n))
         let largest = u.map { abs($0) }.max() ?? 0
-        XCTAssertLessThanOrEqual(keys.map { abs($0) }.max() ?? 0, 1e-3 * largest, name, file: file, line: line)
+        XCTAssertLessThanOrEqual(
+          keys.map { abs($0) }.max() ?? 0, 1e-3 * largest, name, file: file, line: line)
       }
       var diff = 0.0
       var norm = 0.0
@@ -164,7 +204,8 @@ final class DistributedTrainingTests: XCTestCase {
         diff += Double(u[i] - v[i]) * Double(u[i] - v[i])
         norm += Double(u[i]) * Double(u[i])
       }
-      XCTAssertLessThanOrEqual(diff.squareRoot(), 1e-5 * norm.squareRoot() + 1e-12, name, file: file, line: line)
+      XCTAssertLessThanOrEqual(
+        diff.squareRoot(), 1e-5 * norm.squareRoot() + 1e-12, name, file: file, line: line)
     }
     let m = try metricsLines(a + "/metrics.jsonl")
     let n = try metricsLines(b + "/metrics.jsonl")
@@ -173,7 +214,9 @@ final class DistributedTrainingTests: XCTestCase {
     for (p, q) in zip(m, n) {
       for key in ["epoch", "train_loss", "train_top1", "val_top1", "val_top5", "lr", "skipped"] {
         let (u, v) = (try XCTUnwrap(p[key] as? Double, key), try XCTUnwrap(q[key] as? Double, key))
-        XCTAssertEqual(u, v, accuracy: 1e-5 * Swift.max(1, abs(u)), "\(key): \(p) vs \(q)", file: file, line: line)
+        XCTAssertEqual(
+          u, v, accuracy: 1e-5 * Swift.max(1, abs(u)), "\(key): \(p) vs \(q)", file: file,
+          line: line)
       }
     }
   }
@@ -181,7 +224,8 @@ final class DistributedTrainingTests: XCTestCase {
   /// `epochs_done` of the run's `last.safetensors` (which must read as a whole file).
   func epochsDone(_ run: String) throws -> Int {
     _ = try safetensorsFloats(run + "/last.safetensors")
-    return try XCTUnwrap(try safetensorsTrainingState(run + "/last.safetensors")["epochs_done"] as? Int)
+    return try XCTUnwrap(
+      try safetensorsTrainingState(run + "/last.safetensors")["epochs_done"] as? Int)
   }
 
   func metricsLines(_ path: String) throws -> [[String: Any]] {
@@ -200,7 +244,9 @@ func mpirunPath() throws -> String {
     let candidate = "\(folder)/mpirun"
     if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
   }
-  throw XCTSkip("mpirun not found on the PATH: install Open MPI (`make deps` does) to run the distributed tests")
+  throw XCTSkip(
+    "mpirun not found on the PATH: install Open MPI (`make deps` does) to run the distributed tests"
+  )
 }
 
 /// A `vcoswin` run in the background (under `mpirun -np 2` when given its path), its output
@@ -228,7 +274,9 @@ struct BackgroundRun {
   /// The process id of rank `rank` among mpirun's children (from `OMPI_COMM_WORLD_RANK`).
   func rankPID(_ rank: Int) -> pid_t? {
     let parent = process.processIdentifier
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+      return nil
+    }
     for entry in entries {
       guard let pid = Int32(entry),
         let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -252,7 +300,8 @@ struct BackgroundRun {
       if Date() > deadline {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        throw RunFailure(description: "the run did not end within \(seconds) s: \(try read(stderr))")
+        throw RunFailure(
+          description: "the run did not end within \(seconds) s: \(try read(stderr))")
       }
       usleep(10_000)
     }
@@ -280,7 +329,11 @@ extension DistributedTrainingTests {
     if let mpirun {
       process.executableURL = URL(fileURLWithPath: mpirun)
       process.arguments =
-        ["--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl", "self,vader", binary.path]
+        [
+          "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl", "self,vader",
+          "--mca", "btl_vader_single_copy_mechanism", "none",
+          binary.path,
+        ]
         + arguments
     } else {
       process.executableURL = binary
@@ -314,7 +367,9 @@ func safetensorsFloats(_ path: String) throws -> [String: [Float]] {
     let offsets = try XCTUnwrap(entry["data_offsets"] as? [Int])
     let bytes = data.subdata(in: (8 + length + offsets[0])..<(8 + length + offsets[1]))
     out[name] = bytes.withUnsafeBytes { raw in
-      (0..<(bytes.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
+      (0..<(bytes.count / 4)).map {
+        Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+      }
     }
   }
   return out

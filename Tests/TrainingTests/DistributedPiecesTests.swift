@@ -12,8 +12,10 @@ import XCTest
 final class DistributedPiecesTests: XCTestCase {
   func config(dropPath: Double) throws -> ModelConfig {
     try ModelConfig(
-      variant: .coswin, dims: 2, embedDim: 8, depths: [1, 2], heads: [1, 2], windows: [[4, 4], [2, 2]],
-      embedKernel: [7, 7], embedStride: [4, 4], embedPadding: [2, 2], mergeKernel: [3, 3], mergeStride: [2, 2],
+      variant: .coswin, dims: 2, embedDim: 8, depths: [1, 2], heads: [1, 2],
+      windows: [[4, 4], [2, 2]],
+      embedKernel: [7, 7], embedStride: [4, 4], embedPadding: [2, 2], mergeKernel: [3, 3],
+      mergeStride: [2, 2],
       mergePadding: [1, 1], dropPath: dropPath, classes: 5)
   }
 
@@ -48,9 +50,11 @@ final class DistributedPiecesTests: XCTestCase {
     let starts = Set(model.store.parameters.map(\.offset))
     for (offset, snapshot) in reports {
       XCTAssertTrue(starts.contains(offset), "\(offset) is not where a parameter starts")
-      XCTAssertEqual(Array(snapshot[offset...]), Array(final[offset...]), "suffix from \(offset) not final")
+      XCTAssertEqual(
+        Array(snapshot[offset...]), Array(final[offset...]), "suffix from \(offset) not final")
       if offset > 0 {
-        XCTAssertNotEqual(Array(snapshot[..<offset]), Array(final[..<offset]), "nothing left before \(offset)")
+        XCTAssertNotEqual(
+          Array(snapshot[..<offset]), Array(final[..<offset]), "nothing left before \(offset)")
       }
     }
   }
@@ -60,11 +64,14 @@ final class DistributedPiecesTests: XCTestCase {
   func testBucketsTileTheBufferFromItsEnd() throws {
     let model = VCoSwinModel(config: try config(dropPath: 0), seed: 2)
     let total = model.store.grads.count
-    let buckets = GradientBuckets(communicator: Communicator(single: 1), store: model.store, bucketFloats: 1000)
+    let buckets = GradientBuckets(
+      communicator: Communicator(single: 1), store: model.store, bucketFloats: 1000)
     XCTAssertEqual(buckets.ranges.count, (total + 999) / 1000)
     XCTAssertEqual(buckets.ranges.first?.upperBound, total)
     XCTAssertEqual(buckets.ranges.last?.lowerBound, 0)
-    for (a, b) in zip(buckets.ranges, buckets.ranges.dropFirst()) { XCTAssertEqual(a.lowerBound, b.upperBound) }
+    for (a, b) in zip(buckets.ranges, buckets.ranges.dropFirst()) {
+      XCTAssertEqual(a.lowerBound, b.upperBound)
+    }
     for i in 0..<total { model.store.grads.pointer[i] = Float(i) }
     buckets.arm()
     buckets.gradientsFinal(from: total / 2)

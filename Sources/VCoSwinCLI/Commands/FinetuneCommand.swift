@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Models
 import SafeTensors
@@ -15,7 +16,8 @@ struct FinetuneCommand: ParsableCommand {
       labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
       the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
       an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
-      Off a terminal, a progress line is printed every 30 s.
+      Off a terminal, a progress line is printed every 30 s. Under `mpirun -np N` the N \
+      processes train one model (--batch-size per process; see Docs/DISTRIBUTED.md).
 
       Example:
         vcoswin finetune --train Clips/train.txt --val Clips/val.txt \\
@@ -51,7 +53,7 @@ struct FinetuneCommand: ParsableCommand {
     guard model.config.dims == 3 else {
       throw CommandFailure("\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)")
     }
-    if let note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    if let note, Communicator.world.isRoot { FileHandle.standardError.write(Data((note + "\n").utf8)) }
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
       kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: flip.flip,

@@ -12,7 +12,9 @@ struct PretrainCommand: ParsableCommand {
       Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights, \
       optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1). \
       An --out folder that holds an earlier run is refused: continue it with --resume, or \
-      replace it with --overwrite. Off a terminal, a progress line is printed every 30 s.
+      replace it with --overwrite. Off a terminal, a progress line is printed every 30 s. Under \
+      `mpirun -np N` the N processes train one model (--batch-size per process; see \
+      Docs/DISTRIBUTED.md).
 
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
 

@@ -154,17 +154,23 @@ struct TrainingArguments: ParsableArguments {
   ) throws {
     let world = Communicator.world
     guard world.usesMPI else {
-      return try train(model: model, labels: labels, provenance: provenance, data: data, options: options, title: title, world: world)
+      return try train(
+        model: model, labels: labels, provenance: provenance, data: data, options: options,
+        title: title, world: world)
     }
     do {
       var options = options
       options.processes = world.isDistributed ? world.size : nil
-      try train(model: model, labels: labels, provenance: provenance, data: data, options: options, title: title, world: world)
+      try train(
+        model: model, labels: labels, provenance: provenance, data: data, options: options,
+        title: title, world: world)
       try world.barrier()
       world.finalize()
     } catch {
       let text = (error as? CommandFailure)?.message ?? String(describing: error)
-      let prefix = world.isRoot ? "" : "rank \(world.rank) of \(world.size): "
+      // A DistributedError names its rank already.
+      let prefix =
+        world.isRoot || error is DistributedError ? "" : "rank \(world.rank) of \(world.size): "
       FileHandle.standardError.write(Data("error: \(prefix)\(text)\n".utf8))
       world.abort(code: 1)
     }
