@@ -59,6 +59,15 @@ final class ShardedInferenceTests: XCTestCase {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // A run that hangs (a rank waiting on one that left) fails the test instead of hanging it;
+    // mpirun ends its processes on SIGTERM.
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      XCTFail("\(executable) \(arguments.joined(separator: " ")) did not end within 120 s")
+    }
     process.waitUntilExit()
     return CLIRun(
       status: process.terminationStatus,
