@@ -3,9 +3,13 @@
 # namespaces joined by a veth pair, so every byte between them crosses TCP as between two
 # machines. Then the same run with both ranks on one host (shared memory), for comparison.
 #
-#   make build && Tools/two_hosts.sh [WORKDIR]          (as root: it creates namespaces)
+#   make build bench && Tools/two_hosts.sh [WORKDIR]    (as root: it creates namespaces)
 #
-# Knobs (environment): PRESET (micro), SIZE (32), CLIP_LEN (4), CLIPS (32, training entries),
+# With vcoswin-bench built (make bench), it first measures the all-reduce of swin3d_t's
+# gradient buffer across the namespaces, and (unless STEP=0) a swin3d_t training step there
+# and on one host: step time and the all-reduce wait after backward.
+#
+# Knobs (environment): PRESET (micro), SIZE (32), CLIP_LEN (4), CLIPS (64, training entries),
 # BATCH (4, per rank), EPOCHS (1), THREADS (1, per rank).
 #
 # How it works:
@@ -23,10 +27,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.build/release/vcoswin"
+bench="$root/.build/release/vcoswin-bench"
 work=${1:-$(mktemp -d /tmp/vcoswin-two-hosts-XXXXXX)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-preset=${PRESET:-micro} size=${SIZE:-32} clip_len=${CLIP_LEN:-4} clips=${CLIPS:-32}
+preset=${PRESET:-micro} size=${SIZE:-32} clip_len=${CLIP_LEN:-4} clips=${CLIPS:-64}
 batch=${BATCH:-4} epochs=${EPOCHS:-1} threads=${THREADS:-1}
 
 fail() { echo "error: $*" >&2; exit 1; }
@@ -81,56 +86,82 @@ mpi_tcp=(mpirun --allow-run-as-root --oversubscribe -np 2 --host "$addr_a:1,$add
          -x OPENBLAS_THREAD_TIMEOUT=4)
 in_a() { ip netns exec "$ns_a" unshare --uts sh -c 'hostname vcoswin-a; exec "$@"' sh "$@"; }
 counters() {  # counters NS IF: "rx tx" bytes
-  ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_bytes" "/sys/class/net/$2/statistics/tx_bytes" |
-    paste -sd' '
+  local d="/sys/class/net/$2/statistics"
+  ip netns exec "$1" cat "$d/rx_bytes" "$d/tx_bytes" | paste -sd' '
 }
 
 echo "== plumbing: each rank's host and addresses"
-in_a "${mpi_tcp[@]}" sh -c 'echo "rank $OMPI_COMM_WORLD_RANK on $(hostname): $(ip -brief -4 addr | tr -s " " | paste -sd";")"'
+# shellcheck disable=SC2016  # expanded by each rank's shell
+in_a "${mpi_tcp[@]}" sh -c 'addresses=$(ip -brief -4 addr | awk "{print \$1, \$3}" | paste -sd, -)
+  echo "rank $OMPI_COMM_WORLD_RANK on $(hostname): $addresses"'
+
+# The all-reduce alone (swin3d_t's gradient buffer) over TCP, when vcoswin-bench is built.
+if [ -x "$bench" ]; then
+  echo "== all-reduce across the namespaces (TCP)"
+  in_a "${mpi_tcp[@]}" "$bench" allreduce --preset swin3d_t --iterations 3
+  if [ "${STEP:-1}" = 1 ]; then
+    # A swin3d_t step, 2×3×8×112² in all: step time and the all-reduce wait after backward.
+    step=(dp-step --preset swin3d_t --batch 1 --threads 1 --iterations 2)
+    echo "== training step across the namespaces (TCP)"
+    in_a "${mpi_tcp[@]}" "$bench" "${step[@]}"
+    echo "== the same step on one host (shared memory)"
+    mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_THREAD_TIMEOUT=4 \
+      "$bench" "${step[@]}"
+  fi
+fi
 
 # The workload: a short fine-tune of a fresh video model on the shipped clips.
 head -n "$clips" "$root/Clips/train.txt" | sed "s|^|$root/Clips/|" > "$work/train.txt"
 head -n 8 "$root/Clips/val.txt" | sed "s|^|$root/Clips/|" > "$work/val.txt"
-"$bin" init --preset "$preset" --dims 3 --classes 8 --out "$work/init.safetensors" --threads 2 >/dev/null
+"$bin" init --preset "$preset" --dims 3 --classes 8 --out "$work/init.safetensors" \
+  --threads 2 >/dev/null
 params=$("$bin" info "$work/init.safetensors" --json |
   python3 -c "import json,sys; print(json.load(sys.stdin)['parameters'])")
 finetune=("$bin" finetune --train "$work/train.txt" --val "$work/val.txt"
           --labels "$root/Clips/motion_labels.txt" --init "$work/init.safetensors" --size "$size"
-          --clip-len "$clip_len" --epochs "$epochs" --batch-size "$batch" --threads "$threads" --quiet)
-throughput() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['clips_per_second'])" "$1/metrics.jsonl"; }
+          --clip-len "$clip_len" --epochs "$epochs" --batch-size "$batch" --threads "$threads"
+          --quiet)
+throughput() {  # throughput OUT: the last epoch's training clips per second
+  tail -n 1 "$1/metrics.jsonl" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['clips_per_second'])"
+}
+since() { python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.1f}')" "$1"; }
 
-echo "== fine-tune across the namespaces: $preset ($params parameters), ${size}² × $clip_len frames," \
-     "$clips clips, batch $batch per rank × 2 ranks, $threads thread(s) per rank"
+echo "== fine-tune across the namespaces: $preset ($params parameters)," \
+     "${size}² × $clip_len frames, $clips clips, batch $batch per rank × 2 ranks," \
+     "$threads thread(s) per rank"
 read -r rx_a0 tx_a0 <<<"$(counters "$ns_a" "$if_a")"
 read -r rx_b0 tx_b0 <<<"$(counters "$ns_b" "$if_b")"
 start=$(date +%s.%N)
 in_a "${mpi_tcp[@]}" "${finetune[@]}" --out "$work/two-hosts"
-wall_tcp=$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.1f}')" "$start")
+wall_tcp=$(since "$start")
 read -r rx_a1 tx_a1 <<<"$(counters "$ns_a" "$if_a")"
 read -r rx_b1 tx_b1 <<<"$(counters "$ns_b" "$if_b")"
 steps=$(( (clips / (2 * batch)) * epochs ))
 python3 - "$if_a" "$((rx_a1 - rx_a0))" "$((tx_a1 - tx_a0))" "$if_b" "$((rx_b1 - rx_b0))" \
   "$((tx_b1 - tx_b0))" "$params" "$steps" <<'EOF'
 import sys
-ia, rxa, txa, ib, rxb, txb, params, steps = sys.argv[1], *map(int, sys.argv[2:4]), sys.argv[4], *map(int, sys.argv[5:])
+ia, ib = sys.argv[1], sys.argv[4]
+rxa, txa, rxb, txb, params, steps = map(int, sys.argv[2:4] + sys.argv[5:])
 print(f"   {ia}: received {rxa/1e6:.1f} MB, sent {txa/1e6:.1f} MB")
 print(f"   {ib}: received {rxb/1e6:.1f} MB, sent {txb/1e6:.1f} MB")
 need = 4 * params * steps
-print(f"   gradient all-reduce lower bound per rank: 4 B × {params} × {steps} steps = {need/1e6:.1f} MB"
-      f" (sent/bound: {txa/need:.2f} and {txb/need:.2f})")
+print(f"   gradient all-reduce lower bound per rank: 4 B × {params} × {steps} steps"
+      f" = {need/1e6:.1f} MB (sent/bound: {txa/need:.2f} and {txb/need:.2f})")
 if min(txa, txb) < need:
     sys.exit("error: less traffic on the veth pair than the gradients need: not over TCP")
 EOF
 
 echo "== the same fine-tune on one host (2 ranks, shared memory)"
 start=$(date +%s.%N)
-OPENBLAS_THREAD_TIMEOUT=4 mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_THREAD_TIMEOUT \
+mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_THREAD_TIMEOUT=4 \
   "${finetune[@]}" --out "$work/one-host"
-wall_one=$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.1f}')" "$start")
+wall_one=$(since "$start")
 
 tcp=$(throughput "$work/two-hosts") one=$(throughput "$work/one-host")
 echo "== throughput (last epoch, metrics.jsonl clips_per_second; wall time includes start-up)"
 printf '   two namespaces over TCP: %8.2f clips/s  (%s s wall)\n' "$tcp" "$wall_tcp"
 printf '   one host, shared memory: %8.2f clips/s  (%s s wall)\n' "$one" "$wall_one"
-python3 -c "import sys; print(f'   ratio TCP / shared memory: {float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$tcp" "$one"
+python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'   ratio: {a / b:.2f}')" \
+  "$tcp" "$one"
 echo "   load: $(uptime | sed 's/.*load/load/')"

@@ -25,7 +25,10 @@ public struct EvaluationResult {
 
 /// The `k` most probable classes of `probs`, most probable first: `(index, prob)`.
 public func topK(_ probs: [Float], _ k: Int) -> [(index: Int, prob: Float)] {
-  Array(probs.enumerated().sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }
+  Array(
+    probs.enumerated().sorted {
+      $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset
+    }
     .prefix(k).map { ($0.offset, $0.element) })
 }
 
@@ -76,9 +79,12 @@ public struct EvaluationRows {
     let n = try r.int()
     for _ in 0..<Swift.max(0, n) { rows.append((try r.int(), try r.floats())) }
     let m = try r.int()
-    for _ in 0..<Swift.max(0, m) { skipped.append(SkippedEntry(index: try r.int(), message: try r.string())) }
+    for _ in 0..<Swift.max(0, m) {
+      skipped.append(SkippedEntry(index: try r.int(), message: try r.string()))
+    }
     guard n >= 0, m >= 0, r.isAtEnd else {
-      throw ShardDecodingError(description: "evaluation rows: malformed message of \(bytes.count) bytes")
+      throw ShardDecodingError(
+        description: "evaluation rows: malformed message of \(bytes.count) bytes")
     }
   }
 
@@ -145,7 +151,8 @@ public func summarize(_ rows: EvaluationRows, dataset: ListDataset) -> Evaluatio
   let n = confusion.total
   return EvaluationResult(
     top1: confusion.accuracy, top5: n == 0 ? 0 : Double(top5Hits) / Double(n),
-    meanClassAccuracy: confusion.meanClassAccuracy, count: n, skipped: rows.skipped, confusion: confusion,
+    meanClassAccuracy: confusion.meanClassAccuracy, count: n, skipped: rows.skipped,
+    confusion: confusion,
     probabilities: probabilities)
 }
 

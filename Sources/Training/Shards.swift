@@ -57,7 +57,8 @@ public struct ShardReader {
 
   private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
     guard n >= 0, n <= bytes.count - at else {
-      throw ShardDecodingError(description: "shard message truncated: need \(n) bytes at \(at) of \(bytes.count)")
+      throw ShardDecodingError(
+        description: "shard message truncated: need \(n) bytes at \(at) of \(bytes.count)")
     }
     defer { at += n }
     return bytes[at..<(at + n)]
@@ -72,13 +73,16 @@ public struct ShardReader {
   public mutating func floats() throws -> [Float] {
     let n = try int()
     guard n >= 0, n <= (bytes.count - at) / 4 else {
-      throw ShardDecodingError(description: "shard message: \(n) floats announced, \(bytes.count - at) bytes left")
+      throw ShardDecodingError(
+        description: "shard message: \(n) floats announced, \(bytes.count - at) bytes left")
     }
     let raw = try take(4 * n)
     var out = [Float](repeating: 0, count: n)
     var i = raw.startIndex
     for k in 0..<n {
-      let bits = UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24
+      let bits =
+        UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3])
+        << 24
       out[k] = Float(bitPattern: bits)
       i += 4
     }

@@ -7,7 +7,8 @@ final class ShardedInferenceTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-shards-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-shards-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -24,16 +25,22 @@ final class ShardedInferenceTests: XCTestCase {
 
   /// `mpirun -np 2 vcoswin arguments…`; skips the test when `mpirun` is not installed.
   func sharded(_ arguments: [String]) throws -> CLIRun {
-    let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-      .map { "\($0)/mpirun" }
-    guard let mpirun = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+    let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(
+      separator: ":"
+    )
+    .map { "\($0)/mpirun" }
+    guard let mpirun = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    else {
       throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin; make test installs it)")
     }
     let binary = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL).path
     return try run(
       mpirun,
-      ["--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl_vader_single_copy_mechanism", "none",
-       binary] + arguments)
+      [
+        "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca",
+        "btl_vader_single_copy_mechanism", "none",
+        binary,
+      ] + arguments)
   }
 
   /// Runs `executable arguments…`, its stdout and stderr captured in files (no pipe to fill).
@@ -41,8 +48,10 @@ final class ShardedInferenceTests: XCTestCase {
     let id = UUID().uuidString
     let (outPath, errPath) = (path("\(id).out"), path("\(id).err"))
     for p in [outPath, errPath] { FileManager.default.createFile(atPath: p, contents: nil) }
-    let (out, err) = (try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)),
-                      try FileHandle(forWritingTo: URL(fileURLWithPath: errPath)))
+    let (out, err) = (
+      try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)),
+      try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    )
     defer { try? out.close(); try? err.close() }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -50,23 +59,39 @@ final class ShardedInferenceTests: XCTestCase {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // A run that hangs (a rank waiting on one that left) fails the test instead of hanging it;
+    // mpirun ends its processes on SIGTERM.
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      XCTFail("\(executable) \(arguments.joined(separator: " ")) did not end within 120 s")
+    }
     process.waitUntilExit()
     return CLIRun(
-      status: process.terminationStatus, stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-      stderr: try String(contentsOfFile: errPath, encoding: .utf8), crashed: process.terminationReason != .exit)
+      status: process.terminationStatus,
+      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+      stderr: try String(contentsOfFile: errPath, encoding: .utf8),
+      crashed: process.terminationReason != .exit)
   }
 
   /// Twelve shipped clips, a missing one in the second half (rank 1 meets it), a line without
   /// a label: batches of 4 put entries 0…7 on rank 0 and 8…12 on rank 1.
   func testShardedEvalEqualsOneProcess() throws {
-    var lines = try String(contentsOfFile: clips("val.txt"), encoding: .utf8).split(separator: "\n").prefix(12)
+    var lines = try String(contentsOfFile: clips("val.txt"), encoding: .utf8).split(separator: "\n")
+      .prefix(12)
       .map { packageRoot.appendingPathComponent("Clips").path + "/" + $0 }
     lines.insert("missing.mkv 2", at: 10)
     lines.insert("no-label.mkv", at: 3)
-    try lines.joined(separator: "\n").write(toFile: path("val.txt"), atomically: true, encoding: .utf8)
+    try lines.joined(separator: "\n").write(
+      toFile: path("val.txt"), atomically: true, encoding: .utf8)
     func args(_ picture: String) -> [String] {
-      ["eval", "--list", path("val.txt"), "--checkpoint", model, "--batch", "4", "--threads", "1", "--json",
-       "--confusion", path(picture)]
+      [
+        "eval", "--list", path("val.txt"), "--checkpoint", model, "--batch", "4", "--threads", "1",
+        "--json",
+        "--confusion", path(picture),
+      ]
     }
     let one = try single(args("one.svg"))
     let two = try sharded(args("two.svg"))
@@ -76,7 +101,8 @@ final class ShardedInferenceTests: XCTestCase {
     XCTAssertEqual(two.stderr, one.stderr)
     XCTAssertEqual(two.stderr.components(separatedBy: "missing.mkv").count, 2, two.stderr)
     XCTAssertEqual(two.stderr.components(separatedBy: "checkpoint: ").count, 2, two.stderr)
-    let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(two.stdout.utf8)) as? [String: Any])
+    let object = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(two.stdout.utf8)) as? [String: Any])
     XCTAssertEqual(object["count"] as? Int, 12)
     XCTAssertEqual(object["skipped"] as? Int, 2)
     XCTAssertEqual(
@@ -86,9 +112,11 @@ final class ShardedInferenceTests: XCTestCase {
 
   /// Five videos, the fourth missing (rank 1's block): the same lines, the same error line.
   func testShardedClassifyEqualsOneProcess() throws {
-    let videos = ["val/0000.mkv", "val/0001.mkv", "val/0002.mkv", "missing.mkv", "val/0005.mkv"].map(clips)
+    let videos = ["val/0000.mkv", "val/0001.mkv", "val/0002.mkv", "missing.mkv", "val/0005.mkv"]
+      .map(clips)
     for mode in [["--json"], []] {
-      let args = ["classify"] + videos + ["--checkpoint", model, "--top", "3", "--threads", "1"] + mode
+      let args =
+        ["classify"] + videos + ["--checkpoint", model, "--top", "3", "--threads", "1"] + mode
       let one = try single(args)
       let two = try sharded(args)
       XCTAssertEqual(one.status, 1, one.stderr)
@@ -105,21 +133,33 @@ final class ShardedInferenceTests: XCTestCase {
   func testShardedFeaturesEqualsOneProcess() throws {
     let videos = ["val/0000.mkv", "val/0003.mkv", "val/0006.mkv"].map(clips)
     let common = ["--checkpoint", model, "--threads", "1", "--batch", "2"]
-    var one = try single(["features"] + videos + common + ["--clips", "2", "--output", path("one.safetensors")])
-    var two = try sharded(["features"] + videos + common + ["--clips", "2", "--output", path("two.safetensors")])
+    var one = try single(
+      ["features"] + videos + common + ["--clips", "2", "--output", path("one.safetensors")])
+    var two = try sharded(
+      ["features"] + videos + common + ["--clips", "2", "--output", path("two.safetensors")])
     XCTAssertEqual(one.status, 0, one.stderr)
     XCTAssertEqual(two.status, 0, two.stderr)
-    XCTAssertEqual(two.stdout, one.stdout.replacingOccurrences(of: "one.safetensors", with: "two.safetensors"))
+    XCTAssertEqual(
+      two.stdout, one.stdout.replacingOccurrences(of: "one.safetensors", with: "two.safetensors"))
     XCTAssertEqual(
       try Data(contentsOf: URL(fileURLWithPath: path("two.safetensors"))),
       try Data(contentsOf: URL(fileURLWithPath: path("one.safetensors"))))
 
     let sample = try single(
-      ["sample", clips("val/0004.mkv"), "--clips", "3", "--crop", "three", "--clip-len", "8", "--interval", "2",
-       "--size", "32", "--output", path("input.safetensors")])
+      [
+        "sample", clips("val/0004.mkv"), "--clips", "3", "--crop", "three", "--clip-len", "8",
+        "--interval", "2",
+        "--size", "32", "--output", path("input.safetensors"),
+      ])
     XCTAssertEqual(sample.status, 0, sample.stderr)
-    one = try single(["features", "--input", path("input.safetensors")] + common + ["--output", path("in1.safetensors")])
-    two = try sharded(["features", "--input", path("input.safetensors")] + common + ["--output", path("in2.safetensors")])
+    one = try single(
+      ["features", "--input", path("input.safetensors")] + common + [
+        "--output", path("in1.safetensors"),
+      ])
+    two = try sharded(
+      ["features", "--input", path("input.safetensors")] + common + [
+        "--output", path("in2.safetensors"),
+      ])
     XCTAssertEqual(one.status, 0, one.stderr)
     XCTAssertEqual(two.status, 0, two.stderr)
     XCTAssertTrue(one.stdout.contains("features [9, "), one.stdout)

@@ -76,7 +76,9 @@ struct ClassifyCommand: ParsableCommand {
         }
       }
     }
-    if failures > 0 { throw CommandFailure("\(failures) of \(videos.count) files could not be classified") }
+    if failures > 0 {
+      throw CommandFailure("\(failures) of \(videos.count) files could not be classified")
+    }
   }
 
   /// Prints one video's result lines on stdout and its error line on stderr.
@@ -91,7 +93,8 @@ struct ClassifyCommand: ParsableCommand {
     let probs: [Float]
     do {
       let reader = try VideoReader(path: video, threads: 1)
-      let values = try ListDataset.views(reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
+      let values = try ListDataset.views(
+        reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
       // input [views, 3, T, H, W]; p [1, K]
       let input = stack([values], shape: data.sampleShape)
       let p = try model.averagedProbabilities(input, views: loaded.views, batch: inference.batch)
@@ -102,7 +105,10 @@ struct ClassifyCommand: ParsableCommand {
     }
     let best = topK(probs, Swift.min(top, info.config.classes))
     if json {
-      let list = best.map { ["label": info.labels[$0.index], "index": $0.index, "prob": Double($0.prob)] as [String: Any] }
+      let list = best.map {
+        ["label": info.labels[$0.index], "index": $0.index, "prob": Double($0.prob)]
+          as [String: Any]
+      }
       return (try jsonLine(["path": video, "top": list]) + "\n", "")
     }
     var out = video + "\n"

@@ -11,7 +11,8 @@ import VideoIO
 struct EvalCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
-    abstract: "Evaluate a checkpoint on a list: top-1, top-5, mean class accuracy, confusion matrix.",
+    abstract:
+      "Evaluate a checkpoint on a list: top-1, top-5, mean class accuracy, confusion matrix.",
     discussion: """
       The list's labels (integers, or names of the checkpoint's classes) are checked before \
       any work: a label that is not a class is an error listing each such label, its count \
@@ -28,7 +29,8 @@ struct EvalCommand: ParsableCommand {
             --confusion confusion.png
       """)
 
-  @Option(help: "The list to evaluate (`path label` lines; names from the checkpoint's labels work too).")
+  @Option(
+    help: "The list to evaluate (`path label` lines; names from the checkpoint's labels work too).")
   var list: String
 
   @OptionGroup var inference: InferenceArguments
@@ -39,7 +41,9 @@ struct EvalCommand: ParsableCommand {
   @Flag(help: "One JSON object: top1, top5, mean_class_accuracy, count, skipped.")
   var json = false
 
-  @Option(help: ArgumentHelp("Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
+  @Option(
+    help: ArgumentHelp(
+      "Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
   var progressInterval = ProgressBar.defaultLineInterval
 
   /// More than this fraction of the list skipped fails the command (as in training).
@@ -64,7 +68,9 @@ struct EvalCommand: ParsableCommand {
     do {
       dataset = try ListDataset(
         listPath: list, labels: info.labels, options: data,
-        labelsSource: "\(URL(fileURLWithPath: path).lastPathComponent) (\(info.labels.prefix(5).joined(separator: ", "))\(info.labels.count > 5 ? ", …" : ""))")
+        labelsSource:
+          "\(URL(fileURLWithPath: path).lastPathComponent) (\(info.labels.prefix(5).joined(separator: ", "))\(info.labels.count > 5 ? ", …" : ""))"
+      )
     } catch let error as TrainingError {
       throw CommandFailure(error.message)
     }
@@ -75,13 +81,15 @@ struct EvalCommand: ParsableCommand {
     let total = dataset.count + bad.count
     if Double(bad.count) > Self.maxBadFraction * Double(total) || dataset.count == 0 {
       throw CommandFailure(
-        "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")")
+        "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")"
+      )
     }
     let mine = shardRange(
       count: dataset.count, rank: world.rank, size: world.size,
       granule: evaluationEntriesPerBatch(batchSize: inference.batch, views: loaded.views))
     // Rank 0's bar shows its own block.
-    let bar = json || !world.isRoot
+    let bar =
+      json || !world.isRoot
       ? nil
       : ProgressBar(
         world.isDistributed ? "evaluate (rank 0 of \(world.size))" : "evaluate", total: mine.count,
@@ -94,8 +102,12 @@ struct EvalCommand: ParsableCommand {
     }
     bar?.finish()
     guard let parts else { return }
-    let r = summarize(EvaluationRows(concatenating: try parts.map(EvaluationRows.init(decoding:))), dataset: dataset)
-    for s in r.skipped { FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8)) }
+    let r = summarize(
+      EvaluationRows(concatenating: try parts.map(EvaluationRows.init(decoding:))), dataset: dataset
+    )
+    for s in r.skipped {
+      FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8))
+    }
     let skipped = r.skipped.count + bad.count
     if r.count == 0 || Double(skipped) > Self.maxBadFraction * Double(total) {
       let what = [
@@ -106,22 +118,29 @@ struct EvalCommand: ParsableCommand {
       throw CommandFailure(
         r.count == 0
           ? "\(list): every entry was skipped (\(what)); nothing was evaluated; first: \(first)"
-          : "\(list): \(skipped) of \(total) entries were skipped (\(what); more than \(Int(Self.maxBadFraction * 100))%); first: \(first)")
+          : "\(list): \(skipped) of \(total) entries were skipped (\(what); more than \(Int(Self.maxBadFraction * 100))%); first: \(first)"
+      )
     }
     if let confusion {
       // Atomic, and a failure is one line naming the file.
       try writeConfusion(
-        r.confusion, title: "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
+        r.confusion,
+        title:
+          "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
         to: confusion)
     }
     if json {
-      print(try jsonLine([
-        "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy, "count": r.count,
-        "skipped": skipped,
-      ]))
+      print(
+        try jsonLine([
+          "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy,
+          "count": r.count,
+          "skipped": skipped,
+        ]))
     } else {
-      print(String(format: "top-1 %.4f  top-5 %.4f  mean class accuracy %.4f  (%d evaluated, %d skipped)",
-                   r.top1, r.top5, r.meanClassAccuracy, r.count, skipped))
+      print(
+        String(
+          format: "top-1 %.4f  top-5 %.4f  mean class accuracy %.4f  (%d evaluated, %d skipped)",
+          r.top1, r.top5, r.meanClassAccuracy, r.count, skipped))
       print(r.confusion.text, terminator: "")
     }
   }

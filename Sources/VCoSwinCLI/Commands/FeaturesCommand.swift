@@ -11,7 +11,8 @@ import VideoIO
 struct FeaturesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "features",
-    abstract: "Pooled features and logits of videos (or images), or of the tensor `input` in a file.",
+    abstract:
+      "Pooled features and logits of videos (or images), or of the tensor `input` in a file.",
     discussion: """
       With --input: reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a
       video model, channels first, and feeds it to the model unchanged (no normalisation);
@@ -34,7 +35,10 @@ struct FeaturesCommand: ParsableCommand {
   @Argument(help: "Videos (or images, with an image model).")
   var videos: [String] = []
 
-  @Option(help: "safetensors file holding the tensor `input`, or `clip` as `vcoswin sample` writes it (instead of videos).")
+  @Option(
+    help:
+      "safetensors file holding the tensor `input`, or `clip` as `vcoswin sample` writes it (instead of videos)."
+  )
   var input: String?
 
   @Option(help: "Output safetensors file.")
@@ -42,9 +46,10 @@ struct FeaturesCommand: ParsableCommand {
 
   @OptionGroup var inference: InferenceArguments
 
-  @Option(help: ArgumentHelp(
-    "Per-window rows every this many seconds along each video (the windows of `vcoswin timeline`); also writes times, frames and video.",
-    valueName: "seconds"))
+  @Option(
+    help: ArgumentHelp(
+      "Per-window rows every this many seconds along each video (the windows of `vcoswin timeline`); also writes times, frames and video.",
+      valueName: "seconds"))
   var every: Double?
 
   func validate() throws {
@@ -53,11 +58,14 @@ struct FeaturesCommand: ParsableCommand {
     }
     if let every {
       guard every.isFinite, every > 0, every <= TimelineCommand.maxSeconds else {
-        throw ValidationError("--every must be seconds in (0, \(Int(TimelineCommand.maxSeconds))] (got \(every)).")
+        throw ValidationError(
+          "--every must be seconds in (0, \(Int(TimelineCommand.maxSeconds))] (got \(every)).")
       }
       guard input == nil else { throw ValidationError("--every takes videos, not --input.") }
       if inference.clips != 1 || inference.crops != 1 || inference.fullProtocol {
-        throw ValidationError("--every takes each window once (centre crop): drop --clips, --crops and --full-protocol.")
+        throw ValidationError(
+          "--every takes each window once (centre crop): drop --clips, --crops and --full-protocol."
+        )
       }
     }
   }
@@ -65,7 +73,8 @@ struct FeaturesCommand: ParsableCommand {
   /// Features and logits of `x` `[B, 3, (T,) H, W]`, run `batch` entries at a time; rows of
   /// `views` consecutive entries are averaged.
   private func run(
-    _ model: VCoSwinModel, _ x: Tensor, views: Int, into features: inout [Float], _ logits: inout [Float]
+    _ model: VCoSwinModel, _ x: Tensor, views: Int, into features: inout [Float],
+    _ logits: inout [Float]
   ) throws {
     let c = model.config
     let (f, k) = (c.featureDim, c.classes)
@@ -88,15 +97,19 @@ struct FeaturesCommand: ParsableCommand {
   /// The tensor to feed from `--input`: `input` unchanged, or `sample`'s `clip` `[N, 3, T, H, W]`
   /// (with `T = 1` taken as images `[N, 3, H, W]` for an image model), normalised with ImageNet
   /// mean and std when the model expects it and `sample` did not (`__metadata__` `normalized`).
-  private func modelInput(_ file: SafeTensorsFile, normalize: Bool, dims: Int) throws -> (shape: [Int], values: [Float]) {
+  private func modelInput(_ file: SafeTensorsFile, normalize: Bool, dims: Int) throws -> (
+    shape: [Int], values: [Float]
+  ) {
     if file.tensors["input"] != nil { return try file.floats("input") }
     guard file.tensors["clip"] != nil else {
-      throw CommandFailure("\(file.path): holds neither tensor 'input' nor 'clip' (from vcoswin sample)")
+      throw CommandFailure(
+        "\(file.path): holds neither tensor 'input' nor 'clip' (from vcoswin sample)")
     }
     var (shape, values) = try file.floats("clip")
     if shape.count == 5, shape[2] == 1, dims == 2 { shape.remove(at: 2) }
     guard let normalized = file.metadata["normalized"].flatMap(Bool.init) else {
-      throw CommandFailure("\(file.path): tensor 'clip' without __metadata__ 'normalized' (true or false)")
+      throw CommandFailure(
+        "\(file.path): tensor 'clip' without __metadata__ 'normalized' (true or false)")
     }
     if normalize && !normalized {
       let plane = shape.count >= 2 ? shape.dropFirst(2).reduce(1, *) : 0
@@ -129,22 +142,29 @@ struct FeaturesCommand: ParsableCommand {
       let (shape, values) = try modelInput(file, normalize: data.normalize, dims: info.config.dims)
       guard shape.count == info.config.dims + 2, shape[0] >= 1 else {
         throw CommandFailure(
-          "\(input): tensor 'input' has shape \(shape); this \(info.kind) checkpoint needs \(info.config.dims == 2 ? "[B,3,H,W]" : "[B,3,T,H,W]")")
+          "\(input): tensor 'input' has shape \(shape); this \(info.kind) checkpoint needs \(info.config.dims == 2 ? "[B,3,H,W]" : "[B,3,T,H,W]")"
+        )
       }
       if let bad = values.firstIndex(where: { !$0.isFinite }) {
-        throw CommandFailure("\(input): the input tensor holds a NaN or infinite value at element \(bad)")
+        throw CommandFailure(
+          "\(input): the input tensor holds a NaN or infinite value at element \(bad)")
       }
-      let chunk = info.config.inferenceBytes(batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
-      try MemoryBudget.check(chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
+      let chunk = info.config.inferenceBytes(
+        batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
+      try MemoryBudget.check(
+        chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
       rows = shape[0]
       // Whole batches per rank: each forward pass is one a single process runs.
-      let mine = shardRange(count: rows, rank: world.rank, size: world.size, granule: inference.batch)
+      let mine = shardRange(
+        count: rows, rank: world.rank, size: world.size, granule: inference.batch)
       parts = try ListShards.gather {
         var w = ShardWriter()
         guard !mine.isEmpty else { return w.bytes }
         let per = values.count / rows
         // x [n, 3, (T,) H, W]: this rank's rows
-        let x = Tensor(shape: [mine.count] + shape.dropFirst(), values: Array(values[(mine.lowerBound * per)..<(mine.upperBound * per)]))
+        let x = Tensor(
+          shape: [mine.count] + shape.dropFirst(),
+          values: Array(values[(mine.lowerBound * per)..<(mine.upperBound * per)]))
         var partFeatures = [Float](repeating: 0, count: mine.count * f)
         var partLogits = [Float](repeating: 0, count: mine.count * k)
         do {
@@ -170,7 +190,9 @@ struct FeaturesCommand: ParsableCommand {
             let reader = try VideoReader(path: video, threads: inference.workers)
             let values = try ListDataset.views(
               reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
-            try run(model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures, &rowLogits)
+            try run(
+              model, stack([values], shape: data.sampleShape), views: views, into: &rowFeatures,
+              &rowLogits)
           } catch {
             let message = String(describing: error)
             throw CommandFailure(message.contains(video) ? message : "\(video): \(message)")
@@ -190,11 +212,14 @@ struct FeaturesCommand: ParsableCommand {
       }
     }
     guard features.count == rows * f, logits.count == rows * k else {
-      throw CommandFailure("features: the ranks sent \(features.count / Swift.max(1, f)) rows for \(rows) entries")
+      throw CommandFailure(
+        "features: the ranks sent \(features.count / Swift.max(1, f)) rows for \(rows) entries")
     }
     let labels = String(decoding: try JSONEncoder().encode(info.labels), as: UTF8.self)
     var metadata = ["checkpoint": path, "labels": labels]
-    if let input { metadata["input"] = input } else {
+    if let input {
+      metadata["input"] = input
+    } else {
       metadata["videos"] = String(decoding: try JSONEncoder().encode(videos), as: UTF8.self)
     }
     var writer = SafeTensorsWriter(metadata: metadata)
@@ -211,7 +236,8 @@ struct FeaturesCommand: ParsableCommand {
   private func windowRows(_ loaded: LoadedModel, every: Double) throws {
     let (model, info, data) = (loaded.model, loaded.info, loaded.data)
     guard info.config.dims == 3 else {
-      throw CommandFailure("\(loaded.path): --every needs a video model; this is an image checkpoint")
+      throw CommandFailure(
+        "\(loaded.path): --every needs a video model; this is an image checkpoint")
     }
     let (f, k) = (info.config.featureDim, info.config.classes)
     // Rows of all videos: features [N, F], logits [N, K], times [N, 2], frames [N, 2], video [N].
@@ -229,13 +255,17 @@ struct FeaturesCommand: ParsableCommand {
         let video = videos[v]
         do {
           let reader = try VideoReader(path: video, threads: inference.workers)
-          guard reader.info.fps > 0 else { throw CommandFailure("\(video): no frame rate known for --every") }
-          let stride = Swift.min(TimelineCommand.maxFrames, Swift.max(1, Int((every * reader.info.fps).rounded())))
+          guard reader.info.fps > 0 else {
+            throw CommandFailure("\(video): no frame rate known for --every")
+          }
+          let stride = Swift.min(
+            TimelineCommand.maxFrames, Swift.max(1, Int((every * reader.info.fps).rounded())))
           let plan = TimelinePlan(
             clipLength: data.clipLength, frameInterval: data.frameInterval, strideFrames: stride,
             frameCount: reader.frameCount)
           let runner = TimelineRunner(
-            plan: plan, transform: .test(size: data.size, normalize: data.normalize), batch: inference.batch)
+            plan: plan, transform: .test(size: data.size, normalize: data.normalize),
+            batch: inference.batch)
           let result = try runner.run(reader: reader) { x in
             // One row [F + K] per window: features, then logits.
             let out = try model.forward(x, training: false)
@@ -284,6 +314,8 @@ struct FeaturesCommand: ParsableCommand {
     try writer.add("frames", shape: [n, 2], int64s: frames)
     try writer.add("video", shape: [n], int64s: owner)
     try writer.write(to: output)
-    print("\(output): \(n) windows of \(videos.count) video(s), features [\(n), \(f)], logits [\(n), \(k)], times and frames [\(n), 2]")
+    print(
+      "\(output): \(n) windows of \(videos.count) video(s), features [\(n), \(f)], logits [\(n), \(k)], times and frames [\(n), 2]"
+    )
   }
 }

@@ -8,7 +8,10 @@ import Training
 
 /// Options shared by `classify` and `eval`: the checkpoint, the views, and how clips are cut.
 struct InferenceArguments: ParsableArguments {
-  @Option(help: "Model checkpoint (default: $VCOSWIN_MODEL, else the shipped Clips/default-model.safetensors).")
+  @Option(
+    help:
+      "Model checkpoint (default: $VCOSWIN_MODEL, else the shipped Clips/default-model.safetensors)."
+  )
   var checkpoint: String?
 
   @Option(help: "Clips per video (evenly spaced); their probabilities are averaged.")
@@ -17,7 +20,9 @@ struct InferenceArguments: ParsableArguments {
   @Option(help: "Crops per clip: 1 (centre) or 3 (three crops along the long side).")
   var crops = 1
 
-  @Flag(help: "Use the full test protocol the checkpoint records (imported Video Swin: 4 clips × 3 crops).")
+  @Flag(
+    help:
+      "Use the full test protocol the checkpoint records (imported Video Swin: 4 clips × 3 crops).")
   var fullProtocol = false
 
   @Option(help: "Frames per clip (default: as the checkpoint records, else 8).")
@@ -32,25 +37,35 @@ struct InferenceArguments: ParsableArguments {
   @Option(help: "Entries per forward pass.")
   var batch = 8
 
-  @Option(help: "Threads for the model (BLAS and parallel loops).")
-  var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(
+    help:
+      "Threads for the model (BLAS and parallel loops); by default the cores, divided among the processes mpirun starts on this machine."
+  )
+  var threads = defaultTrainingThreads()
 
   @Option(help: "Decoding threads.")
   var workers = 1
 
   func validate() throws {
     for (name, value, range) in [
-      ("--clips", clips, 1...InferenceLimits.maxClips), ("--clip-len", clipLen, 1...DataOptions.maxClipLength),
-      ("--interval", interval, 1...DataOptions.maxFrameInterval), ("--size", size, 1...DataOptions.maxSize),
-      ("--batch", batch, 1...1024), ("--threads", threads, 1...1024), ("--workers", workers, 1...64),
+      ("--clips", clips, 1...InferenceLimits.maxClips),
+      ("--clip-len", clipLen, 1...DataOptions.maxClipLength),
+      ("--interval", interval, 1...DataOptions.maxFrameInterval),
+      ("--size", size, 1...DataOptions.maxSize),
+      ("--batch", batch, 1...1024), ("--threads", threads, 1...1024),
+      ("--workers", workers, 1...64),
     ] as [(String, Int?, ClosedRange<Int>)] {
       if let value, !range.contains(value) {
-        throw ValidationError("\(name) must be in \(range.lowerBound)…\(range.upperBound) (got \(value)).")
+        throw ValidationError(
+          "\(name) must be in \(range.lowerBound)…\(range.upperBound) (got \(value)).")
       }
     }
-    guard crops == 1 || crops == 3 else { throw ValidationError("--crops must be 1 or 3 (got \(crops)).") }
+    guard crops == 1 || crops == 3 else {
+      throw ValidationError("--crops must be 1 or 3 (got \(crops)).")
+    }
     if fullProtocol && (clips != 1 || crops != 1) {
-      throw ValidationError("--full-protocol takes the views the checkpoint records; drop --clips and --crops.")
+      throw ValidationError(
+        "--full-protocol takes the views the checkpoint records; drop --clips and --crops.")
     }
   }
 
@@ -58,7 +73,8 @@ struct InferenceArguments: ParsableArguments {
   /// with a model config, and PyTorch `.pth` files.
   func refuseCheckpoints(amongVideos videos: [String]) throws {
     for video in videos where Checkpoint.isCheckpointFile(path: video) {
-      throw CommandFailure("\(video): this is a model checkpoint, not a video; give it with --checkpoint \(video)")
+      throw CommandFailure(
+        "\(video): this is a model checkpoint, not a video; give it with --checkpoint \(video)")
     }
   }
 
@@ -69,7 +85,9 @@ struct InferenceArguments: ParsableArguments {
     if let env = ProcessInfo.processInfo.environment["VCOSWIN_MODEL"], !env.isEmpty { return env }
     let name = "Clips/default-model.safetensors"
     if let found = shippedFile(name) { return found.path }
-    throw CommandFailure("no --checkpoint given and no default model found (\(name)); give --checkpoint or set VCOSWIN_MODEL")
+    throw CommandFailure(
+      "no --checkpoint given and no default model found (\(name)); give --checkpoint or set VCOSWIN_MODEL"
+    )
   }
 
   /// Loads the model and works out the data options and views: explicit flags, else what the
@@ -90,25 +108,36 @@ struct InferenceArguments: ParsableArguments {
     var views = (clips: clips, crops: crops)
     if fullProtocol {
       guard let recorded = try DataOptions.recordedViews(in: opened.file) else {
-        throw CommandFailure("\(path): records no full test protocol; give --clips and --crops instead")
+        throw CommandFailure(
+          "\(path): records no full test protocol; give --clips and --crops instead")
       }
       views = recorded
     }
     let sizes = Array(data.sampleShape.dropFirst())
-    let perForward = info.config.inferenceBytes(batch: Swift.min(batch, views.clips * views.crops), input: sizes)
-    let clipTensor = saturatingProduct(views.clips * views.crops, data.sampleShape.reduce(4, saturatingProduct))
+    let perForward = info.config.inferenceBytes(
+      batch: Swift.min(batch, views.clips * views.crops), input: sizes)
+    let clipTensor = saturatingProduct(
+      views.clips * views.crops, data.sampleShape.reduce(4, saturatingProduct))
     try MemoryBudget.check(
       saturatingSum(perForward, clipTensor),
-      what: "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)")
+      what:
+        "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)"
+    )
     let model = try VCoSwinModel.loaded(opened)
     let named = info.labels.first.map { !$0.hasPrefix("class_") } ?? false
-    let labels = named ? "labels \(info.labels.prefix(3).joined(separator: ", "))\(info.labels.count > 3 ? ", …" : "")" : "no label names recorded (class_0…)"
+    let labels =
+      named
+      ? "labels \(info.labels.prefix(3).joined(separator: ", "))\(info.labels.count > 3 ? ", …" : "")"
+      : "no label names recorded (class_0…)"
     let source = opened.layout.map { ", converted from the \($0.summary) layout" } ?? ""
     if Communicator.world.isRoot {
       FileHandle.standardError.write(
-        Data("checkpoint: \(path) (\(info.kind) model, \(info.config.classes) classes; \(labels)\(source))\n".utf8))
+        Data(
+          "checkpoint: \(path) (\(info.kind) model, \(info.config.classes) classes; \(labels)\(source))\n"
+            .utf8))
     }
-    return LoadedModel(model: model, info: info, data: data, path: path, clips: views.clips, crops: views.crops)
+    return LoadedModel(
+      model: model, info: info, data: data, path: path, clips: views.clips, crops: views.crops)
   }
 }
 
@@ -126,7 +155,9 @@ struct LoadedModel {
 
 /// One JSON object as a line (keys sorted).
 func jsonLine(_ object: Any) throws -> String {
-  String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+  String(
+    decoding: try JSONSerialization.data(
+      withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
 }
 
 /// An inference command's list shared between the ranks of `Communicator.world` (one rank
