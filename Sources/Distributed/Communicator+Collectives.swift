@@ -71,17 +71,9 @@ extension Communicator {
     guard let comm, count > 0 else {
       return AllReduceRequest(communicator: self, requests: [], operation: operation)
     }
-    var requests: [MPI_Request?] = []
-    var offset = 0
-    while offset < count {
-      let n = min(Communicator.maxChunk, count - offset)
-      var request: MPI_Request? = vc_mpi_request_null()
-      try check(
-        MPI_Iallreduce(
-          vc_mpi_in_place(), p + offset, Int32(n), vc_mpi_float(), vc_mpi_sum(), comm, &request),
-        operation)
-      requests.append(request)
-      offset += n
+    let requests = try chunks(count, operation) { offset, n, request in
+      MPI_Iallreduce(
+        vc_mpi_in_place(), p + offset, n, vc_mpi_float(), vc_mpi_sum(), comm, &request)
     }
     return AllReduceRequest(communicator: self, requests: requests, operation: operation)
   }
@@ -93,18 +85,28 @@ extension Communicator {
     precondition(count >= 0 && (0..<size).contains(root), "broadcast: bad count or root")
     guard let comm, count > 0 else { return }
     let operation = "broadcast (\(count) floats from rank \(root))"
+    var requests = try chunks(count, operation) { offset, n, request in
+      MPI_Ibcast(p + offset, n, vc_mpi_float(), Int32(root), comm, &request)
+    }
+    try complete(&requests, operation: operation)
+  }
+
+  /// Starts one non-blocking call per chunk of at most `maxChunk` of `count` elements:
+  /// `start(offset, n, &request)` returns the MPI code of starting `[offset, offset + n)`.
+  private func chunks(
+    _ count: Int, _ operation: String,
+    _ start: (_ offset: Int, _ n: Int32, _ request: inout MPI_Request?) -> Int32
+  ) throws -> [MPI_Request?] {
     var requests: [MPI_Request?] = []
     var offset = 0
     while offset < count {
       let n = min(Communicator.maxChunk, count - offset)
       var request: MPI_Request? = vc_mpi_request_null()
-      try check(
-        MPI_Ibcast(p + offset, Int32(n), vc_mpi_float(), Int32(root), comm, &request),
-        operation)
+      try check(start(offset, Int32(n), &request), operation)
       requests.append(request)
       offset += n
     }
-    try complete(&requests, operation: operation)
+    return requests
   }
 
   /// Rank `root`'s `bytes`, on every rank (other ranks' `bytes` are ignored; pass `[]`).

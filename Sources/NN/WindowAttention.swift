@@ -455,17 +455,33 @@ public final class WindowAttention: Layer {
   /// `x [B, (T,) H, W, C] → y` of the same shape (a buffer the layer owns, valid until the next
   /// `forward`). `x` is not modified.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    let s = attend(
+      x, into: y, windows: windowsBuffer, qkvRows: qkvBuffer, heads: attnBuffer,
+      projected: rowsBuffer, probs: probs, bias: bias, keepProbs: training)
+    saved = training ? (x.shape, s) : nil
+    return y
+  }
+
+  /// `out = Attn(x)` with every intermediate in the given buffers, reshaped here: the one body
+  /// of `forward` and of inference into a shared workspace. `windows [G, N, C]`,
+  /// `qkvRows [G, N, 3C]`, `heads [G, N, C]` (heads merged), `projected [G, N, C]`,
+  /// `bias [A, N, N]`; `probs [G, A, N, N]` when `keepProbs` (training), else `[S, N, N]`
+  /// scratch. Updates the geometry cache; returns the sizes of this input.
+  private func attend(
+    _ x: Tensor, into out: Tensor, windows: Tensor, qkvRows: Tensor, heads merged: Tensor,
+    projected: Tensor, probs: Tensor, bias: Tensor, keepProbs: Bool
+  ) -> WindowAttentionSizes {
     let g = geometry(for: x.shape)
     prepare(g)
     let s = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: heads, channels: dim)
     let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
-    windowsBuffer.reshape(to: [gw, n, c])
-    qkvBuffer.reshape(to: [gw, n, 3 * c])
-    attnBuffer.reshape(to: [gw, n, c])
-    rowsBuffer.reshape(to: [gw, n, c])
-    probs.reshape(to: training ? [gw, a, n, n] : [s.scratchSlots, n, n])
+    out.reshape(to: x.shape)
+    windows.reshape(to: [gw, n, c])
+    qkvRows.reshape(to: [gw, n, 3 * c])
+    merged.reshape(to: [gw, n, c])
+    projected.reshape(to: [gw, n, c])
+    probs.reshape(to: keepProbs ? [gw, a, n, n] : [s.scratchSlots, n, n])
     bias.reshape(to: [a, n, n])
-    y.reshape(to: x.shape)
     index.withUnsafeBufferPointer { idx in
       guard let ip = idx.baseAddress else { return }
       relativePositionBiasForward(
@@ -479,16 +495,15 @@ public final class WindowAttention: Layer {
         mixed.withUnsafeBufferPointer { mix in
           guard let sp = src.baseAddress else { return }
           windowAttentionForward(
-            y: y.pointer, windows: windowsBuffer.pointer, qkv: qkvBuffer.pointer,
-            attn: attnBuffer.pointer, projected: rowsBuffer.pointer, probs: probs.pointer,
-            keepProbs: training, x: x.pointer, weights: linears(gradients: false), source: sp,
+            y: out.pointer, windows: windows.pointer, qkv: qkvRows.pointer,
+            attn: merged.pointer, projected: projected.pointer, probs: probs.pointer,
+            keepProbs: keepProbs, x: x.pointer, weights: linears(gradients: false), source: sp,
             bias: bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
             mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
         }
       }
     }
-    saved = training ? (x.shape, s) : nil
-    return y
+    return s
   }
 
   /// `dy [B, (T,) H, W, C] → dx` (a buffer the layer owns); adds into the gradients of
@@ -562,51 +577,22 @@ extension WindowAttention {
   /// that inference memory does not grow with depth). Same arithmetic as
   /// `forward(x, training: false)`; uses (and updates) this layer's geometry cache.
   public func infer(_ x: Tensor, into out: Tensor, workspace ws: AttentionWorkspace) {
-    let g = geometry(for: x.shape)
-    prepare(g)
-    let s = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: heads, channels: dim)
-    let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
-    out.reshape(to: x.shape)
-    ws.windows.reshape(to: [gw * n, c])
-    ws.qkv.reshape(to: [gw * n, 3 * c])
-    ws.attn.reshape(to: [gw * n, c])
-    ws.projected.reshape(to: [gw * n, c])
-    ws.probs.reshape(to: [s.scratchSlots, n, n])
-    ws.bias.reshape(to: [a, n, n])
-    index.withUnsafeBufferPointer { idx in
-      guard let ip = idx.baseAddress else { return }
-      relativePositionBiasForward(
-        bias: ws.bias.pointer, table: relativePositionBiasTable.value.pointer, index: ip,
-        tokens: n, heads: a)
-    }
-    let labels = mask?.labels ?? []  // [nW, N]
-    let mixed = mask?.mixed ?? []  // [nW]
-    source.withUnsafeBufferPointer { src in
-      labels.withUnsafeBufferPointer { lab in
-        mixed.withUnsafeBufferPointer { mix in
-          guard let sp = src.baseAddress else { return }
-          windowAttentionForward(
-            y: out.pointer, windows: ws.windows.pointer, qkv: ws.qkv.pointer,
-            attn: ws.attn.pointer, projected: ws.projected.pointer, probs: ws.probs.pointer,
-            keepProbs: false, x: x.pointer, weights: linears(gradients: false), source: sp,
-            bias: ws.bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
-            mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
-        }
-      }
-    }
+    _ = attend(
+      x, into: out, windows: ws.windows, qkvRows: ws.qkv, heads: ws.attn,
+      projected: ws.projected, probs: ws.probs, bias: ws.bias, keepProbs: false)
   }
 }
 
 /// Window-attention intermediates for inference, shared by every block of a model (sized by
 /// the largest stage). G windows, N tokens per window, C channels, A heads, S scratch slots.
 public struct AttentionWorkspace {
-  /// `[G·N, C]` partitioned rows.
+  /// `[G, N, C]` partitioned rows.
   public let windows: Tensor
-  /// `[G·N, 3C]`.
+  /// `[G, N, 3C]`.
   public let qkv: Tensor
-  /// `[G·N, C]` attention output (heads merged).
+  /// `[G, N, C]` attention output (heads merged).
   public let attn: Tensor
-  /// `[G·N, C]` projected rows.
+  /// `[G, N, C]` projected rows.
   public let projected: Tensor
   /// `[S, N, N]` softmax scratch, one slot per worker.
   public let probs: Tensor
