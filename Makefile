@@ -10,7 +10,7 @@ RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
 
-.PHONY: demo test deps build build-tests bench clean
+.PHONY: demo test deps build build-tests bench lint clean
 
 ## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
@@ -40,6 +40,11 @@ build-tests: deps
 ## OpenBLAS workers spin briefly (the binaries set this themselves; the test process cannot).
 test: build-tests
 	OPENBLAS_THREAD_TIMEOUT=$${OPENBLAS_THREAD_TIMEOUT:-4} $(SWIFT) test $(TESTFLAGS) --skip-build
+
+## lint: the rules of .swift-format (100 columns, …), checked on every Swift file. `swift format`
+## comes with the toolchain; `swift format -i -r Sources Tests Benchmarks Package.swift` applies them.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 
 ## bench: the benchmark commands (figures and ratios; see Docs/BENCHMARKS.md).
 bench: deps

@@ -45,7 +45,8 @@ let package = Package(
       name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(
-      name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"], exclude: ["README.md"],
+      name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"],
+      exclude: ["README.md"],
       swiftSettings: numericSettings),
     .target(name: "Reports", dependencies: ["VideoIO"]),
     // The processes of a run and the collectives between them (the only code calling MPI).
@@ -56,7 +57,9 @@ let package = Package(
       swiftSettings: numericSettings),
     .target(
       name: "Training",
-      dependencies: ["Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed"],
+      dependencies: [
+        "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed",
+      ],
       swiftSettings: numericSettings),
     .target(
       name: "VCoSwinCLI",
@@ -78,7 +81,8 @@ let package = Package(
       swiftSettings: numericSettings),
     // The .pth loading benchmark (Benchmarks/pth_load.sh): the reader alone in a small process.
     .executableTarget(
-      name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"),
+      name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"
+    ),
 
     // Tests.
     .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
@@ -93,7 +97,8 @@ let package = Package(
       name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ModelsTests", dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
+      name: "ModelsTests",
+      dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),

@@ -63,12 +63,14 @@ public func batchedGemm(
   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
 ) {
   if batch == 1 {
-    gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-         beta: beta, c: c, ldc: ldc)
+    gemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc)
     return
   }
   parallelFor(batch) { g in
-    gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a + g * strideA, lda: lda,
-         b: b + g * strideB, ldb: ldb, beta: beta, c: c + g * strideC, ldc: ldc)
+    gemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a + g * strideA, lda: lda,
+      b: b + g * strideB, ldb: ldb, beta: beta, c: c + g * strideC, ldc: ldc)
   }
 }

@@ -14,7 +14,8 @@ import Foundation
 /// own region meanwhile. OpenBLAS's thread count is one setting for the process, so it stays
 /// at 1 while any thread is in a region.
 public enum ThreadBudget {
-  nonisolated(unsafe) private static var _threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  nonisolated(unsafe) private static var _threads: Int = ProcessInfo.processInfo
+    .activeProcessorCount
   /// Regions running now, in every thread (guarded by `lock`).
   nonisolated(unsafe) private static var regions = 0
   private static let lock = NSLock()

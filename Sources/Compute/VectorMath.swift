@@ -17,7 +17,8 @@ public enum Vec8 {
 
   /// `p[0..<n]` in the first `n ≤ 8` lanes, `fill` in the others.
   @inlinable @inline(__always)
-  public static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float = 0) -> SIMD8<Float> {
+  public static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float = 0) -> SIMD8<Float>
+  {
     if n >= 8 { return load(p) }
     var v = SIMD8<Float>(repeating: fill)
     for l in 0..<n { v[l] = p[l] }

@@ -10,7 +10,9 @@ private func cubic1(_ x: Double, _ a: Double) -> Double { ((a + 2) * x - (a + 3)
 
 /// Keys cubic convolution coefficient for `1 < |x| < 2`: `((A·x − 5A)·x + 8A)·x − 4A`.
 @inline(__always)
-private func cubic2(_ x: Double, _ a: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+private func cubic2(_ x: Double, _ a: Double) -> Double {
+  ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+}
 
 /// The four taps and weights along one axis for output index `o`.
 ///
@@ -40,7 +42,8 @@ public func bicubicResize(
   _ input: [Float], planes g: Int, height hi: Int, width wi: Int, toHeight ho: Int, toWidth wo: Int
 ) -> [Float] {
   precondition(g > 0 && hi > 0 && wi > 0 && ho > 0 && wo > 0, "bicubicResize: empty size")
-  precondition(input.count == g * hi * wi, "bicubicResize: \(input.count) values for \(g)×\(hi)×\(wi)")
+  precondition(
+    input.count == g * hi * wi, "bicubicResize: \(input.count) values for \(g)×\(hi)×\(wi)")
   if hi == ho && wi == wo { return input }
   let rows = (0..<ho).map { bicubicTaps(output: $0, inSize: hi, outSize: ho) }
   let cols = (0..<wo).map { bicubicTaps(output: $0, inSize: wi, outSize: wo) }
@@ -54,7 +57,9 @@ public func bicubicResize(
         var acc = 0.0
         for m in 0..<4 {
           var line = 0.0
-          for n in 0..<4 { line += Double(input[base + r.index[m] * wi + c.index[n]]) * c.weight[n] }
+          for n in 0..<4 {
+            line += Double(input[base + r.index[m] * wi + c.index[n]]) * c.weight[n]
+          }
           acc += line * r.weight[m]
         }
         out[(p * ho + y) * wo + x] = Float(acc)

@@ -34,7 +34,8 @@ public struct InflationOptions: Sendable, Equatable, Codable {
   enum CodingKeys: String, CodingKey {
     case temporalKernel = "temporal_kernel", temporalStride = "temporal_stride"
     case temporalPadding = "temporal_padding", mergeTemporalKernel = "merge_temporal_kernel"
-    case mergeTemporalStride = "merge_temporal_stride", mergeTemporalPadding = "merge_temporal_padding"
+    case mergeTemporalStride = "merge_temporal_stride", mergeTemporalPadding =
+      "merge_temporal_padding"
     case windows, keepHead = "keep_head", classes, seed
   }
 }
@@ -55,7 +56,8 @@ public struct InflationError: Error, CustomStringConvertible, Equatable, Sendabl
 /// first entries and its length, `[1, 1, 1, 1, 1, 1, …] (200000 entries)`.
 func brief<T>(_ list: [T], limit: Int = 6) -> String {
   if list.count <= limit { return "\(list)" }
-  return "[" + list.prefix(limit).map { "\($0)" }.joined(separator: ", ") + ", …] (\(list.count) entries)"
+  return "[" + list.prefix(limit).map { "\($0)" }.joined(separator: ", ")
+    + ", …] (\(list.count) entries)"
 }
 
 /// The longest reason an error prints.
@@ -63,7 +65,8 @@ let maxReasonLength = 400
 
 /// `text` cut to `maxReasonLength` characters, marked with `…` when cut.
 func brief(_ text: String) -> String {
-  text.count <= maxReasonLength ? text : String(text.prefix(maxReasonLength)) + "… (\(text.count) characters)"
+  text.count <= maxReasonLength
+    ? text : String(text.prefix(maxReasonLength)) + "… (\(text.count) characters)"
 }
 
 /// What happened to one tensor.
@@ -88,7 +91,9 @@ public struct Inflation {
 
   /// Counts per action, in `Action.allCases` order, for the printed report.
   public var summary: [(InflationStep.Action, Int)] {
-    InflationStep.Action.allCases.map { a in (a, steps.filter { $0.action == a }.count) }.filter { $0.1 > 0 }
+    InflationStep.Action.allCases.map { a in (a, steps.filter { $0.action == a }.count) }.filter {
+      $0.1 > 0
+    }
   }
 }
 
@@ -98,23 +103,35 @@ public enum Inflate {
   /// Throws `InflationError` (naming `path`) for a 3D source, windows that are not `[t, h, w]`
   /// in 1…64 or whose count is neither 1 nor the number of stages, a Swin embedding that would
   /// overlap in time, or heads that do not divide the channels.
-  public static func config3D(from c2: ModelConfig, options o: InflationOptions, path: String) throws -> ModelConfig {
+  public static func config3D(from c2: ModelConfig, options o: InflationOptions, path: String)
+    throws -> ModelConfig
+  {
     guard c2.dims == 2 else {
-      throw InflationError(path: path, "is a video checkpoint (dims 3); inflate takes an image (2D) checkpoint")
+      throw InflationError(
+        path: path, "is a video checkpoint (dims 3); inflate takes an image (2D) checkpoint")
     }
     let st = o.temporalStride ?? o.temporalKernel
-    guard o.temporalKernel >= 1, st >= 1, o.temporalPadding >= 0, o.temporalPadding < o.temporalKernel else {
+    guard o.temporalKernel >= 1, st >= 1, o.temporalPadding >= 0,
+      o.temporalPadding < o.temporalKernel
+    else {
       throw InflationError(
-        path: path, "temporal kernel \(o.temporalKernel), stride \(st), padding \(o.temporalPadding): need kernel ≥ 1, stride ≥ 1, 0 ≤ padding < kernel")
+        path: path,
+        "temporal kernel \(o.temporalKernel), stride \(st), padding \(o.temporalPadding): need kernel ≥ 1, stride ≥ 1, 0 ≤ padding < kernel"
+      )
     }
     if c2.variant == .swin && (st != o.temporalKernel || o.temporalPadding != 0) {
       throw InflationError(
-        path: path, "a Swin patch embedding does not overlap: the temporal stride must equal the temporal kernel (\(o.temporalKernel)) and the padding be 0")
+        path: path,
+        "a Swin patch embedding does not overlap: the temporal stride must equal the temporal kernel (\(o.temporalKernel)) and the padding be 0"
+      )
     }
     var windows: [[Int]]
     if let w = o.windows {
       guard w.count == 1 || w.count == c2.stages else {
-        throw InflationError(path: path, "\(w.count) windows given for \(c2.stages) stages: give one for all stages or one per stage")
+        throw InflationError(
+          path: path,
+          "\(w.count) windows given for \(c2.stages) stages: give one for all stages or one per stage"
+        )
       }
       windows = w.count == 1 ? Array(repeating: w[0], count: c2.stages) : w
     } else {
@@ -124,14 +141,18 @@ public enum Inflate {
     }
     for (i, w) in windows.enumerated() {
       guard w.count == 3, w.allSatisfy({ (1...64).contains($0) }) else {
-        throw InflationError(path: path, "window \(w) for stage \(i) cannot be served: a window is t,h,w with each in 1…64")
+        throw InflationError(
+          path: path,
+          "window \(w) for stage \(i) cannot be served: a window is t,h,w with each in 1…64")
       }
     }
     let merge: (k: [Int], s: [Int], p: [Int])
     switch c2.variant {
     case .coswin:
-      merge = ([o.mergeTemporalKernel] + c2.mergeKernel, [o.mergeTemporalStride] + c2.mergeStride,
-               [o.mergeTemporalPadding] + c2.mergePadding)
+      merge = (
+        [o.mergeTemporalKernel] + c2.mergeKernel, [o.mergeTemporalStride] + c2.mergeStride,
+        [o.mergeTemporalPadding] + c2.mergePadding
+      )
     case .swin:
       merge = ([1] + c2.mergeKernel, [1] + c2.mergeStride, [0] + c2.mergePadding)
     }
@@ -161,7 +182,9 @@ public enum Inflate {
     // Stage of each bias table, by its 3D name.
     var tableStage: [String: Int] = [:]
     for i in 0..<c3.stages {
-      for j in 0..<c3.depths[i] { tableStage[c3.blockName(stage: i, block: j) + ".attn.relative_position_bias_table"] = i }
+      for j in 0..<c3.depths[i] {
+        tableStage[c3.blockName(stage: i, block: j) + ".attn.relative_position_bias_table"] = i
+      }
     }
     var out: NamedTensors = [:]
     var steps: [InflationStep] = []
@@ -171,23 +194,35 @@ public enum Inflate {
         throw InflationError(path: path, "missing tensor '\(s2.name)' (expected shape \(s2.shape))")
       }
       guard t.shape == s2.shape else {
-        throw InflationError(path: path, "tensor '\(s2.name)' has shape \(brief(t.shape)), expected \(brief(s2.shape))")
+        throw InflationError(
+          path: path, "tensor '\(s2.name)' has shape \(brief(t.shape)), expected \(brief(s2.shape))"
+        )
       }
       // Checked here, on the source, so the error names the file and the 2D key it is about.
       if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
         throw InflationError(
-          path: path, "tensor '\(s2.name)' holds a NaN or infinite value (\(t.values[bad])) at element \(bad) of \(t.values.count)")
+          path: path,
+          "tensor '\(s2.name)' holds a NaN or infinite value (\(t.values[bad])) at element \(bad) of \(t.values.count)"
+        )
       }
       func step(_ a: InflationStep.Action, _ shape: [Int]) {
-        steps.append(InflationStep(action: a, source: s2.name, sourceShape: s2.shape, target: s3.name, targetShape: shape))
+        steps.append(
+          InflationStep(
+            action: a, source: s2.name, sourceShape: s2.shape, target: s3.name, targetShape: shape))
       }
       if s3.name.hasPrefix("head.") && !o.keepHead {
-        let values = s3.name.hasSuffix(".weight")
+        let values =
+          s3.name.hasSuffix(".weight")
           ? (0..<s3.shape.reduce(1, *)).map { _ in rng.truncatedNormal(std: 0.02) }
           : [Float](repeating: 0, count: s3.shape.reduce(1, *))
         out[s3.name] = (s3.shape, values)
-        steps.append(InflationStep(action: .dropped, source: s2.name, sourceShape: s2.shape, target: "", targetShape: []))
-        steps.append(InflationStep(action: .initialised, source: "", sourceShape: [], target: s3.name, targetShape: s3.shape))
+        steps.append(
+          InflationStep(
+            action: .dropped, source: s2.name, sourceShape: s2.shape, target: "", targetShape: []))
+        steps.append(
+          InflationStep(
+            action: .initialised, source: "", sourceShape: [], target: s3.name,
+            targetShape: s3.shape))
       } else if s2.shape.count == 4 && s3.shape.count == 5 {
         let r = inflateConvWeight(shape: t.shape, values: t.values, temporalKernel: s3.shape[2])
         out[s3.name] = r
@@ -197,22 +232,30 @@ public enum Inflate {
         let w3 = c3.windows[stage]
         guard s2.shape[1] == s3.shape[1] else {
           throw InflationError(
-            path: path, "tensor '\(s2.name)' has \(s2.shape[1]) heads but the 3D model needs \(s3.shape[1]) (shapes \(s2.shape) and \(s3.shape))")
+            path: path,
+            "tensor '\(s2.name)' has \(s2.shape[1]) heads but the 3D model needs \(s3.shape[1]) (shapes \(s2.shape) and \(s3.shape))"
+          )
         }
-        let r = inflateBiasTable(values: t.values, heads: s2.shape[1], window2D: (w2[0], w2[1]), window3D: (w3[0], w3[1], w3[2]))
+        let r = inflateBiasTable(
+          values: t.values, heads: s2.shape[1], window2D: (w2[0], w2[1]),
+          window3D: (w3[0], w3[1], w3[2]))
         precondition(r.shape == s3.shape, "bias table shape \(r.shape) ≠ \(s3.shape)")
         out[s3.name] = r
         step(w2 == Array(w3.dropFirst()) ? .repeated : .resizedAndRepeated, r.shape)
       } else {
         guard s2.shape == s3.shape else {
-          throw InflationError(path: path, "tensor '\(s2.name)' \(s2.shape) has no rule to become '\(s3.name)' \(s3.shape)")
+          throw InflationError(
+            path: path,
+            "tensor '\(s2.name)' \(s2.shape) has no rule to become '\(s3.name)' \(s3.shape)")
         }
         out[s3.name] = t
         step(.copied, t.shape)
       }
     }
     let labels = o.keepHead ? source.labels : nil
-    return Inflation(info: CheckpointInfo(config: c3, labels: labels, provenance: provenance), tensors: out, steps: steps)
+    return Inflation(
+      info: CheckpointInfo(config: c3, labels: labels, provenance: provenance), tensors: out,
+      steps: steps)
   }
 
   /// Reads a 2D checkpoint made by this package or a foreign Swin state dict (`Checkpoint.open`:
@@ -225,24 +268,29 @@ public enum Inflate {
     let tensors = try opened.floatTensors()
     let sourceKind = opened.layout?.rawValue ?? "vcoswin"
     let provenance = try provenanceJSON(source: from, sourceKind: sourceKind, options: options)
-    let result = try inflate(source: info, tensors: tensors, options: options, path: from, provenance: provenance)
+    let result = try inflate(
+      source: info, tensors: tensors, options: options, path: from, provenance: provenance)
     try Checkpoint.write(to: to, info: result.info, tensors: result.tensors)
     return result
   }
 
   /// `{"inflated_from": …, "source_sha256": …, "source_kind": …, "options": {…}}`.
-  static func provenanceJSON(source: String, sourceKind: String, options: InflationOptions) throws -> String {
+  static func provenanceJSON(source: String, sourceKind: String, options: InflationOptions) throws
+    -> String
+  {
     struct Provenance: Encodable {
       var inflatedFrom: String
       var sourceSha256: String
       var sourceKind: String
       var options: InflationOptions
       enum CodingKeys: String, CodingKey {
-        case inflatedFrom = "inflated_from", sourceSha256 = "source_sha256", sourceKind = "source_kind", options
+        case inflatedFrom = "inflated_from", sourceSha256 = "source_sha256", sourceKind =
+          "source_kind", options
       }
     }
     let p = Provenance(
-      inflatedFrom: URL(fileURLWithPath: source).lastPathComponent, sourceSha256: try SHA256.hex(contentsOf: source), sourceKind: sourceKind, options: options)
+      inflatedFrom: URL(fileURLWithPath: source).lastPathComponent,
+      sourceSha256: try SHA256.hex(contentsOf: source), sourceKind: sourceKind, options: options)
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try enc.encode(p), as: UTF8.self)

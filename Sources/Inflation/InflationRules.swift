@@ -42,7 +42,8 @@ public func inflateBiasTable(
   values: [Float], heads g: Int, window2D: (h: Int, w: Int), window3D: (t: Int, h: Int, w: Int)
 ) -> (shape: [Int], values: [Float]) {
   let (sh, sw) = (2 * window2D.h - 1, 2 * window2D.w - 1)
-  precondition(values.count == sh * sw * g, "inflateBiasTable: \(values.count) values for [\(sh * sw), \(g)]")
+  precondition(
+    values.count == sh * sw * g, "inflateBiasTable: \(values.count) values for [\(sh * sw), \(g)]")
   let (th, tw) = (2 * window3D.h - 1, 2 * window3D.w - 1)
   let st = 2 * window3D.t - 1
   // [S, G] → planar [G, Sh, Sw], resize, → [S', G]

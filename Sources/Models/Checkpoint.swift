@@ -62,7 +62,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
     case .missingTensor(let key, let expected):
       return "\(path): missing tensor '\(key)' (expected shape \(expected))"
     case .unexpectedTensor(let key, let shape):
-      return "\(path): unexpected tensor '\(key)' with shape \(shape) (not a parameter of this model)"
+      return
+        "\(path): unexpected tensor '\(key)' with shape \(shape) (not a parameter of this model)"
     case .shapeMismatch(let key, let expected, let found):
       return "\(path): tensor '\(key)' has shape \(found) but the model expects \(expected)"
     case .nonFinite(let key, let index):
@@ -98,20 +99,24 @@ public enum Checkpoint {
     }
     if let kind = file.metadata["kind"], kind != config.kind {
       throw CheckpointError(
-        path: path, .badMetadata(key: "kind", reason: "'\(kind)' but the config has dims \(config.dims)"))
+        path: path,
+        .badMetadata(key: "kind", reason: "'\(kind)' but the config has dims \(config.dims)"))
     }
     var labels: [String]? = nil
     if let text = file.metadata["labels"] {
       guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
-        throw CheckpointError(path: path, .badMetadata(key: "labels", reason: "not a JSON array of strings"))
+        throw CheckpointError(
+          path: path, .badMetadata(key: "labels", reason: "not a JSON array of strings"))
       }
       guard list.count == config.classes else {
         throw CheckpointError(
-          path: path, .badMetadata(key: "labels", reason: "\(list.count) labels for \(config.classes) classes"))
+          path: path,
+          .badMetadata(key: "labels", reason: "\(list.count) labels for \(config.classes) classes"))
       }
       labels = list
     }
-    return CheckpointInfo(config: config, labels: labels, provenance: file.metadata["provenance"] ?? "")
+    return CheckpointInfo(
+      config: config, labels: labels, provenance: file.metadata["provenance"] ?? "")
   }
 
   /// Checks a file's tensor header against `config`, strictly: every parameter present with its
@@ -137,11 +142,17 @@ public enum Checkpoint {
         throw CheckpointError(path: path, .missingTensor(key: s.name, expected: s.shape))
       }
       guard entry.shape == s.shape else {
-        throw CheckpointError(path: path, .shapeMismatch(key: s.name, expected: s.shape, found: entry.shape))
+        throw CheckpointError(
+          path: path, .shapeMismatch(key: s.name, expected: s.shape, found: entry.shape))
       }
       guard floatingDTypes.contains(entry.dtype) else {
         throw CheckpointError(
-          path: path, .badTensor(key: s.name, reason: "dtype \(entry.dtype.rawValue); parameters must be floating point (F32, F16, BF16 or F64)"))
+          path: path,
+          .badTensor(
+            key: s.name,
+            reason:
+              "dtype \(entry.dtype.rawValue); parameters must be floating point (F32, F16, BF16 or F64)"
+          ))
       }
     }
   }
@@ -149,7 +160,8 @@ public enum Checkpoint {
   /// Adds torchvision's `relative_position_index` buffers (Int64; 2D `[N·N]`, 3D `[N, N]`) of
   /// every block of a Swin-variant model, so the file loads into torchvision with
   /// `strict=True`. CoSwin models have no torchvision counterpart and get none.
-  public static func addIndexBuffers(to writer: inout SafeTensorsWriter, config: ModelConfig) throws {
+  public static func addIndexBuffers(to writer: inout SafeTensorsWriter, config: ModelConfig) throws
+  {
     guard config.variant == .swin else { return }
     for i in 0..<config.stages {
       let n = config.windows[i].reduce(1, *)
@@ -170,23 +182,32 @@ public enum Checkpoint {
   static func verifyIndexBuffer(_ file: SafeTensorsFile, key: String, config: ModelConfig) throws {
     let path = file.path
     let prefix = String(key.dropLast(".relative_position_index".count))
-    guard let stage = (0..<config.stages).first(where: { i in
-      (0..<config.depths[i]).contains { config.blockName(stage: i, block: $0) + ".attn" == prefix }
-    }) else {
-      throw CheckpointError(path: path, .unexpectedTensor(key: key, shape: file.tensors[key]?.shape ?? []))
+    guard
+      let stage = (0..<config.stages).first(where: { i in
+        (0..<config.depths[i]).contains {
+          config.blockName(stage: i, block: $0) + ".attn" == prefix
+        }
+      })
+    else {
+      throw CheckpointError(
+        path: path, .unexpectedTensor(key: key, shape: file.tensors[key]?.shape ?? []))
     }
     let window = config.windows[stage]
     let n = window.reduce(1, *)
     let shape = config.dims == 2 ? [n * n] : [n, n]
     let found = try file.int64s(key)
     guard found.shape == shape else {
-      throw CheckpointError(path: path, .shapeMismatch(key: key, expected: shape, found: found.shape))
+      throw CheckpointError(
+        path: path, .shapeMismatch(key: key, expected: shape, found: found.shape))
     }
     let index = relativePositionIndexValues(window: window)
     if let bad = found.values.indices.first(where: { found.values[$0] != index[$0] }) {
       throw CheckpointError(
         path: path,
-        .badBuffer(key: key, reason: "element \(bad) is \(found.values[bad]), expected \(index[bad]) for window \(window)"))
+        .badBuffer(
+          key: key,
+          reason:
+            "element \(bad) is \(found.values[bad]), expected \(index[bad]) for window \(window)"))
     }
   }
 
@@ -208,7 +229,8 @@ public enum Checkpoint {
         throw CheckpointError(path: file.path, .missingTensor(key: p.name, expected: p.shape))
       }
       guard entry.shape == p.shape else {
-        throw CheckpointError(path: file.path, .shapeMismatch(key: p.name, expected: p.shape, found: entry.shape))
+        throw CheckpointError(
+          path: file.path, .shapeMismatch(key: p.name, expected: p.shape, found: entry.shape))
       }
       try file.copyFloats(p.name, into: p.value.pointer)
       let v = p.value.pointer
@@ -245,18 +267,24 @@ public enum Checkpoint {
   /// which cannot override it), atomically, after
   /// checking they are exactly the parameters of `info.config`.
   public static func write(
-    to path: String, info: CheckpointInfo, tensors: NamedTensors, extraMetadata: [String: String] = [:]
+    to path: String, info: CheckpointInfo, tensors: NamedTensors,
+    extraMetadata: [String: String] = [:]
   ) throws {
-    var writer = SafeTensorsWriter(metadata: try info.metadata().merging(extraMetadata) { ours, _ in ours })
+    var writer = SafeTensorsWriter(
+      metadata: try info.metadata().merging(extraMetadata) { ours, _ in ours })
     let specs = info.config.parameterSpecs
     let names = Set(specs.map(\.name))
     if let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {
-      throw CheckpointError(path: path, .unexpectedTensor(key: extra, shape: tensors[extra]?.shape ?? []))
+      throw CheckpointError(
+        path: path, .unexpectedTensor(key: extra, shape: tensors[extra]?.shape ?? []))
     }
     for s in specs {
-      guard let t = tensors[s.name] else { throw CheckpointError(path: path, .missingTensor(key: s.name, expected: s.shape)) }
+      guard let t = tensors[s.name] else {
+        throw CheckpointError(path: path, .missingTensor(key: s.name, expected: s.shape))
+      }
       guard t.shape == s.shape else {
-        throw CheckpointError(path: path, .shapeMismatch(key: s.name, expected: s.shape, found: t.shape))
+        throw CheckpointError(
+          path: path, .shapeMismatch(key: s.name, expected: s.shape, found: t.shape))
       }
       if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
         throw CheckpointError(path: path, .nonFinite(key: s.name, index: bad))

@@ -65,7 +65,12 @@ extension Checkpoint {
       if raw.metadata["config"] != nil {
         if let preset {
           throw CheckpointError(
-            path: path, .badMetadata(key: "config", reason: "a vcoswin checkpoint fixes its architecture; --preset '\(preset)' applies to foreign state dicts only"))
+            path: path,
+            .badMetadata(
+              key: "config",
+              reason:
+                "a vcoswin checkpoint fixes its architecture; --preset '\(preset)' applies to foreign state dicts only"
+            ))
         }
         let info = try Checkpoint.info(of: raw)
         try verify(raw, config: info.config)
@@ -78,7 +83,8 @@ extension Checkpoint {
   /// Whether `path` is a checkpoint rather than a video: `torch.save` output (zip or legacy
   /// pickle) or a safetensors file (any safetensors file holds tensors, never a video).
   public static func isCheckpointFile(path: String) -> Bool {
-    TorchCheckpointFile.isTorchSaveFile(path: path) || SafeTensorsFile.looksLikeSafeTensors(path: path)
+    TorchCheckpointFile.isTorchSaveFile(path: path)
+      || SafeTensorsFile.looksLikeSafeTensors(path: path)
   }
 
   /// Converts a foreign state dict (raw names) into this package's form (see `open`).
@@ -103,13 +109,16 @@ extension Checkpoint {
   /// 32 frames at interval 2.
   static func releasedRecipe(dims: Int) -> [String: Any] {
     [
-      "kind": dims == 3 ? "video" : "image", "clip_length": dims == 3 ? 32 : 1, "frame_interval": dims == 3 ? 2 : 1,
+      "kind": dims == 3 ? "video" : "image", "clip_length": dims == 3 ? 32 : 1,
+      "frame_interval": dims == 3 ? 2 : 1,
       "size": 224, "flip": false, "min_area": 0.08, "normalize": true,
     ]
   }
 
   /// Compact JSON with sorted keys.
   static func jsonText(_ object: Any) throws -> String {
-    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    String(
+      decoding: try JSONSerialization.data(
+        withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
   }
 }

@@ -56,11 +56,14 @@ public enum ForeignLayouts {
   /// Detects the layout of `file` (raw state-dict names) and returns a file with the same
   /// tensors under torchvision's names (buffers handled as the table above says).
   /// Throws `LayoutError` listing the first keys it could not place.
-  public static func normalise(_ file: SafeTensorsFile) throws -> (layout: CheckpointLayout, file: SafeTensorsFile) {
+  public static func normalise(_ file: SafeTensorsFile) throws -> (
+    layout: CheckpointLayout, file: SafeTensorsFile
+  ) {
     var tensors = file.tensors
     // DistributedDataParallel wraps every name in `module.`.
     if !tensors.isEmpty, tensors.keys.allSatisfy({ $0.hasPrefix("module.") }) {
-      tensors = Dictionary(uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst("module.".count)), $0.value) })
+      tensors = Dictionary(
+        uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst("module.".count)), $0.value) })
     }
     let keys = tensors.keys.sorted()
     let mmaction2Norm = mmactionNorm(keys)
@@ -74,7 +77,8 @@ public enum ForeignLayouts {
     } else {
       throw LayoutError(
         path: file.path,
-        "no known state-dict layout (torchvision, official Swin / Video Swin, mmaction2); first keys: \(listed(keys))")
+        "no known state-dict layout (torchvision, official Swin / Video Swin, mmaction2); first keys: \(listed(keys))"
+      )
     }
     if layout == .torchvision {
       return (layout, SafeTensorsFile(path: file.path, metadata: file.metadata, tensors: tensors))
@@ -85,7 +89,9 @@ public enum ForeignLayouts {
       throw LayoutError(path: file.path, "\(layout.summary) layout without '\(embedKey)'")
     }
     guard embed.shape.count == 4 || embed.shape.count == 5 else {
-      throw LayoutError(path: file.path, "tensor '\(embedKey)' has shape \(embed.shape), not a 2D or 3D conv weight")
+      throw LayoutError(
+        path: file.path, "tensor '\(embedKey)' has shape \(embed.shape), not a 2D or 3D conv weight"
+      )
     }
     let dims = embed.shape.count - 2
     let finalNorm = mmaction2Norm ?? "norm"
@@ -125,10 +131,14 @@ public enum ForeignLayouts {
   }
 
   /// The torchvision name of an official / mmaction2 key (see the table at the top).
-  static func rename(_ key: String, layout: CheckpointLayout, dims: Int, finalNorm: String = "norm") -> Rename {
+  static func rename(_ key: String, layout: CheckpointLayout, dims: Int, finalNorm: String = "norm")
+    -> Rename
+  {
     var k = Substring(key)
     if layout != .swin {
-      if k.hasPrefix("cls_head.fc_cls.") { return .name("head." + k.dropFirst("cls_head.fc_cls.".count)) }
+      if k.hasPrefix("cls_head.fc_cls.") {
+        return .name("head." + k.dropFirst("cls_head.fc_cls.".count))
+      }
       guard k.hasPrefix("backbone.") else { return .unplaced }
       k = k.dropFirst("backbone.".count)
     } else if k.hasPrefix("head.") {
@@ -138,7 +148,9 @@ public enum ForeignLayouts {
     let last = parts.last ?? ""
     switch parts.first {
     case "patch_embed":
-      guard parts.count == 3, ["proj", "norm"].contains(parts[1]), ["weight", "bias"].contains(last) else {
+      guard parts.count == 3, ["proj", "norm"].contains(parts[1]),
+        ["weight", "bias"].contains(last)
+      else {
         return .unplaced
       }
       if dims == 3 { return .name(String(k)) }
@@ -149,12 +161,16 @@ public enum ForeignLayouts {
     case "layers":
       guard parts.count >= 4, let i = Int(parts[1]), i >= 0, i < 64 else { return .unplaced }
       if parts[2] == "downsample" {
-        guard parts.count == 5, ["reduction", "norm"].contains(parts[3]), ["weight", "bias"].contains(last) else {
+        guard parts.count == 5, ["reduction", "norm"].contains(parts[3]),
+          ["weight", "bias"].contains(last)
+        else {
           return .unplaced
         }
         return .name("features.\(dims == 2 ? 2 * i + 2 : 2 * i + 1).\(parts[3]).\(last)")
       }
-      guard parts[2] == "blocks", parts.count >= 5, let j = Int(parts[3]), j >= 0, j < 64 else { return .unplaced }
+      guard parts[2] == "blocks", parts.count >= 5, let j = Int(parts[3]), j >= 0, j < 64 else {
+        return .unplaced
+      }
       let inner = parts[4...].joined(separator: ".")
       let block = "features.\(dims == 2 ? 2 * i + 1 : 2 * i).\(j)."
       switch inner {

@@ -31,7 +31,9 @@ public enum MemoryBudget {
   /// Throws `MemoryBudgetError` when `bytes` exceed physical memory. `what` says what needs it
   /// (for example "classify at 32×224² frames, batch 8").
   public static func check(_ bytes: Int, what: String, available: Int = physicalBytes) throws {
-    guard bytes <= available else { throw MemoryBudgetError(what: what, needed: bytes, available: available) }
+    guard bytes <= available else {
+      throw MemoryBudgetError(what: what, needed: bytes, available: available)
+    }
   }
 
   static func gigabytes(_ bytes: Int) -> String {
@@ -45,7 +47,8 @@ extension ModelConfig {
   public func embeddedTokens(input sizes: [Int]) -> Int {
     var tokens = 1
     for (d, s) in sizes.enumerated() where d < embedStride.count {
-      tokens = saturatingProduct(tokens, (s + 2 * embedPadding[d] + embedStride[d] - 1) / embedStride[d])
+      tokens = saturatingProduct(
+        tokens, (s + 2 * embedPadding[d] + embedStride[d] - 1) / embedStride[d])
     }
     return tokens
   }
@@ -55,7 +58,8 @@ extension ModelConfig {
   public func inferenceBytes(batch: Int, input sizes: [Int]) -> Int {
     let pixels = sizes.reduce(1, saturatingProduct)
     let input = [batch, 3, pixels].reduce(1, saturatingProduct)
-    let activations = [batch, embeddedTokens(input: sizes), embedDim, 24].reduce(1, saturatingProduct)
+    let activations = [batch, embeddedTokens(input: sizes), embedDim, 24].reduce(
+      1, saturatingProduct)
     let parameters = saturatingProduct(parameterCount, 2)
     return saturatingProduct(saturatingSum(saturatingSum(input, activations), parameters), 4)
   }
@@ -68,9 +72,12 @@ extension ModelConfig {
   public func trainingBytes(batch: Int, input sizes: [Int]) -> Int {
     // Σ_i depth_i · 14 / 2^i values per stage-0 token and per C₀, times 16 to stay integral.
     let perToken16 = depths.enumerated().reduce(0) { $0 + ($1.element * 14 * 16) >> $1.offset }
-    let kept = [batch, embeddedTokens(input: sizes), embedDim, perToken16].reduce(1, saturatingProduct) / 16
+    let kept =
+      [batch, embeddedTokens(input: sizes), embedDim, perToken16].reduce(1, saturatingProduct) / 16
     let moments = saturatingProduct(parameterCount, 2)
-    return saturatingSum(inferenceBytes(batch: batch, input: sizes), saturatingProduct(saturatingSum(kept, moments), 4))
+    return saturatingSum(
+      inferenceBytes(batch: batch, input: sizes), saturatingProduct(saturatingSum(kept, moments), 4)
+    )
   }
 }
 

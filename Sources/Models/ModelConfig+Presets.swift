@@ -18,13 +18,16 @@ import Foundation
 extension ModelConfig {
   /// Every preset name `preset(_:dims:classes:)` accepts (aliases excluded).
   public static let presetNames: [String] = [
-    "nano", "micro", "tiny", "small", "base", "swin-nano", "swin-micro", "swin-tiny", "swin-small", "swin-base",
+    "nano", "micro", "tiny", "small", "base", "swin-nano", "swin-micro", "swin-tiny", "swin-small",
+    "swin-base",
     "swin_t", "swin_s", "swin_b", "swin3d_t", "swin3d_s", "swin3d_b",
   ]
 
   /// The preset `name` for `dims` (2 or 3; ignored by the torchvision names, which fix it)
   /// with `classes` head outputs (nil: 1000 for `swin_*`, 400 for `swin3d_*`, 10 otherwise).
-  public static func preset(_ name: String, dims: Int = 3, classes: Int? = nil) throws -> ModelConfig {
+  public static func preset(_ name: String, dims: Int = 3, classes: Int? = nil) throws
+    -> ModelConfig
+  {
     var key = name.lowercased()
     if key.hasPrefix("coswin-") { key.removeFirst("coswin-".count) }
     let widths: [String: (embed: Int, depths: [Int], heads: [Int])] = [
@@ -35,8 +38,10 @@ extension ModelConfig {
       "base": (128, [2, 2, 18, 2], [4, 8, 16, 32]),
     ]
     let torchvision: [String: (size: String, dims: Int, classes: Int, dropPath: Double)] = [
-      "swin_t": ("tiny", 2, 1000, 0.2), "swin_s": ("small", 2, 1000, 0.3), "swin_b": ("base", 2, 1000, 0.5),
-      "swin3d_t": ("tiny", 3, 400, 0.1), "swin3d_s": ("small", 3, 400, 0.1), "swin3d_b": ("base", 3, 400, 0.1),
+      "swin_t": ("tiny", 2, 1000, 0.2), "swin_s": ("small", 2, 1000, 0.3),
+      "swin_b": ("base", 2, 1000, 0.5),
+      "swin3d_t": ("tiny", 3, 400, 0.1), "swin3d_s": ("small", 3, 400, 0.1),
+      "swin3d_b": ("base", 3, 400, 0.1),
     ]
     if let tv = torchvision[key], let w = widths[tv.size] {
       return try swin(
@@ -49,7 +54,9 @@ extension ModelConfig {
       throw ModelConfigError(
         "preset", "unknown preset '\(name)'; choose one of \(presetNames.joined(separator: ", "))")
     }
-    guard dims == 2 || dims == 3 else { throw ModelConfigError("dims", "must be 2 or 3, not \(dims)") }
+    guard dims == 2 || dims == 3 else {
+      throw ModelConfigError("dims", "must be 2 or 3, not \(dims)")
+    }
     let k = classes ?? 10
     // micro works on 64×64 (2D) and 8×64×64 (3D): stages of 16, 8, 4, 2 tokens per side.
     let microWindows2D = [[4, 4], [4, 4], [4, 4], [2, 2]]
@@ -71,7 +78,9 @@ extension ModelConfig {
     if let s = small[key] {
       windows = dims == 2 ? s.w2 : s.w3
     } else {
-      windows = dims == 2 ? Array(repeating: [7, 7], count: 4) : [[2, 7, 7], [4, 7, 7], [8, 7, 7], [8, 7, 7]]
+      windows =
+        dims == 2
+        ? Array(repeating: [7, 7], count: 4) : [[2, 7, 7], [4, 7, 7], [8, 7, 7], [8, 7, 7]]
     }
     // Florence's 7×7 embedding has stride 4 (padding 2) for 224-pixel inputs; nano's 32-pixel
     // ones keep finer tokens with stride 2, padding 1 (14×14 tokens; the windows pad them to
@@ -80,7 +89,8 @@ extension ModelConfig {
     let s = key == "nano" ? 2 : 4
     let p = key == "nano" ? 1 : 2
     return try ModelConfig(
-      variant: .coswin, dims: dims, embedDim: w.embed, depths: w.depths, heads: w.heads, windows: windows,
+      variant: .coswin, dims: dims, embedDim: w.embed, depths: w.depths, heads: w.heads,
+      windows: windows,
       embedKernel: dims == 2 ? [7, 7] : [3, 7, 7], embedStride: dims == 2 ? [s, s] : [2, s, s],
       embedPadding: dims == 2 ? [p, p] : [1, p, p],
       mergeKernel: dims == 2 ? [3, 3] : [3, 3, 3], mergeStride: dims == 2 ? [2, 2] : [1, 2, 2],
@@ -90,7 +100,8 @@ extension ModelConfig {
 
   /// A torchvision-shaped Swin config (window 7 / (8,7,7) unless given).
   static func swin(
-    embed: Int, depths: [Int], heads: [Int], dims: Int, windows: [[Int]]?, classes: Int, dropPath: Double
+    embed: Int, depths: [Int], heads: [Int], dims: Int, windows: [[Int]]?, classes: Int,
+    dropPath: Double
   ) throws -> ModelConfig {
     let w = windows ?? Array(repeating: dims == 2 ? [7, 7] : [8, 7, 7], count: depths.count)
     let patch = dims == 2 ? [4, 4] : [2, 4, 4]
@@ -118,7 +129,8 @@ extension ModelConfig {
       throw ModelConfigError(key.stringValue, "missing")
     } catch let DecodingError.typeMismatch(_, context) {
       let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-      throw ModelConfigError(path.isEmpty ? "config" : path, "wrong type: \(context.debugDescription)")
+      throw ModelConfigError(
+        path.isEmpty ? "config" : path, "wrong type: \(context.debugDescription)")
     } catch let DecodingError.valueNotFound(_, context) {
       throw ModelConfigError(context.codingPath.map(\.stringValue).joined(separator: "."), "null")
     }

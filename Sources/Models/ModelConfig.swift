@@ -150,9 +150,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
   /// Throws `ModelConfigError` naming the first inconsistent field.
   public func validate() throws {
-    guard dims == 2 || dims == 3 else { throw ModelConfigError("dims", "must be 2 or 3, not \(dims)") }
-    guard inChannels >= 1, inChannels <= 64 else { throw ModelConfigError("in_channels", "must be in 1…64") }
-    guard embedDim >= 1, embedDim <= 4096 else { throw ModelConfigError("embed_dim", "must be in 1…4096") }
+    guard dims == 2 || dims == 3 else {
+      throw ModelConfigError("dims", "must be 2 or 3, not \(dims)")
+    }
+    guard inChannels >= 1, inChannels <= 64 else {
+      throw ModelConfigError("in_channels", "must be in 1…64")
+    }
+    guard embedDim >= 1, embedDim <= 4096 else {
+      throw ModelConfigError("embed_dim", "must be in 1…4096")
+    }
     guard !depths.isEmpty, depths.count <= 8 else {
       throw ModelConfigError("depths", "needs 1 to 8 stages, not \(depths.count)")
     }
@@ -160,7 +166,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
       throw ModelConfigError("depths", "every stage needs 1…64 blocks")
     }
     guard embedDim << (depths.count - 1) <= 16384 else {
-      throw ModelConfigError("embed_dim", "\(embedDim) doubled over \(depths.count) stages exceeds 16384 channels")
+      throw ModelConfigError(
+        "embed_dim", "\(embedDim) doubled over \(depths.count) stages exceeds 16384 channels")
     }
     guard heads.count == depths.count else {
       throw ModelConfigError("heads", "has \(heads.count) entries for \(depths.count) stages")
@@ -171,15 +178,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     for i in 0..<stages {
       let c = channels(stage: i)
       guard heads[i] >= 1, c % heads[i] == 0 else {
-        throw ModelConfigError("heads", "stage \(i): \(c) channels do not split into \(heads[i]) heads")
+        throw ModelConfigError(
+          "heads", "stage \(i): \(c) channels do not split into \(heads[i]) heads")
       }
       guard windows[i].count == dims, windows[i].allSatisfy({ $0 >= 1 && $0 <= 64 }) else {
         throw ModelConfigError("windows", "stage \(i): \(windows[i]) is not \(dims) sizes in 1…64")
       }
     }
     for (name, list, minimum) in [
-      ("embed_kernel", embedKernel, 1), ("embed_stride", embedStride, 1), ("embed_padding", embedPadding, 0),
-      ("merge_kernel", mergeKernel, 1), ("merge_stride", mergeStride, 1), ("merge_padding", mergePadding, 0),
+      ("embed_kernel", embedKernel, 1), ("embed_stride", embedStride, 1),
+      ("embed_padding", embedPadding, 0),
+      ("merge_kernel", mergeKernel, 1), ("merge_stride", mergeStride, 1),
+      ("merge_padding", mergePadding, 0),
     ] {
       guard list.count == dims, list.allSatisfy({ $0 >= minimum && $0 <= 64 }) else {
         throw ModelConfigError(name, "\(list) is not \(dims) sizes in \(minimum)…64")
@@ -187,22 +197,31 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
     for d in 0..<dims {
       guard embedPadding[d] < embedKernel[d] else {
-        throw ModelConfigError("embed_padding", "\(embedPadding) must be smaller than the kernel \(embedKernel)")
+        throw ModelConfigError(
+          "embed_padding", "\(embedPadding) must be smaller than the kernel \(embedKernel)")
       }
       guard mergePadding[d] < mergeKernel[d] else {
-        throw ModelConfigError("merge_padding", "\(mergePadding) must be smaller than the kernel \(mergeKernel)")
+        throw ModelConfigError(
+          "merge_padding", "\(mergePadding) must be smaller than the kernel \(mergeKernel)")
       }
     }
     if variant == .swin {
       guard embedKernel == embedStride, embedPadding.allSatisfy({ $0 == 0 }) else {
-        throw ModelConfigError("embed_kernel", "swin patch embedding is non-overlapping: kernel = stride, padding 0")
+        throw ModelConfigError(
+          "embed_kernel", "swin patch embedding is non-overlapping: kernel = stride, padding 0")
       }
     }
     guard mlpRatio > 0, mlpRatio <= 16, hidden(stage: 0) >= 1 else {
       throw ModelConfigError("mlp_ratio", "must be in (0, 16]")
     }
-    guard dropPath >= 0, dropPath < 1 else { throw ModelConfigError("drop_path", "must be in [0, 1)") }
-    guard classes >= 1, classes <= 1_000_000 else { throw ModelConfigError("classes", "must be in 1…1000000") }
-    guard layerNormEps > 0, layerNormEps < 1 else { throw ModelConfigError("layer_norm_eps", "must be in (0, 1)") }
+    guard dropPath >= 0, dropPath < 1 else {
+      throw ModelConfigError("drop_path", "must be in [0, 1)")
+    }
+    guard classes >= 1, classes <= 1_000_000 else {
+      throw ModelConfigError("classes", "must be in 1…1000000")
+    }
+    guard layerNormEps > 0, layerNormEps < 1 else {
+      throw ModelConfigError("layer_norm_eps", "must be in (0, 1)")
+    }
   }
 }

@@ -33,11 +33,14 @@ public enum TorchvisionImport {
       conv = try shape("features.0.0.weight")
     } else {
       throw CheckpointError(
-        path: path, .missingTensor(key: "patch_embed.proj.weight or features.0.0.weight", expected: []))
+        path: path,
+        .missingTensor(key: "patch_embed.proj.weight or features.0.0.weight", expected: []))
     }
     guard conv.count == dims + 2 else {
       throw CheckpointError(
-        path: path, .badTensor(key: dims == 3 ? "patch_embed.proj.weight" : "features.0.0.weight",
+        path: path,
+        .badTensor(
+          key: dims == 3 ? "patch_embed.proj.weight" : "features.0.0.weight",
           reason: "a \(dims)D conv weight needs \(dims + 2) dimensions, found \(conv)"))
     }
     let embed = conv[0]
@@ -55,17 +58,22 @@ public enum TorchvisionImport {
       let tableKey = "features.\(stageIndex).0.attn.relative_position_bias_table"
       let table = try shape(tableKey)
       guard table.count == 2 else {
-        throw CheckpointError(path: path, .badTensor(key: tableKey, reason: "expected [rows, heads], found \(table)"))
+        throw CheckpointError(
+          path: path, .badTensor(key: tableKey, reason: "expected [rows, heads], found \(table)"))
       }
       heads.append(table[1])
       let indexKey = "features.\(stageIndex).0.attn.relative_position_index"
-      let n = file.tensors[indexKey].map { dims == 2 ? Int(Double($0.count).squareRoot().rounded()) : $0.shape[0] }
+      let n = file.tensors[indexKey].map {
+        dims == 2 ? Int(Double($0.count).squareRoot().rounded()) : $0.shape[0]
+      }
       guard let w = windowFrom(rows: table[0], tokens: n, dims: dims) else {
         throw CheckpointError(
           path: path,
           .badTensor(
             key: tableKey,
-            reason: "\(table[0]) rows match no single window (and no relative_position_index settles it); give a preset"))
+            reason:
+              "\(table[0]) rows match no single window (and no relative_position_index settles it); give a preset"
+          ))
       }
       windows.append(w)
       if i == 0 {
@@ -75,13 +83,18 @@ public enum TorchvisionImport {
       }
     }
     guard !depths.isEmpty else {
-      throw CheckpointError(path: path, .missingTensor(key: dims == 2 ? "features.1.0.norm1.weight" : "features.0.0.norm1.weight", expected: []))
+      throw CheckpointError(
+        path: path,
+        .missingTensor(
+          key: dims == 2 ? "features.1.0.norm1.weight" : "features.0.0.norm1.weight", expected: []))
     }
     let head = try shape("head.weight")
     do {
       return try ModelConfig(
-        variant: .swin, dims: dims, inChannels: conv[1], embedDim: embed, depths: depths, heads: heads,
-        windows: windows, embedKernel: patch, embedStride: patch, embedPadding: Array(repeating: 0, count: dims),
+        variant: .swin, dims: dims, inChannels: conv[1], embedDim: embed, depths: depths,
+        heads: heads,
+        windows: windows, embedKernel: patch, embedStride: patch,
+        embedPadding: Array(repeating: 0, count: dims),
         mergeKernel: dims == 2 ? [2, 2] : [1, 2, 2], mergeStride: dims == 2 ? [2, 2] : [1, 2, 2],
         mergePadding: Array(repeating: 0, count: dims), mlpRatio: mlpRatio, dropPath: 0,
         classes: head.first ?? 0)
@@ -117,7 +130,8 @@ public enum TorchvisionImport {
     guard let preset else { return inferred }
     let p = try ModelConfig.preset(preset, dims: inferred.dims, classes: inferred.classes)
     guard p.variant == .swin else {
-      throw ModelConfigError("preset", "'\(preset)' is a CoSwin preset; torchvision weights are Swin")
+      throw ModelConfigError(
+        "preset", "'\(preset)' is a CoSwin preset; torchvision weights are Swin")
     }
     return p
   }

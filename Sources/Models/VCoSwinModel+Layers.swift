@@ -60,7 +60,8 @@ final class InputLayout: Layer {
   /// Copies between the channels-first input layout and the padded channels-last one, in the
   /// direction `toLast`. One task per (b, t, h) row: C strided planes ↔ one contiguous row.
   private func transfer(
-    channelsFirst: UnsafeMutablePointer<Float>, channelsLast: UnsafeMutablePointer<Float>, toLast: Bool
+    channelsFirst: UnsafeMutablePointer<Float>, channelsLast: UnsafeMutablePointer<Float>,
+    toLast: Bool
   ) {
     let (b, channels) = (inputShape[0], inputShape[1])
     let sizes = Array(inputShape[2...])

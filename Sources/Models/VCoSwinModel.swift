@@ -160,11 +160,16 @@ public final class VCoSwinModel {
     let shape = [1, config.inChannels] + sizes
     guard sizes.count == config.dims, sizes.allSatisfy({ $0 >= 1 }) else {
       throw ModelInputError(
-        shape: shape, reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]")")
+        shape: shape,
+        reason:
+          "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]")"
+      )
     }
     var s = layout.padded(sizes)
     var out: [[Int]] = []
-    s = try convOutput(s, kernel: config.embedKernel, stride: config.embedStride, padding: config.embedPadding, shape: shape, what: "token embedding")
+    s = try convOutput(
+      s, kernel: config.embedKernel, stride: config.embedStride, padding: config.embedPadding,
+      shape: shape, what: "token embedding")
     out.append(s)
     for _ in 1..<config.stages {
       switch config.variant {
@@ -173,25 +178,29 @@ public final class VCoSwinModel {
         s[n - 2] = (s[n - 2] + 1) / 2
         s[n - 1] = (s[n - 1] + 1) / 2
       case .coswin:
-        s = try convOutput(s, kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding, shape: shape, what: "patch merging")
+        s = try convOutput(
+          s, kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding,
+          shape: shape, what: "patch merging")
       }
       out.append(s)
     }
     return out
   }
 
-  private func convOutput(_ s: [Int], kernel: [Int], stride: [Int], padding: [Int], shape: [Int], what: String) throws -> [Int] {
+  private func convOutput(
+    _ s: [Int], kernel: [Int], stride: [Int], padding: [Int], shape: [Int], what: String
+  ) throws -> [Int] {
     var r = s
     for d in 0..<s.count {
       let span = s[d] + 2 * padding[d] - kernel[d]
       guard span >= 0 else {
-        throw ModelInputError(shape: shape, reason: "too small for the \(what) (kernel \(kernel), padding \(padding))")
+        throw ModelInputError(
+          shape: shape, reason: "too small for the \(what) (kernel \(kernel), padding \(padding))")
       }
       r[d] = span / stride[d] + 1
     }
     return r
   }
-
 
   /// Forward pass of `input [B, I, H, W]` (2D) or `[B, I, T, H, W]` (3D), fed unchanged.
   ///
@@ -199,10 +208,13 @@ public final class VCoSwinModel {
   /// keep only their inputs) and drop path is active; with `false` no layer keeps activations
   /// beyond its own output buffer, and blocks update their input in place.
   public func forward(_ input: Tensor, training: Bool) throws -> ModelOutput {
-    guard input.rank == config.dims + 2, input.shape[1] == config.inChannels, input.shape[0] >= 1 else {
+    guard input.rank == config.dims + 2, input.shape[1] == config.inChannels, input.shape[0] >= 1
+    else {
       throw ModelInputError(
         shape: input.shape,
-        reason: "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]") for this \(config.kind) model")
+        reason:
+          "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]") for this \(config.kind) model"
+      )
     }
     _ = try stageSizes(input: Array(input.shape[2...]))
     var x = input
@@ -216,7 +228,9 @@ public final class VCoSwinModel {
     if !training, let bad = (0..<logits.count).first(where: { !logits.pointer[$0].isFinite }) {
       throw ModelInputError(
         shape: input.shape,
-        reason: "the model produced a non-finite logit (entry \(bad / config.classes), class \(bad % config.classes)): its weights or the input are out of range")
+        reason:
+          "the model produced a non-finite logit (entry \(bad / config.classes), class \(bad % config.classes)): its weights or the input are out of range"
+      )
     }
     return ModelOutput(features: features, logits: logits)
   }
@@ -251,7 +265,8 @@ public final class VCoSwinModel {
   public func averagedProbabilities(_ input: Tensor, views: Int, batch: Int = 8) throws -> Tensor {
     let total = input.shape.first ?? 0
     guard views >= 1, total >= views, total % views == 0 else {
-      throw ModelInputError(shape: input.shape, reason: "\(total) entries are not a multiple of \(views) views")
+      throw ModelInputError(
+        shape: input.shape, reason: "\(total) entries are not a multiple of \(views) views")
     }
     let k = config.classes
     let out = Tensor(zeros: [total / views, k])
@@ -306,7 +321,8 @@ extension VCoSwinModel {
   /// Writes the model as a checkpoint (atomic).
   public func save(to path: String, labels: [String]? = nil, provenance: String) throws {
     try Checkpoint.write(
-      to: path, info: CheckpointInfo(config: config, labels: labels, provenance: provenance), store: store)
+      to: path, info: CheckpointInfo(config: config, labels: labels, provenance: provenance),
+      store: store)
   }
 }
 

@@ -23,8 +23,9 @@ func attentionProductABt(
   {
     return
   }
-  gemm(.none, .transposed, m: m, n: n, k: d, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-       c: c, ldc: ldc)
+  gemm(
+    .none, .transposed, m: m, n: n, k: d, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+    c: c, ldc: ldc)
 }
 
 /// `c[M, D] = alpha · a[M, K] · b[K, D]` (P·v, dS·k).
@@ -38,8 +39,9 @@ func attentionProductAB(
   {
     return
   }
-  gemm(.none, .none, m: m, n: d, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c,
-       ldc: ldc)
+  gemm(
+    .none, .none, m: m, n: d, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c,
+    ldc: ldc)
 }
 
 /// `c[M, D] = alpha · a[K, M]ᵀ · b[K, D]` (Pᵀ·dO, dSᵀ·q).
@@ -53,6 +55,7 @@ func attentionProductAtB(
   {
     return
   }
-  gemm(.transposed, .none, m: m, n: d, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-       c: c, ldc: ldc)
+  gemm(
+    .transposed, .none, m: m, n: d, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+    c: c, ldc: ldc)
 }

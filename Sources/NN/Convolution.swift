@@ -257,8 +257,9 @@ public func convForward(
   if let bias { broadcastRows(y, row: bias, rows: total, cols: o) }
   let beta: Float = bias == nil ? 0 : 1
   if g.isPointwise {
-    gemm(.none, .transposed, m: total, n: o, k: k, a: x, lda: k, b: packedWeight, ldb: k,
-         beta: beta, c: y, ldc: o)
+    gemm(
+      .none, .transposed, m: total, n: o, k: k, a: x, lda: k, b: packedWeight, ldb: k,
+      beta: beta, c: y, ldc: o)
     return
   }
   let tile = g.tileRows
@@ -273,8 +274,9 @@ public func convForward(
       let start = t * tile
       let rows = Swift.min(tile, total - start)
       vol2col(col: myCol, x: x, g, positions: start..<(start + rows))
-      gemm(.none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
-           beta: beta, c: y + start * o, ldc: o)
+      gemm(
+        .none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
+        beta: beta, c: y + start * o, ldc: o)
       t += workers
     }
   }
@@ -316,11 +318,13 @@ public func convBackward(
   packedGrad.initialize(repeating: 0, count: ok)
   if let dBias { columnSumAccumulate(dBias, dy, rows: total, cols: o) }
   if g.isPointwise {
-    gemm(.transposed, .none, m: o, n: k, k: total, a: dy, lda: o, b: x, ldb: k, beta: 1,
-         c: packedGrad, ldc: k)
+    gemm(
+      .transposed, .none, m: o, n: k, k: total, a: dy, lda: o, b: x, ldb: k, beta: 1,
+      c: packedGrad, ldc: k)
     if let dx {
-      gemm(.none, .none, m: total, n: k, k: o, a: dy, lda: o, b: packedWeight, ldb: k,
-           c: dx, ldc: k)
+      gemm(
+        .none, .none, m: total, n: k, k: o, a: dy, lda: o, b: packedWeight, ldb: k,
+        c: dx, ldc: k)
     }
     convUnpackAddWeight(weight: dWeight, packed: packedGrad, g)
     return
@@ -366,11 +370,13 @@ private func convBackwardTiles(
     let range = start..<(start + rows)
     let dyTile = dy + start * o
     vol2col(col: col, x: x, g, positions: range)
-    gemm(.transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
-         c: packedGrad, ldc: k)
+    gemm(
+      .transposed, .none, m: o, n: k, k: rows, a: dyTile, lda: o, b: col, ldb: k, beta: 1,
+      c: packedGrad, ldc: k)
     if let dx {
-      gemm(.none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
-           c: col, ldc: k)
+      gemm(
+        .none, .none, m: rows, n: k, k: o, a: dyTile, lda: o, b: packedWeight, ldb: k,
+        c: col, ldc: k)
       col2volAdd(dx: dx, col: col, g, positions: range)
     }
     start += rows
@@ -553,7 +559,9 @@ public class Convolution: Layer {
     y.reshape(to: outShape(g))
     packedWeight.reshape(to: [g.packedWeightCount])
     // One tile per thread in forward; backward's serial tiles use all of it.
-    col.reshape(to: [g.isPointwise ? 0 : g.columnScratchCount(workers: Swift.max(ThreadBudget.threads, 2))])
+    col.reshape(to: [
+      g.isPointwise ? 0 : g.columnScratchCount(workers: Swift.max(ThreadBudget.threads, 2))
+    ])
     convForward(
       y: y.pointer, x: x.pointer, weight: weight.value.pointer, bias: bias?.value.pointer, g,
       packedWeight: packedWeight.pointer, col: col.pointer, colCapacity: col.count)

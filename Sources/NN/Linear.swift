@@ -225,7 +225,8 @@ public final class Linear: Layer {
 
   /// `x [… , I] → y [… , O]`. Precondition: the last dimension of `x` is `inFeatures`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    precondition(x.shape.last == inFeatures, "Linear expects last dim \(inFeatures), got \(x.shape)")
+    precondition(
+      x.shape.last == inFeatures, "Linear expects last dim \(inFeatures), got \(x.shape)")
     let rows = x.count / inFeatures
     var shape = x.shape
     shape[shape.count - 1] = outFeatures

@@ -68,7 +68,9 @@ public final class CrossEntropyLoss {
 
   /// Mean loss of `logits [B, K]` against `labels` (B of them); keeps the gradient.
   public func forward(_ logits: Tensor, labels: [Int]) -> Float {
-    precondition(logits.rank == 2 && logits.shape[0] == labels.count, "logits \(logits.shape) for \(labels.count) labels")
+    precondition(
+      logits.rank == 2 && logits.shape[0] == labels.count,
+      "logits \(logits.shape) for \(labels.count) labels")
     probabilities.reshape(to: logits.shape)
     dlogits.reshape(to: logits.shape)
     return softmaxCrossEntropy(

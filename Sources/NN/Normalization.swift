@@ -156,7 +156,9 @@ public func layerNormBackward(
 }
 
 /// Mean and 1/√(variance + ε) of row `x[0..<c]`, two passes in Double (the references).
-private func naiveRowStatistics(_ x: UnsafePointer<Float>, _ c: Int, _ eps: Float) -> (Double, Double) {
+private func naiveRowStatistics(_ x: UnsafePointer<Float>, _ c: Int, _ eps: Float) -> (
+  Double, Double
+) {
   var mu = 0.0
   for j in 0..<c { mu += Double(x[j]) }
   mu /= Double(c)

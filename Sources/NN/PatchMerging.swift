@@ -122,7 +122,9 @@ public final class PatchMerging: Layer {
 
   /// `x [B, (T,) H, W, C] → y [B, (T,) ⌈H/2⌉, ⌈W/2⌉, 2C]`.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    precondition((x.rank == 4 || x.rank == 5) && x.shape.last == channels, "PatchMerging expects [B, (T,) H, W, \(channels)], got \(x.shape)")
+    precondition(
+      (x.rank == 4 || x.rank == 5) && x.shape.last == channels,
+      "PatchMerging expects [B, (T,) H, W, \(channels)], got \(x.shape)")
     let h = x.shape[x.rank - 3]
     let w = x.shape[x.rank - 2]
     let frames = x.count / (h * w * channels)
@@ -131,7 +133,8 @@ public final class PatchMerging: Layer {
     shape[x.rank - 2] = (w + 1) / 2
     shape[x.rank - 1] = 4 * channels
     merged.reshape(to: shape)
-    patchMergeGather(merged: merged.pointer, x: x.pointer, frames: frames, height: h, width: w, channels: channels)
+    patchMergeGather(
+      merged: merged.pointer, x: x.pointer, frames: frames, height: h, width: w, channels: channels)
     inputShape = x.shape
     return reduction.run(norm.run(merged, training: training), training: training)
   }

@@ -94,7 +94,8 @@ public final class MeanPool: Layer {
     let c = inputShape[inputShape.count - 1]
     precondition(dy.count == b * c, "MeanPool.backward: dy \(dy.shape), want [\(b), \(c)]")
     dx.reshape(to: inputShape)
-    meanPoolBackward(dx: dx.pointer, dy: dy.pointer, batch: b, tokens: dx.count / (b * c), channels: c)
+    meanPoolBackward(
+      dx: dx.pointer, dy: dy.pointer, batch: b, tokens: dx.count / (b * c), channels: c)
     return dx
   }
 }

@@ -74,7 +74,8 @@ public func naiveWindowAttentionForward(
                 let kj = (kt * win[1] + kh) * win[2] + kw
                 let p = [origin[0] + kt, origin[1] + kh, origin[2] + kw]
                 let s = (0..<3).map { (p[$0] + sh[$0]) % pad[$0] }
-                keyToken[kj] = (s[0] < size[0] && s[1] < size[1] && s[2] < size[2])
+                keyToken[kj] =
+                  (s[0] < size[0] && s[1] < size[1] && s[2] < size[2])
                   ? (s[0] * size[1] + s[1]) * size[2] + s[2] : -1
                 keyRegion[kj] = 9 * region(0, p[0]) + 3 * region(1, p[1]) + region(2, p[2])
               }
@@ -85,16 +86,20 @@ public func naiveWindowAttentionForward(
             for kj in 0..<n {
               var dot = 0.0
               for e in 0..<d {
-                let kv = keyToken[kj] < 0
-                  ? Double(qkvBias[c + a * d + e]) : qkv[(b * l + keyToken[kj]) * 3 * c + c + a * d + e]
+                let kv =
+                  keyToken[kj] < 0
+                  ? Double(qkvBias[c + a * d + e])
+                  : qkv[(b * l + keyToken[kj]) * 3 * c + c + a * d + e]
                 dot += qkv[qRow + a * d + e] * scale * kv
               }
               // Index of the pair, with token k of the used window given the coordinates of
               // token k of the configured window (torchvision's `index[:N, :N]`).
               let ci = [qi / (window[1] * window[2]), qi / window[2] % window[1], qi % window[2]]
               let cj = [kj / (window[1] * window[2]), kj / window[2] % window[1], kj % window[2]]
-              let row = ((ci[0] - cj[0] + window[0] - 1) * (2 * window[1] - 1)
-                + (ci[1] - cj[1] + window[1] - 1)) * (2 * window[2] - 1) + (ci[2] - cj[2] + window[2] - 1)
+              let row =
+                ((ci[0] - cj[0] + window[0] - 1) * (2 * window[1] - 1)
+                  + (ci[1] - cj[1] + window[1] - 1)) * (2 * window[2] - 1)
+                + (ci[2] - cj[2] + window[2] - 1)
               var logit = dot + Double(table[row * heads + a])
               if shifted && keyRegion[kj] != qRegion { logit -= 100 }
               logits[kj] = logit
@@ -108,7 +113,8 @@ public func naiveWindowAttentionForward(
             for e in 0..<d {
               var acc = 0.0
               for kj in 0..<n {
-                let vv = keyToken[kj] < 0
+                let vv =
+                  keyToken[kj] < 0
                   ? Double(qkvBias[2 * c + a * d + e])
                   : qkv[(b * l + keyToken[kj]) * 3 * c + 2 * c + a * d + e]
                 acc += logits[kj] / sum * vv

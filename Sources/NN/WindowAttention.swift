@@ -200,37 +200,39 @@ public func windowAttentionForward(
   defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  Profile.split { split in forEachSlot(s) { slot, blockRange in
-    var lap = ProfileLap(split)
-    for block in blockRange {
-      let g0 = block * s.blockWindows
-      let g1 = Swift.min(s.windows, g0 + s.blockWindows)
-      let (r0, rows) = (g0 * n, (g1 - g0) * n)
-      gatherRows(rows: windows, tokens: x, source: source, windows: g0..<g1, s)
-      lap.lap(.windowCopies)
-      linearForward(
-        y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
-        rows: rows, inFeatures: c, outFeatures: 3 * c)
-      lap.lap(.attentionLinears)
-      for g in g0..<g1 {
-        let w = g % s.windowsPerSample
-        let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
-        for h in 0..<a {
-          let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n  // [N, N]
-          headForward(
-            out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
-            bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
+  Profile.split { split in
+    forEachSlot(s) { slot, blockRange in
+      var lap = ProfileLap(split)
+      for block in blockRange {
+        let g0 = block * s.blockWindows
+        let g1 = Swift.min(s.windows, g0 + s.blockWindows)
+        let (r0, rows) = (g0 * n, (g1 - g0) * n)
+        gatherRows(rows: windows, tokens: x, source: source, windows: g0..<g1, s)
+        lap.lap(.windowCopies)
+        linearForward(
+          y: qkv + r0 * 3 * c, x: windows + r0 * c, weight: wt.qkvWeight, bias: wt.qkvBias,
+          rows: rows, inFeatures: c, outFeatures: 3 * c)
+        lap.lap(.attentionLinears)
+        for g in g0..<g1 {
+          let w = g % s.windowsPerSample
+          let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
+          for h in 0..<a {
+            let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n  // [N, N]
+            headForward(
+              out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
+              bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
+          }
         }
+        lap.lap(.attentionCore)
+        linearForward(
+          y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
+          rows: rows, inFeatures: c, outFeatures: c)
+        lap.lap(.attentionLinears)
+        scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
+        lap.lap(.windowCopies)
       }
-      lap.lap(.attentionCore)
-      linearForward(
-        y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
-        rows: rows, inFeatures: c, outFeatures: c)
-      lap.lap(.attentionLinears)
-      scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
-      lap.lap(.windowCopies)
     }
-  } }
+  }
 }
 
 /// Window attention backward, from output-token gradients to input-token gradients.
@@ -265,38 +267,42 @@ public func windowAttentionBackward(
   defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
-  Profile.split { split in forEachSlot(s) { slot, blockRange in
-    var lap = ProfileLap(split)
-    let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
-    let partial = ds + n * n  // [A, N, N] this worker's Σ dS
-    partial.update(repeating: 0, count: a * n * n)
-    for block in blockRange {
-      let g0 = block * s.blockWindows
-      let g1 = Swift.min(s.windows, g0 + s.blockWindows)
-      let (r0, rows) = (g0 * n, (g1 - g0) * n)
-      gatherRows(rows: dRows, tokens: dy, source: source, windows: g0..<g1, s)
-      lap.lap(.windowCopies)
-      gemm(.none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
-           ldb: c, c: dAttn + r0 * c, ldc: c)
-      lap.lap(.attentionLinears)
-      for g in g0..<g1 {
-        for h in 0..<a {
-          headBackward(
-            dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
-            dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
-            scale: scale)
-          Vec8.addInPlace(partial + h * n * n, ds, n * n)
+  Profile.split { split in
+    forEachSlot(s) { slot, blockRange in
+      var lap = ProfileLap(split)
+      let ds = scratch + slot * (a + 1) * n * n  // [N, N] dP, then dS
+      let partial = ds + n * n  // [A, N, N] this worker's Σ dS
+      partial.update(repeating: 0, count: a * n * n)
+      for block in blockRange {
+        let g0 = block * s.blockWindows
+        let g1 = Swift.min(s.windows, g0 + s.blockWindows)
+        let (r0, rows) = (g0 * n, (g1 - g0) * n)
+        gatherRows(rows: dRows, tokens: dy, source: source, windows: g0..<g1, s)
+        lap.lap(.windowCopies)
+        gemm(
+          .none, .none, m: rows, n: c, k: c, a: dRows + r0 * c, lda: c, b: wt.projWeight,
+          ldb: c, c: dAttn + r0 * c, ldc: c)
+        lap.lap(.attentionLinears)
+        for g in g0..<g1 {
+          for h in 0..<a {
+            headBackward(
+              dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
+              dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
+              scale: scale)
+            Vec8.addInPlace(partial + h * n * n, ds, n * n)
+          }
         }
+        lap.lap(.attentionCore)
+        // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
+        gemm(
+          .none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
+          b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
+        lap.lap(.attentionLinears)
+        scatterRows(tokens: dx, rows: dAttn, source: source, windows: g0..<g1, s)
+        lap.lap(.windowCopies)
       }
-      lap.lap(.attentionCore)
-      // dWindows (into dAttn's rows of this block, no longer needed) = dqkv·W_qkv.
-      gemm(.none, .none, m: rows, n: c, k: 3 * c, a: dqkv + r0 * 3 * c, lda: 3 * c,
-           b: wt.qkvWeight, ldb: c, c: dAttn + r0 * c, ldc: c)
-      lap.lap(.attentionLinears)
-      scatterRows(tokens: dx, rows: dAttn, source: source, windows: g0..<g1, s)
-      lap.lap(.windowCopies)
     }
-  } }
+  }
   let rows = s.windows * n
   Profile.split { split in
     var lap = ProfileLap(split)
@@ -434,7 +440,8 @@ public final class WindowAttention: Layer {
     source = g.sourceMap()
     mask = g.isShifted ? ShiftMask(geometry: g) : nil
     if geometry?.window != g.window || geometry?.configuredWindow != g.configuredWindow {
-      index = relativePositionIndex(configured: g.configuredWindow, used: g.window, positions: clampedPositions)
+      index = relativePositionIndex(
+        configured: g.configuredWindow, used: g.window, positions: clampedPositions)
     }
     geometry = g
   }
@@ -524,10 +531,12 @@ public final class WindowAttention: Layer {
     source.withUnsafeBufferPointer { src in
       guard let sp = src.baseAddress else { return }
       windowAttentionBackward(
-        dx: dx.pointer, dBias: bias.pointer, grads: linears(gradients: true), dRows: rowsBuffer.pointer,
+        dx: dx.pointer, dBias: bias.pointer, grads: linears(gradients: true),
+        dRows: rowsBuffer.pointer,
         dAttn: dAttn.pointer, dqkv: dqkv.pointer, probs: probs.pointer,
         scratch: scratch.pointer, dy: dy.pointer, windows: windowsBuffer.pointer,
-        qkv: qkvBuffer.pointer, attn: attnBuffer.pointer, weights: linears(gradients: false), source: sp,
+        qkv: qkvBuffer.pointer, attn: attnBuffer.pointer, weights: linears(gradients: false),
+        source: sp,
         sizes: s)
     }
     index.withUnsafeBufferPointer { idx in

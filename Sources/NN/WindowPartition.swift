@@ -54,7 +54,8 @@ public struct WindowGeometry: Sendable, Hashable {
     precondition(size.count == 3 && window.count == 3 && shift.count == 3, "need [t, h, w]")
     precondition(size.allSatisfy { $0 > 0 } && window.allSatisfy { $0 > 0 }, "empty window/input")
     for d in 0..<3 {
-      precondition(shift[d] >= 0 && shift[d] < window[d], "shift \(shift) must be in [0, \(window))")
+      precondition(
+        shift[d] >= 0 && shift[d] < window[d], "shift \(shift) must be in [0, \(window))")
     }
     if semantics == .image2D {
       precondition(size[0] == 1 && window[0] == 1 && shift[0] == 0, "2D geometry has T = 1")

@@ -14,8 +14,9 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
 
   /// Adds one sample. Precondition: both indices in `0..<K`.
   public mutating func add(truth: Int, predicted: Int) {
-    precondition(counts.indices.contains(truth) && counts.indices.contains(predicted),
-                 "confusion matrix index out of range")
+    precondition(
+      counts.indices.contains(truth) && counts.indices.contains(predicted),
+      "confusion matrix index out of range")
     counts[truth][predicted] += 1
   }
 
@@ -65,29 +66,35 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
     let grid = cell * Double(k)
     let width = Swift.max(left + grid + 20, 20 + Double(title.count) * 8.5)
     let height = top + grid + 20
-    var s = String(format: """
-      <svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">
-      <rect width="100%%" height="100%%" fill="white"/>
-      <text x="10" y="20" font-size="14" font-weight="bold">%@</text>
-      <text x="%.1f" y="40" text-anchor="middle" font-style="italic">predicted</text>
-      <text transform="translate(16 %.1f) rotate(-90)" text-anchor="middle" font-style="italic">true</text>
+    var s = String(
+      format: """
+        <svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">
+        <rect width="100%%" height="100%%" fill="white"/>
+        <text x="10" y="20" font-size="14" font-weight="bold">%@</text>
+        <text x="%.1f" y="40" text-anchor="middle" font-style="italic">predicted</text>
+        <text transform="translate(16 %.1f) rotate(-90)" text-anchor="middle" font-style="italic">true</text>
 
-      """, width, height, escape(title), left + grid / 2, top + grid / 2)
+        """, width, height, escape(title), left + grid / 2, top + grid / 2)
     for t in 0..<k {
       let n = Swift.max(1, counts[t].reduce(0, +))
-      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
-                  left - 6, top + cell * (Double(t) + 0.6), escape(labels[t]))
-      s += String(format: "<text transform=\"translate(%.1f %.1f) rotate(-90)\">%@</text>\n",
-                  left + cell * (Double(t) + 0.5) + 4, top - 6, escape(labels[t]))
+      s += String(
+        format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
+        left - 6, top + cell * (Double(t) + 0.6), escape(labels[t]))
+      s += String(
+        format: "<text transform=\"translate(%.1f %.1f) rotate(-90)\">%@</text>\n",
+        left + cell * (Double(t) + 0.5) + 4, top - 6, escape(labels[t]))
       for p in 0..<k {
         let f = Double(counts[t][p]) / Double(n)
         let shade = Int(255 - 200 * f)
         let color = String(format: "#%02x%02xff", shade, shade)
-        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\" stroke=\"#ccc\"/>\n",
-                    left + cell * Double(p), top + cell * Double(t), cell, cell, color)
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%@\">%d</text>\n",
-                    left + cell * (Double(p) + 0.5), top + cell * (Double(t) + 0.6),
-                    f > 0.6 ? "white" : "black", counts[t][p])
+        s += String(
+          format:
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\" stroke=\"#ccc\"/>\n",
+          left + cell * Double(p), top + cell * Double(t), cell, cell, color)
+        s += String(
+          format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%@\">%d</text>\n",
+          left + cell * (Double(p) + 0.5), top + cell * (Double(t) + 0.6),
+          f > 0.6 ? "white" : "black", counts[t][p])
       }
     }
     return s + "</svg>\n"

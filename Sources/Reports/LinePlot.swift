@@ -17,7 +17,9 @@ public struct PlotPanel: Sendable {
   public var yLabel: String
   public var series: [PlotSeries]
   public var yRange: ClosedRange<Double>?
-  public init(title: String, yLabel: String, series: [PlotSeries], yRange: ClosedRange<Double>? = nil) {
+  public init(
+    title: String, yLabel: String, series: [PlotSeries], yRange: ClosedRange<Double>? = nil
+  ) {
     self.title = title
     self.yLabel = yLabel
     self.series = series
@@ -35,14 +37,18 @@ public enum LinePlot {
     panels: [(title: String, yLabel: String, series: [PlotSeries])], xLabel: String,
     width: Int = 640, panelHeight: Int = 260
   ) -> String {
-    svg(panels: panels.map { PlotPanel(title: $0.title, yLabel: $0.yLabel, series: $0.series) }, xLabel: xLabel,
-        width: width, panelHeight: panelHeight)
+    svg(
+      panels: panels.map { PlotPanel(title: $0.title, yLabel: $0.yLabel, series: $0.series) },
+      xLabel: xLabel,
+      width: width, panelHeight: panelHeight)
   }
 
   /// An SVG document with one panel per entry of `panels`, stacked vertically, sharing the
   /// x-axis label. Axes run over "nice" tick values (1, 2 or 5 × 10ⁿ apart) that cover the
   /// data; when every x is a whole number (epochs), x ticks are whole numbers.
-  public static func svg(panels: [PlotPanel], xLabel: String, width: Int = 640, panelHeight: Int = 260) -> String {
+  public static func svg(
+    panels: [PlotPanel], xLabel: String, width: Int = 640, panelHeight: Int = 260
+  ) -> String {
     let height = panelHeight * panels.count
     var out = """
       <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" \
@@ -51,8 +57,9 @@ public enum LinePlot {
 
       """
     for (k, panel) in panels.enumerated() {
-      out += drawPanel(panel, xLabel: xLabel, top: Double(k * panelHeight), width: Double(width),
-                       height: Double(panelHeight))
+      out += drawPanel(
+        panel, xLabel: xLabel, top: Double(k * panelHeight), width: Double(width),
+        height: Double(panelHeight))
     }
     return out + "</svg>\n"
   }
@@ -61,7 +68,9 @@ public enum LinePlot {
   /// nearest to a `count`-th of the range), from the largest multiple ≤ `low` to the smallest
   /// ≥ `high`.
   /// With `integers`, the step is at least 1. A range of zero width is widened around its value.
-  public static func niceTicks(_ low: Double, _ high: Double, count: Int = 5, integers: Bool = false) -> [Double] {
+  public static func niceTicks(
+    _ low: Double, _ high: Double, count: Int = 5, integers: Bool = false
+  ) -> [Double] {
     guard low.isFinite, high.isFinite else { return [0, 1] }
     var (lo, hi) = (Swift.min(low, high), Swift.max(low, high))
     if hi - lo < 1e-12 {
@@ -92,7 +101,9 @@ public enum LinePlot {
     return (v * scale).rounded() / scale
   }
 
-  private static func drawPanel(_ panel: PlotPanel, xLabel: String, top: Double, width: Double, height: Double) -> String {
+  private static func drawPanel(
+    _ panel: PlotPanel, xLabel: String, top: Double, width: Double, height: Double
+  ) -> String {
     let (left, right, ptop, bottom) = (60.0, 150.0, 28.0, 40.0)
     let pw = width - left - right
     let ph = height - ptop - bottom
@@ -111,27 +122,37 @@ public enum LinePlot {
     func px(_ x: Double) -> Double { left + (x - x0) / Swift.max(x1 - x0, 1e-12) * pw }
     func py(_ y: Double) -> Double { top + ptop + (1 - (y - y0) / Swift.max(y1 - y0, 1e-12)) * ph }
     var s = "<g>\n"
-    s += "<text x=\"\(left)\" y=\"\(top + 18)\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
-    s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n",
-                left, top + ptop, pw, ph)
+    s +=
+      "<text x=\"\(left)\" y=\"\(top + 18)\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
+    s += String(
+      format:
+        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n",
+      left, top + ptop, pw, ph)
     let yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1
     for yv in yTicks {
-      s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
-                  left, left + pw, py(yv), py(yv))
-      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
-                  left - 4, py(yv) + 4, tick(yv, step: yStep))
+      s += String(
+        format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+        left, left + pw, py(yv), py(yv))
+      s += String(
+        format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
+        left - 4, py(yv) + 4, tick(yv, step: yStep))
     }
     let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1
     for xv in xTicks {
-      s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
-                  px(xv), px(xv), top + ptop + ph, top + ptop + ph + 4)
-      s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
-                  px(xv), top + ptop + ph + 16, tick(xv, step: xStep))
+      s += String(
+        format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
+        px(xv), px(xv), top + ptop + ph, top + ptop + ph + 4)
+      s += String(
+        format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
+        px(xv), top + ptop + ph + 16, tick(xv, step: xStep))
     }
-    s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
-                left + pw / 2, top + height - 6, escape(xLabel))
-    s += String(format: "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">%@</text>\n",
-                top + ptop + ph / 2, escape(panel.yLabel))
+    s += String(
+      format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
+      left + pw / 2, top + height - 6, escape(xLabel))
+    s += String(
+      format:
+        "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">%@</text>\n",
+      top + ptop + ph / 2, escape(panel.yLabel))
     for (i, series) in panel.series.enumerated() {
       let color = palette[i % palette.count]
       let pts = series.points.filter { $0.y.isFinite }
@@ -140,9 +161,12 @@ public enum LinePlot {
         s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts)\"/>\n"
       }
       let ly = top + ptop + 14 + Double(i) * 18
-      s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"/>\n",
-                  left + pw + 10, left + pw + 28, ly - 4, ly - 4, color)
-      s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", left + pw + 32, ly, escape(series.name))
+      s += String(
+        format:
+          "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"/>\n",
+        left + pw + 10, left + pw + 28, ly - 4, ly - 4, color)
+      s += String(
+        format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", left + pw + 32, ly, escape(series.name))
     }
     return s + "</g>\n"
   }

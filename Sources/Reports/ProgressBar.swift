@@ -66,7 +66,9 @@ public final class ProgressBar {
   }
 
   /// Seconds since the bar was made.
-  public var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+  public var elapsed: Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+  }
 
   /// The smoothed rate in units per second, once warmed up; nil before.
   public var rate: Double? {
@@ -129,7 +131,9 @@ public final class ProgressBar {
     var s = label + " "
     if total > 0 {
       let filled = Swift.min(width, width * done / total)
-      s += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
+      s +=
+        "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        + "] "
       s += "\(done)/\(total) "
     } else {
       s += "\(done) "

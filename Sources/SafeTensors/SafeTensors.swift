@@ -97,7 +97,9 @@ public struct SafeTensorsFile: Sendable {
     var st = stat()
     var head = [UInt8](repeating: 0, count: 9)
     guard fstat(fd, &st) == 0, pread(fd, &head, 9, 0) == 9 else { return false }
-    let length = head.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    let length = head.prefix(8).enumerated().reduce(UInt64(0)) {
+      $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+    }
     return head[8] == UInt8(ascii: "{") && length <= UInt64(max(0, Int(st.st_size) - 8))
   }
 
@@ -106,7 +108,9 @@ public struct SafeTensorsFile: Sendable {
   /// that shrinks while it is read is an error; one that grows is read to its size at open.
   static func readWholeFile(path: String) throws -> Data {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno)))) }
+    guard fd >= 0 else {
+      throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))
+    }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else {
@@ -128,7 +132,8 @@ public struct SafeTensorsFile: Sendable {
         }
         if n == 0 {
           throw SafeTensorsError(
-            path: path, .unreadable(reason: "the file shrank from \(size) to \(done) bytes while it was read"))
+            path: path,
+            .unreadable(reason: "the file shrank from \(size) to \(done) bytes while it was read"))
         }
         done += n
       }
@@ -177,7 +182,8 @@ public struct SafeTensorsFile: Sendable {
     var parsed: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
     for (name, value) in object where name != "__metadata__" {
       guard let entry = value as? [String: Any] else {
-        throw SafeTensorsError(path: path, .invalidEntry(key: name, reason: "entry is not an object"))
+        throw SafeTensorsError(
+          path: path, .invalidEntry(key: name, reason: "entry is not an object"))
       }
       guard let dtypeName = entry["dtype"] as? String else {
         throw SafeTensorsError(path: path, .invalidEntry(key: name, reason: "missing dtype"))
@@ -187,12 +193,15 @@ public struct SafeTensorsFile: Sendable {
       }
       guard let shape = integers(entry["shape"]) else {
         throw SafeTensorsError(
-          path: path, .invalidEntry(key: name, reason: "shape is not a list of non-negative integers"))
+          path: path,
+          .invalidEntry(key: name, reason: "shape is not a list of non-negative integers"))
       }
-      guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] <= offsets[1]
+      guard let offsets = integers(entry["data_offsets"]), offsets.count == 2,
+        offsets[0] <= offsets[1]
       else {
         throw SafeTensorsError(
-          path: path, .invalidEntry(key: name, reason: "data_offsets is not [begin, end] with begin ≤ end"))
+          path: path,
+          .invalidEntry(key: name, reason: "data_offsets is not [begin, end] with begin ≤ end"))
       }
       // Overflow-safe element count: a shape whose byte size exceeds the file cannot fit anyway.
       var elements = 1
@@ -208,7 +217,8 @@ public struct SafeTensorsFile: Sendable {
         throw SafeTensorsError(
           path: path,
           .sizeMismatch(
-            key: name, shape: shape, dtype: dtypeName, expectedBytes: overflow || o2 ? Int.max : expected,
+            key: name, shape: shape, dtype: dtypeName,
+            expectedBytes: overflow || o2 ? Int.max : expected,
             actualBytes: actual))
       }
       parsed.append((name, dtype, shape, offsets[0], offsets[1]))
@@ -220,13 +230,15 @@ public struct SafeTensorsFile: Sendable {
     var previous = ""
     for e in parsed {
       if e.end > dataSize {
-        throw SafeTensorsError(path: path, .offsetsBeyondData(key: e.name, end: e.end, dataSize: dataSize))
+        throw SafeTensorsError(
+          path: path, .offsetsBeyondData(key: e.name, end: e.end, dataSize: dataSize))
       }
       if e.begin < cursor {
         throw SafeTensorsError(path: path, .overlappingOffsets(key: e.name, other: previous))
       }
       if e.begin > cursor {
-        throw SafeTensorsError(path: path, .gapInOffsets(key: e.name, expectedBegin: cursor, begin: e.begin))
+        throw SafeTensorsError(
+          path: path, .gapInOffsets(key: e.name, expectedBegin: cursor, begin: e.begin))
       }
       if e.end > e.begin {
         cursor = e.end
@@ -270,7 +282,9 @@ public struct SafeTensorsFile: Sendable {
   /// Copies the tensor `key`, converted to Float32, into `destination` (which holds at least
   /// `count` elements) without an intermediate array. Returns the shape.
   @discardableResult
-  public func copyFloats(_ key: String, into destination: UnsafeMutablePointer<Float>) throws -> [Int] {
+  public func copyFloats(_ key: String, into destination: UnsafeMutablePointer<Float>) throws
+    -> [Int]
+  {
     let e = try entry(key)
     try e.data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
       try convertToFloat(raw, dtype: e.dtype, count: e.count, into: destination, key: key)
@@ -287,11 +301,18 @@ public struct SafeTensorsFile: Sendable {
       for i in 0..<n {
         switch e.dtype {
         case .i64: out[i] = raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self).littleEndian
-        case .u64: out[i] = Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
-        case .i32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian)
-        case .u32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
-        case .i16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian)
-        case .u16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+        case .u64:
+          out[i] = Int64(
+            truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+              .littleEndian)
+        case .i32:
+          out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian)
+        case .u32:
+          out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
+        case .i16:
+          out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian)
+        case .u16:
+          out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
         case .i8: out[i] = Int64(Int8(bitPattern: raw[i]))
         case .u8, .bool: out[i] = Int64(raw[i])
         case .f16, .bf16, .f32, .f64:
@@ -314,28 +335,45 @@ public struct SafeTensorsFile: Sendable {
         UnsafeMutableRawPointer(d).copyMemory(from: base, byteCount: n * 4)
       }
     case .f16:
-      for i in 0..<n { d[i] = halfToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = halfToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+      }
     case .bf16:
       for i in 0..<n {
-        let bits = UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16
+        let bits =
+          UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16
         d[i] = Float(bitPattern: bits)
       }
     case .f64:
       for i in 0..<n {
-        d[i] = Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian))
+        d[i] = Float(
+          Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
+        )
       }
     case .i64:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self).littleEndian)
+      }
     case .u64:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
+      }
     case .i32:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian)
+      }
     case .u32:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian)
+      }
     case .i16:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian)
+      }
     case .u16:
-      for i in 0..<n { d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
+      for i in 0..<n {
+        d[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+      }
     case .i8:
       for i in 0..<n { d[i] = Float(Int8(bitPattern: raw[i])) }
     case .u8, .bool:

@@ -19,7 +19,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
     /// A dtype the format does not define.
     case unknownDType(key: String, dtype: String)
     /// `shape` × dtype size differs from the entry's byte range.
-    case sizeMismatch(key: String, shape: [Int], dtype: String, expectedBytes: Int, actualBytes: Int)
+    case sizeMismatch(
+      key: String, shape: [Int], dtype: String, expectedBytes: Int, actualBytes: Int)
     /// Two entries share bytes.
     case overlappingOffsets(key: String, other: String)
     /// Bytes between two entries (or before the first) belong to no tensor.

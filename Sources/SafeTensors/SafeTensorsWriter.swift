@@ -51,7 +51,8 @@ public struct SafeTensorsWriter: Sendable {
   }
 
   /// Adds a Float32 tensor copied from a buffer.
-  public mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>) throws {
+  public mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>) throws
+  {
     try add(name, shape: shape, floats: Array(floats))
   }
 
@@ -66,7 +67,8 @@ public struct SafeTensorsWriter: Sendable {
       throw SafeTensorsError(path: "(writer)", .duplicateKey(key: name))
     }
     if shape.contains(where: { $0 < 0 }) || shape.reduce(1, *) != count {
-      throw SafeTensorsError(path: "(writer)", .valueCountMismatch(key: name, shape: shape, count: count))
+      throw SafeTensorsError(
+        path: "(writer)", .valueCountMismatch(key: name, shape: shape, count: count))
     }
   }
 
@@ -74,7 +76,9 @@ public struct SafeTensorsWriter: Sendable {
   func headerJSON() -> String {
     var parts: [String] = []
     if !metadata.isEmpty {
-      let meta = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0] ?? ""))" }
+      let meta = metadata.keys.sorted().map {
+        "\(jsonString($0)):\(jsonString(metadata[$0] ?? ""))"
+      }
       parts.append("\"__metadata__\":{\(meta.joined(separator: ","))}")
     }
     var offset = 0
@@ -144,7 +148,8 @@ public enum AtomicFile {
   public static func temporaryPath(for path: String) -> String {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent().path
-    return folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    return folder + "/." + url.lastPathComponent
+      + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
   }
 
   /// Whether `name` (a file name, no folder) is a temporary of an atomic write, and the id of
@@ -159,10 +164,13 @@ public enum AtomicFile {
       guard parts.count == 2, !parts[1].isEmpty else { return (false, nil) }
       return (true, Int32(parts[0], radix: 16))
     }
-    guard let range = name.range(of: ".tmp-", options: .backwards), range.lowerBound > name.index(after: name.startIndex)
+    guard let range = name.range(of: ".tmp-", options: .backwards),
+      range.lowerBound > name.index(after: name.startIndex)
     else { return (false, nil) }
     let parts = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count == 2, let pid = Int32(parts[0]), UInt32(parts[1]) != nil else { return (false, nil) }
+    guard parts.count == 2, let pid = Int32(parts[0]), UInt32(parts[1]) != nil else {
+      return (false, nil)
+    }
     return (true, pid)
   }
 
@@ -171,7 +179,9 @@ public enum AtomicFile {
   /// nor temporaries of a live process (another write may be under way).
   @discardableResult
   public static func removeStaleTemporaries(in folder: String) -> [String] {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+      return []
+    }
     var removed: [String] = []
     for name in names.sorted() {
       let owner = temporaryOwner(name)
@@ -192,7 +202,9 @@ public enum AtomicFile {
     let temp = temporaryPath(for: path)
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
     let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw AtomicFileError(path: path, reason: "cannot create a file in \(folder): \(errnoText())") }
+    guard fd >= 0 else {
+      throw AtomicFileError(path: path, reason: "cannot create a file in \(folder): \(errnoText())")
+    }
     var isOpen = true
     defer {
       if isOpen { close(fd) }

@@ -12,8 +12,10 @@ public enum MotionClass: Int, CaseIterable, Sendable {
 
   /// The label name written to `motion_labels.txt`.
   public var name: String {
-    ["move_left", "move_right", "move_up", "move_down", "rotate_clockwise",
-     "rotate_anticlockwise", "grow", "shrink"][rawValue]
+    [
+      "move_left", "move_right", "move_up", "move_down", "rotate_clockwise",
+      "rotate_anticlockwise", "grow", "shrink",
+    ][rawValue]
   }
 }
 
@@ -22,12 +24,16 @@ public enum ShapeClass: Int, CaseIterable, Sendable {
   case circle, square, triangle, star, cross, crescent
 
   /// The label name written to `shape_labels.txt`.
-  public var name: String { ["circle", "square", "triangle", "star", "cross", "crescent"][rawValue] }
+  public var name: String {
+    ["circle", "square", "triangle", "star", "cross", "crescent"][rawValue]
+  }
 
   /// Outline in shape units (radius 1), for the polygon shapes; nil for the circle and the
   /// crescent (the unit disc, less a disc of radius 0.75 centred at (0.45, 0)).
   var polygon: [(Double, Double)]? {
-    func ring(_ n: Int, _ radius: (Int) -> Double, start: Double = -Double.pi / 2) -> [(Double, Double)] {
+    func ring(_ n: Int, _ radius: (Int) -> Double, start: Double = -Double.pi / 2) -> [(
+      Double, Double
+    )] {
       (0..<n).map { k in
         let a = start + 2 * Double.pi * Double(k) / Double(n)
         return (radius(k) * cos(a), radius(k) * sin(a))
@@ -41,8 +47,10 @@ public enum ShapeClass: Int, CaseIterable, Sendable {
     case .cross:
       let a = 0.32
       let b = 0.95
-      return [(-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a),
-              (-b, a), (-b, -a), (-a, -a)]
+      return [
+        (-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a),
+        (-b, a), (-b, -a), (-a, -a),
+      ]
     }
   }
 }
@@ -98,7 +106,8 @@ public struct Scene: Sendable {
     let growth = log(r.uniform(1.4...1.7)) / span
     let velocity = (s * r.uniform(0.2...0.32) / span, s * r.uniform(0.2...0.32) / span)
     let spin = r.uniform(0.08...0.16)
-    let offset = { (r: inout SplitMix64) in Double(r.below(max(frames, 1))) - Double(frames - 1) / 2 }
+    let offset = { (r: inout SplitMix64) in Double(r.below(max(frames, 1))) - Double(frames - 1) / 2
+    }
     let phase = (offset(&r), offset(&r), offset(&r))
     // The centre keeps the largest shape mostly in the frame along the whole path.
     let largest = radius * exp(growth * span / 2)
@@ -181,7 +190,8 @@ public struct Scene: Sendable {
     }
   }
 
-  private func backgroundColour(_ x: Double, _ y: Double, size: Double) -> (Double, Double, Double) {
+  private func backgroundColour(_ x: Double, _ y: Double, size: Double) -> (Double, Double, Double)
+  {
     var w: Double
     if let grid = noise {
       let gx = x / size * 4
@@ -191,7 +201,8 @@ public struct Scene: Sendable {
       let fx = gx - Double(ix)
       let fy = gy - Double(iy)
       let v = { (i: Int, j: Int) in grid[j * 5 + i] }
-      w = (v(ix, iy) * (1 - fx) + v(ix + 1, iy) * fx) * (1 - fy)
+      w =
+        (v(ix, iy) * (1 - fx) + v(ix + 1, iy) * fx) * (1 - fy)
         + (v(ix, iy + 1) * (1 - fx) + v(ix + 1, iy + 1) * fx) * fy
     } else {
       w = ((x / size - 0.5) * cos(gradientAngle) + (y / size - 0.5) * sin(gradientAngle)) + 0.5
@@ -202,7 +213,9 @@ public struct Scene: Sendable {
   }
 
   /// Inside the unit circle, the crescent, or the polygon (crossing-number test).
-  private static func inside(_ x: Double, _ y: Double, _ polygon: [(Double, Double)]?, crescent: Bool) -> Bool {
+  private static func inside(
+    _ x: Double, _ y: Double, _ polygon: [(Double, Double)]?, crescent: Bool
+  ) -> Bool {
     if x * x + y * y > 1.01 { return false }
     if crescent { return (x - 0.45) * (x - 0.45) + y * y > 0.5625 }
     guard let p = polygon else { return true }

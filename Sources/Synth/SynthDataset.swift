@@ -37,7 +37,9 @@ public struct SynthDataset: Sendable {
 
   /// The scene of clip `index` of a split (`"train"` or `"val"`).
   public func scene(split: String, index: Int) -> Scene {
-    var random = SplitMix64(seed: seed &* 0x5851_F42D_4C95_7F2D &+ (split == "train" ? 1 : 2) &* 0x1000_0000 &+ UInt64(index))
+    var random = SplitMix64(
+      seed: seed &* 0x5851_F42D_4C95_7F2D &+ (split == "train" ? 1 : 2) &* 0x1000_0000
+        &+ UInt64(index))
     _ = random.next()
     let motion = MotionClass.allCases[index % MotionClass.allCases.count]
     let shape = ShapeClass.allCases[random.below(ShapeClass.allCases.count)]

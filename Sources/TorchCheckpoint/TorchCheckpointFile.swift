@@ -147,9 +147,11 @@ public enum TorchCheckpointFile {
     }
     if t.isContiguous {
       let begin = storage.startIndex + t.offset * size
-      return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)])
+      return TensorEntry(
+        name: name, dtype: t.dtype, shape: t.shape, data: storage[begin..<(begin + count * size)])
     }
-    return TensorEntry(name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage))
+    return TensorEntry(
+      name: name, dtype: t.dtype, shape: t.shape, data: stridedCopy(t, storage: storage))
   }
 
   /// Gathers a strided view into row-major order. The caller has checked the bounds.

@@ -68,8 +68,10 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     let cond = NSCondition()
     let finished = DispatchGroup()
 
-    init(order: [Int], batchSize: Int, depth: Int, seed: UInt64, epoch: Int,
-         load: @escaping (Int, inout SeededRandom) throws -> Sample) {
+    init(
+      order: [Int], batchSize: Int, depth: Int, seed: UInt64, epoch: Int,
+      load: @escaping (Int, inout SeededRandom) throws -> Sample
+    ) {
       self.order = order
       self.batchSize = batchSize
       self.depth = depth
@@ -87,7 +89,8 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
       while true {
         cond.lock()
         // Wait while the position to load is more than `depth` batches ahead of the consumer.
-        while !stopped && nextPosition < order.count && nextPosition >= consumed + depth * batchSize {
+        while !stopped && nextPosition < order.count && nextPosition >= consumed + depth * batchSize
+        {
           cond.wait()
         }
         if stopped || nextPosition >= order.count {
@@ -122,7 +125,8 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     load: @escaping (Int, inout SeededRandom) throws -> Sample
   ) {
     precondition(batchSize >= 1 && workers >= 1 && depth >= 1, "BatchLoader: bad sizes")
-    let queue = Queue(order: order, batchSize: batchSize, depth: depth, seed: seed, epoch: epoch, load: load)
+    let queue = Queue(
+      order: order, batchSize: batchSize, depth: depth, seed: seed, epoch: epoch, load: load)
     self.queue = queue
     for _ in 0..<workers {
       queue.finished.enter()
@@ -150,7 +154,8 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
   /// The seed of the sample at list index `index` in this epoch.
   public static func sampleSeed(seed: UInt64, epoch: Int, index: Int) -> UInt64 {
     var r = SeededRandom(seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
-    var s = SeededRandom(seed: r.next() ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
+    var s = SeededRandom(
+      seed: r.next() ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
     return s.next()
   }
 

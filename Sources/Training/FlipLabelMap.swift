@@ -13,11 +13,14 @@ public func flipLabelMap(_ text: String, labels: [String]) throws -> [Int] {
     let key = name.trimmingCharacters(in: .whitespaces)
     if let i = labels.firstIndex(of: key) { return i }
     if let i = Int(key), labels.indices.contains(i) { return i }
-    throw TrainingError("flip map: '\(pair)': '\(key)' is not a class name or number below \(labels.count)")
+    throw TrainingError(
+      "flip map: '\(pair)': '\(key)' is not a class name or number below \(labels.count)")
   }
   for pair in text.split(separator: ",") {
     let sides = pair.split(separator: "=", omittingEmptySubsequences: false)
-    guard sides.count == 2 else { throw TrainingError("flip map: '\(pair)' is not of the form a=b") }
+    guard sides.count == 2 else {
+      throw TrainingError("flip map: '\(pair)' is not of the form a=b")
+    }
     let (a, b) = (try index(sides[0], in: pair), try index(sides[1], in: pair))
     guard a != b, used.insert(a).inserted, used.insert(b).inserted else {
       throw TrainingError("flip map: '\(pair)' pairs a class with itself or uses a class twice")

@@ -33,7 +33,8 @@ public struct DataOptions: Codable, Sendable, Equatable {
   public var normalize: Bool
 
   public init(
-    kind: SampleKind, clipLength: Int = 8, frameInterval: Int = 2, size: Int = 64, flip: Bool = false,
+    kind: SampleKind, clipLength: Int = 8, frameInterval: Int = 2, size: Int = 64,
+    flip: Bool = false,
     flipLabels: [Int]? = nil, minArea: Double = 0.5, normalize: Bool = true
   ) {
     self.kind = kind
@@ -64,14 +65,16 @@ public struct DataOptions: Codable, Sendable, Equatable {
     let mean = normalize ? ClipTransform.imageNetMean : [0, 0, 0]
     let std = normalize ? ClipTransform.imageNetStd : [1, 1, 1]
     return ClipTransform(
-      crop: .randomResized(size: size, area: minArea...1, aspect: 0.75...(4.0 / 3.0)), randomFlip: false,
+      crop: .randomResized(size: size, area: minArea...1, aspect: 0.75...(4.0 / 3.0)),
+      randomFlip: false,
       mean: mean, std: std)
   }
 
   /// The sampler of `clips` clips of `frames` frames (one frame for an image model).
   func sampler(clips: Int, mode: ClipSampler.Mode) -> ClipSampler {
     ClipSampler(
-      clipLength: frames, frameInterval: kind == .video ? frameInterval : 1, numClips: clips, mode: mode)
+      clipLength: frames, frameInterval: kind == .video ? frameInterval : 1, numClips: clips,
+      mode: mode)
   }
 
   /// The evaluation transform: short side `size`, then `crops` (1: centre, 3: three crops).
@@ -99,7 +102,9 @@ public final class ListDataset: @unchecked Sendable {
   ///   - labels: class names (a labels file's lines); integer labels must be below its count.
   ///   - labelsSource: where `labels` come from, for that error (`labels.txt`, `the 8 classes
   ///     of best.safetensors`); nil: not named.
-  public init(listPath: String, labels: [String], options: DataOptions, labelsSource: String? = nil) throws {
+  public init(listPath: String, labels: [String], options: DataOptions, labelsSource: String? = nil)
+    throws
+  {
     self.list = try ClipList(
       contentsOf: listPath, labelNames: labels, classCount: labels.count, skipBadLines: true)
     self.options = options
@@ -124,23 +129,29 @@ public final class ListDataset: @unchecked Sendable {
     }
     guard !order.isEmpty else { return nil }
     let total = lines.values.reduce(0) { $0 + $1.count }
-    let names = order.prefix(10).map { label -> String in
-      let at = lines[label] ?? []
-      let shown = at.prefix(3).map(String.init).joined(separator: ", ") + (at.count > 3 ? ", …" : "")
-      return "`\(label)` ×\(at.count) (line\(at.count > 1 ? "s" : "") \(shown))"
-    }.joined(separator: ", ") + (order.count > 10 ? ", and \(order.count - 10) more" : "")
+    let names =
+      order.prefix(10).map { label -> String in
+        let at = lines[label] ?? []
+        let shown =
+          at.prefix(3).map(String.init).joined(separator: ", ") + (at.count > 3 ? ", …" : "")
+        return "`\(label)` ×\(at.count) (line\(at.count > 1 ? "s" : "") \(shown))"
+      }.joined(separator: ", ") + (order.count > 10 ? ", and \(order.count - 10) more" : "")
     let entries = "\(total) entr\(total == 1 ? "y has a label" : "ies have labels")"
     if noNames {
-      return "\(list.path): \(entries) that \(total == 1 ? "is a name" : "are names"), and no labels file names the classes: \(names); give --labels FILE (one class name per line)"
+      return
+        "\(list.path): \(entries) that \(total == 1 ? "is a name" : "are names"), and no labels file names the classes: \(names); give --labels FILE (one class name per line)"
     }
     let against = source.map { " of \($0)" } ?? ""
-    return "\(list.path): \(entries) that \(total == 1 ? "is" : "are") not among the \(classes) classes\(against): \(names)"
+    return
+      "\(list.path): \(entries) that \(total == 1 ? "is" : "are") not among the \(classes) classes\(against): \(names)"
   }
 
   /// The label of a `ListError` message about a label that is not a class, else nil.
   private static func rejectedLabel(_ message: String) -> String? {
     // ClipList's messages: "unknown label `x`", "label `x` is not an integer", "label 9 out of range 0..<8".
-    if message.hasPrefix("unknown label `") || (message.hasPrefix("label `") && message.hasSuffix("` is not an integer")) {
+    if message.hasPrefix("unknown label `")
+      || (message.hasPrefix("label `") && message.hasSuffix("` is not an integer"))
+    {
       let parts = message.split(separator: "`", omittingEmptySubsequences: false)
       return parts.count >= 3 ? String(parts[1]) : nil
     }
@@ -176,7 +187,8 @@ public final class ListDataset: @unchecked Sendable {
     do {
       let reader = try VideoReader(path: list.entries[i].path)
       values = try reader.sampleClips(
-        sampler: options.sampler(clips: 1, mode: .train), transform: options.trainTransform, seed: rng.next()
+        sampler: options.sampler(clips: 1, mode: .train), transform: options.trainTransform,
+        seed: rng.next()
       ).data
     } catch {
       throw SkippedEntry(index: i, message: describe(i, error))
@@ -203,10 +215,13 @@ public final class ListDataset: @unchecked Sendable {
   /// Evaluation views of an open reader (shared with `classify`): test-mode sampling of
   /// `clips` clips, each cut into `crops` crops. For an image model a clip is one frame, so
   /// `clips` frames of a video are averaged (the frame-averaging baseline).
-  public static func views(reader: VideoReader, options: DataOptions, clips: Int, crops: Int) throws -> [Float] {
+  public static func views(reader: VideoReader, options: DataOptions, clips: Int, crops: Int) throws
+    -> [Float]
+  {
     // All views of one entry are averaged, so their order (crop-major) does not matter.
     return try reader.sampleClips(
-      sampler: options.sampler(clips: clips, mode: .test), transform: options.testTransform(crops: crops)
+      sampler: options.sampler(clips: clips, mode: .test),
+      transform: options.testTransform(crops: crops)
     ).data
   }
 }

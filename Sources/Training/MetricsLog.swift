@@ -22,9 +22,11 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
   /// versions.
   public var dataWait: Double?
 
-  public init(epoch: Int, trainLoss: Double, valTop1: Double, valTop5: Double, lr: Double,
-              seconds: Double, skipped: Int = 0, trainTop1: Double? = nil, clipsPerSecond: Double? = nil,
-              dataWait: Double? = nil) {
+  public init(
+    epoch: Int, trainLoss: Double, valTop1: Double, valTop5: Double, lr: Double,
+    seconds: Double, skipped: Int = 0, trainTop1: Double? = nil, clipsPerSecond: Double? = nil,
+    dataWait: Double? = nil
+  ) {
     self.epoch = epoch
     self.trainLoss = trainLoss
     self.valTop1 = valTop1
@@ -65,12 +67,16 @@ public enum MetricsLog {
   public static func write(_ history: [EpochMetrics], to dir: URL, title: String) throws {
     let text = history.map(\.jsonLine).joined(separator: "\n") + (history.isEmpty ? "" : "\n")
     try AtomicFile.write(text, to: dir.appendingPathComponent("metrics.jsonl").path)
-    try AtomicFile.write(curves(history, title: title), to: dir.appendingPathComponent("curves.svg").path)
+    try AtomicFile.write(
+      curves(history, title: title), to: dir.appendingPathComponent("curves.svg").path)
   }
 
   /// Loss and accuracy curves per epoch, as SVG.
-  public static func curves(_ history: [EpochMetrics], title: String, extra: [PlotSeries] = []) -> String {
-    let loss = PlotSeries(name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) })
+  public static func curves(_ history: [EpochMetrics], title: String, extra: [PlotSeries] = [])
+    -> String
+  {
+    let loss = PlotSeries(
+      name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) })
     let top1 = PlotSeries(name: "val top-1", points: history.map { (Double($0.epoch), $0.valTop1) })
     let top5 = PlotSeries(name: "val top-5", points: history.map { (Double($0.epoch), $0.valTop5) })
     let trainTop1 = history.compactMap { m in m.trainTop1.map { (Double(m.epoch), $0) } }
@@ -78,7 +84,9 @@ public enum MetricsLog {
     return LinePlot.svg(
       panels: [
         PlotPanel(title: "\(title): training loss", yLabel: "loss", series: [loss]),
-        PlotPanel(title: "\(title): accuracy", yLabel: "accuracy", series: [top1, top5] + train + extra, yRange: 0...1),
+        PlotPanel(
+          title: "\(title): accuracy", yLabel: "accuracy", series: [top1, top5] + train + extra,
+          yRange: 0...1),
       ],
       xLabel: "epoch")
   }

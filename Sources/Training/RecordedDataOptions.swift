@@ -37,10 +37,13 @@ extension DataOptions {
     ] where !(1...limit).contains(value) {
       throw DataOptionsError(source, "\(field) \(value) is outside 1…\(limit)")
     }
-    guard minArea > 0, minArea <= 1 else { throw DataOptionsError(source, "min_area \(minArea) is outside (0, 1]") }
+    guard minArea > 0, minArea <= 1 else {
+      throw DataOptionsError(source, "min_area \(minArea) is outside (0, 1]")
+    }
     if let map = flipLabels {
       guard Set(map).count == map.count, map.allSatisfy({ (0..<map.count).contains($0) }) else {
-        throw DataOptionsError(source, "flip_labels \(map.prefix(16)) is not a permutation of 0…\(map.count - 1)")
+        throw DataOptionsError(
+          source, "flip_labels \(map.prefix(16)) is not a permutation of 0…\(map.count - 1)")
       }
     }
   }
@@ -85,8 +88,12 @@ extension DataOptions {
     } catch {
       throw DataOptionsError(source, "unreadable: \(decodingReason(error))")
     }
-    guard (1...InferenceLimits.maxClips).contains(views.clips), views.crops == 1 || views.crops == 3 else {
-      throw DataOptionsError(source, "clips \(views.clips), crops \(views.crops): clips must be in 1…\(InferenceLimits.maxClips), crops 1 or 3")
+    guard (1...InferenceLimits.maxClips).contains(views.clips), views.crops == 1 || views.crops == 3
+    else {
+      throw DataOptionsError(
+        source,
+        "clips \(views.clips), crops \(views.crops): clips must be in 1…\(InferenceLimits.maxClips), crops 1 or 3"
+      )
     }
     return (views.clips, views.crops)
   }
@@ -103,7 +110,8 @@ func decodingReason(_ error: Error) -> String {
   guard let e = error as? DecodingError else { return "not valid JSON" }
   func path(_ c: [CodingKey]) -> String { c.map(\.stringValue).joined(separator: ".") }
   switch e {
-  case .keyNotFound(let key, let ctx): return "no '\((ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
+  case .keyNotFound(let key, let ctx):
+    return "no '\((ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
   case .typeMismatch(_, let ctx): return "'\(path(ctx.codingPath))' has the wrong type"
   case .valueNotFound(_, let ctx): return "'\(path(ctx.codingPath))' is null"
   case .dataCorrupted(let ctx):

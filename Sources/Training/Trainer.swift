@@ -166,7 +166,8 @@ public final class Trainer {
     }
     let expectKind: SampleKind = model.config.dims == 2 ? .image : .video
     guard train.options.kind == expectKind else {
-      throw TrainingError("a \(model.config.kind) model cannot train on \(train.options.kind) samples")
+      throw TrainingError(
+        "a \(model.config.kind) model cannot train on \(train.options.kind) samples")
     }
     self.model = model
     self.labels = labels
@@ -203,7 +204,9 @@ public final class Trainer {
       do {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
       } catch {
-        throw TrainingError("\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)")
+        throw TrainingError(
+          "\(out.path): cannot create the output folder: \((error as NSError).localizedDescription)"
+        )
       }
       for name in AtomicFile.removeStaleTemporaries(in: out.path) {
         note("removed \(out.appendingPathComponent(name).path), left by an interrupted write")
@@ -213,11 +216,16 @@ public final class Trainer {
     try checkBadLines(val)
     let empty = train.classesWithoutEntries
     if !empty.isEmpty {
-      let names = empty.prefix(10).map { labels[$0] }.joined(separator: ", ") + (empty.count > 10 ? ", …" : "")
-      note("warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)")
+      let names =
+        empty.prefix(10).map { labels[$0] }.joined(separator: ", ")
+        + (empty.count > 10 ? ", …" : "")
+      note(
+        "warning: \(empty.count) of \(labels.count) classes have no entries in \(train.list.path): \(names)"
+      )
     }
     var state = RunState(
-      epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options, bestEpoch: 0)
+      epochsDone: 0, step: 0, bestTop1: -1, history: [], options: options, data: train.options,
+      bestEpoch: 0)
     var bestAhead: Int? = nil
     if resume {
       if let file = try lastCheckpointForResume() {
@@ -238,7 +246,8 @@ public final class Trainer {
     if communicator.isDistributed {
       note(
         "\(communicator.size) processes × batch \(options.batchSize) × accumulate "
-          + "\(options.accumulate) = effective batch \(options.globalBatchSize * options.accumulate)")
+          + "\(options.accumulate) = effective batch \(options.globalBatchSize * options.accumulate)"
+      )
     }
     let total = options.epochs * stepsPerEpoch
     let schedule = CosineSchedule(
@@ -261,13 +270,17 @@ public final class Trainer {
       let metrics = EpochMetrics(
         epoch: epoch, trainLoss: trainLoss, valTop1: result.top1, valTop5: result.top5,
         lr: Double(schedule.learningRate(at: Swift.max(0, state.step - 1))), seconds: seconds,
-        skipped: result.skipped.count, trainTop1: trained.top1, clipsPerSecond: trained.clipsPerSecond,
+        skipped: result.skipped.count, trainTop1: trained.top1,
+        clipsPerSecond: trained.clipsPerSecond,
         dataWait: trained.dataWait)
       state.history.append(metrics)
       state.epochsDone = epoch
-      note(String(format: "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s, %.0f%% waiting for data)",
-                 epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
-                 trained.clipsPerSecond, 100 * trained.dataWait))
+      note(
+        String(
+          format:
+            "epoch %d/%d  loss %.4f  train top-1 %.3f  val top-1 %.3f  top-5 %.3f  (%.1f s, %.1f clips/s, %.0f%% waiting for data)",
+          epoch, options.epochs, trainLoss, trained.top1, result.top1, result.top5, seconds,
+          trained.clipsPerSecond, 100 * trained.dataWait))
       let isBest = result.top1 > state.bestTop1
       if isBest {
         state.bestTop1 = result.top1
@@ -279,7 +292,9 @@ public final class Trainer {
       if isBest { try save(state: state, to: bestURL, optimizerState: false) }
       try save(state: state, to: lastURL, optimizerState: true)
       if let ahead = bestAhead, ahead == epoch, !isBest {
-        note("warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)")
+        note(
+          "warning: \(bestURL.path) holds epoch \(epoch) of the interrupted run, which this run's epoch \(epoch) did not match (other --threads?); the best epoch recorded is \(state.recordedBestEpoch)"
+        )
       }
       try afterEpoch?(epoch)
     }
@@ -297,7 +312,8 @@ public final class Trainer {
         count: val.count, rank: communicator.rank, size: communicator.size,
         granule: evaluationEntriesPerBatch(batchSize: options.batchSize, views: views))
       : 0..<val.count
-    let bar = showProgress
+    let bar =
+      showProgress
       ? ProgressBar(
         "  validate", total: entries.count, unit: "clip", lineInterval: progressInterval) : nil
     let rows = try evaluationRows(
@@ -321,18 +337,25 @@ public final class Trainer {
     guard recorded > 0 else { return nil }
     let onDisk = Self.epochsDone(of: bestURL.path)
     if onDisk == recorded { return nil }
-    let found = onDisk.map { "holds epoch \($0)" }
+    let found =
+      onDisk.map { "holds epoch \($0)" }
       ?? (FileManager.default.fileExists(atPath: bestURL.path) ? "cannot be read" : "is missing")
     if recorded == state.epochsDone {
       try save(state: state, to: bestURL, optimizerState: false)
-      note("\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it")
+      note(
+        "\(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded): rewritten from it"
+      )
       return nil
     }
     if let onDisk, onDisk == state.epochsDone + 1 {
-      note("\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone")
+      note(
+        "\(bestURL.path) holds epoch \(onDisk), which \(lastURL.path) does not record yet (stopped between the two writes): epoch \(onDisk) is redone"
+      )
       return onDisk
     }
-    note("warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))")
+    note(
+      "warning: \(bestURL.path) \(found) but \(lastURL.path) records best epoch \(recorded), whose weights it does not hold; best.safetensors is written again when an epoch beats val top-1 \(String(format: "%.4f", state.bestTop1))"
+    )
     return nil
   }
 
@@ -349,9 +372,12 @@ public final class Trainer {
   /// before any checkpoint of the epoch is written (its accuracy would mean nothing).
   private func checkValidation(_ result: EvaluationResult) throws {
     let skipped = result.skipped.count
-    guard result.count == 0 || Double(skipped) > options.maxBadFraction * Double(val.count) else { return }
+    guard result.count == 0 || Double(skipped) > options.maxBadFraction * Double(val.count) else {
+      return
+    }
     throw TrainingError(
-      "\(val.list.path): \(skipped) of \(val.count) validation entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(result.skipped.first?.message ?? "none")")
+      "\(val.list.path): \(skipped) of \(val.count) validation entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(result.skipped.first?.message ?? "none")"
+    )
   }
 
   /// One epoch of training: the mean training loss, the training top-1 (of the samples as
@@ -376,8 +402,11 @@ public final class Trainer {
       : nil
     model.onGradientsFinal = buckets.map { b in { b.gradientsFinal(from: $0) } }
     defer { model.onGradientsFinal = nil }
-    let bar = showProgress
-      ? ProgressBar("epoch \(epoch)/\(options.epochs)", total: train.count, unit: "clip", lineInterval: progressInterval)
+    let bar =
+      showProgress
+      ? ProgressBar(
+        "epoch \(epoch)/\(options.epochs)", total: train.count, unit: "clip",
+        lineInterval: progressInterval)
       : nil
     var lossSum = 0.0
     var seen = 0
@@ -397,7 +426,8 @@ public final class Trainer {
       report(share.skipped, of: train)
       if Double(skipped) > options.maxBadFraction * Double(train.count) {
         throw TrainingError(
-          "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(share.skipped.first?.message ?? "")")
+          "\(train.list.path): \(skipped) of \(train.count) entries could not be read (more than \(Int(options.maxBadFraction * 100))%); first: \(share.skipped.first?.message ?? "")"
+        )
       }
       // A group ends every `accumulate` batches, and at the epoch's last batch (a shorter group).
       let endsGroup = position % options.accumulate == 0 || position == batchCount
@@ -420,7 +450,8 @@ public final class Trainer {
         let output = try model.forward(input, training: true)
         let l = loss.forward(output.logits, labels: labels)
         guard l.isFinite else {
-          throw TrainingError("the training loss became \(l) at epoch \(epoch), batch \(micro + 1): lower --lr")
+          throw TrainingError(
+            "the training loss became \(l) at epoch \(epoch), batch \(micro + 1): lower --lr")
         }
         lossSum += Double(l) * Double(labels.count)
         seen += labels.count
@@ -456,7 +487,8 @@ public final class Trainer {
     (lossSum, seen, hits) = (sums[0], Int(sums[1]), Int(sums[2]))
     let steps = state.step - stepsBefore
     if steps > 0 && skippedSteps - skippedStepsBefore == steps {
-      throw TrainingError("epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
+      throw TrainingError(
+        "epoch \(epoch): every optimizer step had a NaN or infinite gradient norm: lower --lr")
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
     // The slowest-fed rank's fraction: the step waits for it.
@@ -533,13 +565,16 @@ public final class Trainer {
       }
     }
     beforeStep?(model.store)
-    let norm = options.clipNorm > 0
+    let norm =
+      options.clipNorm > 0
       ? clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) : gradientNorm(model.store)
     if norm.isFinite {
       optimizer.update(lr: schedule.learningRate(at: state.step))
     } else {
       skippedSteps += 1
-      note("warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped")
+      note(
+        "warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped"
+      )
     }
     model.store.zeroGrads()
     state.step += 1
@@ -562,7 +597,8 @@ public final class Trainer {
     guard extremes[0] == -extremes[1] else {
       throw TrainingError(
         "epoch \(epoch): the ranks' weights differ (sums from \(-extremes[1]) to \(extremes[0])); "
-          + "the processes must run the same build on the same kind of CPU, with the same --threads")
+          + "the processes must run the same build on the same kind of CPU, with the same --threads"
+      )
     }
   }
 
@@ -570,7 +606,8 @@ public final class Trainer {
     for e in d.list.badLines { note("warning: \(e) (skipped)") }
     let n = d.list.badLines.count
     if n > 0 && Double(n) > options.maxBadFraction * Double(n + d.count) {
-      throw TrainingError("\(d.list.path): \(n) of \(n + d.count) lines are malformed; first: \(d.list.badLines[0])")
+      throw TrainingError(
+        "\(d.list.path): \(n) of \(n + d.count) lines are malformed; first: \(d.list.badLines[0])")
     }
     if d.count == 0 { throw TrainingError("\(d.list.path): no usable entries") }
   }
@@ -627,24 +664,31 @@ public final class Trainer {
     guard info.config == model.config else {
       let fields = Self.differences(model.config, info.config)
       throw TrainingError(
-        "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out")
+        "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out"
+      )
     }
     guard let text = file.metadata["training"],
       var state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
-    else { throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)") }
+    else {
+      throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)")
+    }
     guard state.options.epochs == options.epochs else {
       throw TrainingError(
-        "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out")
+        "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out"
+      )
     }
     var fields: [String] = []
-    if state.options.seed != options.seed { fields.append("seed \(options.seed) ≠ \(state.options.seed)") }
+    if state.options.seed != options.seed {
+      fields.append("seed \(options.seed) ≠ \(state.options.seed)")
+    }
     // The global batch fixes the schedule; how it is split between processes does not matter.
     if state.options.globalBatchSize != options.globalBatchSize {
       let (now, then) = (options, state.options)
       fields.append(
         now.processes == nil && then.processes == nil
           ? "batch size \(now.batchSize) ≠ \(then.batchSize)"
-          : "processes × batch size \(now.processes ?? 1) × \(now.batchSize) ≠ \(then.processes ?? 1) × \(then.batchSize)")
+          : "processes × batch size \(now.processes ?? 1) × \(now.batchSize) ≠ \(then.processes ?? 1) × \(then.batchSize)"
+      )
     }
     if state.options.accumulate != options.accumulate {
       fields.append("accumulate \(options.accumulate) ≠ \(state.options.accumulate)")
@@ -655,7 +699,8 @@ public final class Trainer {
     }
     guard fields.isEmpty else {
       throw TrainingError(
-        "\(path): this run's options differ from the recorded ones (this run ≠ recorded): \(fields.joined(separator: ", ")); resume with the recorded ones, or start a new --out")
+        "\(path): this run's options differ from the recorded ones (this run ≠ recorded): \(fields.joined(separator: ", ")); resume with the recorded ones, or start a new --out"
+      )
     }
     // The files of this run record how it is split now.
     state.options.batchSize = options.batchSize
@@ -664,7 +709,8 @@ public final class Trainer {
     var tensors: [String: Tensor] = [:]
     for key in file.keys where key.hasPrefix(Checkpoint.optimizerPrefix) {
       let t = try file.floats(key)
-      tensors[String(key.dropFirst(Checkpoint.optimizerPrefix.count))] = Tensor(shape: t.shape, values: t.values)
+      tensors[String(key.dropFirst(Checkpoint.optimizerPrefix.count))] = Tensor(
+        shape: t.shape, values: t.values)
     }
     do {
       try optimizer.loadState(tensors)
@@ -689,7 +735,9 @@ extension Trainer {
     }
     func text(_ v: Any?) -> String {
       guard let v else { return "none" }
-      guard let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+      guard
+        let data = try? JSONSerialization.data(
+          withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
       else { return "\(v)" }
       return String(decoding: data, as: UTF8.self)
     }
@@ -701,10 +749,14 @@ extension Trainer {
   }
 
   /// The files a training run writes in its folder: a folder holding any of them holds a run.
-  public static let runFileNames = ["metrics.jsonl", "curves.svg", "last.safetensors", "best.safetensors"]
+  public static let runFileNames = [
+    "metrics.jsonl", "curves.svg", "last.safetensors", "best.safetensors",
+  ]
 
   /// The run files present in `folder` (none when it does not exist).
   public static func existingRunFiles(in folder: URL) -> [String] {
-    runFileNames.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+    runFileNames.filter {
+      FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+    }
   }
 }

@@ -6,7 +6,8 @@ import Foundation
 /// find the shipped clips and default model from wherever the binary is run.
 func shippedFile(_ relative: String) -> URL? {
   var folders = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-  var up = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+  var up = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    .deletingLastPathComponent()
   for _ in 0..<5 {
     up = up.deletingLastPathComponent()
     folders.append(up)

@@ -44,7 +44,8 @@ public struct ClipSampler: Sendable, Equatable {
     clipLength: Int, frameInterval: Int = 1, numClips: Int = 1, mode: Mode = .test,
     outOfBound: OutOfBound = .loop
   ) {
-    precondition(clipLength >= 1 && frameInterval >= 1 && numClips >= 1, "sampler sizes must be >= 1")
+    precondition(
+      clipLength >= 1 && frameInterval >= 1 && numClips >= 1, "sampler sizes must be >= 1")
     self.clipLength = clipLength
     self.frameInterval = frameInterval
     self.numClips = numClips

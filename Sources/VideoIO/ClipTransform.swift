@@ -63,7 +63,8 @@ public struct ClipTransform: Sendable, Equatable {
     mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1]
   ) {
     precondition(shortSide.map { $0 >= 1 } ?? true, "shortSide must be >= 1")
-    precondition(mean.count == 3 && std.count == 3 && !std.contains(0), "need 3 means and 3 nonzero stds")
+    precondition(
+      mean.count == 3 && std.count == 3 && !std.contains(0), "need 3 means and 3 nonzero stds")
     switch crop {
     case .center(let s), .three(let s), .randomResized(let s, _, _):
       precondition(s >= 1, "crop size must be >= 1")
@@ -77,7 +78,9 @@ public struct ClipTransform: Sendable, Equatable {
   }
 
   /// The test-time transform: short side `size`, centre crop `size` (or three crops).
-  public static func test(size: Int, threeCrop: Bool = false, normalize: Bool = true) -> ClipTransform {
+  public static func test(size: Int, threeCrop: Bool = false, normalize: Bool = true)
+    -> ClipTransform
+  {
     ClipTransform(
       shortSide: size, crop: threeCrop ? .three(size) : .center(size), randomFlip: false,
       mean: normalize ? imageNetMean : [0, 0, 0], std: normalize ? imageNetStd : [1, 1, 1])

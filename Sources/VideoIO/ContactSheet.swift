@@ -11,10 +11,14 @@ public enum ContactSheet {
   ) -> RGBImage {
     let all = rows.flatMap { $0 }
     precondition(!all.isEmpty, "a contact sheet needs at least one frame")
-    let cellW = max(all.map(\.width).max() ?? 1, (captions?.flatMap { $0 }.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0))
+    let cellW = max(
+      all.map(\.width).max() ?? 1,
+      (captions?.flatMap { $0 }.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0))
     let captionH = captions == nil ? 0 : RGBImage.textLineHeight(scale: 1) + 1
     let cellH = (all.map(\.height).max() ?? 1) + captionH
-    let labelW = rowLabels.map { labels in (labels.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0) + gap } ?? 0
+    let labelW =
+      rowLabels.map { labels in (labels.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0) + gap }
+      ?? 0
     let columns = rows.map(\.count).max() ?? 1
     let width = labelW + columns * cellW + (columns + 1) * gap
     let height = rows.count * cellH + (rows.count + 1) * gap
@@ -42,7 +46,9 @@ public enum ContactSheet {
 
   /// The frames of a clip batch as images: `[view][t]`, undoing the normalisation
   /// (`v = (x · std + mean) · 255`, clamped to 0…255).
-  public static func frames(of batch: ClipBatch, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1])
+  public static func frames(
+    of batch: ClipBatch, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1]
+  )
     -> [[RGBImage]]
   {
     let (T, H, W) = (batch.frames, batch.height, batch.width)

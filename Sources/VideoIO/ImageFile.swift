@@ -21,7 +21,9 @@ public enum ImageFile {
   /// The bytes of `image` as a PNG file (or JPEG with quantiser `quality` when `jpeg`), e.g.
   /// to embed in an SVG; `path` names the image in errors.
   /// - Throws: `VideoError` naming `path`.
-  public static func encode(_ image: RGBImage, jpeg: Bool = false, quality: Int = 3, path: String = "image")
+  public static func encode(
+    _ image: RGBImage, jpeg: Bool = false, quality: Int = 3, path: String = "image"
+  )
     throws -> Data
   {
     FFmpegLog.silenceByDefault()

@@ -61,7 +61,9 @@ extension RGBImage {
 
   /// Draws `text` with its top-left corner at (`x`, `y`) in `colour`, clipped to the image.
   /// Characters without a glyph are drawn as `?`.
-  public mutating func draw(text: String, x: Int, y: Int, scale: Int = 1, colour: (UInt8, UInt8, UInt8)) {
+  public mutating func draw(
+    text: String, x: Int, y: Int, scale: Int = 1, colour: (UInt8, UInt8, UInt8)
+  ) {
     var left = x
     for ch in text.uppercased() {
       let rows = glyphs[ch] ?? glyphs["?"] ?? []

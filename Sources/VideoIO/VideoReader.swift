@@ -362,10 +362,12 @@ public final class VideoReader {
     if !index.sequential, frames > 0, tb > 0 {
       let span = index.pts[frames - 1] - index.pts[0]
       if frames > 1 && span > 0 { measured = Double(frames - 1) / (Double(span) * tb) }
-      let last = index.lastDuration > 0 ? index.lastDuration : (frames > 1 ? span / Int64(frames - 1) : 0)
+      let last =
+        index.lastDuration > 0 ? index.lastDuration : (frames > 1 ? span / Int64(frames - 1) : 0)
       duration = Double(span + last) * tb
     }
-    let header = stream.pointee.avg_frame_rate.doubleValue ?? stream.pointee.r_frame_rate.doubleValue
+    let header =
+      stream.pointee.avg_frame_rate.doubleValue ?? stream.pointee.r_frame_rate.doubleValue
     var fps = measured ?? header ?? 0
     if let h = header, h > 0, h < 1000 {
       if let m = measured {

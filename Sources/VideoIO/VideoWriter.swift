@@ -169,7 +169,8 @@ public final class VideoWriter {
   /// after the previous frame. Precondition: `image` is `width`×`height`; `pts` increases.
   public func append(_ image: RGBImage, pts: Int64? = nil) throws {
     precondition(!finished, "append after finish")
-    precondition(image.width == width && image.height == height, "frame size differs from the writer's")
+    precondition(
+      image.width == width && image.height == height, "frame size differs from the writer's")
     let t = pts ?? lastPts + 1
     precondition(t > lastPts, "timestamps must increase")
     try check(av_frame_make_writable(frame.pointer), path, "cannot write frame")
@@ -198,7 +199,8 @@ public final class VideoWriter {
       let status = avcodec_receive_packet(encoder.pointer, packet.pointer)
       if status == AVStatus.again || status == AVStatus.eof { return }
       try check(status, path, "cannot encode frame")
-      av_packet_rescale_ts(packet.pointer, encoder.pointer.pointee.time_base, stream.pointee.time_base)
+      av_packet_rescale_ts(
+        packet.pointer, encoder.pointer.pointee.time_base, stream.pointee.time_base)
       packet.pointer.pointee.stream_index = stream.pointee.index
       let written = av_interleaved_write_frame(output.pointer, packet.pointer)
       av_packet_unref(packet.pointer)

@@ -22,7 +22,8 @@ struct AttentionBench: ParsableCommand {
   @Option(help: "Threads for BLAS and parallel loops (default: every core).")
   var threads: Int?
 
-  @Option(help: "Timed repetitions per measurement (the fastest is reported: the machine may be shared).")
+  @Option(
+    help: "Timed repetitions per measurement (the fastest is reported: the machine may be shared).")
   var iterations = 10
 
   @Option(help: "Which cases to run: 2d, 3d or all.")
@@ -34,7 +35,9 @@ struct AttentionBench: ParsableCommand {
   func validate() throws {
     if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-    if !["2d", "3d", "all"].contains(only) { throw ValidationError("--only must be 2d, 3d or all") }
+    if !["2d", "3d", "all"].contains(only) {
+      throw ValidationError("--only must be 2d, 3d or all")
+    }
   }
 
   func run() {
@@ -42,11 +45,14 @@ struct AttentionBench: ParsableCommand {
     print("threads: \(ThreadBudget.threads), fastest of \(iterations) runs, clock: \(clock)")
     let cases: [(String, [Int], [Int], [Int])] = [
       ("3D [1,8,56,56,96] window (8,7,7)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 0, 0]),
-      ("3D [1,8,56,56,96] window (8,7,7) shift (4,3,3)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 3, 3]),
+      (
+        "3D [1,8,56,56,96] window (8,7,7) shift (4,3,3)", [1, 8, 56, 56, 96], [8, 7, 7], [0, 3, 3]
+      ),
       ("2D [8,56,56,96] window (7,7)", [8, 56, 56, 96], [7, 7], [0, 0]),
       ("2D [8,56,56,96] window (7,7) shift (3,3)", [8, 56, 56, 96], [7, 7], [3, 3]),
     ]
-    for (label, shape, window, shift) in cases where only == "all" || label.lowercased().hasPrefix(only) {
+    for (label, shape, window, shift) in cases
+    where only == "all" || label.lowercased().hasPrefix(only) {
       measure(label, shape: shape, window: window, shift: shift, heads: 3)
     }
   }
@@ -102,10 +108,12 @@ struct AttentionBench: ParsableCommand {
     let probs = Tensor(zeros: [windows * heads, n, n])  // [G·A, N, N]
     for t in [a, wqkv] { for i in 0..<t.count { t.pointer[i] = rng.normal() } }
     let tLinear = time {
-      gemm(.none, .transposed, m: rows, n: 3 * c, k: c, a: a.pointer, lda: c, b: wqkv.pointer,
-           ldb: c, c: out.pointer, ldc: 3 * c)
-      gemm(.none, .transposed, m: rows, n: c, k: c, a: a.pointer, lda: c, b: wqkv.pointer,
-           ldb: c, c: out.pointer, ldc: c)
+      gemm(
+        .none, .transposed, m: rows, n: 3 * c, k: c, a: a.pointer, lda: c, b: wqkv.pointer,
+        ldb: c, c: out.pointer, ldc: 3 * c)
+      gemm(
+        .none, .transposed, m: rows, n: c, k: c, a: a.pointer, lda: c, b: wqkv.pointer,
+        ldb: c, c: out.pointer, ldc: c)
     }
     let tWindowGemms = time {
       // q·kᵀ and P·v per (window, head), strided like the kernel.
@@ -113,10 +121,12 @@ struct AttentionBench: ParsableCommand {
         let (w, h) = (item / heads, item % heads)
         let q = out.pointer + w * n * 3 * c + h * d
         let p = probs.pointer + item * n * n
-        gemm(.none, .transposed, m: n, n: n, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c,
-             c: p, ldc: n)
-        gemm(.none, .none, m: n, n: d, k: n, a: p, lda: n, b: q + 2 * c, ldb: 3 * c,
-             c: a.pointer + w * n * c + h * d, ldc: c)
+        gemm(
+          .none, .transposed, m: n, n: n, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c,
+          c: p, ldc: n)
+        gemm(
+          .none, .none, m: n, n: d, k: n, a: p, lda: n, b: q + 2 * c, ldb: 3 * c,
+          c: a.pointer + w * n * c + h * d, ldc: c)
       }
     }
     let big = Swift.max(64, Int(pow3(forwardFlops / 2) + 0.5))
@@ -126,23 +136,32 @@ struct AttentionBench: ParsableCommand {
     for t in [ma, mb] { for i in 0..<t.count { t.pointer[i] = rng.normal() } }
     let bigFlops = 2.0 * Double(big) * Double(big) * Double(big)
     let tBig = time {
-      gemm(.none, .none, m: big, n: big, k: big, a: ma.pointer, lda: big, b: mb.pointer,
-           ldb: big, c: mc.pointer, ldc: big)
+      gemm(
+        .none, .none, m: big, n: big, k: big, a: ma.pointer, lda: big, b: mb.pointer,
+        ldb: big, c: mc.pointer, ldc: big)
     }
 
     func gf(_ flops: Double, _ t: Double) -> String { fmt(flops / t * 1e-9) }
     let sgemm = bigFlops / tBig
     print("")
-    print("\(label): G=\(windows) windows × N=\(n) tokens, A=\(heads), D=\(d), "
-      + "forward \(fmt(forwardFlops * 1e-9)) GFLOP")
-    print("  attention forward (eval)     \(fmt(tEval * 1e3)) ms  \(gf(forwardFlops, tEval)) GFLOP/s"
-      + "  = \(fmt(forwardFlops / tEval / sgemm * 100))% of sgemm")
-    print("  attention forward (training) \(fmt(tForward * 1e3)) ms  \(gf(forwardFlops, tForward)) GFLOP/s"
-      + "  = \(fmt(forwardFlops / tForward / sgemm * 100))% of sgemm")
-    print("  attention backward           \(fmt(tBackward * 1e3)) ms  \(gf(2 * forwardFlops, tBackward)) GFLOP/s"
-      + "  = \(fmt(tBackward / tForward))× forward time")
-    print("  sgemm qkv+proj (\(rows)×\(c)·\(c)×4C)  \(fmt(tLinear * 1e3)) ms  \(gf(linearFlops, tLinear)) GFLOP/s")
-    print("  sgemm window products only   \(fmt(tWindowGemms * 1e3)) ms  \(gf(coreFlops, tWindowGemms)) GFLOP/s")
+    print(
+      "\(label): G=\(windows) windows × N=\(n) tokens, A=\(heads), D=\(d), "
+        + "forward \(fmt(forwardFlops * 1e-9)) GFLOP")
+    print(
+      "  attention forward (eval)     \(fmt(tEval * 1e3)) ms  \(gf(forwardFlops, tEval)) GFLOP/s"
+        + "  = \(fmt(forwardFlops / tEval / sgemm * 100))% of sgemm")
+    print(
+      "  attention forward (training) \(fmt(tForward * 1e3)) ms  \(gf(forwardFlops, tForward)) GFLOP/s"
+        + "  = \(fmt(forwardFlops / tForward / sgemm * 100))% of sgemm")
+    print(
+      "  attention backward           \(fmt(tBackward * 1e3)) ms  \(gf(2 * forwardFlops, tBackward)) GFLOP/s"
+        + "  = \(fmt(tBackward / tForward))× forward time")
+    print(
+      "  sgemm qkv+proj (\(rows)×\(c)·\(c)×4C)  \(fmt(tLinear * 1e3)) ms  \(gf(linearFlops, tLinear)) GFLOP/s"
+    )
+    print(
+      "  sgemm window products only   \(fmt(tWindowGemms * 1e3)) ms  \(gf(coreFlops, tWindowGemms)) GFLOP/s"
+    )
     print("  sgemm \(big)³ (same FLOPs)     \(fmt(tBig * 1e3)) ms  \(gf(bigFlops, tBig)) GFLOP/s")
   }
 }

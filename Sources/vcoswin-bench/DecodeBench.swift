@@ -40,7 +40,9 @@ struct DecodeBench: ParsableCommand {
   var repeats = 2
 
   func validate() throws {
-    if file.isEmpty && generate == nil { throw ValidationError("Give --file FILE or --generate DIR.") }
+    if file.isEmpty && generate == nil {
+      throw ValidationError("Give --file FILE or --generate DIR.")
+    }
     if threads.contains(where: { $0 < 1 }) || clips < 1 || repeats < 1 {
       throw ValidationError("--threads, --clips and --repeats must be at least 1.")
     }
@@ -86,9 +88,11 @@ struct DecodeBench: ParsableCommand {
     let cpuStart = DecodeBench.cpuSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
     let reader = try VideoReader(path: path, threads: threads)
-    let size = ClipTransform(shortSide: 224).resizedSize(width: reader.info.width, height: reader.info.height)
+    let size = ClipTransform(shortSide: 224).resizedSize(
+      width: reader.info.width, height: reader.info.height)
     var checksum = 0
-    try reader.forEachFrame(Array(0..<reader.frameCount), width: size.width, height: size.height) { _, image in
+    try reader.forEachFrame(Array(0..<reader.frameCount), width: size.width, height: size.height) {
+      _, image in
       checksum &+= Int(image.pixels[image.pixels.count / 2])
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -124,7 +128,10 @@ struct DecodeBench: ParsableCommand {
       let batch = try reader.readClips([clip], transform: .test(size: 224), random: &random)
       precondition(batch.shape == [1, 3, 32, 224, 224])
     }
-    return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, DecodeBench.cpuSeconds() - cpuStart)
+    return (
+      Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+      DecodeBench.cpuSeconds() - cpuStart
+    )
   }
 
   /// Writes `720p_h264.mp4` (1280×720, libx264 when available, else MPEG-4) and

@@ -16,7 +16,8 @@ import NN
 struct LayersBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "layers",
-    abstract: "GEMM/Linear/Conv3d GFLOP/s and LayerNorm/GELU/softmax GB/s against raw sgemm and memcpy.")
+    abstract:
+      "GEMM/Linear/Conv3d GFLOP/s and LayerNorm/GELU/softmax GB/s against raw sgemm and memcpy.")
 
   @Option(help: "Threads for BLAS and the parallel loops (default: every core).")
   var threads: Int?
@@ -48,20 +49,29 @@ struct LayersBench: ParsableCommand {
     let tGrid = frames / 2, hGrid = size / 4
     let rows = batch * tGrid * hGrid * hGrid
     let c = 96
-    print("vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds, clock: \(clock)")
+    print(
+      "vcoswin-bench layers: \(ThreadBudget.threads) threads, batch \(batch), tokens \(batch)×\(tGrid)×\(hGrid)×\(hGrid) = \(rows), C = \(c), median of \(repeats) interleaved rounds, clock: \(clock)"
+    )
     var rng = SeededRandom(seed: 1)
     let timer = MedianTimer(repeats: repeats, cpuClock: clock == .cpu)
 
     print("\n— Linear (GFLOP/s; ratio = raw sgemm time / layer time) —")
-    for (name, i, o) in [("qkv 96→288", c, 3 * c), ("proj 96→96", c, c), ("mlp.0 96→384", c, 4 * c), ("mlp.3 384→96", 4 * c, c)] {
+    for (name, i, o) in [
+      ("qkv 96→288", c, 3 * c), ("proj 96→96", c, c), ("mlp.0 96→384", c, 4 * c),
+      ("mlp.3 384→96", 4 * c, c),
+    ] {
       benchLinear(name, rows: rows, i: i, o: o, timer: timer, rng: &rng)
     }
 
     print("\n— Conv3d (GFLOP/s; ratio = raw sgemm of the same [P,K]·[K,O] / layer) —")
-    benchConv("patch embed k(2,4,4) s(2,4,4) 3→96", input: [batch, frames, size, size, 3], o: c,
-              kernel: (2, 4, 4), stride: (2, 4, 4), padding: (0, 0, 0), needsDx: false, timer: timer, rng: &rng)
-    benchConv("CoSwin merge k(3,3,3) s(1,2,2) 96→192", input: [batch, tGrid, hGrid, hGrid, c], o: 2 * c,
-              kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), needsDx: true, timer: timer, rng: &rng)
+    benchConv(
+      "patch embed k(2,4,4) s(2,4,4) 3→96", input: [batch, frames, size, size, 3], o: c,
+      kernel: (2, 4, 4), stride: (2, 4, 4), padding: (0, 0, 0), needsDx: false, timer: timer,
+      rng: &rng)
+    benchConv(
+      "CoSwin merge k(3,3,3) s(1,2,2) 96→192", input: [batch, tGrid, hGrid, hGrid, c], o: 2 * c,
+      kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), needsDx: true, timer: timer,
+      rng: &rng)
 
     print("\n— Elementwise (GB/s of the bytes read and written once; ratio = GB/s / memcpy GB/s) —")
     // memcpy (read + write) of the GELU tensor's size, far larger than the caches.
@@ -87,10 +97,16 @@ struct LayersBench: ParsableCommand {
       { _ = gelu.forward(h, training: true) },
       { _ = gelu.backward(dh) },
       { softmaxForward(y: probs.pointer, x: logits.pointer, rows: sRows, cols: n) },
-      { softmaxBackward(dx: dlogits.pointer, dy: dprobs.pointer, y: probs.pointer, rows: sRows, cols: n) },
+      {
+        softmaxBackward(
+          dx: dlogits.pointer, dy: dprobs.pointer, y: probs.pointer, rows: sRows, cols: n)
+      },
     ])
     let memcpyGBs = Double(8 * big) / t[0] / 1e9
-    print(String(format: "%-44@ %9.2f ms %8.2f GB/s", "memcpy \(big) floats" as NSString, t[0] * 1e3, memcpyGBs))
+    print(
+      String(
+        format: "%-44@ %9.2f ms %8.2f GB/s", "memcpy \(big) floats" as NSString, t[0] * 1e3,
+        memcpyGBs))
     let lnBytes = Double(rows * c * 4), geluBytes = Double(big * 4), sBytes = Double(sRows * n * 4)
     report("LayerNorm forward [R, 96]", t[1], bytes: 2 * lnBytes, memcpy: memcpyGBs)
     report("LayerNorm backward [R, 96]", t[2], bytes: 3 * lnBytes, memcpy: memcpyGBs)
@@ -100,7 +116,9 @@ struct LayersBench: ParsableCommand {
     report("softmax backward [\(sRows), 392]", t[6], bytes: 3 * sBytes, memcpy: memcpyGBs)
   }
 
-  private func benchLinear(_ name: String, rows: Int, i: Int, o: Int, timer: MedianTimer, rng: inout SeededRandom) {
+  private func benchLinear(
+    _ name: String, rows: Int, i: Int, o: Int, timer: MedianTimer, rng: inout SeededRandom
+  ) {
     let store = ParameterStore()
     let layer = Linear(store: store, name: "fc", inFeatures: i, outFeatures: o, rng: &rng)
     let x = randomTensor([rows, i], &rng)
@@ -112,11 +130,23 @@ struct LayersBench: ParsableCommand {
     // layer splits it over rows), db += Σ dY.
     let dx = Tensor(zeros: [rows, i]), dw = Tensor(zeros: [o, i]), db = Tensor(zeros: [o])
     let t = timer.measure([
-      { gemm(.none, .transposed, m: rows, n: o, k: i, a: x.pointer, lda: i, b: w.pointer, ldb: i, c: y.pointer, ldc: o) },
+      {
+        gemm(
+          .none, .transposed, m: rows, n: o, k: i, a: x.pointer, lda: i, b: w.pointer, ldb: i,
+          c: y.pointer, ldc: o)
+      },
       { _ = layer.forward(x, training: true) },
       { _ = layer.backward(dy) },
-      { gemm(.none, .none, m: rows, n: i, k: o, a: dy.pointer, lda: o, b: w.pointer, ldb: i, c: dx.pointer, ldc: i) },
-      { gemm(.transposed, .none, m: o, n: i, k: rows, a: dy.pointer, lda: o, b: x.pointer, ldb: i, beta: 1, c: dw.pointer, ldc: i) },
+      {
+        gemm(
+          .none, .none, m: rows, n: i, k: o, a: dy.pointer, lda: o, b: w.pointer, ldb: i,
+          c: dx.pointer, ldc: i)
+      },
+      {
+        gemm(
+          .transposed, .none, m: o, n: i, k: rows, a: dy.pointer, lda: o, b: x.pointer, ldb: i,
+          beta: 1, c: dw.pointer, ldc: i)
+      },
       { columnSumAccumulate(db.pointer, dy.pointer, rows: rows, cols: o) },
     ])
     let (raw, fwd, bwd) = (t[0], t[1], t[2])
@@ -125,7 +155,9 @@ struct LayersBench: ParsableCommand {
     line("  sgemm dW += dYᵀ·X", t[4], gflops: flops / t[4], ratio: nil)
     line("  db += Σ dY", t[5], gflops: 0, ratio: nil)
     line("Linear \(name) forward", fwd, gflops: flops / fwd, ratio: raw / fwd)
-    line("Linear \(name) backward (dX, dW, db)", bwd, gflops: 2 * flops / bwd, ratio: nil, note: String(format: "bwd/fwd %.2f×", bwd / fwd))
+    line(
+      "Linear \(name) backward (dX, dW, db)", bwd, gflops: 2 * flops / bwd, ratio: nil,
+      note: String(format: "bwd/fwd %.2f×", bwd / fwd))
   }
 
   private func benchConv(
@@ -134,7 +166,9 @@ struct LayersBench: ParsableCommand {
     timer: MedianTimer, rng: inout SeededRandom
   ) {
     let store = ParameterStore()
-    let conv = Conv3d(store: store, name: "conv", inChannels: input[4], outChannels: o, kernel: kernel, stride: stride, padding: padding, temporalPadding: .replicate, rng: &rng)
+    let conv = Conv3d(
+      store: store, name: "conv", inChannels: input[4], outChannels: o, kernel: kernel,
+      stride: stride, padding: padding, temporalPadding: .replicate, rng: &rng)
     conv.needsInputGradient = needsDx
     let x = randomTensor(input, &rng)
     let y0 = conv.forward(x, training: true)
@@ -145,7 +179,11 @@ struct LayersBench: ParsableCommand {
     let a = randomTensor([p, k], &rng), wp = randomTensor([o, k], &rng), c = Tensor(zeros: [p, o])
     let flops = 2 * Double(p) * Double(k) * Double(o)
     let t = timer.measure([
-      { gemm(.none, .transposed, m: p, n: o, k: k, a: a.pointer, lda: k, b: wp.pointer, ldb: k, c: c.pointer, ldc: o) },
+      {
+        gemm(
+          .none, .transposed, m: p, n: o, k: k, a: a.pointer, lda: k, b: wp.pointer, ldb: k,
+          c: c.pointer, ldc: o)
+      },
       { _ = conv.forward(x, training: true) },
       { _ = conv.backward(dy) },
     ])
@@ -153,17 +191,27 @@ struct LayersBench: ParsableCommand {
     let products = needsDx ? 2.0 : 1.0
     line("sgemm  [\(p),\(k)]·[\(k),\(o)]", raw, gflops: flops / raw, ratio: nil)
     line("Conv3d \(name) forward", fwd, gflops: flops / fwd, ratio: raw / fwd)
-    line("Conv3d \(name) backward\(needsDx ? " (dX, dW, db)" : " (dW, db)")", bwd, gflops: products * flops / bwd, ratio: nil, note: String(format: "bwd/fwd %.2f×", bwd / fwd))
+    line(
+      "Conv3d \(name) backward\(needsDx ? " (dX, dW, db)" : " (dW, db)")", bwd,
+      gflops: products * flops / bwd, ratio: nil, note: String(format: "bwd/fwd %.2f×", bwd / fwd))
   }
 
-  private func line(_ name: String, _ seconds: Double, gflops: Double, ratio: Double?, note: String = "") {
+  private func line(
+    _ name: String, _ seconds: Double, gflops: Double, ratio: Double?, note: String = ""
+  ) {
     let r = ratio.map { String(format: "%5.0f%%", 100 * $0) } ?? "      "
-    print(String(format: "%-58@ %9.2f ms %8.1f GFLOP/s %@ %@", name as NSString, seconds * 1e3, gflops / 1e9, r as NSString, note as NSString))
+    print(
+      String(
+        format: "%-58@ %9.2f ms %8.1f GFLOP/s %@ %@", name as NSString, seconds * 1e3, gflops / 1e9,
+        r as NSString, note as NSString))
   }
 
   private func report(_ name: String, _ seconds: Double, bytes: Double, memcpy: Double) {
     let gbs = bytes / seconds / 1e9
-    print(String(format: "%-44@ %9.2f ms %8.2f GB/s %5.0f%% of memcpy", name as NSString, seconds * 1e3, gbs, 100 * gbs / memcpy))
+    print(
+      String(
+        format: "%-44@ %9.2f ms %8.2f GB/s %5.0f%% of memcpy", name as NSString, seconds * 1e3, gbs,
+        100 * gbs / memcpy))
   }
 }
 

@@ -53,7 +53,9 @@ struct ModelBench: ParsableCommand {
     guard cases.contains(only) else {
       throw ValidationError("--only must be one of \(cases.joined(separator: ", ")) (got \(only)).")
     }
-    guard threads >= 1, iterations >= 1 else { throw ValidationError("--threads and --iterations must be ≥ 1.") }
+    guard threads >= 1, iterations >= 1 else {
+      throw ValidationError("--threads and --iterations must be ≥ 1.")
+    }
   }
 
   func run() throws {
@@ -125,9 +127,17 @@ struct ModelBench: ParsableCommand {
           + "\"samples_per_second\":\(samplesPerSecond),\"peak_rss_mb\":\(rss),\"gflop\":\(flops * 1e-9),"
           + "\"gflops\":\(gflops),\"sgemm_gflops\":\(sgemm),\"gemm_seconds\":\(gemmSeconds)}")
     } else {
-      print("\(only): \(presetName) \(training ? "training step" : "inference") on \(shape), \(threads) threads, clock \(clock)")
-      print(String(format: "  %.3f s (median %.3f s), %.2f samples/s, peak RSS %.0f MB", best, median, samplesPerSecond, rss))
-      print(String(format: "  %.1f GFLOP → %.1f GFLOP/s = %.0f%% of raw sgemm (%.1f GFLOP/s)", flops * 1e-9, gflops, gflops / sgemm * 100, sgemm))
+      print(
+        "\(only): \(presetName) \(training ? "training step" : "inference") on \(shape), \(threads) threads, clock \(clock)"
+      )
+      print(
+        String(
+          format: "  %.3f s (median %.3f s), %.2f samples/s, peak RSS %.0f MB", best, median,
+          samplesPerSecond, rss))
+      print(
+        String(
+          format: "  %.1f GFLOP → %.1f GFLOP/s = %.0f%% of raw sgemm (%.1f GFLOP/s)", flops * 1e-9,
+          gflops, gflops / sgemm * 100, sgemm))
       print(
         String(
           format: "  its own GEMM shapes timed alone: %.3f s = %.0f%% of the step", gemmSeconds,
@@ -151,17 +161,20 @@ struct ModelBench: ParsableCommand {
       let total = per.reduce(0, +)
       accounted += total
       if total == 0 { continue }
-      print("    " + kind.label.padding(toLength: 20, withPad: " ", startingAt: 0)
-        + per.map { String(format: "%10.1f", $0 * 1e3) }.joined()
-        + String(format: "%10.1f%7.1f%%", total * 1e3, total / stepSeconds * 100))
+      print(
+        "    " + kind.label.padding(toLength: 20, withPad: " ", startingAt: 0)
+          + per.map { String(format: "%10.1f", $0 * 1e3) }.joined()
+          + String(format: "%10.1f%7.1f%%", total * 1e3, total / stepSeconds * 100))
     }
     let other = stepSeconds - accounted
-    print("    " + "other".padding(toLength: 20, withPad: " ", startingAt: 0)
-      + String(repeating: " ", count: 10 * passes.count)
-      + String(format: "%10.1f%7.1f%%", other * 1e3, other / stepSeconds * 100))
-    print("    " + "step".padding(toLength: 20, withPad: " ", startingAt: 0)
-      + String(repeating: " ", count: 10 * passes.count)
-      + String(format: "%10.1f", stepSeconds * 1e3))
+    print(
+      "    " + "other".padding(toLength: 20, withPad: " ", startingAt: 0)
+        + String(repeating: " ", count: 10 * passes.count)
+        + String(format: "%10.1f%7.1f%%", other * 1e3, other / stepSeconds * 100))
+    print(
+      "    " + "step".padding(toLength: 20, withPad: " ", startingAt: 0)
+        + String(repeating: " ", count: 10 * passes.count)
+        + String(format: "%10.1f", stepSeconds * 1e3))
   }
 
   /// Analytic forward FLOPs of the GEMM work for an input of `shape`.
@@ -171,7 +184,8 @@ struct ModelBench: ParsableCommand {
     let sizes = try model.stageSizes(input: Array(shape[2...]))
     var total = 0.0
     let embedTokens = Double(sizes[0].reduce(1, *))
-    total += 2 * b * embedTokens * Double(c.embedDim) * Double(c.inChannels * c.embedKernel.reduce(1, *))
+    total +=
+      2 * b * embedTokens * Double(c.embedDim) * Double(c.inChannels * c.embedKernel.reduce(1, *))
     for i in 0..<c.stages {
       let dim = Double(c.channels(stage: i))
       let s = sizes[i]
@@ -207,7 +221,9 @@ struct ModelBench: ParsableCommand {
     var best = Double.infinity
     for _ in 0..<4 {
       let start = clock.seconds()
-      gemm(.none, .none, m: n, n: n, k: n, a: a.pointer, lda: n, b: bm.pointer, ldb: n, c: cm.pointer, ldc: n)
+      gemm(
+        .none, .none, m: n, n: n, k: n, a: a.pointer, lda: n, b: bm.pointer, ldb: n, c: cm.pointer,
+        ldc: n)
       best = Swift.min(best, clock.seconds() - start)
     }
     return 2 * Double(n * n * n) / best * 1e-9
@@ -216,7 +232,9 @@ struct ModelBench: ParsableCommand {
 
 /// Peak resident set size of this process (VmHWM), in MB.
 func peakRSSMegabytes() -> Double {
-  guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+  guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+    return 0
+  }
   for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
     let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
     return kb / 1024

@@ -6,8 +6,11 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "vcoswin-bench",
     abstract: "Benchmarks: figures and ratios measured side by side in one run.",
-    subcommands: [DecodeBench.self, LayersBench.self, AttentionBench.self, ModelBench.self, TimelineCutBench.self,
-                  AllReduceBench.self, DataParallelStepBench.self]
+    subcommands: [
+      DecodeBench.self, LayersBench.self, AttentionBench.self, ModelBench.self,
+      TimelineCutBench.self,
+      AllReduceBench.self, DataParallelStepBench.self,
+    ]
   )
 }
 

@@ -11,8 +11,10 @@ struct CLIRun {
   /// stderr without the line naming the checkpoint in use (`checkpoint: …`), which inference
   /// commands print before any work.
   var diagnostics: String {
-    stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("checkpoint: ") }
-      .joined(separator: "\n")
+    stderr.split(separator: "\n", omittingEmptySubsequences: false).filter {
+      !$0.hasPrefix("checkpoint: ")
+    }
+    .joined(separator: "\n")
   }
 }
 
@@ -28,10 +30,16 @@ struct MissingBinary: Error, CustomStringConvertible {
 /// The `vcoswin` binary beside the test bundle `products` (or in it). `make test` builds it
 /// (`swift build --build-tests` builds every product); a missing binary is an error.
 func vcoswinBinary(near products: URL) throws -> URL {
-  let candidates = [products.deletingLastPathComponent(), products].map { $0.appendingPathComponent("vcoswin") }
-  guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+  let candidates = [products.deletingLastPathComponent(), products].map {
+    $0.appendingPathComponent("vcoswin")
+  }
+  guard
+    let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+  else {
     throw MissingBinary(
-      description: "vcoswin binary not built next to the tests (looked for \(candidates.map(\.path))): run `make build-tests`")
+      description:
+        "vcoswin binary not built next to the tests (looked for \(candidates.map(\.path))): run `make build-tests`"
+    )
   }
   return binary
 }

@@ -8,7 +8,8 @@ final class DecodeCommandsTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-cli-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -23,17 +24,22 @@ final class DecodeCommandsTests: XCTestCase {
   typealias Run = CLIRun
 
   /// Runs `vcoswin arguments…` from the build products folder.
-  func vcoswin(_ arguments: [String]) throws -> Run { try runVCoSwin(arguments, bundleOf: Self.self) }
+  func vcoswin(_ arguments: [String]) throws -> Run {
+    try runVCoSwin(arguments, bundleOf: Self.self)
+  }
 
   /// One of each kind of unreadable file; returns their paths.
   func badFiles() throws -> [String] {
     let fm = FileManager.default
     _ = fm.createFile(atPath: path("empty.mp4"), contents: Data())
     var random = SplitMix64(seed: 1)
-    _ = fm.createFile(atPath: path("noise.mp4"), contents: Data((0..<4000).map { _ in UInt8(random.below(256)) }))
+    _ = fm.createFile(
+      atPath: path("noise.mp4"), contents: Data((0..<4000).map { _ in UInt8(random.below(256)) }))
     try "a text file\n".write(toFile: path("notes.txt"), atomically: true, encoding: .utf8)
     let writer = try VideoWriter(path: path("whole.mp4"), width: 64, height: 48, codec: .mpeg4)
-    for i in 0..<20 { try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 10), 90, 30))) }
+    for i in 0..<20 {
+      try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 10), 90, 30)))
+    }
     try writer.finish()
     let whole = try Data(contentsOf: URL(fileURLWithPath: path("whole.mp4")))
     try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path("cut.mp4")))
@@ -63,9 +69,15 @@ final class DecodeCommandsTests: XCTestCase {
     let run = try vcoswin(["probe", video, image, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let lines = run.stdout.split(separator: "\n")
-    guard lines.count == 2 else { return XCTFail("expected 2 lines, got \(lines.count): \(run.stderr)") }
-    let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
-    XCTAssertEqual(Set(objects[0].keys), ["path", "container", "codec", "width", "height", "fps", "frames", "duration", "rotation"])
+    guard lines.count == 2 else {
+      return XCTFail("expected 2 lines, got \(lines.count): \(run.stderr)")
+    }
+    let objects = try lines.map {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+    }
+    XCTAssertEqual(
+      Set(objects[0].keys),
+      ["path", "container", "codec", "width", "height", "fps", "frames", "duration", "rotation"])
     XCTAssertEqual(objects[0]["path"] as? String, video)
     XCTAssertEqual(objects[0]["codec"] as? String, "mpeg4")
     XCTAssertEqual(objects[0]["container"] as? String, "matroska,webm")
@@ -87,14 +99,17 @@ final class DecodeCommandsTests: XCTestCase {
     XCTAssertTrue(run.stdout.contains(good))
     let errors = run.stderr.split(separator: "\n").map(String.init)
     for file in bad {
-      XCTAssertEqual(errors.filter { $0.hasPrefix("error: \(file): ") }.count, 1, "\(file): \(run.stderr)")
+      XCTAssertEqual(
+        errors.filter { $0.hasPrefix("error: \(file): ") }.count, 1, "\(file): \(run.stderr)")
     }
     XCTAssertEqual(errors.count, bad.count + 1, run.stderr)  // one per file, then the summary
   }
 
   func testSampleOnBadFilesFailsCleanly() throws {
     for file in try badFiles() {
-      let run = try vcoswin(["sample", file, "--clip-len", "4", "--interval", "2", "--output", path("x.safetensors")])
+      let run = try vcoswin([
+        "sample", file, "--clip-len", "4", "--interval", "2", "--output", path("x.safetensors"),
+      ])
       XCTAssertFalse(run.crashed, file)
       XCTAssertNotEqual(run.status, 0, file)
       XCTAssertTrue(run.stderr.hasPrefix("error: \(file): "), run.stderr)
@@ -127,7 +142,8 @@ final class DecodeCommandsTests: XCTestCase {
     let output = path("clip.safetensors")
     let run = try vcoswin([
       "sample", video, "--clip-len", "4", "--interval", "3", "--clips", "2", "--size", "48",
-      "--crop", "three", "--normalize", "--threads", "1", "--output", output, "--sheet", path("sheet.png"),
+      "--crop", "three", "--normalize", "--threads", "1", "--output", output, "--sheet",
+      path("sheet.png"),
     ])
     XCTAssertEqual(run.status, 0, run.stderr)
     let file = try SafeTensorsFile.read(path: output)
@@ -155,7 +171,9 @@ final class DecodeCommandsTests: XCTestCase {
     XCTAssertEqual(missing.status, 64)
     XCTAssertTrue(missing.stderr.hasPrefix("error:"), missing.stderr)
     XCTAssertTrue(missing.stderr.contains("--output"), missing.stderr)
-    let zero = try vcoswin(["sample", video, "--clip-len", "0", "--interval", "2", "--output", path("z.safetensors")])
+    let zero = try vcoswin([
+      "sample", video, "--clip-len", "0", "--interval", "2", "--output", path("z.safetensors"),
+    ])
     XCTAssertEqual(zero.status, 64)
     XCTAssertTrue(zero.stderr.contains("--clip-len must be at least 1"), zero.stderr)
   }
@@ -164,14 +182,17 @@ final class DecodeCommandsTests: XCTestCase {
     _ = FileManager.default.createFile(atPath: path("plain"), contents: Data("x".utf8))
     let synth = try vcoswin(["synth", "--out", path("plain/sub"), "--train", "1", "--val", "0"])
     XCTAssertEqual(synth.status, 1)
-    XCTAssertEqual(synth.stderr, "error: \(path("plain/sub/train")): cannot create folder: Not a directory\n")
+    XCTAssertEqual(
+      synth.stderr, "error: \(path("plain/sub/train")): cannot create folder: Not a directory\n")
     let video = clips.appendingPathComponent("val/0002.mkv").path
     let sample = try vcoswin([
       "sample", video, "--clip-len", "2", "--interval", "1", "--output", path("c.safetensors"),
       "--sheet", path("plain/sheet.png"),
     ])
     XCTAssertEqual(sample.status, 1)
-    XCTAssertTrue(sample.stderr.hasPrefix("error: \(path("plain/sheet.png")): cannot write image: "), sample.stderr)
+    XCTAssertTrue(
+      sample.stderr.hasPrefix("error: \(path("plain/sheet.png")): cannot write image: "),
+      sample.stderr)
     XCTAssertEqual(sample.stderr.split(separator: "\n").count, 1)
   }
 
@@ -179,15 +200,24 @@ final class DecodeCommandsTests: XCTestCase {
 
   func testSynthIsDeterministicAndComplete() throws {
     for name in ["a", "b"] {
-      let run = try vcoswin(["synth", "--out", path(name), "--seed", "3", "--train", "8", "--val", "4", "--frames", "4", "--size", "32"])
+      let run = try vcoswin([
+        "synth", "--out", path(name), "--seed", "3", "--train", "8", "--val", "4", "--frames", "4",
+        "--size", "32",
+      ])
       XCTAssertEqual(run.status, 0, run.stderr)
     }
     let a = URL(fileURLWithPath: path("a"))
     let b = URL(fileURLWithPath: path("b"))
-    for file in ["train.txt", "val.txt", "images_train.txt", "motion_labels.txt", "shape_labels.txt", "train/0005.mkv", "images/val/0002.png"] {
-      XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent(file)), try Data(contentsOf: b.appendingPathComponent(file)), file)
+    for file in [
+      "train.txt", "val.txt", "images_train.txt", "motion_labels.txt", "shape_labels.txt",
+      "train/0005.mkv", "images/val/0002.png",
+    ] {
+      XCTAssertEqual(
+        try Data(contentsOf: a.appendingPathComponent(file)),
+        try Data(contentsOf: b.appendingPathComponent(file)), file)
     }
-    let names = try ClipList.labelNames(contentsOf: a.appendingPathComponent("motion_labels.txt").path)
+    let names = try ClipList.labelNames(
+      contentsOf: a.appendingPathComponent("motion_labels.txt").path)
     XCTAssertEqual(names.count, 8)
     let train = try ClipList(contentsOf: a.appendingPathComponent("train.txt").path, classCount: 8)
     XCTAssertEqual(train.entries.map(\.label), [0, 1, 2, 3, 4, 5, 6, 7])
@@ -195,10 +225,14 @@ final class DecodeCommandsTests: XCTestCase {
       let info = try VideoReader(path: entry.path).info
       XCTAssertEqual([info.width, info.height, info.frames], [32, 32, 4])
     }
-    let images = try ClipList(contentsOf: a.appendingPathComponent("images_val.txt").path, classCount: 6)
+    let images = try ClipList(
+      contentsOf: a.appendingPathComponent("images_val.txt").path, classCount: 6)
     XCTAssertEqual(images.entries.count, 4)
     XCTAssertEqual(try VideoReader(path: images.entries[0].path).info.codec, "png")
-    let other = try vcoswin(["synth", "--out", path("c"), "--seed", "4", "--train", "8", "--val", "0", "--frames", "4", "--size", "32"])
+    let other = try vcoswin([
+      "synth", "--out", path("c"), "--seed", "4", "--train", "8", "--val", "0", "--frames", "4",
+      "--size", "32",
+    ])
     XCTAssertEqual(other.status, 0)
     XCTAssertNotEqual(
       try Data(contentsOf: a.appendingPathComponent("train/0005.mkv")),

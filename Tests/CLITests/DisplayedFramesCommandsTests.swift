@@ -8,7 +8,8 @@ final class DisplayedFramesCommandsTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-cli-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -16,19 +17,26 @@ final class DisplayedFramesCommandsTests: XCTestCase {
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-  func vcoswin(_ arguments: [String]) throws -> CLIRun { try runVCoSwin(arguments, bundleOf: Self.self) }
+  func vcoswin(_ arguments: [String]) throws -> CLIRun {
+    try runVCoSwin(arguments, bundleOf: Self.self)
+  }
 
   private func probeSize(_ file: String) throws -> [Int] {
     let run = try vcoswin(["probe", file, "--json"])
     XCTAssertEqual(run.status, 0, run.stderr)
     let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
-    return [object?["width"] as? Int ?? -1, object?["height"] as? Int ?? -1, object?["rotation"] as? Int ?? -1]
+    return [
+      object?["width"] as? Int ?? -1, object?["height"] as? Int ?? -1,
+      object?["rotation"] as? Int ?? -1,
+    ]
   }
 
   func testProbeReportsTheDisplayedSizeOfARotatedVideo() throws {
     let video = path("portrait.mp4")
     let writer = try VideoWriter(path: video, width: 64, height: 48, codec: .mpeg4, rotation: 90)
-    for i in 0..<4 { try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 40), 90, 30))) }
+    for i in 0..<4 {
+      try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(i * 40), 90, 30)))
+    }
     try writer.finish()
     XCTAssertEqual(try probeSize(video), [48, 64, 90])
   }
@@ -39,7 +47,8 @@ final class DisplayedFramesCommandsTests: XCTestCase {
     var random = SplitMix64(seed: 2)
     for _ in 0..<8 {
       try writer.append(
-        RGBImage(width: 96, height: 80, pixels: (0..<(96 * 80 * 3)).map { _ in UInt8(random.below(256)) }))
+        RGBImage(
+          width: 96, height: 80, pixels: (0..<(96 * 80 * 3)).map { _ in UInt8(random.below(256)) }))
     }
     try writer.finish()
     let sheet = path("sheet.jpg")

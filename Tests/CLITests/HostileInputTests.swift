@@ -26,7 +26,8 @@ final class HostileInputTests: XCTestCase {
   func rewrite(_ source: String, to path: String, _ edit: (inout [String: Any]) -> Void) throws {
     let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
     let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-    var header = try XCTUnwrap(try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
+    var header = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
     edit(&header)
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while json.count % 8 != 0 { json.append(0x20) }
@@ -38,11 +39,17 @@ final class HostileInputTests: XCTestCase {
   }
 
   /// The metadata JSON object under `key`, edited.
-  func editMetadataJSON(_ header: inout [String: Any], _ key: String, _ edit: (inout [String: Any]) -> Void) {
+  func editMetadataJSON(
+    _ header: inout [String: Any], _ key: String, _ edit: (inout [String: Any]) -> Void
+  ) {
     var meta = header["__metadata__"] as? [String: String] ?? [:]
-    var object = (try? JSONSerialization.jsonObject(with: Data((meta[key] ?? "{}").utf8))) as? [String: Any] ?? [:]
+    var object =
+      (try? JSONSerialization.jsonObject(with: Data((meta[key] ?? "{}").utf8))) as? [String: Any]
+      ?? [:]
     edit(&object)
-    meta[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+    meta[key] = String(
+      decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        ?? Data(), as: UTF8.self)
     header["__metadata__"] = meta
   }
 
@@ -54,13 +61,15 @@ final class HostileInputTests: XCTestCase {
     do {
       parsed = try InferenceArguments.parse(arguments)
     } catch {
-      return .typedError(InferenceArguments.message(for: error))  // the option parser's own typed errors
+      // The option parser's own typed errors.
+      return .typedError(InferenceArguments.message(for: error))
     }
     do {
       return .accepted(try parsed.load())
     } catch {
       switch error {
-      case is CheckpointError, is DataOptionsError, is SafeTensorsError, is MemoryBudgetError, is LayoutError,
+      case is CheckpointError, is DataOptionsError, is SafeTensorsError, is MemoryBudgetError,
+        is LayoutError,
         is CommandFailure:
         return .typedError("\(error)")
       default:
@@ -88,10 +97,13 @@ final class HostileInputTests: XCTestCase {
       }
       XCTAssertTrue(expect(outcome), "\(what): \(outcome)")
     }
-    func isError(_ o: Outcome) -> Bool { if case .typedError = o { return true } else { return false } }
+    func isError(_ o: Outcome) -> Bool {
+      if case .typedError = o { return true } else { return false }
+    }
 
     let hostileInts: [Any] = [
-      0, -1, -4_611_686_018_427_387_904, 100_000, 1 << 40, 1 << 62, Int.max, 1.5, "32", NSNull(), 1e300, 48,
+      0, -1, -4_611_686_018_427_387_904, 100_000, 1 << 40, 1 << 62, Int.max, 1.5, "32", NSNull(),
+      1e300, 48,
     ]
     var i = 0
     func path() -> String {
@@ -109,14 +121,21 @@ final class HostileInputTests: XCTestCase {
             t["data"] = data
           }
         }
-        check(["--checkpoint", p, "--threads", "1"], expect: { o in
-          if case .accepted(let m) = o {  // only a value in bounds may be accepted, and then it is used
-            let used: Double = field == "size" ? Double(m.data.size) : field == "clip_length" ? Double(m.data.clipLength)
-              : field == "frame_interval" ? Double(m.data.frameInterval) : m.data.minArea
-            return (value as? NSNumber)?.doubleValue == used
-          }
-          return true
-        }, "training.data.\(field) = \(value)")
+        check(
+          ["--checkpoint", p, "--threads", "1"],
+          expect: { o in
+            // Only a value in bounds may be accepted, and then it is used.
+            if case .accepted(let m) = o {
+              let used: Double =
+                field == "size"
+                ? Double(m.data.size)
+                : field == "clip_length"
+                  ? Double(m.data.clipLength)
+                  : field == "frame_interval" ? Double(m.data.frameInterval) : m.data.minArea
+              return (value as? NSNumber)?.doubleValue == used
+            }
+            return true
+          }, "training.data.\(field) = \(value)")
       }
     }
     for edit in ["rename size", "drop data", "not JSON", "array"] {
@@ -124,8 +143,12 @@ final class HostileInputTests: XCTestCase {
       try rewrite(base, to: p) { h in
         var meta = h["__metadata__"] as? [String: String] ?? [:]
         switch edit {
-        case "rename size": meta["training"] = meta["training"]?.replacingOccurrences(of: "\"size\"", with: "\"sizf\"")
-        case "drop data": self.editMetadataJSON(&h, "training") { $0["data"] = nil }; meta = h["__metadata__"] as? [String: String] ?? [:]
+        case "rename size":
+          meta["training"] = meta["training"]?.replacingOccurrences(
+            of: "\"size\"", with: "\"sizf\"")
+        case "drop data":
+          self.editMetadataJSON(&h, "training") { $0["data"] = nil };
+          meta = h["__metadata__"] as? [String: String] ?? [:]
         case "not JSON": meta["training"] = "{\"data\": {"
         default: meta["training"] = "[1, 2]"
         }
@@ -135,10 +158,13 @@ final class HostileInputTests: XCTestCase {
     }
     // 2. Config fields that do not fit the tensors (checked against the header before any model).
     let configEdits: [(String, Any)] = [
-      ("embed_dim", 4096), ("embed_dim", 0), ("embed_dim", 1 << 40), ("depths", [64]), ("depths", [64, 64, 64]),
-      ("depths", [Int]()), ("heads", [1, 1, 1]), ("windows", [[64, 64, 64], [64, 64, 64], [64, 64, 64]]),
+      ("embed_dim", 4096), ("embed_dim", 0), ("embed_dim", 1 << 40), ("depths", [64]),
+      ("depths", [64, 64, 64]),
+      ("depths", [Int]()), ("heads", [1, 1, 1]),
+      ("windows", [[64, 64, 64], [64, 64, 64], [64, 64, 64]]),
       ("classes", 0), ("classes", 1 << 40), ("classes", 1_000_000), ("mlp_ratio", 16), ("dims", 2),
-      ("variant", "swin"), ("embed_kernel", [64, 64, 64]), ("in_channels", 64), ("layer_norm_eps", -1),
+      ("variant", "swin"), ("embed_kernel", [64, 64, 64]), ("in_channels", 64),
+      ("layer_norm_eps", -1),
     ]
     for (field, value) in configEdits {
       let p = path()
@@ -146,18 +172,25 @@ final class HostileInputTests: XCTestCase {
       check(["--checkpoint", p, "--threads", "1"], expect: isError, "config.\(field) = \(value)")
     }
     // 3. Other metadata.
-    for (key, value) in [("labels", "[1, 2]"), ("labels", "[\"a\"]"), ("labels", "{"), ("kind", "image"), ("config", "{}"), ("test_views", "{\"clips\": 0, \"crops\": 3}")] {
+    for (key, value) in [
+      ("labels", "[1, 2]"), ("labels", "[\"a\"]"), ("labels", "{"), ("kind", "image"),
+      ("config", "{}"), ("test_views", "{\"clips\": 0, \"crops\": 3}"),
+    ] {
       let p = path()
       try rewrite(base, to: p) { h in
         var meta = h["__metadata__"] as? [String: String] ?? [:]
         meta[key] = value
         h["__metadata__"] = meta
       }
-      let args = key == "test_views" ? ["--checkpoint", p, "--full-protocol"] : ["--checkpoint", p]
+      let args =
+        key == "test_views" ? ["--checkpoint", p, "--full-protocol"] : ["--checkpoint", p]
       check(args, expect: isError, "metadata \(key) = \(value)")
     }
     // 4. Tensor headers: dtype relabels of the same byte size, other sizes, shapes.
-    for (dtype, tensor) in [("I32", "head.weight"), ("U32", "norm.weight"), ("I32", "patch_embed.proj.weight"), ("F16", "head.bias"), ("F64", "norm.bias"), ("BOOL", "head.bias")] {
+    for (dtype, tensor) in [
+      ("I32", "head.weight"), ("U32", "norm.weight"), ("I32", "patch_embed.proj.weight"),
+      ("F16", "head.bias"), ("F64", "norm.bias"), ("BOOL", "head.bias"),
+    ] {
       let p = path()
       try rewrite(base, to: p) { h in
         var entry = h[tensor] as? [String: Any] ?? [:]
@@ -174,24 +207,34 @@ final class HostileInputTests: XCTestCase {
     }
     check(["--checkpoint", p], expect: isError, "head.weight transposed")
     // 5. Options.
-    let optionValues = ["0", "-1", "100000", "1099511627776", "4611686018427387904", "9223372036854775807", "x", "4096", "3"]
-    for option in ["--size", "--clip-len", "--interval", "--clips", "--batch", "--crops", "--threads", "--workers"] {
+    let optionValues = [
+      "0", "-1", "100000", "1099511627776", "4611686018427387904", "9223372036854775807", "x",
+      "4096", "3",
+    ]
+    for option in [
+      "--size", "--clip-len", "--interval", "--clips", "--batch", "--crops", "--threads",
+      "--workers",
+    ] {
       for value in optionValues {
-        check(["--checkpoint", base, option, value], expect: { o in
-          if case .accepted(let m) = o {  // in bounds and affordable: used as given
-            switch option {
-            case "--size": return m.data.size == Int(value)
-            case "--clip-len": return m.data.clipLength == Int(value)
-            case "--interval": return m.data.frameInterval == Int(value)
-            case "--clips": return m.clips == Int(value)
-            default: return Int(value) != nil
+        check(
+          ["--checkpoint", base, option, value],
+          expect: { o in
+            if case .accepted(let m) = o {  // in bounds and affordable: used as given
+              switch option {
+              case "--size": return m.data.size == Int(value)
+              case "--clip-len": return m.data.clipLength == Int(value)
+              case "--interval": return m.data.frameInterval == Int(value)
+              case "--clips": return m.clips == Int(value)
+              default: return Int(value) != nil
+              }
             }
-          }
-          return true
-        }, "\(option) \(value)")
+            return true
+          }, "\(option) \(value)")
       }
     }
-    check(["--checkpoint", base, "--size", "4096", "--clip-len", "1024"], expect: isError, "the largest input refused up front")
+    check(
+      ["--checkpoint", base, "--size", "4096", "--clip-len", "1024"], expect: isError,
+      "the largest input refused up front")
 
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -212,7 +255,8 @@ final class HostileInputTests: XCTestCase {
     try model.save(to: p, provenance: "overflow test")
     let loaded = try VCoSwinModel.load(path: p).model
     let c = loaded.config
-    let x = Tensor(shape: [1, 3, 8, 32, 32], values: (0..<(3 * 8 * 32 * 32)).map { Float($0 % 7) / 7 })
+    let x = Tensor(
+      shape: [1, 3, 8, 32, 32], values: (0..<(3 * 8 * 32 * 32)).map { Float($0 % 7) / 7 })
     XCTAssertThrowsError(try loaded.forward(x, training: false)) { error in
       XCTAssertTrue("\(error)".contains("non-finite"), "\(error)")
     }
@@ -252,7 +296,9 @@ final class HostileInputTests: XCTestCase {
     }
     stop.set()
     while !writer.isFinished { usleep(1000) }
-    print("checkpoint changing while loading: \(outcomes.ok) loads, \(outcomes.errors) clean errors, 0 signals")
+    print(
+      "checkpoint changing while loading: \(outcomes.ok) loads, \(outcomes.errors) clean errors, 0 signals"
+    )
     XCTAssertEqual(outcomes.ok + outcomes.errors, 60)
   }
 }

@@ -34,14 +34,18 @@ final class ModelCommandsTests: XCTestCase {
   func testInitThenFeatures() throws {
     let ckpt = folder + "/m.safetensors"
     try "a\nb\nc\n".write(toFile: folder + "/abc.txt", atomically: true, encoding: .utf8)
-    try run(["init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5", "--labels", folder + "/abc.txt"])
+    try run([
+      "init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5",
+      "--labels", folder + "/abc.txt",
+    ])
     let (model, info) = try VCoSwinModel.load(path: ckpt)
     XCTAssertEqual(info.labels, ["a", "b", "c"])
     XCTAssertEqual(info.kind, "image")
     XCTAssertEqual(info.config, try ModelConfig.preset("micro", dims: 2, classes: 3))
     let x = try writeInput([3, 3, 64, 64], to: folder + "/in.safetensors")
     try run([
-      "features", "--input", folder + "/in.safetensors", "--checkpoint", ckpt, "--output", folder + "/out.safetensors",
+      "features", "--input", folder + "/in.safetensors", "--checkpoint", ckpt, "--output",
+      folder + "/out.safetensors",
       "--batch", "2", "--threads", "1",
     ])
     let out = try SafeTensorsFile.read(path: folder + "/out.safetensors")
@@ -49,7 +53,9 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(try out.floats("features").shape, [3, 256])
     XCTAssertEqual(try out.floats("logits").shape, [3, 3])
     let logits = try out.floats("logits").values
-    for i in 0..<logits.count { XCTAssertEqual(logits[i], direct.logits[flat: i], accuracy: 1e-5 * max(1, abs(logits[i]))) }
+    for i in 0..<logits.count {
+      XCTAssertEqual(logits[i], direct.logits[flat: i], accuracy: 1e-5 * max(1, abs(logits[i])))
+    }
     XCTAssertEqual(out.metadata["labels"], "[\"a\",\"b\",\"c\"]")
   }
 
@@ -68,10 +74,13 @@ final class ModelCommandsTests: XCTestCase {
     config.classes = 8
     XCTAssertEqual(info.config, config)
     try #"{"variant": "coswin", "dims": 5}"#.write(toFile: json, atomically: true, encoding: .utf8)
-    XCTAssertThrowsError(try run(["init", "--config", json, "--classes", "8", "--out", ckpt])) { error in
+    XCTAssertThrowsError(try run(["init", "--config", json, "--classes", "8", "--out", ckpt])) {
+      error in
       XCTAssertTrue("\(error)".hasPrefix(json + ": "), "\(error)")
     }
-    XCTAssertThrowsError(try run(["init", "--config", json, "--preset", "nano", "--classes", "8", "--out", ckpt])) { error in
+    XCTAssertThrowsError(
+      try run(["init", "--config", json, "--preset", "nano", "--classes", "8", "--out", ckpt])
+    ) { error in
       XCTAssertTrue("\(error)".contains("one of --preset and --config"), "\(error)")
     }
   }
@@ -79,15 +88,18 @@ final class ModelCommandsTests: XCTestCase {
   /// Videos: one row per file, the mean over its clips × crops of what the model gives on the
   /// views `classify` would cut.
   func testFeaturesOfVideos() throws {
-    let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Clips/val")
     let videos = ["0000.mkv", "0001.mkv"].map { clips.appendingPathComponent($0).path }
     let ckpt = folder + "/v.safetensors"
     try run(["init", "--preset", "micro", "--classes", "4", "--dims", "3", "--out", ckpt])
     let out = folder + "/f.safetensors"
     try run(
-      ["features"] + videos + ["--checkpoint", ckpt, "--clips", "2", "--clip-len", "8", "--interval", "2", "--size", "64",
-        "--output", out, "--threads", "1"])
+      ["features"] + videos + [
+        "--checkpoint", ckpt, "--clips", "2", "--clip-len", "8", "--interval", "2", "--size", "64",
+        "--output", out, "--threads", "1",
+      ])
     let file = try SafeTensorsFile.read(path: out)
     XCTAssertEqual(try file.floats("features").shape, [2, 256])
     let logits = try file.floats("logits")
@@ -98,20 +110,28 @@ final class ModelCommandsTests: XCTestCase {
     options.frameInterval = 2
     options.size = 64
     for (v, video) in videos.enumerated() {
-      let values = try ListDataset.views(reader: try VideoReader(path: video), options: options, clips: 2, crops: 1)
+      let values = try ListDataset.views(
+        reader: try VideoReader(path: video), options: options, clips: 2, crops: 1)
       let x = stack([values], shape: options.sampleShape)
       XCTAssertEqual(x.shape, [2, 3, 8, 64, 64])
       let l = try model.forward(x, training: false).logits
       for j in 0..<4 {
         let mean = (l[flat: j] + l[flat: 4 + j]) / 2
-        XCTAssertEqual(logits.values[v * 4 + j], mean, accuracy: 1e-4 * max(1, abs(mean)), "\(video) class \(j)")
+        XCTAssertEqual(
+          logits.values[v * 4 + j], mean, accuracy: 1e-4 * max(1, abs(mean)), "\(video) class \(j)")
       }
     }
-    XCTAssertThrowsError(try run(["features", folder + "/v.safetensors", "--checkpoint", ckpt, "--output", folder + "/g.safetensors"])) {
+    XCTAssertThrowsError(
+      try run([
+        "features", folder + "/v.safetensors", "--checkpoint", ckpt, "--output",
+        folder + "/g.safetensors",
+      ])
+    ) {
       error in XCTAssertTrue("\(error)".contains("v.safetensors"), "\(error)")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/g.safetensors"))
-    XCTAssertThrowsError(try VCoSwin.parseAsRoot(["features", "--output", out, "--checkpoint", ckpt]))
+    XCTAssertThrowsError(
+      try VCoSwin.parseAsRoot(["features", "--output", out, "--checkpoint", ckpt]))
   }
 
   func testFeaturesRejectsBadInputs() throws {
@@ -119,17 +139,27 @@ final class ModelCommandsTests: XCTestCase {
     try run(["init", "--preset", "micro", "--classes", "2", "--dims", "3", "--out", ckpt])
     _ = try writeInput([1, 3, 64, 64], to: folder + "/img.safetensors")
     XCTAssertThrowsError(
-      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", ckpt, "--output", folder + "/o.safetensors"])
+      try run([
+        "features", "--input", folder + "/img.safetensors", "--checkpoint", ckpt, "--output",
+        folder + "/o.safetensors",
+      ])
     ) { error in
       let text = "\(error)"
-      XCTAssertTrue(text.contains("img.safetensors") && text.contains("[1, 3, 64, 64]") && text.contains("video"), text)
+      XCTAssertTrue(
+        text.contains("img.safetensors") && text.contains("[1, 3, 64, 64]")
+          && text.contains("video"), text)
     }
     XCTAssertThrowsError(
-      try run(["features", "--input", folder + "/img.safetensors", "--checkpoint", folder + "/none.safetensors", "--output", folder + "/o.safetensors"])
+      try run([
+        "features", "--input", folder + "/img.safetensors", "--checkpoint",
+        folder + "/none.safetensors", "--output", folder + "/o.safetensors",
+      ])
     ) { error in
       XCTAssertTrue("\(error)".contains("none.safetensors"), "\(error)")
     }
-    XCTAssertThrowsError(try run(["init", "--preset", "gigantic", "--classes", "2", "--out", ckpt])) { error in
+    XCTAssertThrowsError(
+      try run(["init", "--preset", "gigantic", "--classes", "2", "--out", ckpt])
+    ) { error in
       XCTAssertTrue("\(error)".contains("gigantic"), "\(error)")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/o.safetensors"))
@@ -144,8 +174,10 @@ final class ModelCommandsTests: XCTestCase {
     let tv = folder + "/tv.safetensors"
     // Without the index buffers torchvision saves, the last stage's window (4,2,2) is ambiguous.
     try w.write(to: tv)
-    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", folder + "/c.safetensors"])) { error in
-      XCTAssertTrue("\(error)".contains("features.6.0.attn.relative_position_bias_table"), "\(error)")
+    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", folder + "/c.safetensors"])) {
+      error in
+      XCTAssertTrue(
+        "\(error)".contains("features.6.0.attn.relative_position_bias_table"), "\(error)")
     }
     for i in 0..<config.stages {
       for j in 0..<config.depths[i] {
@@ -179,9 +211,12 @@ final class ModelCommandsTests: XCTestCase {
   /// From a `.pth` (official Video Swin layout) to labelled predictions: `import --labels`,
   /// then `classify --json`, and `classify` on the `.pth` directly gives the same probabilities.
   func testImportPthThenClassify() throws {
-    let pth = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/videoswin_bf16.pth").path
+    let pth = packageRoot.appendingPathComponent(
+      "Tests/ModelsTests/Fixtures/foreign/videoswin_bf16.pth"
+    ).path
     let labels = folder + "/labels.txt"
-    try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(
+      toFile: labels, atomically: true, encoding: .utf8)
     let ckpt = folder + "/imported.safetensors"
     try run(["import", "--from", pth, "--out", ckpt, "--labels", labels])
     let file = try SafeTensorsFile.read(path: ckpt)
@@ -189,12 +224,20 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertTrue(file.metadata["provenance"]?.contains("source_sha256") ?? false)
     let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
     let small = ["--size", "32", "--clip-len", "8", "--threads", "1"]
-    let viaImport = try runVCoSwin(["classify", clip, "--checkpoint", ckpt, "--json"] + small, bundleOf: Self.self)
+    let viaImport = try runVCoSwin(
+      ["classify", clip, "--checkpoint", ckpt, "--json"] + small, bundleOf: Self.self)
     XCTAssertEqual(viaImport.status, 0, viaImport.stderr)
-    XCTAssertTrue(viaImport.stdout.contains("\"label\":\"alpha\"") || viaImport.stdout.contains("\"label\":\"beta\""), viaImport.stdout)
-    let direct = try runVCoSwin(["classify", clip, "--checkpoint", pth, "--json"] + small, bundleOf: Self.self)
+    XCTAssertTrue(
+      viaImport.stdout.contains("\"label\":\"alpha\"")
+        || viaImport.stdout.contains("\"label\":\"beta\""), viaImport.stdout)
+    let direct = try runVCoSwin(
+      ["classify", clip, "--checkpoint", pth, "--json"] + small, bundleOf: Self.self)
     XCTAssertEqual(direct.status, 0, direct.stderr)
-    let probs = { (s: String) in s.components(separatedBy: "\"prob\":").dropFirst().map { $0.prefix(while: { $0 != "," && $0 != "}" }) } }
+    let probs = { (s: String) in
+      s.components(separatedBy: "\"prob\":").dropFirst().map {
+        $0.prefix(while: { $0 != "," && $0 != "}" })
+      }
+    }
     XCTAssertEqual(probs(direct.stdout), probs(viaImport.stdout))
     XCTAssertTrue(direct.stdout.contains("class_"), direct.stdout)
   }
@@ -206,10 +249,14 @@ final class ModelCommandsTests: XCTestCase {
     let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
     let wrong = try runVCoSwin(["classify", model, clip], bundleOf: Self.self)
     XCTAssertEqual(wrong.status, 1)
-    XCTAssertTrue(wrong.stderr.contains("this is a model checkpoint, not a video; give it with --checkpoint"), wrong.stderr)
-    let right = try runVCoSwin(["classify", clip, "--checkpoint", model, "--threads", "1"], bundleOf: Self.self)
+    XCTAssertTrue(
+      wrong.stderr.contains("this is a model checkpoint, not a video; give it with --checkpoint"),
+      wrong.stderr)
+    let right = try runVCoSwin(
+      ["classify", clip, "--checkpoint", model, "--threads", "1"], bundleOf: Self.self)
     XCTAssertEqual(right.status, 0, right.stderr)
-    XCTAssertTrue(right.stderr.hasPrefix("checkpoint: \(model) (video model, 8 classes; labels "), right.stderr)
+    XCTAssertTrue(
+      right.stderr.hasPrefix("checkpoint: \(model) (video model, 8 classes; labels "), right.stderr)
   }
 
   /// `inflate` and `finetune --init` take `.pth` files directly: an official Swin 2D release is
@@ -217,30 +264,48 @@ final class ModelCommandsTests: XCTestCase {
   func testInflateAndFinetuneInitTakePth() throws {
     let fixtures = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign")
     let out = folder + "/inflated.safetensors"
-    try run(["inflate", "--from", fixtures.appendingPathComponent("swin2d_fp16.pth").path, "--to", out, "--classes", "3"])
+    try run([
+      "inflate", "--from", fixtures.appendingPathComponent("swin2d_fp16.pth").path, "--to", out,
+      "--classes", "3",
+    ])
     let (inflated, info) = try VCoSwinModel.load(path: out)
     XCTAssertEqual(info.config.dims, 3)
     XCTAssertEqual(inflated.config.classes, 3)
     XCTAssertTrue(info.provenance.contains("\"source_kind\":\"swin\""), info.provenance)
-    let (model, note) = try loadWithHead(path: fixtures.appendingPathComponent("videoswin_bf16.pth").path, classes: 3, seed: 1)
+    let (model, note) = try loadWithHead(
+      path: fixtures.appendingPathComponent("videoswin_bf16.pth").path, classes: 3, seed: 1)
     XCTAssertEqual(model.config.classes, 3)
     XCTAssertTrue(note?.contains("a fresh head with 3 classes") ?? false, note ?? "no note")
-    let reference = try VCoSwinModel.load(path: fixtures.appendingPathComponent("swin3d_bf16.safetensors").path).model
+    let reference = try VCoSwinModel.load(
+      path: fixtures.appendingPathComponent("swin3d_bf16.safetensors").path
+    ).model
     let embed = try XCTUnwrap(model.store.parameters.first { $0.name == "patch_embed.proj.weight" })
-    let expected = try XCTUnwrap(reference.store.parameters.first { $0.name == "patch_embed.proj.weight" })
+    let expected = try XCTUnwrap(
+      reference.store.parameters.first { $0.name == "patch_embed.proj.weight" })
     XCTAssertEqual(embed.value.array, expected.value.array)
   }
 
   /// `sample` refuses sizes that cannot fit, before decoding anything.
   func testSampleBounds() throws {
     let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
-    for (option, value) in [("--size", "1099511627776"), ("--clips", "4611686018427387904"), ("--clip-len", "1099511627776")] {
-      let r = try runVCoSwin(["sample", clip, "--clip-len", "8", "--interval", "2", option, value, "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+    for (option, value) in [
+      ("--size", "1099511627776"), ("--clips", "4611686018427387904"),
+      ("--clip-len", "1099511627776"),
+    ] {
+      let r = try runVCoSwin(
+        [
+          "sample", clip, "--clip-len", "8", "--interval", "2", option, value, "--output",
+          folder + "/x.safetensors",
+        ], bundleOf: Self.self)
       XCTAssertFalse(r.crashed)
       XCTAssertEqual(r.status, 64, r.stderr)
       XCTAssertTrue(r.stderr.contains("\(option) must be at most"), r.stderr)
     }
-    let big = try runVCoSwin(["sample", clip, "--clip-len", "1024", "--interval", "2", "--size", "4096", "--clips", "256", "--output", folder + "/x.safetensors"], bundleOf: Self.self)
+    let big = try runVCoSwin(
+      [
+        "sample", clip, "--clip-len", "1024", "--interval", "2", "--size", "4096", "--clips", "256",
+        "--output", folder + "/x.safetensors",
+      ], bundleOf: Self.self)
     XCTAssertEqual(big.status, 64, big.stderr)
     XCTAssertTrue(big.stderr.contains("of memory"), big.stderr)
   }
@@ -250,17 +315,28 @@ final class ModelCommandsTests: XCTestCase {
     let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
     let r = try runVCoSwin(["info", model, "--json"], bundleOf: Self.self)
     XCTAssertEqual(r.status, 0, r.stderr)
-    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let object = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     XCTAssertEqual(object["kind"] as? String, "video")
     XCTAssertEqual((object["labels"] as? [String])?.count, 8)
     XCTAssertNotNil(object["training"])
     let configPath = folder + "/arch.json"
-    try JSONSerialization.data(withJSONObject: try XCTUnwrap(object["config"])).write(to: URL(fileURLWithPath: configPath))
-    try run(["init", "--config", configPath, "--classes", "8", "--out", folder + "/same.safetensors"])
+    try JSONSerialization.data(withJSONObject: try XCTUnwrap(object["config"])).write(
+      to: URL(fileURLWithPath: configPath))
+    try run([
+      "init", "--config", configPath, "--classes", "8", "--out", folder + "/same.safetensors",
+    ])
     let original = try VCoSwinModel.load(path: model).info.config
-    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.depths, original.depths)
-    XCTAssertEqual(try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.windows, original.windows)
-    let pth = try runVCoSwin(["info", packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/mmaction2.pth").path], bundleOf: Self.self)
+    XCTAssertEqual(
+      try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.depths, original.depths)
+    XCTAssertEqual(
+      try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.windows,
+      original.windows)
+    let pth = try runVCoSwin(
+      [
+        "info",
+        packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/mmaction2.pth").path,
+      ], bundleOf: Self.self)
     XCTAssertEqual(pth.status, 0, pth.stderr)
     XCTAssertTrue(pth.stdout.contains("mmaction2 1.x layout"), pth.stdout)
   }
@@ -270,9 +346,17 @@ final class ModelCommandsTests: XCTestCase {
     let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
     let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
     let sampled = folder + "/s.safetensors"
-    try run(["sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled])
-    try run(["features", "--input", sampled, "--checkpoint", model, "--output", folder + "/a.safetensors", "--threads", "1"])
-    try run(["features", clip, "--checkpoint", model, "--output", folder + "/b.safetensors", "--threads", "1"])
+    try run([
+      "sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled,
+    ])
+    try run([
+      "features", "--input", sampled, "--checkpoint", model, "--output", folder + "/a.safetensors",
+      "--threads", "1",
+    ])
+    try run([
+      "features", clip, "--checkpoint", model, "--output", folder + "/b.safetensors", "--threads",
+      "1",
+    ])
     let a = try SafeTensorsFile.read(path: folder + "/a.safetensors").floats("logits").values
     let b = try SafeTensorsFile.read(path: folder + "/b.safetensors").floats("logits").values
     XCTAssertEqual(a.count, b.count)
@@ -284,17 +368,26 @@ final class ModelCommandsTests: XCTestCase {
     let train = packageRoot.appendingPathComponent("Clips/train.txt").path
     let val = packageRoot.appendingPathComponent("Clips/val.txt").path
     let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
-    let base = ["finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run"]
-    for (option, value) in [("--size", "1099511627776"), ("--batch-size", "4611686018427387904"), ("--clip-len", "1099511627776"), ("--interval", "100000"), ("--epochs", "9223372036854775807")] {
+    let base = [
+      "finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run",
+    ]
+    for (option, value) in [
+      ("--size", "1099511627776"), ("--batch-size", "4611686018427387904"),
+      ("--clip-len", "1099511627776"), ("--interval", "100000"),
+      ("--epochs", "9223372036854775807"),
+    ] {
       let r = try runVCoSwin(base + [option, value], bundleOf: Self.self)
       XCTAssertFalse(r.crashed)
       XCTAssertEqual(r.status, 64, r.stderr)
       XCTAssertTrue(r.stderr.contains(option), r.stderr)
     }
-    let big = try runVCoSwin(base + ["--size", "4096", "--clip-len", "1024", "--batch-size", "64"], bundleOf: Self.self)
+    let big = try runVCoSwin(
+      base + ["--size", "4096", "--clip-len", "1024", "--batch-size", "64"], bundleOf: Self.self)
     XCTAssertFalse(big.crashed)
     XCTAssertEqual(big.status, 1, big.stderr)
-    XCTAssertTrue(big.stderr.contains("a training step of batch 64") && big.stderr.contains("of memory"), big.stderr)
+    XCTAssertTrue(
+      big.stderr.contains("a training step of batch 64") && big.stderr.contains("of memory"),
+      big.stderr)
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run/metrics.jsonl"))
   }
 }

@@ -5,7 +5,8 @@ import XCTest
 func safetensorsMetadata(_ path: String) throws -> [String: String] {
   let data = try Data(contentsOf: URL(fileURLWithPath: path))
   let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-  let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+  let header = try XCTUnwrap(
+    JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
   return try XCTUnwrap(header["__metadata__"] as? [String: String])
 }
 
@@ -15,7 +16,8 @@ final class TrainingFilesTests: XCTestCase {
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 
   override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("vcoswin-files-\(UUID().uuidString)")
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-files-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
   }
 
@@ -25,17 +27,22 @@ final class TrainingFilesTests: XCTestCase {
 
   /// The shipped model records file names and checksums, not the paths of the machine that made it.
   func testShippedModelProvenanceHasNoPaths() throws {
-    let provenance = try XCTUnwrap(try safetensorsMetadata(clips("default-model.safetensors"))["provenance"])
+    let provenance = try XCTUnwrap(
+      try safetensorsMetadata(clips("default-model.safetensors"))["provenance"])
     XCTAssertFalse(provenance.contains("/"), provenance)
   }
 
   /// `eval --confusion` into a folder that does not exist: one line naming the file.
   func testConfusionWriteErrorIsOneLine() throws {
     let list = folder.appendingPathComponent("two.txt").path
-    try "\(clips("val/0000.mkv")) 0\n\(clips("val/0001.mkv")) 1\n".write(toFile: list, atomically: true, encoding: .utf8)
+    try "\(clips("val/0000.mkv")) 0\n\(clips("val/0001.mkv")) 1\n".write(
+      toFile: list, atomically: true, encoding: .utf8)
     let target = folder.appendingPathComponent("no/such/folder/confusion.svg").path
     let run = try runVCoSwin(
-      ["eval", "--list", list, "--checkpoint", clips("default-model.safetensors"), "--json", "--confusion", target],
+      [
+        "eval", "--list", list, "--checkpoint", clips("default-model.safetensors"), "--json",
+        "--confusion", target,
+      ],
       bundleOf: Self.self)
     XCTAssertFalse(run.crashed)
     XCTAssertEqual(run.status, 1)

@@ -39,12 +39,14 @@ final class GEMMTests: XCTestCase {
           a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
               c.withUnsafeMutableBufferPointer { cp in
-                gemm(ta, tb, m: m, n: n, k: k, alpha: alpha, a: ap.baseAddress!, lda: lda,
-                     b: bp.baseAddress!, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: ldc)
+                gemm(
+                  ta, tb, m: m, n: n, k: k, alpha: alpha, a: ap.baseAddress!, lda: lda,
+                  b: bp.baseAddress!, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: ldc)
               }
               ref.withUnsafeMutableBufferPointer { cp in
-                naiveGemm(ta, tb, m: m, n: n, k: k, alpha: alpha, a: ap.baseAddress!, lda: lda,
-                          b: bp.baseAddress!, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: ldc)
+                naiveGemm(
+                  ta, tb, m: m, n: n, k: k, alpha: alpha, a: ap.baseAddress!, lda: lda,
+                  b: bp.baseAddress!, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: ldc)
               }
             }
           }
@@ -70,15 +72,17 @@ final class GEMMTests: XCTestCase {
           a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
               c.withUnsafeMutableBufferPointer { cp in
-                batchedGemm(ta, tb, batch: batch, m: m, n: n, k: k, alpha: 0.5,
-                            a: ap.baseAddress!, lda: lda, strideA: sa, b: bp.baseAddress!, ldb: ldb,
-                            strideB: sb, beta: 1, c: cp.baseAddress!, ldc: ldc, strideC: sc)
+                batchedGemm(
+                  ta, tb, batch: batch, m: m, n: n, k: k, alpha: 0.5,
+                  a: ap.baseAddress!, lda: lda, strideA: sa, b: bp.baseAddress!, ldb: ldb,
+                  strideB: sb, beta: 1, c: cp.baseAddress!, ldc: ldc, strideC: sc)
               }
               ref.withUnsafeMutableBufferPointer { cp in
                 for g in 0..<batch {
-                  naiveGemm(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress! + g * sa,
-                            lda: lda, b: bp.baseAddress! + g * sb, ldb: ldb, beta: 1,
-                            c: cp.baseAddress! + g * sc, ldc: ldc)
+                  naiveGemm(
+                    ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress! + g * sa,
+                    lda: lda, b: bp.baseAddress! + g * sb, ldb: ldb, beta: 1,
+                    c: cp.baseAddress! + g * sc, ldc: ldc)
                 }
               }
             }
@@ -95,8 +99,9 @@ final class GEMMTests: XCTestCase {
     a.withUnsafeBufferPointer { ap in
       b.withUnsafeBufferPointer { bp in
         c.withUnsafeMutableBufferPointer { cp in
-          gemm(.none, .none, m: 2, n: 2, k: 0, a: ap.baseAddress!, lda: 1, b: bp.baseAddress!,
-               ldb: 2, beta: 0.5, c: cp.baseAddress!, ldc: 2)
+          gemm(
+            .none, .none, m: 2, n: 2, k: 0, a: ap.baseAddress!, lda: 1, b: bp.baseAddress!,
+            ldb: 2, beta: 0.5, c: cp.baseAddress!, ldc: 2)
         }
       }
     }
@@ -131,7 +136,9 @@ final class VectorMathTests: XCTestCase {
       u.withUnsafeBufferPointer { up in
         XCTAssertEqual(Vec8.sum(vp.baseAddress!, 37), v.reduce(0, +), accuracy: 1e-5)
         XCTAssertEqual(Vec8.max(vp.baseAddress!, 37), v.max()!)
-        XCTAssertEqual(Vec8.dot(vp.baseAddress!, up.baseAddress!, 37), zip(u, v).map(*).reduce(0, +), accuracy: 1e-5)
+        XCTAssertEqual(
+          Vec8.dot(vp.baseAddress!, up.baseAddress!, 37), zip(u, v).map(*).reduce(0, +),
+          accuracy: 1e-5)
       }
     }
   }

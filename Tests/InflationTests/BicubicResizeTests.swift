@@ -21,7 +21,8 @@ final class BicubicResizeTests: XCTestCase {
   func testBiasTableIsRepeatedAlongTime() {
     let g = 2
     let table = (0..<(5 * 5 * g)).map { Float($0) }  // window (3,3): [25, 2]
-    let (shape, out) = inflateBiasTable(values: table, heads: g, window2D: (3, 3), window3D: (4, 3, 3))
+    let (shape, out) = inflateBiasTable(
+      values: table, heads: g, window2D: (3, 3), window3D: (4, 3, 3))
     XCTAssertEqual(shape, [7 * 25, g])
     for t in 0..<7 { XCTAssertEqual(Array(out[(t * 25 * g)..<((t + 1) * 25 * g)]), table) }
   }

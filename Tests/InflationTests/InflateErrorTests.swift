@@ -9,7 +9,8 @@ final class InflateErrorTests: XCTestCase {
   var dir: URL!
 
   override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent("inflate-errors-\(UUID().uuidString)")
+    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "inflate-errors-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   }
 
@@ -18,7 +19,9 @@ final class InflateErrorTests: XCTestCase {
   /// A NaN in a torchvision source is reported under the source file and its 2D key, not
   /// under the output file and the 3D key.
   func testNonFiniteSourceTensorNamesTheSource() throws {
-    let fixture = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/swin2d_source", withExtension: "safetensors")).path
+    let fixture = try XCTUnwrap(
+      Bundle.module.url(forResource: "Fixtures/swin2d_source", withExtension: "safetensors")
+    ).path
     let file = try SafeTensorsFile.read(path: fixture)
     var writer = SafeTensorsWriter(metadata: file.metadata)
     let key = "features.0.0.weight"
@@ -36,7 +39,8 @@ final class InflateErrorTests: XCTestCase {
     let source = dir.appendingPathComponent("nan-source.safetensors").path
     let target = dir.appendingPathComponent("video.safetensors").path
     try writer.write(to: source)
-    XCTAssertThrowsError(try Inflate.run(from: source, to: target, options: InflationOptions())) { error in
+    XCTAssertThrowsError(try Inflate.run(from: source, to: target, options: InflationOptions())) {
+      error in
       let text = "\(error)"
       XCTAssertTrue(text.hasPrefix("\(source): tensor '\(key)' holds a NaN"), text)
       XCTAssertFalse(text.contains("video.safetensors"), text)

@@ -11,14 +11,16 @@ final class InflateTests: XCTestCase {
   var dir: URL!
 
   override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent("inflate-\(UUID().uuidString)")
+    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "inflate-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   }
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
   func fixture(_ name: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors")).path
+    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors"))
+      .path
   }
 
   /// A 2D model with random weights and non-trivial norms, biases and bias tables (so that every
@@ -40,7 +42,9 @@ final class InflateTests: XCTestCase {
     let (b, c, h, w) = (image.shape[0], image.shape[1], image.shape[2], image.shape[3])
     let clip = Tensor(zeros: [b, c, t, h, w])
     for bc in 0..<(b * c) {
-      for f in 0..<t { (clip.pointer + (bc * t + f) * h * w).update(from: image.pointer + bc * h * w, count: h * w) }
+      for f in 0..<t {
+        (clip.pointer + (bc * t + f) * h * w).update(from: image.pointer + bc * h * w, count: h * w)
+      }
     }
     return clip
   }
@@ -58,20 +62,27 @@ final class InflateTests: XCTestCase {
     let (m2, _) = try VCoSwinModel.load(path: source)
     let (m3, info3) = try VCoSwinModel.load(path: target)
     XCTAssertEqual(info3.kind, "video")
-    XCTAssertEqual(try m3.stageSizes(input: [frames, size, size]), expectStages, file: file, line: line)
+    XCTAssertEqual(
+      try m3.stageSizes(input: [frames, size, size]), expectStages, file: file, line: line)
     var rng = SeededRandom(seed: 9)
-    let image = Tensor(shape: [2, 3, size, size], values: (0..<(2 * 3 * size * size)).map { _ in rng.normal() })
+    let image = Tensor(
+      shape: [2, 3, size, size], values: (0..<(2 * 3 * size * size)).map { _ in rng.normal() })
     let o2 = try m2.forward(image, training: false)
     let (f2, l2) = (o2.features.array, o2.logits.array)
     let o3 = try m3.forward(staticClip(image, frames: frames), training: false)
     // Float rounding only: sums over Kt slices and duplicated keys reorder additions.
-    for (a, b) in zip(o3.features.array, f2) { XCTAssertEqual(a, b, accuracy: 1e-4 * Swift.max(1, abs(b)), file: file, line: line) }
-    for (a, b) in zip(o3.logits.array, l2) { XCTAssertEqual(a, b, accuracy: 1e-4 * Swift.max(1, abs(b)), file: file, line: line) }
+    for (a, b) in zip(o3.features.array, f2) {
+      XCTAssertEqual(a, b, accuracy: 1e-4 * Swift.max(1, abs(b)), file: file, line: line)
+    }
+    for (a, b) in zip(o3.logits.array, l2) {
+      XCTAssertEqual(a, b, accuracy: 1e-4 * Swift.max(1, abs(b)), file: file, line: line)
+    }
     // And the invariant is not vacuous: a clip that moves gives other features.
     let moving = staticClip(image, frames: frames)
     for i in 0..<(moving.count / 2) { moving.pointer[i] *= -1 }
     let o4 = try m3.forward(moving, training: false)
-    XCTAssertGreaterThan(zip(o4.features.array, f2).map { abs($0 - $1) }.max() ?? 0, 1e-3, file: file, line: line)
+    XCTAssertGreaterThan(
+      zip(o4.features.array, f2).map { abs($0 - $1) }.max() ?? 0, 1e-3, file: file, line: line)
   }
 
   /// CoSwin: conv embedding (Kt = 2) and conv merges (kernel 3 in time, replicate padding),
@@ -80,11 +91,13 @@ final class InflateTests: XCTestCase {
   func testStaticClipInvarianceCoSwin() throws {
     let c2 = try ModelConfig(
       variant: .coswin, dims: 2, embedDim: 8, depths: [2, 2, 2], heads: [1, 2, 2],
-      windows: [[3, 3], [3, 3], [4, 4]], embedKernel: [7, 7], embedStride: [4, 4], embedPadding: [2, 2],
+      windows: [[3, 3], [3, 3], [4, 4]], embedKernel: [7, 7], embedStride: [4, 4],
+      embedPadding: [2, 2],
       mergeKernel: [3, 3], mergeStride: [2, 2], mergePadding: [1, 1], dropPath: 0, classes: 4)
     var o = InflationOptions()
     o.windows = [[2, 3, 3], [4, 3, 3], [8, 4, 4]]
-    try assertInvariance(c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6], [4, 3, 3]])
+    try assertInvariance(
+      c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6], [4, 3, 3]])
   }
 
   /// Swin: patch embedding (2,4,4) and linear merges; shifted windows in time and space, then
@@ -92,11 +105,13 @@ final class InflateTests: XCTestCase {
   func testStaticClipInvarianceSwin() throws {
     let c2 = try ModelConfig(
       variant: .swin, dims: 2, embedDim: 8, depths: [2, 2, 2], heads: [1, 2, 2],
-      windows: [[3, 3], [3, 3], [3, 3]], embedKernel: [4, 4], embedStride: [4, 4], embedPadding: [0, 0],
+      windows: [[3, 3], [3, 3], [3, 3]], embedKernel: [4, 4], embedStride: [4, 4],
+      embedPadding: [0, 0],
       mergeKernel: [2, 2], mergeStride: [2, 2], mergePadding: [0, 0], dropPath: 0, classes: 4)
     var o = InflationOptions()
     o.windows = [[2, 3, 3], [4, 3, 3], [8, 3, 3]]
-    try assertInvariance(c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6], [4, 3, 3]])
+    try assertInvariance(
+      c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6], [4, 3, 3]])
   }
 
   /// Bicubic table resizing equals PyTorch's `interpolate(mode="bicubic", align_corners=False)`
@@ -107,7 +122,8 @@ final class InflateTests: XCTestCase {
       let w = try f.floats("case\(k).windows").values.map { Int($0) }
       let input = try f.floats("case\(k).input")
       let expected = try f.floats("case\(k).output")
-      let got = resizeBiasTable2D(values: input.values, heads: input.shape[1], from: (w[0], w[1]), to: (w[2], w[3]))
+      let got = resizeBiasTable2D(
+        values: input.values, heads: input.shape[1], from: (w[0], w[1]), to: (w[2], w[3]))
       XCTAssertEqual(got.count, expected.values.count)
       for (a, b) in zip(got, expected.values) { XCTAssertEqual(a, b, accuracy: 1e-5, "case \(k)") }
     }
@@ -125,9 +141,15 @@ final class InflateTests: XCTestCase {
     let got = try SafeTensorsFile.read(path: target)
     let expected = try SafeTensorsFile.read(path: try fixture("swin3d_expected"))
     let buffers = got.keys.filter { $0.hasSuffix(".attn.relative_position_index") }
-    XCTAssertEqual(Set(got.keys.filter { !$0.hasPrefix("head.") }).subtracting(buffers), Set(expected.keys))
+    XCTAssertEqual(
+      Set(got.keys.filter { !$0.hasPrefix("head.") }).subtracting(buffers), Set(expected.keys))
     // torchvision's index buffers are written for every block, so the file loads with strict=True.
-    XCTAssertEqual(Set(buffers), Set(got.keys.filter { $0.hasSuffix(".attn.qkv.weight") }.map { $0.replacingOccurrences(of: "qkv.weight", with: "relative_position_index") }))
+    XCTAssertEqual(
+      Set(buffers),
+      Set(
+        got.keys.filter { $0.hasSuffix(".attn.qkv.weight") }.map {
+          $0.replacingOccurrences(of: "qkv.weight", with: "relative_position_index")
+        }))
     for key in expected.keys {
       let e = try expected.floats(key)
       let g = try got.floats(key)
@@ -138,7 +160,8 @@ final class InflateTests: XCTestCase {
     XCTAssertEqual(result.summary.first { $0.0 == .resizedAndRepeated }?.1, 4)
     // Provenance: the source's file name (never its folder), its checksum and the options.
     let provenance = try XCTUnwrap(got.metadata["provenance"])
-    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(provenance.utf8)) as? [String: Any])
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(provenance.utf8)) as? [String: Any])
     XCTAssertEqual(json["inflated_from"] as? String, "swin2d_source.safetensors")
     XCTAssertFalse(provenance.contains("/"), provenance)
     XCTAssertEqual(json["source_kind"] as? String, "torchvision")
@@ -147,8 +170,11 @@ final class InflateTests: XCTestCase {
   }
 
   func testSHA256KnownAnswers() {
-    XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    XCTAssertEqual(
+      SHA256.hex(Data("abc".utf8)),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    XCTAssertEqual(
+      SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     XCTAssertEqual(
       SHA256.hex(Data(String(repeating: "a", count: 1000).utf8)),
       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
@@ -165,12 +191,14 @@ final class InflateTests: XCTestCase {
     }
     // A video checkpoint as the source.
     let video = dir.appendingPathComponent("video.safetensors").path
-    try VCoSwinModel(config: try ModelConfig.preset("micro", dims: 3, classes: 3)).save(to: video, provenance: "t")
+    try VCoSwinModel(config: try ModelConfig.preset("micro", dims: 3, classes: 3)).save(
+      to: video, provenance: "t")
     XCTAssertTrue(message(video).contains("video checkpoint"), message(video))
     XCTAssertTrue(message(video).contains(video))
     // Windows the source cannot serve.
     let image = dir.appendingPathComponent("image.safetensors").path
-    try VCoSwinModel(config: try ModelConfig.preset("micro", dims: 2, classes: 3)).save(to: image, provenance: "t")
+    try VCoSwinModel(config: try ModelConfig.preset("micro", dims: 2, classes: 3)).save(
+      to: image, provenance: "t")
     var o = InflationOptions()
     o.windows = [[2, 4]]
     XCTAssertTrue(message(image, o).contains("window [2, 4] for stage 0"), message(image, o))
@@ -206,13 +234,16 @@ final class InflateTests: XCTestCase {
     let missing = try rewrite("missing.safetensors", drop: "features.3.1.norm2.bias", reshape: nil)
     XCTAssertTrue(message(missing).contains("features.3.1.norm2.bias"), message(missing))
     let heads = try rewrite(
-      "heads.safetensors", drop: nil, reshape: ("features.1.0.attn.relative_position_bias_table", [25, 2]))
-    XCTAssertTrue(message(heads).contains("attn.relative_position_bias_table' has shape"), message(heads))
+      "heads.safetensors", drop: nil,
+      reshape: ("features.1.0.attn.relative_position_bias_table", [25, 2]))
+    XCTAssertTrue(
+      message(heads).contains("attn.relative_position_bias_table' has shape"), message(heads))
     XCTAssertTrue(message(heads).contains("[25, 2]"), message(heads))
     // Not a checkpoint at all.
     let text = dir.appendingPathComponent("notes.safetensors")
     try Data("hello".utf8).write(to: text)
     XCTAssertTrue(message(text.path).contains(text.path), message(text.path))
-    XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output after a failed inflation")
+    XCTAssertFalse(
+      FileManager.default.fileExists(atPath: out), "no output after a failed inflation")
   }
 }

@@ -12,8 +12,10 @@ struct MissingFixture: Error, CustomStringConvertible {
 
 /// Path of a committed fixture; throws `MissingFixture` (a failure) when it is absent.
 func fixturePath(_ name: String) throws -> String {
-  guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors") else {
-    throw MissingFixture(description: "fixture \(name) missing from the test bundle: run Tools/make_model_fixtures.py")
+  guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
+  else {
+    throw MissingFixture(
+      description: "fixture \(name) missing from the test bundle: run Tools/make_model_fixtures.py")
   }
   return url.path
 }
@@ -38,7 +40,8 @@ final class ConfigTests: XCTestCase {
     XCTAssertEqual(try ModelConfig.preset("coswin-micro", dims: 2).variant, .coswin)
     // nano embeds 32-pixel inputs with stride 2, padding 1; the other CoSwin presets quarter them.
     let nano = VCoSwinModel(config: try ModelConfig.preset("nano", dims: 3, classes: 8), seed: 0)
-    XCTAssertEqual(try nano.stageSizes(input: [8, 32, 32]), [[4, 14, 14], [4, 7, 7], [4, 4, 4]])
+    XCTAssertEqual(
+      try nano.stageSizes(input: [8, 32, 32]), [[4, 14, 14], [4, 7, 7], [4, 4, 4]])
     let micro = VCoSwinModel(config: try ModelConfig.preset("micro", dims: 2, classes: 8), seed: 0)
     XCTAssertEqual(try micro.stageSizes(input: [64, 64]), [[16, 16], [8, 8], [4, 4], [2, 2]])
     XCTAssertThrowsError(try ModelConfig.preset("huge")) { error in
@@ -49,7 +52,9 @@ final class ConfigTests: XCTestCase {
   func testJSONIsSnakeCaseAndValidatedOnDecode() throws {
     let c = try ModelConfig.preset("micro", dims: 3, classes: 4)
     let json = try c.jsonString()
-    for key in ["\"embed_dim\"", "\"merge_kernel\"", "\"mlp_ratio\"", "\"drop_path\"", "\"windows\""] {
+    for key in [
+      "\"embed_dim\"", "\"merge_kernel\"", "\"mlp_ratio\"", "\"drop_path\"", "\"windows\"",
+    ] {
       XCTAssertTrue(json.contains(key), key)
     }
     // 32 channels do not split into 3 heads.
@@ -65,7 +70,8 @@ final class ConfigTests: XCTestCase {
     XCTAssertThrowsError(try ModelConfig.fromJSON("{\"variant\":\"coswin\"}")) { error in
       XCTAssertTrue("\(error)".contains("dims"), "\(error)")
     }
-    XCTAssertThrowsError(try ModelConfig.fromJSON(json.replacingOccurrences(of: "\"coswin\"", with: "\"vit\"")))
+    XCTAssertThrowsError(
+      try ModelConfig.fromJSON(json.replacingOccurrences(of: "\"coswin\"", with: "\"vit\"")))
     // Sizes that would only exhaust memory are rejected before any model is built.
     let huge = json.replacingOccurrences(of: "\"embed_dim\":32", with: "\"embed_dim\":1000000")
     XCTAssertNotEqual(huge, json)
@@ -86,8 +92,13 @@ final class ConfigTests: XCTestCase {
     XCTAssertTrue(names3.contains("features.6.1.mlp.3.bias"))
     XCTAssertTrue(names3.contains("features.5.norm.weight"))
     let co = try ModelConfig.preset("tiny", dims: 3)
-    XCTAssertTrue(co.parameterSpecs.contains(ParameterSpec(name: "features.1.conv.weight", shape: [192, 96, 3, 3, 3])))
-    XCTAssertTrue(co.parameterSpecs.contains(ParameterSpec(name: "features.0.0.attn.relative_position_bias_table", shape: [3 * 13 * 13, 3])))
+    XCTAssertTrue(
+      co.parameterSpecs.contains(
+        ParameterSpec(name: "features.1.conv.weight", shape: [192, 96, 3, 3, 3])))
+    XCTAssertTrue(
+      co.parameterSpecs.contains(
+        ParameterSpec(
+          name: "features.0.0.attn.relative_position_bias_table", shape: [3 * 13 * 13, 3])))
   }
 }
 
@@ -119,7 +130,8 @@ final class CheckpointTests: XCTestCase {
     XCTAssertEqual(c3.embedKernel, [2, 4, 4])
     try Checkpoint.verify(f3, config: c3)
     // Without the index buffers a 3D window is still unique here; with an ambiguous table it is not.
-    XCTAssertEqual(TorchvisionImport.windowFrom(rows: 15 * 13 * 13, tokens: nil, dims: 3), [8, 7, 7])
+    XCTAssertEqual(
+      TorchvisionImport.windowFrom(rows: 15 * 13 * 13, tokens: nil, dims: 3), [8, 7, 7])
     XCTAssertEqual(TorchvisionImport.windowFrom(rows: 3 * 5 * 5, tokens: 18, dims: 3), [2, 3, 3])
     XCTAssertNil(TorchvisionImport.windowFrom(rows: 7, tokens: nil, dims: 2))
   }
@@ -138,7 +150,9 @@ final class CheckpointTests: XCTestCase {
     XCTAssertEqual(back.labels.count, 5)
     try Checkpoint.verify(file, config: back.config)
     let original = try SafeTensorsFile.read(path: try fixturePath("swin3d_weights"))
-    for key in ["features.2.1.attn.relative_position_bias_table", "head.weight", "patch_embed.proj.weight"] {
+    for key in [
+      "features.2.1.attn.relative_position_bias_table", "head.weight", "patch_embed.proj.weight",
+    ] {
       XCTAssertEqual(try file.floats(key).values, try original.floats(key).values, key)
     }
     // torchvision's index buffers are written back (the file loads with strict=True there).
@@ -146,14 +160,18 @@ final class CheckpointTests: XCTestCase {
       XCTAssertEqual(try file.int64s(key).values, try original.int64s(key).values, key)
       XCTAssertEqual(try file.int64s(key).shape, try original.int64s(key).shape, key)
     }
-    XCTAssertEqual(file.keys.filter { $0.hasSuffix("relative_position_index") }.count, original.keys.filter { $0.hasSuffix("relative_position_index") }.count)
+    XCTAssertEqual(
+      file.keys.filter { $0.hasSuffix("relative_position_index") }.count,
+      original.keys.filter { $0.hasSuffix("relative_position_index") }.count)
   }
 
   /// A copy of the 2D fixture's tensors with `edit` applied, written as a state dict.
   func edited(_ edit: (inout NamedTensors) -> Void) throws -> SafeTensorsFile {
     let src = try SafeTensorsFile.read(path: try fixturePath("swin2d_weights"))
     var tensors: NamedTensors = [:]
-    for k in src.keys where !k.hasSuffix("relative_position_index") { tensors[k] = try src.floats(k) }
+    for k in src.keys where !k.hasSuffix("relative_position_index") {
+      tensors[k] = try src.floats(k)
+    }
     edit(&tensors)
     var w = SafeTensorsWriter()
     for (k, t) in tensors { try w.add(k, shape: t.shape, floats: t.values) }
@@ -163,20 +181,28 @@ final class CheckpointTests: XCTestCase {
   }
 
   func testStrictVerification() throws {
-    let config = try TorchvisionImport.inferConfig(try SafeTensorsFile.read(path: try fixturePath("swin2d_weights")))
+    let config = try TorchvisionImport.inferConfig(
+      try SafeTensorsFile.read(path: try fixturePath("swin2d_weights")))
     func expectError(_ file: SafeTensorsFile, _ kind: CheckpointError.Kind, line: UInt = #line) {
       XCTAssertThrowsError(try Checkpoint.verify(file, config: config), line: line) { error in
         XCTAssertEqual((error as? CheckpointError)?.kind, kind, "\(error)", line: line)
         XCTAssertTrue("\(error)".hasPrefix(file.path), line: line)
       }
     }
-    expectError(try edited { $0["features.3.1.norm2.bias"] = nil }, .missingTensor(key: "features.3.1.norm2.bias", expected: [8]))
-    expectError(try edited { $0["extra.weight"] = ([2], [1, 2]) }, .unexpectedTensor(key: "extra.weight", shape: [2]))
+    expectError(
+      try edited { $0["features.3.1.norm2.bias"] = nil },
+      .missingTensor(key: "features.3.1.norm2.bias", expected: [8]))
+    expectError(
+      try edited { $0["extra.weight"] = ([2], [1, 2]) },
+      .unexpectedTensor(key: "extra.weight", shape: [2]))
     expectError(
       try edited { $0["head.weight"] = ([5, 16], [Float](repeating: 0, count: 80)) },
       .shapeMismatch(key: "head.weight", expected: [5, 32], found: [5, 16]))
-    let message = CheckpointError(path: "x", .shapeMismatch(key: "head.weight", expected: [5, 32], found: [5, 16])).description
-    XCTAssertTrue(message.contains("head.weight") && message.contains("[5, 16]") && message.contains("[5, 32]"))
+    let message = CheckpointError(
+      path: "x", .shapeMismatch(key: "head.weight", expected: [5, 32], found: [5, 16])
+    ).description
+    XCTAssertTrue(
+      message.contains("head.weight") && message.contains("[5, 16]") && message.contains("[5, 32]"))
 
     // A wrong buffer is an error naming it; a well-formed one is verified.
     let src = try SafeTensorsFile.read(path: try fixturePath("swin2d_weights"))
@@ -192,14 +218,19 @@ final class CheckpointTests: XCTestCase {
     }
     let path = folder + "/badbuffer.safetensors"
     try w.write(to: path)
-    XCTAssertThrowsError(try Checkpoint.verify(try SafeTensorsFile.read(path: path), config: config)) { error in
-      guard case .badBuffer(let key, _) = (error as? CheckpointError)?.kind else { return XCTFail("\(error)") }
+    XCTAssertThrowsError(
+      try Checkpoint.verify(try SafeTensorsFile.read(path: path), config: config)
+    ) { error in
+      guard case .badBuffer(let key, _) = (error as? CheckpointError)?.kind else {
+        return XCTFail("\(error)")
+      }
       XCTAssertEqual(key, "features.1.0.attn.relative_position_index")
     }
   }
 
   func testNaNWeightsAreRejected() throws {
-    let config = try TorchvisionImport.inferConfig(try SafeTensorsFile.read(path: try fixturePath("swin2d_weights")))
+    let config = try TorchvisionImport.inferConfig(
+      try SafeTensorsFile.read(path: try fixturePath("swin2d_weights")))
     let file = try edited { t in
       var v = t["features.5.0.mlp.0.weight"]?.values ?? []
       v[7] = .nan
@@ -209,7 +240,8 @@ final class CheckpointTests: XCTestCase {
     let store = ParameterStore()
     for s in config.parameterSpecs { store.register(s.name, Tensor(zeros: s.shape), decay: true) }
     XCTAssertThrowsError(try Checkpoint.copy(file, into: store)) { error in
-      XCTAssertEqual((error as? CheckpointError)?.kind, .nonFinite(key: "features.5.0.mlp.0.weight", index: 7))
+      XCTAssertEqual(
+        (error as? CheckpointError)?.kind, .nonFinite(key: "features.5.0.mlp.0.weight", index: 7))
     }
     XCTAssertThrowsError(
       try Checkpoint.write(

@@ -7,15 +7,18 @@ import XCTest
 final class ConfigDefaultsTests: XCTestCase {
   func config(mergePadding: [Int] = [1, 1]) throws -> ModelConfig {
     try ModelConfig(
-      variant: .coswin, dims: 2, embedDim: 8, depths: [1, 1], heads: [1, 2], windows: [[2, 2], [2, 2]],
-      embedKernel: [3, 3], embedStride: [2, 2], embedPadding: [1, 1], mergeKernel: [3, 3], mergeStride: [2, 2],
+      variant: .coswin, dims: 2, embedDim: 8, depths: [1, 1], heads: [1, 2],
+      windows: [[2, 2], [2, 2]],
+      embedKernel: [3, 3], embedStride: [2, 2], embedPadding: [1, 1], mergeKernel: [3, 3],
+      mergeStride: [2, 2],
       mergePadding: mergePadding, classes: 3)
   }
 
   /// A config without a drop-path rate gets the same one from the initializer and from JSON.
   func testDropPathDefaultIsTheSameInCodeAndJSON() throws {
     let c = try config()
-    var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try c.jsonString().utf8)) as? [String: Any])
+    var object = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try c.jsonString().utf8)) as? [String: Any])
     XCTAssertNotNil(object.removeValue(forKey: "drop_path"))
     let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
     let decoded = try ModelConfig.fromJSON(text)

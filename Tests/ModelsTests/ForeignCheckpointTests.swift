@@ -10,7 +10,8 @@ import XCTest
 /// Path of a committed foreign-checkpoint fixture (`Tools/make_foreign_fixtures.py`); a missing
 /// fixture fails the test.
 func foreignFixture(_ name: String) throws -> String {
-  guard let url = Bundle.module.url(forResource: "Fixtures/foreign/" + name, withExtension: nil) else {
+  guard let url = Bundle.module.url(forResource: "Fixtures/foreign/" + name, withExtension: nil)
+  else {
     XCTFail("fixture foreign/\(name) missing: run Tools/make_foreign_fixtures.py")
     throw CocoaError(.fileNoSuchFile)
   }
@@ -25,7 +26,8 @@ final class ForeignCheckpointTests: XCTestCase {
     let model = try VCoSwinModel.loaded(opened)
     let io = try SafeTensorsFile.read(path: try fixturePath(dims == 2 ? "swin2d_io" : "swin3d_io"))
     let input = try io.floats("input")
-    let out = try model.forward(Tensor(shape: input.shape, values: input.values), training: false).logits
+    let out = try model.forward(Tensor(shape: input.shape, values: input.values), training: false)
+      .logits
     return Array(out.buffer)
   }
 
@@ -51,7 +53,8 @@ final class ForeignCheckpointTests: XCTestCase {
   /// Float32 files also match PyTorch's own logits (the parity fixture, float64 reference).
   func testFloat32FilesMatchPyTorch() throws {
     for (name, dims) in [("tv3d.pth", 3), ("tv2d_ddp.pth", 2), ("mmaction2.pth", 3)] {
-      let io = try SafeTensorsFile.read(path: try fixturePath(dims == 2 ? "swin2d_io" : "swin3d_io"))
+      let io = try SafeTensorsFile.read(
+        path: try fixturePath(dims == 2 ? "swin2d_io" : "swin3d_io"))
       let ours = try logits(try foreignFixture(name), dims: dims)
       XCTAssertLessThan(relativeError(ours, try io.floats("logits").values), 2e-5, name)
     }
@@ -64,7 +67,8 @@ final class ForeignCheckpointTests: XCTestCase {
     XCTAssertTrue(recipe.contains("\"clip_length\":32"), recipe)
     XCTAssertTrue(recipe.contains("\"size\":224"), recipe)
     XCTAssertEqual(opened.file.metadata[Checkpoint.viewsKey], "{\"clips\":4,\"crops\":3}")
-    XCTAssertTrue(opened.info.provenance.contains("\"layout\":\"video-swin\""), opened.info.provenance)
+    XCTAssertTrue(
+      opened.info.provenance.contains("\"layout\":\"video-swin\""), opened.info.provenance)
     XCTAssertFalse(opened.info.provenance.contains("/"), "provenance names the file, not its path")
   }
 
@@ -72,7 +76,8 @@ final class ForeignCheckpointTests: XCTestCase {
   func testUnknownLayoutListsKeys() throws {
     let base = try SafeTensorsFile.read(path: try fixturePath("swin3d_weights"))
     var odd = base
-    odd.tensors = Dictionary(uniqueKeysWithValues: base.tensors.map { ("encoder." + $0.key, $0.value) })
+    odd.tensors = Dictionary(
+      uniqueKeysWithValues: base.tensors.map { ("encoder." + $0.key, $0.value) })
     XCTAssertThrowsError(try ForeignLayouts.normalise(odd)) { error in
       let text = "\(error)"
       XCTAssertTrue(text.contains("no known state-dict layout") && text.contains("'encoder."), text)
@@ -81,7 +86,9 @@ final class ForeignCheckpointTests: XCTestCase {
     let table = try XCTUnwrap(extra.tensors["cls_head.fc_cls.bias"])
     extra.tensors["cls_head.fc_extra.bias"] = table
     XCTAssertThrowsError(try ForeignLayouts.normalise(extra)) { error in
-      XCTAssertTrue("\(error)".contains("fit no rule") && "\(error)".contains("'cls_head.fc_extra.bias'"), "\(error)")
+      XCTAssertTrue(
+        "\(error)".contains("fit no rule") && "\(error)".contains("'cls_head.fc_extra.bias'"),
+        "\(error)")
     }
   }
 
@@ -94,24 +101,46 @@ final class ForeignCheckpointTests: XCTestCase {
       XCTAssertEqual(p.value.array, try opened.file.floats(p.name).values, p.name)
     }
     let skipped = WeightInit.$skipped.withValue(true) { VCoSwinModel(config: opened.info.config) }
-    XCTAssertTrue(skipped.store.values.array.allSatisfy { $0 == 0 || $0 == 1 }, "only LayerNorm ones and zeros")
-    XCTAssertTrue(VCoSwinModel(config: opened.info.config).store.values.array.contains { $0 != 0 && $0 != 1 })
+    XCTAssertTrue(
+      skipped.store.values.array.allSatisfy { $0 == 0 || $0 == 1 }, "only LayerNorm ones and zeros")
+    XCTAssertTrue(
+      VCoSwinModel(config: opened.info.config).store.values.array.contains { $0 != 0 && $0 != 1 })
   }
 
   /// The rename table, key by key.
   func testRenameTable() {
     typealias R = ForeignLayouts.Rename
-    XCTAssertEqual(ForeignLayouts.rename("patch_embed.proj.weight", layout: .swin, dims: 2), R.name("features.0.0.weight"))
-    XCTAssertEqual(ForeignLayouts.rename("layers.2.blocks.1.mlp.fc2.bias", layout: .swin, dims: 2), R.name("features.5.1.mlp.3.bias"))
-    XCTAssertEqual(ForeignLayouts.rename("layers.0.downsample.reduction.weight", layout: .swin, dims: 2), R.name("features.2.reduction.weight"))
-    XCTAssertEqual(ForeignLayouts.rename("layers.0.blocks.1.attn_mask", layout: .swin, dims: 2), R.drop)
-    XCTAssertEqual(ForeignLayouts.rename("backbone.layers.1.blocks.0.mlp.fc1.weight", layout: .videoSwin, dims: 3), R.name("features.2.0.mlp.0.weight"))
-    XCTAssertEqual(ForeignLayouts.rename("backbone.layers.2.downsample.norm.bias", layout: .videoSwin, dims: 3), R.name("features.5.norm.bias"))
-    XCTAssertEqual(ForeignLayouts.rename("cls_head.fc_cls.weight", layout: .mmaction2, dims: 3), R.name("head.weight"))
-    XCTAssertEqual(ForeignLayouts.rename("backbone.norm3.bias", layout: .mmaction2, dims: 3, finalNorm: "norm3"), R.name("norm.bias"))
-    XCTAssertEqual(ForeignLayouts.rename("backbone.norm.bias", layout: .mmaction2, dims: 3, finalNorm: "norm3"), R.unplaced)
-    XCTAssertEqual(ForeignLayouts.rename("cls_head.fc_other.weight", layout: .videoSwin, dims: 3), R.unplaced)
-    XCTAssertEqual(ForeignLayouts.rename("layers.0.blocks.0.mlp.fc3.weight", layout: .swin, dims: 2), R.unplaced)
+    XCTAssertEqual(
+      ForeignLayouts.rename("patch_embed.proj.weight", layout: .swin, dims: 2),
+      R.name("features.0.0.weight"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("layers.2.blocks.1.mlp.fc2.bias", layout: .swin, dims: 2),
+      R.name("features.5.1.mlp.3.bias"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("layers.0.downsample.reduction.weight", layout: .swin, dims: 2),
+      R.name("features.2.reduction.weight"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("layers.0.blocks.1.attn_mask", layout: .swin, dims: 2), R.drop)
+    XCTAssertEqual(
+      ForeignLayouts.rename(
+        "backbone.layers.1.blocks.0.mlp.fc1.weight", layout: .videoSwin, dims: 3),
+      R.name("features.2.0.mlp.0.weight"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("backbone.layers.2.downsample.norm.bias", layout: .videoSwin, dims: 3),
+      R.name("features.5.norm.bias"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("cls_head.fc_cls.weight", layout: .mmaction2, dims: 3),
+      R.name("head.weight"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("backbone.norm3.bias", layout: .mmaction2, dims: 3, finalNorm: "norm3"),
+      R.name("norm.bias"))
+    XCTAssertEqual(
+      ForeignLayouts.rename("backbone.norm.bias", layout: .mmaction2, dims: 3, finalNorm: "norm3"),
+      R.unplaced)
+    XCTAssertEqual(
+      ForeignLayouts.rename("cls_head.fc_other.weight", layout: .videoSwin, dims: 3), R.unplaced)
+    XCTAssertEqual(
+      ForeignLayouts.rename("layers.0.blocks.0.mlp.fc3.weight", layout: .swin, dims: 2), R.unplaced)
   }
 }
 

@@ -41,9 +41,11 @@ final class ModelTests: XCTestCase {
 
   func testMicroPresetsRunOnDemoSizes() throws {
     for dims in [2, 3] {
-      let model = VCoSwinModel(config: try ModelConfig.preset("micro", dims: dims, classes: 5), seed: 2)
+      let model = VCoSwinModel(
+        config: try ModelConfig.preset("micro", dims: dims, classes: 5), seed: 2)
       let shape = dims == 2 ? [2, 3, 64, 64] : [2, 3, 8, 64, 64]
-      XCTAssertEqual(try model.stageSizes(input: Array(shape[2...])).last, dims == 2 ? [2, 2] : [4, 2, 2])
+      XCTAssertEqual(
+        try model.stageSizes(input: Array(shape[2...])).last, dims == 2 ? [2, 2] : [4, 2, 2])
       let out = try model.forward(randomTensor(shape, seed: 3), training: false)
       XCTAssertEqual(out.logits.shape, [2, 5])
       XCTAssertEqual(out.features.shape, [2, 256])
@@ -75,15 +77,20 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(info.config, config)
     XCTAssertEqual(info.kind, "video")
     let x = randomTensor([2, 3, 8, 24, 24], seed: 6)
-    XCTAssertEqual(try a.forward(x, training: false).logits.array, try b.forward(x, training: false).logits.array)
+    XCTAssertEqual(
+      try a.forward(x, training: false).logits.array, try b.forward(x, training: false).logits.array
+    )
     // A different model's weights are different numbers, so the comparison above can fail.
     let c = VCoSwinModel(config: config, seed: 7)
-    XCTAssertNotEqual(try a.forward(x, training: false).logits.array, try c.forward(x, training: false).logits.array)
+    XCTAssertNotEqual(
+      try a.forward(x, training: false).logits.array, try c.forward(x, training: false).logits.array
+    )
     // Loading a checkpoint of another architecture names a key and both shapes.
     let other = VCoSwinModel(config: try smallCoSwin(dims: 3, classes: 4))
     XCTAssertThrowsError(try other.load(try SafeTensorsFile.read(path: path))) { error in
       XCTAssertEqual(
-        (error as? CheckpointError)?.kind, .shapeMismatch(key: "head.weight", expected: [4, 16], found: [3, 16]))
+        (error as? CheckpointError)?.kind,
+        .shapeMismatch(key: "head.weight", expected: [4, 16], found: [3, 16]))
     }
   }
 
@@ -128,7 +135,9 @@ final class ModelTests: XCTestCase {
       }
       model.store.zeroGrads()
       _ = try model.forward(x, training: true)
-      guard let dx = model.backward(r, inputGradient: true) else { return XCTFail("no input gradient") }
+      guard let dx = model.backward(r, inputGradient: true) else {
+        return XCTFail("no input gradient")
+      }
       let dxCopy = dx.clone()
       var checked = 0
       let eps: Float = 1e-2
@@ -140,11 +149,13 @@ final class ModelTests: XCTestCase {
         let down = try loss()
         value.pointee = saved
         let numeric = (up - down) / Double(2 * eps)
-        XCTAssertEqual(Double(analytic), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "\(dims)D \(what)")
+        XCTAssertEqual(
+          Double(analytic), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "\(dims)D \(what)")
         checked += 1
       }
       let names = [
-        config.embedConvName + ".weight", config.embedConvName + ".bias", config.embedNormName + ".weight",
+        config.embedConvName + ".weight", config.embedConvName + ".bias",
+        config.embedNormName + ".weight",
         config.blockName(stage: 0, block: 1) + ".attn.relative_position_bias_table",
         config.blockName(stage: 0, block: 1) + ".attn.qkv.weight",
         config.blockName(stage: 1, block: 0) + ".mlp.0.weight",
@@ -191,12 +202,17 @@ final class ModelTests: XCTestCase {
         let plane = s2.shape[2] * s2.shape[3]
         for oi in 0..<(s2.shape[0] * s2.shape[1]) {
           for t in 0..<kt {
-            for q in 0..<plane { p3.value.pointer[(oi * kt + t) * plane + q] = p2.value.pointer[oi * plane + q] / Float(kt) }
+            for q in 0..<plane {
+              p3.value.pointer[(oi * kt + t) * plane + q] =
+                p2.value.pointer[oi * plane + q] / Float(kt)
+            }
           }
         }
       } else if s2.name.hasSuffix("bias_table") {  // [R, A] → [(2Wt − 1)·R, A]
         let reps = s3.shape[0] / s2.shape[0]
-        for r in 0..<reps { (p3.value.pointer + r * p2.count).update(from: p2.value.pointer, count: p2.count) }
+        for r in 0..<reps {
+          (p3.value.pointer + r * p2.count).update(from: p2.value.pointer, count: p2.count)
+        }
       } else {
         XCTAssertEqual(s2.shape, s3.shape, s2.name)
         p3.value.copy(from: p2.value)

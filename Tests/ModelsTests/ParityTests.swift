@@ -46,7 +46,8 @@ final class ParityTests: XCTestCase {
     // Backward from the fixture's upstream gradient.
     model.store.zeroGrads()
     let d = try io.floats("dlogits")
-    guard let dx = model.backward(Tensor(shape: d.shape, values: d.values), inputGradient: true) else {
+    guard let dx = model.backward(Tensor(shape: d.shape, values: d.values), inputGradient: true)
+    else {
       return XCTFail("no input gradient")
     }
     let gin = try io.floats("grad.input")
@@ -59,8 +60,11 @@ final class ParityTests: XCTestCase {
       XCTAssertLessThan(e, gradientTolerance, "\(name) grad of \(p.name)")
       if e > worst.1 { worst = (p.name, e) }
     }
-    XCTAssertLessThan(relativeError(dx.pointer, gin.values), gradientTolerance, "\(name) input gradient")
-    print("\(name): logits rel err \(eInf) (inference) \(eTrain) (training); worst gradient \(worst.0) \(worst.1)")
+    XCTAssertLessThan(
+      relativeError(dx.pointer, gin.values), gradientTolerance, "\(name) input gradient")
+    print(
+      "\(name): logits rel err \(eInf) (inference) \(eTrain) (training); worst gradient \(worst.0) \(worst.1)"
+    )
   }
 
   func testSwin2DMatchesTorchvision() throws { try check("swin2d") }

@@ -18,8 +18,10 @@ final class AttentionProductsTests: XCTestCase {
     for avx512 in paths {
       attentionProductsUseAVX512 = avx512
       // d = 24 and n = 600 (scratch too small) take the BLAS path on every CPU.
-      for (n, d) in [(1, 32), (7, 16), (49, 32), (64, 64), (196, 32), (203, 48), (49, 24),
-                     (600, 32)] {
+      for (n, d) in [
+        (1, 32), (7, 16), (49, 32), (64, 64), (196, 32), (203, 48), (49, 24),
+        (600, 32),
+      ] {
         let ld = 3 * d + 5  // strided rows, as q, k, v inside the qkv rows
         let a = randomTensor([n, ld], &rng), b = randomTensor([n, ld], &rng)
         let p = randomTensor([n, n], &rng)

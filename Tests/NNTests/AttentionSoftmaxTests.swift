@@ -45,8 +45,9 @@ final class AttentionSoftmaxTests: XCTestCase {
           }
           let want = reference(s, bias, labels, 1)
           for j in 0..<n {
-            XCTAssertEqual(Double(row[j]), want[j], accuracy: 1e-6 + 1e-5 * want[j],
-                           "avx2 \(avx2) n \(n) masked \(masked) j \(j)")
+            XCTAssertEqual(
+              Double(row[j]), want[j], accuracy: 1e-6 + 1e-5 * want[j],
+              "avx2 \(avx2) n \(n) masked \(masked) j \(j)")
             XCTAssertFalse(row[j].isSubnormal, "subnormal probability at \(j)")
           }
           if masked && n > 3 {

@@ -14,16 +14,25 @@ final class LayerNormTests: XCTestCase {
       let y = Tensor(zeros: [rows, c]), yRef = Tensor(zeros: [rows, c])
       let mean = Tensor(zeros: [rows]), rstd = Tensor(zeros: [rows])
       let meanRef = Tensor(zeros: [rows]), rstdRef = Tensor(zeros: [rows])
-      layerNormForward(y: y.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, channels: c)
-      naiveLayerNormForward(y: yRef.pointer, mean: meanRef.pointer, rstd: rstdRef.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, channels: c)
+      layerNormForward(
+        y: y.pointer, mean: mean.pointer, rstd: rstd.pointer, x: x.pointer, weight: w.pointer,
+        bias: b.pointer, rows: rows, channels: c)
+      naiveLayerNormForward(
+        y: yRef.pointer, mean: meanRef.pointer, rstd: rstdRef.pointer, x: x.pointer,
+        weight: w.pointer, bias: b.pointer, rows: rows, channels: c)
       assertClose(y, yRef, atol: 1e-5, rtol: 1e-5, "layernorm y \(rows)x\(c)")
       assertClose(rstd, rstdRef, atol: 1e-5, rtol: 1e-5, "layernorm rstd")
       let dx = Tensor(zeros: [rows, c]), dxRef = Tensor(zeros: [rows, c])
       let dw = randomTensor([c], &rng), dwRef = dw.clone()
       let db = randomTensor([c], &rng), dbRef = db.clone()
       let scratch = Tensor(zeros: [layerNormBackwardScratchCount(channels: c)])
-      layerNormBackward(dx: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer, mean: mean.pointer, rstd: rstd.pointer, weight: w.pointer, rows: rows, channels: c, scratch: scratch.pointer)
-      naiveLayerNormBackward(dx: dxRef.pointer, dWeight: dwRef.pointer, dBias: dbRef.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, rows: rows, channels: c)
+      layerNormBackward(
+        dx: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer,
+        mean: mean.pointer, rstd: rstd.pointer, weight: w.pointer, rows: rows, channels: c,
+        scratch: scratch.pointer)
+      naiveLayerNormBackward(
+        dx: dxRef.pointer, dWeight: dwRef.pointer, dBias: dbRef.pointer, dy: dy.pointer,
+        x: x.pointer, weight: w.pointer, rows: rows, channels: c)
       // c = 1 normalises to exactly 0: dx is 0 up to rounding of a 1/√ε scale.
       assertClose(dx, dxRef, atol: c == 1 ? 1e-2 : 1e-4, rtol: 1e-4, "layernorm dx \(rows)x\(c)")
       assertClose(dw, dwRef, atol: 1e-4, rtol: 1e-4, "layernorm dw")
@@ -67,7 +76,9 @@ final class GELUTests: XCTestCase {
     var rng = SeededRandom(seed: 32)
     let gelu = GELU()
     let x = randomTensor([3, 13], &rng, scale: 3)
-    checkGradients("gelu", inputs: [x], step: 1e-2, forward: { gelu.forward(x, training: true) }, backward: { [gelu.backward($0)] })
+    checkGradients(
+      "gelu", inputs: [x], step: 1e-2, forward: { gelu.forward(x, training: true) },
+      backward: { [gelu.backward($0)] })
   }
 }
 
@@ -178,7 +189,9 @@ final class PoolingAndLossTests: XCTestCase {
     let ref = Tensor(zeros: [3, 6])
     naiveMeanPoolForward(y: ref.pointer, x: x.pointer, batch: 3, tokens: 70, channels: 6)
     assertClose(y, ref, atol: 1e-6, rtol: 1e-5, "mean pool")
-    checkGradients("mean pool", inputs: [x], forward: { pool.forward(x, training: true) }, backward: { [pool.backward($0)] })
+    checkGradients(
+      "mean pool", inputs: [x], forward: { pool.forward(x, training: true) },
+      backward: { [pool.backward($0)] })
   }
 
   /// Loss and gradient against a hand computation, and a finite-difference check.
@@ -207,7 +220,8 @@ final class PoolingAndLossTests: XCTestCase {
       forward: {
         holder[flat: 0] = loss.forward(z, labels: labels)
         return holder
-      }, backward: { dl in
+      },
+      backward: { dl in
         let g = loss.backward().clone()
         for i in 0..<g.count { g.pointer[i] *= dl[flat: 0] }
         return [g]

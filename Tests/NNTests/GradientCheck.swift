@@ -81,7 +81,9 @@ func gradientMismatches(
   let r = randomTensor(y0.shape, &rng)
   for p in parameters { p.grad.zero() }
   let grads = backward(r).map { $0.clone() }
-  if grads.count != inputs.count { problems.append("\(label): \(grads.count) gradients for \(inputs.count) inputs") }
+  if grads.count != inputs.count {
+    problems.append("\(label): \(grads.count) gradients for \(inputs.count) inputs")
+  }
   let paramGrads = parameters.map { $0.grad.clone() }
 
   func loss() -> Double {
@@ -115,7 +117,8 @@ func gradientMismatches(
       let a = Double(analytic.pointer[i])
       let scale = max(abs(a), abs(numeric), floor)
       if !(abs(a - numeric) <= tolerance * scale) {
-        problems.append("\(label) \(name)[\(i)]: analytic \(a), numeric \(numeric) (tolerance \(tolerance))")
+        problems.append(
+          "\(label) \(name)[\(i)]: analytic \(a), numeric \(numeric) (tolerance \(tolerance))")
       }
     }
   }

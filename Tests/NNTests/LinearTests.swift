@@ -12,16 +12,24 @@ final class LinearTests: XCTestCase {
       let b = randomTensor([o], &rng)
       let dy = randomTensor([rows, o], &rng)
       let y = Tensor(zeros: [rows, o]), yRef = Tensor(zeros: [rows, o])
-      linearForward(y: y.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inFeatures: i, outFeatures: o)
-      naiveLinearForward(y: yRef.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inFeatures: i, outFeatures: o)
+      linearForward(
+        y: y.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inFeatures: i,
+        outFeatures: o)
+      naiveLinearForward(
+        y: yRef.pointer, x: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows,
+        inFeatures: i, outFeatures: o)
       assertClose(y, yRef, atol: 1e-5, rtol: 1e-5, "linear forward \(rows)x\(i)→\(o)")
 
       // Backward adds into existing gradients: start both from the same non-zero values.
       let dW = randomTensor([o, i], &rng), dWRef = dW.clone()
       let db = randomTensor([o], &rng), dbRef = db.clone()
       let dx = Tensor(zeros: [rows, i]), dxRef = Tensor(zeros: [rows, i])
-      linearBackward(dx: dx.pointer, dWeight: dW.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o)
-      naiveLinearBackward(dx: dxRef.pointer, dWeight: dWRef.pointer, dBias: dbRef.pointer, dy: dy.pointer, x: x.pointer, weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o)
+      linearBackward(
+        dx: dx.pointer, dWeight: dW.pointer, dBias: db.pointer, dy: dy.pointer, x: x.pointer,
+        weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o)
+      naiveLinearBackward(
+        dx: dxRef.pointer, dWeight: dWRef.pointer, dBias: dbRef.pointer, dy: dy.pointer,
+        x: x.pointer, weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o)
       assertClose(dx, dxRef, atol: 1e-4, rtol: 1e-4, "linear dx")
       assertClose(dW, dWRef, atol: 1e-4, rtol: 1e-4, "linear dW")
       assertClose(db, dbRef, atol: 1e-4, rtol: 1e-4, "linear db")
@@ -32,7 +40,8 @@ final class LinearTests: XCTestCase {
     for hasBias in [true, false] {
       var rng = SeededRandom(seed: 2)
       let store = ParameterStore()
-      let layer = Linear(store: store, name: "fc", inFeatures: 5, outFeatures: 3, bias: hasBias, rng: &rng)
+      let layer = Linear(
+        store: store, name: "fc", inFeatures: 5, outFeatures: 3, bias: hasBias, rng: &rng)
       XCTAssertEqual(store["fc.weight"]?.shape, [3, 5])
       XCTAssertEqual(store["fc.bias"]?.shape, hasBias ? [3] : nil)
       XCTAssertEqual(store["fc.bias"]?.decay, hasBias ? false : nil)
@@ -47,13 +56,17 @@ final class LinearTests: XCTestCase {
   func testInitialisers() {
     var rng = SeededRandom(seed: 3)
     let store = ParameterStore()
-    let a = Linear(store: store, name: "a", inFeatures: 400, outFeatures: 50, initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    let a = Linear(
+      store: store, name: "a", inFeatures: 400, outFeatures: 50,
+      initializer: .truncatedNormal(std: 0.02), rng: &rng)
     let w = a.weight.value.array
     let std = (w.map { $0 * $0 }.reduce(0, +) / Float(w.count)).squareRoot()
     XCTAssertEqual(std, 0.02, accuracy: 0.001)  // bounds ±2 are ±100σ: the full normal
     XCTAssertGreaterThan(w.map(abs).max() ?? 0, 0.05)  // tails beyond 2.5σ exist in 20000 draws
     // Wide enough to reach the bounds: nothing outside [−2, 2].
-    let wide = Linear(store: store, name: "wide", inFeatures: 100, outFeatures: 50, initializer: .truncatedNormal(std: 1.5), rng: &rng)
+    let wide = Linear(
+      store: store, name: "wide", inFeatures: 100, outFeatures: 50,
+      initializer: .truncatedNormal(std: 1.5), rng: &rng)
     XCTAssertLessThanOrEqual(wide.weight.value.array.map(abs).max() ?? 3, 2)
     XCTAssertEqual(a.bias?.value.array.allSatisfy { $0 == 0 }, true)
     let b = Linear(store: store, name: "b", inFeatures: 400, outFeatures: 50, rng: &rng)
@@ -121,9 +134,16 @@ final class LinearSplitTests: XCTestCase {
     let x = randomTensor([rows, i], &rng), w = randomTensor([o, i], &rng)
     let dy = randomTensor([rows, o], &rng)
     let dW = randomTensor([o, i], &rng), dWRef = dW.clone()
-    let scratch = Tensor(zeros: [linearWeightGradientScratchCount(inFeatures: i, outFeatures: o, threads: 4)])
-    linearBackward(dx: nil, dWeight: dW.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o, scratch: scratch.pointer, scratchCount: scratch.count)
-    naiveLinearBackward(dx: nil, dWeight: dWRef.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer, rows: rows, inFeatures: i, outFeatures: o)
+    let scratch = Tensor(zeros: [
+      linearWeightGradientScratchCount(inFeatures: i, outFeatures: o, threads: 4)
+    ])
+    linearBackward(
+      dx: nil, dWeight: dW.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer,
+      rows: rows, inFeatures: i, outFeatures: o, scratch: scratch.pointer,
+      scratchCount: scratch.count)
+    naiveLinearBackward(
+      dx: nil, dWeight: dWRef.pointer, dBias: nil, dy: dy.pointer, x: x.pointer, weight: w.pointer,
+      rows: rows, inFeatures: i, outFeatures: o)
     assertClose(dW, dWRef, atol: 1e-3, rtol: 1e-4, "split dW")
   }
 }

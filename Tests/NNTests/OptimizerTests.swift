@@ -39,7 +39,9 @@ final class OptimizerTests: XCTestCase {
         theta[i] -= lrI * mh / (vh.squareRoot() + 1e-8)
       }
     }
-    for i in 0..<6 { XCTAssertEqual(Double(store.values[flat: i]), theta[i], accuracy: 1e-6, "θ[\(i)]") }
+    for i in 0..<6 {
+      XCTAssertEqual(Double(store.values[flat: i]), theta[i], accuracy: 1e-6, "θ[\(i)]")
+    }
     XCTAssertEqual(opt.step, 2)
   }
 
@@ -53,7 +55,9 @@ final class OptimizerTests: XCTestCase {
     setGrads(store, [1, 1, 1, 1, 0, 0])
     opt.update(lr: 0.1)
     for i in 0..<4 { XCTAssertEqual(store.values[flat: i], before[i], "w is frozen") }
-    for i in 4..<6 { XCTAssertEqual(store.values[flat: i], before[i] * (1 - 0.1 * 0.5), accuracy: 1e-7, "b decays") }
+    for i in 4..<6 {
+      XCTAssertEqual(store.values[flat: i], before[i] * (1 - 0.1 * 0.5), accuracy: 1e-7, "b decays")
+    }
 
     let s = makeStore()
     let sgd = SGD(store: s, momentum: 0.9)
@@ -83,7 +87,9 @@ final class OptimizerTests: XCTestCase {
     let before = store.values.array
     setGrads(store, [Float](repeating: 0, count: 6))
     opt.update(lr: 0.1)
-    for i in 0..<4 { XCTAssertEqual(store.values[flat: i], before[i] * (1 - 0.1 * 0.5 * 0.5), accuracy: 1e-7) }
+    for i in 0..<4 {
+      XCTAssertEqual(store.values[flat: i], before[i] * (1 - 0.1 * 0.5 * 0.5), accuracy: 1e-7)
+    }
     for i in 4..<6 { XCTAssertEqual(store.values[flat: i], before[i]) }
   }
 

@@ -15,7 +15,10 @@ struct MissingFixture: Error, CustomStringConvertible {
 
 private func layerFixture(_ name: String) throws -> SafeTensorsFile {
   guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
-  else { throw MissingFixture(description: "fixture \(name) missing from the test bundle: run Tools/make_layer_fixtures.py") }
+  else {
+    throw MissingFixture(
+      description: "fixture \(name) missing from the test bundle: run Tools/make_layer_fixtures.py")
+  }
   return try SafeTensorsFile.read(path: url.path)
 }
 
@@ -46,23 +49,32 @@ private func checkParity(
   let y = forward(try tensor(f, "x"))
   let yRef = try tensor(f, "y")
   XCTAssertEqual(y.shape, yRef.shape, label, file: file, line: line)
-  assertClose(y, yRef, atol: forwardTol.atol, rtol: forwardTol.rtol, "\(label) y", file: file, line: line)
+  assertClose(
+    y, yRef, atol: forwardTol.atol, rtol: forwardTol.rtol, "\(label) y", file: file, line: line)
   let dx = backward(try tensor(f, "dy"))
-  assertClose(dx, try tensor(f, "dx"), atol: gradTol.atol, rtol: gradTol.rtol, "\(label) dx", file: file, line: line)
+  assertClose(
+    dx, try tensor(f, "dx"), atol: gradTol.atol, rtol: gradTol.rtol, "\(label) dx", file: file,
+    line: line)
   for (key, p) in params {
     guard let p else { continue }
-    assertClose(p.grad, try tensor(f, "d" + key), atol: gradTol.atol, rtol: gradTol.rtol, "\(label) d\(key)", file: file, line: line)
+    assertClose(
+      p.grad, try tensor(f, "d" + key), atol: gradTol.atol, rtol: gradTol.rtol, "\(label) d\(key)",
+      file: file, line: line)
   }
 }
 
 final class TorchParityTests: XCTestCase {
   /// A missing fixture or parameter fails the test that needs it; it is never a skip.
   func testMissingFixtureIsAFailureNotASkip() {
-    XCTAssertThrowsError(try layerFixture("no_such_fixture")) { XCTAssertFalse($0 is XCTSkip, "\($0)") }
+    XCTAssertThrowsError(try layerFixture("no_such_fixture")) {
+      XCTAssertFalse($0 is XCTSkip, "\($0)")
+    }
     let f = try? layerFixture("linear")
     XCTAssertNotNil(f)
     if let f {
-      XCTAssertThrowsError(try load(f, f.keys.first ?? "", into: nil)) { XCTAssertFalse($0 is XCTSkip, "\($0)") }
+      XCTAssertThrowsError(try load(f, f.keys.first ?? "", into: nil)) {
+        XCTAssertFalse($0 is XCTSkip, "\($0)")
+      }
     }
   }
 
@@ -99,23 +111,29 @@ final class TorchParityTests: XCTestCase {
     let f = try layerFixture("conv2d")
     var rng = SeededRandom(seed: 0)
     let store = ParameterStore()
-    let conv = Conv2d(store: store, name: "conv", inChannels: 3, outChannels: 4, kernel: (3, 3), stride: (2, 2), padding: (1, 1), rng: &rng)
+    let conv = Conv2d(
+      store: store, name: "conv", inChannels: 3, outChannels: 4, kernel: (3, 3), stride: (2, 2),
+      padding: (1, 1), rng: &rng)
     try checkParity(
       f, "conv2d", params: [("weight", conv.weight), ("bias", conv.bias)],
       forward: { conv.forward($0, training: true) }, backward: conv.backward)
   }
 
   func testConv3dMerge() throws {
-    try conv3d("conv3d_merge", kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), mode: .zeros, o: 4)
+    try conv3d(
+      "conv3d_merge", kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), mode: .zeros, o: 4)
   }
 
   /// Temporal replicate padding = `F.pad(mode="replicate")` along time, then a convolution.
   func testConv3dReplicateTemporalPadding() throws {
-    try conv3d("conv3d_merge_replicate", kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1), mode: .replicate, o: 4)
+    try conv3d(
+      "conv3d_merge_replicate", kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1),
+      mode: .replicate, o: 4)
   }
 
   func testConv3dPatchEmbedding() throws {
-    try conv3d("conv3d_patch", kernel: (2, 4, 4), stride: (2, 4, 4), padding: (0, 0, 0), mode: .zeros, o: 5)
+    try conv3d(
+      "conv3d_patch", kernel: (2, 4, 4), stride: (2, 4, 4), padding: (0, 0, 0), mode: .zeros, o: 5)
   }
 
   /// Three AdamW steps (lr 0.01, λ 0.05 on the weight, none on the bias) against
@@ -147,7 +165,9 @@ final class TorchParityTests: XCTestCase {
     let f = try layerFixture(name)
     var rng = SeededRandom(seed: 0)
     let store = ParameterStore()
-    let conv = Conv3d(store: store, name: "conv", inChannels: 3, outChannels: o, kernel: kernel, stride: stride, padding: padding, temporalPadding: mode, rng: &rng)
+    let conv = Conv3d(
+      store: store, name: "conv", inChannels: 3, outChannels: o, kernel: kernel, stride: stride,
+      padding: padding, temporalPadding: mode, rng: &rng)
     try checkParity(
       f, name, params: [("weight", conv.weight), ("bias", conv.bias)],
       forward: { conv.forward($0, training: true) }, backward: conv.backward)
@@ -159,7 +179,8 @@ final class TorchParityTests: XCTestCase {
     let store = ParameterStore()
     let merge = PatchMerging(store: store, name: "m", channels: 4, rng: &rng)
     try checkParity(
-      f, name, params: ["reduction.weight", "norm.weight", "norm.bias"].map { ($0, store["m." + $0]) },
+      f, name,
+      params: ["reduction.weight", "norm.weight", "norm.bias"].map { ($0, store["m." + $0]) },
       forward: { merge.forward($0, training: true) }, backward: merge.backward)
   }
 }

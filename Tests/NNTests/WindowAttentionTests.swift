@@ -27,7 +27,8 @@ private func makeAttention(
 }
 
 /// The naive reference on the layer's current parameters. `x` is `[B, (T,) H, W, C]`.
-private func naiveForward(_ layer: WindowAttention, _ store: ParameterStore, _ x: Tensor) -> [Float] {
+private func naiveForward(_ layer: WindowAttention, _ store: ParameterStore, _ x: Tensor) -> [Float]
+{
   let is2D = layer.window.count == 2
   let dims = Array(x.shape[1..<(x.rank - 1)])
   func values(_ key: String) -> [Float] { store["attn." + key]?.value.array ?? [] }
@@ -54,14 +55,16 @@ final class WindowAttentionTests: XCTestCase {
 
   func testGeometryClampsLikeTorchvision() {
     // 3D: size ≤ window clamps the window to the size and drops the shift, from the input size.
-    let g3 = WindowGeometry.video(time: 2, height: 7, width: 9, window: [4, 7, 7], shift: [2, 3, 3])
+    let g3 = WindowGeometry.video(
+      time: 2, height: 7, width: 9, window: [4, 7, 7], shift: [2, 3, 3])
     XCTAssertEqual(g3.window, [2, 7, 7])
     XCTAssertEqual(g3.shift, [0, 0, 3])
     XCTAssertEqual(g3.padded, [2, 7, 14])
     XCTAssertEqual(g3.windowsPerSample, 2)
     XCTAssertEqual(g3.tokensPerWindow, 98)
     // 3D, one more than the window: not clamped, padded to twice the window.
-    let g3b = WindowGeometry.video(time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1])
+    let g3b = WindowGeometry.video(
+      time: 3, height: 5, width: 7, window: [2, 3, 3], shift: [1, 1, 1])
     XCTAssertEqual(g3b.window, [2, 3, 3])
     XCTAssertEqual(g3b.shift, [1, 1, 1])
     XCTAssertEqual(g3b.padded, [4, 6, 9])
@@ -77,7 +80,8 @@ final class WindowAttentionTests: XCTestCase {
 
   func testPartitionMatchesNaiveAndReverseInverts() {
     var rng = SeededRandom(seed: 1)
-    let unshifted = WindowGeometry.video(time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0])
+    let unshifted = WindowGeometry.video(
+      time: 4, height: 6, width: 6, window: [2, 3, 3], shift: [0, 0, 0])
     for g in sampleGeometries + [unshifted] {
       let (b, c) = (2, 3)
       let x = randomTensor([b, g.tokensPerSample, c], &rng)  // [B, L, C]
@@ -201,7 +205,8 @@ final class WindowAttentionTests: XCTestCase {
       let is3D = trial % 2 == 0
       let heads = 1 + Int(rng.next() % 3)
       let dim = heads * (2 + Int(rng.next() % 3))
-      let window = is3D
+      let window =
+        is3D
         ? [1 + Int(rng.next() % 3), 2 + Int(rng.next() % 3), 2 + Int(rng.next() % 3)]
         : [2 + Int(rng.next() % 3), 2 + Int(rng.next() % 3)]
       let shift = window.map { rng.next() % 2 == 0 ? $0 / 2 : 0 }
@@ -212,8 +217,10 @@ final class WindowAttentionTests: XCTestCase {
       let x = randomTensor(shape, &rng)
       let expected = Tensor(shape: shape, values: naiveForward(layer, store, x))
       let label = "x \(shape) window \(window) shift \(shift) heads \(heads)"
-      assertClose(layer.forward(x, training: false), expected, atol: 2e-5, rtol: 1e-4, "eval " + label)
-      assertClose(layer.forward(x, training: true), expected, atol: 2e-5, rtol: 1e-4, "train " + label)
+      assertClose(
+        layer.forward(x, training: false), expected, atol: 2e-5, rtol: 1e-4, "eval " + label)
+      assertClose(
+        layer.forward(x, training: true), expected, atol: 2e-5, rtol: 1e-4, "train " + label)
     }
   }
 
@@ -233,19 +240,26 @@ final class WindowAttentionTests: XCTestCase {
       backward: { [layer.backward($0)] }, file: file, line: line)
     // The backward pass must have reached the bias table through the index.
     let table = store["attn.relative_position_bias_table"]?.grad.array ?? []
-    XCTAssertTrue(table.contains { $0 != 0 }, "\(label): bias table gradient", file: file, line: line)
+    XCTAssertTrue(
+      table.contains { $0 != 0 }, "\(label): bias table gradient", file: file, line: line)
   }
 
   func testGradients2D() {
     gradientCheck("2D unshifted", shape: [2, 6, 6, 8], heads: 2, window: [3, 3], shift: [0, 0])
-    gradientCheck("2D shifted, padded", shape: [1, 5, 7, 8], heads: 2, window: [3, 3], shift: [1, 1])
-    gradientCheck("2D smaller than window", shape: [1, 3, 6, 6], heads: 3, window: [4, 4], shift: [2, 2])
+    gradientCheck(
+      "2D shifted, padded", shape: [1, 5, 7, 8], heads: 2, window: [3, 3], shift: [1, 1])
+    gradientCheck(
+      "2D smaller than window", shape: [1, 3, 6, 6], heads: 3, window: [4, 4], shift: [2, 2])
   }
 
   func testGradients3D() {
-    gradientCheck("3D unshifted", shape: [1, 2, 4, 4, 8], heads: 2, window: [2, 2, 2], shift: [0, 0, 0])
-    gradientCheck("3D shifted, odd sizes", shape: [1, 3, 5, 7, 8], heads: 2, window: [2, 3, 3], shift: [1, 1, 1])
-    gradientCheck("3D clamped", shape: [2, 2, 2, 5, 6], heads: 2, window: [4, 3, 3], shift: [2, 1, 1])
+    gradientCheck(
+      "3D unshifted", shape: [1, 2, 4, 4, 8], heads: 2, window: [2, 2, 2], shift: [0, 0, 0])
+    gradientCheck(
+      "3D shifted, odd sizes", shape: [1, 3, 5, 7, 8], heads: 2, window: [2, 3, 3],
+      shift: [1, 1, 1])
+    gradientCheck(
+      "3D clamped", shape: [2, 2, 2, 5, 6], heads: 2, window: [4, 3, 3], shift: [2, 1, 1])
   }
 
   // MARK: Inflation
@@ -255,7 +269,8 @@ final class WindowAttentionTests: XCTestCase {
   /// with temporal and spatial shifts and spatial padding.
   func testReplicatedTableMakesStaticClipMatch2D() {
     let (dim, heads) = (8, 2)
-    let (layer2, store2) = makeAttention(dim: dim, heads: heads, window: [3, 3], shift: [1, 1], seed: 21)
+    let (layer2, store2) = makeAttention(
+      dim: dim, heads: heads, window: [3, 3], shift: [1, 1], seed: 21)
     var rng = SeededRandom(seed: 22)
     let store3 = ParameterStore()
     let layer3 = WindowAttention(
@@ -273,8 +288,9 @@ final class WindowAttentionTests: XCTestCase {
     let y2 = layer2.forward(x2, training: false).clone()
     let y3 = layer3.forward(x3, training: false)
     for t in 0..<frames {
-      assertClose(y3.pointer + t * y2.count, y2.pointer, count: y2.count, atol: 1e-5, rtol: 1e-4,
-                  "frame \(t)")
+      assertClose(
+        y3.pointer + t * y2.count, y2.pointer, count: y2.count, atol: 1e-5, rtol: 1e-4,
+        "frame \(t)")
     }
     // Not trivially equal: a table that is not replicated changes the result.
     guard let table3 = store3["attn.relative_position_bias_table"] else { return XCTFail("table") }
@@ -295,8 +311,10 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   private func fixture(_ name: String) throws -> SafeTensorsFile {
-    guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors") else {
-      throw MissingFixture(description: "fixture \(name) missing: run Tools/make_attention_fixtures.py")
+    guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
+    else {
+      throw MissingFixture(
+        description: "fixture \(name) missing: run Tools/make_attention_fixtures.py")
     }
     return try SafeTensorsFile.read(path: url.path)
   }
@@ -334,7 +352,9 @@ final class WindowAttentionTests: XCTestCase {
       let layer = WindowAttention(
         store: store, name: "attn", dim: dim[0], heads: heads[0], window: window, shift: shift,
         rng: &rng)
-      let keys = ["qkv.weight", "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table"]
+      let keys = [
+        "qkv.weight", "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
+      ]
       for key in keys {
         guard let p = store["attn." + key] else { return XCTFail("\(name): no parameter \(key)") }
         let (shape, values) = try f.floats(key)
@@ -360,20 +380,24 @@ final class WindowAttentionTests: XCTestCase {
         Tensor(shape: yshape, values: naiveForward(layer, store, x)),
         Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) naive output")
       XCTAssertEqual(y.shape, yshape, name)
-      assertClose(y, Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) output")
+      assertClose(
+        y, Tensor(shape: yshape, values: yvalues), atol: 1e-5, rtol: 1e-4, "\(name) output")
       let (rshape, rvalues) = try f.floats("proj_r")
       let dx = layer.backward(Tensor(shape: rshape, values: rvalues))
       let (gshape, gvalues) = try f.floats("input_grad")
-      assertClose(dx, Tensor(shape: gshape, values: gvalues), atol: 1e-4, rtol: 1e-3, "\(name) input grad")
+      assertClose(
+        dx, Tensor(shape: gshape, values: gvalues), atol: 1e-4, rtol: 1e-3, "\(name) input grad")
       for key in keys {
         guard let p = store["attn." + key] else { continue }
         let (pshape, pvalues) = try f.floats(key + ".grad")
-        assertClose(p.grad, Tensor(shape: pshape, values: pvalues), atol: 1e-4, rtol: 1e-3,
-                    "\(name) \(key) grad")
+        assertClose(
+          p.grad, Tensor(shape: pshape, values: pvalues), atol: 1e-4, rtol: 1e-3,
+          "\(name) \(key) grad")
       }
       // Inference gives the same output as training.
-      assertClose(layer.forward(x, training: false), Tensor(shape: yshape, values: yvalues),
-                  atol: 1e-5, rtol: 1e-4, "\(name) eval output")
+      assertClose(
+        layer.forward(x, training: false), Tensor(shape: yshape, values: yvalues),
+        atol: 1e-5, rtol: 1e-4, "\(name) eval output")
     }
   }
 }

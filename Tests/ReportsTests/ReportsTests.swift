@@ -27,7 +27,8 @@ final class ReportsTests: XCTestCase {
   func testLinePlotDrawsEverySeries() throws {
     let loss = PlotSeries(name: "train loss", points: [(1, 2.0), (2, 1.0), (3, 0.5)])
     let acc = PlotSeries(name: "val <top1>", points: [(1, 0.2), (2, 0.6), (3, .nan)])
-    let svg = LinePlot.svg(panels: [("Loss", "loss", [loss]), ("Accuracy", "top-1", [acc])], xLabel: "epoch")
+    let svg = LinePlot.svg(
+      panels: [("Loss", "loss", [loss]), ("Accuracy", "top-1", [acc])], xLabel: "epoch")
     XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2)
     XCTAssertTrue(svg.contains("val &lt;top1&gt;"))
     XCTAssertFalse(svg.contains("nan"))
@@ -110,8 +111,10 @@ final class ReportsTests: XCTestCase {
         PlotPanel(title: "loss", yLabel: "loss", series: [loss]),
         PlotPanel(title: "accuracy", yLabel: "accuracy", series: [acc], yRange: 0...1),
       ], xLabel: "epoch")
-    let labels = svg.components(separatedBy: "\">").compactMap { $0.components(separatedBy: "</text>").first }
-      .filter { Double($0) != nil }
+    let labels = svg.components(separatedBy: "\">").compactMap {
+      $0.components(separatedBy: "</text>").first
+    }
+    .filter { Double($0) != nil }
     for text in ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1", "2", "3", "4"] {
       XCTAssertTrue(labels.contains(text), "\(text) in \(labels)")
     }
@@ -128,7 +131,10 @@ final class ReportsTests: XCTestCase {
     XCTAssertEqual(svg.components(separatedBy: ">left</text>").count - 1, 2)
     XCTAssertEqual(svg.components(separatedBy: ">right</text>").count - 1, 2)
     _ = try XMLDocument(xmlString: svg)
-    let width = try XCTUnwrap(Double(svg.components(separatedBy: "width=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""), svg)
+    let width = try XCTUnwrap(
+      Double(
+        svg.components(separatedBy: "width=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""), svg
+    )
     XCTAssertGreaterThanOrEqual(width, 10 + Double(title.count) * 8)
   }
 }

@@ -57,7 +57,9 @@ final class SafeTensorsTests: XCTestCase {
     XCTAssertEqual(try SafeTensorsFile.read(path: path).keys, ["only"])
     // A write into a missing folder fails and leaves nothing.
     XCTAssertThrowsError(try w.write(to: folder + "/nope/y.safetensors")) { error in
-      guard case .writeFailed = (error as? SafeTensorsError)?.kind else { return XCTFail("\(error)") }
+      guard case .writeFailed = (error as? SafeTensorsError)?.kind else {
+        return XCTFail("\(error)")
+      }
       XCTAssertTrue("\(error)".contains("nope/y.safetensors"))
     }
   }
@@ -114,7 +116,9 @@ final class SafeTensorsTests: XCTestCase {
 
   /// Writes the sample file where the Python check script expects it (only when asked).
   func testWritesFileForPythonCheck() throws {
-    guard let path = ProcessInfo.processInfo.environment["VCOSWIN_SAFETENSORS_EXPORT"] else { return }
+    guard let path = ProcessInfo.processInfo.environment["VCOSWIN_SAFETENSORS_EXPORT"] else {
+      return
+    }
     try sampleWriter().write(to: path)
   }
 
@@ -132,9 +136,14 @@ final class SafeTensorsTests: XCTestCase {
     return path
   }
 
-  func assertKind(_ path: String, _ expected: SafeTensorsError.Kind, file: StaticString = #filePath, line: UInt = #line) {
+  func assertKind(
+    _ path: String, _ expected: SafeTensorsError.Kind, file: StaticString = #filePath,
+    line: UInt = #line
+  ) {
     XCTAssertThrowsError(try SafeTensorsFile.read(path: path), file: file, line: line) { error in
-      guard let e = error as? SafeTensorsError else { return XCTFail("\(error)", file: file, line: line) }
+      guard let e = error as? SafeTensorsError else {
+        return XCTFail("\(error)", file: file, line: line)
+      }
       XCTAssertEqual(e.kind, expected, file: file, line: line)
       XCTAssertTrue(e.description.hasPrefix(path), e.description, file: file, line: line)
     }
@@ -152,28 +161,38 @@ final class SafeTensorsTests: XCTestCase {
     try Data([1, 2, 3]).write(to: URL(fileURLWithPath: short))
     assertKind(short, .truncated(fileSize: 3))
 
-    assertKind(try file(header: "{}", dataSize: 0, headerLength: 100), .headerBeyondFile(headerLength: 100, fileSize: 10))
-    assertKind(try file(header: "{\"a\":", dataSize: 0), .invalidJSON(reason: "the header does not parse as JSON"))
-    assertKind(try file(header: "[1,2]", dataSize: 0), .invalidJSON(reason: "the header is not a JSON object"))
+    assertKind(
+      try file(header: "{}", dataSize: 0, headerLength: 100),
+      .headerBeyondFile(headerLength: 100, fileSize: 10))
+    assertKind(
+      try file(header: "{\"a\":", dataSize: 0),
+      .invalidJSON(reason: "the header does not parse as JSON"))
+    assertKind(
+      try file(header: "[1,2]", dataSize: 0),
+      .invalidJSON(reason: "the header is not a JSON object"))
     assertKind(
       try file(header: "{\"__metadata__\":{\"k\":1}}", dataSize: 0),
       .invalidJSON(reason: "__metadata__ value for 'k' is not a string"))
     assertKind(
-      try file(header: "{\(entry("x", "Q8", [2], 0, 2))}", dataSize: 2), .unknownDType(key: "x", dtype: "Q8"))
+      try file(header: "{\(entry("x", "Q8", [2], 0, 2))}", dataSize: 2),
+      .unknownDType(key: "x", dtype: "Q8"))
     assertKind(
       try file(header: "{\"x\":{\"dtype\":\"F32\",\"shape\":[1]}}", dataSize: 4),
       .invalidEntry(key: "x", reason: "data_offsets is not [begin, end] with begin ≤ end"))
     assertKind(
-      try file(header: "{\"x\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", dataSize: 4),
+      try file(
+        header: "{\"x\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", dataSize: 4),
       .invalidEntry(key: "x", reason: "shape is not a list of non-negative integers"))
     assertKind(
       try file(header: "{\(entry("x", "F32", [2, 3], 0, 20))}", dataSize: 20),
       .sizeMismatch(key: "x", shape: [2, 3], dtype: "F32", expectedBytes: 24, actualBytes: 20))
     assertKind(
-      try file(header: "{\(entry("x", "F32", [2], 0, 8)),\(entry("y", "F32", [2], 4, 12))}", dataSize: 12),
+      try file(
+        header: "{\(entry("x", "F32", [2], 0, 8)),\(entry("y", "F32", [2], 4, 12))}", dataSize: 12),
       .overlappingOffsets(key: "y", other: "x"))
     assertKind(
-      try file(header: "{\(entry("x", "F32", [2], 0, 8)),\(entry("y", "F32", [1], 12, 16))}", dataSize: 16),
+      try file(
+        header: "{\(entry("x", "F32", [2], 0, 8)),\(entry("y", "F32", [1], 12, 16))}", dataSize: 16),
       .gapInOffsets(key: "y", expectedBegin: 8, begin: 12))
     assertKind(
       try file(header: "{\(entry("x", "F32", [1], 4, 8))}", dataSize: 8),
@@ -182,7 +201,8 @@ final class SafeTensorsTests: XCTestCase {
       try file(header: "{\(entry("x", "F32", [4], 0, 16))}", dataSize: 8),
       .offsetsBeyondData(key: "x", end: 16, dataSize: 8))
     assertKind(
-      try file(header: "{\(entry("x", "F32", [1], 0, 4))}", dataSize: 8), .trailingData(covered: 4, dataSize: 8))
+      try file(header: "{\(entry("x", "F32", [1], 0, 4))}", dataSize: 8),
+      .trailingData(covered: 4, dataSize: 8))
     // A byte-truncated copy of a valid file: the last entry now ends past the data.
     let good = folder + "/good.safetensors"
     try sampleWriter().write(to: good)

@@ -14,7 +14,8 @@ final class SceneTests: XCTestCase {
   func scene(_ motion: MotionClass, _ index: Int) -> Scene {
     var r = SplitMix64(seed: 0xC0FFEE &+ UInt64(index) &* 0x9E37_79B9)
     return Scene.random(
-      shape: ShapeClass.allCases[index % ShapeClass.allCases.count], motion: motion, size: size, frames: frames,
+      shape: ShapeClass.allCases[index % ShapeClass.allCases.count], motion: motion, size: size,
+      frames: frames,
       random: &r)
   }
 
@@ -25,20 +26,27 @@ final class SceneTests: XCTestCase {
       for i in 0..<20 {
         let poses = offsets.map { scene(motion, i).pose(at: $0) }
         let (first, last) = (poses.first!, poses.last!)
-        let change = [last.x - first.x, last.y - first.y, log(last.radius / first.radius), last.angle - first.angle]
-        let expected: [Double] = switch motion {
-        case .moveLeft: [-1, 0, 0, 0]
-        case .moveRight: [1, 0, 0, 0]
-        case .moveUp: [0, -1, 0, 0]
-        case .moveDown: [0, 1, 0, 0]
-        case .rotateClockwise: [0, 0, 0, 1]
-        case .rotateAnticlockwise: [0, 0, 0, -1]
-        case .grow: [0, 0, 1, 0]
-        case .shrink: [0, 0, -1, 0]
-        }
+        let change = [
+          last.x - first.x, last.y - first.y, log(last.radius / first.radius),
+          last.angle - first.angle,
+        ]
+        let expected: [Double] =
+          switch motion {
+          case .moveLeft: [-1, 0, 0, 0]
+          case .moveRight: [1, 0, 0, 0]
+          case .moveUp: [0, -1, 0, 0]
+          case .moveDown: [0, 1, 0, 0]
+          case .rotateClockwise: [0, 0, 0, 1]
+          case .rotateAnticlockwise: [0, 0, 0, -1]
+          case .grow: [0, 0, 1, 0]
+          case .shrink: [0, 0, -1, 0]
+          }
         for (c, e) in zip(change, expected) {
-          if e == 0 { XCTAssertEqual(c, 0, accuracy: 1e-12, "\(motion.name) \(change)") }
-          else { XCTAssertGreaterThan(c * e, 0.3, "\(motion.name) \(change)") }
+          if e == 0 {
+            XCTAssertEqual(c, 0, accuracy: 1e-12, "\(motion.name) \(change)")
+          } else {
+            XCTAssertGreaterThan(c * e, 0.3, "\(motion.name) \(change)")
+          }
         }
       }
     }
@@ -67,7 +75,8 @@ final class SceneTests: XCTestCase {
       for (axis, name) in ["x", "y", "log radius"].enumerated() {
         let rest = pooled.indices.filter { $0 != k }.flatMap { pooled[$0][axis] }
         let d = ksDistance(pooled[k][axis], rest)
-        XCTAssertLessThan(d, 0.05, "\(motion.name): \(name) differs from the other classes (KS \(d))")
+        XCTAssertLessThan(
+          d, 0.05, "\(motion.name): \(name) differs from the other classes (KS \(d))")
       }
     }
   }

@@ -311,8 +311,10 @@ final class TorchCheckpointFileTests: XCTestCase {
     let range = try opened.dataRange(of: entry)
     truncate(path, off_t(range.lowerBound + 8))
     guard
-      case .changedWhileReading(_, let expected, let got)? = torchError({ try opened.readBytes(entry) })?
-        .kind
+      case .changedWhileReading(_, let expected, let got)? = torchError({
+        try opened.readBytes(entry)
+      })?
+      .kind
     else {
       return XCTFail("expected changedWhileReading")
     }

@@ -13,9 +13,13 @@ final class BatchLoaderTests: XCTestCase {
     let order = seededPermutation(37, seed: 3)
     XCTAssertEqual(order.sorted(), Array(0..<37))
     func run(workers: Int) -> (indices: [Int], values: [UInt64], skipped: [Int]) {
-      let loader = BatchLoader<UInt64>(order: order, batchSize: 5, workers: workers, depth: 2,
-                                       seed: 11, epoch: 2) { index, rng in
-        if index % 10 == 7 { throw SkippedEntry(index: index, message: "list.txt:\(index + 1): bad") }
+      let loader = BatchLoader<UInt64>(
+        order: order, batchSize: 5, workers: workers, depth: 2,
+        seed: 11, epoch: 2
+      ) { index, rng in
+        if index % 10 == 7 {
+          throw SkippedEntry(index: index, message: "list.txt:\(index + 1): bad")
+        }
         usleep(UInt32((index * 37) % 5) * 200)
         return rng.next()
       }
@@ -41,15 +45,19 @@ final class BatchLoaderTests: XCTestCase {
   }
 
   /// Threads of this process now (Linux: /proc/self/task).
-  func liveThreads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+  func liveThreads() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+  }
 
   /// A loader dropped before its last batch is freed, and its threads end.
   func testDroppedLoaderIsFreedAndItsThreadsEnd() {
     let threadsBefore = liveThreads()
     weak var dropped: BatchLoader<Int>?
     do {
-      let loader = BatchLoader<Int>(order: Array(0..<100), batchSize: 4, workers: 3, depth: 1,
-                                    seed: 1, epoch: 0) { i, _ in i }
+      let loader = BatchLoader<Int>(
+        order: Array(0..<100), batchSize: 4, workers: 3, depth: 1,
+        seed: 1, epoch: 0
+      ) { i, _ in i }
       dropped = loader
       XCTAssertEqual(liveLoaderWorkers.value, 3)
       XCTAssertEqual(loader.next()?.samples, [0, 1, 2, 3])
@@ -67,8 +75,10 @@ final class BatchLoaderTests: XCTestCase {
 
   /// Stopping early does not hang or leak the workers.
   func testStopEarly() {
-    let loader = BatchLoader<Int>(order: Array(0..<100), batchSize: 4, workers: 2, depth: 1,
-                                  seed: 1, epoch: 0) { i, _ in i }
+    let loader = BatchLoader<Int>(
+      order: Array(0..<100), batchSize: 4, workers: 2, depth: 1,
+      seed: 1, epoch: 0
+    ) { i, _ in i }
     XCTAssertEqual(loader.next()?.samples, [0, 1, 2, 3])
     loader.stop()
   }

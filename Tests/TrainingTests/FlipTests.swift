@@ -10,14 +10,18 @@ final class FlipTests: XCTestCase {
   let motions = MotionClass.allCases.map(\.name)
 
   func testLabelMapFromNamesAndNumbers() throws {
-    XCTAssertEqual(try flipLabelMap(MotionClass.mirrorPairs, labels: motions), [1, 0, 2, 3, 5, 4, 6, 7])
+    XCTAssertEqual(
+      try flipLabelMap(MotionClass.mirrorPairs, labels: motions), [1, 0, 2, 3, 5, 4, 6, 7])
     XCTAssertEqual(try flipLabelMap(" 2 = 3 ", labels: motions), [0, 1, 3, 2, 4, 5, 6, 7])
     XCTAssertEqual(try flipLabelMap("", labels: motions), Array(0..<8))
   }
 
   func testBadLabelMapsNameThePair() {
     for (text, expected) in [
-      ("move_left=sideways", "flip map: 'move_left=sideways': 'sideways' is not a class name or number below 8"),
+      (
+        "move_left=sideways",
+        "flip map: 'move_left=sideways': 'sideways' is not a class name or number below 8"
+      ),
       ("move_left", "flip map: 'move_left' is not of the form a=b"),
       ("grow=grow", "flip map: 'grow=grow' pairs a class with itself or uses a class twice"),
       ("0=1,1=2", "flip map: '1=2' pairs a class with itself or uses a class twice"),
@@ -37,7 +41,9 @@ final class FlipTests: XCTestCase {
       var flipped = input
       flipRows(&flipped, width: width)
       for y in 0..<rows {
-        for x in 0..<width { XCTAssertEqual(flipped[y * width + x], input[y * width + width - 1 - x]) }
+        for x in 0..<width {
+          XCTAssertEqual(flipped[y * width + x], input[y * width + width - 1 - x])
+        }
       }
       flipRows(&flipped, width: width)
       XCTAssertEqual(flipped, input)
@@ -47,7 +53,8 @@ final class FlipTests: XCTestCase {
   /// A training sample with flips on is either the sample without flips, label kept, or its
   /// mirror with the label mapped; over a few seeds both happen.
   func testTrainingSamplesFlipWithTheirLabels() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flip-\(UUID().uuidString)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "flip-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     var synth = SynthDataset()
     synth.trainCount = 2

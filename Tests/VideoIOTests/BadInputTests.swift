@@ -6,7 +6,9 @@ import XCTest
 final class BadInputTests: TemporaryFolderTestCase {
   private func assertFails(_ file: String, _ words: String? = nil, line: UInt = #line) {
     XCTAssertThrowsError(try VideoReader(path: file), line: line) { error in
-      guard let e = error as? VideoError else { return XCTFail("not a VideoError: \(error)", line: line) }
+      guard let e = error as? VideoError else {
+        return XCTFail("not a VideoError: \(error)", line: line)
+      }
       XCTAssertTrue(e.description.hasPrefix(file + ": "), e.description, line: line)
       XCTAssertFalse(e.description.contains("\n"), line: line)
       if let words { XCTAssertTrue(e.description.contains(words), e.description, line: line) }

@@ -12,12 +12,15 @@ final class ClipListTests: TemporaryFolderTestCase {
         # an indented comment
       train/0002.avi\t0
       """
-    let list = try ClipList(text: text, path: "/data/list.txt", labelNames: ["a", "b", "c", "d", "grow"])
-    XCTAssertEqual(list.entries, [
-      .init(path: "/data/train/0000.avi", label: 3, line: 2),
-      .init(path: "/abs/clip one.mp4", label: 4, line: 3),
-      .init(path: "/data/train/0002.avi", label: 0, line: 6),
-    ])
+    let list = try ClipList(
+      text: text, path: "/data/list.txt", labelNames: ["a", "b", "c", "d", "grow"])
+    XCTAssertEqual(
+      list.entries,
+      [
+        .init(path: "/data/train/0000.avi", label: 3, line: 2),
+        .init(path: "/abs/clip one.mp4", label: 4, line: 3),
+        .init(path: "/data/train/0002.avi", label: 0, line: 6),
+      ])
   }
 
   func testErrorsNameFileAndLine() {
@@ -41,25 +44,31 @@ final class ClipListTests: TemporaryFolderTestCase {
   /// CR is part of neither the label nor a class name.
   func testCRLFListsAndLabelsFiles() throws {
     let labels = path("labels.txt")
-    try Data("walk\r\nrun\r\n# comment\r\n\r\njump up\r\n".utf8).write(to: URL(fileURLWithPath: labels))
+    try Data("walk\r\nrun\r\n# comment\r\n\r\njump up\r\n".utf8).write(
+      to: URL(fileURLWithPath: labels))
     XCTAssertEqual(try ClipList.labelNames(contentsOf: labels), ["walk", "run", "jump up"])
     let list = path("list.txt")
-    try Data("a.avi 0\r\nb.avi run\r\n# c\r\n\r\nc.avi 2 \r\n".utf8).write(to: URL(fileURLWithPath: list))
+    try Data("a.avi 0\r\nb.avi run\r\n# c\r\n\r\nc.avi 2 \r\n".utf8).write(
+      to: URL(fileURLWithPath: list))
     let parsed = try ClipList(contentsOf: list, labelNames: ["walk", "run", "jump up"])
     XCTAssertEqual(parsed.entries.map(\.label), [0, 1, 2])
     XCTAssertEqual(parsed.entries.map(\.line), [1, 2, 5])
-    XCTAssertEqual(parsed.entries.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["a.avi", "b.avi", "c.avi"])
+    XCTAssertEqual(
+      parsed.entries.map { URL(fileURLWithPath: $0.path).lastPathComponent },
+      ["a.avi", "b.avi", "c.avi"])
   }
 
   /// The path is everything before the last field, verbatim: repeated spaces and `#` kept.
   func testPathIsVerbatimAndHashOnlyCommentsAtLineStart() throws {
     let text = "clips/two  spaces.avi 1\nclips/take #3.avi\t2\n  clips/lead.avi   0  \n#skipped 1\n"
     let list = try ClipList(text: text, path: "/d/l.txt")
-    XCTAssertEqual(list.entries, [
-      .init(path: "/d/clips/two  spaces.avi", label: 1, line: 1),
-      .init(path: "/d/clips/take #3.avi", label: 2, line: 2),
-      .init(path: "/d/clips/lead.avi", label: 0, line: 3),
-    ])
+    XCTAssertEqual(
+      list.entries,
+      [
+        .init(path: "/d/clips/two  spaces.avi", label: 1, line: 1),
+        .init(path: "/d/clips/take #3.avi", label: 2, line: 2),
+        .init(path: "/d/clips/lead.avi", label: 0, line: 3),
+      ])
   }
 
   /// A line that is not UTF-8 (a Latin-1 byte) is a malformed line: an error naming the file
@@ -78,7 +87,8 @@ final class ClipListTests: TemporaryFolderTestCase {
     XCTAssertEqual(skipping.badLines.map(\.line), [2])
 
     let labels = path("labels.txt")
-    try Data(Array("walk\nr".utf8) + [0xFC] + Array("n\n".utf8)).write(to: URL(fileURLWithPath: labels))
+    try Data(Array("walk\nr".utf8) + [0xFC] + Array("n\n".utf8)).write(
+      to: URL(fileURLWithPath: labels))
     XCTAssertThrowsError(try ClipList.labelNames(contentsOf: labels)) {
       XCTAssertEqual(String(describing: $0), "\(labels):2: not UTF-8 text (byte 0xFC at column 2)")
     }

@@ -4,22 +4,29 @@ import XCTest
 /// The sampler against mmaction2's `SampleFrames` (expected values computed with its formulas
 /// in numpy).
 final class ClipSamplerTests: XCTestCase {
-  private func test(_ F: Int, _ T: Int, _ I: Int, _ N: Int, _ oob: ClipSampler.OutOfBound = .loop) -> [[Int]] {
+  private func test(_ F: Int, _ T: Int, _ I: Int, _ N: Int, _ oob: ClipSampler.OutOfBound = .loop)
+    -> [[Int]]
+  {
     ClipSampler(clipLength: T, frameInterval: I, numClips: N, mode: .test, outOfBound: oob)
       .sample(frameCount: F)
   }
 
   func testTestModeMatchesMMAction2() {
-    XCTAssertEqual(test(50, 8, 2, 3), [
-      [0, 2, 4, 6, 8, 10, 12, 14], [17, 19, 21, 23, 25, 27, 29, 31],
-      [34, 36, 38, 40, 42, 44, 46, 48],
-    ])
-    XCTAssertEqual(test(100, 4, 4, 4), [[0, 4, 8, 12], [28, 32, 36, 40], [56, 60, 64, 68], [84, 88, 92, 96]])
+    XCTAssertEqual(
+      test(50, 8, 2, 3),
+      [
+        [0, 2, 4, 6, 8, 10, 12, 14], [17, 19, 21, 23, 25, 27, 29, 31],
+        [34, 36, 38, 40, 42, 44, 46, 48],
+      ])
+    XCTAssertEqual(
+      test(100, 4, 4, 4), [[0, 4, 8, 12], [28, 32, 36, 40], [56, 60, 64, 68], [84, 88, 92, 96]])
     XCTAssertEqual(test(10, 8, 2, 1), [[0, 2, 4, 6, 8, 0, 2, 4]])
     XCTAssertEqual(test(10, 8, 2, 2), [[0, 2, 4, 6, 8, 0, 2, 4], [0, 2, 4, 6, 8, 0, 2, 4]])
     XCTAssertEqual(test(30, 1, 1, 4), [[3], [11], [18], [26]])
     XCTAssertEqual(test(7, 4, 3, 2, .repeatLast), [[0, 3, 6, 6], [0, 3, 6, 6]])
-    XCTAssertEqual(test(20, 4, 2, 5), [[0, 2, 4, 6], [3, 5, 7, 9], [6, 8, 10, 12], [9, 11, 13, 15], [12, 14, 16, 18]])
+    XCTAssertEqual(
+      test(20, 4, 2, 5),
+      [[0, 2, 4, 6], [3, 5, 7, 9], [6, 8, 10, 12], [9, 11, 13, 15], [12, 14, 16, 18]])
     // Offsets 0, 2.5, 5 round half to even: 0, 2, 5.
     XCTAssertEqual(test(13, 4, 2, 3).map { $0[0] }, [0, 2, 5])
     XCTAssertEqual(test(1, 4, 2, 2), [[0, 0, 0, 0], [0, 0, 0, 0]])
@@ -54,6 +61,7 @@ final class ClipSamplerTests: XCTestCase {
     XCTAssertEqual(b.sample(frameCount: 8, seed: 1).map { $0[0] }, [0, 0, 0, 1])
     // a < 0 (Python's floor division): all offsets 0, wrapping.
     let c = ClipSampler(clipLength: 8, frameInterval: 2, numClips: 2, mode: .train)
-    XCTAssertEqual(c.sample(frameCount: 5, seed: 3), [[0, 2, 4, 1, 3, 0, 2, 4], [0, 2, 4, 1, 3, 0, 2, 4]])
+    XCTAssertEqual(
+      c.sample(frameCount: 5, seed: 3), [[0, 2, 4, 1, 3, 0, 2, 4], [0, 2, 4, 1, 3, 0, 2, 4]])
   }
 }

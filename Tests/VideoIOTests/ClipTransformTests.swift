@@ -27,14 +27,16 @@ final class ClipTransformTests: TemporaryFolderTestCase {
   func testCenterAndThreeCropsReadTheRightRegion() throws {
     let reader = try coordinateVideo(width: 100, height: 60)
     var random = SplitMix64(seed: 0)
-    let center = try reader.readClips([[0, 2]], transform: ClipTransform(crop: .center(40)), random: &random)
+    let center = try reader.readClips(
+      [[0, 2]], transform: ClipTransform(crop: .center(40)), random: &random)
     XCTAssertEqual(center.shape, [1, 3, 2, 40, 40])
     // Left (100 − 40) / 2 = 30, top (60 − 40) / 2 = 10.
     XCTAssertEqual(value(center, 0, 0, 0, 5, 7) * 255, 37, accuracy: 1e-3)
     XCTAssertEqual(value(center, 0, 1, 1, 5, 7) * 255, 15, accuracy: 1e-3)
     XCTAssertEqual(value(center, 0, 2, 1, 0, 0) * 255, 20, accuracy: 1e-3)
 
-    let three = try reader.readClips([[1]], transform: ClipTransform(crop: .three(60)), random: &random)
+    let three = try reader.readClips(
+      [[1]], transform: ClipTransform(crop: .three(60)), random: &random)
     XCTAssertEqual(three.shape, [3, 3, 1, 60, 60])
     // mmaction2 order along the long side: start, end, centre.
     XCTAssertEqual((0..<3).map { value(three, $0, 0, 0, 0, 0) * 255 }, [0, 40, 20])
@@ -47,7 +49,8 @@ final class ClipTransformTests: TemporaryFolderTestCase {
     XCTAssertEqual(t.resizedSize(width: 175, height: 143).width, 274)  // 274.1
     XCTAssertEqual(t.resizedSize(width: 143, height: 175).height, 274)
     XCTAssertEqual(t.outputSize(width: 1280, height: 720).height, 224)
-    XCTAssertEqual(ClipTransform(shortSide: 32, crop: .center(28)).outputSize(width: 64, height: 48).width, 28)
+    XCTAssertEqual(
+      ClipTransform(shortSide: 32, crop: .center(28)).outputSize(width: 64, height: 48).width, 28)
   }
 
   func testFlipAndNormalisation() throws {
@@ -63,7 +66,11 @@ final class ClipTransformTests: TemporaryFolderTestCase {
       let r0 = value(batch, 0, 0, 0, 3, 0) * std[0] + mean[0]
       let g = value(batch, 0, 1, 0, 3, 0) * std[1] + mean[1]
       XCTAssertEqual(g * 255, 3, accuracy: 1e-3)
-      if abs(r0 * 255 - 31) < 1e-3 { flipped += 1 } else { XCTAssertEqual(r0 * 255, 0, accuracy: 1e-3) }
+      if abs(r0 * 255 - 31) < 1e-3 {
+        flipped += 1
+      } else {
+        XCTAssertEqual(r0 * 255, 0, accuracy: 1e-3)
+      }
     }
     XCTAssertTrue((3...13).contains(flipped), "about half the clips are flipped, got \(flipped)/16")
   }

@@ -39,7 +39,8 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
       try writer.append(image)
     }
     try writer.finish()
-    XCTAssertEqual(try VideoReader(path: file).readFrames([2, 0, 1]), [written[2], written[0], written[1]])
+    XCTAssertEqual(
+      try VideoReader(path: file).readFrames([2, 0, 1]), [written[2], written[0], written[1]])
   }
 
   func testMPEG4InAVIAndMP4() throws {
@@ -57,10 +58,17 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
   }
 
   func testBFramesDecodeOrderDiffersFromPresentationOrder() throws {
-    var cases: [(String, VideoWriter.Codec)] = [("bf.mp4", .mpeg4), ("bf.mkv", .mpeg4), ("bf.avi", .mpeg4)]
-    if VideoWriter.Codec.h264.isAvailable { cases += [("bf264.mp4", .h264), ("bf264.mkv", .h264), ("bf264.ts", .h264), ("bf.h264", .h264)] }
+    var cases: [(String, VideoWriter.Codec)] = [
+      ("bf.mp4", .mpeg4), ("bf.mkv", .mpeg4), ("bf.avi", .mpeg4),
+    ]
+    if VideoWriter.Codec.h264.isAvailable {
+      cases += [
+        ("bf264.mp4", .h264), ("bf264.mkv", .h264), ("bf264.ts", .h264), ("bf.h264", .h264),
+      ]
+    }
     for (name, codec) in cases {
-      let file = try writePatternVideo(name, frames: 45, codec: codec, keyframeInterval: 15, bFrames: 2)
+      let file = try writePatternVideo(
+        name, frames: 45, codec: codec, keyframeInterval: 15, bFrames: 2)
       XCTAssertEqual(try VideoReader(path: file).frameCount, 45, name)
       try assertFrames(file, [44, 0, 16, 15, 14, 29, 30, 1, 2, 43])
       for threads in [1, 2] {
@@ -69,7 +77,8 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
           sampler: ClipSampler(clipLength: 6, frameInterval: 3, numClips: 3, mode: .train),
           transform: ClipTransform(), seed: 9)
         for v in 0..<3 {
-          XCTAssertEqual((0..<6).map { Pattern.number(batch, view: v, t: $0) }, batch.indices[v], name)
+          XCTAssertEqual(
+            (0..<6).map { Pattern.number(batch, view: v, t: $0) }, batch.indices[v], name)
         }
       }
     }
@@ -77,8 +86,10 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
 
   func testOtherCodecsAndContainers() throws {
     let cases: [(String, VideoWriter.Codec)] = [
-      ("m.avi", .mjpeg), ("ms.avi", .msmpeg4), ("cp.avi", .cinepak), ("v.webm", .vp9), ("m4.mkv", .mpeg4),
-      ("q.mov", .mpeg4), ("t.ts", .mpeg4), ("t264.ts", .h264), ("f.flv", .h264), ("raw.h264", .h264),
+      ("m.avi", .mjpeg), ("ms.avi", .msmpeg4), ("cp.avi", .cinepak), ("v.webm", .vp9),
+      ("m4.mkv", .mpeg4),
+      ("q.mov", .mpeg4), ("t.ts", .mpeg4), ("t264.ts", .h264), ("f.flv", .h264),
+      ("raw.h264", .h264),
       ("raw.m4v", .mpeg4),
     ]
     for (name, codec) in cases where codec.isAvailable {
@@ -137,12 +148,14 @@ final class FrameAccuracyTests: TemporaryFolderTestCase {
       ClipSampler(clipLength: 8, frameInterval: 2, numClips: 3, mode: .test),
       ClipSampler(clipLength: 8, frameInterval: 4, numClips: 2, mode: .train),
       ClipSampler(clipLength: 16, frameInterval: 4, numClips: 1, mode: .test),  // wraps
-      ClipSampler(clipLength: 16, frameInterval: 4, numClips: 2, mode: .train, outOfBound: .repeatLast),
+      ClipSampler(
+        clipLength: 16, frameInterval: 4, numClips: 2, mode: .train, outOfBound: .repeatLast),
       ClipSampler(clipLength: 1, frameInterval: 1, numClips: 5, mode: .test),
     ]
     for (k, sampler) in samplers.enumerated() {
       for transform in [
-        ClipTransform(), ClipTransform(shortSide: 32), ClipTransform.test(size: 48, threeCrop: false, normalize: false),
+        ClipTransform(), ClipTransform(shortSide: 32),
+        ClipTransform.test(size: 48, threeCrop: false, normalize: false),
       ] {
         let batch = try reader.sampleClips(sampler: sampler, transform: transform, seed: UInt64(k))
         XCTAssertEqual(batch.indices, sampler.sample(frameCount: 50, seed: UInt64(k)))

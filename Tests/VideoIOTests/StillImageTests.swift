@@ -10,7 +10,8 @@ final class StillImageTests: TemporaryFolderTestCase {
   private let fixtureNumber = 0xB6E5
 
   private func fixture(_ name: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "jpg"), name).path
+    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "jpg"), name)
+      .path
   }
 
   /// A pattern image with seeded noise, so that the JPEG is larger than the first probe read.
@@ -44,7 +45,9 @@ final class StillImageTests: TemporaryFolderTestCase {
       XCTAssertEqual(frames.count, 2, name)
       XCTAssertEqual(frames.first.map(Pattern.number), fixtureNumber, name)
       // A second read (a seek back to the start) decodes too.
-      XCTAssertEqual(try reader.readFrames([0], width: 56, height: 56).map(Pattern.number), [fixtureNumber], name)
+      XCTAssertEqual(
+        try reader.readFrames([0], width: 56, height: 56).map(Pattern.number), [fixtureNumber], name
+      )
     }
   }
 
@@ -78,10 +81,12 @@ final class StillImageTests: TemporaryFolderTestCase {
     var lines: [String] = []
     for i in 0..<3 {
       let name = "img \(i).jpg"
-      try ImageFile.write(noisyPattern(0x1111 * (i + 1), width: 256, height: 192, seed: UInt64(i)), to: path(name))
+      try ImageFile.write(
+        noisyPattern(0x1111 * (i + 1), width: 256, height: 192, seed: UInt64(i)), to: path(name))
       lines.append("\(name) \(i)")
     }
-    try lines.joined(separator: "\n").write(toFile: path("images.txt"), atomically: true, encoding: .utf8)
+    try lines.joined(separator: "\n").write(
+      toFile: path("images.txt"), atomically: true, encoding: .utf8)
     let list = try ClipList(contentsOf: path("images.txt"), classCount: 3)
     for entry in list.entries {
       let reader = try VideoReader(path: entry.path)

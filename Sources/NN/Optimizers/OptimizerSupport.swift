@@ -23,7 +23,8 @@ extension ParameterStore {
   func optimizerSegments() -> [ParameterSegment] {
     precondition(isFinalized, "optimizers need a finalized ParameterStore")
     return parameters.map {
-      ParameterSegment(range: $0.offset..<($0.offset + $0.count), decay: $0.decay, lrScale: $0.lrScale)
+      ParameterSegment(
+        range: $0.offset..<($0.offset + $0.count), decay: $0.decay, lrScale: $0.lrScale)
     }.sorted { $0.range.lowerBound < $1.range.lowerBound }
   }
 }
@@ -44,18 +45,24 @@ func forEachSegmentChunk(
 
 /// The saved state tensor `key`, checked to have `shape`; throws naming the key otherwise.
 func stateTensor(_ tensors: [String: Tensor], _ key: String, shape: [Int]) throws -> Tensor {
-  guard let t = tensors[key] else { throw OptimizerStateError("optimizer state: missing tensor '\(key)'") }
+  guard let t = tensors[key] else {
+    throw OptimizerStateError("optimizer state: missing tensor '\(key)'")
+  }
   guard t.shape == shape else {
-    throw OptimizerStateError("optimizer state: tensor '\(key)' has shape \(t.shape), expected \(shape)")
+    throw OptimizerStateError(
+      "optimizer state: tensor '\(key)' has shape \(t.shape), expected \(shape)")
   }
   return t
 }
 
 /// Reads the scalar step count saved as tensor `step` `[1]`.
 func loadStep(_ tensors: [String: Tensor]) throws -> Int {
-  guard let t = tensors["step"] else { throw OptimizerStateError("optimizer state: missing tensor 'step'") }
+  guard let t = tensors["step"] else {
+    throw OptimizerStateError("optimizer state: missing tensor 'step'")
+  }
   guard t.count == 1, t[flat: 0] >= 0, t[flat: 0] == t[flat: 0].rounded() else {
-    throw OptimizerStateError("optimizer state: tensor 'step' must be one non-negative integer, got \(t.shape)")
+    throw OptimizerStateError(
+      "optimizer state: tensor 'step' must be one non-negative integer, got \(t.shape)")
   }
   return Int(t[flat: 0])
 }

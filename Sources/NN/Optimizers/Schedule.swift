@@ -15,7 +15,8 @@ public struct CosineSchedule: Sendable, Equatable, Codable {
 
   /// Preconditions: `0 ≤ warmupSteps ≤ totalSteps`, `totalSteps > 0`.
   public init(base: Float, minimum: Float = 0, warmupSteps: Int, totalSteps: Int) {
-    precondition(totalSteps > 0 && warmupSteps >= 0 && warmupSteps <= totalSteps, "bad schedule lengths")
+    precondition(
+      totalSteps > 0 && warmupSteps >= 0 && warmupSteps <= totalSteps, "bad schedule lengths")
     self.base = base
     self.minimum = minimum
     self.warmupSteps = warmupSteps

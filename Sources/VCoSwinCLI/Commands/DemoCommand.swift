@@ -72,7 +72,8 @@ struct DemoCommand: ParsableCommand {
   func datasetFolder() throws -> URL {
     if let clips { return URL(fileURLWithPath: clips) }
     if let list = shippedFile("Clips/train.txt") { return list.deletingLastPathComponent() }
-    throw CommandFailure("no Clips folder with train.txt here or beside the build; give --clips DIR")
+    throw CommandFailure(
+      "no Clips folder with train.txt here or beside the build; give --clips DIR")
   }
 
   func run() throws {
@@ -82,7 +83,9 @@ struct DemoCommand: ParsableCommand {
     let report = URL(fileURLWithPath: out)
     try FileManager.default.createDirectory(at: report, withIntermediateDirectories: true)
     func file(_ name: String) -> String { data.appendingPathComponent(name).path }
-    func say(_ text: String) { if !json || !quiet { FileHandle.standardError.write(Data((text + "\n").utf8)) } }
+    func say(_ text: String) {
+      if !json || !quiet { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    }
     let shapes = try ClipList.labelNames(contentsOf: file("shape_labels.txt"))
     let motions = try ClipList.labelNames(contentsOf: file("motion_labels.txt"))
     // Whole frames (no crop augmentation): at 32×32 a crop can cut the shape or its motion.
@@ -91,12 +94,14 @@ struct DemoCommand: ParsableCommand {
     // dataset has them).
     let flipLabels = try? flipLabelMap(MotionClass.mirrorPairs, labels: motions)
     let clipData = DataOptions(
-      kind: .video, clipLength: clipLen, frameInterval: interval, size: size, flip: flipLabels != nil,
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: size,
+      flip: flipLabels != nil,
       flipLabels: flipLabels, minArea: 1)
     var times: [String: Double] = [:]
 
     func train(
-      _ title: String, model: VCoSwinModel, labels: [String], provenance: String, train: String, val: String,
+      _ title: String, model: VCoSwinModel, labels: [String], provenance: String, train: String,
+      val: String,
       data: DataOptions, epochs: Int, lr: Double, backbone: Double, evalClips: Int = 1
     ) throws -> (history: [EpochMetrics], dir: URL) {
       let dir = report.appendingPathComponent(title)
@@ -126,7 +131,8 @@ struct DemoCommand: ParsableCommand {
     let imageConfig = try ModelConfig.preset(preset, dims: 2, classes: shapes.count)
     let image = try train(
       "image", model: VCoSwinModel(config: imageConfig, seed: seed), labels: shapes,
-      provenance: "demo: pretrain preset \(preset)", train: "shapes_train.txt", val: "shapes_val.txt",
+      provenance: "demo: pretrain preset \(preset)", train: "shapes_train.txt",
+      val: "shapes_val.txt",
       data: frameData, epochs: imageEpochs, lr: 1e-3, backbone: 1)
     let imageBest = image.dir.appendingPathComponent("best.safetensors").path
 
@@ -136,25 +142,32 @@ struct DemoCommand: ParsableCommand {
     io.classes = motions.count
     io.seed = seed
     let inflation = try Inflate.run(from: imageBest, to: inflatedPath, options: io)
-    say("— inflated \(imageBest) → \(inflatedPath): " + inflation.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))
+    say(
+      "— inflated \(imageBest) → \(inflatedPath): "
+        + inflation.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))
 
     // 3. The video model, from the inflated weights.
     let (inflatedModel, _) = try VCoSwinModel.load(path: inflatedPath)
     let video = try train(
-      "video", model: inflatedModel, labels: motions, provenance: "demo: fine-tuned from \(try fileProvenance(inflatedPath))",
-      train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 1e-3, backbone: 1)
+      "video", model: inflatedModel, labels: motions,
+      provenance: "demo: fine-tuned from \(try fileProvenance(inflatedPath))",
+      train: "train.txt", val: "val.txt", data: clipData, epochs: videoEpochs, lr: 1e-3, backbone: 1
+    )
 
     // 4. The same model and budget from random initialisation.
     let random = try train(
-      "video-random-init", model: VCoSwinModel(config: inflatedModel.config, seed: seed &+ 1), labels: motions,
+      "video-random-init", model: VCoSwinModel(config: inflatedModel.config, seed: seed &+ 1),
+      labels: motions,
       provenance: "demo: random init", train: "train.txt", val: "val.txt", data: clipData,
       epochs: videoEpochs, lr: 1e-3, backbone: 1)
 
     // 5. The image model on motion, one frame at a time, averaged over the clip's frames.
     let (baselineModel, _) = try loadWithHead(path: imageBest, classes: motions.count, seed: seed)
     let baseline = try train(
-      "image-on-motion", model: baselineModel, labels: motions, provenance: "demo: image model on motion frames",
-      train: "train.txt", val: "val.txt", data: frameData, epochs: baselineEpochs, lr: 1e-3, backbone: 1,
+      "image-on-motion", model: baselineModel, labels: motions,
+      provenance: "demo: image model on motion frames",
+      train: "train.txt", val: "val.txt", data: frameData, epochs: baselineEpochs, lr: 1e-3,
+      backbone: 1,
       evalClips: clipLen)
 
     // 6. Evaluation of the best video model, its confusion matrix, and a contact sheet.
@@ -163,45 +176,67 @@ struct DemoCommand: ParsableCommand {
     let valSet = try ListDataset(listPath: file("val.txt"), labels: motions, options: clipData)
     let result = try evaluate(model: best, dataset: valSet, clips: 1, crops: 1, batchSize: 16)
     let confusionPath = report.appendingPathComponent("confusion.svg")
-    try AtomicFile.write(result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes"), to: confusionPath.path)
+    try AtomicFile.write(
+      result.confusion.svg(title: "Video CoSwin (inflated) on the motion classes"),
+      to: confusionPath.path)
     try AtomicFile.write(
       comparisonSVG(inflated: video.history, random: random.history),
       to: report.appendingPathComponent("inflated-vs-random.svg").path)
     let sheetPath = report.appendingPathComponent("predictions.png").path
-    try predictionSheet(dataset: valSet, result: result, labels: info.labels, count: 6, to: sheetPath)
+    try predictionSheet(
+      dataset: valSet, result: result, labels: info.labels, count: 6, to: sheetPath)
 
     let seconds = Date().timeIntervalSince(started)
     let rows: [(String, Double, String)] = [
       ("image model, shape classes (val top-1)", image.history.map(\.valTop1).max() ?? 0, "image"),
       ("video model, inflated (val top-1)", video.history.map(\.valTop1).max() ?? 0, "video"),
-      ("video model, random init (val top-1)", random.history.map(\.valTop1).max() ?? 0, "video-random-init"),
-      ("image model on motion, frames averaged", baseline.history.map(\.valTop1).max() ?? 0, "image-on-motion"),
+      (
+        "video model, random init (val top-1)", random.history.map(\.valTop1).max() ?? 0,
+        "video-random-init"
+      ),
+      (
+        "image model on motion, frames averaged", baseline.history.map(\.valTop1).max() ?? 0,
+        "image-on-motion"
+      ),
     ]
     print("")
     print("result                                      top-1    time")
     for (name, acc, key) in rows {
-      print(name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: "  %5.1f%%  %5.0f s", acc * 100, times[key] ?? 0))
+      print(
+        name.padding(toLength: 42, withPad: " ", startingAt: 0)
+          + String(format: "  %5.1f%%  %5.0f s", acc * 100, times[key] ?? 0))
     }
     // How much inflation helps shows early: accuracy after the first epochs, and the mean over
     // all epochs (the area under the validation curve), side by side.
     let inflatedCurve = video.history.map(\.valTop1)
     let randomCurve = random.history.map(\.valTop1)
     let early = (0..<Swift.min(3, inflatedCurve.count, randomCurve.count)).map {
-      String(format: "epoch %d %.1f%% vs %.1f%%", $0 + 1, inflatedCurve[$0] * 100, randomCurve[$0] * 100)
+      String(
+        format: "epoch %d %.1f%% vs %.1f%%", $0 + 1, inflatedCurve[$0] * 100, randomCurve[$0] * 100)
     }
     let mean = { (c: [Double]) in c.isEmpty ? 0 : c.reduce(0, +) / Double(c.count) }
     print(
       "inflated vs random init: " + early.joined(separator: ", ")
-        + String(format: "; mean over %d epochs %.1f%% vs %.1f%%", inflatedCurve.count, mean(inflatedCurve) * 100, mean(randomCurve) * 100))
-    print(String(format: "chance on motion: %.1f%%; total %.0f s", 100.0 / Double(motions.count), seconds))
-    print("report: \(report.path)/ (curves: */curves.svg, inflated-vs-random.svg, confusion.svg, predictions.png)")
+        + String(
+          format: "; mean over %d epochs %.1f%% vs %.1f%%", inflatedCurve.count,
+          mean(inflatedCurve) * 100, mean(randomCurve) * 100))
+    print(
+      String(
+        format: "chance on motion: %.1f%%; total %.0f s", 100.0 / Double(motions.count), seconds))
+    print(
+      "report: \(report.path)/ (curves: */curves.svg, inflated-vs-random.svg, confusion.svg, predictions.png)"
+    )
     if json {
-      print(try jsonLine([
-        "image_val_top1": rows[0].1, "video_val_top1": rows[1].1, "random_init_video_val_top1": rows[2].1,
-        "image_model_on_motion_top1": rows[3].1, "seconds": seconds, "report": report.path,
-        "video_val_top1_by_epoch": inflatedCurve, "random_init_video_val_top1_by_epoch": randomCurve,
-        "video_val_top1_mean": mean(inflatedCurve), "random_init_video_val_top1_mean": mean(randomCurve),
-      ]))
+      print(
+        try jsonLine([
+          "image_val_top1": rows[0].1, "video_val_top1": rows[1].1,
+          "random_init_video_val_top1": rows[2].1,
+          "image_model_on_motion_top1": rows[3].1, "seconds": seconds, "report": report.path,
+          "video_val_top1_by_epoch": inflatedCurve,
+          "random_init_video_val_top1_by_epoch": randomCurve,
+          "video_val_top1_mean": mean(inflatedCurve),
+          "random_init_video_val_top1_mean": mean(randomCurve),
+        ]))
     }
   }
 
@@ -219,13 +254,16 @@ struct DemoCommand: ParsableCommand {
           title: "Training loss", yLabel: "loss",
           series: [
             PlotSeries(name: "inflated", points: inflated.map { (Double($0.epoch), $0.trainLoss) }),
-            PlotSeries(name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
+            PlotSeries(
+              name: "random init", points: random.map { (Double($0.epoch), $0.trainLoss) }),
           ]),
       ], xLabel: "epoch")
   }
 
   /// A PNG with one row per clip: its sampled frames, then the truth and top-3 predictions.
-  func predictionSheet(dataset: ListDataset, result: EvaluationResult, labels: [String], count: Int, to path: String) throws {
+  func predictionSheet(
+    dataset: ListDataset, result: EvaluationResult, labels: [String], count: Int, to path: String
+  ) throws {
     let scale = 2
     var rows: [RGBImage] = []
     for i in 0..<Swift.min(count, dataset.count) {
@@ -235,12 +273,16 @@ struct DemoCommand: ParsableCommand {
       plain.normalize = false
       let values = try ListDataset.views(reader: reader, options: plain, clips: 1, crops: 1)
       let (t, h, w) = (plain.clipLength, plain.size, plain.size)
-      let lines = ["true: \(labels[dataset.label(i)])"] + topK(probs, 3).map {
-        "\(labels[$0.index]) " + String(format: "%.0f%%", Double($0.prob) * 100)
-      }
+      let lines =
+        ["true: \(labels[dataset.label(i)])"]
+        + topK(probs, 3).map {
+          "\(labels[$0.index]) " + String(format: "%.0f%%", Double($0.prob) * 100)
+        }
       let textWidth = lines.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0
       let cell = w * scale
-      var row = RGBImage(width: t * (cell + 2) + textWidth + 8, height: Swift.max(h * scale, 4 * 9) + 4, fill: (255, 255, 255))
+      var row = RGBImage(
+        width: t * (cell + 2) + textWidth + 8, height: Swift.max(h * scale, 4 * 9) + 4,
+        fill: (255, 255, 255))
       for f in 0..<t {
         for y in 0..<(h * scale) {
           for x in 0..<cell {
@@ -255,7 +297,8 @@ struct DemoCommand: ParsableCommand {
       }
       for (k, line) in lines.enumerated() {
         let correct = k == 1 && topK(probs, 1)[0].index == dataset.label(i)
-        let colour: (UInt8, UInt8, UInt8) = k == 0 ? (0, 0, 0) : (k == 1 ? (correct ? (0, 130, 0) : (200, 0, 0)) : (90, 90, 90))
+        let colour: (UInt8, UInt8, UInt8) =
+          k == 0 ? (0, 0, 0) : (k == 1 ? (correct ? (0, 130, 0) : (200, 0, 0)) : (90, 90, 90))
         row.draw(text: line, x: t * (cell + 2) + 6, y: 3 + k * 9, colour: colour)
       }
       rows.append(row)

@@ -13,7 +13,8 @@ enum ConfusionPictureFormat: String, CaseIterable {
     let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
     guard let format = ConfusionPictureFormat(rawValue: ext) else {
       throw CommandFailure(
-        "--confusion \(path): unknown picture extension \(ext.isEmpty ? "(none)" : "." + ext); use .svg or .png")
+        "--confusion \(path): unknown picture extension \(ext.isEmpty ? "(none)" : "." + ext); use .svg or .png"
+      )
     }
     self = format
   }
@@ -28,7 +29,8 @@ extension ConfusionMatrix {
     let scale = 2
     let charWidth = RGBImage.textWidth("x", scale: scale)
     let lineHeight = RGBImage.textLineHeight(scale: scale)
-    let cell = Swift.max(40, RGBImage.textWidth(String(counts.flatMap { $0 }.max() ?? 0), scale: 1) + 8)
+    let cell = Swift.max(
+      40, RGBImage.textWidth(String(counts.flatMap { $0 }.max() ?? 0), scale: 1) + 8)
     let longest = (labels.map(\.count).max() ?? 1) * charWidth
     let left = 10 + lineHeight + 6 + longest + 8
     let top = 10 + lineHeight + 8 + lineHeight + 6 + longest + 8
@@ -46,13 +48,19 @@ extension ConfusionMatrix {
     for t in 0..<k {
       let name = labels[t]
       let w = RGBImage.textWidth(name, scale: scale)
-      image.draw(text: name, x: left - 8 - w, y: top + t * cell + (cell - lineHeight) / 2 + scale, scale: scale, colour: black)
-      image.drawUpwards(text: name, x: left + t * cell + (cell - lineHeight) / 2 + scale, bottom: top - 8, scale: scale, colour: black)
+      image.draw(
+        text: name, x: left - 8 - w, y: top + t * cell + (cell - lineHeight) / 2 + scale,
+        scale: scale, colour: black)
+      image.drawUpwards(
+        text: name, x: left + t * cell + (cell - lineHeight) / 2 + scale, bottom: top - 8,
+        scale: scale, colour: black)
       let n = Swift.max(1, counts[t].reduce(0, +))
       for p in 0..<k {
         let f = Double(counts[t][p]) / Double(n)
         let colour = ConfusionMatrix.shade(f)
-        image.fill(x: left + p * cell, y: top + t * cell, width: cell, height: cell, colour: colour, border: (204, 204, 204))
+        image.fill(
+          x: left + p * cell, y: top + t * cell, width: cell, height: cell, colour: colour,
+          border: (204, 204, 204))
         let text = String(counts[t][p])
         let countScale = RGBImage.textWidth(text, scale: 2) + 6 <= cell ? 2 : 1
         let tw = RGBImage.textWidth(text, scale: countScale)
@@ -69,7 +77,8 @@ extension ConfusionMatrix {
 extension RGBImage {
   /// Fills a rectangle (clipped to the image), with a one-pixel border.
   mutating func fill(
-    x: Int, y: Int, width w: Int, height h: Int, colour: (UInt8, UInt8, UInt8), border: (UInt8, UInt8, UInt8)
+    x: Int, y: Int, width w: Int, height h: Int, colour: (UInt8, UInt8, UInt8),
+    border: (UInt8, UInt8, UInt8)
   ) {
     for py in Swift.max(0, y)..<Swift.min(height, y + h) {
       for px in Swift.max(0, x)..<Swift.min(width, x + w) {
@@ -85,7 +94,9 @@ extension RGBImage {
 
   /// Draws `text` turned a quarter left (read bottom to top), its baseline side at `x`, its
   /// last character ending at `bottom`.
-  mutating func drawUpwards(text: String, x: Int, bottom: Int, scale: Int, colour: (UInt8, UInt8, UInt8)) {
+  mutating func drawUpwards(
+    text: String, x: Int, bottom: Int, scale: Int, colour: (UInt8, UInt8, UInt8)
+  ) {
     let w = RGBImage.textWidth(text, scale: scale)
     let h = RGBImage.textLineHeight(scale: scale)
     var strip = RGBImage(width: w, height: h, fill: (255, 255, 255))
@@ -94,7 +105,8 @@ extension RGBImage {
     for sy in 0..<h {
       for sx in 0..<w {
         let si = (sy * w + sx) * 3
-        guard strip.pixels[si] != 255 || strip.pixels[si + 1] != 255 || strip.pixels[si + 2] != 255 else { continue }
+        guard strip.pixels[si] != 255 || strip.pixels[si + 1] != 255 || strip.pixels[si + 2] != 255
+        else { continue }
         let (px, py) = (x + sy, bottom - sx)
         guard px >= 0, py >= 0, px < width, py < height else { continue }
         let i = (py * width + px) * 3
@@ -106,8 +118,12 @@ extension RGBImage {
   }
 
   /// `drawUpwards` centred on `centerY`.
-  mutating func drawUpwards(text: String, x: Int, centerY: Int, scale: Int, colour: (UInt8, UInt8, UInt8)) {
-    drawUpwards(text: text, x: x, bottom: centerY + RGBImage.textWidth(text, scale: scale) / 2, scale: scale, colour: colour)
+  mutating func drawUpwards(
+    text: String, x: Int, centerY: Int, scale: Int, colour: (UInt8, UInt8, UInt8)
+  ) {
+    drawUpwards(
+      text: text, x: x, bottom: centerY + RGBImage.textWidth(text, scale: scale) / 2, scale: scale,
+      colour: colour)
   }
 }
 

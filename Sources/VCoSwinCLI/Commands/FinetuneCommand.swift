@@ -40,9 +40,12 @@ struct FinetuneCommand: ParsableCommand {
   var backboneLRScale = 0.1
 
   func validate() throws {
-    guard (1...DataOptions.maxClipLength).contains(clipLen), (1...DataOptions.maxFrameInterval).contains(interval) else {
+    guard (1...DataOptions.maxClipLength).contains(clipLen),
+      (1...DataOptions.maxFrameInterval).contains(interval)
+    else {
       throw ValidationError(
-        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(clipLen), \(interval)).")
+        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(clipLen), \(interval))."
+      )
     }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
   }
@@ -51,15 +54,22 @@ struct FinetuneCommand: ParsableCommand {
     let labels = try training.labelNames()
     let (model, note) = try loadWithHead(path: `init`, classes: labels.count, seed: training.seed)
     guard model.config.dims == 3 else {
-      throw CommandFailure("\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)")
+      throw CommandFailure(
+        "\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)"
+      )
     }
-    if let note, Communicator.world.isRoot { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    if let note, Communicator.world.isRoot {
+      FileHandle.standardError.write(Data((note + "\n").utf8))
+    }
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
-      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size, flip: flip.flip,
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size,
+      flip: flip.flip,
       flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
+      model: model, labels: labels,
+      provenance:
+        "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
       title: "video model")
   }
@@ -78,5 +88,8 @@ func loadWithHead(path: String, classes: Int, seed: UInt64) throws -> (VCoSwinMo
   let keepHead = info.config.classes == classes
   try Checkpoint.copy(opened.file, into: model.store) { keepHead || !$0.hasPrefix("head.") }
   if keepHead { return (model, nil) }
-  return (model, "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it")
+  return (
+    model,
+    "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it"
+  )
 }

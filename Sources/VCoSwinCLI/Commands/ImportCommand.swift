@@ -8,7 +8,8 @@ import VideoIO
 struct ImportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "import",
-    abstract: "Convert a PyTorch .pth or safetensors Swin / Video Swin state dict into a checkpoint.",
+    abstract:
+      "Convert a PyTorch .pth or safetensors Swin / Video Swin state dict into a checkpoint.",
     discussion: """
       Reads the file torch.save wrote (a .pth zip archive, read without running any code in
       it) or a safetensors state dict, in any of these layouts: torchvision swin_t/s/b and
@@ -31,10 +32,16 @@ struct ImportCommand: ParsableCommand {
   @Option(help: "Output checkpoint (.safetensors).")
   var out: String
 
-  @Option(help: "A preset that fixes the architecture (swin_t, swin3d_b, …) instead of reading it from shapes.")
+  @Option(
+    help:
+      "A preset that fixes the architecture (swin_t, swin3d_b, …) instead of reading it from shapes."
+  )
   var preset: String?
 
-  @Option(help: "Class names: a file with one name per line, or 'kinetics400' for the shipped Kinetics-400 names.")
+  @Option(
+    help:
+      "Class names: a file with one name per line, or 'kinetics400' for the shipped Kinetics-400 names."
+  )
   var labels: String?
 
   func run() throws {
@@ -43,16 +50,20 @@ struct ImportCommand: ParsableCommand {
     if let labels {
       let names = try readLabels(labels)
       guard names.count == info.config.classes else {
-        throw CommandFailure("\(labels): \(names.count) labels for the \(info.config.classes) classes of \(source)")
+        throw CommandFailure(
+          "\(labels): \(names.count) labels for the \(info.config.classes) classes of \(source)")
       }
       info.labels = names
     }
-    var provenance = (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) as? [String: Any] ?? [:]
+    var provenance =
+      (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) as? [String: Any] ?? [:]
     provenance["source_sha256"] = try SHA256.hex(contentsOf: source)
     info.provenance = String(
-      decoding: try JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys, .withoutEscapingSlashes]),
+      decoding: try JSONSerialization.data(
+        withJSONObject: provenance, options: [.sortedKeys, .withoutEscapingSlashes]),
       as: UTF8.self)
-    try Checkpoint.write(to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
+    try Checkpoint.write(
+      to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
     let c = info.config
     let from = opened.layout.map { "the \($0.summary) layout" } ?? "a vcoswin checkpoint"
     print(

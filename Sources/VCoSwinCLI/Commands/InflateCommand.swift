@@ -48,7 +48,9 @@ struct InflateCommand: ParsableCommand {
 
   @Option(
     name: .customLong("window"),
-    help: "3D window t,h,w: once for every stage, or once per stage in order (default: the 2D window with t = 2,4,8,8 for CoSwin, 8 for Swin).")
+    help:
+      "3D window t,h,w: once for every stage, or once per stage in order (default: the 2D window with t = 2,4,8,8 for CoSwin, 8 for Swin)."
+  )
   var windows: [String] = []
 
   @Flag(help: "Keep the classifier head and its label names.")
@@ -64,8 +66,12 @@ struct InflateCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    if keepHead && classes != nil { throw ValidationError("--classes makes a fresh head; it cannot go with --keep-head.") }
-    if let classes, classes < 1 { throw ValidationError("--classes must be at least 1 (got \(classes)).") }
+    if keepHead && classes != nil {
+      throw ValidationError("--classes makes a fresh head; it cannot go with --keep-head.")
+    }
+    if let classes, classes < 1 {
+      throw ValidationError("--classes must be at least 1 (got \(classes)).")
+    }
     _ = try parsedWindows()
   }
 
@@ -104,14 +110,20 @@ struct InflateCommand: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("\(from) → \(to): \(c.variant.rawValue) video model, embedding kernel \(c.embedKernel) stride \(c.embedStride)")
-    print("windows per stage: " + c.windows.map { $0.map(String.init).joined(separator: "×") }.joined(separator: ", "))
+    print(
+      "\(from) → \(to): \(c.variant.rawValue) video model, embedding kernel \(c.embedKernel) stride \(c.embedStride)"
+    )
+    print(
+      "windows per stage: "
+        + c.windows.map { $0.map(String.init).joined(separator: "×") }.joined(separator: ", "))
     for step in result.steps where step.action != .copied {
       switch step.action {
       case .dropped: print("  dropped      \(step.source) \(step.sourceShape)")
       case .initialised: print("  initialised  \(step.target) \(step.targetShape)")
       default:
-        print("  \(step.action.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(step.source) \(step.sourceShape) → \(step.target) \(step.targetShape)")
+        print(
+          "  \(step.action.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(step.source) \(step.sourceShape) → \(step.target) \(step.targetShape)"
+        )
       }
     }
     print("summary: " + result.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))

@@ -23,7 +23,10 @@ struct InfoCommand: ParsableCommand {
   @Argument(help: "The checkpoint.")
   var checkpoint: String
 
-  @Flag(help: "One JSON object: path, kind, layout, config, parameters, bytes, labels, provenance, data, training.")
+  @Flag(
+    help:
+      "One JSON object: path, kind, layout, config, parameters, bytes, labels, provenance, data, training."
+  )
   var json = false
 
   func run() throws {
@@ -31,14 +34,22 @@ struct InfoCommand: ParsableCommand {
     let info = opened.info
     let bytes = (try? FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int) ?? 0
     let config = try JSONSerialization.jsonObject(with: Data(try info.config.jsonString().utf8))
-    let provenance = (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) ?? info.provenance
+    let provenance =
+      (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) ?? info.provenance
     let data = try DataOptions.recorded(in: opened.file)
-    let training = opened.file.metadata["training"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+    let training =
+      opened.file.metadata["training"].flatMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8))
+      } as? [String: Any]
     var object: [String: Any] = [
-      "path": checkpoint, "kind": info.kind, "layout": opened.layout?.rawValue ?? "vcoswin", "config": config,
-      "parameters": info.config.parameterCount, "bytes": bytes, "labels": info.labels, "provenance": provenance,
+      "path": checkpoint, "kind": info.kind, "layout": opened.layout?.rawValue ?? "vcoswin",
+      "config": config,
+      "parameters": info.config.parameterCount, "bytes": bytes, "labels": info.labels,
+      "provenance": provenance,
     ]
-    if let data { object["data"] = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(data)) }
+    if let data {
+      object["data"] = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(data))
+    }
     if let training {
       var summary = training
       if let history = training["history"] as? [Any] {
@@ -53,23 +64,34 @@ struct InfoCommand: ParsableCommand {
       return
     }
     let c = info.config
-    print("\(checkpoint): \(info.kind) model (\(c.variant.rawValue)\(opened.layout.map { ", \($0.summary) layout" } ?? "")), \(c.parameterCount) parameters, \(bytes) bytes")
-    print("  architecture: embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), embedding kernel \(c.embedKernel) stride \(c.embedStride)")
+    print(
+      "\(checkpoint): \(info.kind) model (\(c.variant.rawValue)\(opened.layout.map { ", \($0.summary) layout" } ?? "")), \(c.parameterCount) parameters, \(bytes) bytes"
+    )
+    print(
+      "  architecture: embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), embedding kernel \(c.embedKernel) stride \(c.embedStride)"
+    )
     print("  config: \(try c.jsonString())")
     let shown = info.labels.prefix(8).joined(separator: ", ")
     print("  labels (\(info.labels.count)): \(shown)\(info.labels.count > 8 ? ", …" : "")")
     print("  provenance: \(info.provenance)")
     if let data {
-      print("  data: \(data.kind.rawValue), clip length \(data.clipLength), interval \(data.frameInterval), size \(data.size), normalize \(data.normalize)")
+      print(
+        "  data: \(data.kind.rawValue), clip length \(data.clipLength), interval \(data.frameInterval), size \(data.size), normalize \(data.normalize)"
+      )
     }
     if let training {
       let history = training["history"] as? [[String: Any]] ?? []
       let best = training["best_top1"].map { "\($0)" } ?? "?"
       let last = history.last.map { epoch in
-        ", last epoch: " + ["epoch", "train_loss", "val_top1", "lr"].compactMap { key in epoch[key].map { "\(key) \($0)" } }
+        ", last epoch: "
+          + ["epoch", "train_loss", "val_top1", "lr"].compactMap { key in
+            epoch[key].map { "\(key) \($0)" }
+          }
           .joined(separator: ", ")
       }
-      print("  training: \(training["epochs_done"].map { "\($0)" } ?? "?") epochs done, best val top-1 \(best)\(last ?? "")")
+      print(
+        "  training: \(training["epochs_done"].map { "\($0)" } ?? "?") epochs done, best val top-1 \(best)\(last ?? "")"
+      )
     }
   }
 }

@@ -29,7 +29,10 @@ struct InitCommand: ParsableCommand {
   @Option(help: "Preset name.")
   var preset: String?
 
-  @Option(help: "A model config JSON file (the `config` object a checkpoint stores; its dims win over --dims) instead of a preset.")
+  @Option(
+    help:
+      "A model config JSON file (the `config` object a checkpoint stores; its dims win over --dims) instead of a preset."
+  )
   var config: String?
 
   @Option(help: "Number of classes of the head.")
@@ -38,7 +41,8 @@ struct InitCommand: ParsableCommand {
   @Option(help: "2 (image model) or 3 (video model).")
   var dims = 3
 
-  @Option(help: "Labels file: one class name per line, --classes of them (default class_0, class_1, …).")
+  @Option(
+    help: "Labels file: one class name per line, --classes of them (default class_0, class_1, …).")
   var labels: String?
 
   @Option(help: "Output checkpoint (.safetensors).")
@@ -51,15 +55,24 @@ struct InitCommand: ParsableCommand {
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
   func validate() throws {
-    guard (preset == nil) != (config == nil) else { throw ValidationError("give one of --preset and --config.") }
-    guard classes >= 1 else { throw ValidationError("--classes must be at least 1 (got \(classes)).") }
-    guard dims == 2 || dims == 3 else { throw ValidationError("--dims must be 2 or 3 (got \(dims)).") }
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+    guard (preset == nil) != (config == nil) else {
+      throw ValidationError("give one of --preset and --config.")
+    }
+    guard classes >= 1 else {
+      throw ValidationError("--classes must be at least 1 (got \(classes)).")
+    }
+    guard dims == 2 || dims == 3 else {
+      throw ValidationError("--dims must be 2 or 3 (got \(dims)).")
+    }
+    guard threads >= 1 else {
+      throw ValidationError("--threads must be at least 1 (got \(threads)).")
+    }
   }
 
   func run() throws {
     ThreadBudget.configure(threads: threads)
-    let (config, source) = try modelConfig(preset: preset, file: self.config, dims: dims, classes: classes)
+    let (config, source) = try modelConfig(
+      preset: preset, file: self.config, dims: dims, classes: classes)
     var names: [String]? = nil
     if let labels {
       let list = try readLabelsFile(labels)
@@ -69,7 +82,13 @@ struct InitCommand: ParsableCommand {
       names = list
     }
     let model = VCoSwinModel(config: config, seed: seed)
-    try model.save(to: out, labels: names, provenance: "init \(try configProvenance(preset: preset, file: self.config)) dims \(config.dims) seed \(seed)")
-    print("\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes")
+    try model.save(
+      to: out, labels: names,
+      provenance:
+        "init \(try configProvenance(preset: preset, file: self.config)) dims \(config.dims) seed \(seed)"
+    )
+    print(
+      "\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes"
+    )
   }
 }

@@ -5,7 +5,9 @@ import Models
 /// when one is given (the `config` object a checkpoint stores), with a head of `classes`
 /// outputs. Also returns how it was chosen, for provenance and messages (`preset nano`,
 /// `config arch.json`). Errors name the file.
-func modelConfig(preset: String?, file: String?, dims: Int, classes: Int) throws -> (ModelConfig, String) {
+func modelConfig(preset: String?, file: String?, dims: Int, classes: Int) throws -> (
+  ModelConfig, String
+) {
   guard let file else {
     let name = preset ?? ""
     return (try ModelConfig.preset(name, dims: dims, classes: classes), "preset \(name)")

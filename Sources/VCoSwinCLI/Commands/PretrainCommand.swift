@@ -26,22 +26,33 @@ struct PretrainCommand: ParsableCommand {
 
   @OptionGroup var training: TrainingArguments
 
-  @Option(help: "Model preset (nano, micro, tiny, small, base, swin-nano, swin-micro, …; all in the text above).")
+  @Option(
+    help:
+      "Model preset (nano, micro, tiny, small, base, swin-nano, swin-micro, …; all in the text above)."
+  )
   var preset = "micro"
 
-  @Option(help: "A model config JSON file (the `config` object a checkpoint stores) instead of --preset.")
+  @Option(
+    help: "A model config JSON file (the `config` object a checkpoint stores) instead of --preset.")
   var config: String?
 
   func run() throws {
     let labels = try training.labelNames()
-    let (config, source) = try modelConfig(preset: preset, file: self.config, dims: 2, classes: labels.count)
-    guard config.dims == 2 else { throw CommandFailure("\(source): is a video (dims 3) config; pretrain trains image models") }
+    let (config, source) = try modelConfig(
+      preset: preset, file: self.config, dims: 2, classes: labels.count)
+    guard config.dims == 2 else {
+      throw CommandFailure("\(source): is a video (dims 3) config; pretrain trains image models")
+    }
     let model = VCoSwinModel(config: config, seed: training.seed)
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
-      kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels, minArea: training.minArea)
+      kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels,
+      minArea: training.minArea)
     try training.run(
-      model: model, labels: labels, provenance: "pretrain \(try configProvenance(preset: preset, file: self.config)) on \(try fileProvenance(training.train)) seed \(training.seed)",
-      data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1), title: "image model")
+      model: model, labels: labels,
+      provenance:
+        "pretrain \(try configProvenance(preset: preset, file: self.config)) on \(try fileProvenance(training.train)) seed \(training.seed)",
+      data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: 1),
+      title: "image model")
   }
 }

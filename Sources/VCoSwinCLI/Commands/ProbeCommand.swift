@@ -27,7 +27,9 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: "A clip list (`path label` lines); probes every file it names.")
   var list: String?
 
-  @Option(help: "Labels file of --list's name labels: one class name per line (integer labels need none).")
+  @Option(
+    help: "Labels file of --list's name labels: one class name per line (integer labels need none)."
+  )
   var labels: String?
 
   @Flag(help: "One JSON object per file per line.")

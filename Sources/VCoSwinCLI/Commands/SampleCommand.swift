@@ -78,8 +78,10 @@ struct SampleCommand: ParsableCommand {
 
   func validate() throws {
     for (name, value, limit) in [
-      ("--clip-len", clipLen, DataOptions.maxClipLength), ("--interval", interval, DataOptions.maxFrameInterval),
-      ("--clips", clips, InferenceLimits.maxClips), ("--size", size, DataOptions.maxSize), ("--threads", threads, 1024),
+      ("--clip-len", clipLen, DataOptions.maxClipLength),
+      ("--interval", interval, DataOptions.maxFrameInterval),
+      ("--clips", clips, InferenceLimits.maxClips), ("--size", size, DataOptions.maxSize),
+      ("--threads", threads, 1024),
     ] {
       if value < 1 { throw ValidationError("\(name) must be at least 1 (got \(value)).") }
       if value > limit { throw ValidationError("\(name) must be at most \(limit) (got \(value)).") }
@@ -89,7 +91,8 @@ struct SampleCommand: ParsableCommand {
     let views = crop == .three ? 3 : 1
     let bytes = [clips, views, 3, clipLen, size, size].reduce(4, saturatingProduct)
     do {
-      try MemoryBudget.check(bytes, what: "sample of \(clips)×\(views) views of \(clipLen)×\(size)² frames")
+      try MemoryBudget.check(
+        bytes, what: "sample of \(clips)×\(views) views of \(clipLen)×\(size)² frames")
     } catch {
       throw ValidationError("\(error)")
     }
@@ -138,7 +141,8 @@ struct SampleCommand: ParsableCommand {
         }
       }
       let captions = batch.indices.map { $0.map(String.init) }
-      try ImageFile.write(ContactSheet.render(rows: rows, captions: captions, rowLabels: labels), to: sheet)
+      try ImageFile.write(
+        ContactSheet.render(rows: rows, captions: captions, rowLabels: labels), to: sheet)
       print("\(sheet): \(batch.count) rows of \(batch.frames) frames")
     }
   }

@@ -57,7 +57,8 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "Width and height in pixels (at least 16).")
   var size = 64
 
-  @Option(help: "Clip codec of the Matroska files: mpeg4 (small, lossy at --quality) or ffv1 (lossless).")
+  @Option(
+    help: "Clip codec of the Matroska files: mpeg4 (small, lossy at --quality) or ffv1 (lossless).")
   var codec: SynthCodec = .mpeg4
 
   @Option(help: "MPEG-4 quantiser, 2 (best) to 31 (smallest files).")
@@ -66,9 +67,10 @@ struct SynthCommand: ParsableCommand {
   @Option(help: "Save one frame as PNG (images_*.txt) for every Nth clip.")
   var imageEvery = 1
 
-  @Option(help: ArgumentHelp(
-    "Instead of the dataset: one long video of about this many seconds, segments of 2–4 clips of one motion each (long.mkv, long-truth.txt for `timeline --truth`).",
-    valueName: "seconds"))
+  @Option(
+    help: ArgumentHelp(
+      "Instead of the dataset: one long video of about this many seconds, segments of 2–4 clips of one motion each (long.mkv, long-truth.txt for `timeline --truth`).",
+      valueName: "seconds"))
   var long: Double?
 
   func validate() throws {
@@ -91,12 +93,15 @@ struct SynthCommand: ParsableCommand {
       let folder = URL(fileURLWithPath: out)
       do {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try video.truthText.write(to: folder.appendingPathComponent("long-truth.txt"), atomically: true, encoding: .utf8)
+        try video.truthText.write(
+          to: folder.appendingPathComponent("long-truth.txt"), atomically: true, encoding: .utf8)
       } catch {
         throw CommandFailure("\(out): cannot write (\(error.localizedDescription))")
       }
       try video.render(to: folder.appendingPathComponent("long.mkv").path)
-      print("\(out)/long.mkv: \(video.frameCount) frames at \(size)x\(size), \(video.motions.count) segments (long-truth.txt)")
+      print(
+        "\(out)/long.mkv: \(video.frameCount) frames at \(size)x\(size), \(video.motions.count) segments (long-truth.txt)"
+      )
       return
     }
     var dataset = SynthDataset()

@@ -15,16 +15,23 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Validation list.")
   var val: String
 
-  @Option(help: "Labels file: one class name per line (default: class_0, class_1, … from the lists).")
+  @Option(
+    help: "Labels file: one class name per line (default: class_0, class_1, … from the lists).")
   var labels: String?
 
-  @Option(help: "Output folder: metrics.jsonl, curves.svg, last.safetensors, best.safetensors. A folder that holds an earlier run is refused unless --resume or --overwrite is given.")
+  @Option(
+    help:
+      "Output folder: metrics.jsonl, curves.svg, last.safetensors, best.safetensors. A folder that holds an earlier run is refused unless --resume or --overwrite is given."
+  )
   var out: String
 
   @Option(help: "Epochs.")
   var epochs = 10
 
-  @Option(help: "Samples per forward pass (per process under mpirun: the effective batch is processes × batch size × accumulate).")
+  @Option(
+    help:
+      "Samples per forward pass (per process under mpirun: the effective batch is processes × batch size × accumulate)."
+  )
   var batchSize = 8
 
   @Option(help: "Forward passes per optimizer step (gradient accumulation).")
@@ -54,10 +61,16 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Training crop: the least fraction of the frame area kept.")
   var minArea = 0.5
 
-  @Flag(help: "Flip training samples horizontally at random (not for left/right motion classes without --flip-map).")
+  @Flag(
+    help:
+      "Flip training samples horizontally at random (not for left/right motion classes without --flip-map)."
+  )
   var flip = false
 
-  @Option(help: "Class pairs a horizontal flip swaps, as a=b,c=d (names or numbers), e.g. move_left=move_right,rotate_clockwise=rotate_anticlockwise; turns --flip on.")
+  @Option(
+    help:
+      "Class pairs a horizontal flip swaps, as a=b,c=d (names or numbers), e.g. move_left=move_right,rotate_clockwise=rotate_anticlockwise; turns --flip on."
+  )
   var flipMap: String?
 
   @Option(help: "Seed of the run (sampling, augmentation, drop path).")
@@ -66,7 +79,10 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Decoding threads.")
   var workers = 1
 
-  @Option(help: "Threads for the model (BLAS and parallel loops); by default the cores, divided among the processes mpirun starts on this machine.")
+  @Option(
+    help:
+      "Threads for the model (BLAS and parallel loops); by default the cores, divided among the processes mpirun starts on this machine."
+  )
   var threads = defaultTrainingThreads()
 
   @Flag(
@@ -79,34 +95,52 @@ struct TrainingArguments: ParsableArguments {
   @Flag(help: "Continue from OUT/last.safetensors.")
   var resume = false
 
-  @Flag(help: "Start a new run in an --out folder that holds an earlier one, removing its metrics.jsonl, curves.svg, last.safetensors and best.safetensors first.")
+  @Flag(
+    help:
+      "Start a new run in an --out folder that holds an earlier one, removing its metrics.jsonl, curves.svg, last.safetensors and best.safetensors first."
+  )
   var overwrite = false
 
   @Flag(help: "No progress bars or progress lines.")
   var quiet = false
 
-  @Option(help: "Under mpirun: megabytes of gradients per all-reduce bucket, each started as soon as backward has finished it.")
+  @Option(
+    help:
+      "Under mpirun: megabytes of gradients per all-reduce bucket, each started as soon as backward has finished it."
+  )
   var allreduceBucketMB = 25.0
 
-  @Option(help: ArgumentHelp("Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
+  @Option(
+    help: ArgumentHelp(
+      "Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
   var progressInterval = ProgressBar.defaultLineInterval
 
   func validate() throws {
     for (name, v, limit) in [
-      ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096), ("--accumulate", accumulate, 4096),
-      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64), ("--threads", threads, 1024),
+      ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096),
+      ("--accumulate", accumulate, 4096),
+      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64),
+      ("--threads", threads, 1024),
     ] {
       if v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
       if v > limit { throw ValidationError("\(name) must be at most \(limit) (got \(v)).") }
     }
-    if let lr, !(lr > 0 && lr <= 10) { throw ValidationError("--lr must be in (0, 10] (got \(lr)).") }
-    guard (0..<1).contains(labelSmoothing) else { throw ValidationError("--label-smoothing must be in [0, 1).") }
-    guard minArea > 0 && minArea <= 1 else { throw ValidationError("--min-area must be in (0, 1].") }
+    if let lr, !(lr > 0 && lr <= 10) {
+      throw ValidationError("--lr must be in (0, 10] (got \(lr)).")
+    }
+    guard (0..<1).contains(labelSmoothing) else {
+      throw ValidationError("--label-smoothing must be in [0, 1).")
+    }
+    guard minArea > 0 && minArea <= 1 else {
+      throw ValidationError("--min-area must be in (0, 1].")
+    }
     guard !(resume && overwrite) else {
-      throw ValidationError("give one of --resume (continue the run in --out) and --overwrite (replace it).")
+      throw ValidationError(
+        "give one of --resume (continue the run in --out) and --overwrite (replace it).")
     }
     guard allreduceBucketMB > 0, allreduceBucketMB <= 65_536 else {
-      throw ValidationError("--allreduce-bucket-mb must be in (0, 65536] (got \(allreduceBucketMB)).")
+      throw ValidationError(
+        "--allreduce-bucket-mb must be in (0, 65536] (got \(allreduceBucketMB)).")
     }
     guard progressInterval > 0, progressInterval <= 86_400 else {
       throw ValidationError("--progress-interval must be in (0, 86400] seconds.")
@@ -120,7 +154,9 @@ struct TrainingArguments: ParsableArguments {
     for path in [train, val] {
       let list = try ClipList(contentsOf: path, skipBadLines: true)
       // Names without a labels file: one error listing them, not a warning per line.
-      if let message = ListDataset.unknownLabels(in: list, classes: 0, source: nil) { throw CommandFailure(message) }
+      if let message = ListDataset.unknownLabels(in: list, classes: 0, source: nil) {
+        throw CommandFailure(message)
+      }
       top = Swift.max(top, list.entries.map(\.label).max() ?? -1)
     }
     guard top >= 0 else { throw CommandFailure("\(train): no entries with labels") }
@@ -157,7 +193,8 @@ struct TrainingArguments: ParsableArguments {
   /// rank is printed (prefixed with the rank, except on rank 0) and stops the whole job
   /// (`MPI_Abort`, exit status 1), so no rank waits for one that has given up.
   func run(
-    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions, options: TrainOptions,
+    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
+    options: TrainOptions,
     title: String
   ) throws {
     let world = Communicator.world
@@ -185,26 +222,30 @@ struct TrainingArguments: ParsableArguments {
   }
 
   private func train(
-    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions, options: TrainOptions,
+    model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
+    options: TrainOptions,
     title: String, world: Communicator
   ) throws {
     ThreadBudget.configure(threads: threads)
     let sizes = Array(data.sampleShape.dropFirst())
     try MemoryBudget.check(
       model.config.trainingBytes(batch: batchSize, input: sizes),
-      what: "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
+      what:
+        "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
     let folder = URL(fileURLWithPath: out)
     // Rank 0 owns the output folder (other hosts may not even see it).
     let earlier = world.isRoot ? Trainer.existingRunFiles(in: folder) : []
     if !earlier.isEmpty && !resume && !overwrite {
       throw CommandFailure(
-        "--out \(out): holds an earlier run (\(earlier.joined(separator: ", "))); continue it with --resume, replace it with --overwrite, or give another --out")
+        "--out \(out): holds an earlier run (\(earlier.joined(separator: ", "))); continue it with --resume, replace it with --overwrite, or give another --out"
+      )
     }
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
     let trainSet: ListDataset
     let valSet: ListDataset
     do {
-      trainSet = try ListDataset(listPath: train, labels: labels, options: data, labelsSource: source)
+      trainSet = try ListDataset(
+        listPath: train, labels: labels, options: data, labelsSource: source)
       valSet = try ListDataset(listPath: val, labels: labels, options: data, labelsSource: source)
     } catch let error as TrainingError {
       throw CommandFailure(error.message)
@@ -214,10 +255,15 @@ struct TrainingArguments: ParsableArguments {
         do {
           try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         } catch {
-          throw CommandFailure("\(folder.appendingPathComponent(name).path): cannot remove it (--overwrite): \((error as NSError).localizedDescription)")
+          throw CommandFailure(
+            "\(folder.appendingPathComponent(name).path): cannot remove it (--overwrite): \((error as NSError).localizedDescription)"
+          )
         }
       }
-      if !earlier.isEmpty { FileHandle.standardError.write(Data("--overwrite: removed \(earlier.joined(separator: ", ")) from \(out)\n".utf8)) }
+      if !earlier.isEmpty {
+        FileHandle.standardError.write(
+          Data("--overwrite: removed \(earlier.joined(separator: ", ")) from \(out)\n".utf8))
+      }
     }
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
@@ -229,8 +275,11 @@ struct TrainingArguments: ParsableArguments {
     let history = try trainer.run(resume: resume)
     guard world.isRoot else { return }
     let best = history.map(\.valTop1).max() ?? 0
-    print(String(format: "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
-                 title, history.count, best, Date().timeIntervalSince(started), out, out, out))
+    print(
+      String(
+        format:
+          "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
+        title, history.count, best, Date().timeIntervalSince(started), out, out, out))
   }
 }
 
@@ -241,11 +290,15 @@ func readLabelsFile(_ value: String) throws -> [String] {
   if !FileManager.default.fileExists(atPath: value, isDirectory: &isFolder) {
     if value.contains(",") {
       throw CommandFailure(
-        "--labels \(value): no such file; --labels takes a labels file (one class name per line), not a comma list: write the names to a file, one per line")
+        "--labels \(value): no such file; --labels takes a labels file (one class name per line), not a comma list: write the names to a file, one per line"
+      )
     }
     throw CommandFailure("--labels \(value): no such file (a labels file: one class name per line)")
   }
-  if isFolder.boolValue { throw CommandFailure("--labels \(value): is a folder, not a labels file (one class name per line)") }
+  if isFolder.boolValue {
+    throw CommandFailure(
+      "--labels \(value): is a folder, not a labels file (one class name per line)")
+  }
   do {
     return try ClipList.labelNames(contentsOf: value)
   } catch let error as ListError {
