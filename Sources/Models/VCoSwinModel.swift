@@ -224,6 +224,8 @@ public final class VCoSwinModel {
       if layer === pool { features = x }
     }
     let logits = x
+    // The last block's intermediates are still in the shared workspace: no need to replay it.
+    if training && recomputeActivations { blocks.last?.last?.keepLastForward() }
     trainedForward = training
     if !training, let bad = (0..<logits.count).first(where: { !logits.pointer[$0].isFinite }) {
       throw ModelInputError(

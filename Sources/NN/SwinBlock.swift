@@ -113,6 +113,11 @@ public final class SwinBlock: Layer {
     drop2.bindTransient(output: t1, inputGradient: t0)
   }
 
+  /// Recompute mode: backward uses the intermediates of the last forward as they are, without
+  /// running the forward again. Valid only when nothing has written the shared workspace since
+  /// (the model calls it for its last block, whose backward comes first).
+  public func keepLastForward() { replay = nil }
+
   /// Binds the inference intermediates (the model shares one set between its blocks).
   public func bindInference(_ buffers: Buffers) { workspace = BlockWorkspace(buffers) }
 
