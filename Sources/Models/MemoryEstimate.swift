@@ -68,10 +68,17 @@ extension ModelConfig {
   /// sizes `sizes`, saturating at `Int.max`: every block keeps about 14 values per token and
   /// channel (x, two LayerNorms, qkv, the attention output, the MLP hidden before and after
   /// GELU), stage i holding `N₀/4^i` tokens of `2^i·C₀` channels; plus the inference estimate
-  /// and AdamW's two moments. A floor rather than a bound: it refuses only what cannot fit.
-  public func trainingBytes(batch: Int, input sizes: [Int]) -> Int {
-    // Σ_i depth_i · 14 / 2^i values per stage-0 token and per C₀, times 16 to stay integral.
-    let perToken16 = depths.enumerated().reduce(0) { $0 + ($1.element * 14 * 16) >> $1.offset }
+  /// and AdamW's two moments. With `recompute` (activation recompute per block) every block
+  /// keeps only its input (1 value per token and channel) and one block's 14 live at a time
+  /// (the largest, of stage 0). A floor rather than a bound: it refuses only what cannot fit.
+  public func trainingBytes(batch: Int, input sizes: [Int], recompute: Bool = false) -> Int {
+    // Σ_i depth_i · v / 2^i values per stage-0 token and per C₀ (v = 14 kept per block, or 1
+    // with recompute, plus 14 for the one block replayed), times 16 to stay integral.
+    let perBlock = recompute ? 1 : 14
+    let perToken16 =
+      depths.enumerated().reduce(recompute ? 14 * 16 : 0) {
+        $0 + ($1.element * perBlock * 16) >> $1.offset
+      }
     let kept =
       [batch, embeddedTokens(input: sizes), embedDim, perToken16].reduce(1, saturatingProduct) / 16
     let moments = saturatingProduct(parameterCount, 2)

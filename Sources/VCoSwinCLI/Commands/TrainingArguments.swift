@@ -229,7 +229,8 @@ struct TrainingArguments: ParsableArguments {
     ThreadBudget.configure(threads: threads)
     let sizes = Array(data.sampleShape.dropFirst())
     try MemoryBudget.check(
-      model.config.trainingBytes(batch: batchSize, input: sizes),
+      model.config.trainingBytes(
+        batch: batchSize, input: sizes, recompute: options.recomputeActivations),
       what:
         "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
     let folder = URL(fileURLWithPath: out)
