@@ -51,16 +51,7 @@ struct AllReduceBench: ParsableCommand {
     guard bucketMB > 0 else { throw ValidationError("--bucket-mb must be positive.") }
   }
 
-  func run() throws {
-    let world = Communicator.world
-    do {
-      try measure(world)
-      world.finalize()
-    } catch {
-      FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-      world.abort(code: 1)
-    }
-  }
+  func run() throws { runAsJob(measure) }
 
   private func measure(_ world: Communicator) throws {
     let count: Int
@@ -176,16 +167,7 @@ struct DataParallelStepBench: ParsableCommand {
     guard bucketMB > 0 else { throw ValidationError("--bucket-mb must be positive.") }
   }
 
-  func run() throws {
-    let world = Communicator.world
-    do {
-      try measure(world)
-      world.finalize()
-    } catch {
-      FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-      world.abort(code: 1)
-    }
-  }
+  func run() throws { runAsJob(measure) }
 
   private func measure(_ world: Communicator) throws {
     ThreadBudget.configure(threads: threads)
@@ -237,5 +219,18 @@ struct DataParallelStepBench: ParsableCommand {
         format:
           "  step %.3f s (median %.3f s), %.2f samples/s over all processes; all-reduce wait after backward %.3f s (median)",
         best, median, Double(batch * world.size) / median, wait))
+  }
+}
+
+/// Runs `body` as this process's part of the job: MPI is finalized after it; an error is
+/// printed and stops every process of the job (`Communicator.abort`).
+private func runAsJob(_ body: (Communicator) throws -> Void) {
+  let world = Communicator.world
+  do {
+    try body(world)
+    world.finalize()
+  } catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    world.abort(code: 1)
   }
 }

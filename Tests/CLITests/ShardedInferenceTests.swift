@@ -23,16 +23,9 @@ final class ShardedInferenceTests: XCTestCase {
     try run(vcoswinBinary(near: Bundle(for: Self.self).bundleURL).path, arguments)
   }
 
-  /// `mpirun -np 2 vcoswin arguments…`; skips the test when `mpirun` is not installed.
+  /// `mpirun -np 2 vcoswin arguments…`; fails when `mpirun` is not installed.
   func sharded(_ arguments: [String]) throws -> CLIRun {
-    let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(
-      separator: ":"
-    )
-    .map { "\($0)/mpirun" }
-    guard let mpirun = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-    else {
-      throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin; make test installs it)")
-    }
+    let mpirun = try mpirunPath()
     let binary = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL).path
     return try run(
       mpirun,
