@@ -91,8 +91,11 @@ func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [
 }
 
 /// Seconds the GEMMs of `list` take, each distinct shape timed alone (fastest of `repeats`
-/// after one warm-up call) and multiplied by how often it occurs.
-func timeGemms(_ list: [GemmShape], repeats: Int = 3, clock: BenchClock) -> Double {
+/// after one warm-up call) and multiplied by how often it occurs. With `report`, prints each
+/// shape's count, total milliseconds and GFLOP/s, slowest total first.
+func timeGemms(
+  _ list: [GemmShape], repeats: Int = 3, clock: BenchClock, report: Bool = false
+) -> Double {
   var counts: [GemmShape: Int] = [:]
   for g in list { counts[g, default: 0] += 1 }
   // Operands sized for the largest shape: a [batch, M, K], b [batch, K, N], c [batch, M, N].
@@ -103,6 +106,7 @@ func timeGemms(_ list: [GemmShape], repeats: Int = 3, clock: BenchClock) -> Doub
   let bm = Tensor(shape: [Swift.max(bCount, 1)], repeating: 0.25)
   let cm = Tensor(zeros: [Swift.max(cCount, 1)])
   var total = 0.0
+  var lines: [(seconds: Double, text: String)] = []
   for (g, count) in counts {
     let lda = g.transA ? g.m : g.k
     let ldb = g.transB ? g.k : g.n
@@ -120,6 +124,16 @@ func timeGemms(_ list: [GemmShape], repeats: Int = 3, clock: BenchClock) -> Doub
       best = Swift.min(best, clock.seconds() - start)
     }
     total += best * Double(count)
+    let op = (g.transA ? "T" : "N") + (g.transB ? "T" : "N")
+    let text =
+      "    \(op) m \(g.m) n \(g.n) k \(g.k) ×\(g.batch), \(count) per step: "
+      + "\(String(format: "%.1f", best * Double(count) * 1000)) ms, "
+      + "\(String(format: "%.1f", g.flops / best / 1e9)) GFLOP/s"
+    lines.append((best * Double(count), text))
+  }
+  if report {
+    print("  GEMM shapes timed alone, slowest total first:")
+    for line in lines.sorted(by: { $0.seconds > $1.seconds }) { print(line.text) }
   }
   return total
 }

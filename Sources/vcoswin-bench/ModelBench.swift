@@ -117,7 +117,7 @@ struct ModelBench: ParsableCommand {
     let sgemm = sgemmGFlops()
     // The case's own GEMMs timed alone: the time a step would take if it were nothing else.
     let gemms = try modelGemms(model, shape: shape, training: training)
-    let gemmSeconds = timeGemms(gemms, clock: clock)
+    let gemmSeconds = timeGemms(gemms, clock: clock, report: profile && !json)
     let gflops = flops / best * 1e-9
     let samplesPerSecond = Double(shape[0]) / best
     if profile && !json { printProfile(stepSeconds: times.reduce(0, +) / Double(times.count)) }
