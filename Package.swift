@@ -33,12 +33,15 @@ let package = Package(
       name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
     // Libraries, one job each.
-    .target(name: "Compute", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+    .target(
+      name: "Compute", dependencies: ["COpenBLAS", "CGemm"], swiftSettings: numericSettings),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
     .target(
       name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
       swiftSettings: numericSettings),
+    // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
+    .target(name: "CGemm"),
     // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
     .target(name: "CAttention"),
     .target(

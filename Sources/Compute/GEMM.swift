@@ -1,4 +1,29 @@
+import CGemm
 import COpenBLAS
+
+/// The kernel behind `gemm`.
+public enum GEMMKernel: String, Sendable, CaseIterable {
+  /// OpenBLAS's `cblas_sgemm`, threaded by OpenBLAS outside parallel regions.
+  case openBLAS = "openblas"
+  /// The package's AVX-512 kernel (`CGemm`), split over the thread budget by `gemm` itself, by
+  /// whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
+  /// however the work is split, so its results do not depend on the thread count.
+  case avx512
+
+  /// Whether this CPU runs the kernel.
+  public var isAvailable: Bool {
+    switch self {
+    case .openBLAS: return true
+    case .avx512: return GEMMKernel.hasAVX512
+    }
+  }
+
+  private static let hasAVX512 = vcoswin_sgemm_available() == 1
+
+  /// What `gemm` uses: `.avx512` where the CPU has it, else `.openBLAS`. Benchmarks switch it
+  /// to compare both in one process; change it only while no `gemm` runs.
+  nonisolated(unsafe) public static var current: GEMMKernel = hasAVX512 ? .avx512 : .openBLAS
+}
 
 /// Matrix transposition flag for `gemm`.
 public enum Transpose: Sendable {
@@ -6,23 +31,88 @@ public enum Transpose: Sendable {
   var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
-/// `C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C`, row-major, through `cblas_sgemm`.
+/// `C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C`, row-major, through the kernel
+/// `GEMMKernel.current` names.
 ///
 /// `op(A)` is `A` (stored `[M, lda]`) or `Aᵀ` (A stored `[K, lda]`); likewise `B`.
-/// `lda`, `ldb`, `ldc` are row strides in elements. `beta = 1` accumulates (backward passes).
+/// `lda`, `ldb`, `ldc` are row strides in elements. `beta = 1` accumulates (backward passes);
+/// C is not read when `beta = 0`. Outside a parallel region the product runs on the whole
+/// thread budget; inside one, on the calling thread.
 public func gemm(
   _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
   if m == 0 || n == 0 { return }
-  if k == 0 {
+  if k == 0 || alpha == 0 {
     scaleInPlace(c, m: m, n: n, ldc: ldc, beta: beta)
     return
   }
+  if GEMMKernel.current == .avx512 {
+    packageGemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc)
+  } else {
+    openBLASGemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc)
+  }
+}
+
+private func openBLASGemm(
+  _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
   cblas_sgemm(
     CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// `gemm` on the package's kernel, split over the thread budget outside parallel regions:
+/// by rows when there are many (each part packs all of B) or too few columns to share, else
+/// by columns (each part packs only its columns of B, which pays at a few hundred rows).
+/// Products under about a million multiply-adds per thread run as one call.
+private func packageGemm(
+  _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  let (ta, tb) = (transA == .transposed, transB == .transposed)
+  /// C[rows, cols] of this call; falls back to OpenBLAS when the kernel's packing buffer
+  /// cannot be allocated.
+  func run(_ rows: Range<Int>, _ cols: Range<Int>) {
+    if rows.isEmpty || cols.isEmpty { return }
+    let ap = a + (ta ? rows.lowerBound : rows.lowerBound * lda)
+    let bp = b + (tb ? cols.lowerBound * ldb : cols.lowerBound)
+    let cp = c + rows.lowerBound * ldc + cols.lowerBound
+    let done = vcoswin_sgemm_avx512(
+      ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
+    if done == 0 {
+      openBLASGemm(
+        transA, transB, m: rows.count, n: cols.count, k: k, alpha: alpha, a: ap, lda: lda,
+        b: bp, ldb: ldb, beta: beta, c: cp, ldc: ldc)
+    }
+  }
+  let parts = ThreadBudget.inParallelRegion ? 1 : ThreadBudget.threads
+  let (strip, panel) = (14, 32)
+  let strips = (m + strip - 1) / strip
+  let panels = (n + panel - 1) / panel
+  if parts <= 1 || m * n * k < parts << 20 || (strips < parts && panels < 2 * parts) {
+    run(0..<m, 0..<n)
+  } else if m >= 512 * parts || panels < 2 * parts {
+    parallelFor(parts) { w in
+      run(
+        Swift.min(m, strips * w / parts * strip)..<Swift.min(m, strips * (w + 1) / parts * strip),
+        0..<n)
+    }
+  } else {
+    parallelFor(parts) { w in
+      run(
+        0..<m,
+        Swift.min(n, panels * w / parts * panel)..<Swift.min(n, panels * (w + 1) / parts * panel))
+    }
+  }
 }
 
 func scaleInPlace(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, beta: Float) {

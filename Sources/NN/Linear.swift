@@ -91,10 +91,12 @@ let linearRowGrain = 256
 /// `dX[R,I] = dY[R,O] · W[O,I]` (overwritten; skipped when `dx` is nil),
 /// `dW[O,I] += dY[R,O]ᵀ · X[R,I]`, `db[O] += Σ_r dY[r,:]` (skipped when `dBias` is nil).
 ///
-/// With `scratch` room for `k ≥ 1` partials `[O, I]` and at least two threads, dW is split
-/// over row ranges, one single-threaded GEMM per thread (faster than one multi-threaded GEMM
-/// whose inner dimension is R), partials summed in order (deterministic for a given thread
-/// count). `linearWeightGradientScratchCount` gives the size for the thread budget.
+/// On the package's GEMM kernel dW is one `gemm`, split by its output rows or columns (each
+/// element summed over R in one order, whatever the thread count). On OpenBLAS, with `scratch`
+/// room for `k ≥ 1` partials `[O, I]` and at least two threads, dW is split over row ranges,
+/// one single-threaded GEMM per thread (faster than one OpenBLAS-threaded GEMM whose inner
+/// dimension is R), partials summed in order (deterministic for a given thread count).
+/// `linearWeightGradientScratchCount` gives the size for the thread budget.
 public func linearBackward(
   dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
@@ -130,11 +132,13 @@ public func linearBackward(
   if let dBias { columnSumAccumulate(dBias, dy, rows: r, cols: o) }
 }
 
-/// Floats of scratch that lets `linearBackward` split dW over `threads` threads.
+/// Floats of scratch that lets `linearBackward` split dW over `threads` threads (none on the
+/// package's GEMM kernel, which splits dW without partials).
 public func linearWeightGradientScratchCount(
   inFeatures: Int, outFeatures: Int, threads: Int = ThreadBudget.threads
 ) -> Int {
-  Swift.max(0, threads - 1) * inFeatures * outFeatures
+  if GEMMKernel.current == .avx512 { return 0 }
+  return Swift.max(0, threads - 1) * inFeatures * outFeatures
 }
 
 /// Naive reference for `linearForward`: plain loops, Double accumulation.
