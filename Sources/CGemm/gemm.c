@@ -15,7 +15,8 @@
 // Loops: for each K block (KC), for each block of NCP panels (pack B), for each MR-row strip of
 // A (kept in L1 across the panels), for each NR-column panel: one tile
 //   acc[r][j] = Σ_{p in block} op(A)[i+r, p] · op(B)[p, j0+j],
-//   C = alpha·acc + beta·C (first block, C not read when beta = 0) or C += alpha·acc (others).
+//   C = alpha·acc + beta·C + bias (first block, C not read when beta = 0) or C += alpha·acc
+//   (others).
 #include "CGemm.h"
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -39,7 +40,7 @@ int vcoswin_sgemm_available(void) {
 // a[p·lda + r] (AT = 1); bp [kc, NR]; c [R, ≤ 32] with `cols` valid columns.
 AVX512 INLINE void tile(const int R, const int AT, long kc, const float *a, long lda,
                         const float *bp, float *c, long ldc, long cols, float alpha, int first,
-                        float beta) {
+                        float beta, const float *bias) {
   // Every loop over r is unrolled (R is a constant in each specialisation), so that acc stays
   // in registers.
   __m512 acc[MR][2];
@@ -64,6 +65,9 @@ AVX512 INLINE void tile(const int R, const int AT, long kc, const float *a, long
   const __mmask16 m1 =
       cols >= 32 ? 0xFFFF : (cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0);
   const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+  const int add_bias = first && bias;
+  const __m512 bias0 = add_bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 bias1 = add_bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 #pragma clang loop unroll(full)
   for (int r = 0; r < R; r++) {
     float *cr = c + r * ldc;
@@ -75,32 +79,37 @@ AVX512 INLINE void tile(const int R, const int AT, long kc, const float *a, long
       v0 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(m0, cr), v0);
       v1 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(m1, cr + 16), v1);
     }
+    if (add_bias) {
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+    }
     _mm512_mask_storeu_ps(cr, m0, v0);
     _mm512_mask_storeu_ps(cr + 16, m1, v1);
   }
 }
 
 // A tile of R rows, R a run-time value: one specialised loop per row count.
-#define VCOSWIN_TILE_ROWS(AT)                                                                \
-  switch (R) {                                                                               \
-  case 14: tile(14, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;           \
-  case 13: tile(13, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;           \
-  case 12: tile(12, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;           \
-  case 11: tile(11, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;           \
-  case 10: tile(10, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;           \
-  case 9: tile(9, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 8: tile(8, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 7: tile(7, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 6: tile(6, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 5: tile(5, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 4: tile(4, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 3: tile(3, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  case 2: tile(2, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;             \
-  default: tile(1, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta); break;            \
+#define VCOSWIN_TILE_ROWS(AT)                                                                      \
+  switch (R) {                                                                                     \
+  case 14: tile(14, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;            \
+  case 13: tile(13, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;            \
+  case 12: tile(12, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;            \
+  case 11: tile(11, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;            \
+  case 10: tile(10, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;            \
+  case 9: tile(9, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 8: tile(8, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 7: tile(7, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 6: tile(6, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 5: tile(5, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 4: tile(4, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 3: tile(3, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  case 2: tile(2, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;              \
+  default: tile(1, AT, kc, a, lda, bp, c, ldc, cols, alpha, first, beta, bias); break;             \
   }
 
 AVX512 static void tile_rows(int R, int AT, long kc, const float *a, long lda, const float *bp,
-                             float *c, long ldc, long cols, float alpha, int first, float beta) {
+                             float *c, long ldc, long cols, float alpha, int first, float beta,
+                             const float *bias) {
   if (AT) {
     VCOSWIN_TILE_ROWS(1)
   } else {
@@ -183,7 +192,7 @@ static float *pack_buffer(void) {
 
 AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
                                 const float *a, long lda, const float *b, long ldb, float beta,
-                                float *c, long ldc) {
+                                const float *bias, float *c, long ldc) {
   float *bp = pack_buffer();
   if (!bp) return 0;
   float ap[KC * MR] __attribute__((aligned(64)));  // [KC, MR]: one strip of Aᵀ
@@ -214,7 +223,7 @@ AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k
         for (long q = 0; q < nq; q++) {
           const long j0 = (q0 + q) * NR;
           tile_rows(rows, trans_a, kc, as, las, bp + q * kc * NR, c + i * ldc + j0, ldc, n - j0,
-                    alpha, first, beta);
+                    alpha, first, beta, bias ? bias + j0 : NULL);
         }
       }
     }
@@ -227,10 +236,10 @@ AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k
 int vcoswin_sgemm_available(void) { return 0; }
 
 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
-                         const float *a, long lda, const float *b, long ldb, float beta, float *c,
-                         long ldc) {
+                         const float *a, long lda, const float *b, long ldb, float beta,
+                         const float *bias, float *c, long ldc) {
   (void)trans_a; (void)trans_b; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-  (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+  (void)b; (void)ldb; (void)beta; (void)bias; (void)c; (void)ldc;
   return 0;
 }
 

@@ -36,26 +36,44 @@ public enum Transpose: Sendable {
 ///
 /// `op(A)` is `A` (stored `[M, lda]`) or `Aᵀ` (A stored `[K, lda]`); likewise `B`.
 /// `lda`, `ldb`, `ldc` are row strides in elements. `beta = 1` accumulates (backward passes);
-/// C is not read when `beta = 0`. Outside a parallel region the product runs on the whole
-/// thread budget; inside one, on the calling thread.
+/// C is not read when `beta = 0`. With `bias` (`[N]`), `bias` is added to every row of C (a
+/// linear layer's `y = x·Wᵀ + b` in one pass on the package's kernel). Outside a parallel region
+/// the product runs on the whole thread budget; inside one, on the calling thread.
 public func gemm(
   _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+  beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
   if m == 0 || n == 0 { return }
   if k == 0 || alpha == 0 {
     scaleInPlace(c, m: m, n: n, ldc: ldc, beta: beta)
+    if let bias { addRows(c, bias, m: m, n: n, ldc: ldc) }
     return
   }
   if GEMMKernel.current == .avx512 {
     packageGemm(
       transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-      beta: beta, c: c, ldc: ldc)
+      beta: beta, bias: bias, c: c, ldc: ldc)
+  } else if let bias, beta == 0 {
+    // C ← bias on every row, then C += op(A)·op(B).
+    for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
+    openBLASGemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: 1, c: c, ldc: ldc)
   } else {
     openBLASGemm(
       transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
       beta: beta, c: c, ldc: ldc)
+    if let bias { addRows(c, bias, m: m, n: n, ldc: ldc) }
+  }
+}
+
+/// `c[i, j] += bias[j]` for `i < m`, `j < n` (row stride `ldc`).
+private func addRows(
+  _ c: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, m: Int, n: Int, ldc: Int
+) {
+  for i in 0..<m {
+    for j in 0..<n { c[i * ldc + j] += bias[j] }
   }
 }
 
@@ -76,7 +94,7 @@ private func openBLASGemm(
 private func packageGemm(
   _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
   alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  beta: Float, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
   let (ta, tb) = (transA == .transposed, transB == .transposed)
   /// C[rows, cols] of this call; falls back to OpenBLAS when the kernel's packing buffer
@@ -86,12 +104,15 @@ private func packageGemm(
     let ap = a + (ta ? rows.lowerBound : rows.lowerBound * lda)
     let bp = b + (tb ? cols.lowerBound * ldb : cols.lowerBound)
     let cp = c + rows.lowerBound * ldc + cols.lowerBound
+    let biasPart = bias.map { $0 + cols.lowerBound }
     let done = vcoswin_sgemm_avx512(
-      ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta, cp, ldc)
+      ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta, biasPart,
+      cp, ldc)
     if done == 0 {
       openBLASGemm(
         transA, transB, m: rows.count, n: cols.count, k: k, alpha: alpha, a: ap, lda: lda,
         b: bp, ldb: ldb, beta: beta, c: cp, ldc: ldc)
+      if let biasPart { addRows(cp, biasPart, m: rows.count, n: cols.count, ldc: ldc) }
     }
   }
   let parts = ThreadBudget.inParallelRegion ? 1 : ThreadBudget.threads

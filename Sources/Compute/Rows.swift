@@ -28,15 +28,6 @@ public func addElementwise(
   }
 }
 
-/// `dst[r, :] = row[:]` for every r: `dst [R, C]`, `row [C]`.
-public func broadcastRows(
-  _ dst: UnsafeMutablePointer<Float>, row: UnsafePointer<Float>, rows: Int, cols: Int
-) {
-  parallelChunks(rows, grain: Swift.max(1, 16384 / Swift.max(cols, 1))) { range in
-    for r in range { (dst + r * cols).update(from: row, count: cols) }
-  }
-}
-
 /// `dst[c] += Σ_r src[r, c]`: `src [R, C]`, `dst [C]`.
 ///
 /// Rows are split into a fixed number of chunks (so the result does not depend on the thread

@@ -254,12 +254,10 @@ public func convForward(
   let total = g.positions
   if total == 0 { return }
   convPackWeight(packed: packedWeight, weight: weight, g)
-  if let bias { broadcastRows(y, row: bias, rows: total, cols: o) }
-  let beta: Float = bias == nil ? 0 : 1
   if g.isPointwise {
     gemm(
       .none, .transposed, m: total, n: o, k: k, a: x, lda: k, b: packedWeight, ldb: k,
-      beta: beta, c: y, ldc: o)
+      bias: bias, c: y, ldc: o)
     return
   }
   let tile = g.tileRows
@@ -276,7 +274,7 @@ public func convForward(
       vol2col(col: myCol, x: x, g, positions: start..<(start + rows))
       gemm(
         .none, .transposed, m: rows, n: o, k: k, a: myCol, lda: k, b: packed, ldb: k,
-        beta: beta, c: y + start * o, ldc: o)
+        bias: bias, c: y + start * o, ldc: o)
       t += workers
     }
   }

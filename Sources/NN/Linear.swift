@@ -4,8 +4,8 @@
 //         I input features, O output features.
 // Buffers: x [R, I], W [O, I] (PyTorch layout), b [O], y [R, O].
 //
-// Forward: bias broadcast into y, then y += x·Wᵀ, one GEMM per row range (one range per
-// worker of the thread budget, or one for all rows when they are few).
+// Forward: y = x·Wᵀ + b, the bias added by the GEMM itself (`gemm`'s `bias`), one GEMM per row
+// range (one range per worker of the thread budget, or one for all rows when they are few).
 // Backward: dX = dY · W, dW += dYᵀ · X, db += Σ_r dY[r, :].
 
 import Compute
@@ -69,13 +69,9 @@ public func linearForward(
   if r == 0 || o == 0 { return }
   // Row ranges over the thread budget, one single-threaded GEMM each (see `linearRowGrain`).
   parallelChunks(r, grain: linearRowGrain) { range in
-    let (yr, xr) = (y + range.lowerBound * o, x + range.lowerBound * i)
-    if let bias {
-      for row in 0..<range.count { (yr + row * o).update(from: bias, count: o) }
-    }
     gemm(
-      .none, .transposed, m: range.count, n: o, k: i, a: xr, lda: i, b: weight, ldb: i,
-      beta: bias == nil ? 0 : 1, c: yr, ldc: o)
+      .none, .transposed, m: range.count, n: o, k: i, a: x + range.lowerBound * i, lda: i,
+      b: weight, ldb: i, bias: bias, c: y + range.lowerBound * o, ldc: o)
   }
 }
 

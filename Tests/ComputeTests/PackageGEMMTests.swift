@@ -137,3 +137,52 @@ final class PackageGEMMTests: XCTestCase {
     }
   }
 }
+
+extension PackageGEMMTests {
+  /// `gemm`'s `bias` (added to every row) on both kernels and at beta 0 and 1, against the
+  /// naive product plus the bias; on the package's kernel also split over threads.
+  func testBiasAddedToEveryRow() throws {
+    try requireKernel()
+    var rng = SeededRandom(seed: 23)
+    for (m, n, k) in [(5, 7, 3), (300, 100, 270), (1100, 70, 40)] {
+      let a = random(m * k, &rng), w = random(n * k, &rng), bias = random(n, &rng)
+      let c0 = random(m * n, &rng)
+      for beta: Float in [0, 1] {
+        var ref = c0
+        a.withUnsafeBufferPointer { ap in
+          w.withUnsafeBufferPointer { wp in
+            ref.withUnsafeMutableBufferPointer { cp in
+              naiveGemm(
+                .none, .transposed, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                b: wp.baseAddress!, ldb: k, beta: beta, c: cp.baseAddress!, ldc: n)
+            }
+          }
+        }
+        for i in 0..<m * n { ref[i] += bias[i % n] }
+        for kernel in GEMMKernel.allCases {
+          for threads in [1, 2] {
+            ThreadBudget.threads = threads
+            GEMMKernel.current = kernel
+            var c = c0
+            a.withUnsafeBufferPointer { ap in
+              w.withUnsafeBufferPointer { wp in
+                bias.withUnsafeBufferPointer { bp in
+                  c.withUnsafeMutableBufferPointer { cp in
+                    gemm(
+                      .none, .transposed, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                      b: wp.baseAddress!, ldb: k, beta: beta, bias: bp.baseAddress!,
+                      c: cp.baseAddress!, ldc: n)
+                  }
+                }
+              }
+            }
+            for i in 0..<m * n where !(abs(c[i] - ref[i]) <= 1e-6 * Float(k) + 1e-5 * abs(ref[i])) {
+              XCTFail("\(kernel) \(threads) threads beta \(beta) \(m)×\(n)×\(k) [\(i)]")
+              break
+            }
+          }
+        }
+      }
+    }
+  }
+}

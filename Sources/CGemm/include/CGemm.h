@@ -5,7 +5,8 @@
 /// 1 when this CPU runs vcoswin_sgemm_avx512 (AVX-512F/DQ with AVX2 and FMA), else 0.
 int vcoswin_sgemm_available(void);
 
-/// C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C, row-major, one thread.
+/// C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C (+ bias[N] on every row when bias is
+/// not NULL), row-major, one thread.
 ///
 /// op(A) is A stored [M, lda] (trans_a = 0) or Aᵀ with A stored [K, lda] (trans_a = 1); op(B)
 /// is B stored [K, ldb] (trans_b = 0) or Bᵀ with B stored [N, ldb] (trans_b = 1). C is not read
@@ -14,8 +15,8 @@ int vcoswin_sgemm_available(void);
 /// Returns 1, or 0 without writing when its packing buffer cannot be allocated.
 /// Preconditions: vcoswin_sgemm_available() == 1; m, n, k >= 1.
 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
-                         const float *a, long lda, const float *b, long ldb, float beta, float *c,
-                         long ldc);
+                         const float *a, long lda, const float *b, long ldb, float beta,
+                         const float *bias, float *c, long ldc);
 
 /// Summed indices per packed block (the K blocking of vcoswin_sgemm_avx512).
 #define VCOSWIN_SGEMM_KC 256
