@@ -90,31 +90,32 @@ func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [
   return list
 }
 
-/// Seconds the GEMMs of `list` take, each distinct shape timed alone (fastest of `repeats`
-/// after one warm-up call) and multiplied by how often it occurs. With `report`, prints each
-/// shape's count, total milliseconds and GFLOP/s, slowest total first.
-func timeGemms(
-  _ list: [GemmShape], repeats: Int = 3, clock: BenchClock, report: Bool = false
-) -> Double {
-  var counts: [GemmShape: Int] = [:]
-  for g in list { counts[g, default: 0] += 1 }
-  // Operands sized for the largest shape: a [batch, M, K], b [batch, K, N], c [batch, M, N].
-  let aCount = counts.keys.map { $0.batch * $0.m * $0.k }.max() ?? 0
-  let bCount = counts.keys.map { $0.batch * $0.k * $0.n }.max() ?? 0
-  let cCount = counts.keys.map { $0.batch * $0.m * $0.n }.max() ?? 0
-  let a = Tensor(shape: [Swift.max(aCount, 1)], repeating: 0.5)
-  let bm = Tensor(shape: [Swift.max(bCount, 1)], repeating: 0.25)
-  let cm = Tensor(zeros: [Swift.max(cCount, 1)])
-  var total = 0.0
-  var lines: [(seconds: Double, text: String)] = []
-  for (g, count) in counts {
+/// Operands big enough for every shape of a list: a `[batch, M, K]`, b `[batch, K, N]`,
+/// c `[batch, M, N]` of the largest.
+struct GemmOperands {
+  let a: Tensor
+  let b: Tensor
+  let c: Tensor
+
+  init(for shapes: some Collection<GemmShape>) {
+    let aCount = shapes.map { $0.batch * $0.m * $0.k }.max() ?? 0
+    let bCount = shapes.map { $0.batch * $0.k * $0.n }.max() ?? 0
+    let cCount = shapes.map { $0.batch * $0.m * $0.n }.max() ?? 0
+    a = Tensor(shape: [Swift.max(aCount, 1)], repeating: 0.5)
+    b = Tensor(shape: [Swift.max(bCount, 1)], repeating: 0.25)
+    c = Tensor(zeros: [Swift.max(cCount, 1)])
+  }
+
+  /// Seconds of one product of shape `g` (fastest of `repeats` after one warm-up call), on
+  /// whatever kernel `gemm` uses now.
+  func time(_ g: GemmShape, repeats: Int, clock: BenchClock) -> Double {
     let lda = g.transA ? g.m : g.k
     let ldb = g.transB ? g.k : g.n
     func run() {
       batchedGemm(
         g.transA ? .transposed : .none, g.transB ? .transposed : .none, batch: g.batch, m: g.m,
-        n: g.n, k: g.k, a: a.pointer, lda: lda, strideA: g.m * g.k, b: bm.pointer, ldb: ldb,
-        strideB: g.k * g.n, c: cm.pointer, ldc: g.n, strideC: g.m * g.n)
+        n: g.n, k: g.k, a: a.pointer, lda: lda, strideA: g.m * g.k, b: b.pointer, ldb: ldb,
+        strideB: g.k * g.n, c: c.pointer, ldc: g.n, strideC: g.m * g.n)
     }
     run()
     var best = Double.infinity
@@ -123,10 +124,33 @@ func timeGemms(
       run()
       best = Swift.min(best, clock.seconds() - start)
     }
+    return best
+  }
+}
+
+extension GemmShape {
+  /// `NT m 392 n 1536 k 384 ×1`.
+  var label: String {
+    (transA ? "T" : "N") + (transB ? "T" : "N") + " m \(m) n \(n) k \(k) ×\(batch)"
+  }
+}
+
+/// Seconds the GEMMs of `list` take, each distinct shape timed alone (fastest of `repeats`
+/// after one warm-up call) and multiplied by how often it occurs. With `report`, prints each
+/// shape's count, total milliseconds and GFLOP/s, slowest total first.
+func timeGemms(
+  _ list: [GemmShape], repeats: Int = 3, clock: BenchClock, report: Bool = false
+) -> Double {
+  var counts: [GemmShape: Int] = [:]
+  for g in list { counts[g, default: 0] += 1 }
+  let operands = GemmOperands(for: counts.keys)
+  var total = 0.0
+  var lines: [(seconds: Double, text: String)] = []
+  for (g, count) in counts {
+    let best = operands.time(g, repeats: repeats, clock: clock)
     total += best * Double(count)
-    let op = (g.transA ? "T" : "N") + (g.transB ? "T" : "N")
     let text =
-      "    \(op) m \(g.m) n \(g.n) k \(g.k) ×\(g.batch), \(count) per step: "
+      "    \(g.label), \(count) per step: "
       + "\(String(format: "%.1f", best * Double(count) * 1000)) ms, "
       + "\(String(format: "%.1f", g.flops / best / 1e9)) GFLOP/s"
     lines.append((best * Double(count), text))

@@ -55,13 +55,30 @@ struct ModelBench: ParsableCommand {
       discussion: "Default: avx512 where the CPU has it. Raw sgemm is OpenBLAS's either way."))
   var gemmKernel: String = GEMMKernel.current.rawValue
 
+  /// The cases `--only` names.
+  static let cases = [
+    "video16", "video32", "image8", "train", "micro", "train16", "train16-recompute",
+  ]
+
+  /// Preset, input shape and whether the case is a training step.
+  static func setup(of name: String) -> (preset: String, shape: [Int], training: Bool) {
+    switch name {
+    case "video32": return ("swin3d_t", [1, 3, 32, 224, 224], false)
+    case "image8": return ("swin_t", [8, 3, 224, 224], false)
+    case "train": return ("swin3d_t", [2, 3, 8, 112, 112], true)
+    case "micro": return ("micro", [8, 3, 8, 64, 64], true)
+    case "train16", "train16-recompute": return ("swin3d_t", [2, 3, 16, 224, 224], true)
+    default: return ("swin3d_t", [1, 3, 16, 224, 224], false)
+    }
+  }
+
   func validate() throws {
     guard let kernel = GEMMKernel(rawValue: gemmKernel), kernel.isAvailable else {
       let usable = GEMMKernel.allCases.filter(\.isAvailable).map(\.rawValue)
       throw ValidationError(
         "--gemm must be one of \(usable.joined(separator: ", ")) on this CPU (got \(gemmKernel)).")
     }
-    let cases = ["video16", "video32", "image8", "train", "micro", "train16", "train16-recompute"]
+    let cases = Self.cases
     guard cases.contains(only) else {
       throw ValidationError("--only must be one of \(cases.joined(separator: ", ")) (got \(only)).")
     }
@@ -73,16 +90,7 @@ struct ModelBench: ParsableCommand {
   func run() throws {
     ThreadBudget.configure(threads: threads)
     GEMMKernel.current = GEMMKernel(rawValue: gemmKernel) ?? GEMMKernel.current
-    let (presetName, shape, training): (String, [Int], Bool) = {
-      switch only {
-      case "video32": return ("swin3d_t", [1, 3, 32, 224, 224], false)
-      case "image8": return ("swin_t", [8, 3, 224, 224], false)
-      case "train": return ("swin3d_t", [2, 3, 8, 112, 112], true)
-      case "micro": return ("micro", [8, 3, 8, 64, 64], true)
-      case "train16", "train16-recompute": return ("swin3d_t", [2, 3, 16, 224, 224], true)
-      default: return ("swin3d_t", [1, 3, 16, 224, 224], false)
-      }
-    }()
+    let (presetName, shape, training) = Self.setup(of: only)
     let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
     model.recomputeActivations = recompute || only.hasSuffix("-recompute")

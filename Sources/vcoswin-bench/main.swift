@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     commandName: "vcoswin-bench",
     abstract: "Benchmarks: figures and ratios measured side by side in one run.",
     subcommands: [
-      DecodeBench.self, LayersBench.self, AttentionBench.self, ModelBench.self,
+      DecodeBench.self, LayersBench.self, AttentionBench.self, ModelBench.self, GemmBench.self,
       TimelineCutBench.self,
       AllReduceBench.self, DataParallelStepBench.self,
     ]
