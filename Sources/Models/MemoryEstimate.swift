@@ -17,10 +17,22 @@ import Foundation
 /// An input too large for this machine: what it needs and what there is.
 public struct MemoryBudgetError: Error, CustomStringConvertible, Equatable, Sendable {
   public var what: String
+  /// Bytes one process needs.
   public var needed: Int
+  /// Physical memory of the machine, in bytes.
   public var available: Int
+  /// Processes on this machine that each need `needed` (the ranks `mpirun` started on it; 1
+  /// otherwise).
+  public var processes: Int = 1
+
   public var description: String {
-    "\(what) needs about \(MemoryBudget.gigabytes(needed)) of memory; this machine has \(MemoryBudget.gigabytes(available))"
+    let has = "this machine has \(MemoryBudget.gigabytes(available))"
+    guard processes > 1 else {
+      return "\(what) needs about \(MemoryBudget.gigabytes(needed)) of memory; \(has)"
+    }
+    let total = MemoryBudget.gigabytes(saturatingProduct(needed, processes))
+    return
+      "\(what) needs about \(MemoryBudget.gigabytes(needed)) of memory in each of the \(processes) processes sharing this machine, \(total) in all; \(has)"
   }
 }
 
@@ -28,11 +40,18 @@ public enum MemoryBudget {
   /// Physical memory of this machine, in bytes.
   public static var physicalBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory) }
 
-  /// Throws `MemoryBudgetError` when `bytes` exceed physical memory. `what` says what needs it
-  /// (for example "classify at 32×224² frames, batch 8").
-  public static func check(_ bytes: Int, what: String, available: Int = physicalBytes) throws {
-    guard bytes <= available else {
-      throw MemoryBudgetError(what: what, needed: bytes, available: available)
+  /// Throws `MemoryBudgetError` when `processes · bytes` exceed `available`: `bytes` is what one
+  /// process needs, `processes` how many such processes share this machine's memory (the ranks
+  /// `mpirun` started on it). `what` says what needs it (for example "classify at 32×224²
+  /// frames, batch 8").
+  /// - Precondition: `processes ≥ 1`.
+  public static func check(
+    _ bytes: Int, what: String, processes: Int = 1, available: Int = physicalBytes
+  ) throws {
+    precondition(processes >= 1, "MemoryBudget.check: processes must be at least 1")
+    guard saturatingProduct(bytes, processes) <= available else {
+      throw MemoryBudgetError(
+        what: what, needed: bytes, available: available, processes: processes)
     }
   }
 

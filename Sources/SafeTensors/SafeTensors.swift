@@ -121,21 +121,16 @@ public struct SafeTensorsFile: Sendable {
     }
     let size = Int(st.st_size)
     var data = Data(count: size)
-    var done = 0
     try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
       guard let base = buffer.baseAddress else { return }
-      while done < size {
-        let n = pread(fd, base + done, min(size - done, 1 << 30), off_t(done))
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))
-        }
-        if n == 0 {
-          throw SafeTensorsError(
-            path: path,
-            .unreadable(reason: "the file shrank from \(size) to \(done) bytes while it was read"))
-        }
-        done += n
+      do throws(PositionalReadFailure) {
+        try readFully(descriptor: fd, offset: 0, count: size, into: base)
+      } catch .endOfFile(let got) {
+        throw SafeTensorsError(
+          path: path,
+          .unreadable(reason: "the file shrank from \(size) to \(got) bytes while it was read"))
+      } catch {
+        throw SafeTensorsError(path: path, .unreadable(reason: error.reason))
       }
     }
     return data

@@ -1,14 +1,12 @@
-// A read-only file read with pread(2) at explicit offsets.
-//
-// Not memory-mapped on purpose: a mapped file that another process truncates or rewrites while
-// we read it raises SIGBUS, which kills the process. pread returns a short count instead, which
-// becomes an error.
+// A read-only file read with pread(2) at explicit offsets (SafeTensors' `readFully`, the loop the
+// package's readers share; why pread and not a memory map is written there).
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
 import Foundation
+import SafeTensors
 
 /// A file opened read-only, its size taken once at open, read with `pread` at explicit offsets.
 final class PositionalFile {
@@ -44,21 +42,13 @@ final class PositionalFile {
   /// Reads exactly `count` bytes at `offset` into `destination`. A short read (end of file
   /// before `count` bytes) is `changedWhileReading`.
   func read(offset: Int, count: Int, into destination: UnsafeMutableRawPointer) throws {
-    var done = 0
-    while done < count {
-      // Linux transfers at most 0x7ffff000 bytes per call; ask for at most 1 GiB at a time.
-      let chunk = min(count - done, 1 << 30)
-      let n = pread(descriptor, destination + done, chunk, off_t(offset + done))
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw TorchCheckpointError(
-          path: path, .unreadable(reason: String(cString: strerror(errno))))
-      }
-      if n == 0 {
-        throw TorchCheckpointError(
-          path: path, .changedWhileReading(offset: offset, expected: count, got: done))
-      }
-      done += n
+    do throws(PositionalReadFailure) {
+      try readFully(descriptor: descriptor, offset: offset, count: count, into: destination)
+    } catch .endOfFile(let got) {
+      throw TorchCheckpointError(
+        path: path, .changedWhileReading(offset: offset, expected: count, got: got))
+    } catch {
+      throw TorchCheckpointError(path: path, .unreadable(reason: error.reason))
     }
   }
 

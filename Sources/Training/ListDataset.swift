@@ -122,8 +122,8 @@ public final class ListDataset: @unchecked Sendable {
     var lines: [String: [Int]] = [:]
     var noNames = false
     for bad in list.badLines {
-      guard let line = bad.line, let label = Self.rejectedLabel(bad.message) else { continue }
-      if bad.message.hasSuffix("is not an integer") { noNames = true }
+      guard let line = bad.line, let label = bad.rejectedLabel else { continue }
+      if case .labelNotAnInteger = bad.kind { noNames = true }
       if lines[label] == nil { order.append(label) }
       lines[label, default: []].append(line)
     }
@@ -144,21 +144,6 @@ public final class ListDataset: @unchecked Sendable {
     let against = source.map { " of \($0)" } ?? ""
     return
       "\(list.path): \(entries) that \(total == 1 ? "is" : "are") not among the \(classes) classes\(against): \(names)"
-  }
-
-  /// The label of a `ListError` message about a label that is not a class, else nil.
-  private static func rejectedLabel(_ message: String) -> String? {
-    // ClipList's messages: "unknown label `x`", "label `x` is not an integer", "label 9 out of range 0..<8".
-    if message.hasPrefix("unknown label `")
-      || (message.hasPrefix("label `") && message.hasSuffix("` is not an integer"))
-    {
-      let parts = message.split(separator: "`", omittingEmptySubsequences: false)
-      return parts.count >= 3 ? String(parts[1]) : nil
-    }
-    if message.hasPrefix("label "), message.contains(" out of range ") {
-      return message.split(separator: " ").dropFirst().first.map(String.init)
-    }
-    return nil
   }
 
   /// Classes (indices into `labels`) that no entry of the list has.

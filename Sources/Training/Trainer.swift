@@ -114,6 +114,20 @@ struct RunState: Codable {
     if let bestEpoch { return bestEpoch }
     return history.first(where: { $0.valTop1 == bestTop1 })?.epoch ?? 0
   }
+
+  /// The run state `file` records under `__metadata__["training"]`; nil when it records none
+  /// (a checkpoint that no training run wrote).
+  /// - Throws: `TrainingError` naming the file and the key (and the JSON field) when the block is
+  ///   present but does not decode.
+  static func recorded(in file: SafeTensorsFile) throws -> RunState? {
+    guard let text = file.metadata["training"] else { return nil }
+    do {
+      return try JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+    } catch {
+      throw TrainingError(
+        "\(file.path): __metadata__ 'training': unreadable: \(decodingReason(error))")
+    }
+  }
 }
 
 /// Trains `model` on `train`, validating on `val` after every epoch, writing to `out`.
@@ -359,11 +373,12 @@ public final class Trainer {
     return nil
   }
 
-  /// `epochs_done` of a checkpoint written by a training run; nil when it is missing or unreadable.
+  /// `epochs_done` of a checkpoint written by a training run; nil when it is missing or
+  /// unreadable. A probe: the caller reports such a file and rewrites or replaces it.
   static func epochsDone(of path: String) -> Int? {
     guard FileManager.default.fileExists(atPath: path),
-      let file = try? SafeTensorsFile.read(path: path), let text = file.metadata["training"],
-      let state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+      let file = try? SafeTensorsFile.read(path: path),
+      let state = try? RunState.recorded(in: file)
     else { return nil }
     return state.epochsDone
   }
@@ -667,9 +682,7 @@ public final class Trainer {
         "\(path): this run's model config differs from the recorded one (this run ≠ recorded): \(fields.isEmpty ? "config" : fields.joined(separator: ", ")); resume with the same model, or start a new --out"
       )
     }
-    guard let text = file.metadata["training"],
-      var state = try? JSONDecoder().decode(RunState.self, from: Data(text.utf8))
-    else {
+    guard var state = try RunState.recorded(in: file) else {
       throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)")
     }
     guard state.options.epochs == options.epochs else {

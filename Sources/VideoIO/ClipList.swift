@@ -51,7 +51,7 @@ public struct ClipList: Sendable {
     do {
       bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-      throw ListError(path: path, line: nil, message: "cannot read the list")
+      throw ListError(path: path, line: nil, .unreadableList)
     }
     try self.init(
       lines: ListLine.split(bytes), path: path, labelNames: labelNames,
@@ -84,7 +84,7 @@ public struct ClipList: Sendable {
         let content = try line.content(path: path)
         if content.isEmpty || content.hasPrefix("#") { continue }
         guard let (file, labelField) = ListLine.pathAndLabel(content) else {
-          throw ListError(path: path, line: line.number, message: "expected `path label`")
+          throw ListError(path: path, line: line.number, .missingLabel)
         }
         let label: Int
         if let value = Int(labelField) {
@@ -94,14 +94,11 @@ public struct ClipList: Sendable {
         } else {
           throw ListError(
             path: path, line: line.number,
-            message: names.isEmpty
-              ? "label `\(labelField)` is not an integer"
-              : "unknown label `\(labelField)`")
+            names.isEmpty ? .labelNotAnInteger(labelField) : .unknownLabel(labelField))
         }
         if label < 0 || (limit.map { label >= $0 } ?? false) {
-          let range = limit.map { "0..<\($0)" } ?? "≥ 0"
           throw ListError(
-            path: path, line: line.number, message: "label \(label) out of range \(range)")
+            path: path, line: line.number, .labelOutOfRange(label, classes: limit))
         }
         let resolved = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
         entries.append(Entry(path: resolved, label: label, line: line.number))
@@ -125,7 +122,7 @@ public struct ClipList: Sendable {
     do {
       bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-      throw ListError(path: path, line: nil, message: "cannot read the labels file")
+      throw ListError(path: path, line: nil, .unreadableLabels)
     }
     var names: [String] = []
     for line in ListLine.split(bytes) {
@@ -165,10 +162,7 @@ private struct ListLine {
   /// - Throws: `ListError` naming `path` and the line when the bytes are not UTF-8.
   func content(path: String) throws -> String {
     if let (column, byte) = firstInvalidByte() {
-      let hex = String(byte, radix: 16, uppercase: true)
-      throw ListError(
-        path: path, line: number,
-        message: "not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex) at column \(column))")
+      throw ListError(path: path, line: number, .notUTF8(column: column, byte: byte))
     }
     let text = String(decoding: bytes, as: UTF8.self)
     let scalars = text.unicodeScalars
@@ -215,18 +209,64 @@ private struct ListLine {
 /// A problem with a list file, naming the file and, when it is about one line, the line:
 /// `train.txt:12: label 9 out of range 0..<8`.
 public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
+  /// What is wrong, with the values involved (the rejected label, the bad byte).
+  public enum Kind: Sendable, Equatable {
+    /// The list file cannot be read.
+    case unreadableList
+    /// The labels file cannot be read.
+    case unreadableLabels
+    /// A line's bytes are not UTF-8: the first bad `byte`, at 1-based byte `column`.
+    case notUTF8(column: Int, byte: UInt8)
+    /// A line without both a path and a label.
+    case missingLabel
+    /// A label that is a name where no class names are known.
+    case labelNotAnInteger(String)
+    /// A label name that is not among the class names.
+    case unknownLabel(String)
+    /// An integer label below 0 or not below the class count (`classes`, when known).
+    case labelOutOfRange(Int, classes: Int?)
+  }
+
   /// The list or labels file.
   public var path: String
   /// The 1-based line, or nil when the problem is the whole file.
   public var line: Int?
   /// What is wrong.
-  public var message: String
+  public var kind: Kind
+
   /// A problem with `path` (at `line`, when set).
-  public init(path: String, line: Int?, message: String) {
+  public init(path: String, line: Int?, _ kind: Kind) {
     self.path = path
     self.line = line
-    self.message = message
+    self.kind = kind
   }
+
+  /// The label as written on the line, when the problem is a label that is not a class
+  /// (`.labelNotAnInteger`, `.unknownLabel`, `.labelOutOfRange`); nil otherwise.
+  public var rejectedLabel: String? {
+    switch kind {
+    case .labelNotAnInteger(let label), .unknownLabel(let label): return label
+    case .labelOutOfRange(let label, _): return String(label)
+    case .unreadableList, .unreadableLabels, .notUTF8, .missingLabel: return nil
+    }
+  }
+
+  /// What is wrong, in words: `label 9 out of range 0..<8`.
+  public var message: String {
+    switch kind {
+    case .unreadableList: return "cannot read the list"
+    case .unreadableLabels: return "cannot read the labels file"
+    case .notUTF8(let column, let byte):
+      let hex = String(byte, radix: 16, uppercase: true)
+      return "not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex) at column \(column))"
+    case .missingLabel: return "expected `path label`"
+    case .labelNotAnInteger(let label): return "label `\(label)` is not an integer"
+    case .unknownLabel(let label): return "unknown label `\(label)`"
+    case .labelOutOfRange(let label, let classes):
+      return "label \(label) out of range \(classes.map { "0..<\($0)" } ?? "≥ 0")"
+    }
+  }
+
   /// `path:line: message`, or `path: message`.
   public var description: String {
     line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"

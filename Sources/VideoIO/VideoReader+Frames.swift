@@ -76,16 +76,21 @@ extension VideoReader {
       for (t, n) in clip.enumerated() { uses[n, default: []].append((c, t)) }
     }
     let lut = transform.lookupTable
+    // One RGB24 buffer [scaledHeight, scaledWidth, 3] per distinct scale job, reused from frame
+    // to frame; `current` holds the jobs done for the frame at hand.
     var scaled: [ScaleKey: [UInt8]] = [:]
+    var current = Set<ScaleKey>()
     try data.withUnsafeMutableBufferPointer { dataBuffer in
       guard let dst = dataBuffer.baseAddress else { return }
       try decode(Array(uses.keys)) { n, frame in
-        scaled.removeAll(keepingCapacity: true)
+        current.removeAll(keepingCapacity: true)
         for (c, t) in uses[n] ?? [] {
           let g = geometries[c]
           let key = ScaleKey(source: g.source, width: g.scaledWidth, height: g.scaledHeight)
-          if scaled[key] == nil {
-            var rgb = [UInt8](repeating: 0, count: g.scaledWidth * g.scaledHeight * 3)
+          if !current.contains(key) {
+            var rgb =
+              scaled.removeValue(forKey: key)
+              ?? [UInt8](repeating: 0, count: g.scaledWidth * g.scaledHeight * 3)
             try rgb.withUnsafeMutableBufferPointer { b in
               guard let base = b.baseAddress else { return }
               try scale(
@@ -93,6 +98,7 @@ extension VideoReader {
                 into: base, stride: g.scaledWidth * 3)
             }
             scaled[key] = rgb
+            current.insert(key)
           }
           guard let rgb = scaled[key] else { continue }
           for (k, rect) in g.crops.enumerated() {
@@ -132,7 +138,14 @@ extension VideoReader {
       region ?? PixelRect(x: 0, y: 0, width: shown.width, height: shown.height),
       displayedWidth: shown.width, displayedHeight: shown.height)
     let size = orientation.displayedSize(width: width, height: height)  // an involution
-    var turned = [UInt8](repeating: 0, count: width * height * 3)
+    // turned: [size.height, size.width, 3] at the front of the stream's buffer, taken out of
+    // the reader for the call (no copy) and put back after.
+    var turned: [UInt8] = []
+    swap(&turned, &turnScratch)
+    defer { swap(&turned, &turnScratch) }
+    if turned.count < width * height * 3 {
+      turned = [UInt8](repeating: 0, count: width * height * 3)
+    }
     try turned.withUnsafeMutableBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return }
       try scaleStored(

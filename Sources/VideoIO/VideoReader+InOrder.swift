@@ -51,29 +51,60 @@ public struct DecodedFrame {
   /// this transform, first crop, no flip. Meant for test-time transforms; random choices of a
   /// training transform are not drawn (a random resized crop becomes a centre crop of its size).
   /// `dst` must hold `3 · H · W` floats, with (H, W) = `transform.outputSize` of the video.
+  ///
+  /// The geometry (of the stream's displayed size, `info`, fixed for the reader), the lookup
+  /// table and the RGB24 buffer are made at the first frame and reused for the following
+  /// ones while `transform` stays the same (`VideoReader.planarScratch`).
   public func planar(_ transform: ClipTransform, into dst: UnsafeMutablePointer<Float>) throws {
-    var fixed = SplitMix64(seed: 0)
-    var still = transform
-    still.randomFlip = false
-    if case .randomResized(let size, _, _) = still.crop {
-      // No random region outside training: the test-time equivalent, short side and centre crop.
-      still.shortSide = size
-      still.crop = .center(size)
+    var scratch: PlanarScratch
+    if let kept = reader.planarScratch, kept.transform == transform {
+      scratch = kept
+    } else {
+      scratch = PlanarScratch(transform, width: reader.info.width, height: reader.info.height)
     }
-    let g = still.geometry(width: reader.info.width, height: reader.info.height, random: &fixed)
+    reader.planarScratch = nil  // unique reference: the scale below writes in place
+    defer { reader.planarScratch = scratch }
+    let g = scratch.geometry
     guard let rect = g.crops.first else { return }
-    var rgb = [UInt8](repeating: 0, count: g.scaledWidth * g.scaledHeight * 3)
-    try rgb.withUnsafeMutableBufferPointer { b in
+    try scratch.rgb.withUnsafeMutableBufferPointer { b in
       guard let base = b.baseAddress else { return }
       try reader.scale(
         frame, region: g.source, width: g.scaledWidth, height: g.scaledHeight, into: base,
         stride: g.scaledWidth * 3)
     }
-    let lut = still.lookupTable
-    rgb.withUnsafeBufferPointer { src in
+    scratch.rgb.withUnsafeBufferPointer { src in
       writePlanar(
-        src: src, stride: g.scaledWidth * 3, rect: rect, flip: false, lut: lut, dst: dst,
+        src: src, stride: g.scaledWidth * 3, rect: rect, flip: false, lut: scratch.lut, dst: dst,
         plane: rect.width * rect.height)
     }
+  }
+}
+
+/// What `DecodedFrame.planar` needs for every frame of a stream, made once: the transform
+/// made still, its geometry, its lookup table and the RGB24 buffer the frame is scaled into.
+struct PlanarScratch {
+  /// The transform as given (what the scratch is reused for).
+  let transform: ClipTransform
+  /// The still transform's geometry for a `width`×`height` displayed stream.
+  let geometry: ClipGeometry
+  /// `lookupTable` of the still transform: 768 floats, channel-major.
+  let lut: [Float]
+  /// rgb: [scaledHeight, scaledWidth, 3], the scaled frame before the crop.
+  var rgb: [UInt8]
+
+  /// Random choices of a training transform are not drawn: no flip, and a random resized crop
+  /// becomes its test-time equivalent (short side and centre crop of its size).
+  init(_ transform: ClipTransform, width: Int, height: Int) {
+    self.transform = transform
+    var fixed = SplitMix64(seed: 0)
+    var still = transform
+    still.randomFlip = false
+    if case .randomResized(let size, _, _) = still.crop {
+      still.shortSide = size
+      still.crop = .center(size)
+    }
+    geometry = still.geometry(width: width, height: height, random: &fixed)
+    lut = still.lookupTable
+    rgb = [UInt8](repeating: 0, count: geometry.scaledWidth * geometry.scaledHeight * 3)
   }
 }

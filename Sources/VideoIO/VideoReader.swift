@@ -35,6 +35,13 @@ public final class VideoReader {
   let current: Frame
   /// Pixel conversion, reused across frames.
   let scaler = Scaler()
+  /// `scale`'s buffer for a turned stream — packed RGB24, the output scaled in stored
+  /// orientation before it is turned — reused frame after frame (grown when a larger output
+  /// is asked for), so turning allocates nothing per frame.
+  var turnScratch: [UInt8] = []
+  /// `DecodedFrame.planar`'s transform, geometry, lookup table and RGB24 buffer, made at the
+  /// first frame and reused while the transform stays the same.
+  var planarScratch: PlanarScratch?
   /// Number of the frame in `current`, nil when none since the last seek.
   private var lastNumber: Int?
   private var inputEnded = false

@@ -62,3 +62,129 @@ struct TimelineCutBench: ParsableCommand {
     print("\(out): \(count) windows of \(L) frames, stride \(S)")
   }
 }
+
+/// `vcoswin-bench frames`: the per-frame conversions of a pass over a whole video, without a
+/// model — `rgb`: every frame decoded and resized to a short side of 224 (`forEachFrame`, as
+/// `decode` measures); `planar`: every frame through the timeline's test transform (short side
+/// 224, centre crop 224, Float32: `forEachFrameInOrder` + `planar`, the timeline's frame
+/// loop). On an upright and a turned (display matrix, 90°) copy of the same video, where
+/// turning adds a copy per frame. Prints one JSON object per file: frames per CPU-second of
+/// each pass (the best of `--repeats`) and an FNV-1a hash of everything each pass produced
+/// (one more pass, not timed), which two builds must agree on.
+struct TimelineFramesBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "frames",
+    abstract: "Per-frame conversion speed of whole-video passes, upright and turned.",
+    discussion: """
+      Example:
+        vcoswin-bench frames --generate /tmp/frames --repeats 3
+      """)
+
+  @Option(help: "Video files to measure (repeatable).")
+  var file: [String] = []
+
+  @Option(
+    help: "Write upright.mp4 and turned.mp4 (640×480 MPEG-4, 300 frames; turned: 90°) here.")
+  var generate: String?
+
+  @Option(help: "Passes over each measurement; the best is reported.")
+  var repeats = 3
+
+  func validate() throws {
+    if file.isEmpty && generate == nil {
+      throw ValidationError("Give --file FILE or --generate DIR.")
+    }
+    if !(1...100).contains(repeats) { throw ValidationError("--repeats must be in 1…100.") }
+  }
+
+  func run() throws {
+    var files = file
+    if let generate { files += try Self.generateVideos(in: generate) }
+    for path in files {
+      var (rgbCPU, planarCPU) = (Double.infinity, Double.infinity)
+      var frames = 0
+      // Timed passes, then one untimed pass of each that hashes what it produced.
+      for pass in 0...repeats {
+        let hashing = pass == repeats
+        let reader = try VideoReader(path: path)
+        frames = reader.frameCount
+        let size = ClipTransform(shortSide: 224).resizedSize(
+          width: reader.info.width, height: reader.info.height)
+        var rgbHash = FNV1a()
+        var start = DecodeBench.cpuSeconds()
+        try reader.forEachFrame(Array(0..<frames), width: size.width, height: size.height) {
+          _, image in if hashing { rgbHash.add(image.pixels) }
+        }
+        if !hashing { rgbCPU = min(rgbCPU, DecodeBench.cpuSeconds() - start) }
+
+        let transform = ClipTransform.test(size: 224)
+        // frame: [3, H, W] Float32, the timeline's ring slot
+        var frame = [Float](repeating: 0, count: 3 * 224 * 224)
+        var planarHash = FNV1a()
+        start = DecodeBench.cpuSeconds()
+        try frame.withUnsafeMutableBufferPointer { slot in
+          guard let base = slot.baseAddress else { return }
+          try reader.forEachFrameInOrder(wanted: { _ in true }) { decoded in
+            try decoded.planar(transform, into: base)
+            if hashing { planarHash.add(UnsafeRawBufferPointer(slot)) }
+          }
+        }
+        if !hashing {
+          planarCPU = min(planarCPU, DecodeBench.cpuSeconds() - start)
+          continue
+        }
+        print(
+          "{\"file\":\"\((path as NSString).lastPathComponent)\",\"frames\":\(frames),"
+            + "\"rgb_fps_cpu\":\(String(format: "%.1f", Double(frames) / rgbCPU)),"
+            + "\"planar_fps_cpu\":\(String(format: "%.1f", Double(frames) / planarCPU)),"
+            + "\"rgb_hash\":\"\(String(rgbHash.value, radix: 16))\","
+            + "\"planar_hash\":\"\(String(planarHash.value, radix: 16))\"}")
+      }
+    }
+  }
+
+  /// Writes `upright.mp4` and `turned.mp4` (the same 640×480 MPEG-4 frames, 300 at 30 fps, a
+  /// keyframe every 30; `turned.mp4` with a display matrix of 90°) unless present.
+  static func generateVideos(in folder: String) throws -> [String] {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    var paths: [String] = []
+    for (name, rotation) in [("upright.mp4", 0), ("turned.mp4", 90)] {
+      let path = (folder as NSString).appendingPathComponent(name)
+      paths.append(path)
+      if FileManager.default.fileExists(atPath: path) { continue }
+      let (w, h) = (640, 480)
+      let writer = try VideoWriter(
+        path: path, width: w, height: h, fps: 30, codec: .mpeg4, keyframeInterval: 30,
+        rotation: rotation)
+      var image = RGBImage(width: w, height: h)
+      for t in 0..<300 {
+        image.pixels.withUnsafeMutableBufferPointer { p in
+          for y in 0..<h {
+            for x in 0..<w {
+              // Moving bands and a drifting checker, as `decode --generate` writes.
+              let i = (y * w + x) * 3
+              let a = (x + 3 * t) & 255
+              let b = (y + 2 * t) & 255
+              let c = (((x + t) >> 5) ^ ((y - t) >> 5)) & 1
+              p[i] = UInt8(a)
+              p[i + 1] = UInt8((b + c * 90) & 255)
+              p[i + 2] = UInt8((a ^ b) & 255)
+            }
+          }
+        }
+        try writer.append(image)
+      }
+      try writer.finish()
+    }
+    return paths
+  }
+}
+
+/// FNV-1a over bytes: a checksum of a pass's outputs, to compare two builds.
+struct FNV1a {
+  private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  mutating func add<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+    for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+  }
+}

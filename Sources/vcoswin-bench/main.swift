@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     abstract: "Benchmarks: figures and ratios measured side by side in one run.",
     subcommands: [
       DecodeBench.self, LayersBench.self, AttentionBench.self, ModelBench.self, GemmBench.self,
-      TimelineCutBench.self,
+      TimelineCutBench.self, TimelineFramesBench.self,
       AllReduceBench.self, DataParallelStepBench.self,
     ]
   )

@@ -44,12 +44,18 @@ func vcoswinBinary(near products: URL) throws -> URL {
   return binary
 }
 
-/// Runs `vcoswin arguments…` from the build products folder, as a user runs it.
-func runVCoSwin(_ arguments: [String], bundleOf anchor: AnyClass) throws -> CLIRun {
+/// Runs `vcoswin arguments…` from the build products folder, as a user runs it, with
+/// `environment` added to (or replacing values of) the test's own.
+func runVCoSwin(
+  _ arguments: [String], bundleOf anchor: AnyClass, environment: [String: String] = [:]
+) throws -> CLIRun {
   let binary = try vcoswinBinary(near: Bundle(for: anchor).bundleURL)
   let process = Process()
   process.executableURL = binary
   process.arguments = arguments
+  if !environment.isEmpty {
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  }
   let out = Pipe()
   let err = Pipe()
   process.standardOutput = out

@@ -180,9 +180,30 @@ extension TrainerTests {
 
   /// `epochs_done` and `best_epoch` of a run's checkpoint.
   func trainingState(_ url: URL) throws -> RunState {
-    let file = try SafeTensorsFile.read(path: url.path)
-    return try JSONDecoder().decode(
-      RunState.self, from: Data(try XCTUnwrap(file.metadata["training"]).utf8))
+    try XCTUnwrap(try RunState.recorded(in: try SafeTensorsFile.read(path: url.path)))
+  }
+
+  /// A run state that does not decode is an error naming the file, the metadata key and the
+  /// field (resuming from it stops); a file without one has none; `epochsDone(of:)`, a probe of
+  /// `best.safetensors`, reads either as nil.
+  func testCorruptRunStateNamesFileAndKey() throws {
+    let path = work.appendingPathComponent("corrupt-last.safetensors").path
+    func file(_ training: String?) -> SafeTensorsFile {
+      SafeTensorsFile(path: path, metadata: training.map { ["training": $0] } ?? [:], tensors: [:])
+    }
+    XCTAssertNil(try RunState.recorded(in: file(nil)))
+    for (text, reason) in [
+      (#"{"step": 3}"#, "no 'history'"), ("{not json", "not valid JSON"),
+      (#"{"step": "three"}"#, "'step' has the wrong type"),
+    ] {
+      XCTAssertThrowsError(try RunState.recorded(in: file(text)), text) {
+        XCTAssertEqual("\($0)", "\(path): __metadata__ 'training': unreadable: \(reason)")
+      }
+    }
+    var writer = SafeTensorsWriter(metadata: ["training": #"{"step": 3}"#])
+    try writer.add("w", shape: [1], floats: [0])
+    try writer.write(to: path)
+    XCTAssertNil(Trainer.epochsDone(of: path))
   }
 
   /// `best` holds the epoch `last` records as best, and scores the best recorded top-1.

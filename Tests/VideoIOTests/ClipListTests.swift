@@ -40,6 +40,26 @@ final class ClipListTests: TemporaryFolderTestCase {
     }
   }
 
+  /// A rejected label travels in the error's kind, as written (a backtick or leading zero
+  /// included), with its line; the message stays the sentence printed to the user.
+  func testRejectedLabelsAreTyped() throws {
+    let list = try ClipList(
+      text: "a.avi w`x\nb.avi 07\nc.avi 1\nd.avi\n", path: "l.txt", labelNames: ["p", "q"],
+      skipBadLines: true)
+    XCTAssertEqual(list.entries.map(\.line), [3])
+    XCTAssertEqual(
+      list.badLines,
+      [
+        ListError(path: "l.txt", line: 1, .unknownLabel("w`x")),
+        ListError(path: "l.txt", line: 2, .labelOutOfRange(7, classes: 2)),
+        ListError(path: "l.txt", line: 4, .missingLabel),
+      ])
+    XCTAssertEqual(list.badLines.map(\.rejectedLabel), ["w`x", "7", nil])
+    XCTAssertEqual(list.badLines[0].description, "l.txt:1: unknown label `w`x`")
+    let unnamed = try ClipList(text: "a.avi w`x\n", path: "l.txt", skipBadLines: true)
+    XCTAssertEqual(unnamed.badLines.map(\.kind), [.labelNotAnInteger("w`x")])
+  }
+
   /// CRLF line ends (a list or labels file saved on Windows): one entry per line, and the
   /// CR is part of neither the label nor a class name.
   func testCRLFListsAndLabelsFiles() throws {

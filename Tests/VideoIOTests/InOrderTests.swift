@@ -45,4 +45,38 @@ final class InOrderTests: TemporaryFolderTestCase {
     }
     XCTAssertEqual(planar, batch.data)
   }
+
+  /// A turned stream (display matrix 90°) through the reused buffers: every frame's `planar`
+  /// equals `readClips` of that frame, for one transform and then another (the reader's scratch
+  /// made again), and `rgb` turns each frame as `readFrames` does.
+  func testTurnedFramesReuseBuffersAndMatchReadClips() throws {
+    let file = path("turned.mp4")
+    let writer = try VideoWriter(
+      path: file, width: 80, height: 48, codec: .mpeg4, quality: 2, keyframeInterval: 4,
+      rotation: 90)
+    for i in 0..<9 { try writer.append(Pattern.image(i, width: 80, height: 48)) }
+    try writer.finish()
+    let reader = try VideoReader(path: file)
+    XCTAssertEqual([reader.info.width, reader.info.height], [48, 80])
+    for transform in [ClipTransform.test(size: 32), ClipTransform.test(size: 24, threeCrop: true)] {
+      let side = transform.outputSize(width: 48, height: 80).width
+      var expected: [[Float]] = []
+      var expectedRGB: [RGBImage] = []
+      for n in 0..<reader.frameCount {
+        var random = SplitMix64(seed: 0)
+        let views = try reader.readClips([[n]], transform: transform, random: &random).data
+        expected.append(Array(views[0..<(3 * side * side)]))  // the first crop
+        expectedRGB += try reader.readFrames([n], width: 30, height: 50)
+      }
+      var planar = [Float](repeating: -9, count: 3 * side * side)
+      try reader.forEachFrameInOrder(wanted: { _ in true }) { frame in
+        try planar.withUnsafeMutableBufferPointer { b in
+          guard let base = b.baseAddress else { return }
+          try frame.planar(transform, into: base)
+        }
+        XCTAssertEqual(planar, expected[frame.number], "frame \(frame.number), size \(side)")
+        XCTAssertEqual(try frame.rgb(width: 30, height: 50), expectedRGB[frame.number])
+      }
+    }
+  }
 }

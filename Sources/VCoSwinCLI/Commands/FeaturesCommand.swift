@@ -152,7 +152,8 @@ struct FeaturesCommand: ParsableCommand {
       let chunk = info.config.inferenceBytes(
         batch: Swift.min(inference.batch, shape[0]), input: Array(shape.dropFirst(2)))
       try MemoryBudget.check(
-        chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)")
+        chunk, what: "\(input): tensor 'input' \(shape) at batch \(inference.batch)",
+        processes: processesOnThisMachine())
       rows = shape[0]
       // Whole batches per rank: each forward pass is one a single process runs.
       let mine = shardRange(

@@ -121,8 +121,8 @@ struct InferenceArguments: ParsableArguments {
     try MemoryBudget.check(
       saturatingSum(perForward, clipTensor),
       what:
-        "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)"
-    )
+        "\(path) at \(sizes.map(String.init).joined(separator: "×")) per view, \(views.clips * views.crops) views, batch \(batch)",
+      processes: processesOnThisMachine())
     let model = try VCoSwinModel.loaded(opened)
     let named = info.labels.first.map { !$0.hasPrefix("class_") } ?? false
     let labels =

@@ -232,7 +232,8 @@ struct TrainingArguments: ParsableArguments {
       model.config.trainingBytes(
         batch: batchSize, input: sizes, recompute: options.recomputeActivations),
       what:
-        "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))")
+        "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))",
+      processes: processesOnThisMachine())
     let folder = URL(fileURLWithPath: out)
     // Rank 0 owns the output folder (other hosts may not even see it).
     let earlier = world.isRoot ? Trainer.existingRunFiles(in: folder) : []
@@ -308,9 +309,28 @@ func readLabelsFile(_ value: String) throws -> [String] {
 }
 
 /// `--threads` by default: the machine's cores, shared out among the processes `mpirun`
-/// started on this machine (Open MPI's `OMPI_COMM_WORLD_LOCAL_SIZE`), at least 1 each.
+/// started on this machine (`processesOnThisMachine()`), at least 1 each. A bad
+/// `OMPI_COMM_WORLD_LOCAL_SIZE` counts as 1 here; the memory check reports it.
 func defaultTrainingThreads() -> Int {
   let cores = ProcessInfo.processInfo.activeProcessorCount
-  let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }
-  return Swift.max(1, cores / Swift.max(1, local ?? 1))
+  return Swift.max(1, cores / ((try? processesOnThisMachine()) ?? 1))
+}
+
+/// The variable Open MPI sets in each process to the number of processes it started on that
+/// process's machine.
+let localProcessesVariable = "OMPI_COMM_WORLD_LOCAL_SIZE"
+
+/// The processes of this job that run on this machine and share its cores and memory: Open MPI's
+/// `OMPI_COMM_WORLD_LOCAL_SIZE`, or 1 when it is not set (no `mpirun`).
+/// - Throws: `CommandFailure` naming the variable when its value is not an integer ≥ 1.
+func processesOnThisMachine(
+  environment: [String: String] = ProcessInfo.processInfo.environment
+) throws -> Int {
+  guard let text = environment[localProcessesVariable] else { return 1 }
+  guard let count = Int(text.trimmingCharacters(in: .whitespaces)), count >= 1 else {
+    throw CommandFailure(
+      "\(localProcessesVariable)='\(text)': not a whole number of processes ≥ 1 (mpirun sets it to the processes it started on this machine)"
+    )
+  }
+  return count
 }
