@@ -7,7 +7,8 @@ public enum GEMMKernel: String, Sendable, CaseIterable {
   case openBLAS = "openblas"
   /// The package's AVX-512 kernel (`CGemm`), split over the thread budget by `gemm` itself, by
   /// whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
-  /// however the work is split, so its results do not depend on the thread count.
+  /// however the work is split, so its results do not depend on the thread count. Products of
+  /// fewer than `packageGemmMinimumRows` rows still go to OpenBLAS.
   case avx512
 
   /// Whether this CPU runs the kernel.
@@ -50,7 +51,7 @@ public func gemm(
     if let bias { addRows(c, bias, m: m, n: n, ldc: ldc) }
     return
   }
-  if GEMMKernel.current == .avx512 {
+  if GEMMKernel.current == .avx512 && m >= packageGemmMinimumRows {
     packageGemm(
       transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
       beta: beta, bias: bias, c: c, ldc: ldc)
@@ -86,6 +87,11 @@ private func openBLASGemm(
     CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
+
+/// Products with fewer rows run on OpenBLAS even when the package's kernel is current: packing
+/// all of B for a handful of rows (a classifier head on a small batch) costs more than the
+/// product (`vcoswin-bench gemm --only train`: 2×768·768×400 took 0.07 ms against 0.02 ms).
+let packageGemmMinimumRows = 8
 
 /// `gemm` on the package's kernel, split over the thread budget outside parallel regions:
 /// by rows when there are many (each part packs all of B) or too few columns to share, else
