@@ -303,10 +303,185 @@ final class HostileInputTests: XCTestCase {
   }
 }
 
+/// Hostile files and option values given to the built binary, as a user gives them: each ends
+/// in a clear `error:` line naming the file or option and a non-zero exit, within seconds.
+final class HostileCommandLineTests: XCTestCase {
+  var folder = ""
+  override func setUpWithError() throws {
+    folder = NSTemporaryDirectory() + "hostile-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  var model: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
+  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/" + name).path }
+  /// Fixtures of the video reader's tests (`Tools/make_hostile_video_fixtures.py`).
+  func videoFixture(_ name: String) -> String {
+    packageRoot.appendingPathComponent("Tests/VideoIOTests/Fixtures/" + name).path
+  }
+
+  /// Runs the binary; one that has not ended after `seconds` is stopped and reported as hung.
+  func run(_ arguments: [String], seconds: Double = 60) throws -> (CLIRun, hung: Bool) {
+    let process = Process()
+    process.executableURL = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
+    process.arguments = arguments
+    let (out, err) = (Pipe(), Pipe())
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    let hung = process.isRunning
+    if hung { process.terminate() }
+    process.waitUntilExit()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    let result = CLIRun(
+      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit)
+    return (result, hung)
+  }
+
+  /// `arguments` fail cleanly: no signal, no hang, the expected status, an `error:` line that
+  /// contains `needle`.
+  func assertFails(
+    _ arguments: [String], status: Int32 = 1, _ needle: String, line: UInt = #line
+  ) throws {
+    let (r, hung) = try run(arguments)
+    XCTAssertFalse(hung, "\(arguments) hung", line: line)
+    XCTAssertFalse(r.crashed, "\(arguments) crashed: \(r.stderr.prefix(2000))", line: line)
+    XCTAssertEqual(r.status, status, "\(arguments): \(r.stderr)", line: line)
+    XCTAssertTrue(r.diagnostics.contains("error: "), "\(arguments): \(r.stderr)", line: line)
+    XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)", line: line)
+  }
+
+  /// A FIFO given as a video, a checkpoint, a list entry or an image checkpoint is refused at
+  /// once (opening one blocks until a writer comes: the commands hung).
+  func testFIFOsAreRefusedNotWaitedOn() throws {
+    let fifo = folder + "/stream"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    try "\(fifo) 0\n".write(toFile: folder + "/list.txt", atomically: true, encoding: .utf8)
+    let video = clips("val/0000.mkv")
+    try assertFails(
+      ["probe", fifo], "stream: cannot open: a FIFO (named pipe), not a regular file")
+    try assertFails(["probe", "--list", folder + "/list.txt"], "a FIFO")
+    try assertFails(["classify", fifo, "--checkpoint", model], "a FIFO")
+    try assertFails(["classify", video, "--checkpoint", fifo], "stream")
+    try assertFails(["inflate", "--from", fifo, "--to", folder + "/x.safetensors"], "stream")
+  }
+
+  /// Video metadata that trapped: timestamps whose span overflows Int64, and an image header
+  /// with no usable size (the clip geometry divided by a zero width).
+  func testVideoMetadataThatTrapped() throws {
+    let (probe, hung) = try run(["probe", videoFixture("timestamps_overflow.mkv"), "--json"])
+    XCTAssertFalse(hung || probe.crashed, probe.stderr)
+    XCTAssertEqual(probe.status, 0, probe.stderr)
+    XCTAssertTrue(probe.stdout.contains("\"frames\":16"), probe.stdout)
+    let lie = videoFixture("size_lie.png")
+    try assertFails(["classify", lie, "--checkpoint", model], "size_lie.png: no frame size")
+    try assertFails(
+      ["sample", lie, "--clip-len", "2", "--interval", "1", "--output", folder + "/s.safetensors"],
+      "size_lie.png: no frame size")
+  }
+
+  /// Training options that are NaN, infinite or huge are refused before any work (a NaN or
+  /// huge --warmup-epochs trapped converting warm-up steps to Int; a NaN --min-lr or
+  /// --clip-norm failed only after the first epoch, writing the checkpoint).
+  func testNonFiniteTrainingOptions() throws {
+    let base = [
+      "pretrain", "--train", clips("shapes_train.txt"), "--val", clips("shapes_val.txt"),
+      "--preset", "nano", "--out", folder + "/run",
+    ]
+    for (option, value) in [
+      ("--warmup-epochs", "nan"), ("--warmup-epochs", "1e300"), ("--warmup-epochs", "inf"),
+      ("--min-lr", "nan"), ("--min-lr", "inf"), ("--weight-decay", "nan"),
+      ("--weight-decay", "1e300"), ("--clip-norm", "nan"), ("--clip-norm", "inf"),
+      ("--warmup-epochs=-1", ""), ("--min-lr=-1", ""),
+    ] {
+      try assertFails(base + [option] + (value.isEmpty ? [] : [value]), status: 64, "must be")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run"))
+    try assertFails(
+      ["synth", "--out", folder + "/synth", "--size", "100000"], status: 64, "--size must be")
+  }
+
+  /// A list with nothing but blank lines and comments is an error saying so.
+  func testListsWithoutEntries() throws {
+    let list = folder + "/empty.txt"
+    try "\n# only a comment\n  \t\n".write(toFile: list, atomically: true, encoding: .utf8)
+    try assertFails(["probe", "--list", list], "empty.txt: no entries")
+    try assertFails(["eval", "--list", list, "--checkpoint", model], "empty.txt: no entries")
+  }
+
+  /// A `last.safetensors` whose recorded position is out of range (edited or damaged) is
+  /// refused when resuming: `epochs_done` of ±2^63 and `step` 2^63 − 1 trapped in the epoch
+  /// loop and the step counter.
+  func testResumeFromAnImpossiblePosition() throws {
+    var lines: [String] = []
+    for name in ["shapes_train.txt", "shapes_val.txt"] {
+      let text = try String(contentsOfFile: clips(name), encoding: .utf8)
+      lines.append(
+        text.split(separator: "\n").prefix(8).map { clips(String($0)) }.joined(separator: "\n"))
+    }
+    try lines[0].write(toFile: folder + "/train.txt", atomically: true, encoding: .utf8)
+    try lines[1].write(toFile: folder + "/val.txt", atomically: true, encoding: .utf8)
+    let out = folder + "/run"
+    let arguments = [
+      "pretrain", "--train", folder + "/train.txt", "--val", folder + "/val.txt", "--labels",
+      clips("shape_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "2",
+      "--batch-size", "8", "--threads", "1", "--quiet", "--out", out,
+    ]
+    let (first, _) = try run(arguments)
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let last = out + "/last.safetensors"
+    let original = try Data(contentsOf: URL(fileURLWithPath: last))
+    for (key, value) in [
+      ("epochs_done", "-9223372036854775808"), ("epochs_done", "9223372036854775807"),
+      ("epochs_done", "3"), ("step", "9223372036854775807"), ("step", "-1"),
+    ] {
+      try original.write(to: URL(fileURLWithPath: last))
+      try editTrainingState(last) { $0 = $0.replacingFirstValue(of: key, with: value) }
+      try assertFails(arguments + ["--resume"], "no position in a run of 2 epochs")
+    }
+  }
+
+  /// Rewrites the `training` metadata of the checkpoint at `path` (the data section unchanged).
+  func editTrainingState(_ path: String, _ edit: (inout String) -> Void) throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    var header = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
+    var meta = try XCTUnwrap(header["__metadata__"] as? [String: String])
+    var training = try XCTUnwrap(meta["training"])
+    edit(&training)
+    meta["training"] = training
+    header["__metadata__"] = meta
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }
+    var out = Data()
+    for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: json.count >> (8 * i))) }
+    out.append(json)
+    out.append(bytes.subdata(in: (8 + n)..<bytes.count))
+    try out.write(to: URL(fileURLWithPath: path))
+  }
+}
+
 /// A flag set once, read from another thread.
 final class ManagedAtomicFlag: @unchecked Sendable {
   private let lock = NSLock()
   private var value = false
   var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
   func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+extension String {
+  /// The JSON text with the first number after `"key":` replaced by `value`.
+  fileprivate func replacingFirstValue(of key: String, with value: String) -> String {
+    guard let k = range(of: "\"\(key)\":") else { return self }
+    var end = k.upperBound
+    while end < endIndex, self[end] == " " { end = index(after: end) }
+    var stop = end
+    while stop < endIndex, "-0123456789.eE+".contains(self[stop]) { stop = index(after: stop) }
+    return String(self[..<k.upperBound]) + value + String(self[stop...])
+  }
 }
