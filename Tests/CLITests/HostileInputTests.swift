@@ -370,6 +370,32 @@ final class HostileCommandLineTests: XCTestCase {
     try assertFails(["inflate", "--from", fifo, "--to", folder + "/x.safetensors"], "stream")
   }
 
+  /// An output path that names a FIFO (or a device) is refused and left as it is: the atomic
+  /// write's rename replaced it with a regular file (run as root, `--output /dev/null` replaced
+  /// the system's /dev/null).
+  func testOutputsOverFIFOsAreRefused() throws {
+    let video = clips("val/0000.mkv")
+    let sample = ["sample", video, "--clip-len", "2", "--interval", "1", "--size", "32"]
+    for (name, arguments) in [
+      ("out.safetensors", sample + ["--output"]),
+      ("sheet.png", sample + ["--output", folder + "/s.safetensors", "--sheet"]),
+      ("t.svg", ["timeline", video, "--checkpoint", model, "--svg"]),
+      ("t.png", ["timeline", video, "--checkpoint", model, "--png"]),
+      ("m.safetensors", ["init", "--preset", "nano", "--classes", "2", "--out"]),
+    ] {
+      let fifo = folder + "/" + name
+      XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+      let (r, hung) = try run(arguments + [fifo])
+      XCTAssertFalse(hung || r.crashed, "\(arguments): \(r.stderr)")
+      XCTAssertNotEqual(r.status, 0, "\(arguments)")
+      XCTAssertTrue(r.diagnostics.contains("error: "), "\(arguments): \(r.stderr)")
+      XCTAssertTrue(r.stderr.contains(name), "\(arguments): \(r.stderr)")
+      var info = stat()
+      XCTAssertEqual(lstat(fifo, &info), 0)
+      XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "\(fifo) was replaced")
+    }
+  }
+
   /// Video metadata that trapped: timestamps whose span overflows Int64, and an image header
   /// with no usable size (the clip geometry divided by a zero width).
   func testVideoMetadataThatTrapped() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Reports
+import SafeTensors
 import Training
 import VideoIO
 
@@ -283,9 +284,9 @@ struct TimelineCommand: ParsableCommand {
       if let svg {
         let text = try picture.svg()
         do {
-          try text.write(toFile: svg, atomically: true, encoding: .utf8)
+          try AtomicFile.write(text, to: svg)  // refuses a device or FIFO at the path
         } catch {
-          throw CommandFailure("\(svg): cannot write (\(error.localizedDescription))")
+          throw CommandFailure("\(error)")  // names the file
         }
       }
       if let png { try ImageFile.write(picture.raster(), to: png) }
