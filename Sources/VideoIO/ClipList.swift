@@ -47,12 +47,7 @@ public struct ClipList: Sendable {
     contentsOf path: String, labelNames: [String] = [], classCount: Int? = nil,
     skipBadLines: Bool = false
   ) throws {
-    let bytes: Data
-    do {
-      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw ListError(path: path, line: nil, message: "cannot read the list")
-    }
+    let bytes = try ListLine.read(path, what: "the list")
     try self.init(
       lines: ListLine.split(bytes), path: path, labelNames: labelNames,
       classCount: classCount, skipBadLines: skipBadLines)
@@ -121,12 +116,7 @@ public struct ClipList: Sendable {
   ///   line is not UTF-8 (a skipped name would shift every later label, so it is never
   ///   skipped silently).
   public static func labelNames(contentsOf path: String) throws -> [String] {
-    let bytes: Data
-    do {
-      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw ListError(path: path, line: nil, message: "cannot read the labels file")
-    }
+    let bytes = try ListLine.read(path, what: "the labels file")
     var names: [String] = []
     for line in ListLine.split(bytes) {
       let name = try line.content(path: path)
@@ -143,6 +133,29 @@ private struct ListLine {
   var number: Int
   /// The line's bytes without its LF.
   var bytes: ArraySlice<UInt8>
+
+  /// The longest line accepted, in bytes (a path is at most 4096 bytes on Linux).
+  static let maxBytes = 65_536
+  /// The largest list or labels file read, in bytes (parsing takes about ten times as much
+  /// memory; a list of a million clips is some 100 MB).
+  static let maxFileBytes = 512 << 20
+
+  /// The bytes of the list or labels file at `path`; `what` names it in errors.
+  /// - Throws: `ListError` when it cannot be read or is larger than `maxFileBytes`.
+  static func read(_ path: String, what: String) throws -> Data {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?
+      .intValue
+    if let size, size > maxFileBytes {
+      throw ListError(
+        path: path, line: nil,
+        message: "\(what) of \(size) bytes is larger than \(maxFileBytes >> 20) MiB")
+    }
+    do {
+      return try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw ListError(path: path, line: nil, message: "cannot read \(what)")
+    }
+  }
 
   /// The lines of `data`; a final line without LF counts, an empty one after the last LF
   /// does not. A UTF-8 byte order mark at the start is dropped.
@@ -164,6 +177,14 @@ private struct ListLine {
   /// The line as text, without leading and trailing whitespace (spaces, tabs, CR).
   /// - Throws: `ListError` naming `path` and the line when the bytes are not UTF-8.
   func content(path: String) throws -> String {
+    // A path and a label fit in far fewer bytes; a giant line would only be echoed back in
+    // messages (and copied per entry).
+    guard bytes.count <= ListLine.maxBytes else {
+      throw ListError(
+        path: path, line: number,
+        message: "a line of \(bytes.count) bytes (at most \(ListLine.maxBytes): a path and a label)"
+      )
+    }
     if let (column, byte) = firstInvalidByte() {
       let hex = String(byte, radix: 16, uppercase: true)
       throw ListError(

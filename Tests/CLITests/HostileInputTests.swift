@@ -431,6 +431,26 @@ final class HostileCommandLineTests: XCTestCase {
       ["synth", "--out", folder + "/synth", "--size", "100000"], status: 64, "--size must be")
   }
 
+  /// A giant line is a malformed line that is not echoed back, and a list file larger than
+  /// 512 MiB (here a sparse one: no disk, no time) is refused before it is read.
+  func testGiantLinesAndListFiles() throws {
+    let list = folder + "/giant.txt"
+    try (String(repeating: "a", count: 70_000) + " 0\n").write(
+      toFile: list, atomically: true, encoding: .utf8)
+    try assertFails(["probe", "--list", list], "giant.txt:1: a line of 70002 bytes (at most 65536")
+    let (r, _) = try run(["probe", "--list", list])
+    XCTAssertLessThan(r.stderr.utf8.count, 1000, "the line is not echoed")
+    let sparse = folder + "/sparse.txt"
+    XCTAssertTrue(FileManager.default.createFile(atPath: sparse, contents: Data("a 0\n".utf8)))
+    let handle = try XCTUnwrap(FileHandle(forWritingAtPath: sparse))
+    try handle.truncate(atOffset: 600 << 20)
+    try handle.close()
+    try assertFails(["probe", "--list", sparse], "larger than 512 MiB")
+    try assertFails(
+      ["init", "--preset", "nano", "--classes", "2", "--labels", sparse, "--out", list + ".st"],
+      "larger than 512 MiB")
+  }
+
   /// A list with nothing but blank lines and comments is an error saying so.
   func testListsWithoutEntries() throws {
     let list = folder + "/empty.txt"
