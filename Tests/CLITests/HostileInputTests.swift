@@ -451,6 +451,33 @@ final class HostileCommandLineTests: XCTestCase {
       "larger than 512 MiB")
   }
 
+  /// `--config` and `--truth` files: a FIFO, a device or a folder is named as such (Foundation
+  /// said "You don't have permission"), and a config field out of bounds is reported once.
+  func testConfigAndTruthFilesThatAreNotFiles() throws {
+    let fifo = folder + "/fifo.json"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    let video = clips("val/0000.mkv")
+    let initBase = ["init", "--classes", "2", "--out", folder + "/m.safetensors", "--config"]
+    try assertFails(initBase + [fifo], "fifo.json: cannot read the config file: a FIFO")
+    try assertFails(initBase + ["/dev/zero"], "/dev/zero: cannot read the config file: a device")
+    try assertFails(initBase + [folder], "cannot read the config file: it is a folder")
+    try assertFails(
+      ["timeline", video, "--checkpoint", model, "--truth", fifo],
+      "fifo.json: cannot read the truth file: a FIFO")
+    let deep = folder + "/deep.json"
+    let config = try XCTUnwrap(
+      try JSONSerialization.jsonObject(
+        with: Data(
+          try XCTUnwrap(try Checkpoint.open(path: model).file.metadata["config"]).utf8))
+        as? [String: Any])
+    var edited = config
+    edited["depths"] = [100_000, 1, 1]
+    try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: deep))
+    let (r, _) = try run(initBase + [deep])
+    XCTAssertEqual(
+      r.stderr, "error: \(deep): model config: depths: every stage needs 1…64 blocks\n")
+  }
+
   /// A list with nothing but blank lines and comments is an error saying so.
   func testListsWithoutEntries() throws {
     let list = folder + "/empty.txt"

@@ -149,12 +149,7 @@ struct TimelineCommand: ParsableCommand {
     // Read the truth first: a bad file is reported before the long pass.
     var truthSegments: [TruthSegment]? = nil
     if let truth {
-      let text: String
-      do {
-        text = try String(contentsOfFile: truth, encoding: .utf8)
-      } catch {
-        throw CommandFailure("\(truth): cannot read the truth file (\(error.localizedDescription))")
-      }
+      let text = try readTextFile(truth, what: "the truth file")
       truthSegments = try TruthSegment.parse(text, path: truth, names: info.labels)
     }
     // Memory of one forward of --batch windows, the batch itself and the ring of one window's
