@@ -61,6 +61,7 @@ public struct DecodedFrame {
       still.crop = .center(size)
     }
     let g = still.geometry(width: reader.info.width, height: reader.info.height, random: &fixed)
+    try g.checkScaledSize(path: reader.path, width: reader.info.width, height: reader.info.height)
     guard let rect = g.crops.first else { return }
     var rgb = [UInt8](repeating: 0, count: g.scaledWidth * g.scaledHeight * 3)
     try rgb.withUnsafeMutableBufferPointer { b in

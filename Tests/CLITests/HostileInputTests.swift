@@ -478,6 +478,21 @@ final class HostileCommandLineTests: XCTestCase {
       r.stderr, "error: \(deep): model config: depths: every stage needs 1…64 blocks\n")
   }
 
+  /// `sample --crop none` keeps the whole resized frame: its memory is checked once the
+  /// video's aspect ratio is known (`validate` can only count it square). A 2×20000 video at
+  /// short side 16, 1024 frames: 31 GB, refused; before, the allocation crashed.
+  func testSampleOfAnExtremeAspectRatio() throws {
+    let tall = folder + "/tall.y4m"
+    var bytes = Data("YUV4MPEG2 W2 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8)
+    bytes.append(Data(repeating: 128, count: 2 * 20000 + 2 * 10000))
+    try bytes.write(to: URL(fileURLWithPath: tall))
+    let base = ["sample", tall, "--interval", "1", "--output", folder + "/s.safetensors"]
+    try assertFails(
+      base + ["--clip-len", "1024", "--size", "16", "--crop", "none"],
+      "tall.y4m: sample of 1×1 views of 1024×160000×16 needs about")
+    try assertFails(base + ["--clip-len", "2", "--size", "224"], "224×2240000")
+  }
+
   /// A list with nothing but blank lines and comments is an error saying so.
   func testListsWithoutEntries() throws {
     let list = folder + "/empty.txt"

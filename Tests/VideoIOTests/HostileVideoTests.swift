@@ -37,6 +37,26 @@ final class HostileVideoTests: TemporaryFolderTestCase {
     }
   }
 
+  /// A 2×20000 video (a raw YUV4MPEG stream written here, 60 kB a frame): resized to a short
+  /// side of 224 its frames would be 224×2240000 (1.5 GB as RGB; 0.5 TB at 4096), so clips
+  /// are refused with the sizes named, while frames at their own size still read.
+  func testExtremeAspectRatioIsRefusedBeforeResizing() throws {
+    let file = path("tall.y4m")
+    var bytes = Data("YUV4MPEG2 W2 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8)
+    bytes.append(Data(repeating: 128, count: 2 * 20000 + 2 * 10000))
+    try bytes.write(to: URL(fileURLWithPath: file))
+    let reader = try VideoReader(path: file)
+    XCTAssertEqual([reader.info.width, reader.info.height], [2, 20000])
+    let sampler = ClipSampler(clipLength: 2)
+    XCTAssertThrowsError(try reader.sampleClips(sampler: sampler, transform: .test(size: 224))) {
+      XCTAssertTrue("\($0)".contains("224×2240000, more than 67108864 pixels"), "\($0)")
+      XCTAssertTrue("\($0)".hasPrefix(file + ": "), "\($0)")
+    }
+    let small = try reader.sampleClips(sampler: sampler, transform: .test(size: 16))
+    XCTAssertEqual(small.shape, [1, 3, 2, 16, 16])
+    XCTAssertEqual(try reader.readFrames([0]).first?.height, 20000)
+  }
+
   /// A FIFO is refused before it is opened (opening one blocks until a writer comes).
   func testFIFOIsRefusedWithoutBlocking() throws {
     let fifo = path("stream.mkv")
