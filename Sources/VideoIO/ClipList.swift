@@ -114,13 +114,20 @@ public struct ClipList: Sendable {
   ///
   /// - Throws: `ListError` naming the file when it cannot be read, or the file and line when a
   ///   line is not UTF-8 (a skipped name would shift every later label, so it is never
-  ///   skipped silently).
+  ///   skipped silently), or names a class twice (a list's name would then mean either).
   public static func labelNames(contentsOf path: String) throws -> [String] {
     let bytes = try ListLine.read(path, what: "the labels file")
     var names: [String] = []
+    var firstLine: [String: Int] = [:]
     for line in ListLine.split(bytes) {
       let name = try line.content(path: path)
       if name.isEmpty || name.hasPrefix("#") { continue }
+      if let first = firstLine[name] {
+        throw ListError(
+          path: path, line: line.number,
+          message: "class name `\(name)` again (first on line \(first)); names must be distinct")
+      }
+      firstLine[name] = line.number
       names.append(name)
     }
     return names

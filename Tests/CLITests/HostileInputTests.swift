@@ -493,6 +493,16 @@ final class HostileCommandLineTests: XCTestCase {
     try assertFails(base + ["--clip-len", "2", "--size", "224"], "224×2240000")
   }
 
+  /// A labels file that names a class twice is an error at the second line: a list's name
+  /// would silently mean the later class.
+  func testLabelsFileWithARepeatedName() throws {
+    let labels = folder + "/labels.txt"
+    try "left\nright\n# comment\nleft\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    try assertFails(
+      ["init", "--preset", "nano", "--classes", "3", "--labels", labels, "--out", labels + ".st"],
+      "labels.txt:4: class name `left` again (first on line 1)")
+  }
+
   /// A list with nothing but blank lines and comments is an error saying so.
   func testListsWithoutEntries() throws {
     let list = folder + "/empty.txt"
