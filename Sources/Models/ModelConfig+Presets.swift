@@ -124,6 +124,8 @@ extension ModelConfig {
     do {
       return try JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8))
     } catch let DecodingError.dataCorrupted(context) {
+      // A field out of bounds is already a ModelConfigError naming it.
+      if let e = context.underlyingError as? ModelConfigError { throw e }
       throw ModelConfigError("config", context.debugDescription)
     } catch let DecodingError.keyNotFound(key, _) {
       throw ModelConfigError(key.stringValue, "missing")

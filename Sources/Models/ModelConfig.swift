@@ -126,7 +126,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
       try validate()
     } catch let e as ModelConfigError {
       throw DecodingError.dataCorrupted(
-        DecodingError.Context(codingPath: [], debugDescription: e.description))
+        DecodingError.Context(codingPath: [], debugDescription: e.description, underlyingError: e))
     }
   }
 

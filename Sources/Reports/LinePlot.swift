@@ -74,15 +74,24 @@ public enum LinePlot {
     guard low.isFinite, high.isFinite else { return [0, 1] }
     var (lo, hi) = (Swift.min(low, high), Swift.max(low, high))
     if hi - lo < 1e-12 {
-      let pad = integers ? 1 : lo == 0 ? 1 : abs(lo) * 0.1
-      lo -= pad
-      hi += pad
+      let pad = integers ? 1 : lo == 0 ? 1 : Swift.max(abs(lo) * 0.1, 1e-12)
+      lo = Swift.max(lo - pad, -.greatestFiniteMagnitude)
+      hi = Swift.min(hi + pad, .greatestFiniteMagnitude)
     }
-    var step = niceNumber((hi - lo) / Double(Swift.max(1, count)))
+    // Each end divided first: `hi − lo` overflows to infinity for ends near ±1.8e308 (values
+    // read from a damaged file), and a step of 1 over that range never ended.
+    let n = Double(Swift.max(1, count))
+    var step = niceNumber(hi / n - lo / n)
     if integers { step = Swift.max(1, step.rounded(.up)) }
     let first = (lo / step + 1e-9).rounded(.down)
     let last = (hi / step - 1e-9).rounded(.up)
-    return stride(from: first, through: last, by: 1).map { tidy($0 * step) }
+    guard last - first <= 100 * n else { return [lo, hi] }  // a step lost to rounding
+    let ticks = stride(from: first, through: last, by: 1).map { tidy($0 * step) }
+    // Ends near the largest Double: a multiple of the step beyond it is not finite.
+    guard ticks.count >= 2, ticks.allSatisfy(\.isFinite), ticks[0] <= lo,
+      ticks[ticks.count - 1] >= hi
+    else { return [lo, hi] }
+    return ticks
   }
 
   /// The number 1, 2, 5 or 10 × 10ⁿ nearest to `x` (x > 0; Heckbert's "nice numbers").

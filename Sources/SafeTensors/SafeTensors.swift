@@ -91,7 +91,7 @@ public struct SafeTensorsFile: Sendable {
   /// True when the file starts as a safetensors file does: an 8-byte header length that fits in
   /// the file, then `{`. Cheap: reads 9 bytes. False for anything unreadable.
   public static func looksLikeSafeTensors(path: String) -> Bool {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var st = stat()
@@ -107,7 +107,7 @@ public struct SafeTensorsFile: Sendable {
   /// map: a file overwritten or truncated while it is read would otherwise end in SIGBUS). A file
   /// that shrinks while it is read is an error; one that grows is read to its size at open.
   static func readWholeFile(path: String) throws -> Data {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block
     guard fd >= 0 else {
       throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))
     }

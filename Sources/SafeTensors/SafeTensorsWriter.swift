@@ -199,6 +199,11 @@ public enum AtomicFile {
   /// `path` and fsyncs the folder. On any failure the temporary is removed and `path` is left
   /// as it was. `body`'s errors are rethrown as `AtomicFileError` naming `path`.
   public static func write(to path: String, _ body: (Int32) throws -> Void) throws {
+    // The rename would replace a device, FIFO or socket at `path` with a regular file (run as
+    // root, `--output /dev/null` replaced /dev/null): such a path is refused.
+    if let kind = specialFileKind(path) {
+      throw AtomicFileError(path: path, reason: "\(kind), not a regular file; give a file path")
+    }
     let temp = temporaryPath(for: path)
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
     let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -224,6 +229,21 @@ public enum AtomicFile {
     if dirfd >= 0 {
       _ = fsync(dirfd)
       close(dirfd)
+    }
+  }
+}
+
+extension AtomicFile {
+  /// What `path` is when it names a device, FIFO or socket (not following a final symbolic
+  /// link, which a rename replaces harmlessly); nil for anything else, including no file.
+  static func specialFileKind(_ path: String) -> String? {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    switch info.st_mode & S_IFMT {
+    case S_IFCHR, S_IFBLK: return "a device"
+    case S_IFIFO: return "a FIFO (named pipe)"
+    case S_IFSOCK: return "a socket"
+    default: return nil
     }
   }
 }

@@ -17,7 +17,7 @@ final class PositionalFile {
   /// Opens `path`; a missing file, a folder or an unreadable file is a `TorchCheckpointError`.
   init(path: String) throws {
     self.path = path
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block
     if fd < 0 {
       let code = errno
       if code == ENOENT { throw TorchCheckpointError(path: path, .missingFile) }

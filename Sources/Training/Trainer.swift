@@ -690,6 +690,14 @@ public final class Trainer {
         "--epochs \(options.epochs) ≠ \(state.options.epochs) recorded in \(path): the learning-rate schedule spans the epochs of the run; resume with --epochs \(state.options.epochs), or start a new --out"
       )
     }
+    // A damaged or edited position would overflow the epoch loop or the step counter.
+    guard (0...options.epochs).contains(state.epochsDone),
+      (0...(options.epochs * stepsPerEpoch)).contains(state.step)
+    else {
+      throw TrainingError(
+        "\(path): epochs_done \(state.epochsDone), step \(state.step) is no position in a run of \(options.epochs) epochs of \(stepsPerEpoch) steps (a damaged file); start a new --out"
+      )
+    }
     var fields: [String] = []
     if state.options.seed != options.seed {
       fields.append("seed \(options.seed) ≠ \(state.options.seed)")

@@ -47,12 +47,7 @@ public struct ClipList: Sendable {
     contentsOf path: String, labelNames: [String] = [], classCount: Int? = nil,
     skipBadLines: Bool = false
   ) throws {
-    let bytes: Data
-    do {
-      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw ListError(path: path, line: nil, .unreadableList)
-    }
+    let bytes = try ListLine.read(path, labels: false)
     try self.init(
       lines: ListLine.split(bytes), path: path, labelNames: labelNames,
       classCount: classCount, skipBadLines: skipBadLines)
@@ -116,18 +111,18 @@ public struct ClipList: Sendable {
   ///
   /// - Throws: `ListError` naming the file when it cannot be read, or the file and line when a
   ///   line is not UTF-8 (a skipped name would shift every later label, so it is never
-  ///   skipped silently).
+  ///   skipped silently), or names a class twice (a list's name would then mean either).
   public static func labelNames(contentsOf path: String) throws -> [String] {
-    let bytes: Data
-    do {
-      bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw ListError(path: path, line: nil, .unreadableLabels)
-    }
+    let bytes = try ListLine.read(path, labels: true)
     var names: [String] = []
+    var firstLine: [String: Int] = [:]
     for line in ListLine.split(bytes) {
       let name = try line.content(path: path)
       if name.isEmpty || name.hasPrefix("#") { continue }
+      if let first = firstLine[name] {
+        throw ListError(path: path, line: line.number, .repeatedClassName(name, firstLine: first))
+      }
+      firstLine[name] = line.number
       names.append(name)
     }
     return names
@@ -140,6 +135,27 @@ private struct ListLine {
   var number: Int
   /// The line's bytes without its LF.
   var bytes: ArraySlice<UInt8>
+
+  /// The longest line accepted, in bytes (a path is at most 4096 bytes on Linux).
+  static let maxBytes = 65_536
+  /// The largest list or labels file read, in bytes (parsing takes about ten times as much
+  /// memory; a list of a million clips is some 100 MB).
+  static let maxFileBytes = 512 << 20
+
+  /// The bytes of the list (or, with `labels`, the labels file) at `path`.
+  /// - Throws: `ListError` when it cannot be read or is larger than `maxFileBytes`.
+  static func read(_ path: String, labels: Bool) throws -> Data {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?
+      .intValue
+    if let size, size > maxFileBytes {
+      throw ListError(path: path, line: nil, .tooLarge(bytes: size, labels: labels))
+    }
+    do {
+      return try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw ListError(path: path, line: nil, labels ? .unreadableLabels : .unreadableList)
+    }
+  }
 
   /// The lines of `data`; a final line without LF counts, an empty one after the last LF
   /// does not. A UTF-8 byte order mark at the start is dropped.
@@ -161,6 +177,11 @@ private struct ListLine {
   /// The line as text, without leading and trailing whitespace (spaces, tabs, CR).
   /// - Throws: `ListError` naming `path` and the line when the bytes are not UTF-8.
   func content(path: String) throws -> String {
+    // A path and a label fit in far fewer bytes; a giant line would only be echoed back in
+    // messages (and copied per entry).
+    guard bytes.count <= ListLine.maxBytes else {
+      throw ListError(path: path, line: number, .lineTooLong(bytes: bytes.count))
+    }
     if let (column, byte) = firstInvalidByte() {
       throw ListError(path: path, line: number, .notUTF8(column: column, byte: byte))
     }
@@ -225,6 +246,12 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
     case unknownLabel(String)
     /// An integer label below 0 or not below the class count (`classes`, when known).
     case labelOutOfRange(Int, classes: Int?)
+    /// The file has more bytes than a list (or, with `labels`, a labels file) may have.
+    case tooLarge(bytes: Int, labels: Bool)
+    /// A line longer than any path and label (its length in bytes).
+    case lineTooLong(bytes: Int)
+    /// A labels file names a class again (first named on `firstLine`).
+    case repeatedClassName(String, firstLine: Int)
   }
 
   /// The list or labels file.
@@ -247,7 +274,9 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
     switch kind {
     case .labelNotAnInteger(let label), .unknownLabel(let label): return label
     case .labelOutOfRange(let label, _): return String(label)
-    case .unreadableList, .unreadableLabels, .notUTF8, .missingLabel: return nil
+    case .unreadableList, .unreadableLabels, .notUTF8, .missingLabel, .tooLarge, .lineTooLong,
+      .repeatedClassName:
+      return nil
     }
   }
 
@@ -264,6 +293,13 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
     case .unknownLabel(let label): return "unknown label `\(label)`"
     case .labelOutOfRange(let label, let classes):
       return "label \(label) out of range \(classes.map { "0..<\($0)" } ?? "≥ 0")"
+    case .tooLarge(let bytes, let labels):
+      return "\(labels ? "the labels file" : "the list") of \(bytes) bytes is larger than "
+        + "\(ListLine.maxFileBytes >> 20) MiB"
+    case .lineTooLong(let bytes):
+      return "a line of \(bytes) bytes (at most \(ListLine.maxBytes): a path and a label)"
+    case .repeatedClassName(let name, let first):
+      return "class name `\(name)` again (first on line \(first)); names must be distinct"
     }
   }
 

@@ -196,6 +196,22 @@ struct ClipGeometry: Hashable {
   var scaledHeight: Int
   var crops: [PixelRect]
   var flip: Bool
+
+  /// The most pixels a frame is resized to before cropping: 2^26 (192 MB as RGB24), far above
+  /// any real frame at any accepted size; only an extreme aspect ratio gets there (a 2×20000
+  /// video resized to a short side of 224 would be 224×2240000, and at 4096 half a terabyte).
+  static let maxScaledPixels = 1 << 26
+
+  /// Throws a `VideoError` naming `path` when the resized frame exceeds `maxScaledPixels`.
+  func checkScaledSize(path: String, width: Int, height: Int) throws {
+    let (pixels, overflow) = scaledWidth.multipliedReportingOverflow(by: scaledHeight)
+    guard overflow || pixels > Self.maxScaledPixels else { return }
+    throw VideoError(
+      path: path, "cannot resize",
+      detail:
+        "its \(width)×\(height) frames would be resized to \(scaledWidth)×\(scaledHeight), more than \(Self.maxScaledPixels) pixels (an extreme aspect ratio)"
+    )
+  }
 }
 
 /// Clips as model input: `data` is `[count, 3, T, H, W]` Float32, row-major, RGB.

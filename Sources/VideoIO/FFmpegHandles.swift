@@ -1,5 +1,9 @@
 import CFFmpeg
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 // Owners of FFmpeg's C handles: each `final class` frees its handle in `deinit`, so a handle
 // lives exactly as long as the Swift value that uses it, on every path including errors.
 
@@ -51,6 +55,19 @@ final class InputContext {
   init(path: String) throws {
     FFmpegLog.silenceByDefault()
     self.path = path
+    // A FIFO, socket or device is refused before FFmpeg opens it: opening a FIFO blocks until
+    // a writer comes (a hang), and none can be indexed before decoding as a file is.
+    var st = stat()
+    if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+      let kind: String
+      switch st.st_mode & S_IFMT {
+      case S_IFIFO: kind = "a FIFO (named pipe)"
+      case S_IFSOCK: kind = "a socket"
+      default: kind = "a device"
+      }
+      throw VideoError(
+        path: path, "cannot open", detail: "\(kind), not a regular file; save the stream to a file")
+    }
     var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
     let status = avformat_open_input(&ctx, path, nil, nil)
     guard status >= 0, let opened = ctx else {

@@ -5,7 +5,8 @@ import CFFmpeg
 /// Frame `n` is the `n`-th frame in presentation order: the packets' presentation timestamps
 /// (pts) sorted ascending. Decoded frames are recognised by their timestamp, so a
 /// variable-frame-rate file, or one whose decode order differs from presentation order
-/// (B-frames), still maps frame numbers exactly. When timestamps are missing or repeat, or
+/// (B-frames), still maps frame numbers exactly. When timestamps are missing or repeat, span
+/// more than Int64 holds, or
 /// only decode timestamps exist while the codec reorders frames (AVI with B-frames: its
 /// timestamps count packets in decode order, not frames in presentation order), the index is
 /// `sequential`: frames are numbered in the order the decoder returns them, and the reader
@@ -64,7 +65,11 @@ struct FrameIndex {
       repeated = true
       break
     }
-    if missing || repeated || (decodeOrderOnly && reorders) {
+    // Timestamps whose span does not fit in Int64 (a hostile or damaged file: FFmpeg's own
+    // timestamp arithmetic wrapped) cannot be subtracted: such a file is numbered as decoded.
+    let spanOverflows = sortedPts[sortedPts.count - 1].subtractingReportingOverflow(sortedPts[0])
+      .overflow
+    if missing || repeated || spanOverflows || (decodeOrderOnly && reorders) {
       sequential = true
       pts = (0..<Int64(entries.count)).map { $0 }
       keyframes = [0]

@@ -11,6 +11,14 @@ public enum ImageFile {
     let lower = path.lowercased()
     let jpeg = lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg")
     let bytes = try encode(image, jpeg: jpeg, quality: quality, path: path)
+    // An atomic write renames over `path`: a device or FIFO there would be replaced.
+    var info = stat()
+    if lstat(path, &info) == 0,
+      [S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].contains(info.st_mode & S_IFMT)
+    {
+      throw VideoError(
+        path: path, "cannot write image", detail: "a device or FIFO, not a regular file")
+    }
     do {
       try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {

@@ -65,6 +65,9 @@ extension VideoReader {
     let geometries = (0..<N).map { _ in
       transform.geometry(width: info.width, height: info.height, random: &random)
     }
+    for g in geometries {
+      try g.checkScaledSize(path: path, width: info.width, height: info.height)
+    }
     let out = transform.outputSize(width: info.width, height: info.height)
     let (H, W) = (out.height, out.width)
     let crops = transform.cropsPerClip

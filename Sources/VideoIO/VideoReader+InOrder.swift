@@ -60,7 +60,8 @@ public struct DecodedFrame {
     if let kept = reader.planarScratch, kept.transform == transform {
       scratch = kept
     } else {
-      scratch = PlanarScratch(transform, width: reader.info.width, height: reader.info.height)
+      scratch = try PlanarScratch(
+        transform, width: reader.info.width, height: reader.info.height, path: reader.path)
     }
     reader.planarScratch = nil  // unique reference: the scale below writes in place
     defer { reader.planarScratch = scratch }
@@ -94,7 +95,9 @@ struct PlanarScratch {
 
   /// Random choices of a training transform are not drawn: no flip, and a random resized crop
   /// becomes its test-time equivalent (short side and centre crop of its size).
-  init(_ transform: ClipTransform, width: Int, height: Int) {
+  /// - Throws: `VideoError` naming `path` when the scaled frame would be too large (an extreme
+  ///   aspect ratio), before anything is allocated.
+  init(_ transform: ClipTransform, width: Int, height: Int, path: String) throws {
     self.transform = transform
     var fixed = SplitMix64(seed: 0)
     var still = transform
@@ -104,6 +107,7 @@ struct PlanarScratch {
       still.crop = .center(size)
     }
     geometry = still.geometry(width: width, height: height, random: &fixed)
+    try geometry.checkScaledSize(path: path, width: width, height: height)
     lut = still.lookupTable
     rgb = [UInt8](repeating: 0, count: geometry.scaledWidth * geometry.scaledHeight * 3)
   }

@@ -65,8 +65,8 @@ public final class VideoReader {
   /// Opens `path` and scans its packets.
   ///
   /// - Parameter threads: decoder threads, ≥ 1 (0 lets FFmpeg choose).
-  /// - Throws: `VideoError` naming the file when it cannot be opened, has no video stream, no
-  ///   decoder, or no frames.
+  /// - Throws: `VideoError` naming the file when it cannot be opened (a FIFO or device is
+  ///   refused before opening), has no video stream, no decoder, no frames, or no frame size.
   public init(path: String, threads: Int = 1) throws {
     precondition(threads >= 0, "threads must be >= 0")
     self.path = path
@@ -90,6 +90,13 @@ public final class VideoReader {
     self.input = input
     info = VideoReader.describe(
       input: input, stream: stream, index: index, orientation: orientation, path: path)
+    // Clip geometry is planned from the header's size: a header that gives none (a damaged or
+    // lying image header FFmpeg could not open) cannot be sampled.
+    guard info.width > 0, info.height > 0 else {
+      throw VideoError(
+        path: path, "no frame size",
+        detail: "the stream gives \(info.width)×\(info.height) pixels; the file is damaged")
+    }
   }
 
   /// Number of frames (presentation order).
@@ -371,7 +378,7 @@ public final class VideoReader {
       if frames > 1 && span > 0 { measured = Double(frames - 1) / (Double(span) * tb) }
       let last =
         index.lastDuration > 0 ? index.lastDuration : (frames > 1 ? span / Int64(frames - 1) : 0)
-      duration = Double(span + last) * tb
+      duration = (Double(span) + Double(last)) * tb  // a packet duration may be up to Int64.max
     }
     let header =
       stream.pointee.avg_frame_rate.doubleValue ?? stream.pointee.r_frame_rate.doubleValue

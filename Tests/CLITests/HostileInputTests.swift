@@ -303,10 +303,283 @@ final class HostileInputTests: XCTestCase {
   }
 }
 
+/// Hostile files and option values given to the built binary, as a user gives them: each ends
+/// in a clear `error:` line naming the file or option and a non-zero exit, within seconds.
+final class HostileCommandLineTests: XCTestCase {
+  var folder = ""
+  override func setUpWithError() throws {
+    folder = NSTemporaryDirectory() + "hostile-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+  var model: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
+  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/" + name).path }
+  /// Fixtures of the video reader's tests (`Tools/make_hostile_video_fixtures.py`).
+  func videoFixture(_ name: String) -> String {
+    packageRoot.appendingPathComponent("Tests/VideoIOTests/Fixtures/" + name).path
+  }
+
+  /// Runs the binary; one that has not ended after `seconds` is stopped and reported as hung.
+  func run(_ arguments: [String], seconds: Double = 60) throws -> (CLIRun, hung: Bool) {
+    let process = Process()
+    process.executableURL = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
+    process.arguments = arguments
+    let (out, err) = (Pipe(), Pipe())
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    let hung = process.isRunning
+    if hung { process.terminate() }
+    process.waitUntilExit()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    let result = CLIRun(
+      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit)
+    return (result, hung)
+  }
+
+  /// `arguments` fail cleanly: no signal, no hang, the expected status, an `error:` line that
+  /// contains `needle`.
+  func assertFails(
+    _ arguments: [String], status: Int32 = 1, _ needle: String, line: UInt = #line
+  ) throws {
+    let (r, hung) = try run(arguments)
+    XCTAssertFalse(hung, "\(arguments) hung", line: line)
+    XCTAssertFalse(r.crashed, "\(arguments) crashed: \(r.stderr.prefix(2000))", line: line)
+    XCTAssertEqual(r.status, status, "\(arguments): \(r.stderr)", line: line)
+    XCTAssertTrue(r.diagnostics.contains("error: "), "\(arguments): \(r.stderr)", line: line)
+    XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)", line: line)
+  }
+
+  /// A FIFO given as a video, a checkpoint, a list entry or an image checkpoint is refused at
+  /// once (opening one blocks until a writer comes: the commands hung).
+  func testFIFOsAreRefusedNotWaitedOn() throws {
+    let fifo = folder + "/stream"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    try "\(fifo) 0\n".write(toFile: folder + "/list.txt", atomically: true, encoding: .utf8)
+    let video = clips("val/0000.mkv")
+    try assertFails(
+      ["probe", fifo], "stream: cannot open: a FIFO (named pipe), not a regular file")
+    try assertFails(["probe", "--list", folder + "/list.txt"], "a FIFO")
+    try assertFails(["classify", fifo, "--checkpoint", model], "a FIFO")
+    try assertFails(["classify", video, "--checkpoint", fifo], "stream")
+    try assertFails(["inflate", "--from", fifo, "--to", folder + "/x.safetensors"], "stream")
+  }
+
+  /// An output path that names a FIFO (or a device) is refused and left as it is: the atomic
+  /// write's rename replaced it with a regular file (run as root, `--output /dev/null` replaced
+  /// the system's /dev/null).
+  func testOutputsOverFIFOsAreRefused() throws {
+    let video = clips("val/0000.mkv")
+    let sample = ["sample", video, "--clip-len", "2", "--interval", "1", "--size", "32"]
+    for (name, arguments) in [
+      ("out.safetensors", sample + ["--output"]),
+      ("sheet.png", sample + ["--output", folder + "/s.safetensors", "--sheet"]),
+      ("t.svg", ["timeline", video, "--checkpoint", model, "--svg"]),
+      ("t.png", ["timeline", video, "--checkpoint", model, "--png"]),
+      ("m.safetensors", ["init", "--preset", "nano", "--classes", "2", "--out"]),
+    ] {
+      let fifo = folder + "/" + name
+      XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+      let (r, hung) = try run(arguments + [fifo])
+      XCTAssertFalse(hung || r.crashed, "\(arguments): \(r.stderr)")
+      XCTAssertNotEqual(r.status, 0, "\(arguments)")
+      XCTAssertTrue(r.diagnostics.contains("error: "), "\(arguments): \(r.stderr)")
+      XCTAssertTrue(r.stderr.contains(name), "\(arguments): \(r.stderr)")
+      var info = stat()
+      XCTAssertEqual(lstat(fifo, &info), 0)
+      XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "\(fifo) was replaced")
+    }
+  }
+
+  /// Video metadata that trapped: timestamps whose span overflows Int64, and an image header
+  /// with no usable size (the clip geometry divided by a zero width).
+  func testVideoMetadataThatTrapped() throws {
+    let (probe, hung) = try run(["probe", videoFixture("timestamps_overflow.mkv"), "--json"])
+    XCTAssertFalse(hung || probe.crashed, probe.stderr)
+    XCTAssertEqual(probe.status, 0, probe.stderr)
+    XCTAssertTrue(probe.stdout.contains("\"frames\":16"), probe.stdout)
+    let lie = videoFixture("size_lie.png")
+    try assertFails(["classify", lie, "--checkpoint", model], "size_lie.png: no frame size")
+    try assertFails(
+      ["sample", lie, "--clip-len", "2", "--interval", "1", "--output", folder + "/s.safetensors"],
+      "size_lie.png: no frame size")
+  }
+
+  /// Training options that are NaN, infinite or huge are refused before any work (a NaN or
+  /// huge --warmup-epochs trapped converting warm-up steps to Int; a NaN --min-lr or
+  /// --clip-norm failed only after the first epoch, writing the checkpoint).
+  func testNonFiniteTrainingOptions() throws {
+    let base = [
+      "pretrain", "--train", clips("shapes_train.txt"), "--val", clips("shapes_val.txt"),
+      "--preset", "nano", "--out", folder + "/run",
+    ]
+    for (option, value) in [
+      ("--warmup-epochs", "nan"), ("--warmup-epochs", "1e300"), ("--warmup-epochs", "inf"),
+      ("--min-lr", "nan"), ("--min-lr", "inf"), ("--weight-decay", "nan"),
+      ("--weight-decay", "1e300"), ("--clip-norm", "nan"), ("--clip-norm", "inf"),
+      ("--warmup-epochs=-1", ""), ("--min-lr=-1", ""),
+    ] {
+      try assertFails(base + [option] + (value.isEmpty ? [] : [value]), status: 64, "must be")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run"))
+    try assertFails(
+      ["synth", "--out", folder + "/synth", "--size", "100000"], status: 64, "--size must be")
+  }
+
+  /// A giant line is a malformed line that is not echoed back, and a list file larger than
+  /// 512 MiB (here a sparse one: no disk, no time) is refused before it is read.
+  func testGiantLinesAndListFiles() throws {
+    let list = folder + "/giant.txt"
+    try (String(repeating: "a", count: 70_000) + " 0\n").write(
+      toFile: list, atomically: true, encoding: .utf8)
+    try assertFails(["probe", "--list", list], "giant.txt:1: a line of 70002 bytes (at most 65536")
+    let (r, _) = try run(["probe", "--list", list])
+    XCTAssertLessThan(r.stderr.utf8.count, 1000, "the line is not echoed")
+    let sparse = folder + "/sparse.txt"
+    XCTAssertTrue(FileManager.default.createFile(atPath: sparse, contents: Data("a 0\n".utf8)))
+    let handle = try XCTUnwrap(FileHandle(forWritingAtPath: sparse))
+    try handle.truncate(atOffset: 600 << 20)
+    try handle.close()
+    try assertFails(["probe", "--list", sparse], "larger than 512 MiB")
+    try assertFails(
+      ["init", "--preset", "nano", "--classes", "2", "--labels", sparse, "--out", list + ".st"],
+      "larger than 512 MiB")
+  }
+
+  /// `--config` and `--truth` files: a FIFO, a device or a folder is named as such (Foundation
+  /// said "You don't have permission"), and a config field out of bounds is reported once.
+  func testConfigAndTruthFilesThatAreNotFiles() throws {
+    let fifo = folder + "/fifo.json"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    let video = clips("val/0000.mkv")
+    let initBase = ["init", "--classes", "2", "--out", folder + "/m.safetensors", "--config"]
+    try assertFails(initBase + [fifo], "fifo.json: cannot read the config file: a FIFO")
+    try assertFails(initBase + ["/dev/zero"], "/dev/zero: cannot read the config file: a device")
+    try assertFails(initBase + [folder], "cannot read the config file: it is a folder")
+    try assertFails(
+      ["timeline", video, "--checkpoint", model, "--truth", fifo],
+      "fifo.json: cannot read the truth file: a FIFO")
+    let deep = folder + "/deep.json"
+    let config = try XCTUnwrap(
+      try JSONSerialization.jsonObject(
+        with: Data(
+          try XCTUnwrap(try Checkpoint.open(path: model).file.metadata["config"]).utf8))
+        as? [String: Any])
+    var edited = config
+    edited["depths"] = [100_000, 1, 1]
+    try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: deep))
+    let (r, _) = try run(initBase + [deep])
+    XCTAssertEqual(
+      r.stderr, "error: \(deep): model config: depths: every stage needs 1…64 blocks\n")
+  }
+
+  /// `sample --crop none` keeps the whole resized frame: its memory is checked once the
+  /// video's aspect ratio is known (`validate` can only count it square). A 2×20000 video at
+  /// short side 16, 1024 frames: 31 GB, refused; before, the allocation crashed.
+  func testSampleOfAnExtremeAspectRatio() throws {
+    let tall = folder + "/tall.y4m"
+    var bytes = Data("YUV4MPEG2 W2 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8)
+    bytes.append(Data(repeating: 128, count: 2 * 20000 + 2 * 10000))
+    try bytes.write(to: URL(fileURLWithPath: tall))
+    let base = ["sample", tall, "--interval", "1", "--output", folder + "/s.safetensors"]
+    try assertFails(
+      base + ["--clip-len", "1024", "--size", "16", "--crop", "none"],
+      "tall.y4m: sample of 1×1 views of 1024×160000×16 needs about")
+    try assertFails(base + ["--clip-len", "2", "--size", "224"], "224×2240000")
+  }
+
+  /// A labels file that names a class twice is an error at the second line: a list's name
+  /// would silently mean the later class.
+  func testLabelsFileWithARepeatedName() throws {
+    let labels = folder + "/labels.txt"
+    try "left\nright\n# comment\nleft\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    try assertFails(
+      ["init", "--preset", "nano", "--classes", "3", "--labels", labels, "--out", labels + ".st"],
+      "labels.txt:4: class name `left` again (first on line 1)")
+  }
+
+  /// A list with nothing but blank lines and comments is an error saying so.
+  func testListsWithoutEntries() throws {
+    let list = folder + "/empty.txt"
+    try "\n# only a comment\n  \t\n".write(toFile: list, atomically: true, encoding: .utf8)
+    try assertFails(["probe", "--list", list], "empty.txt: no entries")
+    try assertFails(["eval", "--list", list, "--checkpoint", model], "empty.txt: no entries")
+  }
+
+  /// A `last.safetensors` whose recorded position is out of range (edited or damaged) is
+  /// refused when resuming: `epochs_done` of ±2^63 and `step` 2^63 − 1 trapped in the epoch
+  /// loop and the step counter.
+  func testResumeFromAnImpossiblePosition() throws {
+    var lines: [String] = []
+    for name in ["shapes_train.txt", "shapes_val.txt"] {
+      let text = try String(contentsOfFile: clips(name), encoding: .utf8)
+      lines.append(
+        text.split(separator: "\n").prefix(8).map { clips(String($0)) }.joined(separator: "\n"))
+    }
+    try lines[0].write(toFile: folder + "/train.txt", atomically: true, encoding: .utf8)
+    try lines[1].write(toFile: folder + "/val.txt", atomically: true, encoding: .utf8)
+    let out = folder + "/run"
+    let arguments = [
+      "pretrain", "--train", folder + "/train.txt", "--val", folder + "/val.txt", "--labels",
+      clips("shape_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "2",
+      "--batch-size", "8", "--threads", "1", "--quiet", "--out", out,
+    ]
+    let (first, _) = try run(arguments)
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let last = out + "/last.safetensors"
+    let original = try Data(contentsOf: URL(fileURLWithPath: last))
+    for (key, value) in [
+      ("epochs_done", "-9223372036854775808"), ("epochs_done", "9223372036854775807"),
+      ("epochs_done", "3"), ("step", "9223372036854775807"), ("step", "-1"),
+    ] {
+      try original.write(to: URL(fileURLWithPath: last))
+      try editTrainingState(last) { $0 = $0.replacingFirstValue(of: key, with: value) }
+      try assertFails(arguments + ["--resume"], "no position in a run of 2 epochs")
+    }
+  }
+
+  /// Rewrites the `training` metadata of the checkpoint at `path` (the data section unchanged).
+  func editTrainingState(_ path: String, _ edit: (inout String) -> Void) throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    var header = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
+    var meta = try XCTUnwrap(header["__metadata__"] as? [String: String])
+    var training = try XCTUnwrap(meta["training"])
+    edit(&training)
+    meta["training"] = training
+    header["__metadata__"] = meta
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }
+    var out = Data()
+    for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: json.count >> (8 * i))) }
+    out.append(json)
+    out.append(bytes.subdata(in: (8 + n)..<bytes.count))
+    try out.write(to: URL(fileURLWithPath: path))
+  }
+}
+
 /// A flag set once, read from another thread.
 final class ManagedAtomicFlag: @unchecked Sendable {
   private let lock = NSLock()
   private var value = false
   var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
   func set() { lock.lock(); value = true; lock.unlock() }
+}
+
+extension String {
+  /// The JSON text with the first number after `"key":` replaced by `value`.
+  fileprivate func replacingFirstValue(of key: String, with value: String) -> String {
+    guard let k = range(of: "\"\(key)\":") else { return self }
+    var end = k.upperBound
+    while end < endIndex, self[end] == " " { end = index(after: end) }
+    var stop = end
+    while stop < endIndex, "-0123456789.eE+".contains(self[stop]) { stop = index(after: stop) }
+    return String(self[..<k.upperBound]) + value + String(self[stop...])
+  }
 }

@@ -79,6 +79,9 @@ struct EvalCommand: ParsableCommand {
       for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
     }
     let total = dataset.count + bad.count
+    if total == 0 {
+      throw CommandFailure("\(list): no entries (the list holds only blank lines and comments)")
+    }
     if Double(bad.count) > Self.maxBadFraction * Double(total) || dataset.count == 0 {
       throw CommandFailure(
         "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")"

@@ -12,10 +12,7 @@ func modelConfig(preset: String?, file: String?, dims: Int, classes: Int) throws
     let name = preset ?? ""
     return (try ModelConfig.preset(name, dims: dims, classes: classes), "preset \(name)")
   }
-  let text: String
-  do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-    throw CommandFailure("\(file): cannot read: \(error.localizedDescription)")
-  }
+  let text = try readTextFile(file, what: "the config file")
   var config: ModelConfig
   do { config = try ModelConfig.fromJSON(text) } catch { throw CommandFailure("\(file): \(error)") }
   config.classes = classes

@@ -57,6 +57,9 @@ struct ProbeCommand: ParsableCommand {
         throw CommandFailure(message)
       }
       if let bad = parsed.badLines.first { throw CommandFailure(bad.description) }
+      if parsed.entries.isEmpty {
+        throw CommandFailure("\(list): no entries (the list holds only blank lines and comments)")
+      }
       paths += parsed.entries.map(\.path)
     }
     var failures = 0

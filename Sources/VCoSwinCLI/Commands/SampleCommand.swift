@@ -115,6 +115,12 @@ struct SampleCommand: ParsableCommand {
       clipLength: clipLen, frameInterval: interval, numClips: clips, mode: mode,
       outOfBound: outOfBound)
     let reader = try VideoReader(path: video, threads: threads)
+    // `validate` counted `--crop none` as square; the video's aspect ratio is known now.
+    let out = transform.outputSize(width: reader.info.width, height: reader.info.height)
+    let views = crop == .three ? 3 : 1
+    try MemoryBudget.check(
+      [clips, views, 3, clipLen, out.height, out.width].reduce(4, saturatingProduct),
+      what: "\(video): sample of \(clips)×\(views) views of \(clipLen)×\(out.height)×\(out.width)")
     let batch = try reader.sampleClips(sampler: sampler, transform: transform, seed: seed)
 
     var writer = SafeTensorsWriter(metadata: [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synth
+import Training
 import VideoIO
 
 /// The codecs the synthetic dataset is written with (Matroska files); help lists exactly these.
@@ -80,6 +81,14 @@ struct SynthCommand: ParsableCommand {
     if train < 0 || val < 0 { throw ValidationError("--train and --val cannot be negative.") }
     if frames < 2 { throw ValidationError("--frames must be at least 2 (motion needs two).") }
     if size < 16 { throw ValidationError("--size must be at least 16.") }
+    // The encoders refuse larger frames only after the folders are made, with a bare
+    // "Invalid argument"; a clip of more frames is not a clip.
+    if size > DataOptions.maxSize {
+      throw ValidationError("--size must be at most \(DataOptions.maxSize) (got \(size)).")
+    }
+    if frames > 100_000 {
+      throw ValidationError("--frames must be at most 100000 (got \(frames)).")
+    }
     if !(2...31).contains(quality) { throw ValidationError("--quality must be in 2...31.") }
     if imageEvery < 1 { throw ValidationError("--image-every must be at least 1.") }
   }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Reports
+import SafeTensors
 import Training
 import VideoIO
 
@@ -148,12 +149,7 @@ struct TimelineCommand: ParsableCommand {
     // Read the truth first: a bad file is reported before the long pass.
     var truthSegments: [TruthSegment]? = nil
     if let truth {
-      let text: String
-      do {
-        text = try String(contentsOfFile: truth, encoding: .utf8)
-      } catch {
-        throw CommandFailure("\(truth): cannot read the truth file (\(error.localizedDescription))")
-      }
+      let text = try readTextFile(truth, what: "the truth file")
       truthSegments = try TruthSegment.parse(text, path: truth, names: info.labels)
     }
     // Memory of one forward of --batch windows, the batch itself and the ring of one window's
@@ -283,9 +279,9 @@ struct TimelineCommand: ParsableCommand {
       if let svg {
         let text = try picture.svg()
         do {
-          try text.write(toFile: svg, atomically: true, encoding: .utf8)
+          try AtomicFile.write(text, to: svg)  // refuses a device or FIFO at the path
         } catch {
-          throw CommandFailure("\(svg): cannot write (\(error.localizedDescription))")
+          throw CommandFailure("\(error)")  // names the file
         }
       }
       if let png { try ImageFile.write(picture.raster(), to: png) }

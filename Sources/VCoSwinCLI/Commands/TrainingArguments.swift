@@ -128,6 +128,14 @@ struct TrainingArguments: ParsableArguments {
     if let lr, !(lr > 0 && lr <= 10) {
       throw ValidationError("--lr must be in (0, 10] (got \(lr)).")
     }
+    // Finite and in range before any work: a NaN or huge value would otherwise trap in the
+    // schedule (warm-up steps as an Int) or fail only when the first checkpoint is written.
+    for (name, v, limit) in [
+      ("--min-lr", minLR, 10.0), ("--warmup-epochs", warmupEpochs, 100_000.0),
+      ("--weight-decay", weightDecay, 100.0), ("--clip-norm", clipNorm, 1e30),
+    ] where !(v >= 0 && v <= limit) {
+      throw ValidationError("\(name) must be a number in [0, \(limit)] (got \(v)).")
+    }
     guard (0..<1).contains(labelSmoothing) else {
       throw ValidationError("--label-smoothing must be in [0, 1).")
     }
