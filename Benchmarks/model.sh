@@ -11,6 +11,7 @@
 #   of the N per-round ratios with their range: a machine whose speed drifts (a shared host) moves
 #   both sides of one round together, so the median ratio is steadier than any one run
 #   (default 1).
+#   GEMM=openblas runs the Swift side on OpenBLAS's sgemm instead of the package's kernel.
 #   "%own" is the time of the case's own GEMM shapes, each timed alone with raw sgemm, over the
 #   case's time: the fraction of the honest ceiling reached.
 set -euo pipefail
@@ -20,11 +21,13 @@ ITERS=${2:-3}
 CASES=$(echo "${3:-video16 video32 image8 train}" | tr ',' ' ')
 CLOCK=${CLOCK:-wall}
 ROUNDS=${ROUNDS:-1}
+GEMM_OPTION=()
+[ -z "${GEMM:-}" ] || GEMM_OPTION=(--gemm "$GEMM")
 [ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin-bench >/dev/null
 OUT=$(mktemp)
 swift_side() {
   .build/release/vcoswin-bench model --only "$1" --threads "$THREADS" --iterations "$ITERS" \
-    --clock "$CLOCK" --json | sed "s/^{/{\"round\": $2, /" >>"$OUT"
+    --clock "$CLOCK" "${GEMM_OPTION[@]}" --json | sed "s/^{/{\"round\": $2, /" >>"$OUT"
 }
 torch_side() {
   python3 Benchmarks/model_torch.py --only "$1" --threads "$THREADS" --iterations "$ITERS" \
