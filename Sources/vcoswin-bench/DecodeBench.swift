@@ -154,24 +154,30 @@ struct DecodeBench: ParsableCommand {
         bFrames: codec == .h264 ? 2 : 0, threads: 2)
       var image = RGBImage(width: w, height: h)
       for t in 0..<600 {
-        image.pixels.withUnsafeMutableBufferPointer { p in
-          for y in 0..<h {
-            for x in 0..<w {
-              // Moving bands and a drifting checker: motion and texture for the encoder.
-              let i = (y * w + x) * 3
-              let a = (x + 3 * t) & 255
-              let b = (y + 2 * t) & 255
-              let c = (((x + t) >> 5) ^ ((y - t) >> 5)) & 1
-              p[i] = UInt8(a)
-              p[i + 1] = UInt8((b + c * 90) & 255)
-              p[i + 2] = UInt8((a ^ b) & 255)
-            }
-          }
-        }
+        drawBenchFrame(&image, t: t)
         try writer.append(image)
       }
       try writer.finish()
     }
     return paths
+  }
+}
+
+/// Frame `t` of the benchmarks' generated videos, drawn into `image`: moving bands and a
+/// drifting checker (motion and texture for the encoder).
+func drawBenchFrame(_ image: inout RGBImage, t: Int) {
+  let (w, h) = (image.width, image.height)
+  image.pixels.withUnsafeMutableBufferPointer { p in
+    for y in 0..<h {
+      for x in 0..<w {
+        let i = (y * w + x) * 3
+        let a = (x + 3 * t) & 255
+        let b = (y + 2 * t) & 255
+        let c = (((x + t) >> 5) ^ ((y - t) >> 5)) & 1
+        p[i] = UInt8(a)
+        p[i + 1] = UInt8((b + c * 90) & 255)
+        p[i + 2] = UInt8((a ^ b) & 255)
+      }
+    }
   }
 }

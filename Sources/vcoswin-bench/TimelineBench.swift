@@ -158,20 +158,7 @@ struct TimelineFramesBench: ParsableCommand {
         rotation: rotation)
       var image = RGBImage(width: w, height: h)
       for t in 0..<300 {
-        image.pixels.withUnsafeMutableBufferPointer { p in
-          for y in 0..<h {
-            for x in 0..<w {
-              // Moving bands and a drifting checker, as `decode --generate` writes.
-              let i = (y * w + x) * 3
-              let a = (x + 3 * t) & 255
-              let b = (y + 2 * t) & 255
-              let c = (((x + t) >> 5) ^ ((y - t) >> 5)) & 1
-              p[i] = UInt8(a)
-              p[i + 1] = UInt8((b + c * 90) & 255)
-              p[i + 2] = UInt8((a ^ b) & 255)
-            }
-          }
-        }
+        drawBenchFrame(&image, t: t)
         try writer.append(image)
       }
       try writer.finish()
