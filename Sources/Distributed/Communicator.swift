@@ -20,6 +20,10 @@ public final class Communicator: @unchecked Sendable {
   /// The collective timeout when `VCOSWIN_MPI_TIMEOUT` is unset: 300 s, well above the longest
   /// legitimate wait (rank 0 writing a checkpoint while the others wait at the next collective).
   public static let defaultTimeout: Double = 300
+  /// The timeouts `VCOSWIN_MPI_TIMEOUT` may set: 0.1 s (below it every collective, even one
+  /// between idle ranks, would time out at once) to one week, 604 800 s (a wait longer than
+  /// any run's longest step; beyond it the deadline arithmetic is pointless).
+  public static let timeoutRange: ClosedRange<Double> = 0.1...604_800
 
   /// This process's communicator: over MPI when launched by `mpirun` (Open MPI's
   /// `OMPI_COMM_WORLD_SIZE` or PMIx's `PMIX_RANK` is set), else a one-process communicator.
@@ -114,16 +118,18 @@ public final class Communicator: @unchecked Sendable {
     exit(code)
   }
 
-  /// Reads `VCOSWIN_MPI_TIMEOUT`: unset → `defaultTimeout`; otherwise a positive, finite
-  /// number of seconds.
+  /// Reads `VCOSWIN_MPI_TIMEOUT`: unset → `defaultTimeout`; otherwise a number of seconds in
+  /// `timeoutRange` (0.1 s … 1 week).
   static func parseTimeout(_ text: String?) -> Result<Double, TimeoutSettingError> {
     guard let text else { return .success(defaultTimeout) }
-    guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite,
-      value > 0
+    guard let value = Double(text.trimmingCharacters(in: .whitespaces)),
+      timeoutRange.contains(value)
     else {
       return .failure(
         TimeoutSettingError(
-          message: "\(timeoutVariable) must be a positive number of seconds (got '\(text)')"))
+          message:
+            "\(timeoutVariable) must be a number of seconds from 0.1 to 604800 (one week) (got '\(text)')"
+        ))
     }
     return .success(value)
   }

@@ -85,7 +85,7 @@ public enum Checkpoint {
   /// Prefix of the optimizer-state tensors a training checkpoint (`last.safetensors`) adds.
   public static let optimizerPrefix = "optimizer."
 
-  /// Reads the metadata of a checkpoint file (config validated, labels counted).
+  /// Reads the metadata of a checkpoint file (config validated, labels counted and distinct).
   public static func info(of file: SafeTensorsFile) throws -> CheckpointInfo {
     let path = file.path
     guard let configText = file.metadata["config"] else {
@@ -112,6 +112,21 @@ public enum Checkpoint {
         throw CheckpointError(
           path: path,
           .badMetadata(key: "labels", reason: "\(list.count) labels for \(config.classes) classes"))
+      }
+      // The names `classify` prints and labels files map to: a repeated one would make two
+      // classes indistinguishable (a labels file with one is refused the same way).
+      var firstIndex: [String: Int] = [:]
+      for (i, name) in list.enumerated() {
+        if let first = firstIndex[name] {
+          throw CheckpointError(
+            path: path,
+            .badMetadata(
+              key: "labels",
+              reason:
+                "class name `\(name)` again (index \(i), first at index \(first)); names must be distinct"
+            ))
+        }
+        firstIndex[name] = i
       }
       labels = list
     }

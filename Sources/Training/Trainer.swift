@@ -118,15 +118,43 @@ struct RunState: Codable {
   /// The run state `file` records under `__metadata__["training"]`; nil when it records none
   /// (a checkpoint that no training run wrote).
   /// - Throws: `TrainingError` naming the file and the key (and the JSON field) when the block is
-  ///   present but does not decode.
+  ///   present but does not decode, or holds a figure no run writes (`implausibleFigure`).
   static func recorded(in file: SafeTensorsFile) throws -> RunState? {
     guard let text = file.metadata["training"] else { return nil }
+    let state: RunState
     do {
-      return try JSONDecoder().decode(RunState.self, from: Data(text.utf8))
+      state = try JSONDecoder().decode(RunState.self, from: Data(text.utf8))
     } catch {
       throw TrainingError(
         "\(file.path): __metadata__ 'training': unreadable: \(decodingReason(error))")
     }
+    if let problem = state.implausibleFigure {
+      throw TrainingError("\(file.path): __metadata__ 'training': \(problem) (a damaged file)")
+    }
+    return state
+  }
+
+  /// The first figure no run records, in words naming its field, or nil: `best_top1` is −1
+  /// (no epoch validated yet) or an accuracy in [0, 1]; in every `history` entry the accuracies
+  /// (`val_top1`, `val_top5`, `train_top1`) lie in [0, 1] and `train_loss` (a cross-entropy)
+  /// is finite and ≥ 0.
+  var implausibleFigure: String? {
+    func isAccuracy(_ x: Double) -> Bool { (0...1).contains(x) }
+    if bestTop1 != -1, !isAccuracy(bestTop1) {
+      return "best_top1 \(bestTop1) is no accuracy (0 to 1, or -1 before the first epoch)"
+    }
+    for (i, m) in history.enumerated() {
+      let accuracies =
+        [("val_top1", m.valTop1), ("val_top5", m.valTop5)]
+        + (m.trainTop1.map { [("train_top1", $0)] } ?? [])
+      for (key, value) in accuracies where !isAccuracy(value) {
+        return "history[\(i)].\(key) \(value) is no accuracy (0 to 1)"
+      }
+      guard m.trainLoss.isFinite, m.trainLoss >= 0 else {
+        return "history[\(i)].train_loss \(m.trainLoss) is no loss (finite, ≥ 0)"
+      }
+    }
+    return nil
   }
 }
 
@@ -381,6 +409,13 @@ public final class Trainer {
       let state = try? RunState.recorded(in: file)
     else { return nil }
     return state.epochsDone
+  }
+
+  /// Checks the run state `file` records, if any, as a resume reads it: decodable, and every
+  /// accuracy in [0, 1] and loss finite (for `info`, which prints them).
+  /// - Throws: `TrainingError` naming the file, `__metadata__ 'training'` and the field.
+  public static func checkRunState(in file: SafeTensorsFile) throws {
+    _ = try RunState.recorded(in: file)
   }
 
   /// Validation that could not read more than `maxBadFraction` of its list stops the run,
@@ -683,7 +718,9 @@ public final class Trainer {
       )
     }
     guard var state = try RunState.recorded(in: file) else {
-      throw TrainingError("\(path): no training state in its metadata (not a last.safetensors)")
+      throw TrainingError(
+        "\(path): __metadata__ has no 'training' (the run state a training run writes into last.safetensors): not a checkpoint to resume; start a new --out"
+      )
     }
     guard state.options.epochs == options.epochs else {
       throw TrainingError(

@@ -541,18 +541,63 @@ final class HostileCommandLineTests: XCTestCase {
       try editTrainingState(last) { $0 = $0.replacingFirstValue(of: key, with: value) }
       try assertFails(arguments + ["--resume"], "no position in a run of 2 epochs")
     }
+    // An absurd figure stops the resume as it stops `info`, naming the file, key and field.
+    try original.write(to: URL(fileURLWithPath: last))
+    try editTrainingState(last) { $0 = $0.replacingFirstValue(of: "best_top1", with: "1e300") }
+    try assertFails(
+      arguments + ["--resume"], "last.safetensors: __metadata__ 'training': best_top1 1e+300")
+  }
+
+  /// Figures a run never records (an accuracy outside [0, 1], a loss that is negative or not
+  /// finite) in a checkpoint's `training` block are refused when it is read: `info` printed a
+  /// 300-digit accuracy. The error names the file, the key and the field.
+  func testAbsurdRecordedFiguresAreRefused() throws {
+    for (key, value, needle) in [
+      ("best_top1", "1e300", "best_top1 1e+300 is no accuracy"),
+      ("best_top1", "-0.5", "best_top1 -0.5 is no accuracy"),
+      ("val_top1", "1.5", "history[0].val_top1 1.5 is no accuracy (0 to 1)"),
+      ("val_top5", "-1", "history[0].val_top5 -1.0 is no accuracy (0 to 1)"),
+      ("train_loss", "-3", "history[0].train_loss -3.0 is no loss (finite, ≥ 0)"),
+      ("train_loss", "1e400", "'training'"),
+    ] {
+      let edited = folder + "/\(key)-\(value).safetensors"
+      try FileManager.default.copyItem(atPath: model, toPath: edited)
+      try editTrainingState(edited) { $0 = $0.replacingFirstValue(of: key, with: value) }
+      try assertFails(["info", edited], "\(edited): __metadata__ 'training': ")
+      try assertFails(["info", edited], needle)
+    }
+  }
+
+  /// A checkpoint whose `labels` name a class twice is refused when read (`classify` would
+  /// print two classes alike), worded as a labels file with a repeated name is.
+  func testRepeatedLabelNamesInACheckpointAreRefused() throws {
+    let edited = folder + "/labels.safetensors"
+    try FileManager.default.copyItem(atPath: model, toPath: edited)
+    try editMetadata(edited, key: "labels") {
+      $0 = $0.replacingOccurrences(of: "\"shrink\"", with: "\"move_right\"")
+    }
+    let needle =
+      "\(edited): __metadata__ 'labels': class name `move_right` again (index 7, first at index 1); names must be distinct"
+    try assertFails(["info", edited], needle)
+    try assertFails(["classify", clips("val/0003.mkv"), "--checkpoint", edited], needle)
   }
 
   /// Rewrites the `training` metadata of the checkpoint at `path` (the data section unchanged).
   func editTrainingState(_ path: String, _ edit: (inout String) -> Void) throws {
+    try editMetadata(path, key: "training", edit)
+  }
+
+  /// Rewrites the metadata string under `key` of the checkpoint at `path` (the data section
+  /// unchanged).
+  func editMetadata(_ path: String, key: String, _ edit: (inout String) -> Void) throws {
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     let n = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
     var header = try XCTUnwrap(
       try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
     var meta = try XCTUnwrap(header["__metadata__"] as? [String: String])
-    var training = try XCTUnwrap(meta["training"])
-    edit(&training)
-    meta["training"] = training
+    var value = try XCTUnwrap(meta[key])
+    edit(&value)
+    meta[key] = value
     header["__metadata__"] = meta
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while json.count % 8 != 0 { json.append(0x20) }

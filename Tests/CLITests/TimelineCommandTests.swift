@@ -162,6 +162,7 @@ final class TimelineCommandTests: XCTestCase {
         let diagnostics = e.split(separator: "\n").filter { !$0.hasPrefix("checkpoint: ") }
         XCTAssertTrue(diagnostics.first?.hasPrefix("error: - (standard input)") ?? false, e)
         XCTAssertFalse(e.contains("vcoswin-stdin-"), e)
+        XCTAssertFalse(e.contains("/proc/self/fd/"), e)
       }
     }
   }

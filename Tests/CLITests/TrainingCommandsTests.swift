@@ -222,7 +222,7 @@ final class TrainingCommandsTests: XCTestCase {
       "--out", path("flipped"), "--quiet")
     XCTAssertEqual(run.status, 1)
     XCTAssertTrue(
-      run.stderr.hasPrefix("error: flip map: 'move_left=sideways': 'sideways' is not a class"),
+      run.stderr.hasPrefix("error: --flip-map: 'move_left=sideways': 'sideways' is not a class"),
       run.stderr)
     run = try vcoswin(
       "finetune", "--train", path("motion.txt"), "--val", path("motion.txt"), "--init",

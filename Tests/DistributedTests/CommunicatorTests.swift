@@ -41,7 +41,9 @@ final class CommunicatorTests: XCTestCase {
   func testTimeoutSetting() throws {
     XCTAssertEqual(try Communicator.parseTimeout(nil).get(), Communicator.defaultTimeout)
     XCTAssertEqual(try Communicator.parseTimeout("2.5").get(), 2.5)
-    for bad in ["0", "-1", "abc", "inf", ""] {
+    XCTAssertEqual(try Communicator.parseTimeout("0.1").get(), 0.1)
+    XCTAssertEqual(try Communicator.parseTimeout("604800").get(), 604_800)
+    for bad in ["0", "-1", "abc", "inf", "", "nan", "1e-320", "0.09", "604801", "1e300"] {
       guard case .failure(let error) = Communicator.parseTimeout(bad) else {
         return XCTFail("accepted VCOSWIN_MPI_TIMEOUT=\(bad)")
       }

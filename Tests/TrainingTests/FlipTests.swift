@@ -13,19 +13,25 @@ final class FlipTests: XCTestCase {
     XCTAssertEqual(
       try flipLabelMap(MotionClass.mirrorPairs, labels: motions), [1, 0, 2, 3, 5, 4, 6, 7])
     XCTAssertEqual(try flipLabelMap(" 2 = 3 ", labels: motions), [0, 1, 3, 2, 4, 5, 6, 7])
-    XCTAssertEqual(try flipLabelMap("", labels: motions), Array(0..<8))
   }
 
   func testBadLabelMapsNameThePair() {
+    let noPair =
+      " (a map must name at least one pair; leave the option out, or use --flip, to flip without one)"
     for (text, expected) in [
       (
         "move_left=sideways",
-        "flip map: 'move_left=sideways': 'sideways' is not a class name or number below 8"
+        "--flip-map: 'move_left=sideways': 'sideways' is not a class name or number below 8"
       ),
-      ("move_left", "flip map: 'move_left' is not of the form a=b"),
-      ("grow=grow", "flip map: 'grow=grow' pairs a class with itself or uses a class twice"),
-      ("0=1,1=2", "flip map: '1=2' pairs a class with itself or uses a class twice"),
-      ("0=8", "flip map: '0=8': '8' is not a class name or number below 8"),
+      ("move_left", "--flip-map: 'move_left' is not of the form a=b"),
+      ("grow=grow", "--flip-map: 'grow=grow' pairs a class with itself or uses a class twice"),
+      ("0=1,1=2", "--flip-map: '1=2' pairs a class with itself or uses a class twice"),
+      ("0=8", "--flip-map: '0=8': '8' is not a class name or number below 8"),
+      ("", "--flip-map: '' holds no pair a=b" + noPair),
+      (",,,,", "--flip-map: ',,,,' holds no pair a=b" + noPair),
+      (" , ", "--flip-map: ' , ' holds no pair a=b" + noPair),
+      ("0=1,,2=3", "--flip-map: '0=1,,2=3' has an empty item between commas"),
+      ("0=1,", "--flip-map: '0=1,' has an empty item between commas"),
     ] {
       XCTAssertThrowsError(try flipLabelMap(text, labels: motions), text) { error in
         XCTAssertEqual(String(describing: error), expected)

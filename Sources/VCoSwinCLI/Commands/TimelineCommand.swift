@@ -33,7 +33,8 @@ struct TimelineCommand: ParsableCommand {
       `start end label`, seconds) adds the ground truth and the agreement.
       `-` reads standard input (`ffmpeg -i in.mp4 -f matroska - | vcoswin timeline -`): it is \
       copied to a temporary file first (the reader indexes a file's packets before decoding), \
-      so memory stays flat but the disk holds the stream until the end; not streamed yet.
+      so memory stays flat but the disk holds the stream until the end, at most \
+      min(64 GiB, 90% of the temporary directory's free space); not streamed yet.
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
@@ -191,13 +192,14 @@ struct TimelineCommand: ParsableCommand {
     transform: ClipTransform,
     truth: [TruthSegment]?
   ) throws {
-    var file = video
-    var spool: String? = nil
-    defer { if let spool { try? FileManager.default.removeItem(atPath: spool) } }
-    if video == "-" {
-      spool = try spoolStandardInput()
-      file = spool ?? video
-    }
+    // `-`: standard input, copied to a bounded temporary file freed on every exit path.
+    let copy =
+      video == "-"
+      ? try StandardInputSpool(
+        from: .standardInput, directory: FileManager.default.temporaryDirectory) : nil
+    defer { copy?.close() }
+    let spool = copy?.path
+    let file = spool ?? video
     let reader: VideoReader
     do {
       reader = try VideoReader(path: file, threads: inference.workers)
@@ -286,39 +288,6 @@ struct TimelineCommand: ParsableCommand {
       }
       if let png { try ImageFile.write(picture.raster(), to: png) }
     }
-  }
-
-  /// Copies standard input to a temporary file, 1 MB at a time, and returns its path: the
-  /// reader indexes a file's packets before decoding, which a pipe cannot do. Memory stays
-  /// flat; the disk holds the whole stream until the timeline is done.
-  private func spoolStandardInput() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-stdin-\(UUID().uuidString)"
-    ).path
-    guard FileManager.default.createFile(atPath: path, contents: nil),
-      let out = FileHandle(forWritingAtPath: path)
-    else {
-      throw CommandFailure("-: cannot create a temporary file for standard input at \(path)")
-    }
-    defer { try? out.close() }
-    var total = 0
-    while true {
-      let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20)
-      if chunk.isEmpty { break }
-      do {
-        try out.write(contentsOf: chunk)
-      } catch {
-        try? FileManager.default.removeItem(atPath: path)
-        throw CommandFailure(
-          "-: cannot spool standard input to \(path) (\(error.localizedDescription))")
-      }
-      total += chunk.count
-    }
-    guard total > 0 else {
-      try? FileManager.default.removeItem(atPath: path)
-      throw CommandFailure("- (standard input): empty, no video")
-    }
-    return path
   }
 
   /// Thumbnails for the picture's strip: as many as fit side by side, at evenly spaced times.
