@@ -21,6 +21,7 @@ ITERS=${2:-3}
 CASES=$(echo "${3:-video16 video32 image8 train}" | tr ',' ' ')
 CLOCK=${CLOCK:-wall}
 ROUNDS=${ROUNDS:-1}
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a whole number ≥ 1 (got '$ROUNDS')" >&2; exit 2; }
 GEMM_OPTION=()
 [ -z "${GEMM:-}" ] || GEMM_OPTION=(--gemm "$GEMM")
 [ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin-bench >/dev/null
