@@ -54,15 +54,15 @@ struct GemmBench: ParsableCommand {
     }
     let operands = GemmOperands(for: counts.keys)
     let kernels: [GEMMKernel] = [.openBLAS, .avx512]
-    var best: [GemmShape: [Double]] = [:]
+    // Fastest seconds per shape, one entry per kernel in `kernels`' order.
+    var best = counts.mapValues { _ in [Double.infinity, .infinity] }
     for round in 0..<rounds {
-      for kernel in round % 2 == 0 ? kernels : kernels.reversed() {
-        GEMMKernel.current = kernel
+      for index in round % 2 == 0 ? [0, 1] : [1, 0] {
+        GEMMKernel.current = kernels[index]
         for g in counts.keys {
           let seconds = operands.time(g, repeats: 1, clock: clock)
-          let index = kernels.firstIndex(of: kernel) ?? 0
-          best[g, default: [.infinity, .infinity]][index] = Swift.min(
-            best[g]?[index] ?? .infinity, seconds)
+          let fastest = best[g]?[index] ?? .infinity
+          best[g]?[index] = Swift.min(fastest, seconds)
         }
       }
     }
