@@ -1,8 +1,11 @@
-// AVX2/FMA row softmax of window attention (see include/CAttention.h).
+// Row softmax of window attention, forward and backward, for AVX-512 and AVX2/FMA (see
+// include/CAttention.h).
 //
-// Legend: N keys per row. Buffers: s [N] logits, then probabilities; bias [N]; labels [N].
-// The target attribute compiles only these functions for AVX2/FMA; the run-time check keeps
-// the package working on CPUs without them.
+// Legend: N keys per row. Buffers: s [N] logits, then probabilities; bias [N]; labels [N];
+// ds [N] dP, then dS; p [N] probabilities; partial [N] a running sum of dS rows.
+// The target attributes compile only these functions for AVX-512 or AVX2/FMA; the run-time
+// checks keep the package working on CPUs without them. Both widths evaluate the same
+// exponential per lane (the Cephes expf below); only the order of the row sums differs.
 #include "CAttention.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -89,13 +92,15 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
     m = vm > m ? vm : m;
   }
   // e^(v - max) and the row sum, 0 where v - max < VCOSWIN_SOFTMAX_CUT (no subnormal
-  // probabilities); the tail goes through one padded vector.
+  // probabilities); the tail goes through one padded vector. The exponential never sees an
+  // argument below the cut: at the mask's -100 its last multiply would make a subnormal, which
+  // costs a microcode assist per lane (three times the row's time when most keys are masked).
   const __m256 mb = _mm256_set1_ps(m);
   const __m256 cut = _mm256_set1_ps(VCOSWIN_SOFTMAX_CUT);
   __m256 acc = _mm256_setzero_ps();
   for (j = 0; j < n8; j += 8) {
     __m256 x = _mm256_sub_ps(_mm256_loadu_ps(s + j), mb);
-    __m256 e = _mm256_and_ps(exp8(x), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
+    __m256 e = _mm256_and_ps(exp8(_mm256_max_ps(x, cut)), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
     _mm256_storeu_ps(s + j, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -105,7 +110,7 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
     int rest = n - j;
     for (int i = 0; i < 8; i++) tail[i] = i < rest ? s[j + i] - m : -INFINITY;
     __m256 x = _mm256_loadu_ps(tail);
-    __m256 e = _mm256_and_ps(exp8(x), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
+    __m256 e = _mm256_and_ps(exp8(_mm256_max_ps(x, cut)), _mm256_cmp_ps(x, cut, _CMP_GE_OQ));
     _mm256_storeu_ps(tail, e);
     for (int i = 0; i < rest; i++) {
       s[j + i] = tail[i];
@@ -117,9 +122,127 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
   for (; j < n; j++) s[j] *= 1.0f / sum;
 }
 
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+
+// exp8 on 16 lanes (same constants, same operations per lane).
+AVX512 static inline __m512 exp16(__m512 x) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
+  __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic);
+  __m512 n = _mm512_sub_ps(t, magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 z = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
+  __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
+  __m512 scale =
+      _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
+  return _mm512_mul_ps(p, scale);
+}
+
+// Lanes j … j+15 that lie below n.
+AVX512 static inline __mmask16 lanes16(int j, int n) {
+  return n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+}
+
+AVX512 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
+                                                 float row_label, int n) {
+  const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
+  __m512 mv = minus_inf;
+  // (s + bias) + mask, as PyTorch adds them; track the maximum (the tail through masks).
+  const __m512 lb = _mm512_set1_ps(row_label), minus100 = _mm512_set1_ps(-100.0f);
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 k = lanes16(j, n);
+    __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, s + j), _mm512_maskz_loadu_ps(k, bias + j));
+    if (labels) {
+      const __mmask16 differ =
+          _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, labels + j), lb, _CMP_NEQ_UQ);
+      v = _mm512_mask_add_ps(v, differ, v, minus100);
+    }
+    _mm512_mask_storeu_ps(s + j, k, v);
+    mv = _mm512_mask_max_ps(mv, k, mv, v);
+  }
+  const __m512 mb = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+  // e^(v - max) and the row sum, 0 where v - max < VCOSWIN_SOFTMAX_CUT (no subnormals, not
+  // even inside the exponential: see the AVX2 row).
+  const __m512 cut = _mm512_set1_ps(VCOSWIN_SOFTMAX_CUT);
+  __m512 acc = _mm512_setzero_ps();
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 k = lanes16(j, n);
+    const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mb);
+    const __m512 e = _mm512_maskz_mov_ps(
+        _mm512_mask_cmp_ps_mask(k, x, cut, _CMP_GE_OQ), exp16(_mm512_max_ps(x, cut)));
+    _mm512_mask_storeu_ps(s + j, k, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 k = lanes16(j, n);
+    _mm512_mask_storeu_ps(s + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, s + j), inv));
+  }
+}
+
+AVX512 void vcoswin_attention_softmax_backward_row_avx512(float *ds, const float *p,
+                                                          float *partial, int n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 k = lanes16(j, n);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, ds + j), _mm512_maskz_loadu_ps(k, p + j), acc);
+  }
+  const __m512 dot = _mm512_set1_ps(_mm512_reduce_add_ps(acc));
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 k = lanes16(j, n);
+    const __m512 d = _mm512_mul_ps(
+        _mm512_maskz_loadu_ps(k, p + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ds + j), dot));
+    _mm512_mask_storeu_ps(ds + j, k, d);
+    _mm512_mask_storeu_ps(partial + j, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, partial + j), d));
+  }
+}
+
+__attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_backward_row_avx2(
+    float *ds, const float *p, float *partial, int n) {
+  const int n8 = n & ~7;
+  __m256 acc = _mm256_setzero_ps();
+  int j = 0;
+  for (; j < n8; j += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(ds + j), _mm256_loadu_ps(p + j), acc);
+  float dot = hsum8(acc);
+  for (; j < n; j++) dot += ds[j] * p[j];
+  const __m256 dv = _mm256_set1_ps(dot);
+  for (j = 0; j < n8; j += 8) {
+    const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(ds + j), dv));
+    _mm256_storeu_ps(ds + j, d);
+    _mm256_storeu_ps(partial + j, _mm256_add_ps(_mm256_loadu_ps(partial + j), d));
+  }
+  for (; j < n; j++) {
+    ds[j] = p[j] * (ds[j] - dot);
+    partial[j] += ds[j];
+  }
+}
+
 #else
 
 int vcoswin_attention_has_avx2(void) { return 0; }
+
+void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
+                                          float row_label, int n) {
+  (void)s; (void)bias; (void)labels; (void)row_label; (void)n;
+}
+
+void vcoswin_attention_softmax_backward_row_avx512(float *ds, const float *p, float *partial,
+                                                   int n) {
+  (void)ds; (void)p; (void)partial; (void)n;
+}
+
+void vcoswin_attention_softmax_backward_row_avx2(float *ds, const float *p, float *partial,
+                                                 int n) {
+  (void)ds; (void)p; (void)partial; (void)n;
+}
 
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
                                         float row_label, int n) {

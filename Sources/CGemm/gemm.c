@@ -52,6 +52,9 @@ AVX512 INLINE void tile(const int R, const int AT, long kc, const float *a, long
     _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_ET0);
     _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_ET0);
   }
+  // Four summed indices per trip: 5–20 % faster on the model's shapes than one per trip (the
+  // loop's own instructions and the row addresses leave the FMA ports' way), most at N = 96.
+#pragma clang loop unroll_count(4)
   for (long p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_load_ps(bp + p * NR), b1 = _mm512_load_ps(bp + p * NR + 16);
 #pragma clang loop unroll(full)
@@ -153,20 +156,28 @@ AVX512 INLINE void transpose16(const float *src, long lds, float *dst) {
 AVX512 static void pack_panel(int trans_b, const float *b, long ldb, long p0, long kc, long j0,
                               long n, float *bp) {
   const long nj = n - j0 < NR ? n - j0 : NR;
+  if (!trans_b) {
+    // Row by row through masked vectors, zero beyond n (a memcpy call per 128-byte row cost
+    // 5 % of a training step).
+    const __mmask16 m0 = nj >= 16 ? 0xFFFF : (__mmask16)((1u << nj) - 1);
+    const __mmask16 m1 = nj >= 32 ? 0xFFFF : (nj > 16 ? (__mmask16)((1u << (nj - 16)) - 1) : 0);
+    for (long q = 0; q < kc; q++) {
+      const float *src = b + (p0 + q) * ldb + j0;
+      _mm512_store_ps(bp + q * NR, _mm512_maskz_loadu_ps(m0, src));
+      _mm512_store_ps(bp + q * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+    return;
+  }
   long p = 0;
-  if (trans_b) {
-    if (nj == NR) {
-      for (; p + 16 <= kc; p += 16) {
-        transpose16(b + j0 * ldb + p0 + p, ldb, bp + p * NR);
-        transpose16(b + (j0 + 16) * ldb + p0 + p, ldb, bp + p * NR + 16);
-      }
+  if (nj == NR) {
+    for (; p + 16 <= kc; p += 16) {
+      transpose16(b + j0 * ldb + p0 + p, ldb, bp + p * NR);
+      transpose16(b + (j0 + 16) * ldb + p0 + p, ldb, bp + p * NR + 16);
     }
-    for (long j = 0; j < nj; j++) {
-      const float *src = b + (j0 + j) * ldb + p0;
-      for (long q = p; q < kc; q++) bp[q * NR + j] = src[q];
-    }
-  } else {
-    for (long q = 0; q < kc; q++) memcpy(bp + q * NR, b + (p0 + q) * ldb + j0, nj * sizeof(float));
+  }
+  for (long j = 0; j < nj; j++) {
+    const float *src = b + (j0 + j) * ldb + p0;
+    for (long q = p; q < kc; q++) bp[q * NR + j] = src[q];
   }
   if (nj < NR)
     for (long q = 0; q < kc; q++) memset(bp + q * NR + nj, 0, (NR - nj) * sizeof(float));

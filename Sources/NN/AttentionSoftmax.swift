@@ -7,12 +7,9 @@
 import CAttention
 import Compute
 
-/// Whether this CPU runs the AVX2/FMA row kernel (checked once at first use).
-let attentionSoftmaxHasAVX2 = vcoswin_attention_has_avx2() != 0
-
-/// Whether the attention softmax uses the AVX2/FMA kernel: `attentionSoftmaxHasAVX2` unless a
-/// test turns it off to run the portable path through the whole layer.
-nonisolated(unsafe) var attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
+/// What the attention softmax rows (forward and backward) run with: `VectorISA.best` unless a
+/// test picks another to run that path through the whole layer.
+nonisolated(unsafe) var attentionSoftmaxISA = VectorISA.best
 
 /// One row: `s[j] ← softmax_j(s[j] + bias[j] + m_j)` with `m_j = −100` when
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.
@@ -20,19 +17,37 @@ nonisolated(unsafe) var attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
 /// The bias and mask are added in the order PyTorch adds them (`(s + bias) + mask`), then the
 /// row is normalised with its maximum subtracted. Logits 40 or more below the maximum get
 /// probability exactly 0 (PyTorch: at most e^−40 ≈ 4e−18, or a subnormal under the mask),
-/// so that no later product meets a subnormal operand (slow on Intel cores). On CPUs with
-/// AVX2/FMA the C kernel `vcoswin_attention_softmax_row_avx2` does it (the exponential is most of the attention's
-/// non-GEMM time, and Swift code here is compiled for baseline x86-64); otherwise
-/// `portableAttentionSoftmaxRow`.
+/// so that no later product meets a subnormal operand (slow on Intel cores). The C kernels
+/// `vcoswin_attention_softmax_row_avx512` / `_avx2` do it where the CPU has them (the
+/// exponential is most of the attention's non-GEMM time, and Swift code here is compiled for
+/// baseline x86-64); otherwise `portableAttentionSoftmaxRow`.
 @inline(__always)
 func attentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
   rowLabel: Float, count n: Int
 ) {
-  if attentionSoftmaxUsesAVX2 {
-    vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, Int32(n))
-  } else {
+  switch attentionSoftmaxISA {
+  case .avx512: vcoswin_attention_softmax_row_avx512(s, bias, labels, rowLabel, Int32(n))
+  case .avx2: vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, Int32(n))
+  case .portable:
     portableAttentionSoftmaxRow(s, bias: bias, labels: labels, rowLabel: rowLabel, count: n)
+  }
+}
+
+/// Backward of one row of `attentionSoftmaxRow` in place, and the row's share of the bias
+/// gradient: `ds[j] ← p[j] · (ds[j] − Σ_i ds[i] p[i])` (dP in, dS out), then
+/// `partial[j] += ds[j]`. `ds, p, partial [N]`; `ds` must not alias the others.
+@inline(__always)
+func attentionSoftmaxBackwardRow(
+  _ ds: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>,
+  partial: UnsafeMutablePointer<Float>, count n: Int
+) {
+  switch attentionSoftmaxISA {
+  case .avx512: vcoswin_attention_softmax_backward_row_avx512(ds, p, partial, Int32(n))
+  case .avx2: vcoswin_attention_softmax_backward_row_avx2(ds, p, partial, Int32(n))
+  case .portable:
+    softmaxBackwardRow(ds, ds, p, n)
+    Vec8.addInPlace(partial, ds, n)
   }
 }
 

@@ -151,20 +151,24 @@ private func headForward(
 }
 
 /// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
-/// (written over `dP`), `dq = D^−½·dS·k`, `dk = D^−½·dSᵀ·q`.
+/// (written over `dP`, and added to `dBias`), `dq = D^−½·dS·k`, `dk = D^−½·dSᵀ·q`.
 ///
 /// `dq [N, D]` with `dk = dq + C`, `dv = dq + 2C` (row stride 3C, overwritten), `p [N, N]`,
-/// `ds [N, N]` (overwritten with dS), `dO [N, D]` (row stride C), `q` as in `headForward`.
+/// `ds [N, N]` (overwritten with dS), `dBias [N, N]` (dS added), `dO [N, D]` (row stride C),
+/// `q` as in `headForward`.
 @inline(__always)
 private func headBackward(
   dq: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
-  dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int, d: Int, c: Int, scale: Float
+  dBias: UnsafeMutablePointer<Float>, dO: UnsafePointer<Float>, q: UnsafePointer<Float>, n: Int,
+  d: Int, c: Int, scale: Float
 ) {
   let (k, v) = (q + c, q + 2 * c)
   attentionProductAtB(
     m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c, ldc: 3 * c)
   attentionProductABt(m: n, n: n, d: d, alpha: 1, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
-  for i in 0..<n { softmaxBackwardRow(ds + i * n, ds + i * n, p + i * n, n) }
+  for i in 0..<n {
+    attentionSoftmaxBackwardRow(ds + i * n, p: p + i * n, partial: dBias + i * n, count: n)
+  }
   attentionProductAB(
     m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
   attentionProductAtB(
@@ -287,9 +291,8 @@ public func windowAttentionBackward(
           for h in 0..<a {
             headBackward(
               dq: dqkv + g * n * 3 * c + h * d, p: probs + (g * a + h) * n * n, ds: ds,
-              dO: dAttn + g * n * c + h * d, q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c,
-              scale: scale)
-            Vec8.addInPlace(partial + h * n * n, ds, n * n)
+              dBias: partial + h * n * n, dO: dAttn + g * n * c + h * d,
+              q: qkv + g * n * 3 * c + h * d, n: n, d: d, c: c, scale: scale)
           }
         }
         lap.lap(.attentionCore)

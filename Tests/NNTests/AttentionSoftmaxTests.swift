@@ -1,5 +1,6 @@
-// The fused attention softmax row (bias, shift mask, cut-off) on both paths, AVX2 and
-// portable, against a Double reference; and no subnormal probabilities under the mask.
+// The fused attention softmax row (bias, shift mask, cut-off) on every path the CPU has
+// (AVX-512, AVX2, portable) against a Double reference, with no subnormal probabilities under
+// the mask; and its backward row (with the bias-gradient sum) against the same in Double.
 
 import Compute
 import Foundation
@@ -8,7 +9,7 @@ import XCTest
 
 final class AttentionSoftmaxTests: XCTestCase {
   override func tearDown() {
-    attentionSoftmaxUsesAVX2 = attentionSoftmaxHasAVX2
+    attentionSoftmaxISA = VectorISA.best
     super.tearDown()
   }
 
@@ -27,9 +28,8 @@ final class AttentionSoftmaxTests: XCTestCase {
 
   func testRowsMatchReferenceWithoutSubnormals() {
     var rng = SeededRandom(seed: 93)
-    let paths = attentionSoftmaxHasAVX2 ? [true, false] : [false]
-    for avx2 in paths {
-      attentionSoftmaxUsesAVX2 = avx2
+    for isa in VectorISA.supported {
+      attentionSoftmaxISA = isa
       for n in [1, 7, 49, 64, 196, 203] {
         for masked in [false, true] {
           let s = (0..<n).map { _ in rng.normal() * 4 }
@@ -47,12 +47,40 @@ final class AttentionSoftmaxTests: XCTestCase {
           for j in 0..<n {
             XCTAssertEqual(
               Double(row[j]), want[j], accuracy: 1e-6 + 1e-5 * want[j],
-              "avx2 \(avx2) n \(n) masked \(masked) j \(j)")
+              "\(isa) n \(n) masked \(masked) j \(j)")
             XCTAssertFalse(row[j].isSubnormal, "subnormal probability at \(j)")
           }
           if masked && n > 3 {
             XCTAssertEqual(row[0], 0, "a masked key (label 0 ≠ 1) gets exactly 0")
           }
+        }
+      }
+    }
+  }
+
+  func testBackwardRowsMatchReferenceAndSumTheBiasGradient() {
+    var rng = SeededRandom(seed: 94)
+    for isa in VectorISA.supported {
+      attentionSoftmaxISA = isa
+      for n in [1, 7, 15, 16, 17, 49, 64, 196, 203] {
+        let logits = (0..<n).map { _ in Double(rng.normal() * 3) }
+        let top = logits.max() ?? 0
+        let e = logits.map { Foundation.exp($0 - top) }
+        let p = e.map { Float($0 / e.reduce(0, +)) }
+        let dp = (0..<n).map { _ in rng.normal() }
+        let before = (0..<n).map { _ in rng.normal() }
+        var ds = dp
+        var partial = before
+        p.withUnsafeBufferPointer { pp in
+          attentionSoftmaxBackwardRow(&ds, p: pp.baseAddress!, partial: &partial, count: n)
+        }
+        let dot = (0..<n).reduce(0.0) { $0 + Double(dp[$1]) * Double(p[$1]) }
+        for j in 0..<n {
+          let want = Double(p[j]) * (Double(dp[j]) - dot)
+          XCTAssertEqual(Double(ds[j]), want, accuracy: 1e-6, "\(isa) n \(n) dS \(j)")
+          XCTAssertEqual(
+            Double(partial[j]), Double(before[j]) + want, accuracy: 1e-5,
+            "\(isa) n \(n) bias gradient \(j)")
         }
       }
     }
