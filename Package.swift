@@ -43,7 +43,7 @@ let package = Package(
     // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
     .target(name: "CGemm"),
     // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
-    .target(name: "CAttention"),
+    .target(name: "CAttention", dependencies: ["CGemm"]),
     .target(
       name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
       swiftSettings: numericSettings),

@@ -120,11 +120,12 @@ AVX512 static void tile_rows(int R, int AT, long kc, const float *a, long lda, c
   }
 }
 
-// dst[p·NR + j] = src[j·lds + p] for j, p < 16: one 16×16 block transposed in registers.
-AVX512 INLINE void transpose16(const float *src, long lds, float *dst) {
+// dst[p·ldd + j] = src[j·lds + p] for j, p < 16, rows j ≥ rows read as zero: one 16×16 block
+// transposed in registers.
+AVX512 INLINE void transpose16(const float *src, long lds, int rows, float *dst, long ldd) {
   __m512 r[16], t[16];
 #pragma clang loop unroll(full)
-  for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+  for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * lds) : _mm512_setzero_ps();
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -149,7 +150,12 @@ AVX512 INLINE void transpose16(const float *src, long lds, float *dst) {
     r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
     r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
   }
-  for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * NR, r[i]);
+  for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+AVX512 void vcoswin_transpose16_avx512(const float *src, long lds, int rows, float *dst,
+                                       long ldd) {
+  transpose16(src, lds, rows, dst, ldd);
 }
 
 // Panel q of a block: bp [kc, NR] = op(B)[p0 .. p0+kc, j0 .. j0+NR], zero beyond n.
@@ -171,8 +177,8 @@ AVX512 static void pack_panel(int trans_b, const float *b, long ldb, long p0, lo
   long p = 0;
   if (nj == NR) {
     for (; p + 16 <= kc; p += 16) {
-      transpose16(b + j0 * ldb + p0 + p, ldb, bp + p * NR);
-      transpose16(b + (j0 + 16) * ldb + p0 + p, ldb, bp + p * NR + 16);
+      transpose16(b + j0 * ldb + p0 + p, ldb, 16, bp + p * NR, NR);
+      transpose16(b + (j0 + 16) * ldb + p0 + p, ldb, 16, bp + p * NR + 16, NR);
     }
   }
   for (long j = 0; j < nj; j++) {
@@ -245,6 +251,10 @@ AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k
 #else
 
 int vcoswin_sgemm_available(void) { return 0; }
+
+void vcoswin_transpose16_avx512(const float *src, long lds, int rows, float *dst, long ldd) {
+  (void)src; (void)lds; (void)rows; (void)dst; (void)ldd;
+}
 
 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
                          const float *a, long lda, const float *b, long ldb, float beta,

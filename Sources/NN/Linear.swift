@@ -52,16 +52,18 @@ public enum WeightInit: Sendable, Equatable {
 
 // MARK: - Kernels
 
-/// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]`, one GEMM per row range (`linearRowGrain`).
+/// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]`, one GEMM per row range (`linearRowGrain`); with
+/// `accumulate`, `y[R,O] = (y + x · Wᵀ) + b` (a residual sum in the GEMM's own pass).
 ///
 /// - Parameters:
-///   - y: output `[R, O]` (overwritten).
+///   - y: output `[R, O]` (overwritten, or added to when `accumulate`).
 ///   - x: input `[R, I]`.
 ///   - weight: `[O, I]`.
 ///   - bias: `[O]`, or nil for no bias.
 public func linearForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-  bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int
+  bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
+  accumulate: Bool = false
 ) {
   let profiled = Profile.begin(.linear)
   defer { Profile.end(profiled) }
@@ -71,7 +73,8 @@ public func linearForward(
   parallelChunks(r, grain: linearRowGrain) { range in
     gemm(
       .none, .transposed, m: range.count, n: o, k: i, a: x + range.lowerBound * i, lda: i,
-      b: weight, ldb: i, bias: bias, c: y + range.lowerBound * o, ldc: o)
+      b: weight, ldb: i, beta: accumulate ? 1 : 0, bias: bias, c: y + range.lowerBound * o,
+      ldc: o)
   }
 }
 

@@ -171,9 +171,12 @@ public final class SwinBlock: Layer {
   }
 
   /// Inference in place: `x += Attn(LN₁(x))`, then `x += MLP(LN₂(x))`, with every
-  /// intermediate in the bound inference workspace; returns `x`. Same arithmetic as
-  /// `forward(_:training: false)`; the MLP runs in row chunks so that its hidden rows stay
-  /// small whatever the stage size.
+  /// intermediate in the bound inference workspace; returns `x`. The arithmetic of
+  /// `forward(_:training: false)`, except that each residual sum happens in the pass that
+  /// makes its right-hand side: attention scatters its rows adding into `x`, and the MLP's
+  /// second GEMM accumulates into `x` (`(x + h·W₂ᵀ) + b₂` where the forward rounds
+  /// `x + (h·W₂ᵀ + b₂)`). The MLP runs in row chunks so that its hidden rows stay small
+  /// whatever the stage size.
   public func infer(_ x: Tensor) -> Tensor {
     let ws = workspace
     let timer = LayerTimer.active
@@ -187,9 +190,8 @@ public final class SwinBlock: Layer {
         channels: c, eps: norm1.eps)
     }
     time(timer, "WindowAttention") {
-      attn.infer(attnView(ws.normed), into: ws.out, workspace: ws.attention)
+      attn.infer(attnView(ws.normed), into: attnView(x), workspace: ws.attention, accumulate: true)
     }
-    addElementwise(x.pointer, x.pointer, ws.out.pointer, count: x.count)
 
     time(timer, "LayerNorm") {
       layerNormForward(
@@ -200,8 +202,6 @@ public final class SwinBlock: Layer {
     let hidden = fc1.outFeatures
     let chunk = BlockWorkspace.chunkRows
     ws.hidden.reshape(to: [Swift.min(chunk, rows), hidden])  // [R, F]
-    let mlpOut = ws.attention.attn  // [L, C] (≤ G·N rows: reuses the attention rows)
-    mlpOut.reshape(to: [rows, c])
     time(timer, "MLP") {
       var start = 0
       while start < rows {
@@ -212,12 +212,12 @@ public final class SwinBlock: Layer {
           inFeatures: c, outFeatures: hidden)
         geluForward(y: ws.hidden.pointer, x: ws.hidden.pointer, count: r * hidden)
         linearForward(
-          y: mlpOut.pointer + start * c, x: ws.hidden.pointer, weight: fc2.weight.value.pointer,
-          bias: fc2.bias?.value.pointer, rows: r, inFeatures: hidden, outFeatures: c)
+          y: x.pointer + start * c, x: ws.hidden.pointer, weight: fc2.weight.value.pointer,
+          bias: fc2.bias?.value.pointer, rows: r, inFeatures: hidden, outFeatures: c,
+          accumulate: true)
         start += r
       }
     }
-    addElementwise(x.pointer, x.pointer, mlpOut.pointer, count: x.count)
     return x
   }
 
@@ -232,20 +232,16 @@ public final class SwinBlock: Layer {
 public struct BlockWorkspace {
   /// `[L, C]` LayerNorm output.
   public let normed: Tensor
-  /// `[L, C]` attention output tokens.
-  public let out: Tensor
   /// `[R, F]` MLP hidden rows of one chunk.
   public let hidden: Tensor
-  /// The attention's intermediates (scope `attention`); its `attn` rows also take the MLP
-  /// output.
+  /// The attention's intermediates (scope `attention`).
   public let attention: AttentionWorkspace
   /// Rows per MLP chunk (R).
   public static let chunkRows = 4096
 
-  /// Buffers `normed`, `out`, `hidden` and the scope `attention` of `buffers`.
+  /// Buffers `normed`, `hidden` and the scope `attention` of `buffers`.
   public init(_ buffers: Buffers) {
     normed = buffers["normed"]
-    out = buffers["out"]
     hidden = buffers["hidden"]
     attention = AttentionWorkspace(buffers.scope("attention"))
   }

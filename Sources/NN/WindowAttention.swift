@@ -118,16 +118,17 @@ private func gatherRows(
     positions: s.positions, tokens: s.tokens, channels: s.channels)
 }
 
-/// `scatterWindowRows` for the windows `windows` of a call.
+/// `scatterWindowRows` for the windows `windows` of a call (adding into `x` when `accumulate`).
 @inline(__always)
 private func scatterRows(
   tokens x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
-  source: UnsafePointer<Int32>, windows: Range<Int>, _ s: WindowAttentionSizes
+  source: UnsafePointer<Int32>, windows: Range<Int>, _ s: WindowAttentionSizes,
+  accumulate: Bool = false
 ) {
   scatterWindowRows(
     tokens: x, rows: rows, source: source,
     rowRange: (windows.lowerBound * s.windowTokens)..<(windows.upperBound * s.windowTokens),
-    positions: s.positions, tokens: s.tokens, channels: s.channels)
+    positions: s.positions, tokens: s.tokens, channels: s.channels, accumulate: accumulate)
 }
 
 /// One head of one window: `p = softmax((q·D^−½)·kᵀ + bias (+ mask))`, `out = p·v`.
@@ -182,7 +183,7 @@ private func headBackward(
 /// b_proj`, scatter back through `source` (dropping padding).
 ///
 /// - Parameters:
-///   - y: output tokens `[B, L, C]` (overwritten).
+///   - y: output tokens `[B, L, C]` (overwritten, or added to when `accumulate`).
 ///   - windows: `[G, N, C]` (overwritten): the partitioned input (backward needs it).
 ///   - qkv: `[G, N, 3C]` (overwritten).
 ///   - attn: `[G, N, C]` (overwritten): attention output, heads merged (backward needs it).
@@ -192,13 +193,15 @@ private func headBackward(
 ///   - source: partition map `[nW·N]` (`WindowGeometry.sourceMap()`).
 ///   - bias: `[A, N, N]` relative position bias (`relativePositionBiasForward`).
 ///   - labels: shift-mask labels `[nW, N]` and `mixed` `[nW]` (`ShiftMask`), nil if unshifted.
+///   - accumulate: `y += Attn(x)` instead of `y = Attn(x)` (the in-place inference's residual
+///     sum, without a pass of its own). `y` must not overlap `x` then.
 public func windowAttentionForward(
   y: UnsafeMutablePointer<Float>, windows: UnsafeMutablePointer<Float>,
   qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
   projected: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, keepProbs: Bool,
   x: UnsafePointer<Float>, weights wt: WindowAttentionWeights, source: UnsafePointer<Int32>,
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, mixed: UnsafePointer<Bool>?,
-  sizes s: WindowAttentionSizes
+  sizes s: WindowAttentionSizes, accumulate: Bool = false
 ) {
   let profiled = Profile.begin(.attentionCore)
   defer { Profile.end(profiled) }
@@ -232,7 +235,8 @@ public func windowAttentionForward(
           y: projected + r0 * c, x: attn + r0 * c, weight: wt.projWeight, bias: wt.projBias,
           rows: rows, inFeatures: c, outFeatures: c)
         lap.lap(.attentionLinears)
-        scatterRows(tokens: y, rows: projected, source: source, windows: g0..<g1, s)
+        scatterRows(
+          tokens: y, rows: projected, source: source, windows: g0..<g1, s, accumulate: accumulate)
         lap.lap(.windowCopies)
       }
     }
@@ -472,20 +476,25 @@ public final class WindowAttention: Layer {
     return y
   }
 
-  /// `out = Attn(x)` with every intermediate in the given buffers, reshaped here: the one body
-  /// of `forward` and of inference into a shared workspace. `windows [G, N, C]`,
-  /// `qkvRows [G, N, 3C]`, `heads [G, N, C]` (heads merged), `projected [G, N, C]`,
-  /// `bias [A, N, N]`; `probs [G, A, N, N]` when `keepProbs` (training), else `[S, N, N]`
-  /// scratch. Updates the geometry cache; returns the sizes of this input.
+  /// `out = Attn(x)` (or `out += Attn(x)` when `accumulate`) with every intermediate in the
+  /// given buffers, reshaped here: the one body of `forward` and of inference into a shared
+  /// workspace. `windows [G, N, C]`, `qkvRows [G, N, 3C]`, `heads [G, N, C]` (heads merged),
+  /// `projected [G, N, C]`, `bias [A, N, N]`; `probs [G, A, N, N]` when `keepProbs`
+  /// (training), else `[S, N, N]` scratch. Updates the geometry cache; returns the sizes of
+  /// this input.
   private func attend(
     _ x: Tensor, into out: Tensor, windows: Tensor, qkvRows: Tensor, heads merged: Tensor,
-    projected: Tensor, probs: Tensor, bias: Tensor, keepProbs: Bool
+    projected: Tensor, probs: Tensor, bias: Tensor, keepProbs: Bool, accumulate: Bool = false
   ) -> WindowAttentionSizes {
     let g = geometry(for: x.shape)
     prepare(g)
     let s = WindowAttentionSizes(geometry: g, batch: x.shape[0], heads: heads, channels: dim)
     let (n, gw, c, a) = (s.windowTokens, s.windows, dim, heads)
-    out.reshape(to: x.shape)
+    if accumulate {
+      precondition(out.shape == x.shape, "WindowAttention: adding into \(out.shape), x \(x.shape)")
+    } else {
+      out.reshape(to: x.shape)
+    }
     windows.reshape(to: [gw, n, c])
     qkvRows.reshape(to: [gw, n, 3 * c])
     merged.reshape(to: [gw, n, c])
@@ -509,7 +518,7 @@ public final class WindowAttention: Layer {
             attn: merged.pointer, projected: projected.pointer, probs: probs.pointer,
             keepProbs: keepProbs, x: x.pointer, weights: linears(gradients: false), source: sp,
             bias: bias.pointer, labels: mask == nil ? nil : lab.baseAddress,
-            mixed: mask == nil ? nil : mix.baseAddress, sizes: s)
+            mixed: mask == nil ? nil : mix.baseAddress, sizes: s, accumulate: accumulate)
         }
       }
     }
@@ -584,14 +593,18 @@ extension WindowAttention {
 
   public var timingKind: String? { "WindowAttention" }
 
-  /// Inference into caller-owned buffers: `out [B, (T,) H, W, C] = Attn(x)`, with `x` of the
-  /// shape `forward` takes and every intermediate in `ws` (shared by the blocks of a model, so
-  /// that inference memory does not grow with depth). Same arithmetic as
+  /// Inference into caller-owned buffers: `out [B, (T,) H, W, C] = Attn(x)`, or
+  /// `out += Attn(x)` when `accumulate` (then `out` has `x`'s shape and does not overlap it),
+  /// with `x` of the shape `forward` takes and every intermediate in `ws` (shared by the blocks
+  /// of a model, so that inference memory does not grow with depth). Same arithmetic as
   /// `forward(x, training: false)`; uses (and updates) this layer's geometry cache.
-  public func infer(_ x: Tensor, into out: Tensor, workspace ws: AttentionWorkspace) {
+  public func infer(
+    _ x: Tensor, into out: Tensor, workspace ws: AttentionWorkspace, accumulate: Bool = false
+  ) {
     _ = attend(
       x, into: out, windows: ws.windows, qkvRows: ws.qkv, heads: ws.attn,
-      projected: ws.projected, probs: ws.probs, bias: ws.bias, keepProbs: false)
+      projected: ws.projected, probs: ws.probs, bias: ws.bias, keepProbs: false,
+      accumulate: accumulate)
   }
 }
 

@@ -162,21 +162,26 @@ func gatherWindowRows(
   }
 }
 
-/// Scatters the rows `rowRange` of window positions into the tokens: `x[b, source[q]] = rows[r]`
-/// (padding dropped), with `r = b·nW·N + q`.
+/// Scatters the rows `rowRange` of window positions into the tokens: `x[b, source[q]] = rows[r]`,
+/// or `x[b, source[q]] += rows[r]` when `accumulate` (padding dropped), with `r = b·nW·N + q`.
 ///
 /// `x [B, L, C]`, `rows [B, nW·N, C]`, `source [nW·N]`.
 @inline(__always)
 func scatterWindowRows(
   tokens x: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
   source: UnsafePointer<Int32>, rowRange: Range<Int>, positions: Int, tokens count: Int,
-  channels c: Int
+  channels c: Int, accumulate: Bool = false
 ) {
   for r in rowRange {
     let b = r / positions
     let src = Int(source[r - b * positions])
     if src >= 0 {
-      (x + (b * count + src) * c).update(from: rows + r * c, count: c)
+      let token = x + (b * count + src) * c
+      if accumulate {
+        Vec8.addInPlace(token, rows + r * c, c)
+      } else {
+        token.update(from: rows + r * c, count: c)
+      }
     }
   }
 }
