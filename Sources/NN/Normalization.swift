@@ -9,6 +9,7 @@
 //   dx_rc = σ_r⁻¹ (g_rc − mean_c(g_r·) − x̂_rc mean_c(g_r· x̂_r·)),
 //   dγ_c += Σ_r dy_rc x̂_rc,  dβ_c += Σ_r dy_rc.
 
+import CAttention
 import Compute
 import Foundation
 
@@ -21,7 +22,12 @@ public func layerNormBackwardScratchCount(channels: Int) -> Int {
   layerNormReductionChunks * 2 * channels
 }
 
-/// Forward LayerNorm of every row, in parallel over rows.
+/// What LayerNorm's rows run with: `VectorISA.best` (the C kernels of `layernorm.c`) unless a
+/// test picks another.
+nonisolated(unsafe) var layerNormISA = VectorISA.best
+
+/// Forward LayerNorm of every row, in parallel over rows: the C kernel of `layerNormISA`
+/// where the CPU has it, else the Swift rows below.
 ///
 /// - Parameters:
 ///   - y: output `[R, C]` (may not alias `x`).
@@ -36,7 +42,20 @@ public func layerNormForward(
   defer { Profile.end(profiled) }
   let c8 = c & ~7
   let invC = 1 / Float(c)
+  let isa = layerNormISA
   parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
+    let (lo, n) = (range.lowerBound, range.count)
+    switch isa {
+    case .avx512:
+      return vcoswin_layernorm_forward_avx512(
+        y + lo * c, mean.map { $0 + lo }, rstd.map { $0 + lo }, x + lo * c, weight, bias, n, c,
+        eps)
+    case .avx2:
+      return vcoswin_layernorm_forward_avx2(
+        y + lo * c, mean.map { $0 + lo }, rstd.map { $0 + lo }, x + lo * c, weight, bias, n, c,
+        eps)
+    case .portable: break
+    }
     for r in range {
       let xr = x + r * c
       let yr = y + r * c
@@ -71,7 +90,8 @@ public func layerNormForward(
   }
 }
 
-/// Backward of `layerNormForward` (formulas in the file header).
+/// Backward of `layerNormForward` (formulas in the file header): the C kernel of
+/// `layerNormISA` where the CPU has it, else the Swift rows below.
 ///
 /// - Parameters:
 ///   - dx: `[R, C]`, overwritten (may alias `dy`).
@@ -93,11 +113,24 @@ public func layerNormBackward(
   // partials: [chunks, 2, C] — dγ then dβ per chunk.
   scratch.initialize(repeating: 0, count: chunks * 2 * c)
   let grain = Swift.max(1, 4096 / Swift.max(c * Swift.max(rows / chunks, 1), 1))
+  let isa = layerNormISA
   parallelChunks(chunks, grain: grain) { chunkRange in
     for k in chunkRange {
       let pg = scratch + k * 2 * c
       let pb = pg + c
-      for r in (rows * k / chunks)..<(rows * (k + 1) / chunks) {
+      let (lo, hi) = (rows * k / chunks, rows * (k + 1) / chunks)
+      switch isa {
+      case .avx512:
+        vcoswin_layernorm_backward_avx512(
+          dx + lo * c, pg, pb, dy + lo * c, x + lo * c, mean + lo, rstd + lo, weight, hi - lo, c)
+        continue
+      case .avx2:
+        vcoswin_layernorm_backward_avx2(
+          dx + lo * c, pg, pb, dy + lo * c, x + lo * c, mean + lo, rstd + lo, weight, hi - lo, c)
+        continue
+      case .portable: break
+      }
+      for r in lo..<hi {
         let xr = x + r * c
         let dyr = dy + r * c
         let dxr = dx + r * c

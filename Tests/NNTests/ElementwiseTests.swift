@@ -1,12 +1,25 @@
 import Foundation
 import Compute
-import NN
+@testable import NN
 import XCTest
 
 final class LayerNormTests: XCTestCase {
+  override func tearDown() {
+    layerNormISA = VectorISA.best
+    super.tearDown()
+  }
+
+  /// Every instruction set the CPU runs (the C rows and the portable Swift rows).
   func testKernelsMatchReference() {
+    for isa in VectorISA.supported {
+      layerNormISA = isa
+      kernelsMatchReference(isa)
+    }
+  }
+
+  private func kernelsMatchReference(_ isa: VectorISA) {
     var rng = SeededRandom(seed: 21)
-    for (rows, c) in [(1, 1), (3, 7), (40, 96), (257, 13), (300, 384)] {
+    for (rows, c) in [(1, 1), (3, 7), (40, 96), (257, 13), (300, 384), (5, 17)] {
       let x = randomTensor([rows, c], &rng, scale: 3)
       for i in 0..<x.count { x.pointer[i] += 2 }  // a non-zero mean
       let w = randomTensor([c], &rng), b = randomTensor([c], &rng)
@@ -20,7 +33,7 @@ final class LayerNormTests: XCTestCase {
       naiveLayerNormForward(
         y: yRef.pointer, mean: meanRef.pointer, rstd: rstdRef.pointer, x: x.pointer,
         weight: w.pointer, bias: b.pointer, rows: rows, channels: c)
-      assertClose(y, yRef, atol: 1e-5, rtol: 1e-5, "layernorm y \(rows)x\(c)")
+      assertClose(y, yRef, atol: 1e-5, rtol: 1e-5, "layernorm \(isa) y \(rows)x\(c)")
       assertClose(rstd, rstdRef, atol: 1e-5, rtol: 1e-5, "layernorm rstd")
       let dx = Tensor(zeros: [rows, c]), dxRef = Tensor(zeros: [rows, c])
       let dw = randomTensor([c], &rng), dwRef = dw.clone()
@@ -34,9 +47,17 @@ final class LayerNormTests: XCTestCase {
         dx: dxRef.pointer, dWeight: dwRef.pointer, dBias: dbRef.pointer, dy: dy.pointer,
         x: x.pointer, weight: w.pointer, rows: rows, channels: c)
       // c = 1 normalises to exactly 0: dx is 0 up to rounding of a 1/√ε scale.
-      assertClose(dx, dxRef, atol: c == 1 ? 1e-2 : 1e-4, rtol: 1e-4, "layernorm dx \(rows)x\(c)")
-      assertClose(dw, dwRef, atol: 1e-4, rtol: 1e-4, "layernorm dw")
-      assertClose(db, dbRef, atol: 1e-4, rtol: 1e-4, "layernorm db")
+      assertClose(
+        dx, dxRef, atol: c == 1 ? 1e-2 : 1e-4, rtol: 1e-4, "layernorm \(isa) dx \(rows)x\(c)")
+      assertClose(dw, dwRef, atol: 1e-4, rtol: 1e-4, "layernorm \(isa) dw")
+      assertClose(db, dbRef, atol: 1e-4, rtol: 1e-4, "layernorm \(isa) db")
+      // dx may alias dy: the same values in place.
+      let inPlace = dy.clone()
+      layerNormBackward(
+        dx: inPlace.pointer, dWeight: dw.pointer, dBias: db.pointer, dy: inPlace.pointer,
+        x: x.pointer, mean: mean.pointer, rstd: rstd.pointer, weight: w.pointer, rows: rows,
+        channels: c, scratch: scratch.pointer)
+      XCTAssertEqual(inPlace.array, dx.array, "layernorm \(isa) dx in place")
     }
   }
 

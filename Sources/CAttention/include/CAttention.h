@@ -44,6 +44,24 @@ void vcoswin_gelu_forward_avx2(float *y, const float *x, long n);
 void vcoswin_gelu_backward_avx512(float *dx, const float *dy, const float *x, long n);
 void vcoswin_gelu_backward_avx2(float *dx, const float *dy, const float *x, long n);
 
+/// LayerNorm of `rows` rows of c channels (formulas in layernorm.c): y = x̂·w + b, and the
+/// row's μ and σ⁻¹ into mean[r], rstd[r] when those are not NULL. y must not alias x.
+/// `_avx512` needs vcoswin_has_avx512(), `_avx2` vcoswin_attention_has_avx2().
+void vcoswin_layernorm_forward_avx512(float *y, float *mean, float *rstd, const float *x,
+                                      const float *w, const float *b, long rows, long c,
+                                      float eps);
+void vcoswin_layernorm_forward_avx2(float *y, float *mean, float *rstd, const float *x,
+                                    const float *w, const float *b, long rows, long c, float eps);
+
+/// Backward of `rows` LayerNorm rows: dx (may alias dy) from dy, x and the forward's mean and
+/// rstd; pg[c] += Σ_r dy·x̂ and pb[c] += Σ_r dy, row after row. Same CPU requirements.
+void vcoswin_layernorm_backward_avx512(float *dx, float *pg, float *pb, const float *dy,
+                                       const float *x, const float *mean, const float *rstd,
+                                       const float *w, long rows, long c);
+void vcoswin_layernorm_backward_avx2(float *dx, float *pg, float *pb, const float *dy,
+                                     const float *x, const float *mean, const float *rstd,
+                                     const float *w, long rows, long c);
+
 /// The scalars of one AdamW step over a run of parameters sharing lr and decay.
 struct vcoswin_adamw_step {
   float beta1, beta2, eps;
