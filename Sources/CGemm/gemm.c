@@ -16,7 +16,8 @@
 // A (kept in L1 across the panels), for each NR-column panel: one tile
 //   acc[r][j] = Σ_{p in block} op(A)[i+r, p] · op(B)[p, j0+j],
 //   C = alpha·acc + beta·C + bias (first block, C not read when beta = 0) or C += alpha·acc
-//   (others).
+//   (others); after the last block, an optional row function (`then`, e.g. GELU) on the
+//   strip's finished rows while they are in cache.
 #include "CGemm.h"
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -209,7 +210,8 @@ static float *pack_buffer(void) {
 
 AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
                                 const float *a, long lda, const float *b, long ldb, float beta,
-                                const float *bias, float *c, long ldc) {
+                                const float *bias, float *c, long ldc,
+                                const struct vcoswin_sgemm_then *then) {
   float *bp = pack_buffer();
   if (!bp) return 0;
   float ap[KC * MR] __attribute__((aligned(64)));  // [KC, MR]: one strip of Aᵀ
@@ -242,6 +244,12 @@ AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k
           tile_rows(rows, trans_a, kc, as, las, bp + q * kc * NR, c + i * ldc + j0, ldc, n - j0,
                     alpha, first, beta, bias ? bias + j0 : NULL);
         }
+        if (then && p0 + kc == k) {
+          // These rows' columns of this block are final and still in L1/L2.
+          const long j0 = q0 * NR, j1 = (q0 + nq) * NR < n ? (q0 + nq) * NR : n;
+          for (long r = i; r < i + rows; r++)
+            then->function(then->out + r * then->ldo + j0, c + r * ldc + j0, j1 - j0);
+        }
       }
     }
   }
@@ -258,9 +266,10 @@ void vcoswin_transpose16_avx512(const float *src, long lds, int rows, float *dst
 
 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
                          const float *a, long lda, const float *b, long ldb, float beta,
-                         const float *bias, float *c, long ldc) {
+                         const float *bias, float *c, long ldc,
+                         const struct vcoswin_sgemm_then *then) {
   (void)trans_a; (void)trans_b; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-  (void)b; (void)ldb; (void)beta; (void)bias; (void)c; (void)ldc;
+  (void)b; (void)ldb; (void)beta; (void)bias; (void)c; (void)ldc; (void)then;
   return 0;
 }
 

@@ -32,29 +32,73 @@ public enum Transpose: Sendable {
   var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
+/// A row function `gemm` applies to C once C is final: `out[i, j] = function(C[i, j])` for
+/// `i < M`, `j < N`, called on pieces of rows (`function(out + i·ldo + j0, C + i·ldc + j0,
+/// count)`). On the package's kernel each piece is done while it is still in cache, which
+/// saves a pass over C (GELU after an MLP's first linear). `out` may be C itself.
+public struct GemmThen {
+  /// `function(out, in, count)`: `out[j] = f(in[j])` for `j < count` (out may equal in).
+  public typealias RowFunction =
+    @convention(c) (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, Int) -> Void
+  public var function: RowFunction
+  /// `[M, ldo]`.
+  public var out: UnsafeMutablePointer<Float>
+  public var ldo: Int
+
+  public init(_ function: RowFunction, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    self.function = function
+    self.out = out
+    self.ldo = ldo
+  }
+
+  /// The same function for the part of C from row `row`, column `column` on.
+  func offset(row: Int, column: Int) -> GemmThen {
+    GemmThen(function, out: out + row * ldo + column, ldo: ldo)
+  }
+
+  /// Applies the function to every row of a finished `C[m, n]`.
+  func apply(_ c: UnsafePointer<Float>, m: Int, n: Int, ldc: Int) {
+    for i in 0..<m { function(out + i * ldo, c + i * ldc, n) }
+  }
+}
+
 /// `C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C`, row-major, through the kernel
 /// `GEMMKernel.current` names.
 ///
 /// `op(A)` is `A` (stored `[M, lda]`) or `Aᵀ` (A stored `[K, lda]`); likewise `B`.
 /// `lda`, `ldb`, `ldc` are row strides in elements. `beta = 1` accumulates (backward passes);
 /// C is not read when `beta = 0`. With `bias` (`[N]`), `bias` is added to every row of C (a
-/// linear layer's `y = x·Wᵀ + b` in one pass on the package's kernel). Outside a parallel region
-/// the product runs on the whole thread budget; inside one, on the calling thread.
+/// linear layer's `y = x·Wᵀ + b` in one pass on the package's kernel). With `then`, its row
+/// function runs over the final C. Outside a parallel region the product runs on the whole
+/// thread budget; inside one, on the calling thread.
 public func gemm(
   _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-  beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int
+  beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int,
+  then: GemmThen? = nil
 ) {
   if m == 0 || n == 0 { return }
+  if GEMMKernel.current == .avx512 && m >= packageGemmMinimumRows && k > 0 && alpha != 0 {
+    packageGemm(
+      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, bias: bias, c: c, ldc: ldc, then: then)
+    return
+  }
+  blasGemm(
+    transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+    beta: beta, bias: bias, c: c, ldc: ldc)
+  then?.apply(c, m: m, n: n, ldc: ldc)
+}
+
+/// `gemm` without `then` on OpenBLAS (and the degenerate k = 0 or alpha = 0).
+private func blasGemm(
+  _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
   if k == 0 || alpha == 0 {
     scaleInPlace(c, m: m, n: n, ldc: ldc, beta: beta)
     if let bias { addRows(c, bias, m: m, n: n, ldc: ldc) }
-    return
-  }
-  if GEMMKernel.current == .avx512 && m >= packageGemmMinimumRows {
-    packageGemm(
-      transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-      beta: beta, bias: bias, c: c, ldc: ldc)
   } else if let bias, beta == 0 {
     // C ← bias on every row, then C += op(A)·op(B).
     for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
@@ -100,7 +144,8 @@ let packageGemmMinimumRows = 8
 private func packageGemm(
   _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
   alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-  beta: Float, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int
+  beta: Float, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int,
+  then: GemmThen?
 ) {
   let (ta, tb) = (transA == .transposed, transB == .transposed)
   /// C[rows, cols] of this call; falls back to OpenBLAS when the kernel's packing buffer
@@ -111,14 +156,24 @@ private func packageGemm(
     let bp = b + (tb ? cols.lowerBound * ldb : cols.lowerBound)
     let cp = c + rows.lowerBound * ldc + cols.lowerBound
     let biasPart = bias.map { $0 + cols.lowerBound }
-    let done = vcoswin_sgemm_avx512(
-      ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta, biasPart,
-      cp, ldc)
+    let thenPart = then?.offset(row: rows.lowerBound, column: cols.lowerBound)
+    let done: Int32
+    if let thenPart {
+      var after = vcoswin_sgemm_then(
+        function: thenPart.function, out: thenPart.out, ldo: thenPart.ldo)
+      done = vcoswin_sgemm_avx512(
+        ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta,
+        biasPart, cp, ldc, &after)
+    } else {
+      done = vcoswin_sgemm_avx512(
+        ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta,
+        biasPart, cp, ldc, nil)
+    }
     if done == 0 {
-      openBLASGemm(
+      blasGemm(
         transA, transB, m: rows.count, n: cols.count, k: k, alpha: alpha, a: ap, lda: lda,
-        b: bp, ldb: ldb, beta: beta, c: cp, ldc: ldc)
-      if let biasPart { addRows(cp, biasPart, m: rows.count, n: cols.count, ldc: ldc) }
+        b: bp, ldb: ldb, beta: beta, bias: biasPart, c: cp, ldc: ldc)
+      thenPart?.apply(cp, m: rows.count, n: cols.count, ldc: ldc)
     }
   }
   let parts = ThreadBudget.inParallelRegion ? 1 : ThreadBudget.threads

@@ -29,6 +29,16 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return cdf + x * pdf
 }
 
+/// The C GELU of `elementwiseISA` as a row function for `gemm`'s `then` (the same values as
+/// `geluForward`), or nil on the portable path.
+var geluRowFunction: GemmThen.RowFunction? {
+  switch elementwiseISA {
+  case .avx512: return vcoswin_gelu_forward_avx512
+  case .avx2: return vcoswin_gelu_forward_avx2
+  case .portable: return nil
+  }
+}
+
 /// `y = gelu(x)` element-wise, `E` elements, in parallel chunks. `y` may alias `x`.
 /// Runs the C kernel of `elementwiseISA` (AVX-512 or AVX2) where the CPU has it.
 public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {

@@ -53,7 +53,8 @@ public enum WeightInit: Sendable, Equatable {
 // MARK: - Kernels
 
 /// `y[R,O] = x[R,I] · W[O,I]ᵀ + b[O]`, one GEMM per row range (`linearRowGrain`); with
-/// `accumulate`, `y[R,O] = (y + x · Wᵀ) + b` (a residual sum in the GEMM's own pass).
+/// `accumulate`, `y[R,O] = (y + x · Wᵀ) + b` (a residual sum in the GEMM's own pass); with
+/// `activation`, `y ← f(y)` in place as the GEMM finishes each piece (`GemmThen`).
 ///
 /// - Parameters:
 ///   - y: output `[R, O]` (overwritten, or added to when `accumulate`).
@@ -63,7 +64,7 @@ public enum WeightInit: Sendable, Equatable {
 public func linearForward(
   y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
   bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
-  accumulate: Bool = false
+  accumulate: Bool = false, then activation: GemmThen.RowFunction? = nil
 ) {
   let profiled = Profile.begin(.linear)
   defer { Profile.end(profiled) }
@@ -74,7 +75,7 @@ public func linearForward(
     gemm(
       .none, .transposed, m: range.count, n: o, k: i, a: x + range.lowerBound * i, lda: i,
       b: weight, ldb: i, beta: accumulate ? 1 : 0, bias: bias, c: y + range.lowerBound * o,
-      ldc: o)
+      ldc: o, then: activation.map { GemmThen($0, out: y + range.lowerBound * o, ldo: o) })
   }
 }
 

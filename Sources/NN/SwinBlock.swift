@@ -175,8 +175,8 @@ public final class SwinBlock: Layer {
   /// `forward(_:training: false)`, except that each residual sum happens in the pass that
   /// makes its right-hand side: attention scatters its rows adding into `x`, and the MLP's
   /// second GEMM accumulates into `x` (`(x + h·W₂ᵀ) + b₂` where the forward rounds
-  /// `x + (h·W₂ᵀ + b₂)`). The MLP runs in row chunks so that its hidden rows stay small
-  /// whatever the stage size.
+  /// `x + (h·W₂ᵀ + b₂)`); GELU runs inside the first GEMM (the same values). The MLP runs in
+  /// row chunks so that its hidden rows stay small whatever the stage size.
   public func infer(_ x: Tensor) -> Tensor {
     let ws = workspace
     let timer = LayerTimer.active
@@ -206,11 +206,15 @@ public final class SwinBlock: Layer {
       var start = 0
       while start < rows {
         let r = Swift.min(chunk, rows - start)
+        // GELU as the GEMM finishes each piece of the hidden rows, where a C kernel runs it.
+        let gelu = geluRowFunction
         linearForward(
           y: ws.hidden.pointer, x: ws.normed.pointer + start * c,
           weight: fc1.weight.value.pointer, bias: fc1.bias?.value.pointer, rows: r,
-          inFeatures: c, outFeatures: hidden)
-        geluForward(y: ws.hidden.pointer, x: ws.hidden.pointer, count: r * hidden)
+          inFeatures: c, outFeatures: hidden, then: gelu)
+        if gelu == nil {
+          geluForward(y: ws.hidden.pointer, x: ws.hidden.pointer, count: r * hidden)
+        }
         linearForward(
           y: x.pointer + start * c, x: ws.hidden.pointer, weight: fc2.weight.value.pointer,
           bias: fc2.bias?.value.pointer, rows: r, inFeatures: hidden, outFeatures: c,

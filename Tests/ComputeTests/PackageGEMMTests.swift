@@ -187,4 +187,60 @@ extension PackageGEMMTests {
       }
     }
   }
+
+  /// `gemm`'s `then`: the row function sees the final C (after every K block, across panel
+  /// groups and splits), into another buffer with its own stride or in place; the bits equal
+  /// the function applied after a plain `gemm`.
+  func testThenRunsOnTheFinalRows() throws {
+    let square: GemmThen.RowFunction = { out, x, count in
+      guard let out, let x else { return }
+      for j in 0..<count { out[j] = x[j] * x[j] + 1 }
+    }
+    var rng = SeededRandom(seed: 24)
+    for (m, n, k) in [(9, 5, 3), (300, 600, 530), (1100, 70, 40)] {
+      let a = random(m * k, &rng), w = random(n * k, &rng), bias = random(n, &rng)
+      for kernel in kernels {
+        for threads in [1, 2] {
+          ThreadBudget.threads = threads
+          GEMMKernel.current = kernel
+          var plain = [Float](repeating: 0, count: m * n)
+          var c = plain
+          var out = [Float](repeating: .nan, count: m * (n + 3))  // [m, n + 3]
+          var inPlace = plain
+          a.withUnsafeBufferPointer { ap in
+            w.withUnsafeBufferPointer { wp in
+              bias.withUnsafeBufferPointer { bp in
+                func run(_ c: UnsafeMutablePointer<Float>, _ then: GemmThen?) {
+                  gemm(
+                    .none, .transposed, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                    b: wp.baseAddress!, ldb: k, bias: bp.baseAddress!, c: c, ldc: n, then: then)
+                }
+                plain.withUnsafeMutableBufferPointer { run($0.baseAddress!, nil) }
+                c.withUnsafeMutableBufferPointer { cp in
+                  out.withUnsafeMutableBufferPointer { op in
+                    run(cp.baseAddress!, GemmThen(square, out: op.baseAddress!, ldo: n + 3))
+                  }
+                }
+                inPlace.withUnsafeMutableBufferPointer { ip in
+                  run(ip.baseAddress!, GemmThen(square, out: ip.baseAddress!, ldo: n))
+                }
+              }
+            }
+          }
+          let what = "\(kernel) \(threads) threads \(m)×\(n)×\(k)"
+          XCTAssertEqual(c, plain, "\(what): C itself unchanged")
+          let want = plain.map { $0 * $0 + 1 }
+          XCTAssertEqual(inPlace, want, "\(what): in place")
+          for i in 0..<m {
+            XCTAssertEqual(
+              Array(out[(i * (n + 3))..<(i * (n + 3) + n)]), Array(want[(i * n)..<(i * n + n)]),
+              "\(what): row \(i)")
+            XCTAssertTrue(
+              out[(i * (n + 3) + n)..<(i * (n + 3) + n + 3)].allSatisfy(\.isNaN), "\(what): padding"
+            )
+          }
+        }
+      }
+    }
+  }
 }
