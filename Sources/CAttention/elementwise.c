@@ -83,12 +83,14 @@ static inline __attribute__((always_inline)) float gelu_grad1(float x) {
         dy[i] * gelu_grad1(x[i]);                                                             \
   }                                                                                           \
   __attribute__((target(TARGET))) void vcoswin_adamw_##SUFFIX(                                \
-      float *theta, float *m, float *v, const float *grad, long n,                            \
+      float *theta, float *m, float *v, float *grad, long n,                                  \
       const struct vcoswin_adamw_step *s) {                                                   \
     const float b1 = s->beta1, b2 = s->beta2, lr = s->lr, shrink = s->shrink;                 \
     const float inv_c1 = s->inv_c1, inv_sqrt_c2 = s->inv_sqrt_c2, eps = s->eps;               \
+    const int zero = s->zero_grad;                                                            \
     _Pragma("clang loop vectorize(assume_safety)") for (long i = 0; i < n; i++) {             \
       float g = grad[i];                                                                      \
+      if (zero) grad[i] = 0;                                                                  \
       float mi = b1 * m[i] + (1.0f - b1) * g;                                                 \
       float vi = b2 * v[i] + (1.0f - b2) * g * g;                                             \
       m[i] = mi;                                                                              \
@@ -112,7 +114,7 @@ int vcoswin_has_avx512(void) { return 0; }
   void vcoswin_gelu_backward_##SUFFIX(float *dx, const float *dy, const float *x, long n) {   \
     (void)dx; (void)dy; (void)x; (void)n;                                                     \
   }                                                                                           \
-  void vcoswin_adamw_##SUFFIX(float *theta, float *m, float *v, const float *grad, long n,    \
+  void vcoswin_adamw_##SUFFIX(float *theta, float *m, float *v, float *grad, long n,          \
                               const struct vcoswin_adamw_step *s) {                           \
     (void)theta; (void)m; (void)v; (void)grad; (void)n; (void)s;                              \
   }

@@ -619,14 +619,14 @@ public final class Trainer {
       options.clipNorm > 0
       ? clipGradientNorm(model.store, maxNorm: Float(options.clipNorm)) : gradientNorm(model.store)
     if norm.isFinite {
-      optimizer.update(lr: schedule.learningRate(at: state.step))
+      optimizer.update(lr: schedule.learningRate(at: state.step), zeroingGradients: true)
     } else {
       skippedSteps += 1
       note(
         "warning: epoch \(epoch), step \(state.step + 1): the gradient norm is \(norm); the step is skipped"
       )
+      model.store.zeroGrads()
     }
-    model.store.zeroGrads()
     state.step += 1
   }
 

@@ -104,16 +104,16 @@ struct ModelBench: ParsableCommand {
       let optimizer = AdamW(store: model.store, weightDecay: 0.05)
       let loss = CrossEntropyLoss()
       let labels = (0..<shape[0]).map { $0 % config.classes }
+      // As the trainer steps: the update zeroes the gradients for the next step as it reads
+      // them (they start at 0).
       step = {
-        Profile.pass = .update
-        model.store.zeroGrads()
         Profile.pass = .forward
         let out = try model.forward(x, training: true)
         _ = loss.forward(out.logits, labels: labels)
         Profile.pass = .backward
         model.backward(loss.backward())
         Profile.pass = .update
-        optimizer.update(lr: 1e-4)
+        optimizer.update(lr: 1e-4, zeroingGradients: true)
       }
     } else {
       step = {

@@ -71,4 +71,30 @@ final class VectorISATests: XCTestCase {
       XCTAssertLessThan(worst, 1, "AdamW \(isa) vs portable")
     }
   }
+
+  /// `update(lr:zeroingGradients: true)` on every instruction set: the same parameters and
+  /// moments as an update followed by `zeroGrads`, and every gradient 0 afterwards.
+  func testAdamWZeroingGradientsEqualsUpdateThenZero() {
+    for isa in VectorISA.supported {
+      elementwiseISA = isa
+      var results: [[Float]] = []
+      for fused in [false, true] {
+        var rng = SeededRandom(seed: 95)
+        let store = ParameterStore()
+        for (i, n) in [1_001, 17].enumerated() {
+          _ = store.register("p\(i)", randomTensor([n], &rng), decay: i == 0)
+        }
+        store.finalize()
+        let opt = AdamW(store: store, weightDecay: 0.05)
+        for _ in 0..<2 {
+          for i in 0..<store.count { store.grads.pointer[i] = rng.normal() }
+          opt.update(lr: 1e-2, zeroingGradients: fused)
+          if !fused { store.zeroGrads() }
+          XCTAssertTrue(store.grads.array.allSatisfy { $0 == 0 }, "\(isa) fused \(fused)")
+        }
+        results.append(store.values.array + opt.m.array + opt.v.array)
+      }
+      XCTAssertEqual(results[0], results[1], "\(isa)")
+    }
+  }
 }

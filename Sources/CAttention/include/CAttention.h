@@ -71,12 +71,15 @@ struct vcoswin_adamw_step {
   float shrink;
   /// 1/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ).
   float inv_c1, inv_sqrt_c2;
+  /// Non-zero: each gradient is set to 0 once read (the next step's zeroing, in this pass).
+  int zero_grad;
 };
 
-/// One AdamW update of n parameters in place (formula in elementwise.c). Same CPU requirements.
-void vcoswin_adamw_avx512(float *theta, float *m, float *v, const float *grad, long n,
+/// One AdamW update of n parameters in place (formula in elementwise.c), grad zeroed when
+/// s->zero_grad. Same CPU requirements.
+void vcoswin_adamw_avx512(float *theta, float *m, float *v, float *grad, long n,
                           const struct vcoswin_adamw_step *s);
-void vcoswin_adamw_avx2(float *theta, float *m, float *v, const float *grad, long n,
+void vcoswin_adamw_avx2(float *theta, float *m, float *v, float *grad, long n,
                         const struct vcoswin_adamw_step *s);
 
 /// Floats of the on-stack scratch of vcoswin_gemm_abt_avx512 (b transposed, [D, N rounded up

@@ -43,9 +43,11 @@ public final class AdamW {
   }
 
   /// One update of every parameter from its gradient with learning rate `lr` (times each
-  /// parameter's `lrScale`). Gradients are left as they are. Runs the C kernel of
-  /// `elementwiseISA` (AVX-512 or AVX2) where the CPU has it, in parallel chunks.
-  public func update(lr: Float) {
+  /// parameter's `lrScale`). Gradients are left as they are, or set to 0 in the same pass when
+  /// `zeroingGradients` (what `ParameterStore.zeroGrads` does, without a pass of its own).
+  /// Runs the C kernel of `elementwiseISA` (AVX-512 or AVX2) where the CPU has it, in parallel
+  /// chunks.
+  public func update(lr: Float, zeroingGradients: Bool = false) {
     let profiled = Profile.begin(.optimizer)
     defer { Profile.end(profiled) }
     step += 1
@@ -67,7 +69,7 @@ public final class AdamW {
       if isa != .portable {
         var s = vcoswin_adamw_step(
           beta1: b1, beta2: b2, eps: e, lr: lr, shrink: shrink, inv_c1: invC1,
-          inv_sqrt_c2: invSqrtC2)
+          inv_sqrt_c2: invSqrtC2, zero_grad: zeroingGradients ? 1 : 0)
         let (lo, n) = (range.lowerBound, range.count)
         if isa == .avx512 {
           vcoswin_adamw_avx512(theta + lo, mp + lo, vp + lo, grad + lo, n, &s)
@@ -78,6 +80,7 @@ public final class AdamW {
       }
       for i in range {
         let g = grad[i]
+        if zeroingGradients { grad[i] = 0 }
         let mi = b1 * mp[i] + (1 - b1) * g
         let vi = b2 * vp[i] + (1 - b2) * g * g
         mp[i] = mi
