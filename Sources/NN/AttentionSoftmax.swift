@@ -36,15 +36,17 @@ func attentionSoftmaxRow(
 
 /// Backward of one row of `attentionSoftmaxRow` in place, and the row's share of the bias
 /// gradient: `ds[j] ← p[j] · (ds[j] − Σ_i ds[i] p[i])` (dP in, dS out), then
-/// `partial[j] += ds[j]`. `ds, p, partial [N]`; `ds` must not alias the others.
+/// `partial[j] += ds[j]`. `ds, p, partial [N]`; `ds` must not alias the others. The C kernels
+/// also prefetch `next [N]` (the next head's row of probabilities) into L2.
 @inline(__always)
 func attentionSoftmaxBackwardRow(
   _ ds: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>,
-  partial: UnsafeMutablePointer<Float>, count n: Int
+  partial: UnsafeMutablePointer<Float>, prefetching next: UnsafePointer<Float>? = nil,
+  count n: Int
 ) {
   switch attentionSoftmaxISA {
-  case .avx512: vcoswin_attention_softmax_backward_row_avx512(ds, p, partial, Int32(n))
-  case .avx2: vcoswin_attention_softmax_backward_row_avx2(ds, p, partial, Int32(n))
+  case .avx512: vcoswin_attention_softmax_backward_row_avx512(ds, p, partial, next, Int32(n))
+  case .avx2: vcoswin_attention_softmax_backward_row_avx2(ds, p, partial, next, Int32(n))
   case .portable:
     softmaxBackwardRow(ds, ds, p, n)
     Vec8.addInPlace(partial, ds, n)

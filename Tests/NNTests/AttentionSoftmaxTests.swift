@@ -72,7 +72,10 @@ final class AttentionSoftmaxTests: XCTestCase {
         var ds = dp
         var partial = before
         p.withUnsafeBufferPointer { pp in
-          attentionSoftmaxBackwardRow(&ds, p: pp.baseAddress!, partial: &partial, count: n)
+          // Half the rows also prefetch a row (the next head's, in the layer): same values.
+          attentionSoftmaxBackwardRow(
+            &ds, p: pp.baseAddress!, partial: &partial,
+            prefetching: n % 2 == 0 ? pp.baseAddress! : nil, count: n)
         }
         let dot = (0..<n).reduce(0.0) { $0 + Double(dp[$1]) * Double(p[$1]) }
         for j in 0..<n {

@@ -24,13 +24,15 @@ void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const flo
                                           float row_label, int n);
 
 /// Softmax backward of one attention row, in place, and the row's share of the bias gradient:
-/// ds[j] <- p[j] (ds[j] - Σ_i ds[i] p[i]) (dP in, dS out), then partial[j] += ds[j].
+/// ds[j] <- p[j] (ds[j] - Σ_i ds[i] p[i]) (dP in, dS out), then partial[j] += ds[j]. When next
+/// is not NULL, its n floats (the same row of the next head's probabilities, which the
+/// backward reads cold from memory) are prefetched into L2.
 /// Preconditions: n >= 1 and vcoswin_has_avx512() == 1 (`_avx512`) or
 /// vcoswin_attention_has_avx2() == 1 (`_avx2`).
 void vcoswin_attention_softmax_backward_row_avx512(float *ds, const float *p, float *partial,
-                                                   int n);
+                                                   const float *next, int n);
 void vcoswin_attention_softmax_backward_row_avx2(float *ds, const float *p, float *partial,
-                                                 int n);
+                                                 const float *next, int n);
 
 /// 1 when this CPU runs the AVX-512 kernels below (AVX-512F/DQ with AVX2 and FMA), else 0.
 int vcoswin_has_avx512(void);
