@@ -12,6 +12,12 @@
 #include <immintrin.h>
 #include <math.h>
 
+// The n floats at next into L2, a cache line at a time (NULL: nothing).
+static inline __attribute__((always_inline)) void prefetch_row(const float *next, int n) {
+  if (!next) return;
+  for (int j = 0; j < n; j += 16) _mm_prefetch((const char *)(next + j), _MM_HINT_T1);
+}
+
 int vcoswin_attention_has_avx2(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -53,7 +59,9 @@ __attribute__((target("avx2,fma"))) static inline float hsum8(__m256 v) {
 }
 
 __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
-    float *s, const float *bias, const float *labels, float row_label, int n) {
+    float *s, const float *bias, const float *labels, float row_label, const float *next,
+    int n) {
+  prefetch_row(next, n);
   const int n8 = n & ~7;
   __m256 mv = _mm256_set1_ps(-INFINITY);
   float m = -INFINITY;
@@ -151,7 +159,8 @@ AVX512 static inline __mmask16 lanes16(int j, int n) {
 }
 
 AVX512 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
-                                                 float row_label, int n) {
+                                                 float row_label, const float *next, int n) {
+  prefetch_row(next, n);
   const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
   __m512 mv = minus_inf;
   // (s + bias) + mask, as PyTorch adds them; track the maximum (the tail through masks).
@@ -185,12 +194,6 @@ AVX512 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, co
     const __mmask16 k = lanes16(j, n);
     _mm512_mask_storeu_ps(s + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, s + j), inv));
   }
-}
-
-// The n floats at next into L2, a cache line at a time (NULL: nothing).
-static inline __attribute__((always_inline)) void prefetch_row(const float *next, int n) {
-  if (!next) return;
-  for (int j = 0; j < n; j += 16) _mm_prefetch((const char *)(next + j), _MM_HINT_T1);
 }
 
 AVX512 void vcoswin_attention_softmax_backward_row_avx512(float *ds, const float *p,
@@ -239,8 +242,8 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_backward_row_
 int vcoswin_attention_has_avx2(void) { return 0; }
 
 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
-                                          float row_label, int n) {
-  (void)s; (void)bias; (void)labels; (void)row_label; (void)n;
+                                          float row_label, const float *next, int n) {
+  (void)s; (void)bias; (void)labels; (void)row_label; (void)next; (void)n;
 }
 
 void vcoswin_attention_softmax_backward_row_avx512(float *ds, const float *p, float *partial,
@@ -254,8 +257,8 @@ void vcoswin_attention_softmax_backward_row_avx2(float *ds, const float *p, floa
 }
 
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
-                                        float row_label, int n) {
-  (void)s; (void)bias; (void)labels; (void)row_label; (void)n;
+                                        float row_label, const float *next, int n) {
+  (void)s; (void)bias; (void)labels; (void)row_label; (void)next; (void)n;
 }
 
 #endif

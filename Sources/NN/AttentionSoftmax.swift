@@ -20,15 +20,16 @@ nonisolated(unsafe) var attentionSoftmaxISA = VectorISA.best
 /// so that no later product meets a subnormal operand (slow on Intel cores). The C kernels
 /// `vcoswin_attention_softmax_row_avx512` / `_avx2` do it where the CPU has them (the
 /// exponential is most of the attention's non-GEMM time, and Swift code here is compiled for
-/// baseline x86-64); otherwise `portableAttentionSoftmaxRow`.
+/// baseline x86-64), and they prefetch `next [N]` (the next head's row, in a training forward)
+/// into L2; otherwise `portableAttentionSoftmaxRow`.
 @inline(__always)
 func attentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
-  rowLabel: Float, count n: Int
+  rowLabel: Float, prefetching next: UnsafePointer<Float>? = nil, count n: Int
 ) {
   switch attentionSoftmaxISA {
-  case .avx512: vcoswin_attention_softmax_row_avx512(s, bias, labels, rowLabel, Int32(n))
-  case .avx2: vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, Int32(n))
+  case .avx512: vcoswin_attention_softmax_row_avx512(s, bias, labels, rowLabel, next, Int32(n))
+  case .avx2: vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, next, Int32(n))
   case .portable:
     portableAttentionSoftmaxRow(s, bias: bias, labels: labels, rowLabel: rowLabel, count: n)
   }

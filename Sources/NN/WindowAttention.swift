@@ -134,18 +134,20 @@ private func scatterRows(
 /// One head of one window: `p = softmax((q·D^−½)·kᵀ + bias (+ mask))`, `out = p·v`.
 ///
 /// `out [N, D]` (row stride C), `p [N, N]`, `q [N, D]` with `k = q + C`, `v = q + 2C`
-/// (row stride 3C), `bias [N, N]`, `labels [N]` or nil.
+/// (row stride 3C), `bias [N, N]`, `labels [N]` or nil; `nextP [N, N]` (where the next head
+/// writes its probabilities, or nil) is prefetched into L2 meanwhile.
 @inline(__always)
 private func headForward(
   out: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
-  bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, n: Int, d: Int, c: Int,
-  scale: Float
+  bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, nextP: UnsafePointer<Float>?,
+  n: Int, d: Int, c: Int, scale: Float
 ) {
   attentionProductABt(
     m: n, n: n, d: d, alpha: scale, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: n)
   for i in 0..<n {
     attentionSoftmaxRow(
-      p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0, count: n)
+      p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0,
+      prefetching: nextP.map { $0 + i * n }, count: n)
   }
   attentionProductAB(
     m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
@@ -214,6 +216,7 @@ public func windowAttentionForward(
   Profile.split { split in
     forEachSlot(s) { slot, blockRange in
       var lap = ProfileLap(split)
+      let lastWindow = Swift.min(s.windows, blockRange.upperBound * s.blockWindows)
       for block in blockRange {
         let g0 = block * s.blockWindows
         let g1 = Swift.min(s.windows, g0 + s.blockWindows)
@@ -229,9 +232,13 @@ public func windowAttentionForward(
           let rowLabels = (mixed?[w] ?? false) ? labels.map { $0 + w * n } : nil  // [N] or nil
           for h in 0..<a {
             let p = keepProbs ? probs + (g * a + h) * n * n : probs + slot * n * n  // [N, N]
+            // Kept probabilities go to cold memory: the next head's, on this worker.
+            let next = g * a + h + 1
             headForward(
               out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
-              bias: bias + h * n * n, labels: rowLabels, n: n, d: d, c: c, scale: scale)
+              bias: bias + h * n * n, labels: rowLabels,
+              nextP: keepProbs && next < lastWindow * a ? UnsafePointer(probs + next * n * n) : nil,
+              n: n, d: d, c: c, scale: scale)
           }
         }
         lap.lap(.attentionCore)

@@ -38,9 +38,10 @@ final class AttentionSoftmaxTests: XCTestCase {
           var row = s
           bias.withUnsafeBufferPointer { b in
             (labels ?? []).withUnsafeBufferPointer { l in
+              // Masked rows also prefetch a row (the next head's, in the layer): same values.
               attentionSoftmaxRow(
                 &row, bias: b.baseAddress!, labels: masked ? l.baseAddress : nil, rowLabel: 1,
-                count: n)
+                prefetching: masked ? b.baseAddress! : nil, count: n)
             }
           }
           let want = reference(s, bias, labels, 1)

@@ -14,14 +14,16 @@ int vcoswin_attention_has_avx2(void);
 /// One attention row, in place: s[j] <- softmax_j(s[j] + bias[j] + m_j), m_j = -100 when
 /// labels != 0 and labels[j] != row_label, else 0; 0 where the biased, masked logit is
 /// VCOSWIN_SOFTMAX_CUT or more below the row maximum. Float32; exp by the Cephes expf
-/// polynomial with FMA. Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
+/// polynomial with FMA. When next is not NULL, its n floats (the same row of the next head's
+/// probabilities, which a training forward writes to cold memory) are prefetched into L2.
+/// Precondition: vcoswin_attention_has_avx2() == 1, n >= 1.
 void vcoswin_attention_softmax_row_avx2(float *s, const float *bias, const float *labels,
-                                        float row_label, int n);
+                                        float row_label, const float *next, int n);
 
 /// vcoswin_attention_softmax_row_avx2 on 16 lanes: the same result per element up to the order
 /// of the row sum. Precondition: vcoswin_has_avx512() == 1, n >= 1.
 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
-                                          float row_label, int n);
+                                          float row_label, const float *next, int n);
 
 /// Softmax backward of one attention row, in place, and the row's share of the bias gradient:
 /// ds[j] <- p[j] (ds[j] - Σ_i ds[i] p[i]) (dP in, dS out), then partial[j] += ds[j]. When next
