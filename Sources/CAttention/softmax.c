@@ -227,7 +227,8 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_backward_row_
   for (; j < n; j++) dot += ds[j] * p[j];
   const __m256 dv = _mm256_set1_ps(dot);
   for (j = 0; j < n8; j += 8) {
-    const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(ds + j), dv));
+    const __m256 d =
+        _mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(ds + j), dv));
     _mm256_storeu_ps(ds + j, d);
     _mm256_storeu_ps(partial + j, _mm256_add_ps(_mm256_loadu_ps(partial + j), d));
   }

@@ -126,7 +126,8 @@ AVX512 static void tile_rows(int R, int AT, long kc, const float *a, long lda, c
 AVX512 INLINE void transpose16(const float *src, long lds, int rows, float *dst, long ldd) {
   __m512 r[16], t[16];
 #pragma clang loop unroll(full)
-  for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * lds) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; i++)
+    r[i] = i < rows ? _mm512_loadu_ps(src + i * lds) : _mm512_setzero_ps();
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);

@@ -157,17 +157,13 @@ private func packageGemm(
     let cp = c + rows.lowerBound * ldc + cols.lowerBound
     let biasPart = bias.map { $0 + cols.lowerBound }
     let thenPart = then?.offset(row: rows.lowerBound, column: cols.lowerBound)
-    let done: Int32
-    if let thenPart {
-      var after = vcoswin_sgemm_then(
-        function: thenPart.function, out: thenPart.out, ldo: thenPart.ldo)
-      done = vcoswin_sgemm_avx512(
+    var after =
+      thenPart.map { vcoswin_sgemm_then(function: $0.function, out: $0.out, ldo: $0.ldo) }
+      ?? vcoswin_sgemm_then()
+    let done = withUnsafePointer(to: &after) { pointer in
+      vcoswin_sgemm_avx512(
         ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta,
-        biasPart, cp, ldc, &after)
-    } else {
-      done = vcoswin_sgemm_avx512(
-        ta ? 1 : 0, tb ? 1 : 0, rows.count, cols.count, k, alpha, ap, lda, bp, ldb, beta,
-        biasPart, cp, ldc, nil)
+        biasPart, cp, ldc, thenPart == nil ? nil : pointer)
     }
     if done == 0 {
       blasGemm(

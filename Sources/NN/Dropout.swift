@@ -93,15 +93,23 @@ public class StochasticDrop: Layer {
 
   /// Training: `x` times a fresh mask; otherwise `x` itself.
   public func forward(_ x: Tensor, training: Bool) -> Tensor {
-    active = training && p > 0
+    redraw(shape: x.shape, training: training)
     guard active else { return x }
-    precondition(!perSample || x.rank >= 1, "DropPath needs a batch dimension")
-    let units = perSample ? x.shape[0] : x.count
-    mask.reshape(to: [units])
-    fillKeepMask(mask.pointer, count: units, dropProbability: p, rng: &rng)
     y.reshape(to: x.shape)
     apply(y, x)
     return y
+  }
+
+  /// What a training forward of an input of shape `shape` leaves for `backward` — the same
+  /// draws into the mask — without computing the output (a replayed forward whose output
+  /// nothing reads).
+  public func redraw(shape: [Int], training: Bool) {
+    active = training && p > 0
+    guard active else { return }
+    precondition(!perSample || !shape.isEmpty, "DropPath needs a batch dimension")
+    let units = perSample ? shape[0] : shape.reduce(1, *)
+    mask.reshape(to: [units])
+    fillKeepMask(mask.pointer, count: units, dropProbability: p, rng: &rng)
   }
 
   /// `dy` times the mask, or `dy` itself when the forward was the identity.

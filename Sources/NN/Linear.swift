@@ -242,6 +242,17 @@ public final class Linear: Layer {
     return y
   }
 
+  /// What a training forward of `x` leaves for `backward` (`x` itself, and the output's
+  /// shape), without computing the output: a replayed forward whose output nothing reads.
+  public func retainForBackward(_ x: Tensor) {
+    precondition(
+      x.shape.last == inFeatures, "Linear expects last dim \(inFeatures), got \(x.shape)")
+    var shape = x.shape
+    shape[shape.count - 1] = outFeatures
+    y.reshape(to: shape)
+    savedX = x
+  }
+
   /// `dy [… , O] → dx [… , I]`; adds into `weight.grad` and `bias.grad`.
   public func backward(_ dy: Tensor) -> Tensor {
     guard let x = savedX else { preconditionFailure("Linear.backward without a training forward") }

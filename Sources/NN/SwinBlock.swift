@@ -12,7 +12,8 @@
 //
 // Recompute (activation checkpointing): the training forward keeps only its input and the
 // drop-path generators' states; backward restores the states, runs the forward again (the same
-// kernels on the same shapes, so the same values and the same draws), then its backward. With
+// kernels on the same shapes, so the same values and the same draws) up to what its backward
+// reads — not fc2's product, the second drop path's output or y — then its backward. With
 // that, every block of a model can share one workspace for its intermediates.
 
 import Compute
@@ -137,13 +138,22 @@ public final class SwinBlock: Layer {
     return compute(x, training: training)
   }
 
-  private func compute(_ x: Tensor, training: Bool) -> Tensor {
+  /// The block's forward; for a replay (`forBackward`), only what backward reads: the last
+  /// linear's output, the second drop path's output and `y` are not computed (fc2 keeps its
+  /// input, drop2 redraws its mask from the restored generator), which saves fc2's GEMM — a
+  /// third of the block's linear work — per replayed block.
+  private func compute(_ x: Tensor, training: Bool, forBackward: Bool = false) -> Tensor {
     let a = attn.run(attnView(norm1.run(x, training: training)), training: training)
     let d1 = drop1.run(a, training: training)
     x1.reshape(to: x.shape)
     addElementwise(x1.pointer, x.pointer, d1.pointer, count: x.count)
     let h = fc1.run(norm2.run(x1, training: training), training: training)  // [.., F]
     let g = act.run(h, training: training)
+    if forBackward {
+      fc2.retainForBackward(g)
+      drop2.redraw(shape: x.shape, training: training)
+      return x1
+    }
     let d2 = drop2.run(fc2.run(g, training: training), training: training)
     y.reshape(to: x.shape)
     addElementwise(y.pointer, x1.pointer, d2.pointer, count: x.count)
@@ -156,7 +166,7 @@ public final class SwinBlock: Layer {
     if let (x, rng1, rng2) = replay {
       drop1.rng = rng1
       drop2.rng = rng2
-      _ = compute(x, training: true)
+      _ = compute(x, training: true, forBackward: true)
       replay = nil
     }
     let dh = norm2.runBackward(

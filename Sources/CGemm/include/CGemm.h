@@ -28,8 +28,8 @@ int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k, float
                          const float *bias, float *c, long ldc,
                          const struct vcoswin_sgemm_then *then);
 
-/// dst[p·ldd + j] = src[j·lds + p] for j, p < 16, where rows j ≥ rows (1 ≤ rows ≤ 16) are read
-/// as zero: one 16×16 block transposed in registers (GEMM packing, window attention's kᵀ).
+/// dst[p·ldd + j] = src[j·lds + p] for j, p < 16, where rows j ≥ rows (1 ≤ rows ≤ 16) are
+/// read as zero: one 16×16 block transposed in registers (GEMM packing, attention's kᵀ).
 /// Precondition: vcoswin_sgemm_available() == 1.
 void vcoswin_transpose16_avx512(const float *src, long lds, int rows, float *dst, long ldd);
 
