@@ -142,7 +142,9 @@ private struct ListLine {
   /// memory; a list of a million clips is some 100 MB).
   static let maxFileBytes = 512 << 20
 
-  /// The bytes of the list (or, with `labels`, the labels file) at `path`.
+  /// The bytes of the list (or, with `labels`, the labels file) at `path`, read 1 MiB at a
+  /// time and never more than `maxFileBytes` + 1: a file's size is checked before reading, and
+  /// a pipe (`--train <(…)`), whose size is unknown, is refused once it has sent more.
   /// - Throws: `ListError` when it cannot be read or is larger than `maxFileBytes`.
   static func read(_ path: String, labels: Bool) throws -> Data {
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?
@@ -150,10 +152,18 @@ private struct ListLine {
     if let size, size > maxFileBytes {
       throw ListError(path: path, line: nil, .tooLarge(bytes: size, labels: labels))
     }
-    do {
-      return try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-      throw ListError(path: path, line: nil, labels ? .unreadableLabels : .unreadableList)
+    let unreadable = ListError(path: path, line: nil, labels ? .unreadableLabels : .unreadableList)
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
+    defer { try? handle.close() }
+    var data = Data()
+    while true {
+      let chunk: Data?
+      do { chunk = try handle.read(upToCount: 1 << 20) } catch { throw unreadable }
+      guard let chunk, !chunk.isEmpty else { return data }
+      data.append(chunk)
+      if data.count > maxFileBytes {
+        throw ListError(path: path, line: nil, .tooLarge(bytes: data.count, labels: labels))
+      }
     }
   }
 
@@ -246,7 +256,8 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
     case unknownLabel(String)
     /// An integer label below 0 or not below the class count (`classes`, when known).
     case labelOutOfRange(Int, classes: Int?)
-    /// The file has more bytes than a list (or, with `labels`, a labels file) may have.
+    /// The file has more bytes than a list (or, with `labels`, a labels file) may have: its
+    /// size, or for a pipe the bytes read when it was refused.
     case tooLarge(bytes: Int, labels: Bool)
     /// A line longer than any path and label (its length in bytes).
     case lineTooLong(bytes: Int)

@@ -149,18 +149,23 @@ struct DecodeBench: ParsableCommand {
       let path = (folder as NSString).appendingPathComponent(name)
       paths.append(path)
       if FileManager.default.fileExists(atPath: path) { continue }
-      let writer = try VideoWriter(
-        path: path, width: w, height: h, fps: 30, codec: codec, keyframeInterval: 60,
-        bFrames: codec == .h264 ? 2 : 0, threads: 2)
-      var image = RGBImage(width: w, height: h)
-      for t in 0..<600 {
-        drawBenchFrame(&image, t: t)
-        try writer.append(image)
-      }
-      try writer.finish()
+      try writeBenchVideo(
+        VideoWriter(
+          path: path, width: w, height: h, fps: 30, codec: codec, keyframeInterval: 60,
+          bFrames: codec == .h264 ? 2 : 0, threads: 2), frames: 600)
     }
     return paths
   }
+}
+
+/// `frames` frames of `drawBenchFrame` into `writer`, then the file finished.
+func writeBenchVideo(_ writer: VideoWriter, frames: Int) throws {
+  var image = RGBImage(width: writer.width, height: writer.height)
+  for t in 0..<frames {
+    drawBenchFrame(&image, t: t)
+    try writer.append(image)
+  }
+  try writer.finish()
 }
 
 /// Frame `t` of the benchmarks' generated videos, drawn into `image`: moving bands and a

@@ -152,16 +152,10 @@ struct TimelineFramesBench: ParsableCommand {
       let path = (folder as NSString).appendingPathComponent(name)
       paths.append(path)
       if FileManager.default.fileExists(atPath: path) { continue }
-      let (w, h) = (640, 480)
-      let writer = try VideoWriter(
-        path: path, width: w, height: h, fps: 30, codec: .mpeg4, keyframeInterval: 30,
-        rotation: rotation)
-      var image = RGBImage(width: w, height: h)
-      for t in 0..<300 {
-        drawBenchFrame(&image, t: t)
-        try writer.append(image)
-      }
-      try writer.finish()
+      try writeBenchVideo(
+        VideoWriter(
+          path: path, width: 640, height: 480, fps: 30, codec: .mpeg4, keyframeInterval: 30,
+          rotation: rotation), frames: 300)
     }
     return paths
   }

@@ -7,6 +7,8 @@ struct CLIRun {
   var stdout: String
   var stderr: String
   var crashed: Bool
+  /// Still running at the time limit (then stopped).
+  var hung = false
 
   /// stderr without the line naming the checkpoint in use (`checkpoint: …`), which inference
   /// commands print before any work.
@@ -21,6 +23,9 @@ struct CLIRun {
 /// The package root (for the shipped `Clips/`).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .deletingLastPathComponent().deletingLastPathComponent()
+
+/// The path of `name` in the shipped `Clips/` folder.
+func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
 
 /// The built `vcoswin` is missing: the CLI tests fail (they are never skipped).
 struct MissingBinary: Error, CustomStringConvertible {
@@ -45,9 +50,12 @@ func vcoswinBinary(near products: URL) throws -> URL {
 }
 
 /// Runs `vcoswin arguments…` from the build products folder, as a user runs it, with
-/// `environment` added to (or replacing values of) the test's own.
+/// `environment` added to (or replacing values of) the test's own. With `seconds`, a process
+/// still running after that long is stopped and the run marked `hung`. Both outputs are read
+/// while it runs, so a chatty process never blocks on a full pipe.
 func runVCoSwin(
-  _ arguments: [String], bundleOf anchor: AnyClass, environment: [String: String] = [:]
+  _ arguments: [String], bundleOf anchor: AnyClass, environment: [String: String] = [:],
+  seconds: Double? = nil
 ) throws -> CLIRun {
   let binary = try vcoswinBinary(near: Bundle(for: anchor).bundleURL)
   let process = Process()
@@ -61,10 +69,25 @@ func runVCoSwin(
   process.standardOutput = out
   process.standardError = err
   try process.run()
-  let o = out.fileHandleForReading.readDataToEndOfFile()
-  let e = err.fileHandleForReading.readDataToEndOfFile()
+  nonisolated(unsafe) var (o, e) = (Data(), Data())
+  let readers = DispatchGroup()
+  DispatchQueue.global().async(group: readers) {
+    o = out.fileHandleForReading.readDataToEndOfFile()
+  }
+  DispatchQueue.global().async(group: readers) {
+    e = err.fileHandleForReading.readDataToEndOfFile()
+  }
+  var hung = false
+  if let seconds {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    hung = process.isRunning
+    if hung { process.terminate() }
+  }
   process.waitUntilExit()
+  readers.wait()
   return CLIRun(
     status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-    stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit)
+    stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit,
+    hung: hung)
 }

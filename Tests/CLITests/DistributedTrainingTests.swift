@@ -22,7 +22,6 @@ final class DistributedTrainingTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
 
   /// The 2D nano architecture with drop path on (its draws must follow the global batch).
   static let config = """

@@ -20,7 +20,7 @@ final class HostileInputTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
   /// The shipped default model: a trained video checkpoint with `training` metadata.
-  var base: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
+  var base: String { clips("default-model.safetensors") }
 
   /// Copies `source` with its JSON header edited (the data section unchanged).
   func rewrite(_ source: String, to path: String, _ edit: (inout [String: Any]) -> Void) throws {
@@ -313,8 +313,7 @@ final class HostileCommandLineTests: XCTestCase {
   }
   override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
-  var model: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/" + name).path }
+  var model: String { clips("default-model.safetensors") }
   /// Fixtures of the video reader's tests (`Tools/make_hostile_video_fixtures.py`).
   func videoFixture(_ name: String) -> String {
     packageRoot.appendingPathComponent("Tests/VideoIOTests/Fixtures/" + name).path
@@ -322,24 +321,8 @@ final class HostileCommandLineTests: XCTestCase {
 
   /// Runs the binary; one that has not ended after `seconds` is stopped and reported as hung.
   func run(_ arguments: [String], seconds: Double = 60) throws -> (CLIRun, hung: Bool) {
-    let process = Process()
-    process.executableURL = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
-    process.arguments = arguments
-    let (out, err) = (Pipe(), Pipe())
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    let hung = process.isRunning
-    if hung { process.terminate() }
-    process.waitUntilExit()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    let result = CLIRun(
-      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-      stderr: String(decoding: e, as: UTF8.self), crashed: process.terminationReason != .exit)
-    return (result, hung)
+    let r = try runVCoSwin(arguments, bundleOf: Self.self, seconds: seconds)
+    return (r, r.hung)
   }
 
   /// `arguments` fail cleanly: no signal, no hang, the expected status, an `error:` line that

@@ -5,7 +5,6 @@ import XCTest
 /// share, so `need × OMPI_COMM_WORLD_LOCAL_SIZE` must fit. Run without `mpirun`, the variable
 /// set in the child's environment.
 final class LocalProcessesTests: XCTestCase {
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
 
   var folder = URL(fileURLWithPath: NSTemporaryDirectory())
 

@@ -222,7 +222,7 @@ final class ModelCommandsTests: XCTestCase {
     let file = try SafeTensorsFile.read(path: ckpt)
     XCTAssertNotNil(file.metadata[Checkpoint.recipeKey])
     XCTAssertTrue(file.metadata["provenance"]?.contains("source_sha256") ?? false)
-    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let clip = clips("val/0003.mkv")
     let small = ["--size", "32", "--clip-len", "8", "--threads", "1"]
     let viaImport = try runVCoSwin(
       ["classify", clip, "--checkpoint", ckpt, "--json"] + small, bundleOf: Self.self)
@@ -245,8 +245,8 @@ final class ModelCommandsTests: XCTestCase {
   /// A checkpoint given where a video goes is refused with a pointer to --checkpoint, and the
   /// checkpoint in use is named on stderr.
   func testCheckpointAsVideoAndCheckpointInUse() throws {
-    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
-    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let model = clips("default-model.safetensors")
+    let clip = clips("val/0003.mkv")
     let wrong = try runVCoSwin(["classify", model, clip], bundleOf: Self.self)
     XCTAssertEqual(wrong.status, 1)
     XCTAssertTrue(
@@ -287,7 +287,7 @@ final class ModelCommandsTests: XCTestCase {
 
   /// `sample` refuses sizes that cannot fit, before decoding anything.
   func testSampleBounds() throws {
-    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let clip = clips("val/0003.mkv")
     for (option, value) in [
       ("--size", "1099511627776"), ("--clips", "4611686018427387904"),
       ("--clip-len", "1099511627776"),
@@ -312,7 +312,7 @@ final class ModelCommandsTests: XCTestCase {
 
   /// `info --json` describes a checkpoint, and its `config` round-trips into `init --config`.
   func testInfoJSONRoundTripsIntoInit() throws {
-    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let model = clips("default-model.safetensors")
     let r = try runVCoSwin(["info", model, "--json"], bundleOf: Self.self)
     XCTAssertEqual(r.status, 0, r.stderr)
     let object = try XCTUnwrap(
@@ -343,8 +343,8 @@ final class ModelCommandsTests: XCTestCase {
 
   /// `features --input` takes `sample`'s output, normalised as the model expects.
   func testFeaturesOfASample() throws {
-    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
-    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let model = clips("default-model.safetensors")
+    let clip = clips("val/0003.mkv")
     let sampled = folder + "/s.safetensors"
     try run([
       "sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled,
@@ -365,9 +365,9 @@ final class ModelCommandsTests: XCTestCase {
 
   /// Training options are bounded, and a step that cannot fit is refused before any work.
   func testTrainingOptionBounds() throws {
-    let train = packageRoot.appendingPathComponent("Clips/train.txt").path
-    let val = packageRoot.appendingPathComponent("Clips/val.txt").path
-    let model = packageRoot.appendingPathComponent("Clips/default-model.safetensors").path
+    let train = clips("train.txt")
+    let val = clips("val.txt")
+    let model = clips("default-model.safetensors")
     let base = [
       "finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run",
     ]

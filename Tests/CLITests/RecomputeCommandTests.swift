@@ -16,7 +16,6 @@ final class RecomputeCommandTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
   func vcoswin(_ arguments: [String]) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

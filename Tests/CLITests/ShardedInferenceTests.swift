@@ -15,7 +15,6 @@ final class ShardedInferenceTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
   var model: String { clips("default-model.safetensors") }
 
   /// `vcoswin arguments…` in one process.

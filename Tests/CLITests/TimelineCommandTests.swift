@@ -19,7 +19,7 @@ final class TimelineCommandTests: XCTestCase {
   func vcoswin(_ arguments: String...) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }
-  var model: String { packageRoot.appendingPathComponent("Clips/default-model.safetensors").path }
+  var model: String { clips("default-model.safetensors") }
 
   func testTimelineCommandJSONTablePicturesAndTruth() throws {
     var video = SynthLongVideo(motions: [.moveRight, .grow], clipsPerSegment: [2, 2])
@@ -61,7 +61,7 @@ final class TimelineCommandTests: XCTestCase {
   }
 
   func testTimelineCommandShortVideoIsOneWindow() throws {
-    let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path  // 16 frames
+    let clip = clips("val/0000.mkv")  // 16 frames
     let run = try vcoswin(
       "timeline", clip, "--checkpoint", model, "--window-frames", "32", "--json")
     XCTAssertEqual(run.status, 0, run.stderr)
@@ -75,7 +75,7 @@ final class TimelineCommandTests: XCTestCase {
   func testTimelineCommandBoundsAndBadFiles() throws {
     try "not a video\n".write(toFile: path("notes.txt"), atomically: true, encoding: .utf8)
     try "0 1 jump\n".write(toFile: path("truth.txt"), atomically: true, encoding: .utf8)
-    let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path
+    let clip = clips("val/0000.mkv")
     let cases: [([String], String)] = [
       ([path("missing.mkv")], "missing.mkv"),
       ([path("notes.txt")], "notes.txt"),
@@ -117,7 +117,7 @@ final class TimelineCommandTests: XCTestCase {
     var video = SynthLongVideo(motions: [.moveLeft, .shrink], clipsPerSegment: [2, 2])
     video.seed = 8
     try video.render(to: path("long.mkv"))
-    let clip = packageRoot.appendingPathComponent("Clips/val/0000.mkv").path
+    let clip = clips("val/0000.mkv")
     let run = try vcoswin(
       "features", path("long.mkv"), clip, "--every", "0.32", "--checkpoint", model, "--output",
       path("f.safetensors"))
@@ -138,7 +138,7 @@ final class TimelineCommandTests: XCTestCase {
 
   /// `-` reads standard input (copied to a temporary file first); garbage on it is an error.
   func testTimelineCommandReadsStandardInput() throws {
-    let clip = packageRoot.appendingPathComponent("Clips/val/0003.mkv").path
+    let clip = clips("val/0003.mkv")
     try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: path("junk.bin")))
     for (input, ok) in [(clip, true), (path("junk.bin"), false)] {
       let process = Process()

@@ -14,7 +14,6 @@ final class TrainingCommandsTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
   func vcoswin(_ arguments: String...) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

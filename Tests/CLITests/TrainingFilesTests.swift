@@ -23,8 +23,6 @@ final class TrainingFilesTests: XCTestCase {
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-  func clips(_ name: String) -> String { packageRoot.appendingPathComponent("Clips/\(name)").path }
-
   /// The shipped model records file names and checksums, not the paths of the machine that made it.
   func testShippedModelProvenanceHasNoPaths() throws {
     let provenance = try XCTUnwrap(

@@ -62,8 +62,7 @@ struct StandardInputSpool {
       let path = file
     #endif
     func fail(_ message: String) -> CommandFailure {
-      try? handle.close()
-      if let linked { try? FileManager.default.removeItem(atPath: linked) }
+      Self.release(handle, linked)
       return CommandFailure("- (standard input): \(message)")
     }
     var total: Int64 = 0
@@ -87,7 +86,10 @@ struct StandardInputSpool {
   }
 
   /// Closes the file, which frees it (removes it where it is still linked).
-  func close() {
+  func close() { Self.release(handle, linked) }
+
+  /// Closes `handle` and removes `linked`, if any: the one way a copy is freed.
+  private static func release(_ handle: FileHandle, _ linked: String?) {
     try? handle.close()
     if let linked { try? FileManager.default.removeItem(atPath: linked) }
   }
