@@ -18,8 +18,7 @@ public final class MPITrainingGroup: TrainingGroup {
   public let bucketFloats: Int
 
   /// - Precondition: `bucketFloats ≥ 1`.
-  public init(communicator: Communicator, bucketFloats: Int = GradientBuckets.defaultBucketFloats)
-  {
+  public init(communicator: Communicator, bucketFloats: Int = GradientBuckets.defaultBucketFloats) {
     precondition(bucketFloats >= 1, "bucket size must be positive")
     self.communicator = communicator
     self.bucketFloats = bucketFloats
