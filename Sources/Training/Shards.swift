@@ -94,3 +94,27 @@ public struct ShardReader {
     return String(decoding: try take(n), as: UTF8.self)
   }
 }
+
+extension ShardWriter {
+  /// Entries that could not be read: their count, then each one's list index and message.
+  public mutating func skippedEntries(_ entries: [SkippedEntry]) {
+    int(entries.count)
+    for s in entries {
+      int(s.index)
+      string(s.message)
+    }
+  }
+}
+
+extension ShardReader {
+  /// What `ShardWriter.skippedEntries` wrote; a negative or truncated count is an error.
+  public mutating func skippedEntries() throws -> [SkippedEntry] {
+    let n = try int()
+    guard n >= 0 else {
+      throw ShardDecodingError(description: "shard message: \(n) skipped entries announced")
+    }
+    var out: [SkippedEntry] = []
+    for _ in 0..<n { out.append(SkippedEntry(index: try int(), message: try string())) }
+    return out
+  }
+}

@@ -203,7 +203,7 @@ extension TrainerTests {
     var writer = SafeTensorsWriter(metadata: ["training": #"{"step": 3}"#])
     try writer.add("w", shape: [1], floats: [0])
     try writer.write(to: path)
-    XCTAssertNil(Trainer.epochsDone(of: path))
+    XCTAssertNil(RunFolder.epochsDone(of: path))
   }
 
   /// `best` holds the epoch `last` records as best, and scores the best recorded top-1.

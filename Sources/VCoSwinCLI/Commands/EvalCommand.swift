@@ -46,8 +46,8 @@ struct EvalCommand: ParsableCommand {
       "Seconds between progress lines when stderr is not a terminal.", visibility: .hidden))
   var progressInterval = ProgressBar.defaultLineInterval
 
-  /// More than this fraction of the list skipped fails the command (as in training).
-  static let maxBadFraction = TrainOptions().maxBadFraction
+  /// More than 20 % of the list skipped fails the command (as in training).
+  static let badEntries = BadEntryPolicy.standard
 
   func validate() throws {
     guard progressInterval > 0, progressInterval <= 86_400 else {
@@ -79,14 +79,7 @@ struct EvalCommand: ParsableCommand {
       for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
     }
     let total = dataset.count + bad.count
-    if total == 0 {
-      throw CommandFailure("\(list): no entries (the list holds only blank lines and comments)")
-    }
-    if Double(bad.count) > Self.maxBadFraction * Double(total) || dataset.count == 0 {
-      throw CommandFailure(
-        "\(list): \(bad.count) of \(total) lines are malformed (more than \(Int(Self.maxBadFraction * 100))%); first: \(bad.first.map { "\($0)" } ?? "none")"
-      )
-    }
+    try Self.badEntries.checkLines(of: dataset.list)
     let mine = shardRange(
       count: dataset.count, rank: world.rank, size: world.size,
       granule: evaluationEntriesPerBatch(batchSize: inference.batch, views: loaded.views))
@@ -112,7 +105,7 @@ struct EvalCommand: ParsableCommand {
       FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8))
     }
     let skipped = r.skipped.count + bad.count
-    if r.count == 0 || Double(skipped) > Self.maxBadFraction * Double(total) {
+    if r.count == 0 || Self.badEntries.isTooMany(skipped, of: total) {
       let what = [
         r.skipped.isEmpty ? nil : "\(r.skipped.count) unreadable",
         bad.isEmpty ? nil : "\(bad.count) malformed",
@@ -121,7 +114,7 @@ struct EvalCommand: ParsableCommand {
       throw CommandFailure(
         r.count == 0
           ? "\(list): every entry was skipped (\(what)); nothing was evaluated; first: \(first)"
-          : "\(list): \(skipped) of \(total) entries were skipped (\(what); more than \(Int(Self.maxBadFraction * 100))%); first: \(first)"
+          : "\(list): \(skipped) of \(total) entries were skipped (\(what); \(Self.badEntries.limitText)); first: \(first)"
       )
     }
     if let confusion {

@@ -37,7 +37,7 @@ struct InfoCommand: ParsableCommand {
     let provenance =
       (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) ?? info.provenance
     let data = try DataOptions.recorded(in: opened.file)
-    try Trainer.checkRunState(in: opened.file)
+    try RunFolder.checkRunState(in: opened.file)
     let training =
       opened.file.metadata["training"].flatMap {
         try? JSONSerialization.jsonObject(with: Data($0.utf8))

@@ -101,6 +101,9 @@ struct TrainingArguments: ParsableArguments {
   )
   var overwrite = false
 
+  /// How the run starts in `--out`: `--resume`, `--overwrite`, or a new run.
+  var start: RunStart { resume ? .resume : overwrite ? .overwrite : .new }
+
   @Flag(help: "No progress bars or progress lines.")
   var quiet = false
 
@@ -242,14 +245,9 @@ struct TrainingArguments: ParsableArguments {
       what:
         "a training step of batch \(batchSize) at \(sizes.map(String.init).joined(separator: "×"))",
       processes: processesOnThisMachine())
-    let folder = URL(fileURLWithPath: out)
     // Rank 0 owns the output folder (other hosts may not even see it).
-    let earlier = world.isRoot ? Trainer.existingRunFiles(in: folder) : []
-    if !earlier.isEmpty && !resume && !overwrite {
-      throw CommandFailure(
-        "--out \(out): holds an earlier run (\(earlier.joined(separator: ", "))); continue it with --resume, replace it with --overwrite, or give another --out"
-      )
-    }
+    let folder = RunFolder(path: out, owner: world.isRoot)
+    let earlier = try folder.earlierRun(startingAs: start)
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
     let trainSet: ListDataset
     let valSet: ListDataset
@@ -260,29 +258,19 @@ struct TrainingArguments: ParsableArguments {
     } catch let error as TrainingError {
       throw CommandFailure(error.message)
     }
-    if overwrite {
-      for name in earlier {
-        do {
-          try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
-        } catch {
-          throw CommandFailure(
-            "\(folder.appendingPathComponent(name).path): cannot remove it (--overwrite): \((error as NSError).localizedDescription)"
-          )
-        }
-      }
-      if !earlier.isEmpty {
-        FileHandle.standardError.write(
-          Data("--overwrite: removed \(earlier.joined(separator: ", ")) from \(out)\n".utf8))
-      }
+    // Only once the lists are known good: a mistyped list leaves the earlier run in place.
+    if start == .overwrite, let removed = try folder.removeEarlierRun(earlier) {
+      FileHandle.standardError.write(Data((removed + "\n").utf8))
     }
+    let group = makeTrainingGroup(
+      world, bucketFloats: Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4)))
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
-      options: options, out: folder, title: title, communicator: world)
-    trainer.showProgress = !quiet && world.isRoot
+      options: options, out: folder.url, title: title, group: group)
+    trainer.showProgress = !quiet
     trainer.progressInterval = progressInterval
-    trainer.bucketFloats = Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4))
     let started = Date()
-    let history = try trainer.run(resume: resume)
+    let history = try trainer.run(resume: start == .resume)
     guard world.isRoot else { return }
     let best = history.map(\.valTop1).max() ?? 0
     print(
