@@ -31,8 +31,10 @@
 // way as `eval`: blocks of whole batches, gathered on rank 0 in list order.
 
 import Compute
+import Datasets
 import Distributed
 import Foundation
+import Inference
 import Models
 import NN
 import Reports
@@ -343,30 +345,18 @@ public final class Trainer {
     return state.history
   }
 
-  /// Evaluates the model on `val`. Distributed, each rank takes a contiguous block of whole
-  /// batches (`shardRange`) and rank 0 gathers the rows in list order: the result (on rank 0;
-  /// nil elsewhere) is one process's, to float rounding of the per-process batch size.
+  /// Evaluates the model on `val` as `eval` does (`ShardedEvaluation`). Distributed, each rank
+  /// takes a contiguous block of whole batches and rank 0 gathers the rows in list order: the
+  /// result (on rank 0; nil elsewhere) is one process's, to float rounding of the batch size.
   private func validate() throws -> EvaluationResult? {
-    let views = options.evalClips * options.evalCrops
-    let entries =
-      communicator.isDistributed
-      ? shardRange(
-        count: val.count, rank: communicator.rank, size: communicator.size,
-        granule: evaluationEntriesPerBatch(batchSize: options.batchSize, views: views))
-      : 0..<val.count
-    let bar =
+    let evaluation = ShardedEvaluation(
+      model: model, dataset: val, views: Views(clips: options.evalClips, crops: options.evalCrops),
+      batchSize: options.batchSize, workers: options.workers)
+    return try evaluation.run(on: communicator) { entries in
       showProgress
-      ? ProgressBar(
-        "  validate", total: entries.count, unit: "clip", lineInterval: progressInterval) : nil
-    let rows = try evaluationRows(
-      model: model, dataset: val, entries: entries, clips: options.evalClips,
-      crops: options.evalCrops, batchSize: options.batchSize, workers: options.workers,
-      progress: bar)
-    bar?.finish()
-    guard communicator.isDistributed else { return summarize(rows, dataset: val) }
-    guard let parts = try communicator.gather(bytes: rows.encoded(), root: 0) else { return nil }
-    let all = EvaluationRows(concatenating: try parts.map { try EvaluationRows(decoding: $0) })
-    return summarize(all, dataset: val)
+        ? ProgressBar("  validate", total: entries, unit: "clip", lineInterval: progressInterval)
+        : nil
+    }
   }
 
   /// Checks `best.safetensors` against what `last.safetensors` (restored into `state`)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import Datasets
 import Distributed
 import Foundation
 import Models
