@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import Models
+import Training
 
 /// `vcoswin info`: what a checkpoint holds, for people (`--json` for scripts).
 struct InfoCommand: ParsableCommand {
