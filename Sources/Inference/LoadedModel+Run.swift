@@ -23,8 +23,9 @@ extension LoadedModel {
   public func probabilities(ofVideo path: String, threads: Int = 1) throws -> [Float] {
     try naming(path) {
       let x = try input(of: VideoReader(path: path, threads: threads))
-      return Array(
-        try model.probabilities(x, views: views.count, batch: batch, precision: precision).buffer)
+      // `array` copies while the tensor is alive (a bare `.buffer` may outlive it).
+      return try model.probabilities(x, views: views.count, batch: batch, precision: precision)
+        .array
     }
   }
 
@@ -33,9 +34,9 @@ extension LoadedModel {
   public func featuresAndLogits(ofVideo path: String, threads: Int = 1) throws -> [Float] {
     try naming(path) {
       let x = try input(of: VideoReader(path: path, threads: threads))
-      return Array(
-        try model.featuresAndLogits(x, views: views.count, batch: batch, precision: precision)
-          .buffer)
+      return try model.featuresAndLogits(
+        x, views: views.count, batch: batch, precision: precision
+      ).array
     }
   }
 

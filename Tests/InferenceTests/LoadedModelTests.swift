@@ -103,10 +103,10 @@ final class LoadedModelTests: XCTestCase {
     }
     let both = try model.averagedFeaturesAndLogits(x, views: views, batch: 4)
     XCTAssertEqual(both.shape, [samples, f + k])
-    for (a, b) in zip(Array(both.buffer), rows) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    for (a, b) in zip(both.array, rows) { XCTAssertEqual(a, b, accuracy: 1e-4) }
     let p = try model.averagedProbabilities(x, views: views, batch: 4)
     XCTAssertEqual(p.shape, [samples, k])
-    for (a, b) in zip(Array(p.buffer), probs) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    for (a, b) in zip(p.array, probs) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     XCTAssertThrowsError(try model.averagedProbabilities(x, views: 4, batch: 4))
   }
 

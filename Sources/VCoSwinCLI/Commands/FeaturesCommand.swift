@@ -89,8 +89,8 @@ struct FeaturesCommand: ParsableCommand {
         guard !mine.isEmpty else { return [] }
         do {
           let out = try loaded.featuresAndLogits(x.tensor(mine))
-          let width = out.shape[1]
-          return (0..<mine.count).map { Array(out.buffer[($0 * width)..<(($0 + 1) * width)]) }
+          let (values, width) = (out.array, out.shape[1])
+          return (0..<mine.count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) }
         } catch let e as ModelInputError {
           throw CommandFailure("\(input): \(e)")
         }
