@@ -58,17 +58,29 @@ let package = Package(
     .target(
       name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
       swiftSettings: numericSettings),
+    // Labelled lists and how entries become model inputs (inference and training share them).
+    .target(
+      name: "Datasets", dependencies: ["Compute", "VideoIO", "Models", "SafeTensors"],
+      exclude: ["README.md"]),
+    // One home for inference: the loaded model and its recipe, evaluation, timelines.
+    .target(
+      name: "Inference",
+      dependencies: [
+        "Datasets", "Models", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed",
+      ],
+      exclude: ["README.md"]),
     .target(
       name: "Training",
       dependencies: [
-        "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed",
+        "Datasets", "Inference", "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports",
+        "Distributed",
       ],
       swiftSettings: numericSettings),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
-        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
-        "Reports", "Distributed",
+        "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Datasets", "Inference",
+        "Training", "Inflation", "Reports", "Distributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -109,7 +121,16 @@ let package = Package(
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(
       name: "TrainingTests",
-      dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports"]),
+      dependencies: [
+        "Training", "Datasets", "Inference", "Compute", "Models", "SafeTensors", "Synth", "VideoIO",
+        "Reports",
+      ]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Compute", "VideoIO", "Synth"]),
+    .testTarget(
+      name: "InferenceTests",
+      dependencies: [
+        "Inference", "Datasets", "Compute", "Models", "SafeTensors", "Synth", "VideoIO",
+      ]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),

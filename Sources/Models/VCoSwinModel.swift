@@ -260,41 +260,6 @@ public final class VCoSwinModel {
     }
     return inputGradient ? d : nil
   }
-
-  /// Class probabilities averaged over views: `input` holds `samples × views` entries, the
-  /// views of one sample consecutive (clips × crops); returns `[samples, K]`.
-  /// Runs in chunks of at most `batch` entries (memory), in inference mode.
-  public func averagedProbabilities(_ input: Tensor, views: Int, batch: Int = 8) throws -> Tensor {
-    let total = input.shape.first ?? 0
-    guard views >= 1, total >= views, total % views == 0 else {
-      throw ModelInputError(
-        shape: input.shape, reason: "\(total) entries are not a multiple of \(views) views")
-    }
-    let k = config.classes
-    let out = Tensor(zeros: [total / views, k])
-    let per = input.count / total
-    let chunk = Swift.max(1, batch)
-    var start = 0
-    while start < total {
-      let n = Swift.min(chunk, total - start)
-      let part = Tensor(viewOf: input, offset: start * per, shape: [n] + input.shape.dropFirst())
-      let logits = try forward(part, training: false).logits
-      for r in 0..<n {
-        let row = logits.pointer + r * k
-        let m = (0..<k).reduce(-Float.infinity) { Swift.max($0, row[$1]) }
-        var sum: Float = 0
-        var e = [Float](repeating: 0, count: k)
-        for j in 0..<k {
-          e[j] = Foundation.exp(row[j] - m)
-          sum += e[j]
-        }
-        let target = out.pointer + ((start + r) / views) * k
-        for j in 0..<k { target[j] += e[j] / sum / Float(views) }
-      }
-      start += n
-    }
-    return out
-  }
 }
 
 extension VCoSwinModel {

@@ -4,6 +4,7 @@
 // recorded, and the recorded position must be one a run of these options can reach. How the
 // global batch is split between processes may differ.
 
+import Datasets
 import Foundation
 import Models
 import SafeTensors

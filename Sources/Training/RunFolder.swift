@@ -16,6 +16,7 @@
 // write here is skipped, and what a resume needs comes from the owner (`TrainingGroup`).
 
 import Compute
+import Datasets
 import Foundation
 import Models
 import NN

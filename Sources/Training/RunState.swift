@@ -3,6 +3,7 @@
 // and its epoch, the history of every epoch, and the options and data options of the run. A
 // resume reads it back and checks it before trusting any figure in it.
 
+import Datasets
 import Foundation
 import SafeTensors
 

@@ -1,6 +1,7 @@
 // The hyper-parameters of a training run, recorded with it in `last.safetensors`, and the
 // error a run that cannot go on throws.
 
+import Datasets
 import Foundation
 
 /// Hyper-parameters of a training run.

@@ -19,8 +19,10 @@
 // - `TrainingConsole`: warnings, the epoch lines and progress.
 
 import Compute
+import Datasets
 import Distributed
 import Foundation
+import Inference
 import Models
 import NN
 import Reports
@@ -177,25 +179,22 @@ public final class Trainer {
     return state.history
   }
 
-  /// Evaluates the model on `val`: this process's block of whole batches
-  /// (`TrainingGroup.validationEntries`), gathered on the owner in list order. The result (on
-  /// the owner; nil elsewhere) is one process's, to float rounding of the per-process batch.
+  /// Evaluates the model on `val` as `eval` does (`ShardedEvaluation`): this process's block of
+  /// whole batches (`TrainingGroup.validationEntries`), gathered on the owner in list order. The
+  /// result (on the owner; nil elsewhere) is one process's, to float rounding of the batch.
   private func validate() throws -> EvaluationResult? {
-    let views = options.evalClips * options.evalCrops
-    let entries = group.validationEntries(
-      count: val.count,
-      granule: evaluationEntriesPerBatch(batchSize: options.batchSize, views: views))
+    let evaluation = ShardedEvaluation(
+      model: model, dataset: val, views: Views(clips: options.evalClips, crops: options.evalCrops),
+      batchSize: options.batchSize, workers: options.workers)
+    let entries = group.validationEntries(count: val.count, granule: evaluation.granule)
     let bar = console.progress("  validate", total: entries.count)
-    let rows = try evaluationRows(
-      model: model, dataset: val, entries: entries, clips: options.evalClips,
-      crops: options.evalCrops, batchSize: options.batchSize, workers: options.workers,
-      progress: bar)
+    let rows = try evaluation.rows(entries, progress: bar)
     bar?.finish()
     guard
       let parts = try group.gather(
         rows, encode: { $0.encoded() }, decode: EvaluationRows.init(decoding:))
     else { return nil }
-    return summarize(EvaluationRows(concatenating: parts), dataset: val)
+    return evaluation.summary(of: parts)
   }
 
   /// One epoch of training: the mean training loss, the training top-1 (of the samples as

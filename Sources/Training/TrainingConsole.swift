@@ -3,6 +3,7 @@
 // (a bar on a terminal, a line every `progressInterval` seconds otherwise). In a distributed
 // run only the process that owns the console (rank 0) speaks.
 
+import Datasets
 import Foundation
 import Reports
 import VideoIO

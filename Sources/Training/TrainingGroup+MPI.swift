@@ -6,6 +6,7 @@
 // `eval`'s shards), gathered on or broadcast from rank 0.
 
 import Compute
+import Datasets
 import Distributed
 import Foundation
 import Models

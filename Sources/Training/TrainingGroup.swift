@@ -15,6 +15,7 @@
 // (`validationEntries`), gathered on the owner in list order (`gather`).
 
 import Compute
+import Datasets
 import Distributed
 import Foundation
 import Models

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Compute
+import Datasets
 import Foundation
+import Inference
 import Models
 import SafeTensors
-import Training
 import XCTest
 
 @testable import VCoSwinCLI
 
 /// Hostile checkpoint metadata, tensor headers and option values, run through the library entry
-/// points that `classify`, `eval` and `features` use (`InferenceArguments.load`). None may trap,
-/// hang or allocate without bound: each ends in a typed error or a correct result.
+/// points that `classify`, `eval` and `features` use (`InferenceArguments.load`, which runs
+/// `LoadedModel.load`). None may trap, hang or allocate without bound: each ends in a typed
+/// error or a correct result.
 final class HostileInputTests: XCTestCase {
   var folder = ""
   override func setUpWithError() throws {
@@ -69,7 +71,7 @@ final class HostileInputTests: XCTestCase {
     } catch {
       switch error {
       case is CheckpointError, is DataOptionsError, is SafeTensorsError, is MemoryBudgetError,
-        is LayoutError,
+        is LayoutError, is InferenceError,
         is CommandFailure:
         return .typedError("\(error)")
       default:
@@ -128,10 +130,10 @@ final class HostileInputTests: XCTestCase {
             if case .accepted(let m) = o {
               let used: Double =
                 field == "size"
-                ? Double(m.data.size)
+                ? Double(m.recipe.size)
                 : field == "clip_length"
-                  ? Double(m.data.clipLength)
-                  : field == "frame_interval" ? Double(m.data.frameInterval) : m.data.minArea
+                  ? Double(m.recipe.clipLength)
+                  : field == "frame_interval" ? Double(m.recipe.frameInterval) : m.recipe.minArea
               return (value as? NSNumber)?.doubleValue == used
             }
             return true
@@ -221,10 +223,10 @@ final class HostileInputTests: XCTestCase {
           expect: { o in
             if case .accepted(let m) = o {  // in bounds and affordable: used as given
               switch option {
-              case "--size": return m.data.size == Int(value)
-              case "--clip-len": return m.data.clipLength == Int(value)
-              case "--interval": return m.data.frameInterval == Int(value)
-              case "--clips": return m.clips == Int(value)
+              case "--size": return m.recipe.size == Int(value)
+              case "--clip-len": return m.recipe.clipLength == Int(value)
+              case "--interval": return m.recipe.frameInterval == Int(value)
+              case "--clips": return m.views.clips == Int(value)
               default: return Int(value) != nil
               }
             }

@@ -1,6 +1,7 @@
 import Compute
+import Datasets
 import Foundation
-import Training
+import Inference
 import VideoIO
 @testable import Models
 import SafeTensors

@@ -1,4 +1,5 @@
 import Compute
+import Datasets
 import Distributed
 import Foundation
 import Models

@@ -3,6 +3,7 @@ import Foundation
 import Synth
 import XCTest
 
+@testable import Datasets
 @testable import Training
 
 /// Horizontal flips with a label map: parsing, the mirror itself, and training samples.

@@ -1,9 +1,11 @@
 import Compute
 import Foundation
+import Inference
 import Models
 import SafeTensors
 import XCTest
 
+@testable import Datasets
 @testable import Training
 
 /// Accumulation, non-finite gradients, resume checks, the best/last pair, temporaries and

@@ -1,4 +1,5 @@
 import Compute
+import Datasets
 import Foundation
 import Models
 import SafeTensors

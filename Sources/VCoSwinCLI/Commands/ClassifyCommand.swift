@@ -1,9 +1,8 @@
 import ArgumentParser
+import Datasets
 import Distributed
 import Foundation
-import Models
-import Training
-import VideoIO
+import Inference
 
 /// `vcoswin classify`: action labels of videos (or images, with an image model).
 struct ClassifyCommand: ParsableCommand {
@@ -48,19 +47,17 @@ struct ClassifyCommand: ParsableCommand {
     try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     let world = Communicator.world
-    let mine = shardRange(count: videos.count, rank: world.rank, size: world.size)
     // Per video: (stdout text, stderr text); printed at once by one process, else sent.
     var failures = 0
     var part = ShardWriter()
-    let parts = try ListShards.gather {
-      for video in videos[mine] {
+    let parts = try ShardedWork.gather(on: world) {
+      for video in videos[ShardedWork.block(count: videos.count, on: world)] {
         let (out, err) = try classify(video, loaded)
         if world.isDistributed {
           part.string(out)
           part.string(err)
         } else {
-          show(out, err)
-          failures += err.isEmpty ? 0 : 1
+          failures += show(out, err)
         }
       }
       return part.bytes
@@ -69,11 +66,7 @@ struct ClassifyCommand: ParsableCommand {
     if world.isDistributed {
       for bytes in parts {
         var r = ShardReader(bytes)
-        while !r.isAtEnd {
-          let (out, err) = (try r.string(), try r.string())
-          show(out, err)
-          failures += err.isEmpty ? 0 : 1
-        }
+        while !r.isAtEnd { failures += show(try r.string(), try r.string()) }
       }
     }
     if failures > 0 {
@@ -81,39 +74,28 @@ struct ClassifyCommand: ParsableCommand {
     }
   }
 
-  /// Prints one video's result lines on stdout and its error line on stderr.
-  private func show(_ out: String, _ err: String) {
+  /// Prints one video's result lines on stdout and its error line on stderr; 1 for an error.
+  private func show(_ out: String, _ err: String) -> Int {
     if !err.isEmpty { FileHandle.standardError.write(Data(err.utf8)) }
     if !out.isEmpty { print(out, terminator: "") }
+    return err.isEmpty ? 0 : 1
   }
 
   /// One video's lines: (stdout text, stderr text); an unreadable video gives an error line.
   private func classify(_ video: String, _ loaded: LoadedModel) throws -> (String, String) {
-    let (model, info, data) = (loaded.model, loaded.info, loaded.data)
     let probs: [Float]
     do {
-      let reader = try VideoReader(path: video, threads: 1)
-      let values = try ListDataset.views(
-        reader: reader, options: data, clips: loaded.clips, crops: loaded.crops)
-      // input [views, 3, T, H, W]; p [1, K]
-      let input = stack([values], shape: data.sampleShape)
-      let p = try model.averagedProbabilities(input, views: loaded.views, batch: inference.batch)
-      probs = Array(p.buffer)
+      probs = try loaded.probabilities(ofVideo: video)
     } catch {
-      let message = String(describing: error)
-      return ("", "error: \(message.contains(video) ? message : "\(video): \(message)")\n")
+      return ("", "error: \(error)\n")
     }
-    let best = topK(probs, Swift.min(top, info.config.classes))
+    let (labels, k) = (loaded.info.labels, Swift.min(top, loaded.info.config.classes))
     if json {
-      let list = best.map {
-        ["label": info.labels[$0.index], "index": $0.index, "prob": Double($0.prob)]
-          as [String: Any]
-      }
-      return (try jsonLine(["path": video, "top": list]) + "\n", "")
+      return (try jsonLine(["path": video, "top": topList(probs, k, labels: labels)]) + "\n", "")
     }
     var out = video + "\n"
-    for (rank, b) in best.enumerated() {
-      let name = info.labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
+    for (rank, b) in topK(probs, k).enumerated() {
+      let name = labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
       out += "  \(rank + 1). \(name) " + String(format: "%6.2f%%", Double(b.prob) * 100) + "\n"
     }
     return (out, "")

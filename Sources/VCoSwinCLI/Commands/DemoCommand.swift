@@ -1,6 +1,8 @@
 import ArgumentParser
 import Compute
+import Datasets
 import Foundation
+import Inference
 import Inflation
 import Models
 import Reports

@@ -1,11 +1,10 @@
 import ArgumentParser
+import Datasets
 import Distributed
 import Foundation
-import Models
+import Inference
 import Reports
-import SafeTensors
 import Training
-import VideoIO
 
 /// `vcoswin eval`: accuracy of a checkpoint on a list, with the confusion matrix.
 struct EvalCommand: ParsableCommand {
@@ -57,87 +56,31 @@ struct EvalCommand: ParsableCommand {
 
   func run() throws { try ListShards.reportingOnRoot(evaluateList) }
 
-  /// The evaluation; under `mpirun` each rank runs its block of whole batches
-  /// (`shardRange`), and rank 0 gathers the rows in list order and reports.
+  /// The evaluation (`ShardedEvaluation`): under `mpirun` each rank runs its block of whole
+  /// batches, and rank 0 gathers the rows in list order and reports.
   private func evaluateList() throws {
     let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
     let loaded = try inference.load()
-    let (model, info, data, path) = (loaded.model, loaded.info, loaded.data, loaded.path)
-    let dataset: ListDataset
-    do {
-      dataset = try ListDataset(
-        listPath: list, labels: info.labels, options: data,
-        labelsSource:
-          "\(URL(fileURLWithPath: path).lastPathComponent) (\(info.labels.prefix(5).joined(separator: ", "))\(info.labels.count > 5 ? ", …" : ""))"
-      )
-    } catch let error as TrainingError {
-      throw CommandFailure(error.message)
-    }
-    let bad = dataset.list.badLines
-    if world.isRoot {
-      for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
-    }
-    let total = dataset.count + bad.count
-    try Self.badEntries.checkLines(of: dataset.list)
-    let mine = shardRange(
-      count: dataset.count, rank: world.rank, size: world.size,
-      granule: evaluationEntriesPerBatch(batchSize: inference.batch, views: loaded.views))
-    // Rank 0's bar shows its own block.
-    let bar =
-      json || !world.isRoot
-      ? nil
-      : ProgressBar(
-        world.isDistributed ? "evaluate (rank 0 of \(world.size))" : "evaluate", total: mine.count,
-        unit: "clip", lineInterval: progressInterval)
-    let parts = try ListShards.gather {
-      try evaluationRows(
-        model: model, dataset: dataset, entries: mine, clips: loaded.clips, crops: loaded.crops,
-        batchSize: inference.batch, workers: inference.workers, progress: bar
-      ).encoded()
-    }
-    bar?.finish()
-    guard let parts else { return }
-    let r = summarize(
-      EvaluationRows(concatenating: try parts.map(EvaluationRows.init(decoding:))), dataset: dataset
+    let (info, path) = (loaded.info, loaded.path)
+    let dataset = try ListDataset(
+      listPath: list, labels: info.labels, options: loaded.recipe,
+      labelsSource:
+        "\(URL(fileURLWithPath: path).lastPathComponent) (\(info.labels.prefix(5).joined(separator: ", "))\(info.labels.count > 5 ? ", …" : ""))"
     )
-    for s in r.skipped {
-      FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8))
+    try checkLines(of: dataset, warn: world.isRoot)
+    let evaluation = ShardedEvaluation(
+      model: loaded.model, dataset: dataset, views: loaded.views, batchSize: loaded.batch,
+      workers: inference.workers, precision: loaded.precision)
+    // Rank 0's bar shows its own block.
+    let result = try evaluation.run(on: world) { entries in
+      json || !world.isRoot
+        ? nil
+        : ProgressBar(
+          world.isDistributed ? "evaluate (rank 0 of \(world.size))" : "evaluate",
+          total: entries, unit: "clip", lineInterval: progressInterval)
     }
-    let skipped = r.skipped.count + bad.count
-    if r.count == 0 || Self.badEntries.isTooMany(skipped, of: total) {
-      let what = [
-        r.skipped.isEmpty ? nil : "\(r.skipped.count) unreadable",
-        bad.isEmpty ? nil : "\(bad.count) malformed",
-      ].compactMap { $0 }.joined(separator: ", ")
-      let first = r.skipped.first?.message ?? bad.first.map { "\($0)" } ?? "none"
-      throw CommandFailure(
-        r.count == 0
-          ? "\(list): every entry was skipped (\(what)); nothing was evaluated; first: \(first)"
-          : "\(list): \(skipped) of \(total) entries were skipped (\(what); \(Self.badEntries.limitText)); first: \(first)"
-      )
-    }
-    if let confusion {
-      // Atomic, and a failure is one line naming the file.
-      try writeConfusion(
-        r.confusion,
-        title:
-          "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
-        to: confusion)
-    }
-    if json {
-      print(
-        try jsonLine([
-          "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy,
-          "count": r.count,
-          "skipped": skipped,
-        ]))
-    } else {
-      print(
-        String(
-          format: "top-1 %.4f  top-5 %.4f  mean class accuracy %.4f  (%d evaluated, %d skipped)",
-          r.top1, r.top5, r.meanClassAccuracy, r.count, skipped))
-      print(r.confusion.text, terminator: "")
-    }
+    guard let result else { return }
+    try report(result, of: dataset, model: path)
   }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Datasets
 import Foundation
-import Training
 import VideoIO
 
 /// `vcoswin probe`: stream facts of video and image files.

@@ -1,8 +1,9 @@
 import ArgumentParser
+import Datasets
 import Foundation
+import Inference
 import Models
 import SafeTensors
-import Training
 import VideoIO
 
 /// How `vcoswin sample` crops: the test-time crops and the training crop.

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Synth
-import Training
 import VideoIO
 
 /// The codecs the synthetic dataset is written with (Matroska files); help lists exactly these.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import Datasets
 import Distributed
 import Foundation
 import Models
@@ -249,15 +250,10 @@ struct TrainingArguments: ParsableArguments {
     let folder = RunFolder(path: out, owner: world.isRoot)
     let earlier = try folder.earlierRun(startingAs: start)
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
-    let trainSet: ListDataset
-    let valSet: ListDataset
-    do {
-      trainSet = try ListDataset(
-        listPath: train, labels: labels, options: data, labelsSource: source)
-      valSet = try ListDataset(listPath: val, labels: labels, options: data, labelsSource: source)
-    } catch let error as TrainingError {
-      throw CommandFailure(error.message)
-    }
+    let trainSet = try ListDataset(
+      listPath: train, labels: labels, options: data, labelsSource: source)
+    let valSet = try ListDataset(
+      listPath: val, labels: labels, options: data, labelsSource: source)
     // Only once the lists are known good: a mistyped list leaves the earlier run in place.
     if start == .overwrite, let removed = try folder.removeEarlierRun(earlier) {
       FileHandle.standardError.write(Data((removed + "\n").utf8))

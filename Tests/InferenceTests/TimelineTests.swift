@@ -1,4 +1,5 @@
 import Compute
+import Datasets
 import Foundation
 import Models
 import SafeTensors
@@ -6,7 +7,7 @@ import Synth
 import VideoIO
 import XCTest
 
-@testable import Training
+@testable import Inference
 
 /// Timelines: window placement, the streaming pass, segments, and the shipped default model on
 /// a synthetic concatenation of motion segments.

@@ -4,7 +4,7 @@ import Foundation
 /// current folder or in a folder above the binary (`.build/<triple>/<configuration>/vcoswin`
 /// lies three or four levels below the package), or nil. Lets `classify`, `eval` and `demo`
 /// find the shipped clips and default model from wherever the binary is run.
-func shippedFile(_ relative: String) -> URL? {
+public func shippedFile(_ relative: String) -> URL? {
   var folders = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
   var up = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     .deletingLastPathComponent()

@@ -2,6 +2,7 @@
 // confusion matrix.
 
 import Compute
+import Datasets
 import Foundation
 import Models
 import Reports
@@ -21,15 +22,6 @@ public struct EvaluationResult {
   public var confusion: ConfusionMatrix
   /// Probabilities `[K]` of each evaluated entry, by list index.
   public var probabilities: [Int: [Float]]
-}
-
-/// The `k` most probable classes of `probs`, most probable first: `(index, prob)`.
-public func topK(_ probs: [Float], _ k: Int) -> [(index: Int, prob: Float)] {
-  Array(
-    probs.enumerated().sorted {
-      $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset
-    }
-    .prefix(k).map { ($0.offset, $0.element) })
 }
 
 /// Stacks samples of equal size into one tensor `[n] + shape`.
@@ -99,11 +91,11 @@ public struct EvaluationRows {
 
 /// Runs `model` on `entries` of `dataset` with `clips × crops` views per entry (probabilities
 /// averaged), `max(1, batchSize / views)` entries per forward pass, batches counted from
-/// `entries.lowerBound`. Entries that cannot be read are skipped and returned in `skipped`.
-/// Decoding runs on `workers` background threads ahead of the model.
+/// `entries.lowerBound`, at `precision`. Entries that cannot be read are skipped and returned
+/// in `skipped`. Decoding runs on `workers` background threads ahead of the model.
 public func evaluationRows(
   model: VCoSwinModel, dataset: ListDataset, entries: Range<Int>, clips: Int = 1, crops: Int = 1,
-  batchSize: Int = 8, workers: Int = 1, progress: ProgressBar? = nil
+  batchSize: Int = 8, workers: Int = 1, precision: Precision = .fp32, progress: ProgressBar? = nil
 ) throws -> EvaluationRows {
   let k = model.config.classes
   let views = clips * crops
@@ -120,7 +112,8 @@ public func evaluationRows(
     if batch.samples.isEmpty { continue }
     // input [n·views, 3, T, H, W]; probs [n, K]
     let input = stack(batch.samples, shape: dataset.options.sampleShape)
-    let probs = try model.averagedProbabilities(input, views: views, batch: batchSize)
+    let probs = try model.probabilities(
+      input, views: views, batch: batchSize, precision: precision)
     for (r, index) in batch.indices.enumerated() {
       out.rows.append((index, Array(UnsafeBufferPointer(start: probs.pointer + r * k, count: k))))
     }

@@ -95,8 +95,8 @@ public final class ListDataset: @unchecked Sendable {
   /// Reads `listPath`; malformed lines are kept in `list.badLines` (reported, not fatal).
   ///
   /// Labels that are not classes (a name missing from `labels`, an integer out of range, a
-  /// name where no names are known) are not skipped one by one: they are one error, before
-  /// any work, listing each unknown label with its count and first lines.
+  /// name where no names are known) are not skipped one by one: they are one `DatasetError`,
+  /// before any work, listing each unknown label with its count and first lines.
   ///
   /// - Parameters:
   ///   - labels: class names (a labels file's lines); integer labels must be below its count.
@@ -110,7 +110,7 @@ public final class ListDataset: @unchecked Sendable {
     self.options = options
     self.labels = labels
     if let message = Self.unknownLabels(in: list, classes: labels.count, source: labelsSource) {
-      throw TrainingError(message)
+      throw DatasetError(message)
     }
   }
 
@@ -159,8 +159,7 @@ public final class ListDataset: @unchecked Sendable {
   /// `list.txt:12: path: reason` for entry `i`.
   func describe(_ i: Int, _ error: Error) -> String {
     let e = list.entries[i]
-    let reason = String(describing: error)
-    return "\(list.path):\(e.line): " + (reason.contains(e.path) ? reason : "\(e.path): \(reason)")
+    return "\(list.path):\(e.line): " + errorText(error, naming: e.path)
   }
 
   /// One training sample of entry `i`: a random clip (train-mode sampling), a random

@@ -51,6 +51,11 @@ public final class BatchLoader<Sample>: @unchecked Sendable {
     public var samples: [Sample]
     public var indices: [Int]
     public var skipped: [SkippedEntry]
+    public init(samples: [Sample], indices: [Int], skipped: [SkippedEntry]) {
+      self.samples = samples
+      self.indices = indices
+      self.skipped = skipped
+    }
   }
 
   /// What the workers share with the consumer, guarded by `cond`.

@@ -1,5 +1,5 @@
+import Datasets
 import Foundation
-import Training
 import VideoIO
 import XCTest
 

@@ -22,6 +22,7 @@ public func shardRange(count: Int, rank: Int, size: Int, granule: Int = 1) -> Ra
 /// A malformed shard message (a rank sent bytes that do not decode).
 public struct ShardDecodingError: Error, CustomStringConvertible {
   public var description: String
+  public init(description: String) { self.description = description }
 }
 
 /// Appends values to a byte buffer: integers as 8-byte little-endian, floats as their 4-byte

@@ -2,7 +2,7 @@ import Compute
 import Foundation
 import XCTest
 
-@testable import Training
+@testable import Datasets
 
 final class BatchLoaderTests: XCTestCase {
   struct Bad: Error {}

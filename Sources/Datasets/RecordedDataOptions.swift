@@ -76,37 +76,10 @@ extension DataOptions {
     try options.validate(source: source)
     return options
   }
-
-  /// The full test protocol's views a checkpoint records (`test_views`), validated; nil when absent.
-  public static func recordedViews(in file: SafeTensorsFile) throws -> (clips: Int, crops: Int)? {
-    guard let text = file.metadata[Checkpoint.viewsKey] else { return nil }
-    struct Views: Decodable { var clips: Int; var crops: Int }
-    let source = "\(file.path): __metadata__ '\(Checkpoint.viewsKey)'"
-    let views: Views
-    do {
-      views = try JSONDecoder().decode(Views.self, from: Data(text.utf8))
-    } catch {
-      throw DataOptionsError(source, "unreadable: \(decodingReason(error))")
-    }
-    guard (1...InferenceLimits.maxClips).contains(views.clips), views.crops == 1 || views.crops == 3
-    else {
-      throw DataOptionsError(
-        source,
-        "clips \(views.clips), crops \(views.crops): clips must be in 1…\(InferenceLimits.maxClips), crops 1 or 3"
-      )
-    }
-    return (views.clips, views.crops)
-  }
-}
-
-/// Bounds on the views of one video at inference.
-public enum InferenceLimits {
-  /// Most clips per video.
-  public static let maxClips = 256
 }
 
 /// One short phrase for a JSON decoding error: the missing or mistyped key.
-func decodingReason(_ error: Error) -> String {
+package func decodingReason(_ error: Error) -> String {
   guard let e = error as? DecodingError else { return "not valid JSON" }
   func path(_ c: [CodingKey]) -> String { c.map(\.stringValue).joined(separator: ".") }
   switch e {

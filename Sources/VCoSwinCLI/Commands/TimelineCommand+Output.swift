@@ -1,0 +1,156 @@
+import Foundation
+import Inference
+import Reports
+import SafeTensors
+import VideoIO
+
+extension TimelineCommand {
+  /// One video (`-`: standard input, copied to a bounded temporary file freed on every exit
+  /// path): the pass, the segments, the output.
+  func timeline(_ video: String, _ loaded: LoadedModel, truth: [TruthSegment]?) throws {
+    let copy =
+      video == "-"
+      ? try StandardInputSpool(
+        from: .standardInput, directory: FileManager.default.temporaryDirectory) : nil
+    defer { copy?.close() }
+    let reader: VideoReader
+    do {
+      reader = try VideoReader(path: copy?.path ?? video, threads: inference.workers)
+    } catch {
+      guard let spool = copy?.path else { throw error }
+      throw CommandFailure(
+        "- (standard input): "
+          + String(describing: error).replacingOccurrences(of: spool + ": ", with: "")
+          .replacingOccurrences(of: spool, with: "-"))
+    }
+    var S = strideFrames ?? Swift.max(1, loaded.recipe.clipLength * loaded.recipe.frameInterval / 2)
+    if let stride {
+      guard let frames = InferenceLimits.strideFrames(seconds: stride, fps: reader.info.fps) else {
+        throw CommandFailure(
+          "\(video): no frame rate known; give --stride-frames instead of --stride")
+      }
+      S = frames
+    }
+    var runner = loaded.timelineRunner(for: reader, strideFrames: S)
+    if svg != nil || png != nil {
+      runner.takeThumbnails(
+        of: reader, height: TimelinePicture.thumbnailHeight, across: TimelinePicture.plotWidth)
+    }
+    let labels = loaded.info.labels
+    let k = Swift.min(top, labels.count)
+    let result = try loaded.timeline(runner, reader: reader) { w in
+      guard json else { return }
+      print(
+        try jsonLine(
+          [
+            "path": video, "window": w.index, "start": rounded(w.start), "end": rounded(w.end),
+            "frames": [w.firstFrame, w.lastFrame],
+            "top": topList(w.probabilities, k, labels: labels),
+          ] as [String: Any]))
+    }
+    try report(result, of: video, plan: runner.plan, labels: labels, truth: truth)
+  }
+
+  /// The segments of `result` and their output: one JSON line or a table, then the pictures.
+  private func report(
+    _ result: TimelineResult, of video: String, plan: TimelinePlan, labels: [String],
+    truth: [TruthSegment]?
+  ) throws {
+    let probs = TimelineSegments.smooth(result.windows.map(\.probabilities), over: smooth)
+    let segments = TimelineSegments.segments(
+      centres: result.windows.map(\.centre), probabilities: probs, names: labels,
+      duration: result.duration, minSegment: minSegment)
+    let agreement = truth.map { TimelineSegments.agreement(segments, truth: $0) }
+    let (T, I, S) = (plan.clipLength, plan.frameInterval, plan.strideFrames)
+    if json {
+      var line: [String: Any] = [
+        "path": video, "windows": result.windows.count, "window_frames": plan.span,
+        "stride_frames": S, "decoded_frames": result.decodedFrames,
+        "duration": rounded(result.duration),
+        "segments": segments.map { s in
+          [
+            "label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end),
+            "prob": rounded(s.prob),
+          ] as [String: Any]
+        },
+      ]
+      if let agreement { line["agreement"] = rounded(agreement) }
+      print(try jsonLine(line))
+    } else {
+      print(
+        "\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(plan.span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded"
+      )
+      print("     start       end  label                      prob")
+      for s in segments {
+        print(
+          String(format: "  %8.2f  %8.2f  ", s.start, s.end)
+            + s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            + String(format: "  %5.3f", s.prob))
+      }
+      if let agreement {
+        print(
+          String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
+      }
+    }
+    guard svg != nil || png != nil else { return }
+    let picture = makePicture(
+      video, result: result, segments: segments, labels: labels, truth: truth,
+      agreement: agreement)
+    if let svg {
+      let text = try picture.svg()
+      do {
+        try AtomicFile.write(text, to: svg)  // refuses a device or FIFO at the path
+      } catch {
+        throw CommandFailure("\(error)")  // names the file
+      }
+    }
+    if let png { try ImageFile.write(picture.raster(), to: png) }
+  }
+
+  private func makePicture(
+    _ video: String, result: TimelineResult, segments: [TimelineSegment], labels: [String],
+    truth: [TruthSegment]?,
+    agreement: Double?
+  ) -> TimelinePicture {
+    let stretches = TimelineSegments.coverage(
+      centres: result.windows.map(\.centre), duration: result.duration)
+    // Bands: classes on top of some window (raw probabilities), at most 12, most often on top first.
+    var onTop: [Int: Int] = [:]
+    for w in result.windows {
+      if let best = topK(w.probabilities, 1).first { onTop[best.index, default: 0] += 1 }
+    }
+    for s in segments { onTop[s.label, default: 0] += 0 }
+    let classes = onTop.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+      .prefix(12).map(\.key).sorted()
+    let bands = classes.map { c in
+      TimelinePicture.Band(
+        name: labels[c], colour: c,
+        cells: zip(result.windows, stretches).map { w, s in
+          TimelinePicture.Span(
+            name: labels[c], colour: c, start: s.start, end: s.end, prob: Double(w.probabilities[c])
+          )
+        })
+    }
+    let segs = segments.map {
+      TimelinePicture.Span(
+        name: $0.name, colour: $0.label, start: $0.start, end: $0.end, prob: $0.prob)
+    }
+    let truthSpans = truth.map { t in
+      t.map {
+        TimelinePicture.Span(name: labels[$0.label], colour: $0.label, start: $0.start, end: $0.end)
+      }
+    }
+    let name = URL(fileURLWithPath: video).lastPathComponent
+    return TimelinePicture(
+      title: "\(name): \(result.windows.count) windows, \(segments.count) segments",
+      duration: result.duration, thumbnails: result.thumbnails.map { ($0.time, $0.image) },
+      bands: bands,
+      segments: segs, truth: truthSpans,
+      note: agreement.map {
+        String(format: "agreement with the truth: %.1f%% of the labelled time", $0 * 100)
+      })
+  }
+}
+
+/// Seconds and probabilities to 6 decimals (JSON stays short and stable).
+private func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
