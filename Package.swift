@@ -64,11 +64,13 @@ let package = Package(
         "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed",
       ],
       swiftSettings: numericSettings),
+    // ONNX export: the model's graph from its config and checkpoint tensors.
+    .target(name: "Export", dependencies: ["Models", "NN", "SafeTensors"], exclude: ["README.md"]),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
-        "Reports", "Distributed",
+        "Reports", "Distributed", "Export",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -110,6 +112,8 @@ let package = Package(
     .testTarget(
       name: "TrainingTests",
       dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports"]),
+    .testTarget(
+      name: "ExportTests", dependencies: ["Export", "Models", "NN", "Compute", "SafeTensors"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),
