@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -23,7 +24,9 @@ import numpy as np
 import onnx
 import openvino as ov
 import torch
-from torchvision.models.video import swin3d_t
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tools"))
+from torchvision_import import swin3d_t as load_swin3d_t  # noqa: E402
 
 
 def torch_export(model, x, path):
@@ -56,7 +59,7 @@ def main():
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    model = swin3d_t(weights=None).eval()
+    model = load_swin3d_t()(weights=None).eval()
     model.load_state_dict(torch.load(a.weights, map_location="cpu", weights_only=True))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 3, a.frames, a.size, a.size), dtype=np.float32)

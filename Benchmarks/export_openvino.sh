@@ -20,7 +20,7 @@ THREADS=${1:-2}
 ITERS=${2:-5}
 PY=${PYTHON:-python3}
 [ -n "${SKIP_BUILD:-}" ] || swift build -c release --product vcoswin >/dev/null
-BIN=.build/release/vcoswin
+BIN=$(swift build -c release --show-bin-path)/vcoswin
 DIR=${WORK:-$(mktemp -d)}
 mkdir -p "$DIR"
 [ -f "$DIR/swin3d_t.pth" ] || "$PY" Tools/make_swin3d_t_pth.py "$DIR/swin3d_t.pth"

@@ -13,7 +13,7 @@ weights, so random ones show the same differences.
 import argparse
 
 import torch
-from torchvision.models.video import swin3d_t
+from torchvision_import import swin3d_t as load_swin3d_t
 
 
 def main():
@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    model = swin3d_t(weights=None).eval()
+    model = load_swin3d_t()(weights=None).eval()
     torch.save(model.state_dict(), args.out)
     print(f"{args.out}: torchvision swin3d_t, seed {args.seed}, "
           f"{sum(p.numel() for p in model.parameters())} parameters")

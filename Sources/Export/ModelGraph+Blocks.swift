@@ -33,7 +33,8 @@ struct StageConstants {
 }
 
 extension ModelGraph {
-  /// The relative position index and shift mask of stage `i`.
+  /// The relative position index and shift mask of stage `i` (the mask only when the stage has
+  /// a shifted block, one of at least two, and something is shifted).
   func stageConstants(_ stage: StagePlan, stage i: Int) -> StageConstants {
     g.scope = "stage\(i)"
     let geo = stage.plain
@@ -45,7 +46,9 @@ extension ModelGraph {
       configured: geo.configuredWindow, used: geo.window, positions: stage.positions)  // [n·n]
     let indexName = g.constant(
       "stage\(i).relative_position_index", shape: [n, n], int64s: index.map(Int64.init))
-    guard stage.shifted.isShifted else { return StageConstants(index: indexName, mask: nil) }
+    guard config.depths[i] > 1, stage.shifted.isShifted else {
+      return StageConstants(index: indexName, mask: nil)
+    }
     let nW = stage.shifted.windowsPerSample
     let labels = ShiftMask(geometry: stage.shifted).labels  // [nW·n] region of each position
     let rows = g.constant("stage\(i).shift_regions", shape: [nW, 1, n, 1], floats: labels)
@@ -63,7 +66,9 @@ extension ModelGraph {
     let geo = shifted ? stage.shifted : stage.plain
     let (c, a) = (stage.channels, stage.heads)
     var h = try layerNorm(x, name + ".norm1", channels: c)
-    h = try attention(h, geo: geo, mask: geo.isShifted ? constants.mask : nil, index: constants.index, name: name + ".attn", channels: c, heads: a)
+    h = try attention(
+      h, geo: geo, mask: geo.isShifted ? constants.mask : nil, index: constants.index,
+      name: name + ".attn", channels: c, heads: a)
     let x1 = g.op("Add", [x, h], label: "residual1")
     let hidden = stage.hidden
     var m = try layerNorm(x1, name + ".norm2", channels: c)
@@ -111,7 +116,8 @@ extension ModelGraph {
     let table = g.constant(
       name + ".relative_position_bias_table", shape: [rows, a],
       floats: try weights.values(name + ".relative_position_bias_table", [rows, a]))
-    let bias = g.transpose(g.op("Gather", [table, index], [ONNXAttribute("axis", .int(0))]), [2, 0, 1])  // [A, n, n]
+    let bias = g.transpose(
+      g.op("Gather", [table, index], [ONNXAttribute("axis", .int(0))]), [2, 0, 1])  // [A, n, n]
     var s = g.op("Add", [g.op("MatMul", [q, kT], label: "scores"), bias])  // [G, A, n, n]
     if let mask {
       s = g.reshape(g.op("Add", [g.reshape(s, [-1, nW, a, n, n]), mask]), [-1, a, n, n])

@@ -68,7 +68,8 @@ struct ModelGraph {
       bias: try weights.values("norm.bias", [f]), eps: eps)
     let pooled = g.reduceMean(x, axes: [1, 2, 3])  // [B, F]
     let k = config.classes
-    let w = g.constant("head.weight", shape: [k, f], floats: try weights.values("head.weight", [k, f]))
+    let w = g.constant(
+      "head.weight", shape: [k, f], floats: try weights.values("head.weight", [k, f]))
     let b = g.constant("head.bias", shape: [k], floats: try weights.values("head.bias", [k]))
     // Gemm: pooled · head.weightᵀ + head.bias, the graph's output.
     g.scope = ""

@@ -59,9 +59,10 @@ public struct ONNXModel {
 /// Writes all of `bytes` to `fd`, retrying short writes and interrupted calls.
 private func writeFully(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
   try bytes.withUnsafeBytes { buffer in
+    guard let base = buffer.baseAddress else { return }
     var done = 0
     while done < buffer.count {
-      let n = Foundation.write(fd, buffer.baseAddress! + done, buffer.count - done)
+      let n = Foundation.write(fd, base + done, buffer.count - done)
       if n < 0 {
         if errno == EINTR { continue }
         throw ONNXExportError("\(path): write failed: \(String(cString: strerror(errno)))")
@@ -91,8 +92,8 @@ public enum ONNXExport {
   ///
   /// `metadata` goes into `metadata_props` beside the exporter's own keys `config`, `kind`,
   /// `input` and `output` (which it cannot replace). Throws `ONNXExportError` for sizes the
-  /// model cannot take, an operator set outside `opsets`, a missing or mis-shaped tensor, or a
-  /// model past the 2 GiB a protobuf file can hold.
+  /// model cannot take, an operator set outside `opsets`, a missing, mis-shaped, non-finite or
+  /// unexpected tensor, or a model past the 2 GiB a protobuf file can hold.
   public static func model(
     config: ModelConfig, tensors: NamedTensors, input: [Int], opset: Int = defaultOpset,
     metadata: [String: String] = [:], producerVersion: String = "0.1.0"
@@ -102,6 +103,14 @@ public enum ONNXExport {
         "operator set \(opset) is not supported: choose \(opsets.lowerBound)…\(opsets.upperBound)")
     }
     let plan = try ExportPlan(config: config, input: input)
+    let names = Set(config.parameterSpecs.map(\.name))
+    if let extra = tensors.keys.sorted().first(where: {
+      !names.contains($0) && !ModelConfig.isBufferName($0)
+    }) {
+      throw ONNXExportError(
+        "unexpected tensor '\(extra)' with shape \(tensors[extra]?.shape ?? []) (not a parameter of this model)"
+      )
+    }
     let builder = GraphBuilder(opset: opset)
     let graph = ModelGraph(plan: plan, weights: ExportWeights(tensors: tensors), g: builder)
     let logits = try graph.build()

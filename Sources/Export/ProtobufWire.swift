@@ -53,7 +53,9 @@ struct ProtobufMessage {
   mutating func float(_ number: Int, _ value: Float) {
     appendKey(number, .fixed32)
     let bits = value.bitPattern
-    for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
+    for shift in stride(from: 0, to: 32, by: 8) {
+      bytes.append(UInt8(truncatingIfNeeded: bits >> shift))
+    }
   }
 
   /// A `string` field (UTF-8 bytes, length-delimited).

@@ -46,23 +46,43 @@ final class ExportCommandTests: XCTestCase {
     try w.write(to: path)
   }
 
+  /// A checkpoint of `config` (JSON) initialised by `vcoswin init`.
+  func initialised(_ name: String, config: String) throws -> String {
+    let (json, out) = ("\(folder)/\(name).json", "\(folder)/\(name).safetensors")
+    try config.write(toFile: json, atomically: true, encoding: .utf8)
+    try run(["init", "--config", json, "--classes", "4", "--out", out])
+    return out
+  }
+
   /// Every variant (CoSwin and Swin, 2D and 3D), sizes that are not multiples of the patches
   /// and windows (padding, clamped windows), imported torchvision layouts (a plain state dict
   /// and a DDP-wrapped reference-script checkpoint), two operator sets: exported, run in ONNX
   /// Runtime (whole batch and one entry at a time), compared with `vcoswin features`.
   func testExportedGraphsGiveTheLogitsOfFeaturesInONNXRuntime() throws {
     let python = try python()
-    let image = folder + "/coswin2d.safetensors"
-    try run(["init", "--preset", "nano", "--dims", "2", "--classes", "6", "--out", image])
+    // CoSwin with shifted blocks in every stage, windows that pad, shift and clamp: 3D at
+    // 7×26×26 (grids 4×13×13, 4×7×7, 4×4×4 against windows 2×3×3, 3×4×4, 2×5×5) and 2D at
+    // 29×29 (grids 15×15, 8×8 against windows 3×3, 5×5).
+    let video = try initialised(
+      "coswin3d",
+      config:
+        #"{"variant":"coswin","dims":3,"embed_dim":8,"depths":[2,2,2],"heads":[1,2,4],"windows":[[2,3,3],[3,4,4],[2,5,5]],"embed_kernel":[3,5,5],"embed_stride":[2,2,2],"embed_padding":[1,2,2],"merge_kernel":[3,3,3],"merge_stride":[1,2,2],"merge_padding":[1,1,1],"classes":4}"#
+    )
+    let image = try initialised(
+      "coswin2d",
+      config:
+        #"{"variant":"coswin","dims":2,"embed_dim":8,"depths":[2,2],"heads":[1,2],"windows":[[3,3],[5,5]],"embed_kernel":[5,5],"embed_stride":[2,2],"embed_padding":[2,2],"merge_kernel":[3,3],"merge_stride":[2,2],"merge_padding":[1,1],"classes":6}"#
+    )
     let cases: [(name: String, checkpoint: String, options: [String], input: [Int])] = [
       ("default", clips("default-model.safetensors"), [], [2, 3, 8, 32, 32]),
       (
         "default-padded", clips("default-model.safetensors"), ["--frames", "6", "--size", "27"],
         [2, 3, 6, 27, 27]
       ),
+      ("coswin3d", video, ["--frames", "7", "--size", "26"], [2, 3, 7, 26, 26]),
+      ("coswin2d", image, ["--size", "29", "--opset", "18"], [2, 3, 29, 29]),
       ("tv3d", foreign("tv3d.pth"), ["--frames", "5", "--size", "18"], [2, 3, 5, 18, 18]),
       ("tv2d", foreign("tv2d_ddp.pth"), ["--size", "30", "--opset", "20"], [2, 3, 30, 30]),
-      ("coswin2d", image, ["--size", "29"], [2, 3, 29, 29]),
     ]
     var triples: [String] = []
     for (i, c) in cases.enumerated() {
@@ -87,8 +107,10 @@ final class ExportCommandTests: XCTestCase {
     try check.run()
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     check.waitUntilExit()
+    print(text, terminator: "")
     XCTAssertEqual(check.terminationStatus, 0, text)
-    XCTAssertEqual(text.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count, cases.count, text)
+    XCTAssertEqual(
+      text.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count, cases.count, text)
   }
 
   /// Bad input: one line naming the file and what is wrong, a non-zero status, no file written.

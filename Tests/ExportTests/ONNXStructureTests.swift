@@ -48,11 +48,15 @@ final class ONNXStructureTests: XCTestCase {
     }
     // Standard operators only, each input defined before use, every value named once.
     var defined = Set(read.initializers.map(\.name)).union(read.inputs.map(\.name))
-    XCTAssertEqual(defined.count, read.initializers.count + 1, "distinct names", file: file, line: line)
+    XCTAssertEqual(
+      defined.count, read.initializers.count + 1, "distinct names", file: file, line: line)
     for node in read.nodes {
       XCTAssertEqual(node.domain, "", file: file, line: line)
       XCTAssertTrue(standard.contains(node.op), "operator \(node.op)", file: file, line: line)
-      for i in node.inputs { XCTAssertTrue(defined.contains(i), "\(node.op) reads \(i) before it exists", file: file, line: line) }
+      for i in node.inputs {
+        XCTAssertTrue(
+          defined.contains(i), "\(node.op) reads \(i) before it exists", file: file, line: line)
+      }
       for o in node.outputs {
         XCTAssertFalse(defined.contains(o), "\(o) defined twice", file: file, line: line)
         defined.insert(o)
@@ -105,14 +109,19 @@ final class ONNXStructureTests: XCTestCase {
   }
 
   func testSwinVideoGraphWithShiftedMaskedWindows() throws {
-    let config = try ModelConfig.preset("swin-nano", dims: 3, classes: 3)
+    // micro's third stage has a shifted block; at 9×72×72 its grid (5×5×5) exceeds the window
+    // (4×4×4) in every dimension.
+    let config = try ModelConfig.preset("swin-micro", dims: 3, classes: 3)
     let model = try ONNXExport.model(
-      config: config, tensors: tensors(config), input: [5, 30, 30], opset: 21)
-    let read = try checkGraph(model, input: ["batch", "3", "5", "30", "30"], classes: 3, opset: 21)
+      config: config, tensors: tensors(config), input: [9, 72, 72], opset: 21)
+    let read = try checkGraph(model, input: ["batch", "3", "9", "72", "72"], classes: 3, opset: 21)
     let ops = read.nodes.map(\.op)
     // Shifted windows: a roll is Slice + Concat, the mask Where(Equal(…)).
-    XCTAssertTrue(ops.contains("Where") && ops.contains("Equal") && ops.contains("Concat"))
-    // 5 frames are padded to the patch (2) by a Pad before the embedding.
+    for op in ["Where", "Equal", "Concat"] {
+      XCTAssertTrue(ops.contains(op), "\(op) in \(Set(ops))")
+    }
+    XCTAssertEqual(ops.filter { $0 == "Where" }.count, 1, "one mask, for the one shifted stage")
+    // 9 frames are padded to the patch (2) by a Pad before the embedding.
     XCTAssertEqual(read.nodes.first?.op, "Pad")
   }
 
@@ -144,9 +153,14 @@ final class ONNXStructureTests: XCTestCase {
       try ONNXExport.model(config: config, tensors: weights, input: [8, 32, 32], opset: 16)
     ) { XCTAssertTrue("\($0)".contains("operator set 16"), "\($0)") }
     var bad = weights
+    bad["features.2.0.mlp.0.weight"] = ([3, 3], [Float](repeating: 0, count: 9))
+    XCTAssertThrowsError(try ONNXExport.model(config: config, tensors: bad, input: [8, 32, 32])) {
+      XCTAssertTrue("\($0)".contains("'features.2.0.mlp.0.weight' has shape [3, 3]"), "\($0)")
+    }
+    bad = weights
     bad["features.1.0.mlp.0.weight"] = ([3, 3], [Float](repeating: 0, count: 9))
     XCTAssertThrowsError(try ONNXExport.model(config: config, tensors: bad, input: [8, 32, 32])) {
-      XCTAssertTrue("\($0)".contains("'features.1.0.mlp.0.weight' has shape [3, 3]"), "\($0)")
+      XCTAssertTrue("\($0)".contains("unexpected tensor 'features.1.0.mlp.0.weight'"), "\($0)")
     }
     bad = weights
     bad["head.bias"] = nil

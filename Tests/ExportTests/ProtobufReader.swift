@@ -135,7 +135,9 @@ struct ReadModel {
     }
     inputs = try graph.messages(11).map(valueInfo)
     outputs = try graph.messages(12).map(valueInfo)
-    nodes = try graph.messages(1).map { ($0.string(4) ?? "", $0.string(7) ?? "", $0.strings(1), $0.strings(2)) }
+    nodes = try graph.messages(1).map {
+      ($0.string(4) ?? "", $0.string(7) ?? "", $0.strings(1), $0.strings(2))
+    }
     initializers = try graph.messages(5).map {
       ($0.string(8) ?? "", $0.ints(2).last ?? 0, $0.ints(1), $0.bytes(9)?.count ?? -1)
     }

@@ -71,7 +71,8 @@ struct ExportCommand: ParsableCommand {
     if let frames { data.clipLength = frames }
     if let size { data.size = size }
     let views = try DataOptions.recordedViews(in: opened.file) ?? (clips: 1, crops: 1)
-    let input = config.dims == 3 ? [data.clipLength, data.size, data.size] : [data.size, data.size]
+    let input =
+      config.dims == 3 ? [data.clipLength, data.size, data.size] : [data.size, data.size]
     let model: ONNXModel
     do {
       model = try ONNXExport.model(
