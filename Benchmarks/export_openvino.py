@@ -5,7 +5,8 @@
                        [--iterations 5] [--json]
 
 Loads torchvision's swin3d_t with WEIGHTS.pth (the file OURS.onnx was exported from), writes
-it with `torch.onnx.export(..., opset_version=17)` (batch dynamic, as in OURS.onnx), compiles
+it with `torch.onnx.export(..., opset_version=17)` (batch dynamic, as in OURS.onnx) beside
+OURS.onnx as torch_export.onnx, compiles
 both files with OpenVINO on the CPU with the same threads, and times them in alternation on
 the same input: fp32 inference precision, and bf16 where the CPU has it (OpenVINO's
 OPTIMIZATION_CAPABILITIES lists BF16; otherwise the bf16 rows say so). Prints the median
@@ -17,7 +18,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -66,8 +66,7 @@ def main():
     with torch.no_grad():
         reference = model(torch.from_numpy(x)).double().numpy()
     scale = float(np.abs(reference).max())
-    tmp = tempfile.mkdtemp(prefix="export-openvino-")
-    theirs = os.path.join(tmp, "torch.onnx")
+    theirs = os.path.join(os.path.dirname(os.path.abspath(a.ours)), "torch_export.onnx")
     with torch.no_grad():
         how = torch_export(model, torch.from_numpy(x), theirs)
     files = {"vcoswin export": a.ours, how: theirs}
