@@ -113,7 +113,8 @@ let package = Package(
       name: "TrainingTests",
       dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports"]),
     .testTarget(
-      name: "ExportTests", dependencies: ["Export", "Models", "NN", "Compute", "SafeTensors"]),
+      name: "ExportTests",
+      dependencies: ["Export", "Models", "NN", "Compute", "SafeTensors", "VCoSwinCLI"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),

@@ -126,7 +126,7 @@ public enum ONNXExport {
     props["config"] = try config.jsonString()
     props["kind"] = config.kind
     props["input"] =
-      "\(inputName): float32 \(layout) = \([-1] + inputShape), RGB, channels first"
+      "\(inputName): float32 \(layout) = [\(([batchDimension] + inputShape.map(String.init)).joined(separator: ", "))], RGB, channels first"
     props["output"] = "\(outputName): float32 [batch, \(config.classes)]"
     let doc =
       "vcoswin \(config.variant.rawValue) \(config.dims)D model, input \(inputName) \(layout) with \(input.map(String.init).joined(separator: "×")) fixed, output \(outputName)"
