@@ -130,6 +130,15 @@ final class ExportCommandTests: XCTestCase {
       ),
       (["export", clips("motion_labels.txt"), "--onnx", out + "2"], 1, "motion_labels.txt"),
       (["export", folder + "/none.pth", "--onnx", out + "2"], 1, "none.pth"),
+      (
+        [
+          "export",
+          packageRoot.appendingPathComponent(
+            "Tests/ModelsTests/Fixtures/swin3d_io.safetensors"
+          ).path, "--onnx", out + "2",
+        ], 1, "no known state-dict layout"
+      ),
+      (["export", model, "--onnx", folder + "/no/m.onnx"], 1, "no folder \(folder)/no"),
     ]
     for c in cases {
       let r = try runVCoSwin(c.arguments, bundleOf: Self.self, seconds: 120)

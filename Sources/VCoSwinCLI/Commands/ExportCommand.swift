@@ -61,6 +61,10 @@ struct ExportCommand: ParsableCommand {
     if !overwrite && FileManager.default.fileExists(atPath: onnx) {
       throw CommandFailure("\(onnx) exists; give --overwrite to replace it")
     }
+    var isFolder: ObjCBool = false
+    let folder = URL(fileURLWithPath: onnx).deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
+    else { throw CommandFailure("\(onnx): no folder \(folder) to write it in") }
     let opened = try Checkpoint.open(path: checkpoint)
     let config = opened.info.config
     if config.dims == 2, frames != nil {
