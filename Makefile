@@ -10,7 +10,9 @@ RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
 
-.PHONY: demo test deps build build-tests bench lint clean
+PYENV        := .build/pyenv
+
+.PHONY: demo test deps build build-tests pyenv bench lint clean
 
 ## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
@@ -36,9 +38,19 @@ demo: build
 build-tests: deps
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 
+## pyenv: the Python environment the ONNX export tests run ONNX Runtime in (onnxruntime and
+## onnx from PyPI, in .build/pyenv), created when missing.
+pyenv:
+	@if $(PYENV)/bin/python -c "import onnx, onnxruntime" >/dev/null 2>&1; then \
+	  echo "pyenv: onnx and onnxruntime present in $(PYENV)"; \
+	else \
+	  echo "pyenv: installing onnx and onnxruntime into $(PYENV)"; \
+	  python3 -m venv $(PYENV) && $(PYENV)/bin/pip install --quiet onnxruntime onnx; \
+	fi
+
 ## test: every test, in an optimised build (numeric tests are too slow in debug). Idle
 ## OpenBLAS workers spin briefly (the binaries set this themselves; the test process cannot).
-test: build-tests
+test: build-tests pyenv
 	OPENBLAS_THREAD_TIMEOUT=$${OPENBLAS_THREAD_TIMEOUT:-4} $(SWIFT) test $(TESTFLAGS) --skip-build
 
 ## lint: the rules of .swift-format (100 columns, …), checked on every Swift file. `swift format`

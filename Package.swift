@@ -76,11 +76,13 @@ let package = Package(
         "Distributed",
       ],
       swiftSettings: numericSettings),
+    // ONNX export: the model's graph from its config and checkpoint tensors.
+    .target(name: "Export", dependencies: ["Models", "NN", "SafeTensors"], exclude: ["README.md"]),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Datasets", "Inference",
-        "Training", "Inflation", "Reports", "Distributed",
+        "Training", "Inflation", "Reports", "Distributed", "Export",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -131,6 +133,9 @@ let package = Package(
       dependencies: [
         "Inference", "Datasets", "Compute", "Models", "SafeTensors", "Synth", "VideoIO",
       ]),
+    .testTarget(
+      name: "ExportTests",
+      dependencies: ["Export", "Models", "NN", "Compute", "SafeTensors", "VCoSwinCLI"]),
     .testTarget(
       name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
       resources: [.copy("Fixtures")]),

@@ -28,6 +28,7 @@ public struct VCoSwin: ParsableCommand {
     list += [InitCommand.self, ImportCommand.self, InfoCommand.self, FeaturesCommand.self]
     list += [InflateCommand.self, PretrainCommand.self, FinetuneCommand.self]
     list += [ClassifyCommand.self, EvalCommand.self, TimelineCommand.self, DemoCommand.self]
+    list += [ExportCommand.self]
     return list
   }
 
