@@ -87,7 +87,8 @@ final class StreamDecoding: @unchecked Sendable {
           let s = nextWindow * S
           let sampled = (0..<T).map { s + $0 * I }
           let ready = window(
-            nextWindow, sampled: sampled, first: s, end: times[sampled[T - 1] % L] + Double(I) * step,
+            nextWindow, sampled: sampled, first: s,
+            end: times[sampled[T - 1] % L] + Double(I) * step,
             arrival: arrival)
           guard queue.put(ready) else { throw Cancelled() }
           nextWindow += 1

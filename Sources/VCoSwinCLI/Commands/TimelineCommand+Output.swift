@@ -44,7 +44,8 @@ extension TimelineCommand {
       print(
         try jsonLine(
           [
-            "type": "window", "path": video, "window": w.index, "start": rounded(w.start), "end": rounded(w.end),
+            "type": "window", "path": video, "window": w.index, "start": rounded(w.start),
+            "end": rounded(w.end),
             "frames": [w.firstFrame, w.lastFrame],
             "top": topList(w.probabilities, k, labels: labels),
           ] as [String: Any]))
@@ -65,7 +66,8 @@ extension TimelineCommand {
     let (T, I, S) = (plan.clipLength, plan.frameInterval, plan.strideFrames)
     if json {
       var line: [String: Any] = [
-        "type": "summary", "path": video, "windows": result.windows.count, "dropped": 0, "window_frames": plan.span,
+        "type": "summary", "path": video, "windows": result.windows.count, "dropped": 0,
+        "window_frames": plan.span,
         "stride_frames": S, "decoded_frames": result.decodedFrames,
         "duration": rounded(result.duration),
         "segments": segments.map { s in
