@@ -101,6 +101,13 @@ public final class VideoStream: FrameConverting {
   private let stallSeconds: Double
   /// The source as messages name it.
   private let name: String
+  /// Standard input's file status flags before they were made non-blocking (−1: untouched),
+  /// restored when the stream is freed (a terminal or pipe shared with other programs).
+  private let stdinFlags: Int32
+
+  deinit {
+    if stdinFlags >= 0 { _ = fcntl(0, F_SETFL, stdinFlags) }
+  }
 
   /// Opens `source` (`-`: standard input, made non-blocking so the stall timeout and stop
   /// request apply to it too) and reads its stream information.
@@ -123,10 +130,9 @@ public final class VideoStream: FrameConverting {
     let watch = StreamWatch(stop: stop, stallSeconds: stallTimeout)
     self.watch = watch
     let url = source == "-" ? "pipe:0" : source
-    if source == "-" {
-      let flags = fcntl(0, F_GETFL)
-      if flags >= 0 { _ = fcntl(0, F_SETFL, flags | O_NONBLOCK) }
-    }
+    let flags = source == "-" ? fcntl(0, F_GETFL) : -1
+    if flags >= 0 { _ = fcntl(0, F_SETFL, flags | O_NONBLOCK) }
+    stdinFlags = flags
     var callback = AVIOInterruptCB()
     callback.callback = { opaque in
       guard let opaque else { return 0 }
