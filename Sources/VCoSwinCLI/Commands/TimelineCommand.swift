@@ -26,17 +26,15 @@ struct TimelineCommand: ParsableCommand {
 
       Output: a table of segments per video; with --json one line per window as it is \
       classified (type "window", path, window, start, end, frames [first, last], top), then \
-      one line with the segments (type "summary"). --svg/--png draw the timeline (one video); --truth FILE (lines \
-      `start end label`, seconds) adds the ground truth and the agreement.
-      Live sources: `-` (standard input) and URLs (udp://, tcp://, rtp://, rtsp://, \
-      http(s)://; --input-format names the demuxer) are decoded as packets arrive, windows \
-      timed by presentation timestamps; each window's line (with latency: seconds from its \
-      last frame's arrival to the line) and each closed segment are printed at once. The \
-      end of the stream, SIGINT or SIGTERM print the summary (exit 0); --stall-timeout \
-      seconds without data is an error. Without --realtime every window is classified, so \
-      when the model is slower than the stream the latency grows without bound; --realtime \
-      drops whole windows instead (counted). `-` with --svg/--png is copied to a temporary \
-      file first (at most min(64 GiB, 90% of the free space)).
+      one with the segments (type "summary"). --svg/--png draw the timeline (one video); \
+      --truth FILE (lines `start end label`, seconds) adds the ground truth and the agreement.
+
+      Live sources, `-` (standard input) and URLs (udp://, tcp://, rtsp://, http(s)://), are \
+      decoded as packets arrive (times from timestamps); each window's line (with latency: \
+      seconds from its last frame's arrival) and each closed segment print at once; end of \
+      stream, SIGINT or SIGTERM print the summary (exit 0). Without --realtime every window \
+      is classified, so a model slower than the stream falls behind and latency grows \
+      without bound. `-` with --svg/--png is copied to a temporary file first.
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
