@@ -117,6 +117,24 @@ final class LiveTimelineTests: XCTestCase {
     XCTAssertLessThan(latencies.max() ?? 99, 2.0, "\(latencies)")
   }
 
+  /// The same slow model without `--realtime`: every window is classified, and latency grows
+  /// (15 windows of 0.5 s each take 7.5 s for a stream that lasts 4).
+  func testWithoutRealtimeEveryWindowIsClassifiedAndLatencyGrows() throws {
+    let data = try longVideo()
+    let live = try LiveRun(
+      [
+        "timeline", "-", "--checkpoint", model, "--json", "--batch", "1", "--debug-delay", "0.5",
+      ], anchor: Self.self)
+    _ = live.write(data, chunks: 20, every: 0.2)
+    live.closeInput()
+    XCTAssertEqual(live.wait(seconds: 30), 0, live.stderr)
+    let windows = live.lines.filter { $0["type"] as? String == "window" }
+    XCTAssertEqual(windows.count, 15)
+    XCTAssertEqual(live.lines.last?["dropped"] as? Int, 0)
+    let latencies = windows.compactMap { $0["latency"] as? Double }
+    XCTAssertGreaterThan(latencies.last ?? 0, 2.5, "\(latencies)")
+  }
+
   func testStalledSourceFailsAndSIGINTEndsCleanly() throws {
     let stalled = try LiveRun(
       ["timeline", "-", "--checkpoint", model, "--json", "--stall-timeout", "1"],
