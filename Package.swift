@@ -2,11 +2,6 @@
 // vcoswin — Florence's Video CoSwin adapter in Swift, on FFmpeg and OpenBLAS.
 import PackageDescription
 
-/// Numeric targets are built with whole-module optimisation in release.
-let numericSettings: [SwiftSetting] = [
-  .unsafeFlags(["-wmo"], .when(configuration: .release))
-]
-
 let package = Package(
   name: "vcoswin",
   platforms: [.macOS(.v13)],
@@ -33,37 +28,28 @@ let package = Package(
       name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
     // Libraries, one job each.
-    .target(
-      name: "Compute", dependencies: ["COpenBLAS", "CGemm"], swiftSettings: numericSettings),
+    .target(name: "Compute", dependencies: ["COpenBLAS", "CGemm"]),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
-    .target(
-      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
+    .target(name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"]),
     // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
     .target(name: "CGemm"),
     // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
     .target(name: "CAttention", dependencies: ["CGemm"]),
-    .target(
-      name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
+    .target(name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"]),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"],
-      exclude: ["README.md"],
-      swiftSettings: numericSettings),
+      exclude: ["README.md"]),
     .target(name: "Reports", dependencies: ["VideoIO"]),
     // The processes of a run and the collectives between them (the only code calling MPI).
     .target(name: "Distributed", dependencies: ["CMPI"], exclude: ["README.md"]),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
-    .target(
-      name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
+    .target(name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"]),
     .target(
       name: "Training",
       dependencies: [
         "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports", "Distributed",
-      ],
-      swiftSettings: numericSettings),
+      ]),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
@@ -80,8 +66,7 @@ let package = Package(
       dependencies: [
         "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch", "Distributed", "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ],
-      swiftSettings: numericSettings),
+      ]),
     // The .pth loading benchmark (Benchmarks/pth_load.sh): the reader alone in a small process.
     .executableTarget(
       name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"
