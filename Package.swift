@@ -72,31 +72,39 @@ let package = Package(
       name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"
     ),
 
-    // Tests.
-    .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+    // Tests, and what they share (assertClose, fixtures, temporary folders).
+    .target(name: "_TestSupport", path: "Tests/_TestSupport", exclude: ["README.md"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "_TestSupport"]),
     .testTarget(
-      name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
-    .testTarget(
-      name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "SafeTensors"],
+      name: "SafeTensorsTests", dependencies: ["SafeTensors", "_TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VideoIOTests", dependencies: ["VideoIO", "Synth"], resources: [.copy("Fixtures")]),
+      name: "TorchCheckpointTests",
+      dependencies: ["TorchCheckpoint", "SafeTensors", "_TestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
+      name: "VideoIOTests", dependencies: ["VideoIO", "Synth", "_TestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors", "_TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelsTests",
-      dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
+      dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint", "_TestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
+    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth", "_TestSupport"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(
       name: "TrainingTests",
-      dependencies: ["Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports"]),
+      dependencies: [
+        "Training", "Compute", "Models", "SafeTensors", "Synth", "VideoIO", "Reports",
+        "_TestSupport",
+      ]),
     .testTarget(
-      name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
+      name: "InflationTests",
+      dependencies: ["Inflation", "SafeTensors", "Models", "Compute", "_TestSupport"],
       resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges); the
