@@ -43,7 +43,9 @@ let package = Package(
     .target(name: "Reports", dependencies: ["VideoIO"]),
     // The processes of a run and the collectives between them (the only code calling MPI).
     .target(name: "Distributed", dependencies: ["CMPI"], exclude: ["README.md"]),
-    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
+    // SHA-256 of files, streamed through libavutil's av_sha.
+    .target(name: "Checksum", dependencies: ["CFFmpeg"]),
+    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models", "Checksum"]),
     .target(name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"]),
     .target(
       name: "Training",
@@ -54,7 +56,7 @@ let package = Package(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Training", "Inflation",
-        "Reports", "Distributed",
+        "Reports", "Distributed", "Checksum",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -75,6 +77,7 @@ let package = Package(
     // Tests, and what they share (assertClose, fixtures, temporary folders).
     .target(name: "_TestSupport", path: "Tests/_TestSupport", exclude: ["README.md"]),
     .testTarget(name: "ComputeTests", dependencies: ["Compute", "_TestSupport"]),
+    .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "_TestSupport"]),
     .testTarget(
       name: "SafeTensorsTests", dependencies: ["SafeTensors", "_TestSupport"],
       resources: [.copy("Fixtures")]),
@@ -104,7 +107,7 @@ let package = Package(
       ]),
     .testTarget(
       name: "InflationTests",
-      dependencies: ["Inflation", "SafeTensors", "Models", "Compute", "_TestSupport"],
+      dependencies: ["Inflation", "SafeTensors", "Models", "Compute", "Checksum", "_TestSupport"],
       resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges); the
