@@ -15,13 +15,14 @@ public enum TestFixture {
   /// `"foreign/plain.pth"`).
   ///
   /// `bundle` is the calling target's `Bundle.module` (only that target can name it).
-  /// - Throws: `MissingFixture` naming the fixture and `tool`, the script that writes it.
+  /// - Throws: `MissingFixture` naming the fixture and `tool`, what writes it (a script in
+  ///   `Tools/`).
   public static func path(_ name: String, in bundle: Bundle, writtenBy tool: String) throws
     -> String
   {
     guard let url = bundle.url(forResource: "Fixtures/" + name, withExtension: nil) else {
       throw MissingFixture(
-        description: "fixture \(name) missing from the test bundle: run \(tool)")
+        description: "fixture \(name) missing from the test bundle (written by \(tool))")
     }
     return url.path
   }
