@@ -4,24 +4,17 @@ import Foundation
 import Models
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import Inflation
 
 /// The inflation rules, end to end through `Inflate.run` (the code behind `vcoswin inflate`).
-final class InflateTests: XCTestCase {
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "inflate-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class InflateTests: TemporaryFolderTestCase {
+  var dir: URL { folder }
 
   func fixture(_ name: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors"))
-      .path
+    try TestFixture.path(
+      name + ".safetensors", in: .module, writtenBy: "Tools/make_inflation_fixtures.py")
   }
 
   /// A 2D model with random weights and non-trivial norms, biases and bias tables (so that every
