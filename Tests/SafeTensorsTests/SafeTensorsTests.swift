@@ -47,7 +47,7 @@ final class SafeTensorsTests: TemporaryFolderTestCase {
     try w.write(to: path)
     XCTAssertEqual(try SafeTensorsFile.read(path: path).keys, ["only"])
     // A write into a missing folder fails and leaves nothing.
-    XCTAssertThrowsError(try w.write(to: path("nope/y.safetensors"))) { error in
+    XCTAssertThrowsError(try w.write(to: self.path("nope/y.safetensors"))) { error in
       guard case .writeFailed = (error as? SafeTensorsError)?.kind else {
         return XCTFail("\(error)")
       }
