@@ -2,6 +2,7 @@
 // Docs/INFLATION.md. Tensors pair up by position: a 2D config and its inflated 3D config list
 // their parameters in the same order (ParameterNames.swift), under the names of each.
 
+import Checksum
 import Compute
 import Foundation
 import Models

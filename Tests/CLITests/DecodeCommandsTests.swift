@@ -2,21 +2,10 @@ import Foundation
 import SafeTensors
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// `probe`, `sample` and `synth` run as a user runs them: the built `vcoswin` binary.
-final class DecodeCommandsTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+final class DecodeCommandsTests: TemporaryFolderTestCase {
   /// The shipped synthetic clips, at the root of the package.
   let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clips")

@@ -5,6 +5,7 @@ import Compute
 import Foundation
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class AttentionProductsTests: XCTestCase {
   override func tearDown() {

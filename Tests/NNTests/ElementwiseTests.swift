@@ -2,6 +2,7 @@ import Foundation
 import Compute
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class LayerNormTests: XCTestCase {
   override func tearDown() {

@@ -6,6 +6,7 @@ import Compute
 import Foundation
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class VectorISATests: XCTestCase {
   override func tearDown() {

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 final class ClipListTests: TemporaryFolderTestCase {
   func testParsesPathsLabelsCommentsAndNames() throws {
