@@ -152,13 +152,26 @@ private struct ListLine {
     if let size, size > maxFileBytes {
       throw ListError(path: path, line: nil, .tooLarge(bytes: size, labels: labels))
     }
-    let unreadable = ListError(path: path, line: nil, labels ? .unreadableLabels : .unreadableList)
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
+    func unreadable(_ reason: String) -> ListError {
+      ListError(
+        path: path, line: nil, labels ? .unreadableLabels(reason) : .unreadableList(reason))
+    }
+    // Say why: a missing file and a folder are the usual slips (a folder opens, then fails).
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      throw unreadable(errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+    }
+    if info.st_mode & S_IFMT == S_IFDIR { throw unreadable("it is a folder") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw unreadable(String(cString: strerror(errno)))
+    }
     defer { try? handle.close() }
     var data = Data()
     while true {
       let chunk: Data?
-      do { chunk = try handle.read(upToCount: 1 << 20) } catch { throw unreadable }
+      do { chunk = try handle.read(upToCount: 1 << 20) } catch {
+        throw unreadable(error.localizedDescription)
+      }
       guard let chunk, !chunk.isEmpty else { return data }
       data.append(chunk)
       if data.count > maxFileBytes {
@@ -242,10 +255,10 @@ private struct ListLine {
 public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
   /// What is wrong, with the values involved (the rejected label, the bad byte).
   public enum Kind: Sendable, Equatable {
-    /// The list file cannot be read.
-    case unreadableList
-    /// The labels file cannot be read.
-    case unreadableLabels
+    /// The list file cannot be read, and why (`no such file`, `it is a folder`, …).
+    case unreadableList(String)
+    /// The labels file cannot be read, and why.
+    case unreadableLabels(String)
     /// A line's bytes are not UTF-8: the first bad `byte`, at 1-based byte `column`.
     case notUTF8(column: Int, byte: UInt8)
     /// A line without both a path and a label.
@@ -294,8 +307,8 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
   /// What is wrong, in words: `label 9 out of range 0..<8`.
   public var message: String {
     switch kind {
-    case .unreadableList: return "cannot read the list"
-    case .unreadableLabels: return "cannot read the labels file"
+    case .unreadableList(let reason): return "cannot read the list: \(reason)"
+    case .unreadableLabels(let reason): return "cannot read the labels file: \(reason)"
     case .notUTF8(let column, let byte):
       let hex = String(byte, radix: 16, uppercase: true)
       return "not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex) at column \(column))"

@@ -36,7 +36,27 @@ final class ClipListTests: TemporaryFolderTestCase {
     XCTAssertEqual(message("\n\na.avi 9", classes: 8), "l.txt:3: label 9 out of range 0..<8")
     XCTAssertEqual(message("a.avi -1"), "l.txt:1: label -1 out of range ≥ 0")
     XCTAssertThrowsError(try ClipList(contentsOf: "/no/such/list.txt")) {
-      XCTAssertEqual(String(describing: $0), "/no/such/list.txt: cannot read the list")
+      XCTAssertEqual(
+        String(describing: $0), "/no/such/list.txt: cannot read the list: no such file")
+    }
+  }
+
+  /// A list or labels file that cannot be read says why: no such file, or a folder given
+  /// where a file is expected (which opens, then fails to read).
+  func testUnreadableListsSayWhy() throws {
+    let folder = path("a-folder")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    XCTAssertThrowsError(try ClipList(contentsOf: folder)) {
+      XCTAssertEqual(String(describing: $0), "\(folder): cannot read the list: it is a folder")
+    }
+    XCTAssertThrowsError(try ClipList.labelNames(contentsOf: folder)) {
+      XCTAssertEqual(
+        String(describing: $0), "\(folder): cannot read the labels file: it is a folder")
+    }
+    let missing = path("nope.txt")
+    XCTAssertThrowsError(try ClipList.labelNames(contentsOf: missing)) {
+      XCTAssertEqual(
+        String(describing: $0), "\(missing): cannot read the labels file: no such file")
     }
   }
 
