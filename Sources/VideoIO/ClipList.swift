@@ -8,8 +8,9 @@ import Foundation
 /// - `path` is everything before the whitespace that precedes the label, verbatim (spaces,
 ///   repeated spaces and `#` included); relative to the list file's folder, or absolute.
 ///   Whitespace at the start and end of a line belongs to neither.
-/// - A line whose first non-blank character is `#` is a comment; blank lines are skipped.
-///   There are no comments at the end of a line (a `#` there belongs to the path or label).
+/// - A line whose first non-blank character is `#` is a comment, skipped whatever its length
+///   or bytes; blank lines are skipped. There are no comments at the end of a line (a `#` there
+///   belongs to the path or label).
 ///
 /// A malformed line — no label, a bad label, or bytes that are not UTF-8 — is an error naming
 /// the file and line number (with `skipBadLines`, recorded in `badLines` and skipped).
@@ -76,8 +77,9 @@ public struct ClipList: Sendable {
     var bad: [ListError] = []
     for line in lines {
       do {
+        if line.isComment { continue }
         let content = try line.content(path: path)
-        if content.isEmpty || content.hasPrefix("#") { continue }
+        if content.isEmpty { continue }
         guard let (file, labelField) = ListLine.pathAndLabel(content) else {
           throw ListError(path: path, line: line.number, .missingLabel)
         }
@@ -116,9 +118,9 @@ public struct ClipList: Sendable {
     let bytes = try ListLine.read(path, labels: true)
     var names: [String] = []
     var firstLine: [String: Int] = [:]
-    for line in ListLine.split(bytes) {
+    for line in ListLine.split(bytes) where !line.isComment {
       let name = try line.content(path: path)
-      if name.isEmpty || name.hasPrefix("#") { continue }
+      if name.isEmpty { continue }
       if let first = firstLine[name] {
         throw ListError(path: path, line: line.number, .repeatedClassName(name, firstLine: first))
       }
@@ -195,6 +197,12 @@ private struct ListLine {
       lines.append(ListLine(number: lines.count + 1, bytes: all[start...]))
     }
     return lines
+  }
+
+  /// Whether the first non-blank byte is `#`: a comment, skipped whatever follows (any length,
+  /// any bytes), since nothing in it is read.
+  var isComment: Bool {
+    bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D } == UInt8(ascii: "#")
   }
 
   /// The line as text, without leading and trailing whitespace (spaces, tabs, CR).

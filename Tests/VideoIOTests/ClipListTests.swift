@@ -111,6 +111,27 @@ final class ClipListTests: TemporaryFolderTestCase {
       ])
   }
 
+  /// A comment is skipped whatever its length (past the 64 KiB a path and label may take) or
+  /// bytes, in lists and labels files; a non-comment line that long is still refused.
+  func testLongCommentsAreComments() throws {
+    let long = "  # " + String(repeating: "x", count: 70_000)
+    let list = path("long-comment.txt")
+    try Data(Array("a.avi 0\n\(long)\n#".utf8) + [0xE9] + Array("\nb.avi 1\n".utf8)).write(
+      to: URL(fileURLWithPath: list))
+    let parsed = try ClipList(contentsOf: list)
+    XCTAssertEqual(parsed.entries.map(\.line), [1, 4])
+    XCTAssertTrue(parsed.badLines.isEmpty)
+    let labels = path("labels.txt")
+    try "walk\n\(long)\nrun\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ClipList.labelNames(contentsOf: labels), ["walk", "run"])
+    let giant = String(repeating: "x", count: 70_000) + " # 1"
+    XCTAssertThrowsError(try ClipList(text: giant, path: "l.txt")) {
+      XCTAssertEqual(
+        String(describing: $0), "l.txt:1: a line of 70004 bytes (at most 65536: a path and a label)"
+      )
+    }
+  }
+
   /// A line that is not UTF-8 (a Latin-1 byte) is a malformed line: an error naming the file
   /// and line, or, when bad lines are skipped (training), recorded while the others are read.
   func testInvalidUTF8IsAMalformedLine() throws {
