@@ -45,6 +45,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
     /// A tensor whose shape does not describe a model this package builds.
     case badTensor(key: String, reason: String)
     case wrongKind(expected: String, found: String)
+    /// The file's first bytes say it is no checkpoint (`kind`: `a video (Matroska/WebM)`).
+    case notACheckpoint(kind: String)
   }
   public var path: String
   public var kind: Kind
@@ -74,6 +76,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
       return "\(path): tensor '\(key)': \(reason)"
     case .wrongKind(let expected, let found):
       return "\(path): this is an \(found) checkpoint; a \(expected) checkpoint is needed here"
+    case .notACheckpoint(let kind):
+      return "\(path): this is \(kind), not a checkpoint"
     }
   }
 }

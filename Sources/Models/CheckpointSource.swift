@@ -49,6 +49,9 @@ extension Checkpoint {
   /// Opens a checkpoint, whatever its format, and verifies its tensor header against its config
   /// (names, shapes, floating-point dtypes) before anything is allocated for a model.
   ///
+  /// - A file whose first bytes say it is something else (a video, an image, text; see
+  ///   `FileKind`) is refused as such: `clip.mkv: this is a video (Matroska/WebM), not a
+  ///   checkpoint`.
   /// - A safetensors file with a `config` in `__metadata__` is this package's checkpoint.
   /// - A PyTorch `.pth` (zip archive), or a safetensors file without `config`, is a foreign
   ///   state dict: its layout is detected and renamed (`ForeignLayouts`), the architecture is
@@ -57,6 +60,12 @@ extension Checkpoint {
   ///   (ImageNet mean/std, short side and crop 224, video 32 frames at interval 2; full protocol
   ///   4 clips × 3 crops).
   public static func open(path: String, preset: String? = nil) throws -> OpenedCheckpoint {
+    // A video, an image or any other recognised format is named for what it is.
+    if let kind = FileKind.recognise(path: path),
+      ![.safeTensors, .zipArchive, .pickle].contains(kind.category)
+    {
+      throw CheckpointError(path: path, .notACheckpoint(kind: kind.description))
+    }
     let raw: SafeTensorsFile
     if TorchCheckpointFile.isTorchSaveFile(path: path) {
       raw = try TorchCheckpointFile.read(path: path)
