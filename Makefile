@@ -4,8 +4,10 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev \
-                libopenmpi-dev openmpi-bin
-PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi
+                libopenmpi-dev openmpi-bin libfreetype-dev fonts-dejavu-core
+PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi freetype2
+# The font of the text in PNG pictures (fonts-dejavu-core; VCOSWIN_FONT names another).
+FONT_FILE    := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
@@ -15,7 +17,7 @@ BIN          := .build/release
 ## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
 	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PC_MODULES) \
-	    && command -v mpirun >/dev/null 2>&1; then \
+	    && command -v mpirun >/dev/null 2>&1 && [ -f $(FONT_FILE) ]; then \
 	  echo "deps: system libraries present"; \
 	elif [ "$$(id -u)" = "0" ]; then \
 	  echo "deps: installing $(APT_PACKAGES)"; \

@@ -31,6 +31,9 @@ let package = Package(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(
       name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+      name: "CFreeType", pkgConfig: "freetype2",
+      providers: [.apt(["libfreetype-dev", "fonts-dejavu-core"])]),
 
     // Libraries, one job each.
     .target(
@@ -38,7 +41,7 @@ let package = Package(
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
     .target(
-      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
+      name: "VideoIO", dependencies: ["CFFmpeg", "CFreeType"], exclude: ["README.md"],
       swiftSettings: numericSettings),
     // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
     .target(name: "CGemm"),
