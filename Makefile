@@ -12,7 +12,16 @@ RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
 
-.PHONY: demo test deps build build-tests bench lint clean
+# `make install`: the binary in $(PREFIX)/bin, the shipped clips and default model in
+# $(PREFIX)/share/vcoswin/Clips (where the binary looks for them; Docs/INSTALL.md).
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+# The installed binary is built apart (its own scratch folder), with the Swift standard library
+# and Foundation linked in, so that it runs without the toolchain.
+INSTALL_BUILD := .build-install
+BINARY       ?= $(INSTALL_BUILD)/release/vcoswin
+
+.PHONY: demo test deps build build-tests bench lint clean install install-files uninstall
 
 ## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
@@ -53,5 +62,23 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product vcoswin-bench
 	$(BIN)/vcoswin-bench --help
 
+## install: `make install PREFIX=DIR` (default /usr/local; DESTDIR for staging).
+install: deps
+	$(SWIFT) build $(RELEASE) --static-swift-stdlib --scratch-path $(INSTALL_BUILD) --product vcoswin
+	$(MAKE) --no-print-directory install-files BINARY=$(INSTALL_BUILD)/release/vcoswin
+
+## install-files: the copying step of `install`, for a binary built already (BINARY=path).
+install-files:
+	@test -x $(BINARY) || { echo "install: no binary at $(BINARY)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vcoswin
+	install -m 755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/vcoswin
+	rm -rf $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+	cp -R Clips $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vcoswin
+	rm -rf $(DESTDIR)$(PREFIX)/share/vcoswin
+
 clean:
-	rm -rf .build
+	rm -rf .build $(INSTALL_BUILD)
