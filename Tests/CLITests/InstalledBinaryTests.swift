@@ -89,6 +89,32 @@ final class InstalledBinaryTests: XCTestCase {
     }
   }
 
+  /// Every shared library the binary links, but the Swift runtime's (which `make install`
+  /// links in statically), is named in Docs/INSTALL.md with its run-time package; Open MPI's
+  /// among them: it is a load-time dependency even of a single process (the document says why).
+  func testRunTimeLibrariesAreDocumented() throws {
+    let binary = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
+    let systemPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    let r = try run("readelf", ["-d", binary.path], in: folder, path: systemPath)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    // `0x… (NEEDED)  Shared library: [libmpi.so.40]`
+    let needed = r.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap {
+      $0.split(separator: "[").last?.split(separator: "]").first.map(String.init)
+    }
+    let swiftRuntime = needed.filter {
+      $0.hasPrefix("libswift") || $0.hasPrefix("libFoundation") || $0.hasPrefix("lib_Foundation")
+        || ["libdispatch.so", "libBlocksRuntime.so"].contains($0)
+    }
+    XCTAssertTrue(needed.contains("libmpi.so.40"), "\(needed)")
+    XCTAssertTrue(needed.contains("libfreetype.so.6"), "\(needed)")
+    let install = try String(
+      contentsOf: packageRoot.appendingPathComponent("Docs/INSTALL.md"), encoding: .utf8)
+    for library in needed where !swiftRuntime.contains(library) {
+      XCTAssertTrue(install.contains("`\(library)`"), "\(library) is not in Docs/INSTALL.md")
+    }
+    XCTAssertTrue(install.contains("### Open MPI is a load-time dependency"))
+  }
+
   /// The folders searched, for an installed binary and for one in a build folder: the current
   /// folder, `<prefix>/share/vcoswin`, then the folders above the binary.
   func testShippedFoldersOfAnInstalledBinary() {
