@@ -26,12 +26,15 @@ let package = Package(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(
       name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+      name: "CFreeType", pkgConfig: "freetype2",
+      providers: [.apt(["libfreetype-dev", "fonts-dejavu-core"])]),
 
     // Libraries, one job each.
     .target(name: "Compute", dependencies: ["COpenBLAS", "CGemm"]),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
-    .target(name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"]),
+    .target(name: "VideoIO", dependencies: ["CFFmpeg", "CFreeType"], exclude: ["README.md"]),
     // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
     .target(name: "CGemm"),
     // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
@@ -109,7 +112,8 @@ let package = Package(
       name: "ModelsTests",
       dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint", "_TestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth", "_TestSupport"]),
+    .testTarget(
+      name: "CLITests", dependencies: ["VCoSwinCLI", "Synth", "Inference", "_TestSupport"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),

@@ -149,9 +149,9 @@ final class DecodeCommandsTests: TemporaryFolderTestCase {
     XCTAssertEqual(clip.values, batch.data)
     let sheet = try VideoReader(path: path("sheet.png"))
     // Row labels ("clip 0 centre": 13 characters of 6 pixels, then a gap) left of 4 frames;
-    // under each frame its number (a 9-pixel text line and 1 pixel).
+    // under each frame its number (a 10-pixel text line and 1 pixel).
     XCTAssertEqual(sheet.info.width, (13 * 6 + 2) + 4 * 48 + 5 * 2)
-    XCTAssertEqual(sheet.info.height, 6 * (48 + 10) + 7 * 2)
+    XCTAssertEqual(sheet.info.height, 6 * (48 + 11) + 7 * 2)
   }
 
   func testSampleArgumentErrors() throws {
