@@ -76,12 +76,14 @@ public final class Trainer {
 
   /// - Parameter group: the processes of the run; by default those `mpirun` started (this one
   ///   alone without `mpirun`).
+  /// - Parameter folder: the run folder of `out` when the caller made it already (to lock it
+  ///   before it looks at the folder); its owner must be the group's owner.
   /// - Throws: `TrainingError` when the options are for another number of processes, the
   ///   labels do not match the model's classes, or the samples are of the other kind.
   public init(
     model: VCoSwinModel, labels: [String], provenance: String, train: ListDataset, val: ListDataset,
     options: TrainOptions, out: URL, title: String,
-    group: any TrainingGroup = makeTrainingGroup(.world)
+    group: any TrainingGroup = makeTrainingGroup(.world), folder: RunFolder? = nil
   ) throws {
     guard (options.processes ?? 1) == group.size else {
       throw TrainingError(
@@ -105,8 +107,8 @@ public final class Trainer {
     self.provenance = provenance
     self.group = group
     console = TrainingConsole(speaks: group.isOwner)
-    folder = RunFolder(url: out, owner: group.isOwner)
-    folder.note = { [console] in console.note($0) }
+    self.folder = folder ?? RunFolder(url: out, owner: group.isOwner)
+    self.folder.note = { [console] in console.note($0) }
     for p in model.store.parameters where !p.name.hasPrefix("head.") {
       p.lrScale = Float(options.backboneLRScale)
     }
@@ -121,9 +123,13 @@ public final class Trainer {
   var stepsPerEpoch: Int { options.stepsPerEpoch(entries: train.count) }
 
   /// Runs the remaining epochs (all of them, or those after `last.safetensors` with
-  /// `resume`) and returns the whole history.
+  /// `resume`) and returns the whole history. Locks the folder unless the caller did
+  /// (`RunFolder.lock`), and releases the lock it took.
   @discardableResult
   public func run(resume: Bool) throws -> [EpochMetrics] {
+    let locking = folder.owner && !folder.isLocked
+    if locking, let note = try folder.lock() { console.note(note) }
+    defer { if locking { folder.unlock() } }
     try folder.prepare()
     let policy = options.badEntries
     for d in [train, val] {

@@ -15,7 +15,8 @@ struct FinetuneCommand: ParsableCommand {
       `vcoswin init` (random initialisation). When its head has another class count than the \
       labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
       the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
-      an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
+      an earlier run is refused: continue it with --resume, or replace it with --overwrite; \
+      one that another run is using is refused, naming its process. \
       Off a terminal, a progress line is printed every 30 s. Under `mpirun -np N` the N \
       processes train one model (--batch-size per process; see Docs/DISTRIBUTED.md).
 

@@ -247,6 +247,9 @@ struct TrainingArguments: ParsableArguments {
       processes: processesOnThisMachine())
     // Rank 0 owns the output folder (other hosts may not even see it).
     let folder = RunFolder(path: out, owner: world.isRoot)
+    // Locked before it is looked at: a second run on it is refused, naming this process.
+    if let note = try folder.lock() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    defer { folder.unlock() }
     let earlier = try folder.earlierRun(startingAs: start)
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
     let trainSet: ListDataset
@@ -266,7 +269,7 @@ struct TrainingArguments: ParsableArguments {
       world, bucketFloats: Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4)))
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
-      options: options, out: folder.url, title: title, group: group)
+      options: options, out: folder.url, title: title, group: group, folder: folder)
     trainer.showProgress = !quiet
     trainer.progressInterval = progressInterval
     let started = Date()

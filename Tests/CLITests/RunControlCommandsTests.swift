@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+
+/// A training process as the user meets it from outside: the lock of its `--out` folder, SIGINT
+/// and SIGTERM, an `--out` it cannot write, and the recipe `finetune` takes from `--init`.
+final class RunControlCommandsTests: XCTestCase {
+  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
+
+  override func setUpWithError() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "vcoswin-runcontrol-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    // 48 shipped clips: a few seconds an epoch, long enough to be caught stepping.
+    let entries = try String(contentsOfFile: clips("train.txt"), encoding: .utf8)
+      .split(separator: "\n").prefix(48)
+      .map { packageRoot.appendingPathComponent("Clips").path + "/" + $0 }
+    try entries.joined(separator: "\n").write(
+      toFile: path("train.txt"), atomically: true, encoding: .utf8)
+    try entries.prefix(8).joined(separator: "\n").write(
+      toFile: path("val.txt"), atomically: true, encoding: .utf8)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  func vcoswin(_ arguments: [String]) throws -> CLIRun {
+    try runVCoSwin(arguments, bundleOf: Self.self, seconds: 600)
+  }
+
+  /// `finetune` of the shipped model on the small lists into `out`, 2 epochs, progress lines
+  /// every 0.2 s (so a test sees it step).
+  func finetune(_ out: String, _ extra: [String] = []) -> [String] {
+    [
+      "finetune", "--train", path("train.txt"), "--val", path("val.txt"), "--labels",
+      clips("motion_labels.txt"), "--init", clips("default-model.safetensors"), "--out", out,
+      "--epochs", "2", "--batch-size", "4", "--threads", "1", "--progress-interval", "0.2",
+    ] + extra
+  }
+
+  /// A `vcoswin` process running in the background, its stderr gathered as it comes.
+  final class Background: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var gathered = Data()
+
+    init(_ arguments: [String], anchor: AnyClass) throws {
+      process.executableURL = try vcoswinBinary(near: Bundle(for: anchor).bundleURL)
+      process.arguments = arguments
+      process.standardOutput = FileHandle.nullDevice
+      let err = Pipe()
+      process.standardError = err
+      err.fileHandleForReading.readabilityHandler = { [self] handle in
+        let chunk = handle.availableData
+        lock.lock()
+        gathered.append(chunk)
+        lock.unlock()
+      }
+      try process.run()
+    }
+
+    var stderr: String {
+      lock.lock()
+      defer { lock.unlock() }
+      return String(decoding: gathered, as: UTF8.self)
+    }
+
+    /// Waits until stderr contains `text` (true) or the process ends or `seconds` pass.
+    func wait(for text: String, seconds: Double = 300) -> Bool {
+      let deadline = Date().addingTimeInterval(seconds)
+      while Date() < deadline {
+        if stderr.contains(text) { return true }
+        if !process.isRunning { return stderr.contains(text) }
+        usleep(20_000)
+      }
+      return false
+    }
+
+    /// Waits for the end (at most `seconds`); the exit status, nil when it had to be killed.
+    func finish(seconds: Double = 300) -> Int32? {
+      let deadline = Date().addingTimeInterval(seconds)
+      while process.isRunning && Date() < deadline { usleep(10_000) }
+      if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return nil
+      }
+      process.waitUntilExit()
+      usleep(100_000)  // the last of stderr
+      return process.terminationReason == .exit ? process.terminationStatus : -1
+    }
+  }
+
+  /// A second run on a folder a run is using is refused, naming the first one's process, as a
+  /// new run, with --resume and with --overwrite; the running one is not disturbed, ends
+  /// normally and removes its lock file.
+  func testASecondRunOnTheFolderIsRefusedWithTheFirstOnesProcess() throws {
+    let out = path("run")
+    let first = try Background(finetune(out, ["--epochs", "6"]), anchor: Self.self)
+    XCTAssertTrue(first.wait(for: "epoch 1/6"), first.stderr)
+    let pid = first.process.processIdentifier
+    XCTAssertEqual(try String(contentsOfFile: out + "/run.lock", encoding: .utf8), "\(pid)\n")
+    for extra in [[], ["--resume"], ["--overwrite"]] {
+      let second = try vcoswin(finetune(out, extra + ["--quiet"]))
+      XCTAssertEqual(second.status, 1, "\(extra): \(second.stderr)")
+      XCTAssertTrue(
+        second.stderr.contains(
+          "error: --out \(out): another run is using it (process \(pid), \(out)/run.lock)"),
+        "\(extra): \(second.stderr)")
+    }
+    XCTAssertTrue(first.process.isRunning, "the first run was still running: \(first.stderr)")
+    XCTAssertEqual(first.finish(), 0, first.stderr)
+    XCTAssertEqual(
+      try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        .split(separator: "\n").count, 6)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
+  }
+
+  /// A lock file left by a process that has ended is taken over, with a line naming it; it is
+  /// not an earlier run (a new run starts), and it is removed at the end.
+  func testAStaleLockIsTakenOver() throws {
+    let out = path("run")
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let ended = Process()
+    ended.executableURL = URL(fileURLWithPath: "/bin/true")
+    try ended.run()
+    ended.waitUntilExit()
+    let dead = ended.processIdentifier
+    try "\(dead)\n".write(toFile: out + "/run.lock", atomically: true, encoding: .utf8)
+    let run = try vcoswin(finetune(out, ["--epochs", "1", "--quiet"]))
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(
+      run.stderr.contains("\(out)/run.lock: taking over the lock of process \(dead)"), run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/best.safetensors"))
+  }
+}
