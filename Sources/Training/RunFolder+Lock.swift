@@ -3,8 +3,9 @@
 // The lock is `flock(LOCK_EX | LOCK_NB)` on `run.lock` in the folder, which holds the owning
 // process id as text for the refusal. The operating system releases a `flock` when its process
 // ends, however it ends, so a `run.lock` left by a killed run is stale: the file is there but
-// nobody holds its lock, and the next run takes it over (and says so). A run that ends — normally or
-// with an error — removes the file while it still holds the lock. A run that took the lock of a file which another process removed meanwhile (it
+// nobody holds its lock, and the next run takes it over (and says so). A run that ends — normally,
+// with an error, or interrupted (`TrainingInterruption`) — removes the file while it still holds
+// the lock. A run that took the lock of a file which another process removed meanwhile (it
 // opened the file just before the removal) sees that the path no longer names the locked file,
 // and tries again.
 //

@@ -116,6 +116,47 @@ final class RunControlCommandsTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
   }
 
+  /// SIGINT while a run steps: one line saying where, status 130 at once, the lock file
+  /// removed and no temporary left.
+  func testSIGINTStopsARunWithALine() throws {
+    let out = path("run")
+    let first = try Background(finetune(out), anchor: Self.self)
+    XCTAssertTrue(first.wait(for: "epoch 1/2:"), first.stderr)
+    kill(first.process.processIdentifier, SIGINT)
+    let sent = Date()
+    XCTAssertEqual(first.finish(), 130, first.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(sent), 5)
+    let last = first.stderr.split(separator: "\n").last.map(String.init) ?? ""
+    XCTAssertNotNil(
+      last.range(
+        of: #"^interrupted at epoch [12] step \d+; continue with --resume$"#,
+        options: .regularExpression), first.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }, [],
+      "no temporaries left")
+  }
+
+  /// SIGTERM after the first epoch's files: status 143 and the line; `--resume` continues after
+  /// that epoch and ends the run.
+  func testSIGTERMStopsWith143AndResumeContinues() throws {
+    let out = path("run")
+    let first = try Background(finetune(out), anchor: Self.self)
+    XCTAssertTrue(first.wait(for: "epoch 2/2:"), first.stderr)
+    kill(first.process.processIdentifier, SIGTERM)
+    XCTAssertEqual(first.finish(), 143, first.stderr)
+    XCTAssertTrue(
+      first.stderr.contains("interrupted at epoch 2 step "), first.stderr)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/last.safetensors"))
+    let resumed = try vcoswin(finetune(out, ["--resume", "--quiet"]))
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("resuming \(out)/last.safetensors after epoch 1"))
+    XCTAssertEqual(
+      try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        .split(separator: "\n").count, 2)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
+  }
+
   /// A lock file left by a process that has ended is taken over, with a line naming it; it is
   /// not an earlier run (a new run starts), and it is removed at the end.
   func testAStaleLockIsTakenOver() throws {

@@ -16,7 +16,8 @@ struct FinetuneCommand: ParsableCommand {
       labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
       the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
       an earlier run is refused: continue it with --resume, or replace it with --overwrite; \
-      one that another run is using is refused, naming its process. \
+      one that another run is using is refused, naming its process. SIGINT or SIGTERM \
+      stops a run with a line saying where; --resume continues it. \
       Off a terminal, a progress line is printed every 30 s. Under `mpirun -np N` the N \
       processes train one model (--batch-size per process; see Docs/DISTRIBUTED.md).
 
