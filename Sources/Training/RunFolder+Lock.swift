@@ -103,6 +103,24 @@ extension RunFolder {
     }
   }
 
+  /// Checks that files can be created and replaced in the folder before the first step: creates
+  /// and removes a probe file (a read-only folder was otherwise found after an epoch's training).
+  /// - Throws: `TrainingError` naming the folder and the reason.
+  func checkWritable() throws {
+    guard owner else { return }
+    let probe = url.appendingPathComponent(".write-probe-\(getpid())").path
+    let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw TrainingError(
+        "--out \(path): cannot write in the folder: \(String(cString: strerror(errno)))")
+    }
+    close(fd)
+    guard unlink(probe) == 0 else {
+      throw TrainingError(
+        "--out \(path): cannot remove a file in the folder: \(String(cString: strerror(errno)))")
+    }
+  }
+
   /// The process id a lock file holds, if it holds one.
   private static func recordedProcess(_ fd: Int32) -> Int32? {
     var buffer = [UInt8](repeating: 0, count: 32)

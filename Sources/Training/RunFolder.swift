@@ -111,10 +111,12 @@ public final class RunFolder {
     return "--overwrite: removed \(names.joined(separator: ", ")) from \(path)"
   }
 
-  /// Creates the folder and removes the temporaries of killed writes (owner only).
+  /// Creates the folder, checks that files can be written in it and removes the temporaries of
+  /// killed writes (owner only).
   func prepare() throws {
     guard owner else { return }
     try createFolder()
+    try checkWritable()
     for name in AtomicFile.removeStaleTemporaries(in: url.path) {
       note("removed \(url.appendingPathComponent(name).path), left by an interrupted write")
     }

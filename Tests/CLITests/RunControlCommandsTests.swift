@@ -175,4 +175,38 @@ final class RunControlCommandsTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.lock"))
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/best.safetensors"))
   }
+
+  /// An `--out` folder in which no file can be created is refused before the first step. As
+  /// root (where mode 555 does not stop anyone) the folder is made immutable (`chattr +i`);
+  /// otherwise it is mode 555. Once with no lock file (creating it fails), once with a lock
+  /// file left in it (the lock works, the write probe fails).
+  func testAnOutFolderThatCannotBeWrittenIsRefusedBeforeTraining() throws {
+    for leftLock in [false, true] {
+      let out = path("readonly-\(leftLock)")
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+      if leftLock { try "1\n".write(toFile: out + "/run.lock", atomically: true, encoding: .utf8) }
+      try protect(out, true)
+      defer { try? protect(out, false) }
+      let run = try vcoswin(finetune(out, ["--epochs", "1"]))
+      XCTAssertEqual(run.status, 1, run.stderr)
+      XCTAssertTrue(
+        run.stderr.contains("error: --out \(out): cannot write in the folder"), run.stderr)
+      XCTAssertFalse(run.stderr.contains("epoch 1/1"), "no step was taken: \(run.stderr)")
+    }
+  }
+
+  /// Makes `folder` unwritable for this user (root included) or writable again.
+  func protect(_ folder: String, _ on: Bool) throws {
+    if getuid() == 0 {
+      let chattr = Process()
+      chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+      chattr.arguments = [on ? "+i" : "-i", folder]
+      try chattr.run()
+      chattr.waitUntilExit()
+      XCTAssertEqual(chattr.terminationStatus, 0, "chattr \(on ? "+i" : "-i") \(folder)")
+    } else {
+      try FileManager.default.setAttributes(
+        [.posixPermissions: on ? 0o555 : 0o755], ofItemAtPath: folder)
+    }
+  }
 }
