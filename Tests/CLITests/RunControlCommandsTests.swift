@@ -209,4 +209,110 @@ final class RunControlCommandsTests: XCTestCase {
         [.posixPermissions: on ? 0o555 : 0o755], ofItemAtPath: folder)
     }
   }
+
+  /// `finetune` trains at the recipe `--init` records unless an option overrides it, and its
+  /// `recipe:` line says which value came from where.
+  func testFinetuneTakesTheRecipeTheCheckpointRecords() throws {
+    // A copy of the shipped model recording an import's recipe (16 frames every 4 at 48) in
+    // place of its training run's data options.
+    let imported = path("imported.safetensors")
+    try withMetadata(
+      of: clips("default-model.safetensors"), to: imported,
+      dropping: "training",
+      adding: [
+        "data":
+          #"{"clip_length":16,"flip":false,"frame_interval":4,"kind":"video","min_area":0.08,"normalize":true,"size":48}"#
+      ])
+    // One epoch on 4 clips; the `recipe:` line comes once the lists are read, and the run
+    // records the data options it trained with.
+    try (try String(contentsOfFile: path("val.txt"), encoding: .utf8)).split(separator: "\n")
+      .prefix(4).joined(separator: "\n").write(
+        toFile: path("four.txt"), atomically: true, encoding: .utf8)
+    var runs = 0
+    func tune(_ extra: [String]) throws -> (CLIRun, [String: Any]) {
+      runs += 1
+      let out = path("run\(runs)")
+      let run = try vcoswin(
+        [
+          "finetune", "--train", path("four.txt"), "--val", path("four.txt"), "--labels",
+          clips("motion_labels.txt"), "--out", out, "--quiet", "--epochs", "1", "--batch-size",
+          "4", "--threads", "1",
+        ] + extra)
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let training = try XCTUnwrap(try metadata(of: out + "/last.safetensors")["training"])
+      let state = try XCTUnwrap(
+        JSONSerialization.jsonObject(with: Data(training.utf8)) as? [String: Any])
+      return (run, try XCTUnwrap(state["data"] as? [String: Any]))
+    }
+    func trained(_ data: [String: Any]) -> [Int] {
+      ["clip_length", "frame_interval", "size"].map { data[$0] as? Int ?? -1 }
+    }
+    var (run, data) = try tune(["--init", imported])
+    XCTAssertTrue(
+      run.stderr.contains(
+        "recipe: clip length 16, interval 4 and size 48 recorded in \(imported)\n"), run.stderr)
+    XCTAssertEqual(trained(data), [16, 4, 48])
+    (run, data) = try tune(["--init", imported, "--size", "40", "--clip-len", "4"])
+    XCTAssertTrue(
+      run.stderr.contains(
+        "recipe: interval 4 recorded in \(imported); clip length 4 (--clip-len); size 40 (--size)\n"
+      ), run.stderr)
+    XCTAssertEqual(trained(data), [4, 4, 40])
+    // The shipped model records its own run's data options (8 frames every 2 at 32).
+    (run, data) = try tune(["--init", clips("default-model.safetensors")])
+    XCTAssertTrue(
+      run.stderr.contains(
+        "recipe: clip length 8, interval 2 and size 32 recorded in \(clips("default-model.safetensors"))\n"
+      ), run.stderr)
+    XCTAssertEqual(trained(data), [8, 2, 32])
+    // Nothing recorded: the defaults, and a word that nothing was.
+    let bare = path("bare.safetensors")
+    try withMetadata(of: imported, to: bare, dropping: "data", adding: [:])
+    (run, data) = try tune(["--init", bare, "--interval", "3", "--size", "32"])
+    XCTAssertTrue(
+      run.stderr.contains(
+        "recipe: interval 3 (--interval); size 32 (--size); clip length 8 by default (\(bare) records no recipe)\n"
+      ), run.stderr)
+    XCTAssertEqual(trained(data), [8, 3, 32])
+    // The recipe sets what is trained: the model sees 16 frames at 48 (the memory check names
+    // the step's input when it is refused).
+    run = try vcoswin(
+      [
+        "finetune", "--train", path("train.txt"), "--val", path("val.txt"), "--labels",
+        clips("motion_labels.txt"), "--out", path("big"), "--quiet", "--init", imported,
+        "--batch-size", "4096",
+      ])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertTrue(run.stderr.contains("batch 4096 at 16×48×48"), run.stderr)
+  }
+
+  /// The `__metadata__` of the safetensors file at `file`.
+  func metadata(of file: String) throws -> [String: String] {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+    let length = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    let header = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + length))) as? [String: Any])
+    return try XCTUnwrap(header["__metadata__"] as? [String: String])
+  }
+
+  /// Copies the safetensors file `source` to `target` with `__metadata__` changed: `dropping`
+  /// removed, `adding` set.
+  func withMetadata(
+    of source: String, to target: String, dropping: String, adding: [String: String]
+  ) throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+    let length = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    var header = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + length))) as? [String: Any])
+    var metadata = try XCTUnwrap(header["__metadata__"] as? [String: String])
+    metadata[dropping] = nil
+    metadata.merge(adding) { $1 }
+    header["__metadata__"] = metadata
+    var text = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while text.count % 8 != 0 { text.append(UInt8(ascii: " ")) }
+    var out = Data((0..<8).map { UInt8(truncatingIfNeeded: text.count >> (8 * $0)) })
+    out.append(text)
+    out.append(bytes.subdata(in: (8 + length)..<bytes.count))
+    try out.write(to: URL(fileURLWithPath: target))
+  }
 }

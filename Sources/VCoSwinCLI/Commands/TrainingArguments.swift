@@ -55,8 +55,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Clip gradients to this global norm (0: off).")
   var clipNorm = 5.0
 
-  @Option(help: "Crop size the model sees.")
-  var size = 64
+  @Option(
+    help:
+      "Crop size the model sees (default: finetune takes what --init records, else 64; pretrain 64)."
+  )
+  var size: Int?
 
   @Option(help: "Training crop: the least fraction of the frame area kept.")
   var minArea = 0.5
@@ -122,7 +125,7 @@ struct TrainingArguments: ParsableArguments {
     for (name, v, limit) in [
       ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096),
       ("--accumulate", accumulate, 4096),
-      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64),
+      ("--size", size ?? 1, DataOptions.maxSize), ("--workers", workers, 64),
       ("--threads", threads, 1024),
     ] {
       if v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
@@ -198,7 +201,8 @@ struct TrainingArguments: ParsableArguments {
     return o
   }
 
-  /// Trains and prints where the results are.
+  /// Trains and prints where the results are; `recipe` (where the data options came from) is
+  /// printed once the lists are read.
   ///
   /// Under `mpirun` every process runs this; rank 0 alone writes and prints. An error on any
   /// rank is printed (prefixed with the rank, except on rank 0) and stops the whole job
@@ -206,20 +210,20 @@ struct TrainingArguments: ParsableArguments {
   func run(
     model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
     options: TrainOptions,
-    title: String
+    title: String, recipe: String? = nil
   ) throws {
     let world = Communicator.world
     guard world.usesMPI else {
       return try train(
         model: model, labels: labels, provenance: provenance, data: data, options: options,
-        title: title, world: world)
+        title: title, recipe: recipe, world: world)
     }
     do {
       var options = options
       options.processes = world.isDistributed ? world.size : nil
       try train(
         model: model, labels: labels, provenance: provenance, data: data, options: options,
-        title: title, world: world)
+        title: title, recipe: recipe, world: world)
       try world.barrier()
       world.finalize()
     } catch {
@@ -235,7 +239,7 @@ struct TrainingArguments: ParsableArguments {
   private func train(
     model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
     options: TrainOptions,
-    title: String, world: Communicator
+    title: String, recipe: String?, world: Communicator
   ) throws {
     ThreadBudget.configure(threads: threads)
     let sizes = Array(data.sampleShape.dropFirst())
@@ -261,6 +265,7 @@ struct TrainingArguments: ParsableArguments {
     } catch let error as TrainingError {
       throw CommandFailure(error.message)
     }
+    if let recipe, world.isRoot { FileHandle.standardError.write(Data((recipe + "\n").utf8)) }
     // Only once the lists are known good: a mistyped list leaves the earlier run in place.
     if start == .overwrite, let removed = try folder.removeEarlierRun(earlier) {
       FileHandle.standardError.write(Data((removed + "\n").utf8))
