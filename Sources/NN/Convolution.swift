@@ -466,7 +466,7 @@ public func naiveConvBackward(
 // MARK: - Layers
 
 /// What `Conv2d` and `Conv3d` share: parameters, scratch, reused buffers, and backward.
-public class Convolution: Layer {
+public class Convolution: InputGradientOptional {
   public let inChannels: Int
   public let outChannels: Int
   let kernel: (t: Int, h: Int, w: Int)
@@ -505,12 +505,13 @@ public class Convolution: Layer {
     self.stride = stride
     self.padding = padding
     self.temporalPadding = temporalPadding
-    let w = Tensor(zeros: weightShape)
-    let b = bias ? Tensor(zeros: [outChannels]) : nil
-    initializer.fill(
-      weight: w, bias: b, fanIn: inChannels * kernel.t * kernel.h * kernel.w, rng: &rng)
-    self.weight = store.register(name + ".weight", w, decay: true)
-    self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
+    weight = store.register(name + ".weight", shape: weightShape, decay: true)
+    self.bias = bias ? store.register(name + ".bias", shape: [outChannels], decay: false) : nil
+    if store.holdsValues {
+      initializer.fill(
+        weight: weight.value, bias: self.bias?.value,
+        fanIn: inChannels * kernel.t * kernel.h * kernel.w, rng: &rng)
+    }
   }
 
   /// 2D (`weight [O, I, kh, kw]`): `x [B, H, W, I] → y [B, H', W', O]`;

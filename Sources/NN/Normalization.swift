@@ -271,8 +271,9 @@ public final class LayerNorm: Layer {
     precondition(channels > 0, "LayerNorm needs channels > 0")
     self.channels = channels
     self.eps = eps
-    weight = store.register(name + ".weight", Tensor(shape: [channels], repeating: 1), decay: false)
-    bias = store.register(name + ".bias", Tensor(zeros: [channels]), decay: false)
+    weight = store.register(name + ".weight", shape: [channels], decay: false)
+    bias = store.register(name + ".bias", shape: [channels], decay: false)
+    if store.holdsValues { weight.value.fill(1) }
     scratch = Tensor(zeros: [layerNormBackwardScratchCount(channels: channels)])
   }
 

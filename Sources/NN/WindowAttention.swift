@@ -433,11 +433,13 @@ public final class WindowAttention: Layer {
     self.semantics = window.count == 2 ? .image2D : .video3D
     self.clampedPositions = clampedPositions
     let rows = relativePositionTableRows(window: window)
-    let table = Tensor(zeros: [rows, heads])  // [R, A]
-    // trunc_normal_(std=0.02), as torchvision initialises the table.
-    WeightInit.truncatedNormal(std: 0.02).fill(weight: table, bias: nil, fanIn: 1, rng: &rng)
     relativePositionBiasTable = store.register(
-      name + ".relative_position_bias_table", table, decay: false)
+      name + ".relative_position_bias_table", shape: [rows, heads], decay: false)  // [R, A]
+    if store.holdsValues {
+      // trunc_normal_(std=0.02), as torchvision initialises the table.
+      WeightInit.truncatedNormal(std: 0.02).fill(
+        weight: relativePositionBiasTable.value, bias: nil, fanIn: 1, rng: &rng)
+    }
     qkv = Linear(
       store: store, name: name + ".qkv", inFeatures: dim, outFeatures: 3 * dim,
       initializer: .truncatedNormal(std: 0.02), rng: &rng)

@@ -201,18 +201,21 @@ struct ModelBench: ParsableCommand {
   /// Analytic forward FLOPs of the GEMM work for an input of `shape`.
   func modelFlops(_ model: VCoSwinModel, shape: [Int]) throws -> Double {
     let c = model.config
+    let parts = model.parts
     let b = Double(shape[0])
     let sizes = try model.stageSizes(input: Array(shape[2...]))
     var total = 0.0
     let embedTokens = Double(sizes[0].reduce(1, *))
     total +=
-      2 * b * embedTokens * Double(c.embedDim) * Double(c.inChannels * c.embedKernel.reduce(1, *))
+      2 * b * embedTokens * Double(parts.embedding.channels) * Double(parts.embedding.fanIn)
     for i in 0..<c.stages {
       let dim = Double(c.channels(stage: i))
       let s = sizes[i]
       // Window rule per rank (2D pads up to the window; 3D clamps the window to the input).
       var window = c.windows[i]
-      if c.dims == 3 || c.variant == .coswin { window = zip(window, s).map { Swift.min($0, $1) } }
+      if parts.windows.clampsWindow(dims: c.dims) {
+        window = zip(window, s).map { Swift.min($0, $1) }
+      }
       let padded = zip(s, window).map { ($0 + $1 - 1) / $1 * $1 }
       let tokens = Double(s.reduce(1, *))
       let paddedTokens = Double(padded.reduce(1, *))
@@ -225,8 +228,8 @@ struct ModelBench: ParsableCommand {
       total += b * Double(c.depths[i]) * perBlock
       if i < c.stages - 1 {
         let next = Double(sizes[i + 1].reduce(1, *))
-        let fanIn = c.variant == .swin ? 4 * dim : dim * Double(c.mergeKernel.reduce(1, *))
-        total += 2 * b * next * fanIn * 2 * dim
+        let fanIn = Double(parts.merge.fanIn(channels: c.channels(stage: i)))
+        total += 2 * b * next * fanIn * Double(parts.merge.outputChannels(c.channels(stage: i)))
       }
     }
     total += 2 * b * Double(c.featureDim * c.classes)
