@@ -137,7 +137,7 @@ public func linearBackward(
 public func linearWeightGradientScratchCount(
   inFeatures: Int, outFeatures: Int, threads: Int = ThreadBudget.threads
 ) -> Int {
-  if GEMMKernel.current == .avx512 { return 0 }
+  if KernelSet.current.gemm == .avx512 { return 0 }
   return Swift.max(0, threads - 1) * inFeatures * outFeatures
 }
 

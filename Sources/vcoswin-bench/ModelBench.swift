@@ -53,7 +53,7 @@ struct ModelBench: ParsableCommand {
     help: ArgumentHelp(
       "GEMM kernel of the model: avx512 (the package's own) or openblas.",
       discussion: "Default: avx512 where the CPU has it. Raw sgemm is OpenBLAS's either way."))
-  var gemmKernel: String = GEMMKernel.current.rawValue
+  var gemmKernel: String = KernelSet.current.gemm.rawValue
 
   /// The cases `--only` names.
   static let cases = [
@@ -89,7 +89,7 @@ struct ModelBench: ParsableCommand {
 
   func run() throws {
     ThreadBudget.configure(threads: threads)
-    GEMMKernel.current = GEMMKernel(rawValue: gemmKernel) ?? GEMMKernel.current
+    KernelSet.current.gemm = GEMMKernel(rawValue: gemmKernel) ?? KernelSet.current.gemm
     let (presetName, shape, training) = Self.setup(of: only)
     let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
@@ -239,9 +239,9 @@ struct ModelBench: ParsableCommand {
   /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 4), same threads and clock.
   /// OpenBLAS's sgemm on 1536³ (the reference ceiling, whatever kernel the model uses).
   func sgemmGFlops() -> Double {
-    let kernel = GEMMKernel.current
-    GEMMKernel.current = .openBLAS
-    defer { GEMMKernel.current = kernel }
+    let kernel = KernelSet.current.gemm
+    KernelSet.current.gemm = .openBLAS
+    defer { KernelSet.current.gemm = kernel }
     let n = 1536
     let a = Tensor(shape: [n, n], repeating: 0.5)
     let bm = Tensor(shape: [n, n], repeating: 0.25)
