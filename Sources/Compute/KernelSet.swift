@@ -5,8 +5,10 @@
 // x86-64; the C kernels carry their own target attributes and are only called when the CPU
 // runs them.
 //
-// A new family (e.g. bf16 matrix products on AVX512_BF16 or AMX) adds a CPU feature bit, a
-// field of `KernelSet` with its choice in `init(cpu:)`, and its axis in `supported`.
+// A new family (e.g. bf16 matrix products on AVX512_BF16 or AMX) adds its CPU feature bit
+// (VCOSWIN_CPU_* in CKernels.h, read in cpu.c), an enum of its kernels with `requires` and
+// `isAvailable` (as `GEMMKernel` and `VectorISA` have), and a field of `KernelSet` chosen in
+// `init(cpu:)`; its tests loop over the kernels `isAvailable` accepts, setting that field.
 
 import CKernels
 

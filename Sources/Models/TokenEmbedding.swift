@@ -81,10 +81,8 @@ public struct ConvEmbedding: TokenEmbedding {
     let conv = makeConvolution(
       store: store, name: names.conv, inChannels: inChannels, outChannels: channels,
       kernel: kernel, stride: stride, padding: padding, rng: &rng)
-    return [
-      (names.conv, conv),
-      (names.norm, LayerNorm(store: store, name: names.norm, channels: channels, eps: eps)),
-    ]
+    let norm = LayerNorm(store: store, name: names.norm, channels: channels, eps: eps)
+    return [(names.conv, conv), (names.norm, norm)]
   }
 }
 
@@ -117,11 +115,17 @@ public struct PatchEmbedding: TokenEmbedding {
 
   public var inputMultiple: [Int]? { padsInput ? patch : nil }
   public var allowsOverlap: Bool { false }
-  public var fanIn: Int { inChannels * patch.reduce(1, *) }
+  public var fanIn: Int { asConvolution.fanIn }
+
+  /// The same layers as a `ConvEmbedding` whose kernel is the patch.
+  private var asConvolution: ConvEmbedding {
+    ConvEmbedding(
+      inChannels: inChannels, channels: channels, kernel: patch, stride: stride,
+      padding: padding, eps: eps)
+  }
 
   public func tokenGrid(_ input: [Int]) throws(GridTooSmall) -> [Int] {
-    try convolutionGrid(
-      input, kernel: patch, stride: stride, padding: padding, what: "token embedding")
+    try asConvolution.tokenGrid(input)
   }
 
   public func validate() throws(ModelConfigError) {
@@ -134,13 +138,7 @@ public struct PatchEmbedding: TokenEmbedding {
   public func makeLayers(
     store: ParameterStore, names: (conv: String, norm: String), rng: inout SeededRandom
   ) -> [(name: String, layer: any Layer)] {
-    let conv = makeConvolution(
-      store: store, name: names.conv, inChannels: inChannels, outChannels: channels,
-      kernel: patch, stride: stride, padding: padding, rng: &rng)
-    return [
-      (names.conv, conv),
-      (names.norm, LayerNorm(store: store, name: names.norm, channels: channels, eps: eps)),
-    ]
+    asConvolution.makeLayers(store: store, names: names, rng: &rng)
   }
 }
 
