@@ -5,8 +5,8 @@ import COpenBLAS
 public enum GEMMKernel: String, Sendable, CaseIterable {
   /// OpenBLAS's `cblas_sgemm`, threaded by OpenBLAS outside parallel regions.
   case openBLAS = "openblas"
-  /// The package's AVX-512 kernel (`CKernels`' gemm.c), split over the thread budget by `gemm` itself, by
-  /// whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
+  /// The package's AVX-512 kernel (`CKernels/gemm.c`), split over the thread budget by `gemm`
+  /// itself, by whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
   /// however the work is split, so its results do not depend on the thread count. Products of
   /// fewer than `packageGemmMinimumRows` rows still go to OpenBLAS.
   case avx512

@@ -29,8 +29,8 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return cdf + x * pdf
 }
 
-/// The C GELU of `KernelSet.current.vector` as a row function for `gemm`'s `then` (the same values as
-/// `geluForward`), or nil on the portable path.
+/// The C GELU of `KernelSet.current.vector` as a row function for `gemm`'s `then` (the same
+/// values as `geluForward`), or nil on the portable path.
 var geluRowFunction: GemmThen.RowFunction? {
   switch KernelSet.current.vector {
   case .avx512: return vcoswin_gelu_forward_avx512

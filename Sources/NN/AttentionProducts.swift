@@ -11,9 +11,10 @@ import Compute
 @inline(__always)
 func attentionProductABt(
   m: Int, n: Int, d: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if KernelSet.current.vector == .avx512,
+  if isa == .avx512,
     vcoswin_gemm_abt_avx512(
       Int32(m), Int32(n), Int32(d), alpha, a, lda, b, ldb, c, ldc) != 0
   {
@@ -28,9 +29,10 @@ func attentionProductABt(
 @inline(__always)
 func attentionProductAB(
   m: Int, d: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if KernelSet.current.vector == .avx512,
+  if isa == .avx512,
     vcoswin_gemm_ab_avx512(Int32(m), Int32(d), Int32(k), alpha, a, lda, b, ldb, c, ldc) != 0
   {
     return
@@ -44,9 +46,10 @@ func attentionProductAB(
 @inline(__always)
 func attentionProductAtB(
   m: Int, d: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if KernelSet.current.vector == .avx512,
+  if isa == .avx512,
     vcoswin_gemm_atb_avx512(Int32(m), Int32(d), Int32(k), alpha, a, lda, b, ldb, c, ldc) != 0
   {
     return

@@ -17,13 +17,15 @@ import Compute
 /// `vcoswin_attention_softmax_row_avx512` / `_avx2` do it (`KernelSet.current.vector`; the
 /// exponential is most of the attention's non-GEMM time, and Swift code here is compiled for
 /// baseline x86-64), and they prefetch `next [N]` (the next head's row, in a training forward)
-/// into L2; otherwise `portableAttentionSoftmaxRow`.
+/// into L2; otherwise `portableAttentionSoftmaxRow`. Callers running many rows read `isa`
+/// once and pass it.
 @inline(__always)
 func attentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
-  rowLabel: Float, prefetching next: UnsafePointer<Float>? = nil, count n: Int
+  rowLabel: Float, prefetching next: UnsafePointer<Float>? = nil, count n: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  switch KernelSet.current.vector {
+  switch isa {
   case .avx512: vcoswin_attention_softmax_row_avx512(s, bias, labels, rowLabel, next, Int32(n))
   case .avx2: vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, next, Int32(n))
   case .portable:
@@ -39,9 +41,9 @@ func attentionSoftmaxRow(
 func attentionSoftmaxBackwardRow(
   _ ds: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>,
   partial: UnsafeMutablePointer<Float>, prefetching next: UnsafePointer<Float>? = nil,
-  count n: Int
+  count n: Int, isa: VectorISA = KernelSet.current.vector
 ) {
-  switch KernelSet.current.vector {
+  switch isa {
   case .avx512: vcoswin_attention_softmax_backward_row_avx512(ds, p, partial, next, Int32(n))
   case .avx2: vcoswin_attention_softmax_backward_row_avx2(ds, p, partial, next, Int32(n))
   case .portable:

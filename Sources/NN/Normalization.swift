@@ -22,8 +22,8 @@ public func layerNormBackwardScratchCount(channels: Int) -> Int {
   layerNormReductionChunks * 2 * channels
 }
 
-/// Forward LayerNorm of every row, in parallel over rows: the C kernel of `KernelSet.current.vector`
-/// where the CPU has it, else the Swift rows below.
+/// Forward LayerNorm of every row, in parallel over rows: the C kernel of
+/// `KernelSet.current.vector` where the CPU has it, else the Swift rows below.
 ///
 /// - Parameters:
 ///   - y: output `[R, C]` (may not alias `x`).

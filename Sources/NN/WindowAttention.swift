@@ -140,17 +140,19 @@ private func scatterRows(
 private func headForward(
   out: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
   bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?, nextP: UnsafePointer<Float>?,
-  n: Int, d: Int, c: Int, scale: Float
+  n: Int, d: Int, c: Int, scale: Float, isa: VectorISA
 ) {
   attentionProductABt(
-    m: n, n: n, d: d, alpha: scale, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: n)
+    m: n, n: n, d: d, alpha: scale, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: n,
+    isa: isa)
   for i in 0..<n {
     attentionSoftmaxRow(
       p + i * n, bias: bias + i * n, labels: labels, rowLabel: labels?[i] ?? 0,
-      prefetching: nextP.map { $0 + i * n }, count: n)
+      prefetching: nextP.map { $0 + i * n }, count: n, isa: isa)
   }
   attentionProductAB(
-    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c)
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: q + 2 * c, ldb: 3 * c, c: out, ldc: c,
+    isa: isa)
 }
 
 /// Backward of `headForward`: `dv = pᵀ·dO`, `dP = dO·vᵀ`, `dS = p ∘ (dP − rowsum(dP ∘ p))`
@@ -165,21 +167,25 @@ private func headForward(
 private func headBackward(
   dq: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
   dBias: UnsafeMutablePointer<Float>, dO: UnsafePointer<Float>, q: UnsafePointer<Float>,
-  nextP: UnsafePointer<Float>?, n: Int, d: Int, c: Int, scale: Float
+  nextP: UnsafePointer<Float>?, n: Int, d: Int, c: Int, scale: Float, isa: VectorISA
 ) {
   let (k, v) = (q + c, q + 2 * c)
   attentionProductAtB(
-    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c, ldc: 3 * c)
-  attentionProductABt(m: n, n: n, d: d, alpha: 1, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n)
+    m: n, d: d, k: n, alpha: 1, a: p, lda: n, b: dO, ldb: c, c: dq + 2 * c, ldc: 3 * c,
+    isa: isa)
+  attentionProductABt(
+    m: n, n: n, d: d, alpha: 1, a: dO, lda: c, b: v, ldb: 3 * c, c: ds, ldc: n, isa: isa)
   for i in 0..<n {
     attentionSoftmaxBackwardRow(
       ds + i * n, p: p + i * n, partial: dBias + i * n, prefetching: nextP.map { $0 + i * n },
-      count: n)
+      count: n, isa: isa)
   }
   attentionProductAB(
-    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: k, ldb: 3 * c, c: dq, ldc: 3 * c,
+    isa: isa)
   attentionProductAtB(
-    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c, c: dq + c, ldc: 3 * c)
+    m: n, d: d, k: n, alpha: scale, a: ds, lda: n, b: q, ldb: 3 * c, c: dq + c, ldc: 3 * c,
+    isa: isa)
 }
 
 /// Window attention forward, from tokens to tokens.
@@ -213,6 +219,7 @@ public func windowAttentionForward(
   defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
+  let isa = KernelSet.current.vector  // read once, not per row
   Profile.split { split in
     forEachSlot(s) { slot, blockRange in
       var lap = ProfileLap(split)
@@ -238,7 +245,7 @@ public func windowAttentionForward(
               out: attn + g * n * c + h * d, p: p, q: qkv + g * n * 3 * c + h * d,
               bias: bias + h * n * n, labels: rowLabels,
               nextP: keepProbs && next < lastWindow * a ? UnsafePointer(probs + next * n * n) : nil,
-              n: n, d: d, c: c, scale: scale)
+              n: n, d: d, c: c, scale: scale, isa: isa)
           }
         }
         lap.lap(.attentionCore)
@@ -286,6 +293,7 @@ public func windowAttentionBackward(
   defer { Profile.end(profiled) }
   let (n, a, d, c) = (s.windowTokens, s.heads, s.headDim, s.channels)
   let scale = 1 / Float(d).squareRoot()
+  let isa = KernelSet.current.vector  // read once, not per row
   Profile.split { split in
     forEachSlot(s) { slot, blockRange in
       var lap = ProfileLap(split)
@@ -311,7 +319,7 @@ public func windowAttentionBackward(
               dBias: partial + h * n * n, dO: dAttn + g * n * c + h * d,
               q: qkv + g * n * 3 * c + h * d,
               nextP: next < lastWindow * a ? UnsafePointer(probs + next * n * n) : nil, n: n,
-              d: d, c: c, scale: scale)
+              d: d, c: c, scale: scale, isa: isa)
           }
         }
         lap.lap(.attentionCore)

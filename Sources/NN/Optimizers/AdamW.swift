@@ -45,8 +45,8 @@ public final class AdamW {
   /// One update of every parameter from its gradient with learning rate `lr` (times each
   /// parameter's `lrScale`). Gradients are left as they are, or set to 0 in the same pass when
   /// `zeroingGradients` (what `ParameterStore.zeroGrads` does, without a pass of its own).
-  /// Runs the C kernel of `KernelSet.current.vector` (AVX-512 or AVX2) where the CPU has it, in parallel
-  /// chunks.
+  /// Runs the C kernel of `KernelSet.current.vector` (AVX-512 or AVX2) where the CPU has it,
+  /// in parallel chunks.
   public func update(lr: Float, zeroingGradients: Bool = false) {
     let profiled = Profile.begin(.optimizer)
     defer { Profile.end(profiled) }
