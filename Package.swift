@@ -31,15 +31,14 @@ let package = Package(
       providers: [.apt(["libfreetype-dev", "fonts-dejavu-core"])]),
 
     // Libraries, one job each.
-    .target(name: "Compute", dependencies: ["COpenBLAS", "CGemm"]),
+    .target(name: "Compute", dependencies: ["COpenBLAS", "CKernels"]),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
     .target(name: "VideoIO", dependencies: ["CFFmpeg", "CFreeType"], exclude: ["README.md"]),
-    // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
-    .target(name: "CGemm"),
-    // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
-    .target(name: "CAttention", dependencies: ["CGemm"]),
-    .target(name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"]),
+    // The package's own AVX-512 and AVX2/FMA kernels (GEMM, attention, rows and elements) and
+    // the one CPU-feature check; `Compute`'s `KernelSet` picks them at run time.
+    .target(name: "CKernels"),
+    .target(name: "NN", dependencies: ["Compute", "CKernels"], exclude: ["README.md"]),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"],
       exclude: ["README.md"]),

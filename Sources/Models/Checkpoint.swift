@@ -177,11 +177,11 @@ public enum Checkpoint {
   }
 
   /// Adds torchvision's `relative_position_index` buffers (Int64; 2D `[N·N]`, 3D `[N, N]`) of
-  /// every block of a Swin-variant model, so the file loads into torchvision with
-  /// `strict=True`. CoSwin models have no torchvision counterpart and get none.
+  /// every block of a model whose window rule stores them (Swin's), so the file loads into
+  /// torchvision with `strict=True`. CoSwin models have no torchvision counterpart and get none.
   public static func addIndexBuffers(to writer: inout SafeTensorsWriter, config: ModelConfig) throws
   {
-    guard config.variant == .swin else { return }
+    guard config.parts.windows.storesIndexBuffers else { return }
     for i in 0..<config.stages {
       let n = config.windows[i].reduce(1, *)
       let values = relativePositionIndexValues(window: config.windows[i])

@@ -325,9 +325,9 @@ final class WindowAttentionTests: XCTestCase {
 
   func testTorchvisionParity() throws {
     // Every softmax path the CPU has (AVX-512, AVX2/FMA, portable) through the whole layer.
-    defer { attentionSoftmaxISA = VectorISA.best }
+    defer { KernelSet.current = .best }
     for isa in VectorISA.supported {
-      attentionSoftmaxISA = isa
+      KernelSet.current.vector = isa
       try torchvisionParity()
     }
   }
