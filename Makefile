@@ -4,20 +4,31 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev \
-                libopenmpi-dev openmpi-bin
-PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi
+                libopenmpi-dev openmpi-bin libfreetype-dev fonts-dejavu-core
+PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi freetype2
+# The font of the text in PNG pictures (fonts-dejavu-core; VCOSWIN_FONT names another).
+FONT_FILE    := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 RELEASE      := -c release
 TESTFLAGS    := -c release -Xswiftc -enable-testing
 BIN          := .build/release
 
+# `make install`: the binary in $(PREFIX)/bin, the shipped clips and default model in
+# $(PREFIX)/share/vcoswin/Clips (where the binary looks for them; Docs/INSTALL.md).
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+# The installed binary is built apart (its own scratch folder), with the Swift standard library
+# and Foundation linked in, so that it runs without the toolchain.
+INSTALL_BUILD := .build-install
+BINARY       ?= $(INSTALL_BUILD)/release/vcoswin
+
 PYENV        := .build/pyenv
 
-.PHONY: demo test deps build build-tests pyenv bench lint clean
+.PHONY: demo test deps build build-tests pyenv bench lint clean install install-files uninstall
 
 ## deps: install the system libraries that pkg-config cannot find (and Open MPI's mpirun).
 deps:
 	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $(PC_MODULES) \
-	    && command -v mpirun >/dev/null 2>&1; then \
+	    && command -v mpirun >/dev/null 2>&1 && [ -f $(FONT_FILE) ]; then \
 	  echo "deps: system libraries present"; \
 	elif [ "$$(id -u)" = "0" ]; then \
 	  echo "deps: installing $(APT_PACKAGES)"; \
@@ -63,5 +74,23 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product vcoswin-bench
 	$(BIN)/vcoswin-bench --help
 
+## install: `make install PREFIX=DIR` (default /usr/local; DESTDIR for staging).
+install: deps
+	$(SWIFT) build $(RELEASE) --static-swift-stdlib --scratch-path $(INSTALL_BUILD) --product vcoswin
+	$(MAKE) --no-print-directory install-files BINARY=$(INSTALL_BUILD)/release/vcoswin
+
+## install-files: the copying step of `install`, for a binary built already (BINARY=path).
+install-files:
+	@test -x $(BINARY) || { echo "install: no binary at $(BINARY)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vcoswin
+	install -m 755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/vcoswin
+	rm -rf $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+	cp -R Clips $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/vcoswin/Clips
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vcoswin
+	rm -rf $(DESTDIR)$(PREFIX)/share/vcoswin
+
 clean:
-	rm -rf .build
+	rm -rf .build $(INSTALL_BUILD)

@@ -2,11 +2,6 @@
 // vcoswin — Florence's Video CoSwin adapter in Swift, on FFmpeg and OpenBLAS.
 import PackageDescription
 
-/// Numeric targets are built with whole-module optimisation in release.
-let numericSettings: [SwiftSetting] = [
-  .unsafeFlags(["-wmo"], .when(configuration: .release))
-]
-
 let package = Package(
   name: "vcoswin",
   platforms: [.macOS(.v13)],
@@ -31,33 +26,29 @@ let package = Package(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(
       name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+      name: "CFreeType", pkgConfig: "freetype2",
+      providers: [.apt(["libfreetype-dev", "fonts-dejavu-core"])]),
 
     // Libraries, one job each.
-    .target(
-      name: "Compute", dependencies: ["COpenBLAS", "CGemm"], swiftSettings: numericSettings),
+    .target(name: "Compute", dependencies: ["COpenBLAS", "CKernels"]),
     .target(name: "SafeTensors", exclude: ["README.md"]),
     .target(name: "TorchCheckpoint", dependencies: ["SafeTensors"], exclude: ["README.md"]),
-    .target(
-      name: "VideoIO", dependencies: ["CFFmpeg"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
-    // The package's own AVX-512 GEMM, picked at run time (OpenBLAS otherwise).
-    .target(name: "CGemm"),
-    // AVX2/FMA kernels of window attention, picked at run time (portable code otherwise).
-    .target(name: "CAttention", dependencies: ["CGemm"]),
-    .target(
-      name: "NN", dependencies: ["Compute", "CAttention"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
+    .target(name: "VideoIO", dependencies: ["CFFmpeg", "CFreeType"], exclude: ["README.md"]),
+    // The package's own AVX-512 and AVX2/FMA kernels (GEMM, attention, rows and elements) and
+    // the one CPU-feature check; `Compute`'s `KernelSet` picks them at run time.
+    .target(name: "CKernels"),
+    .target(name: "NN", dependencies: ["Compute", "CKernels"], exclude: ["README.md"]),
     .target(
       name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"],
-      exclude: ["README.md"],
-      swiftSettings: numericSettings),
+      exclude: ["README.md"]),
     .target(name: "Reports", dependencies: ["VideoIO"]),
     // The processes of a run and the collectives between them (the only code calling MPI).
     .target(name: "Distributed", dependencies: ["CMPI"], exclude: ["README.md"]),
-    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models"]),
-    .target(
-      name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"],
-      swiftSettings: numericSettings),
+    // SHA-256 of files, streamed through libavutil's av_sha.
+    .target(name: "Checksum", dependencies: ["CFFmpeg"]),
+    .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models", "Checksum"]),
+    .target(name: "Synth", dependencies: ["VideoIO"], exclude: ["README.md"]),
     // Labelled lists and how entries become model inputs (inference and training share them).
     .target(
       name: "Datasets", dependencies: ["Compute", "VideoIO", "Models", "SafeTensors"],
@@ -74,15 +65,14 @@ let package = Package(
       dependencies: [
         "Datasets", "Inference", "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports",
         "Distributed",
-      ],
-      swiftSettings: numericSettings),
+      ]),
     // ONNX export: the model's graph from its config and checkpoint tensors.
     .target(name: "Export", dependencies: ["Models", "NN", "SafeTensors"], exclude: ["README.md"]),
     .target(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Datasets", "Inference",
-        "Training", "Inflation", "Reports", "Distributed", "Export",
+        "Training", "Inflation", "Reports", "Distributed", "Export", "Checksum",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -94,30 +84,35 @@ let package = Package(
       dependencies: [
         "VideoIO", "Compute", "NN", "Models", "SafeTensors", "_Relaunch", "Distributed", "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ],
-      swiftSettings: numericSettings),
+      ]),
     // The .pth loading benchmark (Benchmarks/pth_load.sh): the reader alone in a small process.
     .executableTarget(
       name: "pth-load", dependencies: ["TorchCheckpoint", "SafeTensors"], path: "Benchmarks/PthLoad"
     ),
 
-    // Tests.
-    .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+    // Tests, and what they share (assertClose, fixtures, temporary folders).
+    .target(name: "_TestSupport", path: "Tests/_TestSupport", exclude: ["README.md"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "_TestSupport"]),
+    .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "_TestSupport"]),
     .testTarget(
-      name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
-    .testTarget(
-      name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "SafeTensors"],
+      name: "SafeTensorsTests", dependencies: ["SafeTensors", "_TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VideoIOTests", dependencies: ["VideoIO", "Synth"], resources: [.copy("Fixtures")]),
+      name: "TorchCheckpointTests",
+      dependencies: ["TorchCheckpoint", "SafeTensors", "_TestSupport"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors"],
+      name: "VideoIOTests", dependencies: ["VideoIO", "Synth", "_TestSupport"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "NNTests", dependencies: ["NN", "Compute", "SafeTensors", "_TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelsTests",
-      dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint"],
+      dependencies: ["Models", "NN", "Compute", "SafeTensors", "TorchCheckpoint", "_TestSupport"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["VCoSwinCLI", "Synth"]),
+    .testTarget(
+      name: "CLITests", dependencies: ["VCoSwinCLI", "Synth", "Inference", "_TestSupport"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
@@ -125,7 +120,7 @@ let package = Package(
       name: "TrainingTests",
       dependencies: [
         "Training", "Datasets", "Inference", "Compute", "Models", "SafeTensors", "Synth", "VideoIO",
-        "Reports",
+        "Reports", "_TestSupport",
       ]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Compute", "VideoIO", "Synth"]),
     .testTarget(
@@ -137,7 +132,8 @@ let package = Package(
       name: "ExportTests",
       dependencies: ["Export", "Models", "NN", "Compute", "SafeTensors", "VCoSwinCLI"]),
     .testTarget(
-      name: "InflationTests", dependencies: ["Inflation", "SafeTensors", "Models", "Compute"],
+      name: "InflationTests",
+      dependencies: ["Inflation", "SafeTensors", "Models", "Compute", "Checksum", "_TestSupport"],
       resources: [.copy("Fixtures")]),
   ],
   // Numeric code shares unsafe buffers across worker threads by design (disjoint ranges); the

@@ -13,6 +13,7 @@
 #include <libavutil/log.h>
 #include <libavutil/display.h>
 #include <libavutil/mem.h>
+#include <libavutil/sha.h>
 
 /// `AVERROR(e)`: FFmpeg's negative error code for a POSIX errno value.
 static inline int vc_averror(int e) { return AVERROR(e); }

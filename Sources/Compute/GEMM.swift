@@ -1,29 +1,26 @@
-import CGemm
+import CKernels
 import COpenBLAS
 
-/// The kernel behind `gemm`.
+/// The kernel behind `gemm` (`KernelSet.current.gemm`).
 public enum GEMMKernel: String, Sendable, CaseIterable {
   /// OpenBLAS's `cblas_sgemm`, threaded by OpenBLAS outside parallel regions.
   case openBLAS = "openblas"
-  /// The package's AVX-512 kernel (`CGemm`), split over the thread budget by `gemm` itself, by
-  /// whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
+  /// The package's AVX-512 kernel (`CKernels/gemm.c`), split over the thread budget by `gemm`
+  /// itself, by whole 14-row strips or 32-column panels. Each element's sum runs over k in the same order
   /// however the work is split, so its results do not depend on the thread count. Products of
   /// fewer than `packageGemmMinimumRows` rows still go to OpenBLAS.
   case avx512
 
-  /// Whether this CPU runs the kernel.
-  public var isAvailable: Bool {
+  /// What the CPU needs to run it.
+  public var requires: CPUFeatures {
     switch self {
-    case .openBLAS: return true
-    case .avx512: return GEMMKernel.hasAVX512
+    case .openBLAS: return []
+    case .avx512: return .avx512
     }
   }
 
-  private static let hasAVX512 = vcoswin_sgemm_available() == 1
-
-  /// What `gemm` uses: `.avx512` where the CPU has it, else `.openBLAS`. Benchmarks switch it
-  /// to compare both in one process; change it only while no `gemm` runs.
-  nonisolated(unsafe) public static var current: GEMMKernel = hasAVX512 ? .avx512 : .openBLAS
+  /// Whether this CPU runs the kernel.
+  public var isAvailable: Bool { CPUFeatures.current.contains(requires) }
 }
 
 /// Matrix transposition flag for `gemm`.
@@ -63,7 +60,7 @@ public struct GemmThen {
 }
 
 /// `C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C`, row-major, through the kernel
-/// `GEMMKernel.current` names.
+/// `KernelSet.current.gemm` names.
 ///
 /// `op(A)` is `A` (stored `[M, lda]`) or `Aᵀ` (A stored `[K, lda]`); likewise `B`.
 /// `lda`, `ldb`, `ldc` are row strides in elements. `beta = 1` accumulates (backward passes);
@@ -78,7 +75,7 @@ public func gemm(
   then: GemmThen? = nil
 ) {
   if m == 0 || n == 0 { return }
-  if GEMMKernel.current == .avx512 && m >= packageGemmMinimumRows && k > 0 && alpha != 0 {
+  if KernelSet.current.gemm == .avx512 && m >= packageGemmMinimumRows && k > 0 && alpha != 0 {
     packageGemm(
       transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
       beta: beta, bias: bias, c: c, ldc: ldc, then: then)

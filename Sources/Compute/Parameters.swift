@@ -16,6 +16,8 @@ public final class Parameter: @unchecked Sendable {
   public var lrScale: Float
   /// Offset of this parameter in the store's buffers (valid after `finalize`).
   public internal(set) var offset: Int = 0
+  /// PyTorch-layout shape (a parameter of a shape-only store has this shape and no values).
+  public let shape: [Int]
 
   public init(name: String, value: Tensor, decay: Bool) {
     self.name = name
@@ -23,10 +25,21 @@ public final class Parameter: @unchecked Sendable {
     self.grad = Tensor(zeros: value.shape)
     self.decay = decay
     self.lrScale = 1
+    self.shape = value.shape
   }
 
-  public var shape: [Int] { value.shape }
-  public var count: Int { value.count }
+  /// A parameter of a shape-only store: a name and a shape, with empty value and gradient.
+  init(name: String, shape: [Int], decay: Bool) {
+    self.name = name
+    self.value = Tensor(zeros: [0])
+    self.grad = Tensor(zeros: [0])
+    self.decay = decay
+    self.lrScale = 1
+    self.shape = shape
+  }
+
+  /// Elements of the shape.
+  public var count: Int { shape.reduce(1, *) }
 }
 
 /// All parameters of a model in one contiguous value buffer and one gradient buffer, with
@@ -34,6 +47,11 @@ public final class Parameter: @unchecked Sendable {
 ///
 /// Usage: layers `register` their parameters while the model is built; the model then calls
 /// `finalize()` once, which packs values and gradients into two allocations.
+///
+/// A shape-only store (`ParameterStore(shapesOnly: true)`) records each parameter's name and
+/// shape and allocates nothing: building a model's layers into one lists the model's
+/// parameters (`ModelConfig.parameterSpecs`) at no memory cost, whatever its size. Layers fill
+/// their parameters only when `holdsValues`.
 public final class ParameterStore: @unchecked Sendable {
   public private(set) var parameters: [Parameter] = []
   private var index: [String: Parameter] = [:]
@@ -42,17 +60,34 @@ public final class ParameterStore: @unchecked Sendable {
   /// Every gradient, same layout as `values`: [P].
   public private(set) var grads = Tensor(zeros: [0])
   public private(set) var isFinalized = false
+  /// False for a shape-only store: its parameters have shapes but no values.
+  public let holdsValues: Bool
 
-  public init() {}
+  /// A store for a model's values, or (`shapesOnly`) for its parameter list only.
+  public init(shapesOnly: Bool = false) { holdsValues = !shapesOnly }
 
-  /// Adds a parameter. Precondition: the name is new and the store is not finalized.
+  /// Adds a parameter holding `value`. Preconditions: the name is new, the store holds values
+  /// and is not finalized.
   @discardableResult
   public func register(_ name: String, _ value: Tensor, decay: Bool) -> Parameter {
-    precondition(!isFinalized, "register after finalize: \(name)")
-    precondition(index[name] == nil, "parameter registered twice: \(name)")
-    let p = Parameter(name: name, value: value, decay: decay)
+    precondition(holdsValues, "a shape-only store takes shapes, not values: \(name)")
+    return add(Parameter(name: name, value: value, decay: decay))
+  }
+
+  /// Adds a parameter of `shape`, zero-filled (the caller fills it when `holdsValues`), or only
+  /// its name and shape in a shape-only store. Precondition: the name is new and the store is
+  /// not finalized.
+  @discardableResult
+  public func register(_ name: String, shape: [Int], decay: Bool) -> Parameter {
+    if holdsValues { return register(name, Tensor(zeros: shape), decay: decay) }
+    return add(Parameter(name: name, shape: shape, decay: decay))
+  }
+
+  private func add(_ p: Parameter) -> Parameter {
+    precondition(!isFinalized, "register after finalize: \(p.name)")
+    precondition(index[p.name] == nil, "parameter registered twice: \(p.name)")
     parameters.append(p)
-    index[name] = p
+    index[p.name] = p
     return p
   }
 
@@ -65,6 +100,7 @@ public final class ParameterStore: @unchecked Sendable {
   /// Packs every value and gradient into contiguous buffers and rebinds the parameters to views.
   public func finalize() {
     precondition(!isFinalized, "finalize called twice")
+    precondition(holdsValues, "a shape-only store has no values to pack")
     let total = count
     values = Tensor(zeros: [total])
     grads = Tensor(zeros: [total])

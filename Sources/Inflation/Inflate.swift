@@ -2,6 +2,7 @@
 // Docs/INFLATION.md. Tensors pair up by position: a 2D config and its inflated 3D config list
 // their parameters in the same order (ParameterNames.swift), under the names of each.
 
+import Checksum
 import Compute
 import Foundation
 import Models
@@ -119,7 +120,7 @@ public enum Inflate {
         "temporal kernel \(o.temporalKernel), stride \(st), padding \(o.temporalPadding): need kernel ≥ 1, stride ≥ 1, 0 ≤ padding < kernel"
       )
     }
-    if c2.variant == .swin && (st != o.temporalKernel || o.temporalPadding != 0) {
+    if !c2.parts.embedding.allowsOverlap && (st != o.temporalKernel || o.temporalPadding != 0) {
       throw InflationError(
         path: path,
         "a Swin patch embedding does not overlap: the temporal stride must equal the temporal kernel (\(o.temporalKernel)) and the padding be 0"
@@ -136,7 +137,7 @@ public enum Inflate {
       windows = w.count == 1 ? Array(repeating: w[0], count: c2.stages) : w
     } else {
       windows = (0..<c2.stages).map { i in
-        [c2.variant == .coswin ? Swift.min(8, 2 << i) : 8] + c2.windows[i]
+        [c2.parts.windows.inflatedTemporalWindow(stage: i)] + c2.windows[i]
       }
     }
     for (i, w) in windows.enumerated() {
@@ -146,16 +147,14 @@ public enum Inflate {
           "window \(w) for stage \(i) cannot be served: a window is t,h,w with each in 1…64")
       }
     }
-    let merge: (k: [Int], s: [Int], p: [Int])
-    switch c2.variant {
-    case .coswin:
-      merge = (
-        [o.mergeTemporalKernel] + c2.mergeKernel, [o.mergeTemporalStride] + c2.mergeStride,
-        [o.mergeTemporalPadding] + c2.mergePadding
-      )
-    case .swin:
-      merge = ([1] + c2.mergeKernel, [1] + c2.mergeStride, [0] + c2.mergePadding)
-    }
+    // A merge that mixes frames takes the temporal kernel; one that merges each frame alone
+    // keeps a kernel and stride of 1 in time.
+    let frames = c2.parts.merge.mixesFrames
+    let merge = (
+      k: [frames ? o.mergeTemporalKernel : 1] + c2.mergeKernel,
+      s: [frames ? o.mergeTemporalStride : 1] + c2.mergeStride,
+      p: [frames ? o.mergeTemporalPadding : 0] + c2.mergePadding
+    )
     do {
       return try ModelConfig(
         variant: c2.variant, dims: 3, inChannels: c2.inChannels, embedDim: c2.embedDim,

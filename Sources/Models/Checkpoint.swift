@@ -45,6 +45,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
     /// A tensor whose shape does not describe a model this package builds.
     case badTensor(key: String, reason: String)
     case wrongKind(expected: String, found: String)
+    /// The file's first bytes say it is no checkpoint (`kind`: `a video (Matroska/WebM)`).
+    case notACheckpoint(kind: String)
   }
   public var path: String
   public var kind: Kind
@@ -74,6 +76,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
       return "\(path): tensor '\(key)': \(reason)"
     case .wrongKind(let expected, let found):
       return "\(path): this is an \(found) checkpoint; a \(expected) checkpoint is needed here"
+    case .notACheckpoint(let kind):
+      return "\(path): this is \(kind), not a checkpoint"
     }
   }
 }
@@ -173,11 +177,11 @@ public enum Checkpoint {
   }
 
   /// Adds torchvision's `relative_position_index` buffers (Int64; 2D `[N·N]`, 3D `[N, N]`) of
-  /// every block of a Swin-variant model, so the file loads into torchvision with
-  /// `strict=True`. CoSwin models have no torchvision counterpart and get none.
+  /// every block of a model whose window rule stores them (Swin's), so the file loads into
+  /// torchvision with `strict=True`. CoSwin models have no torchvision counterpart and get none.
   public static func addIndexBuffers(to writer: inout SafeTensorsWriter, config: ModelConfig) throws
   {
-    guard config.variant == .swin else { return }
+    guard config.parts.windows.storesIndexBuffers else { return }
     for i in 0..<config.stages {
       let n = config.windows[i].reduce(1, *)
       let values = relativePositionIndexValues(window: config.windows[i])
@@ -192,8 +196,23 @@ public enum Checkpoint {
   /// The dtypes a parameter may have (converted to Float32 on load).
   static let floatingDTypes: Set<DType> = [.f32, .f16, .bf16, .f64]
 
+  /// The dtypes an index buffer's values are checked in.
+  static let integerDTypes: Set<DType> = [.i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64]
+
+  /// The `relative_position_index` buffers of `file` stored in floating point (a state dict
+  /// cast whole with `.half()`), sorted: `verify` checks their place and shape, not their values.
+  public static func floatingIndexBuffers(in file: SafeTensorsFile) -> [String] {
+    file.keys.filter {
+      ModelConfig.isBufferName($0)
+        && !(file.tensors[$0].map { integerDTypes.contains($0.dtype) }
+          ?? true)
+    }
+  }
+
   /// A torchvision `relative_position_index` buffer: 2D `[N·N]`, 3D `[N, N]`, with the values
-  /// of the configured window (time outermost).
+  /// of the configured window (time outermost). The index is derived from the window: its
+  /// values are checked when it holds integers; a floating-point copy (float16 holds integers
+  /// exactly only to 2048, a swin3d_t's index reaches 2534) is checked for place and shape only.
   static func verifyIndexBuffer(_ file: SafeTensorsFile, key: String, config: ModelConfig) throws {
     let path = file.path
     let prefix = String(key.dropLast(".relative_position_index".count))
@@ -210,11 +229,13 @@ public enum Checkpoint {
     let window = config.windows[stage]
     let n = window.reduce(1, *)
     let shape = config.dims == 2 ? [n * n] : [n, n]
-    let found = try file.int64s(key)
-    guard found.shape == shape else {
+    let entry = try file.entry(key)
+    guard entry.shape == shape else {
       throw CheckpointError(
-        path: path, .shapeMismatch(key: key, expected: shape, found: found.shape))
+        path: path, .shapeMismatch(key: key, expected: shape, found: entry.shape))
     }
+    guard integerDTypes.contains(entry.dtype) else { return }
+    let found = try file.int64s(key)
     let index = relativePositionIndexValues(window: window)
     if let bad = found.values.indices.first(where: { found.values[$0] != index[$0] }) {
       throw CheckpointError(

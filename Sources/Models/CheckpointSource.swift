@@ -49,6 +49,9 @@ extension Checkpoint {
   /// Opens a checkpoint, whatever its format, and verifies its tensor header against its config
   /// (names, shapes, floating-point dtypes) before anything is allocated for a model.
   ///
+  /// - A file whose first bytes say it is something else (a video, an image, text; see
+  ///   `FileKind`) is refused as such: `clip.mkv: this is a video (Matroska/WebM), not a
+  ///   checkpoint`.
   /// - A safetensors file with a `config` in `__metadata__` is this package's checkpoint.
   /// - A PyTorch `.pth` (zip archive), or a safetensors file without `config`, is a foreign
   ///   state dict: its layout is detected and renamed (`ForeignLayouts`), the architecture is
@@ -56,7 +59,39 @@ extension Checkpoint {
   ///   added: labels `class_i`, provenance, and the evaluation recipe of the released weights
   ///   (ImageNet mean/std, short side and crop 224, video 32 frames at interval 2; full protocol
   ///   4 clips × 3 crops).
-  public static func open(path: String, preset: String? = nil) throws -> OpenedCheckpoint {
+  /// - `relative_position_index` buffers stored in floating point are not checked against the
+  ///   window (`verifyIndexBuffer`); `note` is then called once with a sentence saying so
+  ///   (by default printed to standard error as `note: …`).
+  public static func open(
+    path: String, preset: String? = nil, note: (String) -> Void = Checkpoint.printNote
+  ) throws -> OpenedCheckpoint {
+    let opened = try openVerified(path: path, preset: preset)
+    let floating = floatingIndexBuffers(in: opened.file)
+    if let first = floating.first, let dtype = opened.file.tensors[first]?.dtype {
+      let count =
+        floating.count == 1
+        ? "1 relative_position_index buffer is"
+        : "\(floating.count) relative_position_index buffers are"
+      note(
+        "\(path): \(count) \(dtype.rawValue), not integers: ignored (the index is derived from the window)"
+      )
+    }
+    return opened
+  }
+
+  /// Writes `note: text` to standard error: `open`'s default for its notes.
+  public static func printNote(_ text: String) {
+    FileHandle.standardError.write(Data("note: \(text)\n".utf8))
+  }
+
+  /// `open` without its notes.
+  static func openVerified(path: String, preset: String?) throws -> OpenedCheckpoint {
+    // A video, an image or any other recognised format is named for what it is.
+    if let kind = FileKind.recognise(path: path),
+      ![.safeTensors, .zipArchive, .pickle].contains(kind.category)
+    {
+      throw CheckpointError(path: path, .notACheckpoint(kind: kind.description))
+    }
     let raw: SafeTensorsFile
     if TorchCheckpointFile.isTorchSaveFile(path: path) {
       raw = try TorchCheckpointFile.read(path: path)

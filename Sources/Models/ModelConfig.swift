@@ -205,12 +205,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
           "merge_padding", "\(mergePadding) must be smaller than the kernel \(mergeKernel)")
       }
     }
-    if variant == .swin {
-      guard embedKernel == embedStride, embedPadding.allSatisfy({ $0 == 0 }) else {
-        throw ModelConfigError(
-          "embed_kernel", "swin patch embedding is non-overlapping: kernel = stride, padding 0")
-      }
-    }
+    try parts.embedding.validate()
     guard mlpRatio > 0, mlpRatio <= 16, hidden(stage: 0) >= 1 else {
       throw ModelConfigError("mlp_ratio", "must be in (0, 16]")
     }

@@ -5,8 +5,10 @@
 // swin 3D (= torchvision `swin3d_t/s/b`): patch_embed.proj, patch_embed.norm,
 //   stage i → features.{2i}.{j}, merge after stage i → features.{2i+1}.{norm,reduction}
 // coswin: the same embedding and stage names; merges are features.N.{conv,norm}.
-// Then `norm` and `head` for every variant.
+// Then `norm` and `head` for every variant. Under each module path, the names and shapes are
+// those the layers register (`parameterSpecs` builds the layer graph to list them).
 
+import Compute
 import NN
 
 /// The name and PyTorch-layout shape of one parameter.
@@ -34,53 +36,14 @@ extension ModelConfig {
   /// Rows of the relative position bias table of stage `i`: `∏ (2·window − 1)`.
   public func biasTableRows(stage i: Int) -> Int { relativePositionTableRows(window: windows[i]) }
 
-  /// Every parameter of the model in registration order, with PyTorch-layout shapes.
+  /// Every parameter of the model in registration order, with PyTorch-layout shapes: the
+  /// names and shapes the layers register, read by building the model's layer graph into a
+  /// shape-only store (no values are allocated, so it is cheap at any size).
   public var parameterSpecs: [ParameterSpec] {
-    var out: [ParameterSpec] = []
-    func add(_ name: String, _ shape: [Int]) { out.append(ParameterSpec(name: name, shape: shape)) }
-    add(embedConvName + ".weight", [embedDim, inChannels] + embedKernel)
-    add(embedConvName + ".bias", [embedDim])
-    add(embedNormName + ".weight", [embedDim])
-    add(embedNormName + ".bias", [embedDim])
-    for i in 0..<stages {
-      let c = channels(stage: i)
-      let h = hidden(stage: i)
-      for j in 0..<depths[i] {
-        let b = blockName(stage: i, block: j)
-        add(b + ".norm1.weight", [c])
-        add(b + ".norm1.bias", [c])
-        add(b + ".attn.qkv.weight", [3 * c, c])
-        add(b + ".attn.qkv.bias", [3 * c])
-        add(b + ".attn.proj.weight", [c, c])
-        add(b + ".attn.proj.bias", [c])
-        add(b + ".attn.relative_position_bias_table", [biasTableRows(stage: i), heads[i]])
-        add(b + ".norm2.weight", [c])
-        add(b + ".norm2.bias", [c])
-        add(b + ".mlp.0.weight", [h, c])
-        add(b + ".mlp.0.bias", [h])
-        add(b + ".mlp.3.weight", [c, h])
-        add(b + ".mlp.3.bias", [c])
-      }
-      if i < stages - 1 {
-        let m = mergeName(after: i)
-        switch variant {
-        case .swin:
-          add(m + ".norm.weight", [4 * c])
-          add(m + ".norm.bias", [4 * c])
-          add(m + ".reduction.weight", [2 * c, 4 * c])
-        case .coswin:
-          add(m + ".conv.weight", [2 * c, c] + mergeKernel)
-          add(m + ".conv.bias", [2 * c])
-          add(m + ".norm.weight", [2 * c])
-          add(m + ".norm.bias", [2 * c])
-        }
-      }
-    }
-    add("norm.weight", [featureDim])
-    add("norm.bias", [featureDim])
-    add("head.weight", [classes, featureDim])
-    add("head.bias", [classes])
-    return out
+    let store = ParameterStore(shapesOnly: true)
+    var rng = SeededRandom(seed: 0)
+    _ = LayerGraph(config: self, parts: parts, store: store, rng: &rng)
+    return store.parameters.map { ParameterSpec(name: $0.name, shape: $0.shape) }
   }
 
   /// Total number of parameters.

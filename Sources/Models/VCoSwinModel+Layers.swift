@@ -1,6 +1,6 @@
-// The model's own layer (the input layout) and the factories that build the variant's layers:
-// the token embedding and the merge between stages. Internal; the public type is
-// `VCoSwinModel`; the layers themselves live in `NN`.
+// The model's own layer (the input layout) and its layer graph, built from the parts a config
+// injects (token embedding, merge, window rule). Internal; the public type is `VCoSwinModel`;
+// the layers themselves live in `NN`, the parts in `TokenEmbedding.swift`, `PatchMerge.swift`.
 //
 // Legend: B batch; I input channels (3); T, H, W input frames, height, width (no T in 2D);
 //         Tp, Hp, Wp sizes padded to the patch (swin 3D only); C channels of a stage.
@@ -83,51 +83,55 @@ final class InputLayout: Layer {
   }
 }
 
-extension ModelConfig {
-  /// The token embedding: a convolution (2D, or 3D padding time by replicating the edge
-  /// frames so that a static clip stays static) then a LayerNorm.
-  func makeEmbedding(store: ParameterStore, rng: inout SeededRandom) -> (Convolution, LayerNorm) {
-    let conv = makeConv(
-      store: store, name: embedConvName, inChannels: inChannels, outChannels: embedDim,
-      kernel: embedKernel, stride: embedStride, padding: embedPadding, rng: &rng)
-    let norm = LayerNorm(
-      store: store, name: embedNormName, channels: embedDim, eps: Float(layerNormEps))
-    return (conv, norm)
-  }
+/// The network of a model in forward order, each layer under its checkpoint name (also the
+/// scope of its buffers): input layout, the parts' token embedding, each stage's blocks and
+/// the parts' merge after it, final norm, pool, head. Built into a store that holds values
+/// for a model, or into a shape-only one for the parameter list (`parameterSpecs`).
+struct LayerGraph {
+  let layout: InputLayout
+  let pool = MeanPool()
+  /// The Swin blocks per stage (also in `layers`).
+  let blocks: [[SwinBlock]]
+  let layers: [(name: String, layer: any Layer)]
 
-  /// The merge after stage `i`: Swin's 2×2 concat + LayerNorm(4C) + Linear(4C→2C), or
-  /// CoSwin's convolution (C→2C, overlapping, 3D also in time) + LayerNorm(2C).
-  func makeMerge(after i: Int, store: ParameterStore, rng: inout SeededRandom) -> any Layer {
-    let c = channels(stage: i)
-    let name = mergeName(after: i)
-    switch variant {
-    case .swin:
-      return PatchMerging(store: store, name: name, channels: c, rng: &rng)
-    case .coswin:
-      let conv = makeConv(
-        store: store, name: name + ".conv", inChannels: c, outChannels: 2 * c,
-        kernel: mergeKernel, stride: mergeStride, padding: mergePadding, rng: &rng)
-      let norm = LayerNorm(
-        store: store, name: name + ".norm", channels: 2 * c, eps: Float(layerNormEps))
-      return Sequential([conv, norm])
+  /// Registers every parameter in `store`, in forward order.
+  init(config: ModelConfig, parts: ModelParts, store: ParameterStore, rng: inout SeededRandom) {
+    let eps = Float(config.layerNormEps)
+    layout = InputLayout(padToMultipleOf: parts.embedding.inputMultiple)
+    var layers: [(name: String, layer: any Layer)] = [("input", layout)]
+    layers += parts.embedding.makeLayers(
+      store: store, names: (config.embedConvName, config.embedNormName), rng: &rng)
+    let channels = parts.stageChannels(stages: config.stages)
+    var blocks: [[SwinBlock]] = []
+    var globalBlock = 0
+    for (i, c) in channels.enumerated() {
+      var stage: [SwinBlock] = []
+      for j in 0..<config.depths[i] {
+        let name = config.blockName(stage: i, block: j)
+        let block = SwinBlock(
+          store: store, name: name, dim: c, heads: config.heads[i], window: config.windows[i],
+          shifted: j % 2 == 1, hidden: Int(Double(c) * config.mlpRatio),
+          dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps,
+          asFrame: parts.windows.seesFrames(dims: config.dims),
+          exactPositions: parts.windows.exactPositions, rng: &rng)
+        stage.append(block)
+        layers.append((name, block))
+        globalBlock += 1
+      }
+      blocks.append(stage)
+      if i < config.stages - 1 {
+        let name = config.mergeName(after: i)
+        layers.append(
+          (name, parts.merge.makeLayer(store: store, name: name, channels: c, rng: &rng)))
+      }
     }
-  }
-
-  /// A `Conv2d` (kernel of rank 2) or a `Conv3d` with replicated temporal padding; registers
-  /// `name.weight` `[O, I, (kt,) kh, kw]` and `name.bias` `[O]`.
-  private func makeConv(
-    store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: [Int],
-    stride: [Int], padding: [Int], rng: inout SeededRandom
-  ) -> Convolution {
-    if kernel.count == 2 {
-      return Conv2d(
-        store: store, name: name, inChannels: inChannels, outChannels: outChannels,
-        kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
-        padding: (padding[0], padding[1]), rng: &rng)
-    }
-    return Conv3d(
-      store: store, name: name, inChannels: inChannels, outChannels: outChannels,
-      kernel: (kernel[0], kernel[1], kernel[2]), stride: (stride[0], stride[1], stride[2]),
-      padding: (padding[0], padding[1], padding[2]), temporalPadding: .replicate, rng: &rng)
+    let features = channels[config.stages - 1]
+    let norm = LayerNorm(store: store, name: "norm", channels: features, eps: eps)
+    let head = Linear(
+      store: store, name: "head", inFeatures: features, outFeatures: config.classes,
+      initializer: .truncatedNormal(std: 0.02), rng: &rng)
+    layers += [("norm", norm), ("pool", pool), ("head", head)]
+    self.blocks = blocks
+    self.layers = layers
   }
 }

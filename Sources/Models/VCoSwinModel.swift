@@ -66,63 +66,40 @@ public final class VCoSwinModel {
   /// of earlier layers runs. Once per layer with parameters, Swin blocks included.
   public var onGradientsFinal: ((_ from: Int) -> Void)?
 
+  /// The token embedding, merge and window rule the model is built from.
+  public let parts: ModelParts
   private let layout: InputLayout
-  private let embedConv: Convolution
   /// The Swin blocks per stage (also in `layers`).
   let blocks: [[SwinBlock]]
-  private let pool = MeanPool()
+  private let pool: MeanPool
   /// The network in order, with the buffer scope of each (its checkpoint name).
   private let layers: [(name: String, layer: any Layer)]
   /// Per layer, the store offset from which gradients are final after its backward.
   private var finalFrom: [Int] = []
   private var trainedForward = false
 
+  /// A freshly initialised model of `config`, built from the parts its variant names.
+  public convenience init(config: ModelConfig, seed: UInt64 = 0) {
+    self.init(config: config, parts: config.parts, seed: seed)
+  }
+
   /// A freshly initialised model (torchvision's scheme: linears and bias tables truncated
   /// normal with std 0.02 and zero biases, convolutions PyTorch's default, LayerNorms 1 and 0),
-  /// deterministic for `seed`.
-  public init(config: ModelConfig, seed: UInt64 = 0) {
+  /// deterministic for `seed`, built from `parts` (as torchvision's `SwinTransformer` takes
+  /// `patch_embed=` and `downsample_layer=`). The sizes, depths, heads and windows are
+  /// `config`'s; checkpoints record `config`, so `parts` should be `config.parts` for a model
+  /// that is saved.
+  public init(config: ModelConfig, parts: ModelParts, seed: UInt64 = 0) {
     self.config = config
+    self.parts = parts
     let store = ParameterStore()
     self.store = store
     var rng = SeededRandom(seed: seed)
-    let eps = Float(config.layerNormEps)
-    layout = InputLayout(
-      padToMultipleOf: config.variant == .swin && config.dims == 3 ? config.embedStride : nil)
-    let (conv, embedNorm) = config.makeEmbedding(store: store, rng: &rng)
-    embedConv = conv
-    var layers: [(name: String, layer: any Layer)] = [
-      ("input", layout), (config.embedConvName, conv), (config.embedNormName, embedNorm),
-    ]
-    var blocks: [[SwinBlock]] = []
-    var globalBlock = 0
-    let asFrame = config.dims == 2 && config.variant == .coswin
-    for i in 0..<config.stages {
-      let c = config.channels(stage: i)
-      var stage: [SwinBlock] = []
-      for j in 0..<config.depths[i] {
-        let name = config.blockName(stage: i, block: j)
-        let block = SwinBlock(
-          store: store, name: name, dim: c, heads: config.heads[i], window: config.windows[i],
-          shifted: j % 2 == 1, hidden: config.hidden(stage: i),
-          dropPath: Float(config.dropPathRate(block: globalBlock)), eps: eps, asFrame: asFrame,
-          exactPositions: config.variant == .coswin, rng: &rng)
-        stage.append(block)
-        layers.append((name, block))
-        globalBlock += 1
-      }
-      blocks.append(stage)
-      if i < config.stages - 1 {
-        let merge = config.makeMerge(after: i, store: store, rng: &rng)
-        layers.append((config.mergeName(after: i), merge))
-      }
-    }
-    self.blocks = blocks
-    let norm = LayerNorm(store: store, name: "norm", channels: config.featureDim, eps: eps)
-    let head = Linear(
-      store: store, name: "head", inFeatures: config.featureDim, outFeatures: config.classes,
-      initializer: .truncatedNormal(std: 0.02), rng: &rng)
-    layers += [("norm", norm), ("pool", pool), ("head", head)]
-    self.layers = layers
+    let graph = LayerGraph(config: config, parts: parts, store: store, rng: &rng)
+    layout = graph.layout
+    pool = graph.pool
+    blocks = graph.blocks
+    layers = graph.layers
     store.finalize()
     var from = store.count
     finalFrom = Array(
@@ -165,41 +142,11 @@ public final class VCoSwinModel {
           "expected \(config.dims == 2 ? "[B, \(config.inChannels), H, W]" : "[B, \(config.inChannels), T, H, W]")"
       )
     }
-    var s = layout.padded(sizes)
-    var out: [[Int]] = []
-    s = try convOutput(
-      s, kernel: config.embedKernel, stride: config.embedStride, padding: config.embedPadding,
-      shape: shape, what: "token embedding")
-    out.append(s)
-    for _ in 1..<config.stages {
-      switch config.variant {
-      case .swin:
-        let n = s.count
-        s[n - 2] = (s[n - 2] + 1) / 2
-        s[n - 1] = (s[n - 1] + 1) / 2
-      case .coswin:
-        s = try convOutput(
-          s, kernel: config.mergeKernel, stride: config.mergeStride, padding: config.mergePadding,
-          shape: shape, what: "patch merging")
-      }
-      out.append(s)
+    do {
+      return try parts.stageGrids(input: layout.padded(sizes), stages: config.stages)
+    } catch {
+      throw ModelInputError(shape: shape, reason: error.reason)
     }
-    return out
-  }
-
-  private func convOutput(
-    _ s: [Int], kernel: [Int], stride: [Int], padding: [Int], shape: [Int], what: String
-  ) throws -> [Int] {
-    var r = s
-    for d in 0..<s.count {
-      let span = s[d] + 2 * padding[d] - kernel[d]
-      guard span >= 0 else {
-        throw ModelInputError(
-          shape: shape, reason: "too small for the \(what) (kernel \(kernel), padding \(padding))")
-      }
-      r[d] = span / stride[d] + 1
-    }
-    return r
   }
 
   /// Forward pass of `input [B, I, H, W]` (2D) or `[B, I, T, H, W]` (3D), fed unchanged.
@@ -246,7 +193,8 @@ public final class VCoSwinModel {
   public func backward(_ dlogits: Tensor, inputGradient: Bool = false) -> Tensor? {
     precondition(trainedForward, "VCoSwinModel.backward without a training forward")
     trainedForward = false
-    embedConv.needsInputGradient = inputGradient
+    // The first layer after the input layout (the embedding's convolution) sees the pixels.
+    (layers[1].layer as? any InputGradientOptional)?.needsInputGradient = inputGradient
     var d = dlogits
     var reported = Int.max
     // The input layout (layer 0) has no parameters: only run for the input gradient.

@@ -8,7 +8,7 @@
 //   softmax: y_j = e^{x_j − m} / Σ_k e^{x_k − m}, m = max_k x_k
 //   backward: dx_j = y_j (dy_j − Σ_k dy_k y_k)
 
-import CAttention
+import CKernels
 import Compute
 import Foundation
 
@@ -29,10 +29,10 @@ private func geluGradVec(_ x: SIMD8<Float>) -> SIMD8<Float> {
   return cdf + x * pdf
 }
 
-/// The C GELU of `elementwiseISA` as a row function for `gemm`'s `then` (the same values as
-/// `geluForward`), or nil on the portable path.
+/// The C GELU of `KernelSet.current.vector` as a row function for `gemm`'s `then` (the same
+/// values as `geluForward`), or nil on the portable path.
 var geluRowFunction: GemmThen.RowFunction? {
-  switch elementwiseISA {
+  switch KernelSet.current.vector {
   case .avx512: return vcoswin_gelu_forward_avx512
   case .avx2: return vcoswin_gelu_forward_avx2
   case .portable: return nil
@@ -40,11 +40,11 @@ var geluRowFunction: GemmThen.RowFunction? {
 }
 
 /// `y = gelu(x)` element-wise, `E` elements, in parallel chunks. `y` may alias `x`.
-/// Runs the C kernel of `elementwiseISA` (AVX-512 or AVX2) where the CPU has it.
+/// Runs the C kernel of `KernelSet.current.vector` (AVX-512 or AVX2) where the CPU has it.
 public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
   let profiled = Profile.begin(.gelu)
   defer { Profile.end(profiled) }
-  let isa = elementwiseISA
+  let isa = KernelSet.current.vector
   parallelChunks(count, grain: elementwiseGrain) { range in
     let (lo, n) = (range.lowerBound, range.count)
     switch isa {
@@ -64,13 +64,13 @@ public func geluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
 }
 
 /// `dx = dy · gelu'(x)` element-wise, `E` elements, in parallel chunks. `dx` may alias `dy`.
-/// Runs the C kernel of `elementwiseISA` where the CPU has it.
+/// Runs the C kernel of `KernelSet.current.vector` where the CPU has it.
 public func geluBackward(
   dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int
 ) {
   let profiled = Profile.begin(.gelu)
   defer { Profile.end(profiled) }
-  let isa = elementwiseISA
+  let isa = KernelSet.current.vector
   parallelChunks(count, grain: elementwiseGrain) { range in
     let (lo, n) = (range.lowerBound, range.count)
     switch isa {

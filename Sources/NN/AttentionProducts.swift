@@ -1,23 +1,20 @@
-// The per-window, per-head products of window attention: AVX-512 kernels (`CAttention`) where
-// the CPU has them and the shape fits, `gemm` (BLAS) otherwise.
+// The per-window, per-head products of window attention: AVX-512 kernels (`CKernels`) when
+// `KernelSet.current.vector` is `.avx512` and the shape fits, `gemm` otherwise.
 //
 // Legend: M rows of the result, N its columns (keys), K the summed dimension, D head dimension.
 // Operands are row-major with the given row strides (q, k, v are column slices of the qkv rows).
 
-import CAttention
+import CKernels
 import Compute
-
-/// Whether the products run the AVX-512 kernels: when the CPU has them, unless a test turns
-/// them off to run the BLAS path through the whole layer.
-nonisolated(unsafe) var attentionProductsUseAVX512 = VectorISA.best == .avx512
 
 /// `c[M, N] = alpha · a[M, D] · b[N, D]ᵀ` (q·kᵀ, dO·vᵀ).
 @inline(__always)
 func attentionProductABt(
   m: Int, n: Int, d: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if attentionProductsUseAVX512,
+  if isa == .avx512,
     vcoswin_gemm_abt_avx512(
       Int32(m), Int32(n), Int32(d), alpha, a, lda, b, ldb, c, ldc) != 0
   {
@@ -32,9 +29,10 @@ func attentionProductABt(
 @inline(__always)
 func attentionProductAB(
   m: Int, d: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if attentionProductsUseAVX512,
+  if isa == .avx512,
     vcoswin_gemm_ab_avx512(Int32(m), Int32(d), Int32(k), alpha, a, lda, b, ldb, c, ldc) != 0
   {
     return
@@ -48,9 +46,10 @@ func attentionProductAB(
 @inline(__always)
 func attentionProductAtB(
   m: Int, d: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  if attentionProductsUseAVX512,
+  if isa == .avx512,
     vcoswin_gemm_atb_avx512(Int32(m), Int32(d), Int32(k), alpha, a, lda, b, ldb, c, ldc) != 0
   {
     return

@@ -4,12 +4,8 @@
 // Legend: N keys per row (tokens per window).
 // Rows: s [N] logits/probabilities, bias [N], labels [N] (shift-mask region labels of the keys).
 
-import CAttention
+import CKernels
 import Compute
-
-/// What the attention softmax rows (forward and backward) run with: `VectorISA.best` unless a
-/// test picks another to run that path through the whole layer.
-nonisolated(unsafe) var attentionSoftmaxISA = VectorISA.best
 
 /// One row: `s[j] ← softmax_j(s[j] + bias[j] + m_j)` with `m_j = −100` when
 /// `labels[j] ≠ rowLabel` (only when `labels` is given), else 0. In place.
@@ -18,16 +14,18 @@ nonisolated(unsafe) var attentionSoftmaxISA = VectorISA.best
 /// row is normalised with its maximum subtracted. Logits 40 or more below the maximum get
 /// probability exactly 0 (PyTorch: at most e^−40 ≈ 4e−18, or a subnormal under the mask),
 /// so that no later product meets a subnormal operand (slow on Intel cores). The C kernels
-/// `vcoswin_attention_softmax_row_avx512` / `_avx2` do it where the CPU has them (the
+/// `vcoswin_attention_softmax_row_avx512` / `_avx2` do it (`KernelSet.current.vector`; the
 /// exponential is most of the attention's non-GEMM time, and Swift code here is compiled for
 /// baseline x86-64), and they prefetch `next [N]` (the next head's row, in a training forward)
-/// into L2; otherwise `portableAttentionSoftmaxRow`.
+/// into L2; otherwise `portableAttentionSoftmaxRow`. Callers running many rows read `isa`
+/// once and pass it.
 @inline(__always)
 func attentionSoftmaxRow(
   _ s: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, labels: UnsafePointer<Float>?,
-  rowLabel: Float, prefetching next: UnsafePointer<Float>? = nil, count n: Int
+  rowLabel: Float, prefetching next: UnsafePointer<Float>? = nil, count n: Int,
+  isa: VectorISA = KernelSet.current.vector
 ) {
-  switch attentionSoftmaxISA {
+  switch isa {
   case .avx512: vcoswin_attention_softmax_row_avx512(s, bias, labels, rowLabel, next, Int32(n))
   case .avx2: vcoswin_attention_softmax_row_avx2(s, bias, labels, rowLabel, next, Int32(n))
   case .portable:
@@ -43,9 +41,9 @@ func attentionSoftmaxRow(
 func attentionSoftmaxBackwardRow(
   _ ds: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>,
   partial: UnsafeMutablePointer<Float>, prefetching next: UnsafePointer<Float>? = nil,
-  count n: Int
+  count n: Int, isa: VectorISA = KernelSet.current.vector
 ) {
-  switch attentionSoftmaxISA {
+  switch isa {
   case .avx512: vcoswin_attention_softmax_backward_row_avx512(ds, p, partial, next, Int32(n))
   case .avx2: vcoswin_attention_softmax_backward_row_avx2(ds, p, partial, next, Int32(n))
   case .portable:
@@ -75,7 +73,7 @@ func portableAttentionSoftmaxRow(
     j += 1
   }
   // Logits `VCOSWIN_SOFTMAX_CUT` below the maximum become −∞: probability exactly 0, never
-  // subnormal (see CAttention.h).
+  // subnormal (see CKernels.h).
   let floor = Vec8.max(s, n) + attentionSoftmaxCut
   j = 0
   while j < n8 {

@@ -44,6 +44,12 @@ public protocol Layer: AnyObject {
   var timingKind: String? { get }
 }
 
+/// A layer that can skip its input gradient (`backward` then returns an empty tensor), e.g.
+/// the first layer of a network, whose input is pixels.
+public protocol InputGradientOptional: Layer {
+  var needsInputGradient: Bool { get set }
+}
+
 extension Layer {
   public func infer(_ x: Tensor) -> Tensor { forward(x, training: false) }
 

@@ -137,7 +137,7 @@ public func linearBackward(
 public func linearWeightGradientScratchCount(
   inFeatures: Int, outFeatures: Int, threads: Int = ThreadBudget.threads
 ) -> Int {
-  if GEMMKernel.current == .avx512 { return 0 }
+  if KernelSet.current.gemm == .avx512 { return 0 }
   return Swift.max(0, threads - 1) * inFeatures * outFeatures
 }
 
@@ -192,7 +192,7 @@ public func naiveLinearBackward(
 /// A fully connected layer on the last dimension: `[…, I] → […, O]`, `y = x·Wᵀ + b`.
 ///
 /// Parameters: `name.weight` `[O, I]` (decayed), `name.bias` `[O]` (not decayed, optional).
-public final class Linear: Layer {
+public final class Linear: InputGradientOptional {
   public let inFeatures: Int
   public let outFeatures: Int
   /// `[O, I]`.
@@ -220,11 +220,12 @@ public final class Linear: Layer {
     precondition(inFeatures > 0 && outFeatures > 0, "Linear needs positive sizes")
     self.inFeatures = inFeatures
     self.outFeatures = outFeatures
-    let w = Tensor(zeros: [outFeatures, inFeatures])
-    let b = bias ? Tensor(zeros: [outFeatures]) : nil
-    initializer.fill(weight: w, bias: b, fanIn: inFeatures, rng: &rng)
-    self.weight = store.register(name + ".weight", w, decay: true)
-    self.bias = b.map { store.register(name + ".bias", $0, decay: false) }
+    weight = store.register(name + ".weight", shape: [outFeatures, inFeatures], decay: true)
+    self.bias = bias ? store.register(name + ".bias", shape: [outFeatures], decay: false) : nil
+    if store.holdsValues {
+      initializer.fill(
+        weight: weight.value, bias: self.bias?.value, fanIn: inFeatures, rng: &rng)
+    }
   }
 
   /// `x [… , I] → y [… , O]`. Precondition: the last dimension of `x` is `inFeatures`.

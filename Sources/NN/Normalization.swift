@@ -9,7 +9,7 @@
 //   dx_rc = σ_r⁻¹ (g_rc − mean_c(g_r·) − x̂_rc mean_c(g_r· x̂_r·)),
 //   dγ_c += Σ_r dy_rc x̂_rc,  dβ_c += Σ_r dy_rc.
 
-import CAttention
+import CKernels
 import Compute
 import Foundation
 
@@ -22,12 +22,8 @@ public func layerNormBackwardScratchCount(channels: Int) -> Int {
   layerNormReductionChunks * 2 * channels
 }
 
-/// What LayerNorm's rows run with: `VectorISA.best` (the C kernels of `layernorm.c`) unless a
-/// test picks another.
-nonisolated(unsafe) var layerNormISA = VectorISA.best
-
-/// Forward LayerNorm of every row, in parallel over rows: the C kernel of `layerNormISA`
-/// where the CPU has it, else the Swift rows below.
+/// Forward LayerNorm of every row, in parallel over rows: the C kernel of
+/// `KernelSet.current.vector` where the CPU has it, else the Swift rows below.
 ///
 /// - Parameters:
 ///   - y: output `[R, C]` (may not alias `x`).
@@ -42,7 +38,7 @@ public func layerNormForward(
   defer { Profile.end(profiled) }
   let c8 = c & ~7
   let invC = 1 / Float(c)
-  let isa = layerNormISA
+  let isa = KernelSet.current.vector
   parallelChunks(rows, grain: Swift.max(1, 8192 / Swift.max(c, 1))) { range in
     let (lo, n) = (range.lowerBound, range.count)
     switch isa {
@@ -91,7 +87,7 @@ public func layerNormForward(
 }
 
 /// Backward of `layerNormForward` (formulas in the file header): the C kernel of
-/// `layerNormISA` where the CPU has it, else the Swift rows below.
+/// `KernelSet.current.vector` where the CPU has it, else the Swift rows below.
 ///
 /// - Parameters:
 ///   - dx: `[R, C]`, overwritten (may alias `dy`).
@@ -113,7 +109,7 @@ public func layerNormBackward(
   // partials: [chunks, 2, C] — dγ then dβ per chunk.
   scratch.initialize(repeating: 0, count: chunks * 2 * c)
   let grain = Swift.max(1, 4096 / Swift.max(c * Swift.max(rows / chunks, 1), 1))
-  let isa = layerNormISA
+  let isa = KernelSet.current.vector
   parallelChunks(chunks, grain: grain) { chunkRange in
     for k in chunkRange {
       let pg = scratch + k * 2 * c
@@ -271,8 +267,9 @@ public final class LayerNorm: Layer {
     precondition(channels > 0, "LayerNorm needs channels > 0")
     self.channels = channels
     self.eps = eps
-    weight = store.register(name + ".weight", Tensor(shape: [channels], repeating: 1), decay: false)
-    bias = store.register(name + ".bias", Tensor(zeros: [channels]), decay: false)
+    weight = store.register(name + ".weight", shape: [channels], decay: false)
+    bias = store.register(name + ".bias", shape: [channels], decay: false)
+    if store.holdsValues { weight.value.fill(1) }
     scratch = Tensor(zeros: [layerNormBackwardScratchCount(channels: channels)])
   }
 

@@ -2,19 +2,20 @@ import Foundation
 import VideoIO
 
 extension TimelinePicture {
-  /// The picture as pixels, same layout as `svg()` (text in the 5×7 bitmap font, capitals);
+  /// The picture as pixels, same layout as `svg()` (text through FreeType, `RGBImage.draw`);
   /// write it with `ImageFile.write` for a PNG.
   public func raster() -> RGBImage {
     let r = rows
-    var image = RGBImage(width: Self.width, height: r.height, fill: (255, 255, 255))
+    let left = self.left
+    var image = RGBImage(width: pictureWidth, height: r.height, fill: (255, 255, 255))
     let ink: (UInt8, UInt8, UInt8) = (30, 30, 30)
     image.draw(text: title, x: 8, y: 6, colour: ink)
 
+    // Row labels end 6 px left of the plot; the column is as wide as the longest needs.
     func label(_ text: String, y: Int, height: Int) {
-      let shown = String(text.prefix((Self.left - 12) / 6))
       image.draw(
-        text: shown, x: Self.left - 6 - RGBImage.textWidth(shown, scale: 1),
-        y: y + (height - 7) / 2, colour: ink)
+        text: text, x: left - 6 - RGBImage.textWidth(text, scale: 1), y: y + (height - 7) / 2,
+        colour: ink)
     }
     if !thumbnails.isEmpty {
       label("frames", y: r.thumbs, height: Self.thumbnailHeight)
@@ -37,7 +38,7 @@ extension TimelinePicture {
       let y = r.bands + i * Self.bandHeight
       label(band.name, y: y, height: Self.bandHeight)
       fill(
-        &image, x0: Double(Self.left), x1: Double(Self.width - Self.right), y: y,
+        &image, x0: Double(left), x1: Double(left + Self.plotWidth), y: y,
         height: Self.bandHeight - 1,
         colour: (244, 244, 244), alpha: 1)
       for c in band.cells {
@@ -58,13 +59,9 @@ extension TimelinePicture {
         fill(
           &image, x0: x1 - 1, x1: x1, y: top, height: Self.rowHeight, colour: (255, 255, 255),
           alpha: 1)
-        let w = x1 - x0
-        let withProb =
-          sp.prob.map { String(format: "%.2f", $0) }.map { sp.name + " " + $0 } ?? sp.name
-        // The name with its probability, else the name, else as much of the name as fits.
-        let fits = Int((w - 6) / 6)
-        let text = withProb.count <= fits ? withProb : String(sp.name.prefix(fits))
-        if text.count >= 3 {
+        // The name with its probability, else the name, else nothing (the colour is its band's).
+        let measure = { (text: String) in Double(RGBImage.textWidth(text, scale: 1)) }
+        if let text = Self.segmentText(sp, width: x1 - x0, measure: measure) {
           image.draw(
             text: text, x: Int(x0) + 3, y: top + (Self.rowHeight - 7) / 2, colour: (255, 255, 255))
         }
@@ -74,7 +71,7 @@ extension TimelinePicture {
     if let truth, let top = r.truth { spanRow(truth, top: top, name: "truth") }
     let axisY = r.axis + 4
     fill(
-      &image, x0: Double(Self.left), x1: Double(Self.width - Self.right), y: axisY, height: 1,
+      &image, x0: Double(left), x1: Double(left + Self.plotWidth), y: axisY, height: 1,
       colour: (68, 68, 68), alpha: 1)
     let step = tickStep
     var t = 0.0
@@ -88,7 +85,15 @@ extension TimelinePicture {
         text: text, x: Int(px) - RGBImage.textWidth(text, scale: 1) / 2, y: axisY + 8, colour: ink)
       t += step
     }
-    if let note { image.draw(text: note, x: Self.left, y: axisY + 22, colour: ink) }
+    if let note { image.draw(text: note, x: left, y: axisY + 22, colour: ink) }
+    let legendTop = axisY + 20 + (note == nil ? 0 : 14)
+    for e in legendLayout {
+      let y = legendTop + e.line * Self.legendHeight
+      fill(
+        &image, x0: Double(left + e.x), x1: Double(left + e.x + 10), y: y, height: 10,
+        colour: Self.colour(e.colour), alpha: 1)
+      image.draw(text: e.name, x: left + e.x + 14, y: y + 1, colour: ink)
+    }
     return image
   }
 

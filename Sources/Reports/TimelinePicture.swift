@@ -4,7 +4,12 @@ import VideoIO
 /// A picture of a timeline: a time axis, a strip of thumbnails, one band per class that is
 /// ever on top (each window a cell whose opacity is the class's probability), the merged
 /// segments labelled, and optionally the ground truth below them. Drawn as SVG (`svg()`) or as
-/// pixels (`raster()`, same layout, the 5×7 bitmap font), from the same layout.
+/// pixels (`raster()`, text through FreeType), from the same layout.
+///
+/// Class names are never cut: the label column widens to the longest row label (and the
+/// picture with it); a segment shows its name (with its probability when that fits too) or,
+/// when the name does not fit, nothing, since its colour is its band's; classes that have no
+/// band (a truth segment's, say) are named in a legend under the axis.
 public struct TimelinePicture: Sendable {
   /// A coloured stretch of time.
   public struct Span: Sendable {
@@ -71,8 +76,10 @@ public struct TimelinePicture: Sendable {
 
   // MARK: Layout (pixels; shared by SVG and raster)
 
-  /// Picture width; the plot spans `left ..< width − right`.
+  /// Picture width when every row label fits the standard label column (`left`); longer
+  /// labels widen the picture (`pictureWidth`).
   public static let width = 960
+  /// The standard width of the label column.
   static let left = 150
   static let right = 16
   static let titleHeight = 22
@@ -84,6 +91,56 @@ public struct TimelinePicture: Sendable {
 
   /// Width of the plot in pixels.
   public static var plotWidth: Int { width - left - right }
+  /// Height of a legend line.
+  static let legendHeight = 14
+
+  /// The label column: the standard one, or as wide as the longest row label needs (in the
+  /// raster font, and at 7 px a character for the SVG's sans-serif 11 px).
+  var left: Int {
+    let labels = ["frames", "timeline", "truth"] + bands.map(\.name)
+    let widest = labels.map { max(RGBImage.textWidth($0, scale: 1), $0.count * 7) }.max() ?? 0
+    return max(Self.left, widest + 12)
+  }
+
+  /// The width of this picture: the label column, the plot, the right margin.
+  public var pictureWidth: Int { left + Self.plotWidth + Self.right }
+
+  /// Classes of the segments and the truth that have no band, each once, in order of first
+  /// appearance: the legend names them, since their segments are the only place they appear.
+  var legend: [(name: String, colour: Int)] {
+    let banded = Set(bands.map(\.name))
+    var seen = Set<String>()
+    var out: [(name: String, colour: Int)] = []
+    for s in segments + (truth ?? []) where !banded.contains(s.name) && !seen.contains(s.name) {
+      seen.insert(s.name)
+      out.append((s.name, s.colour))
+    }
+    return out
+  }
+
+  /// The legend's entries laid out in lines that fit the plot's width: each entry's x (from
+  /// the label column) and line.
+  var legendLayout: [(name: String, colour: Int, x: Int, line: Int)] {
+    var out: [(name: String, colour: Int, x: Int, line: Int)] = []
+    var (x, line) = (0, 0)
+    for entry in legend {
+      let w = 14 + max(RGBImage.textWidth(entry.name, scale: 1), entry.name.count * 7) + 12
+      if x > 0 && x + w > Self.plotWidth { (x, line) = (0, line + 1) }
+      out.append((entry.name, entry.colour, x, line))
+      x += w
+    }
+    return out
+  }
+
+  /// The text of a segment `w` pixels wide: its name with its probability, else its name,
+  /// else nil (never part of a name); `measure` gives a text's width in pixels.
+  static func segmentText(_ span: Span, width w: Double, measure: (String) -> Double) -> String? {
+    let withProb = span.prob.map { span.name + " " + String(format: "%.2f", $0) }
+    for text in [withProb, span.name].compactMap({ $0 }) where measure(text) + 6 <= w {
+      return text
+    }
+    return nil
+  }
 
   /// The top of each row, and the full height.
   struct Rows {
@@ -106,15 +163,17 @@ public struct TimelinePicture: Sendable {
       next += Self.rowHeight + Self.gap
     }
     let axis = next
+    let legendLines = (legendLayout.map(\.line).max() ?? -1) + 1
     return Rows(
       thumbs: thumbs, bands: bands, segments: segments, truth: truthTop, axis: axis,
-      height: axis + 30 + (note == nil ? 0 : 14))
+      height: axis + 30 + (note == nil ? 0 : 14) + legendLines * Self.legendHeight)
   }
 
   /// x of time `t` seconds.
   func x(_ t: Double) -> Double {
-    guard duration > 0 else { return Double(Self.left) }
-    return Double(Self.left) + min(max(t / duration, 0), 1) * Double(Self.plotWidth)
+    let left = Double(self.left)
+    guard duration > 0 else { return left }
+    return left + min(max(t / duration, 0), 1) * Double(Self.plotWidth)
   }
 
   /// Tick step in seconds: the smallest of 1-2-5 × 10ⁿ (and minutes) giving at most 10 ticks.
@@ -134,7 +193,8 @@ public struct TimelinePicture: Sendable {
   /// - Throws: `VideoError` when a thumbnail cannot be encoded.
   public func svg() throws -> String {
     let r = rows
-    let W = Self.width
+    let W = pictureWidth
+    let left = self.left
     var s = """
       <svg xmlns="http://www.w3.org/2000/svg" width="\(W)" height="\(r.height)" \
       viewBox="0 0 \(W) \(r.height)" font-family="sans-serif" font-size="11">
@@ -147,7 +207,7 @@ public struct TimelinePicture: Sendable {
     }
     func label(_ text: String, y: Int, height: Int) {
       s +=
-        "<text x=\"\(Self.left - 6)\" y=\"\(y + height / 2 + 4)\" text-anchor=\"end\">\(escape(text))</text>\n"
+        "<text x=\"\(left - 6)\" y=\"\(y + height / 2 + 4)\" text-anchor=\"end\">\(escape(text))</text>\n"
     }
     if !thumbnails.isEmpty {
       label("frames", y: r.thumbs, height: Self.thumbnailHeight)
@@ -165,7 +225,7 @@ public struct TimelinePicture: Sendable {
       let y = r.bands + i * Self.bandHeight
       label(band.name, y: y, height: Self.bandHeight)
       s +=
-        "<rect x=\"\(Self.left)\" y=\"\(y)\" width=\"\(Self.plotWidth)\" height=\"\(Self.bandHeight - 1)\" fill=\"#f4f4f4\"/>\n"
+        "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(Self.plotWidth)\" height=\"\(Self.bandHeight - 1)\" fill=\"#f4f4f4\"/>\n"
       for c in band.cells where (c.prob ?? 0) > 0.005 {
         s += String(
           format:
@@ -184,11 +244,8 @@ public struct TimelinePicture: Sendable {
           format:
             "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" stroke=\"white\"/>\n",
           x0, top, w, Self.rowHeight, hex(Self.colour(sp.colour)))
-        let text = sp.prob.map { String(format: "%@ %.2f", sp.name, $0) } ?? sp.name
-        // The name with its probability, else as much of the name as fits (about 6.2 px a character).
-        let fits = Int((w - 6) / 6.2)
-        let shown = text.count <= fits ? text : String(sp.name.prefix(fits))
-        if shown.count >= 3 {
+        // The name with its probability, else the name (about 6.2 px a character), else nothing.
+        if let shown = Self.segmentText(sp, width: w, measure: { Double($0.count) * 6.2 }) {
           s += String(
             format: "<text x=\"%.2f\" y=\"%d\" fill=\"white\">%@</text>\n", x0 + 3, top + 13,
             escape(shown))
@@ -199,7 +256,7 @@ public struct TimelinePicture: Sendable {
     if let truth, let top = r.truth { spanRow(truth, top: top, name: "truth") }
     let axisY = r.axis + 4
     s +=
-      "<line x1=\"\(Self.left)\" y1=\"\(axisY)\" x2=\"\(W - Self.right)\" y2=\"\(axisY)\" stroke=\"#444\"/>\n"
+      "<line x1=\"\(left)\" y1=\"\(axisY)\" x2=\"\(W - Self.right)\" y2=\"\(axisY)\" stroke=\"#444\"/>\n"
     let step = tickStep
     var t = 0.0
     while t <= duration + 1e-9 {
@@ -213,7 +270,14 @@ public struct TimelinePicture: Sendable {
       t += step
     }
     if let note {
-      s += "<text x=\"\(Self.left)\" y=\"\(axisY + 32)\">\(escape(note))</text>\n"
+      s += "<text x=\"\(left)\" y=\"\(axisY + 32)\">\(escape(note))</text>\n"
+    }
+    let legendTop = axisY + 26 + (note == nil ? 0 : 14)
+    for e in legendLayout {
+      let y = legendTop + e.line * Self.legendHeight
+      s +=
+        "<rect x=\"\(left + e.x)\" y=\"\(y)\" width=\"10\" height=\"10\" fill=\"\(hex(Self.colour(e.colour)))\"/>"
+        + "<text x=\"\(left + e.x + 14)\" y=\"\(y + 9)\">\(escape(e.name))</text>\n"
     }
     return s + "</svg>\n"
   }

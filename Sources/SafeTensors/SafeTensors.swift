@@ -139,6 +139,12 @@ public struct SafeTensorsFile: Sendable {
   /// Parses the bytes of a whole file. `path` only names the file in errors.
   public static func parse(_ bytes: Data, path: String) throws -> SafeTensorsFile {
     let fileSize = bytes.count
+    // Another format (a video, an image, a zip) is named rather than parsed as a header.
+    if let kind = FileKind.recognise(bytes.prefix(FileKind.prefixLength), fileSize: fileSize),
+      kind.category != .safeTensors
+    {
+      throw SafeTensorsError(path: path, .notSafeTensors(kind: kind.description))
+    }
     guard fileSize >= 8 else { throw SafeTensorsError(path: path, .truncated(fileSize: fileSize)) }
     let start = bytes.startIndex
     var headerLength: UInt64 = 0

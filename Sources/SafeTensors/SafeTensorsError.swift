@@ -8,6 +8,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
     case missingFile
     /// The file exists but could not be read (permissions, a folder, an I/O error).
     case unreadable(reason: String)
+    /// The file's first bytes say it is something else (`kind`: `a video (Matroska/WebM)`).
+    case notSafeTensors(kind: String)
     /// Fewer than the 8 bytes of the header length.
     case truncated(fileSize: Int)
     /// The header length points past the end of the file.
@@ -56,6 +58,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
       return "\(path): no such file"
     case .unreadable(let reason):
       return "\(path): cannot read the file: \(reason)"
+    case .notSafeTensors(let kind):
+      return "\(path): this is \(kind), not a safetensors file"
     case .truncated(let size):
       return "\(path): truncated safetensors file (\(size) bytes, the header length alone needs 8)"
     case .headerBeyondFile(let length, let size):

@@ -10,7 +10,8 @@
 // left by a killed write are removed when a run starts.
 //
 // A folder holding any of the four files holds a run: a new run refuses it unless told to
-// resume it or to replace it (`--overwrite`, which removes those files first).
+// resume it or to replace it (`--overwrite`, which removes those files first). One run at a
+// time: a run locks its folder (`run.lock`, `RunFolder+Lock.swift`) before it looks at it.
 //
 // In a distributed run one process owns the folder (rank 0; `owner`); on the others every
 // write here is skipped, and what a resume needs comes from the owner (`TrainingGroup`).
@@ -45,6 +46,9 @@ public final class RunFolder {
   /// The epoch `best.safetensors` holds one epoch ahead of `last.safetensors` (a kill between
   /// the two writes), found by `reconcileBest`: the resumed run redoes it.
   private var bestAhead: Int?
+  /// The descriptor of `run.lock` while this object holds the folder's lock, else -1
+  /// (`RunFolder+Lock.swift`).
+  var lockDescriptor: Int32 = -1
 
   /// The files a training run writes in its folder: a folder holding any of them holds a run.
   public static let fileNames = [
@@ -62,6 +66,8 @@ public final class RunFolder {
     path = url.path
     self.owner = owner
   }
+
+  deinit { unlock() }
 
   public var lastURL: URL { url.appendingPathComponent("last.safetensors") }
   public var bestURL: URL { url.appendingPathComponent("best.safetensors") }
@@ -106,16 +112,12 @@ public final class RunFolder {
     return "--overwrite: removed \(names.joined(separator: ", ")) from \(path)"
   }
 
-  /// Creates the folder and removes the temporaries of killed writes (owner only).
+  /// Creates the folder, checks that files can be written in it and removes the temporaries of
+  /// killed writes (owner only).
   func prepare() throws {
     guard owner else { return }
-    do {
-      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-      throw TrainingError(
-        "\(url.path): cannot create the output folder: \((error as NSError).localizedDescription)"
-      )
-    }
+    try createFolder()
+    try checkWritable()
     for name in AtomicFile.removeStaleTemporaries(in: url.path) {
       note("removed \(url.appendingPathComponent(name).path), left by an interrupted write")
     }

@@ -75,15 +75,19 @@ public final class Trainer {
   private let optimizer: AdamW
   private let loss: CrossEntropyLoss
   private let checkpoint: RunCheckpoint
+  /// SIGINT and SIGTERM while `run` is in progress.
+  private var interruption: TrainingInterruption?
 
   /// - Parameter group: the processes of the run; by default those `mpirun` started (this one
   ///   alone without `mpirun`).
+  /// - Parameter folder: the run folder of `out` when the caller made it already (to lock it
+  ///   before it looks at the folder); its owner must be the group's owner.
   /// - Throws: `TrainingError` when the options are for another number of processes, the
   ///   labels do not match the model's classes, or the samples are of the other kind.
   public init(
     model: VCoSwinModel, labels: [String], provenance: String, train: ListDataset, val: ListDataset,
     options: TrainOptions, out: URL, title: String,
-    group: any TrainingGroup = makeTrainingGroup(.world)
+    group: any TrainingGroup = makeTrainingGroup(.world), folder: RunFolder? = nil
   ) throws {
     guard (options.processes ?? 1) == group.size else {
       throw TrainingError(
@@ -107,8 +111,8 @@ public final class Trainer {
     self.provenance = provenance
     self.group = group
     console = TrainingConsole(speaks: group.isOwner)
-    folder = RunFolder(url: out, owner: group.isOwner)
-    folder.note = { [console] in console.note($0) }
+    self.folder = folder ?? RunFolder(url: out, owner: group.isOwner)
+    self.folder.note = { [console] in console.note($0) }
     for p in model.store.parameters where !p.name.hasPrefix("head.") {
       p.lrScale = Float(options.backboneLRScale)
     }
@@ -123,9 +127,21 @@ public final class Trainer {
   var stepsPerEpoch: Int { options.stepsPerEpoch(entries: train.count) }
 
   /// Runs the remaining epochs (all of them, or those after `last.safetensors` with
-  /// `resume`) and returns the whole history.
+  /// `resume`) and returns the whole history. Locks the folder unless the caller did
+  /// (`RunFolder.lock`), and releases the lock it took. SIGINT and SIGTERM end the process with
+  /// a line (`TrainingInterruption`).
   @discardableResult
   public func run(resume: Bool) throws -> [EpochMetrics] {
+    let locking = folder.owner && !folder.isLocked
+    if locking, let note = try folder.lock() { console.note(note) }
+    defer { if locking { folder.unlock() } }
+    let interruption = TrainingInterruption(
+      speaks: console.speaks, lockFile: folder.isLocked ? folder.lockURL.path : nil)
+    self.interruption = interruption
+    defer {
+      interruption.remove()
+      self.interruption = nil
+    }
     try folder.prepare()
     let policy = options.badEntries
     for d in [train, val] {
@@ -135,10 +151,15 @@ public final class Trainer {
     console.classesWithoutEntries(train.classesWithoutEntries, labels: labels, list: train.list)
     var state = RunState.start(options: options, data: train.options)
     if resume {
-      state = try folder.resume(
-        from: try group.ownersFile(at: folder.lastURL.path), into: checkpoint, options: options,
-        data: train.options, stepsPerEpoch: stepsPerEpoch)
+      let file = try group.ownersFile(at: folder.lastURL.path)
+      // Resume may rewrite `best.safetensors`: an interruption waits for it.
+      state = try interruption.deferringExit {
+        try folder.resume(
+          from: file, into: checkpoint, options: options, data: train.options,
+          stepsPerEpoch: stepsPerEpoch)
+      }
     }
+    interruption.at(epoch: state.epochsDone + 1, step: state.step)
     try group.adoptOwnersWeights(model.store)
     console.processes(group.size, options: options)
     let total = options.epochs * stepsPerEpoch
@@ -148,6 +169,7 @@ public final class Trainer {
       totalSteps: total)
     for epoch in stride(from: state.epochsDone + 1, through: options.epochs, by: 1) {
       let started = DispatchTime.now().uptimeNanoseconds
+      interruption.at(epoch: epoch, step: state.step)
       let trained = try trainEpoch(epoch, state: &state, schedule: schedule)
       try group.checkReplicasAgree(model.store, epoch: epoch)
       let result = try validate()
@@ -173,7 +195,9 @@ public final class Trainer {
         state.bestTop1 = result.top1
         state.bestEpoch = epoch
       }
-      try folder.recordEpoch(state, isBest: isBest, checkpoint: checkpoint, title: title)
+      try interruption.deferringExit {
+        try folder.recordEpoch(state, isBest: isBest, checkpoint: checkpoint, title: title)
+      }
       try afterEpoch?(epoch)
     }
     return state.history
@@ -332,5 +356,6 @@ public final class Trainer {
       model.store.zeroGrads()
     }
     state.step += 1
+    interruption?.at(epoch: epoch, step: state.step)
   }
 }

@@ -8,8 +8,9 @@ import Foundation
 /// - `path` is everything before the whitespace that precedes the label, verbatim (spaces,
 ///   repeated spaces and `#` included); relative to the list file's folder, or absolute.
 ///   Whitespace at the start and end of a line belongs to neither.
-/// - A line whose first non-blank character is `#` is a comment; blank lines are skipped.
-///   There are no comments at the end of a line (a `#` there belongs to the path or label).
+/// - A line whose first non-blank character is `#` is a comment, skipped whatever its length
+///   or bytes; blank lines are skipped. There are no comments at the end of a line (a `#` there
+///   belongs to the path or label).
 ///
 /// A malformed line — no label, a bad label, or bytes that are not UTF-8 — is an error naming
 /// the file and line number (with `skipBadLines`, recorded in `badLines` and skipped).
@@ -76,8 +77,9 @@ public struct ClipList: Sendable {
     var bad: [ListError] = []
     for line in lines {
       do {
+        if line.isComment { continue }
         let content = try line.content(path: path)
-        if content.isEmpty || content.hasPrefix("#") { continue }
+        if content.isEmpty { continue }
         guard let (file, labelField) = ListLine.pathAndLabel(content) else {
           throw ListError(path: path, line: line.number, .missingLabel)
         }
@@ -116,9 +118,9 @@ public struct ClipList: Sendable {
     let bytes = try ListLine.read(path, labels: true)
     var names: [String] = []
     var firstLine: [String: Int] = [:]
-    for line in ListLine.split(bytes) {
+    for line in ListLine.split(bytes) where !line.isComment {
       let name = try line.content(path: path)
-      if name.isEmpty || name.hasPrefix("#") { continue }
+      if name.isEmpty { continue }
       if let first = firstLine[name] {
         throw ListError(path: path, line: line.number, .repeatedClassName(name, firstLine: first))
       }
@@ -152,13 +154,26 @@ private struct ListLine {
     if let size, size > maxFileBytes {
       throw ListError(path: path, line: nil, .tooLarge(bytes: size, labels: labels))
     }
-    let unreadable = ListError(path: path, line: nil, labels ? .unreadableLabels : .unreadableList)
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
+    func unreadable(_ reason: String) -> ListError {
+      ListError(
+        path: path, line: nil, labels ? .unreadableLabels(reason) : .unreadableList(reason))
+    }
+    // Say why: a missing file and a folder are the usual slips (a folder opens, then fails).
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      throw unreadable(errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+    }
+    if info.st_mode & S_IFMT == S_IFDIR { throw unreadable("it is a folder") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw unreadable(String(cString: strerror(errno)))
+    }
     defer { try? handle.close() }
     var data = Data()
     while true {
       let chunk: Data?
-      do { chunk = try handle.read(upToCount: 1 << 20) } catch { throw unreadable }
+      do { chunk = try handle.read(upToCount: 1 << 20) } catch {
+        throw unreadable(error.localizedDescription)
+      }
       guard let chunk, !chunk.isEmpty else { return data }
       data.append(chunk)
       if data.count > maxFileBytes {
@@ -182,6 +197,12 @@ private struct ListLine {
       lines.append(ListLine(number: lines.count + 1, bytes: all[start...]))
     }
     return lines
+  }
+
+  /// Whether the first non-blank byte is `#`: a comment, skipped whatever follows (any length,
+  /// any bytes), since nothing in it is read.
+  var isComment: Bool {
+    bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D } == UInt8(ascii: "#")
   }
 
   /// The line as text, without leading and trailing whitespace (spaces, tabs, CR).
@@ -242,10 +263,10 @@ private struct ListLine {
 public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
   /// What is wrong, with the values involved (the rejected label, the bad byte).
   public enum Kind: Sendable, Equatable {
-    /// The list file cannot be read.
-    case unreadableList
-    /// The labels file cannot be read.
-    case unreadableLabels
+    /// The list file cannot be read, and why (`no such file`, `it is a folder`, …).
+    case unreadableList(String)
+    /// The labels file cannot be read, and why.
+    case unreadableLabels(String)
     /// A line's bytes are not UTF-8: the first bad `byte`, at 1-based byte `column`.
     case notUTF8(column: Int, byte: UInt8)
     /// A line without both a path and a label.
@@ -294,8 +315,8 @@ public struct ListError: Error, CustomStringConvertible, Sendable, Equatable {
   /// What is wrong, in words: `label 9 out of range 0..<8`.
   public var message: String {
     switch kind {
-    case .unreadableList: return "cannot read the list"
-    case .unreadableLabels: return "cannot read the labels file"
+    case .unreadableList(let reason): return "cannot read the list: \(reason)"
+    case .unreadableLabels(let reason): return "cannot read the labels file: \(reason)"
     case .notUTF8(let column, let byte):
       let hex = String(byte, radix: 16, uppercase: true)
       return "not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex) at column \(column))"

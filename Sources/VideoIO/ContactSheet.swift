@@ -4,8 +4,9 @@ public enum ContactSheet {
   /// Lays out `rows` of frames (row `r`, column `c` = `rows[r][c]`) with `gap` pixels between
   /// cells. Cells are as large as the largest frame; smaller frames sit at their cell's
   /// top-left. `captions[r][c]` (for example the frame number) is written under its frame, and
-  /// `rowLabels[r]` (for example which clip and crop the row shows) left of its row, in the
-  /// package's bitmap font. Precondition: at least one frame.
+  /// `rowLabels[r]` (for example which clip and crop the row shows) left of its row
+  /// (`RGBImage.draw(text:)`). Text missing from a frame (`textFailure`) is missing from the
+  /// sheet too. Precondition: at least one frame.
   public static func render(
     rows: [[RGBImage]], gap: Int = 2, captions: [[String]]? = nil, rowLabels: [String]? = nil
   ) -> RGBImage {
@@ -23,6 +24,7 @@ public enum ContactSheet {
     let width = labelW + columns * cellW + (columns + 1) * gap
     let height = rows.count * cellH + (rows.count + 1) * gap
     var sheet = RGBImage(width: width, height: height, fill: (24, 24, 24))
+    sheet.textFailure = all.lazy.compactMap(\.textFailure).first
     for (r, row) in rows.enumerated() {
       let y0 = gap + r * (cellH + gap)
       if let label = rowLabels?[safe: r] {

@@ -28,12 +28,16 @@ public enum ImageFile {
 
   /// The bytes of `image` as a PNG file (or JPEG with quantiser `quality` when `jpeg`), e.g.
   /// to embed in an SVG; `path` names the image in errors.
-  /// - Throws: `VideoError` naming `path`.
+  /// - Throws: `VideoError` naming `path`, also when text drawn on it is missing
+  ///   (`RGBImage.textFailure`).
   public static func encode(
     _ image: RGBImage, jpeg: Bool = false, quality: Int = 3, path: String = "image"
   )
     throws -> Data
   {
+    if let reason = image.textFailure {
+      throw VideoError(path: path, "cannot draw the picture's text", detail: reason)
+    }
     FFmpegLog.silenceByDefault()
     let format = jpeg ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_RGB24
     guard let codec = avcodec_find_encoder(jpeg ? AV_CODEC_ID_MJPEG : AV_CODEC_ID_PNG) else {

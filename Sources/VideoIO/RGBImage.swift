@@ -4,6 +4,9 @@ public struct RGBImage: Sendable, Equatable {
   public var height: Int
   /// `width * height * 3` bytes, rows top to bottom, no padding.
   public var pixels: [UInt8]
+  /// Why text drawn on the image is missing (no font could be loaded), or nil. Encoding the
+  /// image (`ImageFile`) throws it, so no picture goes out with its text silently missing.
+  public var textFailure: String?
 
   /// A `width`×`height` image filled with one colour. Precondition: sizes > 0.
   public init(width: Int, height: Int, fill: (UInt8, UInt8, UInt8) = (0, 0, 0)) {

@@ -58,7 +58,7 @@ struct GemmBench: ParsableCommand {
     var best = counts.mapValues { _ in [Double.infinity, .infinity] }
     for round in 0..<rounds {
       for index in round % 2 == 0 ? [0, 1] : [1, 0] {
-        GEMMKernel.current = kernels[index]
+        KernelSet.current.gemm = kernels[index]
         for g in counts.keys {
           let seconds = operands.time(g, repeats: 1, clock: clock)
           let fastest = best[g]?[index] ?? .infinity

@@ -35,6 +35,7 @@ struct GemmShape: Hashable {
 /// Every GEMM of one forward (and, when `training`, backward) pass of `model` on `shape`.
 func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [GemmShape] {
   let c = model.config
+  let parts = model.parts
   let b = shape[0]
   let sizes = try model.stageSizes(input: Array(shape[2...]))
   var list: [GemmShape] = []
@@ -47,18 +48,18 @@ func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [
     }
   }
   let embedRows = b * sizes[0].reduce(1, *)
-  let fanIn = c.inChannels * c.embedKernel.reduce(1, *)
-  list.append(
-    GemmShape(transA: false, transB: true, m: embedRows, n: c.embedDim, k: fanIn, batch: 1))
+  let (fanIn, embed) = (parts.embedding.fanIn, parts.embedding.channels)
+  list.append(GemmShape(transA: false, transB: true, m: embedRows, n: embed, k: fanIn, batch: 1))
   if training {
-    list.append(
-      GemmShape(transA: true, transB: false, m: c.embedDim, n: fanIn, k: embedRows, batch: 1))
+    list.append(GemmShape(transA: true, transB: false, m: embed, n: fanIn, k: embedRows, batch: 1))
   }
   for i in 0..<c.stages {
     let dim = c.channels(stage: i)
     let s = sizes[i]
     var window = c.windows[i]
-    if c.dims == 3 || c.variant == .coswin { window = zip(window, s).map { Swift.min($0, $1) } }
+    if parts.windows.clampsWindow(dims: c.dims) {
+      window = zip(window, s).map { Swift.min($0, $1) }
+    }
     let padded = zip(s, window).map { ($0 + $1 - 1) / $1 * $1 }
     let rows = b * s.reduce(1, *)
     let paddedRows = b * padded.reduce(1, *)
@@ -82,8 +83,7 @@ func modelGemms(_ model: VCoSwinModel, shape: [Int], training: Bool) throws -> [
     }
     if i < c.stages - 1 {
       let next = b * sizes[i + 1].reduce(1, *)
-      let mergeFanIn = c.variant == .swin ? 4 * dim : dim * c.mergeKernel.reduce(1, *)
-      linear(next, mergeFanIn, 2 * dim)
+      linear(next, parts.merge.fanIn(channels: dim), parts.merge.outputChannels(dim))
     }
   }
   linear(b, c.featureDim, c.classes)

@@ -53,7 +53,7 @@ struct ModelBench: ParsableCommand {
     help: ArgumentHelp(
       "GEMM kernel of the model: avx512 (the package's own) or openblas.",
       discussion: "Default: avx512 where the CPU has it. Raw sgemm is OpenBLAS's either way."))
-  var gemmKernel: String = GEMMKernel.current.rawValue
+  var gemmKernel: String = KernelSet.current.gemm.rawValue
 
   /// The cases `--only` names.
   static let cases = [
@@ -89,7 +89,7 @@ struct ModelBench: ParsableCommand {
 
   func run() throws {
     ThreadBudget.configure(threads: threads)
-    GEMMKernel.current = GEMMKernel(rawValue: gemmKernel) ?? GEMMKernel.current
+    KernelSet.current.gemm = GEMMKernel(rawValue: gemmKernel) ?? KernelSet.current.gemm
     let (presetName, shape, training) = Self.setup(of: only)
     let config = try ModelConfig.preset(presetName, dims: 3)
     let model = VCoSwinModel(config: config, seed: 1)
@@ -201,18 +201,21 @@ struct ModelBench: ParsableCommand {
   /// Analytic forward FLOPs of the GEMM work for an input of `shape`.
   func modelFlops(_ model: VCoSwinModel, shape: [Int]) throws -> Double {
     let c = model.config
+    let parts = model.parts
     let b = Double(shape[0])
     let sizes = try model.stageSizes(input: Array(shape[2...]))
     var total = 0.0
     let embedTokens = Double(sizes[0].reduce(1, *))
     total +=
-      2 * b * embedTokens * Double(c.embedDim) * Double(c.inChannels * c.embedKernel.reduce(1, *))
+      2 * b * embedTokens * Double(parts.embedding.channels) * Double(parts.embedding.fanIn)
     for i in 0..<c.stages {
       let dim = Double(c.channels(stage: i))
       let s = sizes[i]
       // Window rule per rank (2D pads up to the window; 3D clamps the window to the input).
       var window = c.windows[i]
-      if c.dims == 3 || c.variant == .coswin { window = zip(window, s).map { Swift.min($0, $1) } }
+      if parts.windows.clampsWindow(dims: c.dims) {
+        window = zip(window, s).map { Swift.min($0, $1) }
+      }
       let padded = zip(s, window).map { ($0 + $1 - 1) / $1 * $1 }
       let tokens = Double(s.reduce(1, *))
       let paddedTokens = Double(padded.reduce(1, *))
@@ -225,8 +228,8 @@ struct ModelBench: ParsableCommand {
       total += b * Double(c.depths[i]) * perBlock
       if i < c.stages - 1 {
         let next = Double(sizes[i + 1].reduce(1, *))
-        let fanIn = c.variant == .swin ? 4 * dim : dim * Double(c.mergeKernel.reduce(1, *))
-        total += 2 * b * next * fanIn * 2 * dim
+        let fanIn = Double(parts.merge.fanIn(channels: c.channels(stage: i)))
+        total += 2 * b * next * fanIn * Double(parts.merge.outputChannels(c.channels(stage: i)))
       }
     }
     total += 2 * b * Double(c.featureDim * c.classes)
@@ -236,9 +239,9 @@ struct ModelBench: ParsableCommand {
   /// Raw cblas_sgemm GFLOP/s on a large square product (fastest of 4), same threads and clock.
   /// OpenBLAS's sgemm on 1536³ (the reference ceiling, whatever kernel the model uses).
   func sgemmGFlops() -> Double {
-    let kernel = GEMMKernel.current
-    GEMMKernel.current = .openBLAS
-    defer { GEMMKernel.current = kernel }
+    let kernel = KernelSet.current.gemm
+    KernelSet.current.gemm = .openBLAS
+    defer { KernelSet.current.gemm = kernel }
     let n = 1536
     let a = Tensor(shape: [n, n], repeating: 0.5)
     let bm = Tensor(shape: [n, n], repeating: 0.25)

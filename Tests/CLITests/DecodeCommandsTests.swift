@@ -2,21 +2,10 @@ import Foundation
 import SafeTensors
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// `probe`, `sample` and `synth` run as a user runs them: the built `vcoswin` binary.
-final class DecodeCommandsTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+final class DecodeCommandsTests: TemporaryFolderTestCase {
   /// The shipped synthetic clips, at the root of the package.
   let clips = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Clips")
@@ -160,9 +149,9 @@ final class DecodeCommandsTests: XCTestCase {
     XCTAssertEqual(clip.values, batch.data)
     let sheet = try VideoReader(path: path("sheet.png"))
     // Row labels ("clip 0 centre": 13 characters of 6 pixels, then a gap) left of 4 frames;
-    // under each frame its number (a 9-pixel text line and 1 pixel).
+    // under each frame its number (a 10-pixel text line and 1 pixel).
     XCTAssertEqual(sheet.info.width, (13 * 6 + 2) + 4 * 48 + 5 * 2)
-    XCTAssertEqual(sheet.info.height, 6 * (48 + 10) + 7 * 2)
+    XCTAssertEqual(sheet.info.height, 6 * (48 + 11) + 7 * 2)
   }
 
   func testSampleArgumentErrors() throws {

@@ -1,22 +1,11 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// `probe` and `sample` on what users bring: portrait phone videos (a display matrix) and
 /// JPEG stills, including the JPEG contact sheet `sample --sheet` writes.
-final class DisplayedFramesCommandsTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+final class DisplayedFramesCommandsTests: TemporaryFolderTestCase {
   func vcoswin(_ arguments: [String]) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

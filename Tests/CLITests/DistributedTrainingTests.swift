@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// `pretrain` under `mpirun`, as a user runs it: 2 processes × batch 4 reach the weights of
 /// 1 process × batch 8 (drop path on, a bad entry in the list, a last global batch that one
@@ -10,19 +11,7 @@ import XCTest
 /// (`make test` installs Open MPI); they skip, saying so, only when `mpirun` is absent. The
 /// processes talk through shared memory without cross-process copies (which containers that
 /// forbid `ptrace` refuse).
-final class DistributedTrainingTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-mpi-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+final class DistributedTrainingTests: TemporaryFolderTestCase {
   /// The 2D nano architecture with drop path on (its draws must follow the global batch).
   static let config = """
     {"variant": "coswin", "dims": 2, "in_channels": 3, "embed_dim": 16, "depths": [1, 1, 1],

@@ -6,6 +6,7 @@ import Inference
 import Models
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import VCoSwinCLI
 
@@ -13,14 +14,7 @@ import XCTest
 /// points that `classify`, `eval` and `features` use (`InferenceArguments.load`, which runs
 /// `LoadedModel.load`). None may trap, hang or allocate without bound: each ends in a typed
 /// error or a correct result.
-final class HostileInputTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "hostile-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class HostileInputTests: TemporaryFolderTestCase {
   /// The shipped default model: a trained video checkpoint with `training` metadata.
   var base: String { clips("default-model.safetensors") }
 
@@ -110,7 +104,7 @@ final class HostileInputTests: XCTestCase {
     var i = 0
     func path() -> String {
       i += 1
-      return folder + "/case\(i).safetensors"
+      return self.path("case\(i).safetensors")
     }
     // 1. Training data options: every numeric field, hostile values; damaged keys.
     for field in ["size", "clip_length", "frame_interval", "min_area"] {
@@ -249,7 +243,7 @@ final class HostileInputTests: XCTestCase {
 
   /// Weights that are finite but overflow the forward pass give an error, never NaN output.
   func testNonFiniteOutputIsAnError() throws {
-    let p = folder + "/overflow.safetensors"
+    let p = path("overflow.safetensors")
     let opened = try Checkpoint.open(path: base)
     let model = try VCoSwinModel.loaded(opened)
     let norm = try XCTUnwrap(model.store.parameters.first { $0.name == "norm.weight" })
@@ -268,7 +262,7 @@ final class HostileInputTests: XCTestCase {
   /// A checkpoint rewritten in place while it loads ends in an error or a correct load, never a
   /// signal (the reader copies with `pread`; it does not map the file).
   func testCheckpointChangingWhileLoading() throws {
-    let p = folder + "/moving.safetensors"
+    let p = path("moving.safetensors")
     let original = try Data(contentsOf: URL(fileURLWithPath: base))
     try original.write(to: URL(fileURLWithPath: p))
     let stop = ManagedAtomicFlag()
@@ -307,14 +301,7 @@ final class HostileInputTests: XCTestCase {
 
 /// Hostile files and option values given to the built binary, as a user gives them: each ends
 /// in a clear `error:` line naming the file or option and a non-zero exit, within seconds.
-final class HostileCommandLineTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "hostile-cli-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class HostileCommandLineTests: TemporaryFolderTestCase {
   var model: String { clips("default-model.safetensors") }
   /// Fixtures of the video reader's tests (`Tools/make_hostile_video_fixtures.py`).
   func videoFixture(_ name: String) -> String {
@@ -343,16 +330,16 @@ final class HostileCommandLineTests: XCTestCase {
   /// A FIFO given as a video, a checkpoint, a list entry or an image checkpoint is refused at
   /// once (opening one blocks until a writer comes: the commands hung).
   func testFIFOsAreRefusedNotWaitedOn() throws {
-    let fifo = folder + "/stream"
+    let fifo = path("stream")
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-    try "\(fifo) 0\n".write(toFile: folder + "/list.txt", atomically: true, encoding: .utf8)
+    try "\(fifo) 0\n".write(toFile: path("list.txt"), atomically: true, encoding: .utf8)
     let video = clips("val/0000.mkv")
     try assertFails(
       ["probe", fifo], "stream: cannot open: a FIFO (named pipe), not a regular file")
-    try assertFails(["probe", "--list", folder + "/list.txt"], "a FIFO")
+    try assertFails(["probe", "--list", path("list.txt")], "a FIFO")
     try assertFails(["classify", fifo, "--checkpoint", model], "a FIFO")
     try assertFails(["classify", video, "--checkpoint", fifo], "stream")
-    try assertFails(["inflate", "--from", fifo, "--to", folder + "/x.safetensors"], "stream")
+    try assertFails(["inflate", "--from", fifo, "--to", path("x.safetensors")], "stream")
   }
 
   /// An output path that names a FIFO (or a device) is refused and left as it is: the atomic
@@ -363,12 +350,12 @@ final class HostileCommandLineTests: XCTestCase {
     let sample = ["sample", video, "--clip-len", "2", "--interval", "1", "--size", "32"]
     for (name, arguments) in [
       ("out.safetensors", sample + ["--output"]),
-      ("sheet.png", sample + ["--output", folder + "/s.safetensors", "--sheet"]),
+      ("sheet.png", sample + ["--output", path("s.safetensors"), "--sheet"]),
       ("t.svg", ["timeline", video, "--checkpoint", model, "--svg"]),
       ("t.png", ["timeline", video, "--checkpoint", model, "--png"]),
       ("m.safetensors", ["init", "--preset", "nano", "--classes", "2", "--out"]),
     ] {
-      let fifo = folder + "/" + name
+      let fifo = path("") + name
       XCTAssertEqual(mkfifo(fifo, 0o600), 0)
       let (r, hung) = try run(arguments + [fifo])
       XCTAssertFalse(hung || r.crashed, "\(arguments): \(r.stderr)")
@@ -391,7 +378,7 @@ final class HostileCommandLineTests: XCTestCase {
     let lie = videoFixture("size_lie.png")
     try assertFails(["classify", lie, "--checkpoint", model], "size_lie.png: no frame size")
     try assertFails(
-      ["sample", lie, "--clip-len", "2", "--interval", "1", "--output", folder + "/s.safetensors"],
+      ["sample", lie, "--clip-len", "2", "--interval", "1", "--output", path("s.safetensors")],
       "size_lie.png: no frame size")
   }
 
@@ -401,7 +388,7 @@ final class HostileCommandLineTests: XCTestCase {
   func testNonFiniteTrainingOptions() throws {
     let base = [
       "pretrain", "--train", clips("shapes_train.txt"), "--val", clips("shapes_val.txt"),
-      "--preset", "nano", "--out", folder + "/run",
+      "--preset", "nano", "--out", path("run"),
     ]
     for (option, value) in [
       ("--warmup-epochs", "nan"), ("--warmup-epochs", "1e300"), ("--warmup-epochs", "inf"),
@@ -411,21 +398,21 @@ final class HostileCommandLineTests: XCTestCase {
     ] {
       try assertFails(base + [option] + (value.isEmpty ? [] : [value]), status: 64, "must be")
     }
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")))
     try assertFails(
-      ["synth", "--out", folder + "/synth", "--size", "100000"], status: 64, "--size must be")
+      ["synth", "--out", path("synth"), "--size", "100000"], status: 64, "--size must be")
   }
 
   /// A giant line is a malformed line that is not echoed back, and a list file larger than
   /// 512 MiB (here a sparse one: no disk, no time) is refused before it is read.
   func testGiantLinesAndListFiles() throws {
-    let list = folder + "/giant.txt"
+    let list = path("giant.txt")
     try (String(repeating: "a", count: 70_000) + " 0\n").write(
       toFile: list, atomically: true, encoding: .utf8)
     try assertFails(["probe", "--list", list], "giant.txt:1: a line of 70002 bytes (at most 65536")
     let (r, _) = try run(["probe", "--list", list])
     XCTAssertLessThan(r.stderr.utf8.count, 1000, "the line is not echoed")
-    let sparse = folder + "/sparse.txt"
+    let sparse = path("sparse.txt")
     XCTAssertTrue(FileManager.default.createFile(atPath: sparse, contents: Data("a 0\n".utf8)))
     let handle = try XCTUnwrap(FileHandle(forWritingAtPath: sparse))
     try handle.truncate(atOffset: 600 << 20)
@@ -439,17 +426,17 @@ final class HostileCommandLineTests: XCTestCase {
   /// `--config` and `--truth` files: a FIFO, a device or a folder is named as such (Foundation
   /// said "You don't have permission"), and a config field out of bounds is reported once.
   func testConfigAndTruthFilesThatAreNotFiles() throws {
-    let fifo = folder + "/fifo.json"
+    let fifo = path("fifo.json")
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
     let video = clips("val/0000.mkv")
-    let initBase = ["init", "--classes", "2", "--out", folder + "/m.safetensors", "--config"]
+    let initBase = ["init", "--classes", "2", "--out", path("m.safetensors"), "--config"]
     try assertFails(initBase + [fifo], "fifo.json: cannot read the config file: a FIFO")
     try assertFails(initBase + ["/dev/zero"], "/dev/zero: cannot read the config file: a device")
-    try assertFails(initBase + [folder], "cannot read the config file: it is a folder")
+    try assertFails(initBase + [folder.path], "cannot read the config file: it is a folder")
     try assertFails(
       ["timeline", video, "--checkpoint", model, "--truth", fifo],
       "fifo.json: cannot read the truth file: a FIFO")
-    let deep = folder + "/deep.json"
+    let deep = path("deep.json")
     let config = try XCTUnwrap(
       try JSONSerialization.jsonObject(
         with: Data(
@@ -467,11 +454,11 @@ final class HostileCommandLineTests: XCTestCase {
   /// video's aspect ratio is known (`validate` can only count it square). A 2×20000 video at
   /// short side 16, 1024 frames: 31 GB, refused; before, the allocation crashed.
   func testSampleOfAnExtremeAspectRatio() throws {
-    let tall = folder + "/tall.y4m"
+    let tall = path("tall.y4m")
     var bytes = Data("YUV4MPEG2 W2 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".utf8)
     bytes.append(Data(repeating: 128, count: 2 * 20000 + 2 * 10000))
     try bytes.write(to: URL(fileURLWithPath: tall))
-    let base = ["sample", tall, "--interval", "1", "--output", folder + "/s.safetensors"]
+    let base = ["sample", tall, "--interval", "1", "--output", path("s.safetensors")]
     try assertFails(
       base + ["--clip-len", "1024", "--size", "16", "--crop", "none"],
       "tall.y4m: sample of 1×1 views of 1024×160000×16 needs about")
@@ -481,7 +468,7 @@ final class HostileCommandLineTests: XCTestCase {
   /// A labels file that names a class twice is an error at the second line: a list's name
   /// would silently mean the later class.
   func testLabelsFileWithARepeatedName() throws {
-    let labels = folder + "/labels.txt"
+    let labels = path("labels.txt")
     try "left\nright\n# comment\nleft\n".write(toFile: labels, atomically: true, encoding: .utf8)
     try assertFails(
       ["init", "--preset", "nano", "--classes", "3", "--labels", labels, "--out", labels + ".st"],
@@ -490,7 +477,7 @@ final class HostileCommandLineTests: XCTestCase {
 
   /// A list with nothing but blank lines and comments is an error saying so.
   func testListsWithoutEntries() throws {
-    let list = folder + "/empty.txt"
+    let list = path("empty.txt")
     try "\n# only a comment\n  \t\n".write(toFile: list, atomically: true, encoding: .utf8)
     try assertFails(["probe", "--list", list], "empty.txt: no entries")
     try assertFails(["eval", "--list", list, "--checkpoint", model], "empty.txt: no entries")
@@ -506,11 +493,11 @@ final class HostileCommandLineTests: XCTestCase {
       lines.append(
         text.split(separator: "\n").prefix(8).map { clips(String($0)) }.joined(separator: "\n"))
     }
-    try lines[0].write(toFile: folder + "/train.txt", atomically: true, encoding: .utf8)
-    try lines[1].write(toFile: folder + "/val.txt", atomically: true, encoding: .utf8)
-    let out = folder + "/run"
+    try lines[0].write(toFile: path("train.txt"), atomically: true, encoding: .utf8)
+    try lines[1].write(toFile: path("val.txt"), atomically: true, encoding: .utf8)
+    let out = path("run")
     let arguments = [
-      "pretrain", "--train", folder + "/train.txt", "--val", folder + "/val.txt", "--labels",
+      "pretrain", "--train", path("train.txt"), "--val", path("val.txt"), "--labels",
       clips("shape_labels.txt"), "--preset", "nano", "--size", "32", "--epochs", "2",
       "--batch-size", "8", "--threads", "1", "--quiet", "--out", out,
     ]
@@ -545,7 +532,7 @@ final class HostileCommandLineTests: XCTestCase {
       ("train_loss", "-3", "history[0].train_loss -3.0 is no loss (finite, ≥ 0)"),
       ("train_loss", "1e400", "'training'"),
     ] {
-      let edited = folder + "/\(key)-\(value).safetensors"
+      let edited = path("\(key)-\(value).safetensors")
       try FileManager.default.copyItem(atPath: model, toPath: edited)
       try editTrainingState(edited) { $0 = $0.replacingFirstValue(of: key, with: value) }
       try assertFails(["info", edited], "\(edited): __metadata__ 'training': ")
@@ -556,7 +543,7 @@ final class HostileCommandLineTests: XCTestCase {
   /// A checkpoint whose `labels` name a class twice is refused when read (`classify` would
   /// print two classes alike), worded as a labels file with a repeated name is.
   func testRepeatedLabelNamesInACheckpointAreRefused() throws {
-    let edited = folder + "/labels.safetensors"
+    let edited = path("labels.safetensors")
     try FileManager.default.copyItem(atPath: model, toPath: edited)
     try editMetadata(edited, key: "labels") {
       $0 = $0.replacingOccurrences(of: "\"shrink\"", with: "\"move_right\"")

@@ -1,21 +1,11 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// The memory check counts every process `mpirun` started on this machine: each needs its own
 /// share, so `need × OMPI_COMM_WORLD_LOCAL_SIZE` must fit. Run without `mpirun`, the variable
 /// set in the child's environment.
-final class LocalProcessesTests: XCTestCase {
-
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-local-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
+final class LocalProcessesTests: TemporaryFolderTestCase {
   func run(_ arguments: [String], localSize: String) throws -> CLIRun {
     try runVCoSwin(
       arguments, bundleOf: Self.self, environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": localSize])

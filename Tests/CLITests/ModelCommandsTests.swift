@@ -6,18 +6,12 @@ import VideoIO
 @testable import Models
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import VCoSwinCLI
 
 /// `init`, `import` and `features`, run as whole commands.
-final class ModelCommandsTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "model-commands-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class ModelCommandsTests: TemporaryFolderTestCase {
   func run(_ arguments: [String]) throws {
     var command = try VCoSwin.parseAsRoot(arguments)
     try command.run()
@@ -33,23 +27,23 @@ final class ModelCommandsTests: XCTestCase {
   }
 
   func testInitThenFeatures() throws {
-    let ckpt = folder + "/m.safetensors"
-    try "a\nb\nc\n".write(toFile: folder + "/abc.txt", atomically: true, encoding: .utf8)
+    let ckpt = path("m.safetensors")
+    try "a\nb\nc\n".write(toFile: path("abc.txt"), atomically: true, encoding: .utf8)
     try run([
       "init", "--preset", "micro", "--classes", "3", "--dims", "2", "--out", ckpt, "--seed", "5",
-      "--labels", folder + "/abc.txt",
+      "--labels", path("abc.txt"),
     ])
     let (model, info) = try VCoSwinModel.load(path: ckpt)
     XCTAssertEqual(info.labels, ["a", "b", "c"])
     XCTAssertEqual(info.kind, "image")
     XCTAssertEqual(info.config, try ModelConfig.preset("micro", dims: 2, classes: 3))
-    let x = try writeInput([3, 3, 64, 64], to: folder + "/in.safetensors")
+    let x = try writeInput([3, 3, 64, 64], to: path("in.safetensors"))
     try run([
-      "features", "--input", folder + "/in.safetensors", "--checkpoint", ckpt, "--output",
-      folder + "/out.safetensors",
+      "features", "--input", path("in.safetensors"), "--checkpoint", ckpt, "--output",
+      path("out.safetensors"),
       "--batch", "2", "--threads", "1",
     ])
-    let out = try SafeTensorsFile.read(path: folder + "/out.safetensors")
+    let out = try SafeTensorsFile.read(path: path("out.safetensors"))
     let direct = try model.forward(x, training: false)
     XCTAssertEqual(try out.floats("features").shape, [3, 256])
     XCTAssertEqual(try out.floats("logits").shape, [3, 3])
@@ -67,9 +61,9 @@ final class ModelCommandsTests: XCTestCase {
     config.depths = [2, 1, 1]
     config.embedKernel = [3, 7, 7]
     config.embedPadding = [1, 2, 2]
-    let json = folder + "/config.json"
+    let json = path("config.json")
     try config.jsonString().write(toFile: json, atomically: true, encoding: .utf8)
-    let ckpt = folder + "/c.safetensors"
+    let ckpt = path("c.safetensors")
     try run(["init", "--config", json, "--classes", "8", "--out", ckpt])
     let (_, info) = try VCoSwinModel.load(path: ckpt)
     config.classes = 8
@@ -93,9 +87,9 @@ final class ModelCommandsTests: XCTestCase {
       .deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Clips/val")
     let videos = ["0000.mkv", "0001.mkv"].map { clips.appendingPathComponent($0).path }
-    let ckpt = folder + "/v.safetensors"
+    let ckpt = path("v.safetensors")
     try run(["init", "--preset", "micro", "--classes", "4", "--dims", "3", "--out", ckpt])
-    let out = folder + "/f.safetensors"
+    let out = path("f.safetensors")
     try run(
       ["features"] + videos + [
         "--checkpoint", ckpt, "--clips", "2", "--clip-len", "8", "--interval", "2", "--size", "64",
@@ -124,25 +118,25 @@ final class ModelCommandsTests: XCTestCase {
     }
     XCTAssertThrowsError(
       try run([
-        "features", folder + "/v.safetensors", "--checkpoint", ckpt, "--output",
-        folder + "/g.safetensors",
+        "features", path("v.safetensors"), "--checkpoint", ckpt, "--output",
+        path("g.safetensors"),
       ])
     ) {
       error in XCTAssertTrue("\(error)".contains("v.safetensors"), "\(error)")
     }
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/g.safetensors"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("g.safetensors")))
     XCTAssertThrowsError(
       try VCoSwin.parseAsRoot(["features", "--output", out, "--checkpoint", ckpt]))
   }
 
   func testFeaturesRejectsBadInputs() throws {
-    let ckpt = folder + "/v.safetensors"
+    let ckpt = path("v.safetensors")
     try run(["init", "--preset", "micro", "--classes", "2", "--dims", "3", "--out", ckpt])
-    _ = try writeInput([1, 3, 64, 64], to: folder + "/img.safetensors")
+    _ = try writeInput([1, 3, 64, 64], to: path("img.safetensors"))
     XCTAssertThrowsError(
       try run([
-        "features", "--input", folder + "/img.safetensors", "--checkpoint", ckpt, "--output",
-        folder + "/o.safetensors",
+        "features", "--input", path("img.safetensors"), "--checkpoint", ckpt, "--output",
+        path("o.safetensors"),
       ])
     ) { error in
       let text = "\(error)"
@@ -152,8 +146,8 @@ final class ModelCommandsTests: XCTestCase {
     }
     XCTAssertThrowsError(
       try run([
-        "features", "--input", folder + "/img.safetensors", "--checkpoint",
-        folder + "/none.safetensors", "--output", folder + "/o.safetensors",
+        "features", "--input", path("img.safetensors"), "--checkpoint",
+        path("none.safetensors"), "--output", path("o.safetensors"),
       ])
     ) { error in
       XCTAssertTrue("\(error)".contains("none.safetensors"), "\(error)")
@@ -163,7 +157,7 @@ final class ModelCommandsTests: XCTestCase {
     ) { error in
       XCTAssertTrue("\(error)".contains("gigantic"), "\(error)")
     }
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/o.safetensors"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.safetensors")))
   }
 
   /// A Swin model's parameters are torchvision's state dict; importing reads the config back.
@@ -172,10 +166,10 @@ final class ModelCommandsTests: XCTestCase {
     let model = VCoSwinModel(config: config, seed: 3)
     var w = SafeTensorsWriter()
     for p in model.store.parameters { try w.add(p.name, shape: p.shape, floats: p.value.array) }
-    let tv = folder + "/tv.safetensors"
+    let tv = path("tv.safetensors")
     // Without the index buffers torchvision saves, the last stage's window (4,2,2) is ambiguous.
     try w.write(to: tv)
-    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", folder + "/c.safetensors"])) {
+    XCTAssertThrowsError(try run(["import", "--from", tv, "--out", path("c.safetensors")])) {
       error in
       XCTAssertTrue(
         "\(error)".contains("features.6.0.attn.relative_position_bias_table"), "\(error)")
@@ -189,10 +183,10 @@ final class ModelCommandsTests: XCTestCase {
       }
     }
     try w.write(to: tv)
-    let labels = folder + "/labels.txt"
+    let labels = path("labels.txt")
     try "a\nb\nc\nd\ne\nf\n".write(toFile: labels, atomically: true, encoding: .utf8)
-    try run(["import", "--from", tv, "--out", folder + "/c.safetensors", "--labels", labels])
-    let (imported, info) = try VCoSwinModel.load(path: folder + "/c.safetensors")
+    try run(["import", "--from", tv, "--out", path("c.safetensors"), "--labels", labels])
+    let (imported, info) = try VCoSwinModel.load(path: path("c.safetensors"))
     XCTAssertEqual(info.config.windows, config.windows)
     XCTAssertEqual(info.config.depths, config.depths)
     XCTAssertEqual(info.config.heads, config.heads)
@@ -215,10 +209,10 @@ final class ModelCommandsTests: XCTestCase {
     let pth = packageRoot.appendingPathComponent(
       "Tests/ModelsTests/Fixtures/foreign/videoswin_bf16.pth"
     ).path
-    let labels = folder + "/labels.txt"
+    let labels = path("labels.txt")
     try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(
       toFile: labels, atomically: true, encoding: .utf8)
-    let ckpt = folder + "/imported.safetensors"
+    let ckpt = path("imported.safetensors")
     try run(["import", "--from", pth, "--out", ckpt, "--labels", labels])
     let file = try SafeTensorsFile.read(path: ckpt)
     XCTAssertNotNil(file.metadata[Checkpoint.recipeKey])
@@ -264,7 +258,7 @@ final class ModelCommandsTests: XCTestCase {
   /// inflated, and an official Video Swin file gets a fresh head for other classes.
   func testInflateAndFinetuneInitTakePth() throws {
     let fixtures = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign")
-    let out = folder + "/inflated.safetensors"
+    let out = path("inflated.safetensors")
     try run([
       "inflate", "--from", fixtures.appendingPathComponent("swin2d_fp16.pth").path, "--to", out,
       "--classes", "3",
@@ -296,7 +290,7 @@ final class ModelCommandsTests: XCTestCase {
       let r = try runVCoSwin(
         [
           "sample", clip, "--clip-len", "8", "--interval", "2", option, value, "--output",
-          folder + "/x.safetensors",
+          path("x.safetensors"),
         ], bundleOf: Self.self)
       XCTAssertFalse(r.crashed)
       XCTAssertEqual(r.status, 64, r.stderr)
@@ -305,7 +299,7 @@ final class ModelCommandsTests: XCTestCase {
     let big = try runVCoSwin(
       [
         "sample", clip, "--clip-len", "1024", "--interval", "2", "--size", "4096", "--clips", "256",
-        "--output", folder + "/x.safetensors",
+        "--output", path("x.safetensors"),
       ], bundleOf: Self.self)
     XCTAssertEqual(big.status, 64, big.stderr)
     XCTAssertTrue(big.stderr.contains("of memory"), big.stderr)
@@ -321,17 +315,17 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertEqual(object["kind"] as? String, "video")
     XCTAssertEqual((object["labels"] as? [String])?.count, 8)
     XCTAssertNotNil(object["training"])
-    let configPath = folder + "/arch.json"
+    let configPath = path("arch.json")
     try JSONSerialization.data(withJSONObject: try XCTUnwrap(object["config"])).write(
       to: URL(fileURLWithPath: configPath))
     try run([
-      "init", "--config", configPath, "--classes", "8", "--out", folder + "/same.safetensors",
+      "init", "--config", configPath, "--classes", "8", "--out", path("same.safetensors"),
     ])
     let original = try VCoSwinModel.load(path: model).info.config
     XCTAssertEqual(
-      try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.depths, original.depths)
+      try VCoSwinModel.load(path: path("same.safetensors")).info.config.depths, original.depths)
     XCTAssertEqual(
-      try VCoSwinModel.load(path: folder + "/same.safetensors").info.config.windows,
+      try VCoSwinModel.load(path: path("same.safetensors")).info.config.windows,
       original.windows)
     let pth = try runVCoSwin(
       [
@@ -346,20 +340,20 @@ final class ModelCommandsTests: XCTestCase {
   func testFeaturesOfASample() throws {
     let model = clips("default-model.safetensors")
     let clip = clips("val/0003.mkv")
-    let sampled = folder + "/s.safetensors"
+    let sampled = path("s.safetensors")
     try run([
       "sample", clip, "--clip-len", "8", "--interval", "2", "--size", "32", "--output", sampled,
     ])
     try run([
-      "features", "--input", sampled, "--checkpoint", model, "--output", folder + "/a.safetensors",
+      "features", "--input", sampled, "--checkpoint", model, "--output", path("a.safetensors"),
       "--threads", "1",
     ])
     try run([
-      "features", clip, "--checkpoint", model, "--output", folder + "/b.safetensors", "--threads",
+      "features", clip, "--checkpoint", model, "--output", path("b.safetensors"), "--threads",
       "1",
     ])
-    let a = try SafeTensorsFile.read(path: folder + "/a.safetensors").floats("logits").values
-    let b = try SafeTensorsFile.read(path: folder + "/b.safetensors").floats("logits").values
+    let a = try SafeTensorsFile.read(path: path("a.safetensors")).floats("logits").values
+    let b = try SafeTensorsFile.read(path: path("b.safetensors")).floats("logits").values
     XCTAssertEqual(a.count, b.count)
     for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-4 * max(1, abs(b[i]))) }
   }
@@ -370,7 +364,7 @@ final class ModelCommandsTests: XCTestCase {
     let val = clips("val.txt")
     let model = clips("default-model.safetensors")
     let base = [
-      "finetune", "--train", train, "--val", val, "--init", model, "--out", folder + "/run",
+      "finetune", "--train", train, "--val", val, "--init", model, "--out", path("run"),
     ]
     for (option, value) in [
       ("--size", "1099511627776"), ("--batch-size", "4611686018427387904"),
@@ -389,6 +383,6 @@ final class ModelCommandsTests: XCTestCase {
     XCTAssertTrue(
       big.stderr.contains("a training step of batch 64") && big.stderr.contains("of memory"),
       big.stderr)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/run/metrics.jsonl"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("run/metrics.jsonl")))
   }
 }

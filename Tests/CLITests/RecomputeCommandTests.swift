@@ -2,20 +2,10 @@ import Foundation
 @testable import Models
 import SafeTensors
 import XCTest
+import _TestSupport
 
 /// `--recompute-activations` trains to the same weights, and is not a recorded option.
-final class RecomputeCommandTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-recompute-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+final class RecomputeCommandTests: TemporaryFolderTestCase {
   func vcoswin(_ arguments: [String]) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

@@ -1,20 +1,10 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// `eval`, `classify` and `features` under `mpirun -np 2` print and write exactly what one
 /// process does: same output, same order, same numbers, bad entries reported once.
-final class ShardedInferenceTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-shards-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+final class ShardedInferenceTests: TemporaryFolderTestCase {
   var model: String { clips("default-model.safetensors") }
 
   /// `vcoswin arguments…` in one process.

@@ -1,18 +1,11 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 @testable import VCoSwinCLI
 
 /// `timeline -`'s copy of standard input: bounded, and freed on every exit path.
-final class StandardInputSpoolTests: XCTestCase {
-  var folder = URL(fileURLWithPath: "/")
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "spool-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
+final class StandardInputSpoolTests: TemporaryFolderTestCase {
   func leftovers() throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder.path)
   }

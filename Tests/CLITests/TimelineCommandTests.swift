@@ -2,20 +2,10 @@ import Foundation
 import SafeTensors
 import Synth
 import XCTest
+import _TestSupport
 
 /// `vcoswin timeline` as a user runs it: output, pictures, option bounds, bad files.
-final class TimelineCommandTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-timeline-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+final class TimelineCommandTests: TemporaryFolderTestCase {
   func vcoswin(_ arguments: String...) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

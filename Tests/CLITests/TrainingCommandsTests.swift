@@ -1,19 +1,9 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// `classify`, `eval`, `inflate`, `pretrain` and `finetune` run as a user runs them.
-final class TrainingCommandsTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-training-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+final class TrainingCommandsTests: TemporaryFolderTestCase {
   func vcoswin(_ arguments: String...) throws -> CLIRun {
     try runVCoSwin(arguments, bundleOf: Self.self)
   }

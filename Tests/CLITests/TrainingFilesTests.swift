@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// The `__metadata__` strings of a safetensors file (read without the package's reader).
 func safetensorsMetadata(_ path: String) throws -> [String: String] {
@@ -12,17 +13,7 @@ func safetensorsMetadata(_ path: String) throws -> [String: String] {
 
 /// Provenance without the folders of the machine, write errors as one line, and a test run
 /// that fails (not skips) when the binary is missing.
-final class TrainingFilesTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-files-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
+final class TrainingFilesTests: TemporaryFolderTestCase {
   /// The shipped model records file names and checksums, not the paths of the machine that made it.
   func testShippedModelProvenanceHasNoPaths() throws {
     let provenance = try XCTUnwrap(

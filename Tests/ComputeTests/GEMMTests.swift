@@ -1,20 +1,10 @@
 import Compute
 import Foundation
 import XCTest
+import _TestSupport
 
 private func random(_ n: Int, _ rng: inout SeededRandom) -> [Float] {
   (0..<n).map { _ in 2 * rng.uniform() - 1 }
-}
-
-private func assertClose(
-  _ a: [Float], _ b: [Float], atol: Float, rtol: Float, _ label: String,
-  file: StaticString = #filePath, line: UInt = #line
-) {
-  XCTAssertEqual(a.count, b.count, label, file: file, line: line)
-  for i in 0..<min(a.count, b.count) where !(abs(a[i] - b[i]) <= atol + rtol * abs(b[i])) {
-    XCTFail("\(label)[\(i)]: \(a[i]) vs \(b[i])", file: file, line: line)
-    return
-  }
 }
 
 final class GEMMTests: XCTestCase {

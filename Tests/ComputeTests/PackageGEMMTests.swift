@@ -5,16 +5,16 @@ import XCTest
 /// The package's AVX-512 GEMM kernel (`GEMMKernel.avx512`) beside OpenBLAS's, against the
 /// naive reference, and its results under every split `gemm` makes of it.
 final class PackageGEMMTests: XCTestCase {
-  private var savedKernel = GEMMKernel.current
+  private var savedKernel = KernelSet.current.gemm
   private var savedThreads = ThreadBudget.threads
 
   override func setUp() {
-    savedKernel = GEMMKernel.current
+    savedKernel = KernelSet.current.gemm
     savedThreads = ThreadBudget.threads
   }
 
   override func tearDown() {
-    GEMMKernel.current = savedKernel
+    KernelSet.current.gemm = savedKernel
     ThreadBudget.threads = savedThreads
   }
 
@@ -36,7 +36,7 @@ final class PackageGEMMTests: XCTestCase {
     _ kernel: GEMMKernel, _ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int,
     alpha: Float, a: [Float], lda: Int, b: [Float], ldb: Int, beta: Float, c0: [Float], ldc: Int
   ) -> [Float] {
-    GEMMKernel.current = kernel
+    KernelSet.current.gemm = kernel
     var c = c0
     a.withUnsafeBufferPointer { ap in
       b.withUnsafeBufferPointer { bp in
@@ -164,7 +164,7 @@ extension PackageGEMMTests {
         for kernel in kernels {
           for threads in [1, 2] {
             ThreadBudget.threads = threads
-            GEMMKernel.current = kernel
+            KernelSet.current.gemm = kernel
             var c = c0
             a.withUnsafeBufferPointer { ap in
               w.withUnsafeBufferPointer { wp in
@@ -202,7 +202,7 @@ extension PackageGEMMTests {
       for kernel in kernels {
         for threads in [1, 2] {
           ThreadBudget.threads = threads
-          GEMMKernel.current = kernel
+          KernelSet.current.gemm = kernel
           var plain = [Float](repeating: 0, count: m * n)
           var c = plain
           var out = [Float](repeating: .nan, count: m * (n + 3))  // [m, n + 3]

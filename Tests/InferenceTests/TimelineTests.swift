@@ -6,24 +6,13 @@ import SafeTensors
 import Synth
 import VideoIO
 import XCTest
+import _TestSupport
 
 @testable import Inference
 
 /// Timelines: window placement, the streaming pass, segments, and the shipped default model on
 /// a synthetic concatenation of motion segments.
-final class TimelineTests: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "timeline-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+final class TimelineTests: TemporaryFolderTestCase {
   static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 

@@ -1,27 +1,19 @@
 import Foundation
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import Inflation
 
 /// Errors of `inflate` name the source file and its own key, and stay one short line.
-final class InflateErrorTests: XCTestCase {
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "inflate-errors-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class InflateErrorTests: TemporaryFolderTestCase {
+  var dir: URL { folder }
 
   /// A NaN in a torchvision source is reported under the source file and its 2D key, not
   /// under the output file and the 3D key.
   func testNonFiniteSourceTensorNamesTheSource() throws {
-    let fixture = try XCTUnwrap(
-      Bundle.module.url(forResource: "Fixtures/swin2d_source", withExtension: "safetensors")
-    ).path
+    let fixture = try TestFixture.path(
+      "swin2d_source.safetensors", in: .module, writtenBy: "Tools/make_inflation_fixtures.py")
     let file = try SafeTensorsFile.read(path: fixture)
     var writer = SafeTensorsWriter(metadata: file.metadata)
     let key = "features.0.0.weight"

@@ -1,26 +1,20 @@
+import Checksum
 import Compute
 import Foundation
 import Models
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import Inflation
 
 /// The inflation rules, end to end through `Inflate.run` (the code behind `vcoswin inflate`).
-final class InflateTests: XCTestCase {
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "inflate-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class InflateTests: TemporaryFolderTestCase {
+  var dir: URL { folder }
 
   func fixture(_ name: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors"))
-      .path
+    try TestFixture.path(
+      name + ".safetensors", in: .module, writtenBy: "Tools/make_inflation_fixtures.py")
   }
 
   /// A 2D model with random weights and non-trivial norms, biases and bias tables (so that every
@@ -167,17 +161,6 @@ final class InflateTests: XCTestCase {
     XCTAssertEqual(json["source_kind"] as? String, "torchvision")
     XCTAssertEqual(json["source_sha256"] as? String, try SHA256.hex(contentsOf: source))
     XCTAssertEqual((json["options"] as? [String: Any])?["temporal_kernel"] as? Int, 2)
-  }
-
-  func testSHA256KnownAnswers() {
-    XCTAssertEqual(
-      SHA256.hex(Data("abc".utf8)),
-      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    XCTAssertEqual(
-      SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    XCTAssertEqual(
-      SHA256.hex(Data(String(repeating: "a", count: 1000).utf8)),
-      "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
   }
 
   /// Bad sources and options: each an error that names the file and what is wrong.

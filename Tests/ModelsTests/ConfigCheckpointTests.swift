@@ -2,22 +2,15 @@ import Compute
 import Foundation
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import Models
 
-/// A committed fixture is not in the test bundle: the test fails (it is never skipped).
-struct MissingFixture: Error, CustomStringConvertible {
-  var description: String
-}
-
-/// Path of a committed fixture; throws `MissingFixture` (a failure) when it is absent.
+/// Path of the committed fixture `name`.safetensors; throws `MissingFixture` (a failure) when it
+/// is absent.
 func fixturePath(_ name: String) throws -> String {
-  guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
-  else {
-    throw MissingFixture(
-      description: "fixture \(name) missing from the test bundle: run Tools/make_model_fixtures.py")
-  }
-  return url.path
+  try TestFixture.path(
+    name + ".safetensors", in: .module, writtenBy: "Tools/make_model_fixtures.py")
 }
 
 final class ConfigTests: XCTestCase {
@@ -102,14 +95,7 @@ final class ConfigTests: XCTestCase {
   }
 }
 
-final class CheckpointTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "models-tests-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
-
+final class CheckpointTests: TemporaryFolderTestCase {
   func testImportInfersTorchvisionConfigs() throws {
     let f2 = try SafeTensorsFile.read(path: try fixturePath("swin2d_weights"))
     let c2 = try TorchvisionImport.inferConfig(f2)
@@ -140,7 +126,7 @@ final class CheckpointTests: XCTestCase {
     let opened = try Checkpoint.open(path: try fixturePath("swin3d_weights"))
     let (info, tensors) = (opened.info, try opened.floatTensors())
     XCTAssertEqual(opened.layout, .torchvision)
-    let out = folder + "/imported.safetensors"
+    let out = path("imported.safetensors")
     try Checkpoint.write(to: out, info: info, tensors: tensors)
     let file = try SafeTensorsFile.read(path: out)
     let back = try Checkpoint.info(of: file)
@@ -175,7 +161,7 @@ final class CheckpointTests: XCTestCase {
     edit(&tensors)
     var w = SafeTensorsWriter()
     for (k, t) in tensors { try w.add(k, shape: t.shape, floats: t.values) }
-    let path = folder + "/edited-\(UUID().uuidString).safetensors"
+    let path = self.path("edited-\(UUID().uuidString).safetensors")
     try w.write(to: path)
     return try SafeTensorsFile.read(path: path)
   }
@@ -216,7 +202,7 @@ final class CheckpointTests: XCTestCase {
         try w.add(k, shape: try src.entry(k).shape, floats: try src.floats(k).values)
       }
     }
-    let path = folder + "/badbuffer.safetensors"
+    let path = self.path("badbuffer.safetensors")
     try w.write(to: path)
     XCTAssertThrowsError(
       try Checkpoint.verify(try SafeTensorsFile.read(path: path), config: config)
@@ -245,9 +231,9 @@ final class CheckpointTests: XCTestCase {
     }
     XCTAssertThrowsError(
       try Checkpoint.write(
-        to: folder + "/nan.safetensors", info: CheckpointInfo(config: config, provenance: "test"),
+        to: path("nan.safetensors"), info: CheckpointInfo(config: config, provenance: "test"),
         tensors: Dictionary(uniqueKeysWithValues: try file.keys.map { ($0, try file.floats($0)) })))
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/nan.safetensors"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("nan.safetensors")))
   }
 
   /// A store written with extra metadata and tensors (a trainer's run state and optimizer
@@ -257,8 +243,8 @@ final class CheckpointTests: XCTestCase {
     let config = try ModelConfig.preset("micro", dims: 2, classes: 3)
     let model = VCoSwinModel(config: config, seed: 0)
     let info = CheckpointInfo(config: config, provenance: "test")
-    let plain = folder + "/plain.safetensors"
-    let extended = folder + "/extended.safetensors"
+    let plain = path("plain.safetensors")
+    let extended = path("extended.safetensors")
     try Checkpoint.write(to: plain, info: info, store: model.store)
     try Checkpoint.write(
       to: extended, info: info, store: model.store,
@@ -282,7 +268,7 @@ final class CheckpointTests: XCTestCase {
   func testMetadataErrors() throws {
     var w = SafeTensorsWriter(metadata: ["kind": "video"])
     try w.add("x", shape: [1], floats: [0])
-    let path = folder + "/nometa.safetensors"
+    let path = self.path("nometa.safetensors")
     try w.write(to: path)
     XCTAssertThrowsError(try Checkpoint.info(of: try SafeTensorsFile.read(path: path))) { error in
       XCTAssertEqual((error as? CheckpointError)?.kind, .missingMetadata(key: "config"))

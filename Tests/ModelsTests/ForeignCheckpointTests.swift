@@ -4,18 +4,14 @@ import NN
 import SafeTensors
 import TorchCheckpoint
 import XCTest
+import _TestSupport
 
 @testable import Models
 
 /// Path of a committed foreign-checkpoint fixture (`Tools/make_foreign_fixtures.py`); a missing
 /// fixture fails the test.
 func foreignFixture(_ name: String) throws -> String {
-  guard let url = Bundle.module.url(forResource: "Fixtures/foreign/" + name, withExtension: nil)
-  else {
-    XCTFail("fixture foreign/\(name) missing: run Tools/make_foreign_fixtures.py")
-    throw CocoaError(.fileNoSuchFile)
-  }
-  return url.path
+  try TestFixture.path("foreign/" + name, in: .module, writtenBy: "Tools/make_foreign_fixtures.py")
 }
 
 /// `.pth` files in every supported layout and wrapper, against the same weights from safetensors.

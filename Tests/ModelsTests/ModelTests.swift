@@ -2,6 +2,7 @@ import Compute
 import Foundation
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import Models
 
@@ -65,12 +66,11 @@ final class ModelTests: XCTestCase {
   }
 
   func testSaveLoadRoundTripGivesSameLogits() throws {
-    let folder = NSTemporaryDirectory() + "model-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let folder = try TemporaryFolder()
+    defer { folder.remove() }
     let config = try smallCoSwin(dims: 3)
     let a = VCoSwinModel(config: config, seed: 5)
-    let path = folder + "/m.safetensors"
+    let path = folder.path("m.safetensors")
     try a.save(to: path, labels: ["x", "y", "z"], provenance: "test")
     let (b, info) = try VCoSwinModel.load(path: path)
     XCTAssertEqual(info.labels, ["x", "y", "z"])

@@ -5,10 +5,11 @@ import Compute
 import Foundation
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class AttentionProductsTests: XCTestCase {
   override func tearDown() {
-    attentionProductsUseAVX512 = VectorISA.best == .avx512
+    KernelSet.current = .best
     super.tearDown()
   }
 
@@ -16,7 +17,7 @@ final class AttentionProductsTests: XCTestCase {
     var rng = SeededRandom(seed: 94)
     let paths = VectorISA.best == .avx512 ? [true, false] : [false]
     for avx512 in paths {
-      attentionProductsUseAVX512 = avx512
+      KernelSet.current.vector = avx512 ? .avx512 : .portable
       // d = 24 and n = 600 (scratch too small) take the BLAS path on every CPU.
       for (n, d) in [
         (1, 32), (7, 16), (49, 32), (64, 64), (196, 32), (203, 48), (49, 24),
@@ -56,7 +57,7 @@ final class AttentionProductsTests: XCTestCase {
   func testLayerAgreesWithBLASPath() throws {
     try XCTSkipUnless(VectorISA.best == .avx512, "no AVX-512 on this CPU")
     func run(_ avx512: Bool) -> [Float] {
-      attentionProductsUseAVX512 = avx512
+      KernelSet.current.vector = avx512 ? .avx512 : .portable
       var rng = SeededRandom(seed: 95)
       let store = ParameterStore()
       let layer = WindowAttention(

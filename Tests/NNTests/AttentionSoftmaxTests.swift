@@ -9,7 +9,7 @@ import XCTest
 
 final class AttentionSoftmaxTests: XCTestCase {
   override func tearDown() {
-    attentionSoftmaxISA = VectorISA.best
+    KernelSet.current = .best
     super.tearDown()
   }
 
@@ -29,7 +29,7 @@ final class AttentionSoftmaxTests: XCTestCase {
   func testRowsMatchReferenceWithoutSubnormals() {
     var rng = SeededRandom(seed: 93)
     for isa in VectorISA.supported {
-      attentionSoftmaxISA = isa
+      KernelSet.current.vector = isa
       for n in [1, 7, 49, 64, 196, 203] {
         for masked in [false, true] {
           let s = (0..<n).map { _ in rng.normal() * 4 }
@@ -62,7 +62,7 @@ final class AttentionSoftmaxTests: XCTestCase {
   func testBackwardRowsMatchReferenceAndSumTheBiasGradient() {
     var rng = SeededRandom(seed: 94)
     for isa in VectorISA.supported {
-      attentionSoftmaxISA = isa
+      KernelSet.current.vector = isa
       for n in [1, 7, 15, 16, 17, 49, 64, 196, 203] {
         let logits = (0..<n).map { _ in Double(rng.normal() * 3) }
         let top = logits.max() ?? 0

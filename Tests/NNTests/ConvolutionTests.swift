@@ -1,6 +1,7 @@
 import Compute
 import NN
 import XCTest
+import _TestSupport
 
 final class ConvolutionTests: XCTestCase {
   typealias T3 = (t: Int, h: Int, w: Int)

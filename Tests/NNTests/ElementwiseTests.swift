@@ -2,17 +2,18 @@ import Foundation
 import Compute
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class LayerNormTests: XCTestCase {
   override func tearDown() {
-    layerNormISA = VectorISA.best
+    KernelSet.current = .best
     super.tearDown()
   }
 
   /// Every instruction set the CPU runs (the C rows and the portable Swift rows).
   func testKernelsMatchReference() {
     for isa in VectorISA.supported {
-      layerNormISA = isa
+      KernelSet.current.vector = isa
       kernelsMatchReference(isa)
     }
   }

@@ -3,6 +3,7 @@
 import Compute
 import NN
 import XCTest
+import _TestSupport
 
 /// A tensor of the given shape with values uniform in [-scale, scale).
 func randomTensor(_ shape: [Int], _ rng: inout SeededRandom, scale: Float = 1) -> Tensor {
@@ -11,30 +12,8 @@ func randomTensor(_ shape: [Int], _ rng: inout SeededRandom, scale: Float = 1) -
   return t
 }
 
-/// Asserts `|a − e| ≤ atol + rtol·|e|` element-wise, reporting the worst element.
-func assertClose(
-  _ actual: UnsafePointer<Float>, _ expected: UnsafePointer<Float>, count: Int,
-  atol: Float, rtol: Float, _ label: String, file: StaticString = #filePath, line: UInt = #line
-) {
-  var worst = -1
-  var worstExcess: Float = 0
-  for i in 0..<count {
-    let a = actual[i]
-    let e = expected[i]
-    let excess = abs(a - e) - (atol + rtol * abs(e))
-    if !(excess <= 0) && (worst < 0 || excess > worstExcess || excess.isNaN) {
-      worst = i
-      worstExcess = excess
-    }
-  }
-  if worst >= 0 {
-    XCTFail(
-      "\(label): element \(worst) is \(actual[worst]), expected \(expected[worst]) "
-        + "(atol \(atol), rtol \(rtol))", file: file, line: line)
-  }
-}
-
-/// Tensor form of `assertClose`. Precondition-free: a count mismatch is a failure.
+/// Tensor form of `_TestSupport`'s `assertClose` (`|a − e| ≤ atol + rtol·|e|` element-wise).
+/// Precondition-free: a count mismatch is a failure.
 func assertClose(
   _ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ label: String,
   file: StaticString = #filePath, line: UInt = #line

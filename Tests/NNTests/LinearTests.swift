@@ -1,6 +1,7 @@
 import Compute
 import NN
 import XCTest
+import _TestSupport
 
 final class LinearTests: XCTestCase {
   /// Fast forward and backward against the naive references on odd shapes.

@@ -7,19 +7,12 @@ import Foundation
 import NN
 import SafeTensors
 import XCTest
-
-/// A fixture or a parameter a fixture test needs is absent: the test fails (never skipped).
-struct MissingFixture: Error, CustomStringConvertible {
-  var description: String
-}
+import _TestSupport
 
 private func layerFixture(_ name: String) throws -> SafeTensorsFile {
-  guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
-  else {
-    throw MissingFixture(
-      description: "fixture \(name) missing from the test bundle: run Tools/make_layer_fixtures.py")
-  }
-  return try SafeTensorsFile.read(path: url.path)
+  try SafeTensorsFile.read(
+    path: try TestFixture.path(
+      name + ".safetensors", in: .module, writtenBy: "Tools/make_layer_fixtures.py"))
 }
 
 private func tensor(_ f: SafeTensorsFile, _ key: String) throws -> Tensor {

@@ -6,17 +6,18 @@ import Compute
 import Foundation
 @testable import NN
 import XCTest
+import _TestSupport
 
 final class VectorISATests: XCTestCase {
   override func tearDown() {
-    elementwiseISA = VectorISA.best
+    KernelSet.current = .best
     super.tearDown()
   }
 
   func testGELUOfEveryInstructionSetMatchesReference() {
     var rng = SeededRandom(seed: 91)
     for isa in VectorISA.supported {
-      elementwiseISA = isa
+      KernelSet.current.vector = isa
       for n in [1, 15, 16, 17, 100_003] {
         let x = randomTensor([n], &rng, scale: 6)
         x.pointer[0] = -30  // beyond erf's clamp and exp's underflow
@@ -45,7 +46,7 @@ final class VectorISATests: XCTestCase {
   /// instruction set gives the portable code's parameters and moments (to rounding).
   func testAdamWOfEveryInstructionSetMatchesPortable() {
     func run(_ isa: VectorISA) -> [Float] {
-      elementwiseISA = isa
+      KernelSet.current.vector = isa
       var rng = SeededRandom(seed: 92)
       let store = ParameterStore()
       for (i, n) in [70_001, 33, 1, 65_536].enumerated() {
@@ -76,7 +77,7 @@ final class VectorISATests: XCTestCase {
   /// moments as an update followed by `zeroGrads`, and every gradient 0 afterwards.
   func testAdamWZeroingGradientsEqualsUpdateThenZero() {
     for isa in VectorISA.supported {
-      elementwiseISA = isa
+      KernelSet.current.vector = isa
       var results: [[Float]] = []
       for fused in [false, true] {
         var rng = SeededRandom(seed: 95)

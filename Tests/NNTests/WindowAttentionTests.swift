@@ -9,6 +9,7 @@ import Foundation
 @testable import NN
 import SafeTensors
 import XCTest
+import _TestSupport
 
 /// A layer with larger-than-default random parameters (normal·0.3, table normal·1), so that
 /// every parameter and the bias visibly matter.
@@ -310,12 +311,9 @@ final class WindowAttentionTests: XCTestCase {
   }
 
   private func fixture(_ name: String) throws -> SafeTensorsFile {
-    guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "safetensors")
-    else {
-      throw MissingFixture(
-        description: "fixture \(name) missing: run Tools/make_attention_fixtures.py")
-    }
-    return try SafeTensorsFile.read(path: url.path)
+    try SafeTensorsFile.read(
+      path: try TestFixture.path(
+        name + ".safetensors", in: .module, writtenBy: "Tools/make_attention_fixtures.py"))
   }
 
   /// Metadata `key` as a list of integers (a JSON list or a single JSON number).
@@ -327,9 +325,9 @@ final class WindowAttentionTests: XCTestCase {
 
   func testTorchvisionParity() throws {
     // Every softmax path the CPU has (AVX-512, AVX2/FMA, portable) through the whole layer.
-    defer { attentionSoftmaxISA = VectorISA.best }
+    defer { KernelSet.current = .best }
     for isa in VectorISA.supported {
-      attentionSoftmaxISA = isa
+      KernelSet.current.vector = isa
       try torchvisionParity()
     }
   }

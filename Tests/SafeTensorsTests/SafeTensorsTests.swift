@@ -1,20 +1,10 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 @testable import SafeTensors
 
-final class SafeTensorsTests: XCTestCase {
-  var folder: String = ""
-
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "safetensors-tests-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(atPath: folder)
-  }
-
+final class SafeTensorsTests: TemporaryFolderTestCase {
   /// The test file the Python check script also verifies.
   func sampleWriter() throws -> SafeTensorsWriter {
     var w = SafeTensorsWriter(metadata: ["origin": "swift-test", "unicode": "é ✓ \"q\"\n"])
@@ -26,7 +16,7 @@ final class SafeTensorsTests: XCTestCase {
   }
 
   func testRoundTrip() throws {
-    let path = folder + "/rt.safetensors"
+    let path = self.path("rt.safetensors")
     try sampleWriter().write(to: path)
     let f = try SafeTensorsFile.read(path: path)
     XCTAssertEqual(f.keys, ["a", "b", "empty", "scalar"])
@@ -45,18 +35,19 @@ final class SafeTensorsTests: XCTestCase {
     XCTAssertEqual(n % 8, 0)
     XCTAssertEqual(bytes.count, 8 + n + 6 * 4 + 4 * 8 + 4)
     // No temporary file left behind.
-    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["rt.safetensors"])
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path), ["rt.safetensors"])
   }
 
   func testOverwriteReplacesAtomically() throws {
-    let path = folder + "/x.safetensors"
+    let path = self.path("x.safetensors")
     try sampleWriter().write(to: path)
     var w = SafeTensorsWriter()
     try w.add("only", shape: [1], floats: [7])
     try w.write(to: path)
     XCTAssertEqual(try SafeTensorsFile.read(path: path).keys, ["only"])
     // A write into a missing folder fails and leaves nothing.
-    XCTAssertThrowsError(try w.write(to: folder + "/nope/y.safetensors")) { error in
+    XCTAssertThrowsError(try w.write(to: self.path("nope/y.safetensors"))) { error in
       guard case .writeFailed = (error as? SafeTensorsError)?.kind else {
         return XCTFail("\(error)")
       }
@@ -131,7 +122,7 @@ final class SafeTensorsTests: XCTestCase {
     withUnsafeBytes(of: &n) { bytes.append(contentsOf: $0) }
     bytes.append(contentsOf: Array(header.utf8))
     bytes.append(contentsOf: [UInt8](repeating: 0, count: dataSize))
-    let path = folder + "/corrupt-\(UUID().uuidString).safetensors"
+    let path = self.path("corrupt-\(UUID().uuidString).safetensors")
     try bytes.write(to: URL(fileURLWithPath: path))
     return path
   }
@@ -154,10 +145,10 @@ final class SafeTensorsTests: XCTestCase {
   }
 
   func testCorruptFiles() throws {
-    assertKind(folder + "/absent.safetensors", .missingFile)
-    assertKind(folder, .unreadable(reason: "it is a folder"))
+    assertKind(path("absent.safetensors"), .missingFile)
+    assertKind(folder.path, .unreadable(reason: "it is a folder"))
 
-    let short = folder + "/short.safetensors"
+    let short = path("short.safetensors")
     try Data([1, 2, 3]).write(to: URL(fileURLWithPath: short))
     assertKind(short, .truncated(fileSize: 3))
 
@@ -204,10 +195,10 @@ final class SafeTensorsTests: XCTestCase {
       try file(header: "{\(entry("x", "F32", [1], 0, 4))}", dataSize: 8),
       .trailingData(covered: 4, dataSize: 8))
     // A byte-truncated copy of a valid file: the last entry now ends past the data.
-    let good = folder + "/good.safetensors"
+    let good = path("good.safetensors")
     try sampleWriter().write(to: good)
     let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
-    let cut = folder + "/cut.safetensors"
+    let cut = path("cut.safetensors")
     try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: cut))
     XCTAssertThrowsError(try SafeTensorsFile.read(path: cut)) { error in
       guard case .offsetsBeyondData(let key, _, _) = (error as? SafeTensorsError)?.kind else {

@@ -1,16 +1,13 @@
 import Foundation
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import TorchCheckpoint
 
 /// The path of a fixture in the test bundle (fails the test when it is missing).
-func fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-  guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil) else {
-    XCTFail("missing fixture \(name); run Tools/make_pth_fixtures.py", file: file, line: line)
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
-  }
-  return url.path
+func fixture(_ name: String) throws -> String {
+  try TestFixture.path(name, in: .module, writtenBy: "Tools/make_pth_fixtures.py")
 }
 
 /// The entries of a fixture archive, in order (names and bytes).

@@ -2,6 +2,7 @@ import Compute
 import Foundation
 import Synth
 import XCTest
+import _TestSupport
 
 @testable import Datasets
 @testable import Training
@@ -60,9 +61,9 @@ final class FlipTests: XCTestCase {
   /// A training sample with flips on is either the sample without flips, label kept, or its
   /// mirror with the label mapped; over a few seeds both happen.
   func testTrainingSamplesFlipWithTheirLabels() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "flip-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: dir) }
+    let folder = try TemporaryFolder("flip")
+    defer { folder.remove() }
+    let dir = folder.url
     var synth = SynthDataset()
     synth.trainCount = 2
     synth.valCount = 1

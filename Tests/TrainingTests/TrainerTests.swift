@@ -5,11 +5,12 @@ import Models
 import SafeTensors
 import Synth
 import XCTest
+import _TestSupport
 
 @testable import Training
 
 /// The training loop on a tiny rendered dataset: outputs, exact resume, bad entries.
-final class TrainerTests: XCTestCase {
+final class TrainerTests: TemporaryFolderTestCase {
   nonisolated(unsafe) static var data: URL!  // set once in class setUp, before any test
 
   override class func setUp() {
@@ -31,12 +32,7 @@ final class TrainerTests: XCTestCase {
     super.tearDown()
   }
 
-  var work: URL!
-  override func setUpWithError() throws {
-    work = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+  var work: URL { folder }
 
   /// A small image model on 32×32 inputs: stages of 8×8 and 4×4 tokens.
   func tinyConfig() throws -> ModelConfig {

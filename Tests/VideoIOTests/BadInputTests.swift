@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// Files that are not readable videos give a `VideoError` naming the file, never a crash.
 final class BadInputTests: TemporaryFolderTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 final class ClipListTests: TemporaryFolderTestCase {
   func testParsesPathsLabelsCommentsAndNames() throws {
@@ -36,7 +37,27 @@ final class ClipListTests: TemporaryFolderTestCase {
     XCTAssertEqual(message("\n\na.avi 9", classes: 8), "l.txt:3: label 9 out of range 0..<8")
     XCTAssertEqual(message("a.avi -1"), "l.txt:1: label -1 out of range ≥ 0")
     XCTAssertThrowsError(try ClipList(contentsOf: "/no/such/list.txt")) {
-      XCTAssertEqual(String(describing: $0), "/no/such/list.txt: cannot read the list")
+      XCTAssertEqual(
+        String(describing: $0), "/no/such/list.txt: cannot read the list: no such file")
+    }
+  }
+
+  /// A list or labels file that cannot be read says why: no such file, or a folder given
+  /// where a file is expected (which opens, then fails to read).
+  func testUnreadableListsSayWhy() throws {
+    let folder = path("a-folder")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    XCTAssertThrowsError(try ClipList(contentsOf: folder)) {
+      XCTAssertEqual(String(describing: $0), "\(folder): cannot read the list: it is a folder")
+    }
+    XCTAssertThrowsError(try ClipList.labelNames(contentsOf: folder)) {
+      XCTAssertEqual(
+        String(describing: $0), "\(folder): cannot read the labels file: it is a folder")
+    }
+    let missing = path("nope.txt")
+    XCTAssertThrowsError(try ClipList.labelNames(contentsOf: missing)) {
+      XCTAssertEqual(
+        String(describing: $0), "\(missing): cannot read the labels file: no such file")
     }
   }
 
@@ -89,6 +110,27 @@ final class ClipListTests: TemporaryFolderTestCase {
         .init(path: "/d/clips/take #3.avi", label: 2, line: 2),
         .init(path: "/d/clips/lead.avi", label: 0, line: 3),
       ])
+  }
+
+  /// A comment is skipped whatever its length (past the 64 KiB a path and label may take) or
+  /// bytes, in lists and labels files; a non-comment line that long is still refused.
+  func testLongCommentsAreComments() throws {
+    let long = "  # " + String(repeating: "x", count: 70_000)
+    let list = path("long-comment.txt")
+    try Data(Array("a.avi 0\n\(long)\n#".utf8) + [0xE9] + Array("\nb.avi 1\n".utf8)).write(
+      to: URL(fileURLWithPath: list))
+    let parsed = try ClipList(contentsOf: list)
+    XCTAssertEqual(parsed.entries.map(\.line), [1, 4])
+    XCTAssertTrue(parsed.badLines.isEmpty)
+    let labels = path("labels.txt")
+    try "walk\n\(long)\nrun\n".write(toFile: labels, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try ClipList.labelNames(contentsOf: labels), ["walk", "run"])
+    let giant = String(repeating: "x", count: 70_000) + " # 1"
+    XCTAssertThrowsError(try ClipList(text: giant, path: "l.txt")) {
+      XCTAssertEqual(
+        String(describing: $0), "l.txt:1: a line of 70004 bytes (at most 65536: a path and a label)"
+      )
+    }
   }
 
   /// A line that is not UTF-8 (a Latin-1 byte) is a malformed line: an error naming the file

@@ -1,5 +1,6 @@
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// Crops, flips and normalisation read the right pixels: a lossless video whose pixel (x, y)
 /// has red = x and green = y tells where every output value came from.

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// Test videos whose frame `i` shows the number `i` as a 4×4 grid of black/white blocks
 /// (bit `k` of `i` at block `k`, row-major), so that any decoded frame tells which frame it is,
@@ -45,22 +46,8 @@ enum Pattern {
   }
 }
 
-/// A fresh temporary folder per test case, removed afterwards.
-class TemporaryFolderTestCase: XCTestCase {
-  var folder = URL(fileURLWithPath: NSTemporaryDirectory())
-
-  override func setUpWithError() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "vcoswin-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(at: folder)
-  }
-
-  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-
+/// Pattern videos written into each test's temporary folder.
+extension TemporaryFolderTestCase {
   /// Writes a pattern video of `frames` frames; `pts(i)` gives explicit timestamps in
   /// 1/`timeBase` units (variable frame rate) when set.
   @discardableResult

@@ -1,5 +1,6 @@
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// Every frame number read back is the frame that was written, after seeks, in every
 /// container, codec and sampling mode.

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -11,8 +12,8 @@ import XCTest
 /// `Tools/make_hostile_video_fixtures.py`.
 final class HostileVideoTests: TemporaryFolderTestCase {
   private func fixture(_ name: String, _ ext: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: ext), name)
-      .path
+    try TestFixture.path(
+      name + "." + ext, in: .module, writtenBy: "Tools/make_hostile_video_fixtures.py")
   }
 
   /// Timestamps from about −2^63 to 2^63 (16 frames in two Matroska clusters): their span does

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// `VideoReader.forEachFrameInOrder`: one pass, every frame decoded once, the right frames.
 final class InOrderTests: TemporaryFolderTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// Decoding a long file holds one frame at a time: resident memory after reading 4N frames
 /// is not larger than after N by anything like the frames' size.

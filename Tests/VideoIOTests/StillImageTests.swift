@@ -1,6 +1,7 @@
 import Foundation
 import VideoIO
 import XCTest
+import _TestSupport
 
 /// JPEG stills of realistic size decode: FFmpeg's image2 demuxer takes a JPEG whose end lies past
 /// the 2 KB that format probing reads (a PNG or a tiny JPEG gets a `_pipe` demuxer), and its
@@ -10,8 +11,7 @@ final class StillImageTests: TemporaryFolderTestCase {
   private let fixtureNumber = 0xB6E5
 
   private func fixture(_ name: String) throws -> String {
-    try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: "jpg"), name)
-      .path
+    try TestFixture.path(name + ".jpg", in: .module, writtenBy: "PIL")
   }
 
   /// A pattern image with seeded noise, so that the JPEG is larger than the first probe read.

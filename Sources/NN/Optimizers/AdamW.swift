@@ -8,7 +8,7 @@
 //   m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²
 //   θ ← θ − lr' · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
 
-import CAttention
+import CKernels
 import Compute
 import Foundation
 
@@ -45,8 +45,8 @@ public final class AdamW {
   /// One update of every parameter from its gradient with learning rate `lr` (times each
   /// parameter's `lrScale`). Gradients are left as they are, or set to 0 in the same pass when
   /// `zeroingGradients` (what `ParameterStore.zeroGrads` does, without a pass of its own).
-  /// Runs the C kernel of `elementwiseISA` (AVX-512 or AVX2) where the CPU has it, in parallel
-  /// chunks.
+  /// Runs the C kernel of `KernelSet.current.vector` (AVX-512 or AVX2) where the CPU has it,
+  /// in parallel chunks.
   public func update(lr: Float, zeroingGradients: Bool = false) {
     let profiled = Profile.begin(.optimizer)
     defer { Profile.end(profiled) }
@@ -62,7 +62,7 @@ public final class AdamW {
     let invC1 = 1 / c1
     let invSqrtC2 = 1 / c2.squareRoot()
     // Each parameter's `lrScale` and `decay` are read now, so changes after `init` count.
-    let isa = elementwiseISA
+    let isa = KernelSet.current.vector
     forEachSegmentChunk(store.optimizerSegments(), total: store.count) { seg, range in
       let lr = lr * seg.lrScale
       let shrink: Float = seg.decay ? 1 - lr * wd : 1

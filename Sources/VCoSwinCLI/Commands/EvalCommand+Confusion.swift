@@ -23,7 +23,7 @@ enum ConfusionPictureFormat: String, CaseIterable {
 extension ConfusionMatrix {
   /// The matrix as a raster image, drawn like `svg(title:)`: title, class names on both axes
   /// (rows: true, columns: predicted, written upwards), row-normalised shades, counts in the
-  /// cells. Names are drawn in the package's 5×7 capitals font.
+  /// cells. Names are drawn through FreeType, as written (`RGBImage.draw(text:)`).
   func image(title: String) -> RGBImage {
     let k = counts.count
     let scale = 2

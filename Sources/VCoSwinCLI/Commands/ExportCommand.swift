@@ -1,9 +1,9 @@
 import ArgumentParser
+import Checksum
 import Datasets
 import Export
 import Foundation
 import Inference
-import Inflation
 import Models
 import VideoIO
 

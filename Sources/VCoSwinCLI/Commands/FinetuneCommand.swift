@@ -15,10 +15,15 @@ struct FinetuneCommand: ParsableCommand {
       --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by \
       `vcoswin init` (random initialisation). When its head has another class count than the \
       labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
-      the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
-      an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
-      Off a terminal, a progress line is printed every 30 s. Under `mpirun -np N` the N \
-      processes train one model (--batch-size per process; see Docs/DISTRIBUTED.md).
+      the head (0.1 by default, as is usual for inflated weights). Clip length, interval and \
+      crop size come from --clip-len, --interval and --size when given, else from the recipe \
+      --init records (an imported checkpoint's, or the data options of the run that trained \
+      it), else 8, 2 and 64; a `recipe:` line says which came from where. An --out folder that \
+      holds an earlier run is refused: continue it with --resume, or replace it with \
+      --overwrite; one that another run is using is refused, naming its process. SIGINT or \
+      SIGTERM stops a run with a line saying where; --resume continues it. Off a terminal, a \
+      progress line is printed every 30 s. Under `mpirun -np N` the N processes train one \
+      model (--batch-size per process; see Docs/DISTRIBUTED.md).
 
       Example:
         vcoswin finetune --train Clips/train.txt --val Clips/val.txt \\
@@ -31,21 +36,27 @@ struct FinetuneCommand: ParsableCommand {
   @Option(help: "Starting video checkpoint.")
   var `init`: String
 
-  @Option(help: "Frames per clip.")
-  var clipLen = 8
+  @Option(
+    help:
+      "Frames per clip (default: what --init records, else \(FinetuneRecipe.defaultClipLength)).")
+  var clipLen: Int?
 
-  @Option(help: "Step between sampled frames.")
-  var interval = 2
+  @Option(
+    help:
+      "Step between sampled frames (default: what --init records, else \(FinetuneRecipe.defaultFrameInterval))."
+  )
+  var interval: Int?
 
   @Option(help: "Learning-rate multiplier of the backbone (everything but the head).")
   var backboneLRScale = 0.1
 
   func validate() throws {
-    guard (1...DataOptions.maxClipLength).contains(clipLen),
-      (1...DataOptions.maxFrameInterval).contains(interval)
+    let (length, step) = (clipLen ?? 1, interval ?? 1)
+    guard (1...DataOptions.maxClipLength).contains(length),
+      (1...DataOptions.maxFrameInterval).contains(step)
     else {
       throw ValidationError(
-        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(clipLen), \(interval))."
+        "--clip-len must be in 1…\(DataOptions.maxClipLength) and --interval in 1…\(DataOptions.maxFrameInterval) (got \(length), \(step))."
       )
     }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
@@ -53,18 +64,24 @@ struct FinetuneCommand: ParsableCommand {
 
   func run() throws {
     let labels = try training.labelNames()
-    let (model, note) = try loadWithHead(path: `init`, classes: labels.count, seed: training.seed)
+    let (model, note, recorded) = try loadStart(
+      path: `init`, classes: labels.count, seed: training.seed)
     guard model.config.dims == 3 else {
       throw CommandFailure(
         "\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)"
       )
     }
+    // Options override the recipe the checkpoint records, which overrides the defaults.
+    let recipe = FinetuneRecipe(
+      clipLength: clipLen, frameInterval: interval, size: training.size, recorded: recorded,
+      checkpoint: `init`)
     if let note, Communicator.world.isRoot {
       FileHandle.standardError.write(Data((note + "\n").utf8))
     }
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
-      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size,
+      kind: .video, clipLength: recipe.clipLength, frameInterval: recipe.frameInterval,
+      size: recipe.size,
       flip: flip.flip,
       flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
@@ -72,7 +89,7 @@ struct FinetuneCommand: ParsableCommand {
       provenance:
         "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
       data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
-      title: "video model")
+      title: "video model", recipe: recipe.line)
   }
 }
 
@@ -81,16 +98,32 @@ struct FinetuneCommand: ParsableCommand {
 /// `classes` and every weight but the head copied (the head starts fresh).
 /// Returns a note for people when the head was replaced.
 func loadWithHead(path: String, classes: Int, seed: UInt64) throws -> (VCoSwinModel, String?) {
+  let (model, note, _) = try loadStart(path: path, classes: classes, seed: seed)
+  return (model, note)
+}
+
+/// `loadWithHead`, and the data options the checkpoint records (`DataOptions.recorded`: an
+/// import's evaluation recipe or a training run's data options; nil when it records none).
+func loadStart(path: String, classes: Int, seed: UInt64) throws -> (
+  VCoSwinModel, String?, DataOptions?
+) {
   let opened = try Checkpoint.open(path: path)
+  let recorded: DataOptions?
+  do {
+    recorded = try DataOptions.recorded(in: opened.file)
+  } catch let error as DataOptionsError {
+    throw CommandFailure(error.description)
+  }
   let info = opened.info
   var config = info.config
   config.classes = classes
   let model = VCoSwinModel(config: config, seed: seed)
   let keepHead = info.config.classes == classes
   try Checkpoint.copy(opened.file, into: model.store) { keepHead || !$0.hasPrefix("head.") }
-  if keepHead { return (model, nil) }
+  if keepHead { return (model, nil, recorded) }
   return (
     model,
-    "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it"
+    "\(path): head has \(info.config.classes) classes; a fresh head with \(classes) classes replaces it",
+    recorded
   )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checksum
 import Foundation
 import Inference
 import Inflation

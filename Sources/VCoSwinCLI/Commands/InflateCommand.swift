@@ -12,12 +12,13 @@ struct InflateCommand: ParsableCommand {
       edge frame); relative-position-bias tables are resized bicubically when the spatial
       window changes and repeated 2Wt-1 times along time; norms, linears and biases are
       copied. The head is replaced by a fresh one unless --keep-head. The source is a
-      checkpoint made by this package (CoSwin or Swin) or a torchvision swin_t/s/b state dict
-      saved with safetensors (it becomes the swin3d shape with torchvision's 3D names).
+      checkpoint made by this package (CoSwin or Swin) or released Swin image weights: a
+      PyTorch .pth as downloaded (torchvision swin_t/s/b, the official Swin release) or the
+      same state dict as safetensors (it becomes the swin3d shape with torchvision's 3D names).
 
       Examples:
         vcoswin inflate --from image.safetensors --to video.safetensors
-        vcoswin inflate --from swin_t.safetensors --to swin3d.safetensors --window 8,7,7 --classes 400
+        vcoswin inflate --from swin_t-704ceda3.pth --to swin3d.safetensors --window 8,7,7 --classes 400
         vcoswin inflate --from image.safetensors --to video.safetensors --temporal-kernel 3 \\
             --temporal-padding 1 --temporal-stride 2 --window 2,4,4 --window 4,4,4 --window 4,4,4 --window 4,2,2
       """)

@@ -47,7 +47,7 @@ struct PretrainCommand: ParsableCommand {
     let model = VCoSwinModel(config: config, seed: training.seed)
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
-      kind: .image, size: training.size, flip: flip.flip, flipLabels: flip.labels,
+      kind: .image, size: training.size ?? 64, flip: flip.flip, flipLabels: flip.labels,
       minArea: training.minArea)
     try training.run(
       model: model, labels: labels,

@@ -1,5 +1,5 @@
+import Checksum
 import Foundation
-import Inflation
 
 /// How a checkpoint's provenance names a file it came from: its name and SHA-256, never the
 /// folder (`video-init.safetensors (sha256 3f2a…)`), so a shipped checkpoint does not carry the
@@ -9,7 +9,7 @@ func fileProvenance(_ path: String) throws -> String {
   do {
     return "\(name) (sha256 \(try SHA256.hex(contentsOf: path)))"
   } catch {
-    throw CommandFailure("\(path): cannot read: \((error as NSError).localizedDescription)")
+    throw CommandFailure(error.description)
   }
 }
 

@@ -56,8 +56,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Clip gradients to this global norm (0: off).")
   var clipNorm = 5.0
 
-  @Option(help: "Crop size the model sees.")
-  var size = 64
+  @Option(
+    help:
+      "Crop size the model sees (default: finetune takes what --init records, else 64; pretrain 64)."
+  )
+  var size: Int?
 
   @Option(help: "Training crop: the least fraction of the frame area kept.")
   var minArea = 0.5
@@ -123,7 +126,7 @@ struct TrainingArguments: ParsableArguments {
     for (name, v, limit) in [
       ("--epochs", epochs, 100_000), ("--batch-size", batchSize, 4096),
       ("--accumulate", accumulate, 4096),
-      ("--size", size, DataOptions.maxSize), ("--workers", workers, 64),
+      ("--size", size ?? 1, DataOptions.maxSize), ("--workers", workers, 64),
       ("--threads", threads, 1024),
     ] {
       if v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v)).") }
@@ -199,7 +202,8 @@ struct TrainingArguments: ParsableArguments {
     return o
   }
 
-  /// Trains and prints where the results are.
+  /// Trains and prints where the results are; `recipe` (where the data options came from) is
+  /// printed once the lists are read.
   ///
   /// Under `mpirun` every process runs this; rank 0 alone writes and prints. An error on any
   /// rank is printed (prefixed with the rank, except on rank 0) and stops the whole job
@@ -207,20 +211,20 @@ struct TrainingArguments: ParsableArguments {
   func run(
     model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
     options: TrainOptions,
-    title: String
+    title: String, recipe: String? = nil
   ) throws {
     let world = Communicator.world
     guard world.usesMPI else {
       return try train(
         model: model, labels: labels, provenance: provenance, data: data, options: options,
-        title: title, world: world)
+        title: title, recipe: recipe, world: world)
     }
     do {
       var options = options
       options.processes = world.isDistributed ? world.size : nil
       try train(
         model: model, labels: labels, provenance: provenance, data: data, options: options,
-        title: title, world: world)
+        title: title, recipe: recipe, world: world)
       try world.barrier()
       world.finalize()
     } catch {
@@ -236,7 +240,7 @@ struct TrainingArguments: ParsableArguments {
   private func train(
     model: VCoSwinModel, labels: [String], provenance: String, data: DataOptions,
     options: TrainOptions,
-    title: String, world: Communicator
+    title: String, recipe: String?, world: Communicator
   ) throws {
     ThreadBudget.configure(threads: threads)
     let sizes = Array(data.sampleShape.dropFirst())
@@ -248,12 +252,16 @@ struct TrainingArguments: ParsableArguments {
       processes: processesOnThisMachine())
     // Rank 0 owns the output folder (other hosts may not even see it).
     let folder = RunFolder(path: out, owner: world.isRoot)
+    // Locked before it is looked at: a second run on it is refused, naming this process.
+    if let note = try folder.lock() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    defer { folder.unlock() }
     let earlier = try folder.earlierRun(startingAs: start)
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
     let trainSet = try ListDataset(
       listPath: train, labels: labels, options: data, labelsSource: source)
     let valSet = try ListDataset(
       listPath: val, labels: labels, options: data, labelsSource: source)
+    if let recipe, world.isRoot { FileHandle.standardError.write(Data((recipe + "\n").utf8)) }
     // Only once the lists are known good: a mistyped list leaves the earlier run in place.
     if start == .overwrite, let removed = try folder.removeEarlierRun(earlier) {
       FileHandle.standardError.write(Data((removed + "\n").utf8))
@@ -262,7 +270,7 @@ struct TrainingArguments: ParsableArguments {
       world, bucketFloats: Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4)))
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance, train: trainSet, val: valSet,
-      options: options, out: folder.url, title: title, group: group)
+      options: options, out: folder.url, title: title, group: group, folder: folder)
     trainer.showProgress = !quiet
     trainer.progressInterval = progressInterval
     let started = Date()

@@ -1,12 +1,13 @@
 // Row softmax of window attention, forward and backward, for AVX-512 and AVX2/FMA (see
-// include/CAttention.h).
+// include/CKernels.h).
 //
 // Legend: N keys per row. Buffers: s [N] logits, then probabilities; bias [N]; labels [N];
 // ds [N] dP, then dS; p [N] probabilities; partial [N] a running sum of dS rows.
 // The target attributes compile only these functions for AVX-512 or AVX2/FMA; the run-time
 // checks keep the package working on CPUs without them. Both widths evaluate the same
 // exponential per lane (the Cephes expf below); only the order of the row sums differs.
-#include "CAttention.h"
+#include "CKernels.h"
+#include "expf.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -18,30 +19,14 @@ static inline __attribute__((always_inline)) void prefetch_row(const float *next
   for (int j = 0; j < n; j += 16) _mm_prefetch((const char *)(next + j), _MM_HINT_T1);
 }
 
-int vcoswin_attention_has_avx2(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+typedef int vcoswin_int8 __attribute__((vector_size(32)));
+typedef int vcoswin_int16 __attribute__((vector_size(64)));
 
-// e^x per lane for x <= 0 (after the row maximum is subtracted): Cephes expf, range reduction
-// by ln 2 in two parts, degree-5 polynomial. x is clamped at -87.3 (about 1e-38).
+// e^x per lane for x <= 0 (after the row maximum is subtracted): the Cephes expf of expf.h.
+// x is clamped at -87.3 (about 1e-38).
 __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
-  const __m256 magic = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23
   x = _mm256_max_ps(x, _mm256_set1_ps(-87.33654f));
-  __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
-  __m256 n = _mm256_sub_ps(t, magic);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 z = _mm256_mul_ps(r, r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
-  __m256i k = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
-  __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(p, scale);
+  return VCOSWIN_EXPF(__m256, vcoswin_int8, x);
 }
 
 __attribute__((target("avx2,fma"))) static inline float hmax8(__m256 v) {
@@ -132,25 +117,10 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_row_avx2(
 
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 
-// exp8 on 16 lanes (same constants, same operations per lane).
+// exp8 on 16 lanes (the same polynomial and clamp per lane).
 AVX512 static inline __m512 exp16(__m512 x) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
-  __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic);
-  __m512 n = _mm512_sub_ps(t, magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 z = _mm512_mul_ps(r, r);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
-  __m512i k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-  __m512 scale =
-      _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
-  return _mm512_mul_ps(p, scale);
+  return VCOSWIN_EXPF(__m512, vcoswin_int16, x);
 }
 
 // Lanes j … j+15 that lie below n.
@@ -239,8 +209,6 @@ __attribute__((target("avx2,fma"))) void vcoswin_attention_softmax_backward_row_
 }
 
 #else
-
-int vcoswin_attention_has_avx2(void) { return 0; }
 
 void vcoswin_attention_softmax_row_avx512(float *s, const float *bias, const float *labels,
                                           float row_label, const float *next, int n) {

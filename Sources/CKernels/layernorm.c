@@ -1,4 +1,4 @@
-// LayerNorm rows for AVX-512 and AVX2/FMA (see include/CAttention.h and NN/Normalization.swift).
+// LayerNorm rows for AVX-512 and AVX2/FMA (see include/CKernels.h and NN/Normalization.swift).
 //
 // Legend: R rows, C channels. Buffers: x, y, dy, dx [R, C]; w (γ), b (β), pg (dγ partial),
 // pb (dβ partial) [C]; mean μ, rstd σ⁻¹ [R].
@@ -14,7 +14,7 @@
 // into vector partial sums (their order is fixed per instruction set, not by the thread
 // count). The Swift targets compile for baseline x86-64, where the same loops ran on
 // 4-lane SSE.
-#include "CAttention.h"
+#include "CKernels.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <math.h>

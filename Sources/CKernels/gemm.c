@@ -18,7 +18,7 @@
 //   C = alpha·acc + beta·C + bias (first block, C not read when beta = 0) or C += alpha·acc
 //   (others); after the last block, an optional row function (`then`, e.g. GELU) on the
 //   strip's finished rows while they are in cache.
-#include "CGemm.h"
+#include "CKernels.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
@@ -30,12 +30,6 @@
 #define INLINE static inline __attribute__((always_inline))
 
 enum { MR = 14, NR = 32, KC = VCOSWIN_SGEMM_KC, PACK_FLOATS = 128 * 1024 };
-
-int vcoswin_sgemm_available(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 // One R×32 tile over kc summed indices. a: element (r, p) at a[r·lda + p] (AT = 0) or
 // a[p·lda + r] (AT = 1); bp [kc, NR]; c [R, ≤ 32] with `cols` valid columns.
@@ -258,8 +252,6 @@ AVX512 int vcoswin_sgemm_avx512(int trans_a, int trans_b, long m, long n, long k
 }
 
 #else
-
-int vcoswin_sgemm_available(void) { return 0; }
 
 void vcoswin_transpose16_avx512(const float *src, long lds, int rows, float *dst, long ldd) {
   (void)src; (void)lds; (void)rows; (void)dst; (void)ldd;

@@ -1,5 +1,5 @@
 // AVX-512 products of window attention, one window and head at a time (see
-// include/CAttention.h). Small enough (N ≤ 512 tokens, D ≤ 64) that a BLAS call's fixed cost
+// include/CKernels.h). Small enough (N ≤ 512 tokens, D ≤ 64) that a BLAS call's fixed cost
 // (argument checks, buffer set-up, packing) is a large part of its time; these kernels keep
 // the operands in L1/L2 and the accumulators in registers.
 //
@@ -7,8 +7,7 @@
 //         D head dimension (a multiple of 16, at most 64), Z = D/16 vectors per row.
 // Buffers: a [M, K] (row stride lda, or read transposed), b [N, D] or [K, D] (row stride ldb),
 //          c [M, N] or [M, D] (row stride ldc), bt [D, Np] scratch (Np = N rounded up to 16).
-#include "CAttention.h"
-#include "CGemm.h"
+#include "CKernels.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>

@@ -1,5 +1,5 @@
 // AVX-512 and AVX2/FMA element-wise kernels of the training step: GELU forward and backward,
-// and the AdamW update (see include/CAttention.h).
+// and the AdamW update (see include/CKernels.h).
 //
 // Legend: E elements. Buffers: x, y, dy, dx [E] (GELU); theta, grad, m, v [E] (AdamW).
 //
@@ -12,16 +12,11 @@
 // the compiler vectorises it for 16 lanes (AVX-512) or 8 lanes (AVX2/FMA); callers pick one at
 // run time. Inputs may alias outputs element for element (each element is read before it is
 // written), which `vectorize(assume_safety)` states.
-#include "CAttention.h"
+#include "CKernels.h"
+#include "expf.h"
 
 #if defined(__x86_64__) && defined(__clang__)
 #include <math.h>
-
-int vcoswin_has_avx512(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 // erf on [−4, 4] (±1 beyond in Float32): odd/even rational minimax, error 7e-8.
 static inline __attribute__((always_inline)) float erf1(float x0) {
@@ -41,24 +36,10 @@ static inline __attribute__((always_inline)) float erf1(float x0) {
   return p / q;
 }
 
-// e^x (Cephes expf): x clamped to [−88, 88]; from −88 down the result is 0.
+// e^x (Cephes expf, expf.h): x clamped to [−88, 88]; from −88 down the result is 0.
 static inline __attribute__((always_inline)) float exp1(float x0) {
   float x = x0 < -88.0f ? -88.0f : (x0 > 88.0f ? 88.0f : x0);
-  const float magic = 12582912.0f;  // 1.5·2²³: adding it rounds to an integer
-  float t = x * 1.44269504f + magic;
-  float n = t - magic;
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float z = r * r;
-  float p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  int k = __builtin_bit_cast(int, t) - 0x4B400000;
-  float scale = __builtin_bit_cast(float, (k + 127) << 23);
-  return p * scale;
+  return VCOSWIN_EXPF(float, int, x);
 }
 
 static inline __attribute__((always_inline)) float gelu1(float x) {
@@ -104,8 +85,6 @@ VCOSWIN_ELEMENTWISE(avx512, "avx512f,avx512dq,avx2,fma")
 VCOSWIN_ELEMENTWISE(avx2, "avx2,fma")
 
 #else
-
-int vcoswin_has_avx512(void) { return 0; }
 
 #define VCOSWIN_ELEMENTWISE_STUB(SUFFIX)                                                      \
   void vcoswin_gelu_forward_##SUFFIX(float *y, const float *x, long n) {                      \
