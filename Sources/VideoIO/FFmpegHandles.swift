@@ -77,6 +77,32 @@ final class InputContext {
     try check(avformat_find_stream_info(opened, nil), path, "cannot read stream information")
   }
 
+  /// Opens a stream `url` (any FFmpeg URL, `pipe:0`), with the demuxer `format` when given
+  /// (`av_find_input_format`, e.g. `v4l2`, `mpegts`), and reads its stream information; every
+  /// blocking read polls `interrupt` (`VideoStream`'s stall timeout and stop request).
+  init(url: String, format: String?, interrupt: AVIOInterruptCB) throws {
+    FFmpegLog.silenceByDefault()
+    self.path = url
+    var demuxer: UnsafePointer<AVInputFormat>? = nil
+    if let format {
+      guard let found = av_find_input_format(format) else {
+        throw VideoError(
+          path: url, "cannot open", detail: "no input format named '\(format)' in this FFmpeg")
+      }
+      demuxer = found
+    }
+    guard var ctx: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context() else {
+      throw VideoError(path: url, "out of memory")
+    }
+    ctx?.pointee.interrupt_callback = interrupt
+    let status = avformat_open_input(&ctx, url, demuxer, nil)  // frees ctx on failure
+    guard status >= 0, let opened = ctx else {
+      throw VideoError(path: url, "cannot open", code: status < 0 ? status : vc_averror(EINVAL))
+    }
+    pointer = opened
+    try check(avformat_find_stream_info(opened, nil), url, "cannot read stream information")
+  }
+
   deinit {
     var p: UnsafeMutablePointer<AVFormatContext>? = pointer
     avformat_close_input(&p)

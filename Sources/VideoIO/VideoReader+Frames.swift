@@ -119,7 +119,30 @@ extension VideoReader {
     for _ in 0..<crops { indices += clips }
     return ClipBatch(data: data, shape: [views, 3, T, H, W], indices: indices)
   }
+}
 
+/// What turns a decoded frame into pixels: the stream's size, orientation and converters,
+/// shared by `VideoReader` (files, by frame number) and `VideoStream` (pipes and network
+/// streams, as they arrive), so a frame from either goes through the same code
+/// (`DecodedFrame.rgb`, `DecodedFrame.planar`).
+protocol FrameConverting: AnyObject {
+  /// The file path or URL, for messages.
+  var path: String { get }
+  /// The stream's facts (`width`, `height` as displayed).
+  var info: StreamInfo { get }
+  /// How the stream's display matrix turns stored frames.
+  var orientation: DisplayOrientation { get }
+  /// Pixel conversion, reused across frames.
+  var scaler: Scaler { get }
+  /// `scale`'s buffer for a turned stream, reused frame after frame.
+  var turnScratch: [UInt8] { get set }
+  /// `DecodedFrame.planar`'s scratch, made at the first frame.
+  var planarScratch: PlanarScratch? { get set }
+}
+
+extension VideoReader: FrameConverting {}
+
+extension FrameConverting {
   /// Scales `frame` (or its `region`) to packed RGB24 `width`×`height` at `dst`, turned as the
   /// stream's display matrix says; `region` is in displayed coordinates.
   ///
@@ -161,7 +184,7 @@ extension VideoReader {
 
   /// Scales `frame` (or its `region`, in stored coordinates) to packed RGB24
   /// `width`×`height` at `dst`, as stored.
-  private func scaleStored(
+  fileprivate func scaleStored(
     _ frame: UnsafeMutablePointer<AVFrame>, region: PixelRect?, width: Int, height: Int,
     into dst: UnsafeMutablePointer<UInt8>, stride: Int
   ) throws {

@@ -26,7 +26,8 @@ extension VideoReader {
 
 /// A decoded frame during `VideoReader.forEachFrameInOrder`: valid only inside the callback.
 public struct DecodedFrame {
-  let reader: VideoReader
+  /// The reader the frame came from (a file's `VideoReader` or a `VideoStream`).
+  let reader: any FrameConverting
   let frame: UnsafeMutablePointer<AVFrame>
   /// The frame number (presentation order).
   public let number: Int
@@ -54,7 +55,7 @@ public struct DecodedFrame {
   ///
   /// The geometry (of the stream's displayed size, `info`, fixed for the reader), the lookup
   /// table and the RGB24 buffer are made at the first frame and reused for the following
-  /// ones while `transform` stays the same (`VideoReader.planarScratch`).
+  /// ones while `transform` stays the same (`planarScratch` of the reader or stream).
   public func planar(_ transform: ClipTransform, into dst: UnsafeMutablePointer<Float>) throws {
     var scratch: PlanarScratch
     if let kept = reader.planarScratch, kept.transform == transform {

@@ -341,7 +341,7 @@ public final class VideoReader {
 
   // MARK: Opening
 
-  private static func openDecoder(
+  static func openDecoder(
     stream: UnsafeMutablePointer<AVStream>, threads: Int, path: String
   ) throws -> CodecContext {
     guard let params = stream.pointee.codecpar else {

@@ -5,8 +5,9 @@ import SafeTensors
 import VideoIO
 
 extension TimelineCommand {
-  /// One video (`-`: standard input, copied to a bounded temporary file freed on every exit
-  /// path): the pass, the segments, the output.
+  /// One video file (`-` with --svg/--png: standard input copied to a bounded temporary file
+  /// freed on every exit path, the pictures needing the whole video): the pass, the segments,
+  /// the output.
   func timeline(_ video: String, _ loaded: LoadedModel, truth: [TruthSegment]?) throws {
     let copy =
       video == "-"
@@ -43,7 +44,8 @@ extension TimelineCommand {
       print(
         try jsonLine(
           [
-            "path": video, "window": w.index, "start": rounded(w.start), "end": rounded(w.end),
+            "type": "window", "path": video, "window": w.index, "start": rounded(w.start),
+            "end": rounded(w.end),
             "frames": [w.firstFrame, w.lastFrame],
             "top": topList(w.probabilities, k, labels: labels),
           ] as [String: Any]))
@@ -64,7 +66,8 @@ extension TimelineCommand {
     let (T, I, S) = (plan.clipLength, plan.frameInterval, plan.strideFrames)
     if json {
       var line: [String: Any] = [
-        "path": video, "windows": result.windows.count, "window_frames": plan.span,
+        "type": "summary", "path": video, "windows": result.windows.count, "dropped": 0,
+        "window_frames": plan.span,
         "stride_frames": S, "decoded_frames": result.decodedFrames,
         "duration": rounded(result.duration),
         "segments": segments.map { s in
@@ -81,12 +84,7 @@ extension TimelineCommand {
         "\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(plan.span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded"
       )
       print("     start       end  label                      prob")
-      for s in segments {
-        print(
-          String(format: "  %8.2f  %8.2f  ", s.start, s.end)
-            + s.name.padding(toLength: 24, withPad: " ", startingAt: 0)
-            + String(format: "  %5.3f", s.prob))
-      }
+      for s in segments { print(segmentRow(s)) }
       if let agreement {
         print(
           String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
@@ -153,4 +151,4 @@ extension TimelineCommand {
 }
 
 /// Seconds and probabilities to 6 decimals (JSON stays short and stable).
-private func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }

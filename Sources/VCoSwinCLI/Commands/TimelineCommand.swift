@@ -25,24 +25,30 @@ struct TimelineCommand: ParsableCommand {
       segment shorter than S seconds, shortest first, to its longer neighbour.
 
       Output: a table of segments per video; with --json one line per window as it is \
-      classified (path, window, start, end, frames [first, last], top), then one line with \
-      the segments. --svg/--png draw the timeline (one video); --truth FILE (lines \
-      `start end label`, seconds) adds the ground truth and the agreement.
-      `-` reads standard input (`ffmpeg -i in.mp4 -f matroska - | vcoswin timeline -`): it is \
-      copied to a temporary file first (the reader indexes a file's packets before decoding), \
-      so memory stays flat but the disk holds the stream until the end, at most \
-      min(64 GiB, 90% of the temporary directory's free space); not streamed yet.
+      classified (type "window", path, window, start, end, frames [first, last], top), then \
+      one with the segments (type "summary"). --svg/--png draw the timeline (one video); \
+      --truth FILE (lines `start end label`, seconds) adds the ground truth and the agreement.
+
+      Live sources, `-` (standard input) and URLs (udp://, tcp://, rtsp://, http(s)://), are \
+      decoded as packets arrive (times from timestamps); each window's line (with latency: \
+      seconds from its last frame's arrival) and each closed segment print at once; end of \
+      stream, SIGINT or SIGTERM print the summary (exit 0). Without --realtime every window \
+      is classified, so a model slower than the stream falls behind and latency grows \
+      without bound. `-` with --svg/--png is copied to a temporary file first.
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
         vcoswin timeline /tmp/long/long.mkv --truth /tmp/long/long-truth.txt --png timeline.png
         vcoswin timeline match.mp4 --checkpoint swin3d_t.safetensors --stride 1 --smooth 3 --json
+        vcoswin timeline udp://127.0.0.1:5000 --realtime --json
       """)
 
   @Argument(help: "Videos.")
   var videos: [String]
 
   @OptionGroup var inference: InferenceArguments
+
+  @OptionGroup(title: "Live sources") var live: LiveStreamArguments
 
   @Option(
     help:
@@ -133,7 +139,11 @@ struct TimelineCommand: ParsableCommand {
     var failures = 0
     for video in videos {
       do {
-        try timeline(video, loaded, truth: truth)
+        if live.isLive(video, pictures: svg != nil || png != nil) {
+          try liveTimeline(video, loaded, truth: truth)
+        } else {
+          try timeline(video, loaded, truth: truth)
+        }
       } catch {
         failures += 1
         FileHandle.standardError.write(Data("error: \(errorText(error, naming: video))\n".utf8))

@@ -1,0 +1,146 @@
+import Dispatch
+import Foundation
+import Inference
+import VideoIO
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension TimelineCommand {
+  /// One live source (`-`, a URL): read as it arrives; each window's line (`--json`) and each
+  /// closed segment are written and flushed at once; SIGINT and SIGTERM end the stream like
+  /// its end: the last segment closes and the summary is printed.
+  func liveTimeline(_ source: String, _ loaded: LoadedModel, truth: [TruthSegment]?) throws {
+    let stop = StreamStop()
+    let signals = [SIGINT, SIGTERM].map { number in
+      signal(number, SIG_IGN)
+      let s = DispatchSource.makeSignalSource(signal: number, queue: .global())
+      s.setEventHandler { stop.request() }
+      s.resume()
+      return s
+    }
+    defer {
+      for (s, number) in zip(signals, [SIGINT, SIGTERM]) {
+        s.cancel()
+        signal(number, SIG_DFL)
+      }
+    }
+    let stream = try VideoStream(
+      source: source, format: live.inputFormat, threads: inference.workers,
+      stallTimeout: live.stallTimeout, stop: stop)
+    let (T, I) = (loaded.recipe.clipLength, loaded.recipe.frameInterval)
+    var S = strideFrames ?? Swift.max(1, T * I / 2)
+    if let stride {
+      guard let frames = InferenceLimits.strideFrames(seconds: stride, fps: stream.info.fps) else {
+        throw CommandFailure(
+          "\(source): no frame rate known; give --stride-frames instead of --stride")
+      }
+      S = frames
+    }
+    let runner = loaded.streamTimelineRunner(strideFrames: S, realtime: live.realtime)
+    let labels = loaded.info.labels
+    let k = Swift.min(top, labels.count)
+    var segments = LiveSegments(smooth: smooth, names: labels)
+    let delay = live.debugDelay
+    if !json {
+      emit(
+        "\(source): live, windows of \(T) frames every \(I) (\(runner.span) frames), stride \(S) frames\(live.realtime ? ", realtime" : "")"
+      )
+      emit("     start       end  label                      prob")
+    }
+    let result = try runner.run(
+      stream: stream, stop: stop,
+      classify: { x in
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        return try loaded.windowProbabilities(x)
+      },
+      onWindow: { streamed in
+        let w = streamed.window
+        if json {
+          emit(
+            try jsonLine(
+              [
+                "type": "window", "path": source, "window": w.index, "start": rounded(w.start),
+                "end": rounded(w.end), "frames": [w.firstFrame, w.lastFrame],
+                "top": topList(w.probabilities, k, labels: labels),
+                "latency": rounded(streamed.latency),
+              ] as [String: Any]))
+        }
+        try printSegments(segments.add(centre: w.centre, probabilities: w.probabilities), source)
+      })
+    try printSegments(segments.finish(duration: result.duration), source)
+    try liveSummary(
+      result, of: source, strideFrames: S, span: runner.span, labels: labels, truth: truth)
+  }
+
+  /// Closed segments as they come: JSON lines (`"type": "segment"`) or table rows.
+  private func printSegments(_ closed: [TimelineSegment], _ source: String) throws {
+    for s in closed {
+      if json {
+        emit(
+          try jsonLine(
+            [
+              "type": "segment", "path": source, "label": s.name, "index": s.label,
+              "start": rounded(s.start), "end": rounded(s.end), "prob": rounded(s.prob),
+            ] as [String: Any]))
+      } else {
+        emit(segmentRow(s))
+      }
+    }
+  }
+
+  /// The summary: the segments of the whole timeline (`--min-segment` applied), the windows
+  /// classified and dropped, how the stream ended.
+  private func liveSummary(
+    _ result: StreamTimelineResult, of source: String, strideFrames S: Int, span: Int,
+    labels: [String], truth: [TruthSegment]?
+  ) throws {
+    let windows = result.windows
+    let segments = TimelineSegments.segments(
+      centres: windows.map(\.centre),
+      probabilities: TimelineSegments.smooth(windows.map(\.probabilities), over: smooth),
+      names: labels, duration: result.duration, minSegment: minSegment)
+    let agreement = truth.map { TimelineSegments.agreement(segments, truth: $0) }
+    let ended = result.end == .stopped ? "stopped" : "end of stream"
+    if json {
+      var line: [String: Any] = [
+        "type": "summary", "path": source, "windows": windows.count, "dropped": result.dropped,
+        "window_frames": span, "stride_frames": S, "decoded_frames": result.decodedFrames,
+        "duration": rounded(result.duration), "ended": ended,
+        "segments": segments.map { s in
+          [
+            "label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end),
+            "prob": rounded(s.prob),
+          ] as [String: Any]
+        },
+      ]
+      if let agreement { line["agreement"] = rounded(agreement) }
+      emit(try jsonLine(line))
+    } else {
+      if minSegment > 0 {
+        emit("segments after --min-segment \(minSegment):")
+        for s in segments { emit(segmentRow(s)) }
+      }
+      emit(
+        "\(source): \(windows.count) windows classified, \(result.dropped) dropped; \(result.decodedFrames) frames decoded; \(ended)"
+      )
+      if let agreement {
+        emit(
+          String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
+      }
+    }
+  }
+}
+
+/// A table row of a segment.
+func segmentRow(_ s: TimelineSegment) -> String {
+  String(format: "  %8.2f  %8.2f  ", s.start, s.end)
+    + s.name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "  %5.3f", s.prob)
+}
+
+/// Prints `line` and flushes standard output at once (a pipe is otherwise block-buffered).
+func emit(_ line: String) {
+  print(line)
+  fflush(nil)  // every C output stream: standard output among them
+}
