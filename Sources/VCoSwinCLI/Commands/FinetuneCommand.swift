@@ -37,7 +37,13 @@ struct FinetuneCommand: ParsableCommand {
   var interval = 2
 
   @Option(help: "Learning-rate multiplier of the backbone (everything but the head).")
-  var backboneLRScale = 0.1
+  var backboneLRScale = FinetuneRecipe.backboneLRScale
+
+  @Option(
+    help:
+      "Stochastic depth of the last block (earlier blocks less), replacing the checkpoint's rate (the published recipe: 0.1)."
+  )
+  var dropPath: Double?
 
   func validate() throws {
     guard (1...DataOptions.maxClipLength).contains(clipLen),
@@ -48,11 +54,15 @@ struct FinetuneCommand: ParsableCommand {
       )
     }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
+    if let dropPath, !(0..<1).contains(dropPath) {
+      throw ValidationError("--drop-path must be in [0, 1) (got \(dropPath)).")
+    }
   }
 
   func run() throws {
     let labels = try training.labelNames()
-    let (model, note) = try loadWithHead(path: `init`, classes: labels.count, seed: training.seed)
+    let (model, note) = try loadWithHead(
+      path: `init`, classes: labels.count, seed: training.seed, dropPath: dropPath)
     guard model.config.dims == 3 else {
       throw CommandFailure(
         "\(`init`): is an image checkpoint; fine-tuning takes a video checkpoint (see `vcoswin inflate`)"
@@ -70,20 +80,28 @@ struct FinetuneCommand: ParsableCommand {
       model: model, labels: labels,
       provenance:
         "finetuned from \(try fileProvenance(`init`)) on \(try fileProvenance(training.train)) seed \(training.seed)",
-      data: data, options: training.trainOptions(defaultLR: 1e-3, backboneLRScale: backboneLRScale),
+      data: data,
+      options: training.trainOptions(
+        defaultLR: FinetuneRecipe.lr, backboneLRScale: backboneLRScale,
+        defaultWarmupEpochs: FinetuneRecipe.warmupEpochs,
+        defaultWeightDecay: FinetuneRecipe.weightDecay),
       title: "video model")
   }
 }
 
 /// Loads a checkpoint (any format `Checkpoint.open` takes: a foreign `.pth` is converted in
 /// memory); when its head has another class count than `classes`, the model is rebuilt with
-/// `classes` and every weight but the head copied (the head starts fresh).
+/// `classes` and every weight but the head copied (the head starts fresh). `dropPath` (when
+/// given) replaces the checkpoint's stochastic-depth rate: it has no weights of its own.
 /// Returns a note for people when the head was replaced.
-func loadWithHead(path: String, classes: Int, seed: UInt64) throws -> (VCoSwinModel, String?) {
+func loadWithHead(path: String, classes: Int, seed: UInt64, dropPath: Double? = nil) throws -> (
+  VCoSwinModel, String?
+) {
   let opened = try Checkpoint.open(path: path)
   let info = opened.info
   var config = info.config
   config.classes = classes
+  if let dropPath { config.dropPath = dropPath }
   let model = VCoSwinModel(config: config, seed: seed)
   let keepHead = info.config.classes == classes
   try Checkpoint.copy(opened.file, into: model.store) { keepHead || !$0.hasPrefix("head.") }

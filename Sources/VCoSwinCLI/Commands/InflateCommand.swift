@@ -18,6 +18,7 @@ struct InflateCommand: ParsableCommand {
       Examples:
         vcoswin inflate --from image.safetensors --to video.safetensors
         vcoswin inflate --from swin_t.safetensors --to swin3d.safetensors --window 8,7,7 --classes 400
+        vcoswin inflate --from image.safetensors --to video.safetensors --embed centre
         vcoswin inflate --from image.safetensors --to video.safetensors --temporal-kernel 3 \\
             --temporal-padding 1 --temporal-stride 2 --window 2,4,4 --window 4,4,4 --window 4,4,4 --window 4,2,2
       """)
@@ -52,6 +53,18 @@ struct InflateCommand: ParsableCommand {
       "3D window t,h,w: once for every stage, or once per stage in order (default: the 2D window with t = 2,4,8,8 for CoSwin, 8 for Swin)."
   )
   var windows: [String] = []
+
+  @Option(
+    help:
+      "The token embedding's temporal slices: inflated (each W/Kt) or centre (W at slice Kt/2, zeros elsewhere)."
+  )
+  var embed: EmbedInflation = .inflated
+
+  @Option(
+    help:
+      "The bias tables on temporal offsets dt ≠ 0: replicated (the 2D table) or zero (2D table at dt = 0 only)."
+  )
+  var biasTime: BiasTimeInflation = .replicated
 
   @Flag(help: "Keep the classifier head and its label names.")
   var keepHead = false
@@ -98,6 +111,8 @@ struct InflateCommand: ParsableCommand {
     o.keepHead = keepHead
     o.classes = classes
     o.seed = seed
+    o.embed = embed
+    o.biasTime = biasTime
     let result = try Inflate.run(from: from, to: to, options: o)
     let c = result.info.config
     if json {
@@ -129,3 +144,6 @@ struct InflateCommand: ParsableCommand {
     print("summary: " + result.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))
   }
 }
+
+extension EmbedInflation: ExpressibleByArgument {}
+extension BiasTimeInflation: ExpressibleByArgument {}
