@@ -48,6 +48,9 @@ public struct InflationOptions: Sendable, Equatable, Codable {
   public var embed = EmbedInflation.inflated
   /// The bias tables' temporal offsets.
   public var biasTime = BiasTimeInflation.replicated
+  /// Temporal slope ε of the inflated token embedding (`inflateConvWeight(…slope:)`): 0 gives
+  /// equal slices `W/Kt`.
+  public var embedSlope = 0.0
 
   public init() {}
 
@@ -57,6 +60,7 @@ public struct InflationOptions: Sendable, Equatable, Codable {
     case mergeTemporalStride = "merge_temporal_stride", mergeTemporalPadding =
       "merge_temporal_padding"
     case windows, keepHead = "keep_head", classes, seed, embed, biasTime = "bias_time"
+    case embedSlope = "embed_slope"
   }
 }
 
@@ -249,7 +253,9 @@ public enum Inflate {
         let r =
           centre
           ? centreConvWeight(shape: t.shape, values: t.values, temporalKernel: s3.shape[2])
-          : inflateConvWeight(shape: t.shape, values: t.values, temporalKernel: s3.shape[2])
+          : inflateConvWeight(
+            shape: t.shape, values: t.values, temporalKernel: s3.shape[2],
+            slope: s3.name == c3.embedConvName + ".weight" ? Float(o.embedSlope) : 0)
         out[s3.name] = r
         step(centre ? .centred : .inflated, r.shape)
       } else if let stage = tableStage[s3.name] {

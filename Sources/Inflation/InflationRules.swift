@@ -67,6 +67,29 @@ public func resizeBiasTable2D(
   inflateBiasTable(values: values, heads: g, window2D: from, window3D: (1, to.h, to.w)).values
 }
 
+/// Inflates a 2D convolution weight with a temporal slope `ε`:
+/// `W3D[:, :, t] = W2D / Kt · (1 + ε · sₜ)`, `sₜ = (2t − (Kt − 1)) / (Kt − 1)` (so `sₜ` runs
+/// from −1 to 1 and `Σₜ sₜ = 0`; Kt = 1: `s₀ = 0`).
+///
+/// The slices still sum to `W2D`, so a static clip gives the 2D output exactly, as with
+/// `inflateConvWeight` (ε = 0). On a moving clip each output adds `ε`× a temporal difference of
+/// the same spatial filter (Kt = 2: `W2D ∗ (x₀ + x₁)/2 + ε · W2D ∗ (x₁ − x₀)/2`), whose sign
+/// follows the direction of motion: equal slices are symmetric under time reversal, and a
+/// model made of them answers the same for a clip and for it played backwards (`TimeSymmetry`).
+/// Kt = 2, ε = 1 gives `[0, W2D]`, the centre-frame rule.
+/// - Precondition: `shape.count == 4`, `values.count` matches, `kt ≥ 1`.
+public func inflateConvWeight(
+  shape: [Int], values: [Float], temporalKernel kt: Int, slope eps: Float
+) -> (shape: [Int], values: [Float]) {
+  var r = inflateConvWeight(shape: shape, values: values, temporalKernel: kt)
+  guard kt > 1, eps != 0 else { return r }
+  let shape3 = r.shape
+  r.values.withUnsafeMutableBufferPointer {
+    TimeSymmetry.slope(shape: shape3, values: $0, by: eps)
+  }
+  return r
+}
+
 /// Centre-frame initialisation of a 2D convolution weight `[O, I, kh, kw]` as
 /// `[O, I, Kt, kh, kw]` (ViViT's "central frame"): `W3D[:, :, ⌊Kt/2⌋] = W2D`, every other
 /// temporal slice 0.

@@ -38,7 +38,9 @@ extension DemoCommand {
     let n = results.count
     print("")
     print("recipe, inflated: \(FinetuneRecipe.describe(settings.recipe, dropPath: settings.dropPath))")
-    print("recipe, random init: the same with the backbone at the head's rate (×1)")
+    print(
+      "recipe, random init: the same; the published backbone rate ×0.1 is replaced by ×1 "
+        + "(Docs/INFLATION.md, ablations); finetune's embedding slope ε = \(settings.embedSlope)")
     print(
       "seeds: \(results.map { String($0.seed) }.joined(separator: ", "))"
         + (n > 1 ? " (figures: mean, and min–max over the seeds)" : ""))

@@ -73,6 +73,8 @@ struct DemoSettings {
   /// same with the backbone at the head's rate.
   var recipe: TrainOptions
   var dropPath: Double
+  /// `finetune --embed-slope`.
+  var embedSlope: Double
   var quiet: Bool
   var say: (String) -> Void
 
@@ -133,6 +135,8 @@ struct DemoPipeline {
       // 3. The video model from the inflated weights, with the published recipe.
       let (inflatedModel, _) = try loadWithHead(
         path: initPath, classes: labels.count, seed: seed, dropPath: s.dropPath)
+      // As `finetune` does: the equal temporal slices are sloped (Docs/INFLATION.md).
+      TimeSymmetry.breakInflatedEmbedding(of: inflatedModel, slope: s.embedSlope)
       var options = s.recipe
       options.epochs = task.epochs
       options.seed = seed

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distributed
 import Foundation
+import Inflation
 import Models
 import SafeTensors
 import Training
@@ -45,6 +46,12 @@ struct FinetuneCommand: ParsableCommand {
   )
   var dropPath: Double?
 
+  @Option(
+    help:
+      "When the embedding's temporal slices are equal (an inflated start), slope them by this ε (slices W/Kt·(1 + ε·s), s from −1 to 1; static clips unchanged), so the model tells a clip from its reverse; 0 keeps them (Docs/INFLATION.md, \"The stall\")."
+  )
+  var embedSlope = TimeSymmetry.defaultSlope
+
   func validate() throws {
     guard (1...DataOptions.maxClipLength).contains(clipLen),
       (1...DataOptions.maxFrameInterval).contains(interval)
@@ -54,6 +61,9 @@ struct FinetuneCommand: ParsableCommand {
       )
     }
     guard backboneLRScale >= 0 else { throw ValidationError("--backbone-lr-scale must be ≥ 0.") }
+    guard (-1...1).contains(embedSlope) else {
+      throw ValidationError("--embed-slope must be in [-1, 1] (got \(embedSlope)).")
+    }
     if let dropPath, !(0..<1).contains(dropPath) {
       throw ValidationError("--drop-path must be in [0, 1) (got \(dropPath)).")
     }
@@ -70,6 +80,15 @@ struct FinetuneCommand: ParsableCommand {
     }
     if let note, Communicator.world.isRoot {
       FileHandle.standardError.write(Data((note + "\n").utf8))
+    }
+    // Only a fresh start: a resumed run's weights come from last.safetensors.
+    if !training.resume, TimeSymmetry.breakInflatedEmbedding(of: model, slope: embedSlope),
+      Communicator.world.isRoot
+    {
+      FileHandle.standardError.write(
+        Data(
+          "\(`init`): the embedding's temporal slices are equal (an inflated start); sloped by ε = \(embedSlope) so that motion direction shows (--embed-slope)\n"
+            .utf8))
     }
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(

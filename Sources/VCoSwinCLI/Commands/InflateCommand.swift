@@ -66,6 +66,12 @@ struct InflateCommand: ParsableCommand {
   )
   var biasTime: BiasTimeInflation = .replicated
 
+  @Option(
+    help:
+      "Temporal slope ε of the inflated embedding: slices W/Kt·(1 + ε·s), s from −1 to 1 (sum W kept)."
+  )
+  var embedSlope = 0.0
+
   @Flag(help: "Keep the classifier head and its label names.")
   var keepHead = false
 
@@ -86,6 +92,9 @@ struct InflateCommand: ParsableCommand {
       throw ValidationError("--classes must be at least 1 (got \(classes)).")
     }
     _ = try parsedWindows()
+    guard (-1...1).contains(embedSlope) else {
+      throw ValidationError("--embed-slope must be in [-1, 1] (got \(embedSlope)).")
+    }
   }
 
   func parsedWindows() throws -> [[Int]]? {
@@ -113,6 +122,7 @@ struct InflateCommand: ParsableCommand {
     o.seed = seed
     o.embed = embed
     o.biasTime = biasTime
+    o.embedSlope = embedSlope
     let result = try Inflate.run(from: from, to: to, options: o)
     let c = result.info.config
     if json {
