@@ -23,7 +23,7 @@ final class LinePlotBandTests: XCTestCase {
     XCTAssertLessThan(polygon.lowerBound, line.lowerBound)
     // Six corners: upper edge forward, lower edge back.
     let points = try XCTUnwrap(
-      svg.components(separatedBy: "<polygon")[1].components(separatedBy: "points=\"").last?
+      svg.components(separatedBy: "<polygon")[1].components(separatedBy: "points=\"")[1]
         .split(separator: "\"").first)
     XCTAssertEqual(points.split(separator: " ").count, 6)
     // The band's 1.4 is inside the fitted y axis (ticks up to at least 1.4).
