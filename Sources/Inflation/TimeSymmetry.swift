@@ -43,8 +43,7 @@ public enum TimeSymmetry {
 
   /// Multiplies slice `t` of the conv weight `[O, I, Kt, kh, kw]` by `1 + ε·sₜ`,
   /// `sₜ = (2t − (Kt − 1)) / (Kt − 1)`. Precondition: `Kt ≥ 2`.
-  public static func slope(shape: [Int], values: UnsafeMutableBufferPointer<Float>, by eps: Float)
-  {
+  public static func slope(shape: [Int], values: UnsafeMutableBufferPointer<Float>, by eps: Float) {
     precondition(shape.count == 5 && shape[2] >= 2, "slope needs [O, I, Kt ≥ 2, kh, kw]")
     let (kt, plane) = (shape[2], shape[3] * shape[4])
     for oi in 0..<(shape[0] * shape[1]) {

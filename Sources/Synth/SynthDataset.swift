@@ -118,7 +118,8 @@ public struct SynthDataset: Sendable {
       ShapeClass.allCases.map { $0.name + "\n" }.joined(),
       output.appendingPathComponent("shape_labels.txt"))
     try write(
-      pairTask.labelNames.map { $0 + "\n" }.joined(), output.appendingPathComponent("pair_labels.txt"))
+      pairTask.labelNames.map { $0 + "\n" }.joined(),
+      output.appendingPathComponent("pair_labels.txt"))
   }
 
   private func write(_ text: String, _ url: URL) throws {

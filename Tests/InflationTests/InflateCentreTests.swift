@@ -48,8 +48,10 @@ extension InflateTests {
         }
       }
       // A merge convolution is inflated as before.
-      let merge2 = try XCTUnwrap(c2.parameterSpecs.first { $0.shape.count == 4 && $0.name != c2.embedConvName + ".weight" })
-      let merge3 = try XCTUnwrap(c3.parameterSpecs.first { $0.shape.count == 5 && $0.name != c3.embedConvName + ".weight" })
+      let merge2 = try XCTUnwrap(
+        c2.parameterSpecs.first { $0.shape.count == 4 && $0.name != c2.embedConvName + ".weight" })
+      let merge3 = try XCTUnwrap(
+        c3.parameterSpecs.first { $0.shape.count == 5 && $0.name != c3.embedConvName + ".weight" })
       let m2 = try image.floats(merge2.name)
       let m3 = try video.floats(merge3.name)
       XCTAssertEqual(m3.values[0], m2.values[0] / Float(merge3.shape[2]), accuracy: 1e-7)
@@ -65,11 +67,13 @@ extension InflateTests {
     var o = InflationOptions()
     o.embed = .centre
     o.windows = [[2, 3, 3], [4, 3, 3]]
-    try assertInvariance(c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6]])
+    try assertInvariance(
+      c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6]])
     o.temporalKernel = 3
     o.temporalStride = 2
     o.temporalPadding = 1
-    try assertInvariance(c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6]])
+    try assertInvariance(
+      c2, options: o, frames: 8, size: 48, expectStages: [[4, 12, 12], [4, 6, 6]])
   }
 
   /// `--bias-time zero`: the block of offset dt = 0 holds the 2D table, every other block 0.
@@ -84,8 +88,12 @@ extension InflateTests {
     let image = try SafeTensorsFile.read(path: source)
     let video = try SafeTensorsFile.read(path: target)
     let c3 = try Inflate.config3D(from: c2, options: o, path: source)
-    let names2 = c2.parameterSpecs.map(\.name).filter { $0.hasSuffix("relative_position_bias_table") }
-    let names3 = c3.parameterSpecs.map(\.name).filter { $0.hasSuffix("relative_position_bias_table") }
+    let names2 = c2.parameterSpecs.map(\.name).filter {
+      $0.hasSuffix("relative_position_bias_table")
+    }
+    let names3 = c3.parameterSpecs.map(\.name).filter {
+      $0.hasSuffix("relative_position_bias_table")
+    }
     XCTAssertEqual(names2.count, 4)
     for (n2, n3) in zip(names2, names3) {
       let t2 = try image.floats(n2)  // [Sh·Sw, G]

@@ -37,7 +37,8 @@ extension DemoCommand {
   func printSummary(_ results: [DemoSeedResult], settings: DemoSettings, seconds: Double) {
     let n = results.count
     print("")
-    print("recipe, inflated: \(FinetuneRecipe.describe(settings.recipe, dropPath: settings.dropPath))")
+    print(
+      "recipe, inflated: \(FinetuneRecipe.describe(settings.recipe, dropPath: settings.dropPath))")
     print(
       "recipe, random init: the same; the published backbone rate ×0.1 is replaced by ×1 "
         + "(Docs/INFLATION.md, ablations); finetune's embedding slope ε = \(settings.embedSlope)")
@@ -49,7 +50,8 @@ extension DemoCommand {
       "task (chance)                 model         last epoch              mean over epochs")
     for (k, task) in settings.tasks.enumerated() {
       let runs = results.map { $0.tasks[k] }
-      let head = "\(task.title)\(task.main ? ", main" : "") (\(String(format: "%.1f%%", (runs.first?.chance ?? 0) * 100)))"
+      let head =
+        "\(task.title)\(task.main ? ", main" : "") (\(String(format: "%.1f%%", (runs.first?.chance ?? 0) * 100)))"
       for (i, (name, curves)) in [
         ("inflated", runs.map { $0.inflated.map(\.valTop1) }),
         ("random init", runs.map { $0.random.map(\.valTop1) }),
@@ -74,7 +76,8 @@ extension DemoCommand {
       }
     }
     print("")
-    print("image model, 6 shapes (val top-1): \(SeedSpread(results.map(\.imageTop1)).text(seeds: n))")
+    print(
+      "image model, 6 shapes (val top-1): \(SeedSpread(results.map(\.imageTop1)).text(seeds: n))")
     if let main = settings.tasks.first(where: { $0.main }) {
       print(
         "image model on \(main.title), frames averaged: "
@@ -166,7 +169,9 @@ extension DemoCommand {
         for e in 0..<epochs {
           let values = curves.map { $0[e] }
           points.append((Double(e + 1), average(values)))
-          if results.count > 1 { band.append((Double(e + 1), values.min() ?? 0, values.max() ?? 0)) }
+          if results.count > 1 {
+            band.append((Double(e + 1), values.min() ?? 0, values.max() ?? 0))
+          }
         }
         return PlotSeries(name: name, points: points, band: band)
       }

@@ -14,8 +14,11 @@ struct FinetuneCommand: ParsableCommand {
     discussion: """
       --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by \
       `vcoswin init` (random initialisation). When its head has another class count than the \
-      labels, a fresh head is made. The backbone learns at --backbone-lr-scale × the rate of \
-      the head (0.1 by default, as is usual for inflated weights). An --out folder that holds \
+      labels, a fresh head is made. The defaults are Video Swin's published recipe: the \
+      backbone at --backbone-lr-scale 0.1 × the head's rate, --warmup-epochs 2.5, \
+      --weight-decay 0.02 (none on norms, biases, bias tables); add --drop-path 0.1. An \
+      inflated start (equal temporal slices in the embedding) is sloped by --embed-slope so \
+      that the model can tell a clip from its reverse (Docs/INFLATION.md). An --out folder that holds \
       an earlier run is refused: continue it with --resume, or replace it with --overwrite. \
       Off a terminal, a progress line is printed every 30 s. Under `mpirun -np N` the N \
       processes train one model (--batch-size per process; see Docs/DISTRIBUTED.md).

@@ -11,7 +11,9 @@ struct InflateCommand: ParsableCommand {
       Convolutions become 3D with every temporal slice W/Kt (temporal padding replicates the
       edge frame); relative-position-bias tables are resized bicubically when the spatial
       window changes and repeated 2Wt-1 times along time; norms, linears and biases are
-      copied. The head is replaced by a fresh one unless --keep-head. The source is a
+      copied. The head is replaced by a fresh one unless --keep-head. For ablations,
+      --embed centre puts W at the centre slice (zeros elsewhere), --embed-slope tilts the
+      slices, --bias-time zero keeps the bias on same-frame offsets only. The source is a
       checkpoint made by this package (CoSwin or Swin) or a torchvision swin_t/s/b state dict
       saved with safetensors (it becomes the swin3d shape with torchvision's 3D names).
 
