@@ -30,7 +30,7 @@ public enum FinetuneRecipe {
 
   /// One line stating a run's recipe, e.g. `AdamW lr 0.001 (backbone ×0.1), warm-up 2.5
   /// epochs then cosine to 1e-05, drop path 0.1, weight decay 0.02 (none on norms, biases, bias
-  /// tables), label smoothing 0.1, batch 16, 12 epochs`.
+  /// tables), label smoothing 0.1, batch 16`.
   public static func describe(_ o: TrainOptions, dropPath: Double) -> String {
     func number(_ x: Double) -> String {
       x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : "\(x)"
@@ -38,7 +38,6 @@ public enum FinetuneRecipe {
     return "AdamW lr \(o.lr) (backbone ×\(number(o.backboneLRScale))), warm-up "
       + "\(number(o.warmupEpochs)) epochs then cosine to \(o.minLR), drop path \(number(dropPath)), "
       + "weight decay \(number(o.weightDecay)) (none on norms, biases, bias tables), "
-      + "label smoothing \(number(o.labelSmoothing)), batch \(o.batchSize * o.accumulate), "
-      + "\(o.epochs) epochs"
+      + "label smoothing \(number(o.labelSmoothing)), batch \(o.batchSize * o.accumulate)"
   }
 }

@@ -38,7 +38,8 @@ extension DemoCommand {
     let n = results.count
     print("")
     print(
-      "recipe, inflated: \(FinetuneRecipe.describe(settings.recipe, dropPath: settings.dropPath))")
+      "recipe, inflated: \(FinetuneRecipe.describe(settings.recipe, dropPath: settings.dropPath)); "
+        + "epochs: " + settings.tasks.map { "\($0.title) \($0.epochs)" }.joined(separator: ", "))
     print(
       "recipe, random init: the same; the published backbone rate ×0.1 is replaced by ×1 "
         + "(Docs/INFLATION.md, ablations); finetune's embedding slope ε = \(settings.embedSlope)")
@@ -87,7 +88,7 @@ extension DemoCommand {
     var stages: [String: Double] = [:]
     for r in results { for (name, t) in r.times { stages[name, default: 0] += t } }
     print(
-      "time: "
+      "time\(n > 1 ? " (all seeds)" : ""): "
         + results[0].times.map { String(format: "%@ %.0f s", $0.0, stages[$0.0] ?? 0) }
         .joined(separator: ", ") + String(format: "; total %.0f s", seconds))
   }
