@@ -75,6 +75,8 @@ struct DemoSettings {
   var dropPath: Double
   /// `finetune --embed-slope`.
   var embedSlope: Double
+  /// Read runs that an earlier demo finished in the same folder instead of training them again.
+  var reuse = false
   var quiet: Bool
   var say: (String) -> Void
 
@@ -180,11 +182,22 @@ struct DemoPipeline {
   }
 
   /// Trains `model` in `out/title` and returns its history; the seconds go into `times`.
+  /// With `settings.reuse`, a folder whose `metrics.jsonl` already holds every epoch (and
+  /// whose `best.safetensors` exists) is read instead of trained again.
   func train(
     _ title: String, model: VCoSwinModel, labels: [String], provenance: String, train: String,
     val: String, data: DataOptions, options: TrainOptions, times: inout [(String, Double)]
   ) throws -> (history: [EpochMetrics], dir: URL) {
     let dir = out.appendingPathComponent(title)
+    if settings.reuse,
+      FileManager.default.fileExists(atPath: dir.appendingPathComponent("best.safetensors").path),
+      let done = try? MetricsLog.read(dir.appendingPathComponent("metrics.jsonl")),
+      done.count == options.epochs
+    {
+      settings.say("— seed \(seed), \(title): \(options.epochs) epochs read from \(dir.path)")
+      times.append((title, done.map(\.seconds).reduce(0, +)))
+      return (done, dir)
+    }
     let trainer = try Trainer(
       model: model, labels: labels, provenance: provenance,
       train: try ListDataset(listPath: settings.file(train), labels: labels, options: data),

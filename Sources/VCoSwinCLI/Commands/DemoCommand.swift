@@ -71,6 +71,12 @@ struct DemoCommand: ParsableCommand {
   @Flag(help: "No progress bars.")
   var quiet = false
 
+  @Flag(
+    help:
+      "Read the runs an earlier demo finished in --out (all epochs written) instead of training them again: continues an interrupted run, or collects seeds run as separate processes (OUT/seed-N)."
+  )
+  var reuse = false
+
   func validate() throws {
     for (name, v) in [
       ("--image-epochs", imageEpochs), ("--main-epochs", mainEpochs),
@@ -116,7 +122,7 @@ struct DemoCommand: ParsableCommand {
     // The one departure from the published recipe, measured in Docs/INFLATION.md: with 24
     // clips per class and about 200 steps, a backbone at 0.1× the rate does not learn motion.
     recipe.backboneLRScale = 1
-    let settings = DemoSettings(
+    var settings = DemoSettings(
       data: try datasetFolder(), preset: preset, imageEpochs: imageEpochs, size: size,
       clipLen: clipLen, interval: interval,
       tasks: DemoTask.standard(mainEpochs: mainEpochs, motionEpochs: motionEpochs),
@@ -125,6 +131,7 @@ struct DemoCommand: ParsableCommand {
       say: { text in
         if !json || !quiet { FileHandle.standardError.write(Data((text + "\n").utf8)) }
       })
+    settings.reuse = reuse
     let seeds = try seedList()
     var results: [DemoSeedResult] = []
     for s in seeds {
