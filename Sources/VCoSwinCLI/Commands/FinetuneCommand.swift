@@ -84,6 +84,11 @@ struct FinetuneCommand: ParsableCommand {
     if let note, Communicator.world.isRoot {
       FileHandle.standardError.write(Data((note + "\n").utf8))
     }
+    let flip = try training.flipOptions(labels: labels)
+    let data = DataOptions(
+      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size,
+      flip: flip.flip,
+      flipLabels: flip.labels, minArea: training.minArea)
     // Only a fresh start: a resumed run's weights come from last.safetensors.
     if !training.resume, TimeSymmetry.breakInflatedEmbedding(of: model, slope: embedSlope),
       Communicator.world.isRoot
@@ -93,11 +98,6 @@ struct FinetuneCommand: ParsableCommand {
           "\(`init`): the embedding's temporal slices are equal (an inflated start); sloped by ε = \(embedSlope) so that motion direction shows (--embed-slope)\n"
             .utf8))
     }
-    let flip = try training.flipOptions(labels: labels)
-    let data = DataOptions(
-      kind: .video, clipLength: clipLen, frameInterval: interval, size: training.size,
-      flip: flip.flip,
-      flipLabels: flip.labels, minArea: training.minArea)
     try training.run(
       model: model, labels: labels,
       provenance:
