@@ -12,7 +12,7 @@ struct DemoCommand: ParsableCommand {
     discussion: """
       1. pretrains the 2D CoSwin image model on frames of the clips (6 shapes);
       2. inflates it into a Video CoSwin model (a fresh head per task);
-      3. fine-tunes it with the published recipe (printed) on two tasks: the main one, 12
+      3. fine-tunes it with the published recipe, backbone at ×1 (printed), on two tasks: 12
          shape × motion classes with 24 training clips each (what moves matters as much as
          how), and pure motion (8 classes, any shape);
       4. trains the same video model from random initialisation, same steps;
