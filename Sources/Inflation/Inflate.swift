@@ -8,6 +8,22 @@ import Foundation
 import Models
 import SafeTensors
 
+/// How the token embedding's 2D weight fills the temporal kernel.
+public enum EmbedInflation: String, Sendable, Equatable, Codable, CaseIterable {
+  /// Every temporal slice `W / Kt` (I3D's inflation; the default).
+  case inflated
+  /// `W` at the centre slice `⌊Kt/2⌋`, zeros elsewhere (ViViT's central-frame init).
+  case centre
+}
+
+/// What the relative-position-bias tables hold on temporal offsets `dt ≠ 0`.
+public enum BiasTimeInflation: String, Sendable, Equatable, Codable, CaseIterable {
+  /// The 2D table at every `dt` (the default; the static-clip invariant needs it).
+  case replicated
+  /// The 2D table at `dt = 0`, zeros at every other `dt`.
+  case zero
+}
+
 /// How to inflate: the temporal extent of the 3D convolutions, the 3D windows, the head.
 public struct InflationOptions: Sendable, Equatable, Codable {
   /// Temporal kernel `Kt` of the token embedding (default 2).
@@ -29,6 +45,13 @@ public struct InflationOptions: Sendable, Equatable, Codable {
   public var classes: Int? = nil
   /// Seed of the fresh head.
   public var seed: UInt64 = 0
+  /// The token embedding's rule (the merge convolutions are always `inflated`).
+  public var embed = EmbedInflation.inflated
+  /// The bias tables' temporal offsets.
+  public var biasTime = BiasTimeInflation.replicated
+  /// Temporal slope ε of the inflated token embedding (`inflateConvWeight(…slope:)`): 0 gives
+  /// equal slices `W/Kt`.
+  public var embedSlope = 0.0
 
   public init() {}
 
@@ -37,7 +60,8 @@ public struct InflationOptions: Sendable, Equatable, Codable {
     case temporalPadding = "temporal_padding", mergeTemporalKernel = "merge_temporal_kernel"
     case mergeTemporalStride = "merge_temporal_stride", mergeTemporalPadding =
       "merge_temporal_padding"
-    case windows, keepHead = "keep_head", classes, seed
+    case windows, keepHead = "keep_head", classes, seed, embed, biasTime = "bias_time"
+    case embedSlope = "embed_slope"
   }
 }
 
@@ -73,7 +97,8 @@ func brief(_ text: String) -> String {
 /// What happened to one tensor.
 public struct InflationStep: Sendable, Equatable {
   public enum Action: String, Sendable, CaseIterable {
-    case inflated, resizedAndRepeated = "resized+repeated", repeated, copied, dropped, initialised
+    case inflated, centred, resizedAndRepeated = "resized+repeated", repeated, copied, dropped
+    case initialised
   }
   public var action: Action
   /// Name and shape in the source (empty for `initialised`).
@@ -223,9 +248,15 @@ public enum Inflate {
             action: .initialised, source: "", sourceShape: [], target: s3.name,
             targetShape: s3.shape))
       } else if s2.shape.count == 4 && s3.shape.count == 5 {
-        let r = inflateConvWeight(shape: t.shape, values: t.values, temporalKernel: s3.shape[2])
+        let centre = o.embed == .centre && s3.name == c3.embedConvName + ".weight"
+        let r =
+          centre
+          ? centreConvWeight(shape: t.shape, values: t.values, temporalKernel: s3.shape[2])
+          : inflateConvWeight(
+            shape: t.shape, values: t.values, temporalKernel: s3.shape[2],
+            slope: s3.name == c3.embedConvName + ".weight" ? Float(o.embedSlope) : 0)
         out[s3.name] = r
-        step(.inflated, r.shape)
+        step(centre ? .centred : .inflated, r.shape)
       } else if let stage = tableStage[s3.name] {
         let w2 = c2.windows[stage]
         let w3 = c3.windows[stage]
@@ -235,9 +266,14 @@ public enum Inflate {
             "tensor '\(s2.name)' has \(s2.shape[1]) heads but the 3D model needs \(s3.shape[1]) (shapes \(s2.shape) and \(s3.shape))"
           )
         }
-        let r = inflateBiasTable(
+        var r = inflateBiasTable(
           values: t.values, heads: s2.shape[1], window2D: (w2[0], w2[1]),
           window3D: (w3[0], w3[1], w3[2]))
+        if o.biasTime == .zero {
+          zeroTimeOffsets(
+            &r.values, heads: s2.shape[1], windowT: w3[0],
+            spatialRows: (2 * w3[1] - 1) * (2 * w3[2] - 1))
+        }
         precondition(r.shape == s3.shape, "bias table shape \(r.shape) ≠ \(s3.shape)")
         out[s3.name] = r
         step(w2 == Array(w3.dropFirst()) ? .repeated : .resizedAndRepeated, r.shape)

@@ -66,3 +66,63 @@ public func resizeBiasTable2D(
 ) -> [Float] {
   inflateBiasTable(values: values, heads: g, window2D: from, window3D: (1, to.h, to.w)).values
 }
+
+/// Inflates a 2D convolution weight with a temporal slope `ε`:
+/// `W3D[:, :, t] = W2D / Kt · (1 + ε · sₜ)`, `sₜ = (2t − (Kt − 1)) / (Kt − 1)` (so `sₜ` runs
+/// from −1 to 1 and `Σₜ sₜ = 0`; Kt = 1: `s₀ = 0`).
+///
+/// The slices still sum to `W2D`, so a static clip gives the 2D output exactly, as with
+/// `inflateConvWeight` (ε = 0). On a moving clip each output adds `ε`× a temporal difference of
+/// the same spatial filter (Kt = 2: `W2D ∗ (x₀ + x₁)/2 + ε · W2D ∗ (x₁ − x₀)/2`), whose sign
+/// follows the direction of motion: equal slices are symmetric under time reversal, and a
+/// model made of them answers the same for a clip and for it played backwards (`TimeSymmetry`).
+/// Kt = 2, ε = 1 gives `[0, W2D]`, the centre-frame rule.
+/// - Precondition: `shape.count == 4`, `values.count` matches, `kt ≥ 1`.
+public func inflateConvWeight(
+  shape: [Int], values: [Float], temporalKernel kt: Int, slope eps: Float
+) -> (shape: [Int], values: [Float]) {
+  var r = inflateConvWeight(shape: shape, values: values, temporalKernel: kt)
+  guard kt > 1, eps != 0 else { return r }
+  let shape3 = r.shape
+  r.values.withUnsafeMutableBufferPointer {
+    TimeSymmetry.slope(shape: shape3, values: $0, by: eps)
+  }
+  return r
+}
+
+/// Centre-frame initialisation of a 2D convolution weight `[O, I, kh, kw]` as
+/// `[O, I, Kt, kh, kw]` (ViViT's "central frame"): `W3D[:, :, ⌊Kt/2⌋] = W2D`, every other
+/// temporal slice 0.
+///
+/// On a clip constant along time the 3D convolution again sums to `W2D ∗ x₀ + b` (one slice
+/// holds all of it); on a moving clip each output sees only the frame at the kernel's centre.
+/// - Precondition: `shape.count == 4`, `values.count` matches, `kt ≥ 1`.
+public func centreConvWeight(shape: [Int], values: [Float], temporalKernel kt: Int)
+  -> (shape: [Int], values: [Float])
+{
+  precondition(shape.count == 4 && kt >= 1, "centreConvWeight: shape \(shape), Kt \(kt)")
+  let (o, i, kh, kw) = (shape[0], shape[1], shape[2], shape[3])
+  precondition(values.count == o * i * kh * kw, "centreConvWeight: count")
+  let plane = kh * kw
+  let centre = kt / 2
+  var out = [Float](repeating: 0, count: o * i * kt * plane)  // [O, I, Kt, kh, kw]
+  for oi in 0..<(o * i) {
+    for p in 0..<plane { out[(oi * kt + centre) * plane + p] = values[oi * plane + p] }
+  }
+  return ([o, i, kt, kh, kw], out)
+}
+
+/// Sets to 0 every row of a 3D bias table `[St·Sh·Sw, G]` whose temporal offset `dt` is not 0
+/// (rows `(dt + Wt − 1)·Sh·Sw …` with `dt ≠ 0`), keeping the `dt = 0` block: the 2D bias acts
+/// between tokens of the same frame, no bias between frames (Video Swin's "centre"
+/// initialisation of the table, Table 9).
+/// - Precondition: `table.count == (2Wt−1)·spatialRows·G`.
+public func zeroTimeOffsets(
+  _ table: inout [Float], heads g: Int, windowT wt: Int, spatialRows: Int
+) {
+  let st = 2 * wt - 1
+  precondition(table.count == st * spatialRows * g, "zeroTimeOffsets: count")
+  for t in 0..<st where t != wt - 1 {
+    for i in (t * spatialRows * g)..<((t + 1) * spatialRows * g) { table[i] = 0 }
+  }
+}

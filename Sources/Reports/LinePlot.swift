@@ -1,12 +1,19 @@
 import Foundation
 
-/// One named series of a line plot.
+/// One named series of a line plot, optionally with a band around it (e.g. the min–max range
+/// over seeds around their mean), drawn shaded in the series' colour under the line.
 public struct PlotSeries: Sendable {
   public var name: String
   public var points: [(x: Double, y: Double)]
-  public init(name: String, points: [(x: Double, y: Double)]) {
+  /// The band's lower and upper edge at each x (empty: no band).
+  public var band: [(x: Double, low: Double, high: Double)]
+  public init(
+    name: String, points: [(x: Double, y: Double)],
+    band: [(x: Double, low: Double, high: Double)] = []
+  ) {
     self.name = name
     self.points = points
+    self.band = band
   }
 }
 
@@ -116,7 +123,10 @@ public enum LinePlot {
     let (left, right, ptop, bottom) = (60.0, 150.0, 28.0, 40.0)
     let pw = width - left - right
     let ph = height - ptop - bottom
-    let all = panel.series.flatMap { $0.points }.filter { $0.y.isFinite && $0.x.isFinite }
+    let all =
+      panel.series.flatMap { series in
+        series.points + series.band.flatMap { [(x: $0.x, y: $0.low), (x: $0.x, y: $0.high)] }
+      }.filter { $0.y.isFinite && $0.x.isFinite }
     let xs = all.map(\.x)
     let integerX = !xs.isEmpty && xs.allSatisfy { $0 == $0.rounded() }
     let xTicks = niceTicks(xs.min() ?? 0, xs.max() ?? 1, count: 6, integers: integerX)
@@ -162,6 +172,17 @@ public enum LinePlot {
       format:
         "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">%@</text>\n",
       top + ptop + ph / 2, escape(panel.yLabel))
+    // Bands first, so that every line is drawn over every band.
+    for (i, series) in panel.series.enumerated() {
+      let band = series.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite }
+      guard band.count >= 2 else { continue }
+      let edge =
+        band.map { String(format: "%.1f,%.1f", px($0.x), py($0.high)) }
+        + band.reversed().map { String(format: "%.1f,%.1f", px($0.x), py($0.low)) }
+      s +=
+        "<polygon fill=\"\(palette[i % palette.count])\" fill-opacity=\"0.18\" stroke=\"none\" "
+        + "points=\"\(edge.joined(separator: " "))\"/>\n"
+    }
     for (i, series) in panel.series.enumerated() {
       let color = palette[i % palette.count]
       let pts = series.points.filter { $0.y.isFinite }

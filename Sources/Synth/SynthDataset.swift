@@ -10,7 +10,10 @@ import VideoIO
 /// - `motion_labels.txt`: one motion class name per line (label order);
 /// - `images/train/NNNN.png`, `images/val/NNNN.png`: one frame of each clip;
 /// - `images_train.txt`, `images_val.txt`: `images/train/0000.png 2`, label = shape class;
-/// - `shape_labels.txt`: one shape class name per line.
+/// - `shape_labels.txt`: one shape class name per line;
+/// - `train_few.txt`: the first `fewTrain` lines of `train.txt` (balanced: 8 divides it);
+/// - `pairs_train.txt`, `pairs_val.txt`, `pair_labels.txt`: the shape × motion task
+///   (`ShapeMotionTask`), over the same clips.
 ///
 /// Clip `i` of a split has motion class `i mod 8` (balanced) and a random shape; every clip
 /// draws from its own generator, seeded from (`seed`, split, `i`), so a clip does not depend
@@ -29,6 +32,10 @@ public struct SynthDataset: Sendable {
   public var quality = 4
   /// A still PNG (and a line of `images_*.txt`) is written for every `imageEvery`th clip.
   public var imageEvery = 1
+  /// Training clips of the smaller motion list `train_few.txt` (the demo's motion task).
+  public var fewTrain = 400
+  /// The shape × motion task whose lists are written beside the motion lists.
+  public var pairTask = ShapeMotionTask.standard
 
   public init() {}
 
@@ -66,6 +73,7 @@ public struct SynthDataset: Sendable {
       var clips = ""
       var images = ""
       var shapes = ""
+      var scenes: [(path: String, scene: Scene)] = []
       for i in 0..<count {
         let name = String(format: "%04d", i)
         let scene = scene(split: split, index: i)
@@ -87,13 +95,21 @@ public struct SynthDataset: Sendable {
         clips += "\(clip) \(scene.motion.rawValue)\n"
         if i % imageEvery == 0 { images += "images/\(split)/\(name).png \(scene.shape.rawValue)\n" }
         shapes += "\(clip) \(scene.shape.rawValue)\n"
+        scenes.append((clip, scene))
         done += 1
         progress(done, total)
       }
       try write(clips, output.appendingPathComponent("\(split).txt"))
+      if split == "train" {
+        let few = clips.split(separator: "\n").prefix(fewTrain).map { $0 + "\n" }.joined()
+        try write(few, output.appendingPathComponent("train_few.txt"))
+      }
       try write(images, output.appendingPathComponent("images_\(split).txt"))
       // The clips with shape labels: image models train on any of their frames.
       try write(shapes, output.appendingPathComponent("shapes_\(split).txt"))
+      try write(
+        pairTask.listText(scenes, limit: split == "train" ? pairTask.trainPerClass : nil),
+        output.appendingPathComponent("pairs_\(split).txt"))
     }
     try write(
       MotionClass.allCases.map { $0.name + "\n" }.joined(),
@@ -101,6 +117,9 @@ public struct SynthDataset: Sendable {
     try write(
       ShapeClass.allCases.map { $0.name + "\n" }.joined(),
       output.appendingPathComponent("shape_labels.txt"))
+    try write(
+      pairTask.labelNames.map { $0 + "\n" }.joined(),
+      output.appendingPathComponent("pair_labels.txt"))
   }
 
   private func write(_ text: String, _ url: URL) throws {

@@ -11,7 +11,9 @@ struct InflateCommand: ParsableCommand {
       Convolutions become 3D with every temporal slice W/Kt (temporal padding replicates the
       edge frame); relative-position-bias tables are resized bicubically when the spatial
       window changes and repeated 2Wt-1 times along time; norms, linears and biases are
-      copied. The head is replaced by a fresh one unless --keep-head. The source is a
+      copied. The head is replaced by a fresh one unless --keep-head. For ablations,
+      --embed centre puts W at the centre slice (zeros elsewhere), --embed-slope tilts the
+      slices, --bias-time zero keeps the bias on same-frame offsets only. The source is a
       checkpoint made by this package (CoSwin or Swin) or released Swin image weights: a
       PyTorch .pth as downloaded (torchvision swin_t/s/b, the official Swin release) or the
       same state dict as safetensors (it becomes the swin3d shape with torchvision's 3D names).
@@ -19,6 +21,7 @@ struct InflateCommand: ParsableCommand {
       Examples:
         vcoswin inflate --from image.safetensors --to video.safetensors
         vcoswin inflate --from swin_t-704ceda3.pth --to swin3d.safetensors --window 8,7,7 --classes 400
+        vcoswin inflate --from image.safetensors --to video.safetensors --embed centre
         vcoswin inflate --from image.safetensors --to video.safetensors --temporal-kernel 3 \\
             --temporal-padding 1 --temporal-stride 2 --window 2,4,4 --window 4,4,4 --window 4,4,4 --window 4,2,2
       """)
@@ -54,6 +57,24 @@ struct InflateCommand: ParsableCommand {
   )
   var windows: [String] = []
 
+  @Option(
+    help:
+      "The token embedding's temporal slices: inflated (each W/Kt) or centre (W at slice Kt/2, zeros elsewhere)."
+  )
+  var embed: EmbedInflation = .inflated
+
+  @Option(
+    help:
+      "The bias tables on temporal offsets dt ≠ 0: replicated (the 2D table) or zero (2D table at dt = 0 only)."
+  )
+  var biasTime: BiasTimeInflation = .replicated
+
+  @Option(
+    help:
+      "Temporal slope ε of the inflated embedding: slices W/Kt·(1 + ε·s), s from −1 to 1 (sum W kept)."
+  )
+  var embedSlope = 0.0
+
   @Flag(help: "Keep the classifier head and its label names.")
   var keepHead = false
 
@@ -74,6 +95,9 @@ struct InflateCommand: ParsableCommand {
       throw ValidationError("--classes must be at least 1 (got \(classes)).")
     }
     _ = try parsedWindows()
+    guard (-1...1).contains(embedSlope) else {
+      throw ValidationError("--embed-slope must be in [-1, 1] (got \(embedSlope)).")
+    }
   }
 
   func parsedWindows() throws -> [[Int]]? {
@@ -99,6 +123,9 @@ struct InflateCommand: ParsableCommand {
     o.keepHead = keepHead
     o.classes = classes
     o.seed = seed
+    o.embed = embed
+    o.biasTime = biasTime
+    o.embedSlope = embedSlope
     let result = try Inflate.run(from: from, to: to, options: o)
     let c = result.info.config
     if json {
@@ -130,3 +157,6 @@ struct InflateCommand: ParsableCommand {
     print("summary: " + result.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))
   }
 }
+
+extension EmbedInflation: ExpressibleByArgument {}
+extension BiasTimeInflation: ExpressibleByArgument {}

@@ -44,11 +44,15 @@ struct TrainingArguments: ParsableArguments {
   @Option(help: "Final learning rate of the cosine decay.")
   var minLR = 1e-5
 
-  @Option(help: "Warm-up epochs (linear).")
-  var warmupEpochs = 1.0
+  @Option(
+    help: "Warm-up epochs (linear; fractions allowed); default 1, and 2.5 for finetune.")
+  var warmupEpochs: Double?
 
-  @Option(help: "AdamW weight decay (never on norms, biases and bias tables).")
-  var weightDecay = 0.05
+  @Option(
+    help:
+      "AdamW weight decay (never on norms, biases and bias tables); default 0.05, and 0.02 for finetune."
+  )
+  var weightDecay: Double?
 
   @Option(help: "Label smoothing.")
   var labelSmoothing = 0.1
@@ -138,8 +142,8 @@ struct TrainingArguments: ParsableArguments {
     // Finite and in range before any work: a NaN or huge value would otherwise trap in the
     // schedule (warm-up steps as an Int) or fail only when the first checkpoint is written.
     for (name, v, limit) in [
-      ("--min-lr", minLR, 10.0), ("--warmup-epochs", warmupEpochs, 100_000.0),
-      ("--weight-decay", weightDecay, 100.0), ("--clip-norm", clipNorm, 1e30),
+      ("--min-lr", minLR, 10.0), ("--warmup-epochs", warmupEpochs ?? 0, 100_000.0),
+      ("--weight-decay", weightDecay ?? 0, 100.0), ("--clip-norm", clipNorm, 1e30),
     ] where !(v >= 0 && v <= limit) {
       throw ValidationError("\(name) must be a number in [0, \(limit)] (got \(v)).")
     }
@@ -184,15 +188,18 @@ struct TrainingArguments: ParsableArguments {
     return (true, try flipLabelMap(flipMap, labels: labels))
   }
 
-  func trainOptions(defaultLR: Double, backboneLRScale: Double) -> TrainOptions {
+  func trainOptions(
+    defaultLR: Double, backboneLRScale: Double, defaultWarmupEpochs: Double = 1,
+    defaultWeightDecay: Double = 0.05
+  ) -> TrainOptions {
     var o = TrainOptions()
     o.epochs = epochs
     o.batchSize = batchSize
     o.accumulate = accumulate
     o.lr = lr ?? defaultLR
     o.minLR = minLR
-    o.warmupEpochs = warmupEpochs
-    o.weightDecay = weightDecay
+    o.warmupEpochs = warmupEpochs ?? defaultWarmupEpochs
+    o.weightDecay = weightDecay ?? defaultWeightDecay
     o.labelSmoothing = labelSmoothing
     o.clipNorm = clipNorm
     o.backboneLRScale = backboneLRScale

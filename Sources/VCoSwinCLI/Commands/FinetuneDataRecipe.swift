@@ -5,7 +5,7 @@ import Training
 /// The clip length, frame interval and crop size a fine-tuning run trains at, and where each
 /// came from: the option when given, else what the `--init` checkpoint records (an import's
 /// evaluation recipe, or the data options of the run that trained it), else the default.
-struct FinetuneRecipe: Equatable {
+struct FinetuneDataRecipe: Equatable {
   /// Defaults when neither an option nor the checkpoint gives a value.
   static let defaultClipLength = 8
   static let defaultFrameInterval = 2
