@@ -48,7 +48,6 @@ final class StreamDecoding: @unchecked Sendable {
     var nextWindow = 0
     var frames = 0
     var lastTime = 0.0
-    var offset = Int64.max  // nanoseconds: min over frames of (decoding time − frame time)
     let step = stream.frameSeconds
 
     /// Window of frame numbers `sampled` ([T]) out of the ring: input [3, T, H, W].
@@ -74,13 +73,7 @@ final class StreamDecoding: @unchecked Sendable {
 
     do {
       let end = try stream.forEachFrame { frame, time in
-        // Arrival: the earliest the frame was on hand, `offset + time`, with `offset` the
-        // least (decoded − time) so far: the decoding time for a source faster than real time,
-        // the source's own clock when decoding lags (a model slower than the stream without
-        // --realtime), so the lag behind a live source shows in the latency.
-        let decoded = DispatchTime.now().uptimeNanoseconds
-        offset = min(offset, Int64(decoded) - Int64((time * 1e9).rounded()))
-        let arrival = UInt64(max(0, offset + Int64((time * 1e9).rounded())))
+        let arrival = DispatchTime.now().uptimeNanoseconds
         let n = frame.number
         frames = n + 1
         lastTime = time

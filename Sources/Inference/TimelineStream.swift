@@ -15,11 +15,10 @@ import VideoIO
 /// A classified window of a live stream, with when its last frame arrived.
 public struct StreamedWindow: Sendable {
   public var window: TimelineWindow
-  /// Seconds from the arrival of the window's last frame to now, the moment its
-  /// classification is handed out. Arrival: `o + t` for a frame of time `t`, with `o` the
-  /// least (decoding time − frame time) over the frames so far; that is when the frame was
-  /// decoded while decoding keeps up, and when the source sent it (by its own clock, from the
-  /// frame that was decoded most promptly) while decoding waits for the model.
+  /// Seconds from the arrival of the window's last frame (when it was decoded) to now, the
+  /// moment its classification is handed out. Without `realtime` a slow model makes the
+  /// decoder wait, so the lag behind a live source builds up before arrival (in the pipe or
+  /// socket buffer): the output falls behind the source by more than `latency` says.
   public var latency: Double
 }
 
