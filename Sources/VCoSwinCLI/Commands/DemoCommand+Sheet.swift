@@ -27,7 +27,8 @@ extension DemoCommand {
       let textWidth = lines.map { RGBImage.textWidth($0, scale: 1) }.max() ?? 0
       let cell = w * scale
       var row = RGBImage(
-        width: t * (cell + 2) + textWidth + 8, height: Swift.max(h * scale, 4 * 9) + 4,
+        width: t * (cell + 2) + textWidth + 8,
+        height: Swift.max(h * scale, 4 * RGBImage.textLineHeight(scale: 1)) + 4,
         fill: (255, 255, 255))
       for f in 0..<t {
         for y in 0..<(h * scale) {
@@ -45,7 +46,9 @@ extension DemoCommand {
         let correct = k == 1 && topK(probs, 1)[0].index == dataset.label(i)
         let colour: (UInt8, UInt8, UInt8) =
           k == 0 ? (0, 0, 0) : (k == 1 ? (correct ? (0, 130, 0) : (200, 0, 0)) : (90, 90, 90))
-        row.draw(text: line, x: t * (cell + 2) + 6, y: 3 + k * 9, colour: colour)
+        row.draw(
+          text: line, x: t * (cell + 2) + 6, y: 3 + k * RGBImage.textLineHeight(scale: 1),
+          colour: colour)
       }
       rows.append(row)
     }
