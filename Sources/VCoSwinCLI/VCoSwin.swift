@@ -44,7 +44,13 @@ public struct VCoSwin: ParsableCommand {
       try command.run()
       Foundation.exit(0)
     } catch let error as CommandFailure {
-      FileHandle.standardError.write(Data("error: \(oneLine(error.message))\n".utf8))
+      if error.plain {
+        if !error.message.isEmpty {
+          FileHandle.standardError.write(Data("\(oneLine(error.message))\n".utf8))
+        }
+      } else {
+        FileHandle.standardError.write(Data("error: \(oneLine(error.message))\n".utf8))
+      }
       Foundation.exit(error.status)
     } catch {
       let code = exitCode(for: error)
@@ -74,11 +80,23 @@ public struct VCoSwin: ParsableCommand {
 public struct CommandFailure: Error, CustomStringConvertible {
   public var message: String
   public var status: Int32
-  public init(_ message: String, status: Int32 = 1) {
+  /// Printed as it is, without `error:` (empty: nothing printed): the summary of failures
+  /// that were each reported on an `error:` line of their own.
+  public var plain: Bool
+  public init(_ message: String, status: Int32 = 1, plain: Bool = false) {
     self.message = message
     self.status = status
+    self.plain = plain
   }
   public var description: String { message }
+
+  /// The end of a command over several inputs, `failures` of `count` of which failed and were
+  /// each reported on their own `error:` line: exit status 1, with a plain summary line when
+  /// there was more than one input and nothing more for a single one (its line says it all).
+  public static func failed(_ failures: Int, of count: Int, _ what: String) -> CommandFailure {
+    CommandFailure(
+      count == 1 ? "" : "\(failures) of \(count) files \(what)", plain: true)
+  }
 }
 
 /// An error message as one line of at most `limit` characters: line breaks become spaces and

@@ -70,7 +70,7 @@ struct ClassifyCommand: ParsableCommand {
       }
     }
     if failures > 0 {
-      throw CommandFailure("\(failures) of \(videos.count) files could not be classified")
+      throw CommandFailure.failed(failures, of: videos.count, "could not be classified")
     }
   }
 

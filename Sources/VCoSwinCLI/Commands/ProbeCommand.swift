@@ -75,7 +75,7 @@ struct ProbeCommand: ParsableCommand {
     }
     if !json && table.count > 1 { print(ProbeCommand.layout(table)) }
     if failures > 0 {
-      throw CommandFailure("\(failures) of \(paths.count) files could not be read")
+      throw CommandFailure.failed(failures, of: paths.count, "could not be read")
     }
   }
 

@@ -150,7 +150,7 @@ struct TimelineCommand: ParsableCommand {
       }
     }
     if failures > 0 {
-      throw CommandFailure("\(failures) of \(videos.count) files could not be read")
+      throw CommandFailure.failed(failures, of: videos.count, "could not be read")
     }
   }
 }
