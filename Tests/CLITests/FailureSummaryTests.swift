@@ -35,3 +35,35 @@ final class FailureSummaryTests: XCTestCase {
       classify.diagnostics)
   }
 }
+
+/// `classify -` reads standard input, as `timeline -` does.
+final class ClassifyStandardInputTests: XCTestCase {
+  func testClassifyReadsStandardInputLikeAFile() throws {
+    let clip = clips("val/0003.mkv")
+    let file = try runVCoSwin(["classify", clip, "--json"], bundleOf: Self.self, seconds: 60)
+    XCTAssertEqual(file.status, 0, file.diagnostics)
+    let binary = try vcoswinBinary(near: Bundle(for: Self.self).bundleURL)
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = ["classify", "-", "--json"]
+    process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: clip))
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0)
+    let piped = String(decoding: data, as: UTF8.self)
+    // The same top list; only the path differs.
+    XCTAssertEqual(
+      piped.replacingOccurrences(of: "\"path\":\"-\"", with: "\"path\":\"\(clip)\""),
+      file.stdout.replacingOccurrences(of: "\\/", with: "/"))
+  }
+
+  func testStandardInputTwiceIsRefused() throws {
+    let run = try runVCoSwin(["classify", "-", "-"], bundleOf: Self.self, seconds: 60)
+    XCTAssertEqual(run.status, 64, run.diagnostics)
+    XCTAssertTrue(run.stderr.contains("can be given once"), run.diagnostics)
+  }
+}

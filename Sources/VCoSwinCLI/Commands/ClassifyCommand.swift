@@ -14,12 +14,15 @@ struct ClassifyCommand: ParsableCommand {
       probabilities of all views are averaged. Any file FFmpeg reads works, of any length or
       size: short videos loop. A file that cannot be read prints an error line and the others
       go on (exit status 1 at the end). Under mpirun, each process classifies a contiguous \
-      block of the videos and rank 0 prints every result in the order given.
+      block of the videos and rank 0 prints every result in the order given. `-` reads the \
+      video from standard input (copied to a bounded temporary file first, as `timeline -` \
+      with a picture does; once, and not under mpirun).
 
       Examples:
         vcoswin classify Clips/val/0003.mkv
         vcoswin classify a.mp4 b.mkv --checkpoint runs/video/best.safetensors --top 3 --clips 4 --crops 3
         vcoswin classify Clips/val/*.mkv --json
+        ffmpeg -i in.mp4 -f matroska - | vcoswin classify -
       """)
 
   @Argument(help: "Videos to classify.")
@@ -35,6 +38,9 @@ struct ClassifyCommand: ParsableCommand {
 
   func validate() throws {
     guard !videos.isEmpty else { throw ValidationError("give at least one video.") }
+    guard videos.filter({ $0 == "-" }).count <= 1 else {
+      throw ValidationError("`-` (standard input) can be given once.")
+    }
     guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top)).") }
   }
 
@@ -47,6 +53,9 @@ struct ClassifyCommand: ParsableCommand {
     try inference.refuseCheckpoints(amongVideos: videos)
     let loaded = try inference.load()
     let world = Communicator.world
+    if world.isDistributed, videos.contains("-") {
+      throw CommandFailure("- (standard input): not under mpirun; give the video as a file")
+    }
     // Per video: (stdout text, stderr text); printed at once by one process, else sent.
     var failures = 0
     var part = ShardWriter()
@@ -84,10 +93,23 @@ struct ClassifyCommand: ParsableCommand {
   /// One video's lines: (stdout text, stderr text); an unreadable video gives an error line.
   private func classify(_ video: String, _ loaded: LoadedModel) throws -> (String, String) {
     let probs: [Float]
+    // `-`: standard input, copied to a bounded temporary file freed on every exit path.
+    let copy =
+      video == "-"
+      ? try StandardInputSpool(
+        from: .standardInput, directory: FileManager.default.temporaryDirectory) : nil
+    defer { copy?.close() }
     do {
-      probs = try loaded.probabilities(ofVideo: video)
+      probs = try loaded.probabilities(ofVideo: copy?.path ?? video)
     } catch {
-      return ("", "error: \(error)\n")
+      var text = "\(error)"
+      if let spool = copy?.path {
+        text =
+          "- (standard input): "
+          + text.replacingOccurrences(of: spool + ": ", with: "")
+          .replacingOccurrences(of: spool, with: "-")
+      }
+      return ("", "error: \(text)\n")
     }
     let (labels, k) = (loaded.info.labels, Swift.min(top, loaded.info.config.classes))
     if json {
