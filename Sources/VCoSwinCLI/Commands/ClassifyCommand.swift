@@ -102,14 +102,7 @@ struct ClassifyCommand: ParsableCommand {
     do {
       probs = try loaded.probabilities(ofVideo: copy?.path ?? video)
     } catch {
-      var text = "\(error)"
-      if let spool = copy?.path {
-        text =
-          "- (standard input): "
-          + text.replacingOccurrences(of: spool + ": ", with: "")
-          .replacingOccurrences(of: spool, with: "-")
-      }
-      return ("", "error: \(text)\n")
+      return ("", "error: \(copy?.describe(error) ?? "\(error)")\n")
     }
     let (labels, k) = (loaded.info.labels, Swift.min(top, loaded.info.config.classes))
     if json {

@@ -85,6 +85,14 @@ struct StandardInputSpool {
     (self.path, self.bytes, self.handle, self.linked) = (path, total, handle, linked)
   }
 
+  /// The text of `error`, raised on the copy, as it concerns standard input: the copy's path
+  /// becomes `-`, under the prefix `- (standard input): `.
+  func describe(_ error: any Error) -> String {
+    "- (standard input): "
+      + String(describing: error).replacingOccurrences(of: path + ": ", with: "")
+      .replacingOccurrences(of: path, with: "-")
+  }
+
   /// Closes the file, which frees it (removes it where it is still linked).
   func close() { Self.release(handle, linked) }
 

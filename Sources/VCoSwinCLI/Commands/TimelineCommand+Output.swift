@@ -18,11 +18,8 @@ extension TimelineCommand {
     do {
       reader = try VideoReader(path: copy?.path ?? video, threads: inference.workers)
     } catch {
-      guard let spool = copy?.path else { throw error }
-      throw CommandFailure(
-        "- (standard input): "
-          + String(describing: error).replacingOccurrences(of: spool + ": ", with: "")
-          .replacingOccurrences(of: spool, with: "-"))
+      guard let copy else { throw error }
+      throw CommandFailure(copy.describe(error))
     }
     var S = strideFrames ?? Swift.max(1, loaded.recipe.clipLength * loaded.recipe.frameInterval / 2)
     if let stride {
