@@ -44,7 +44,7 @@ build: deps
 
 ## demo: the whole pipeline on the shipped clips.
 demo: build
-	$(BIN)/vcoswin demo
+	$(BIN)/vcoswin demo --overwrite
 
 build-tests: deps
 	$(SWIFT) build $(TESTFLAGS) --build-tests

@@ -21,6 +21,9 @@ public struct DataOptions: Codable, Sendable, Equatable {
   public var frameInterval: Int
   /// Crop size `H = W` the model sees.
   public var size: Int
+  /// Evaluation: the short side frames are resized to before the `size` crop; nil: `size`
+  /// (the crop spans the short side). torchvision evaluates its Swin3D weights at 256 → 224.
+  public var resize: Int?
   /// Training: flip clips horizontally with probability ½ (off by default: a flip turns
   /// "move left" into "move right", unless `flipLabels` says so).
   public var flip: Bool
@@ -35,12 +38,13 @@ public struct DataOptions: Codable, Sendable, Equatable {
   public init(
     kind: SampleKind, clipLength: Int = 8, frameInterval: Int = 2, size: Int = 64,
     flip: Bool = false,
-    flipLabels: [Int]? = nil, minArea: Double = 0.5, normalize: Bool = true
+    flipLabels: [Int]? = nil, minArea: Double = 0.5, normalize: Bool = true, resize: Int? = nil
   ) {
     self.kind = kind
     self.clipLength = clipLength
     self.frameInterval = frameInterval
     self.size = size
+    self.resize = resize
     self.flip = flip
     self.flipLabels = flipLabels
     self.minArea = minArea
@@ -48,7 +52,7 @@ public struct DataOptions: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case kind, size, flip, normalize
+    case kind, size, flip, normalize, resize
     case clipLength = "clip_length", frameInterval = "frame_interval", minArea = "min_area"
     case flipLabels = "flip_labels"
   }
@@ -77,9 +81,28 @@ public struct DataOptions: Codable, Sendable, Equatable {
       mode: mode)
   }
 
-  /// The evaluation transform: short side `size`, then `crops` (1: centre, 3: three crops).
-  func testTransform(crops: Int) -> ClipTransform {
-    .test(size: size, threeCrop: crops == 3, normalize: normalize)
+  /// The evaluation transform: short side `resize` (else `size`), then `crops` `size`×`size`
+  /// crops (1: centre, 3: three along the long side).
+  public func testTransform(crops: Int = 1) -> ClipTransform {
+    .test(size: size, shortSide: resize, threeCrop: crops == 3, normalize: normalize)
+  }
+
+  /// The crop size `size` becomes `crop`, the short side keeping its ratio to the crop
+  /// (`resize · crop / size`, rounded, at least `crop`): `--size` on a recipe of 256 → 224
+  /// gives 128 → 112 for 112.
+  public mutating func setCrop(_ crop: Int) {
+    if let resize, crop != size {
+      self.resize = Swift.max(crop, Int((Double(resize) * Double(crop) / Double(size)).rounded()))
+    }
+    size = crop
+  }
+
+  /// The evaluation recipe in words: `32 frames at interval 2, short side 256, crop 224,
+  /// ImageNet mean/std`.
+  public var summary: String {
+    let frames = kind == .video ? "\(clipLength) frames at interval \(frameInterval), " : ""
+    let norm = normalize ? "ImageNet mean/std" : "not normalised"
+    return "\(frames)short side \(resize ?? size), crop \(size), \(norm)"
   }
 }
 

@@ -28,7 +28,7 @@ extension DataOptions {
   public static let maxFrameInterval = 1000
 
   /// Throws `DataOptionsError` naming `source`, the field and its value when a value is out of
-  /// bounds: size 1…`maxSize`, clip length 1…`maxClipLength`, interval 1…`maxFrameInterval`,
+  /// bounds: size 1…`maxSize`, resize size…`maxSize`, clip length 1…`maxClipLength`, interval 1…`maxFrameInterval`,
   /// min area in (0, 1], a flip-label map that is a permutation of the classes' labels.
   public func validate(source: String) throws {
     for (field, value, limit) in [
@@ -36,6 +36,9 @@ extension DataOptions {
       ("frame_interval", frameInterval, Self.maxFrameInterval),
     ] where !(1...limit).contains(value) {
       throw DataOptionsError(source, "\(field) \(value) is outside 1…\(limit)")
+    }
+    if let resize, !(size...Self.maxSize).contains(resize) {
+      throw DataOptionsError(source, "resize \(resize) is outside \(size)…\(Self.maxSize) (the crop size up)")
     }
     guard minArea > 0, minArea <= 1 else {
       throw DataOptionsError(source, "min_area \(minArea) is outside (0, 1]")

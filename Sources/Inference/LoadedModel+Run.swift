@@ -64,7 +64,7 @@ extension LoadedModel {
       clipLength: recipe.clipLength, frameInterval: recipe.frameInterval,
       strideFrames: strideFrames, frameCount: reader.frameCount)
     return TimelineRunner(
-      plan: plan, transform: .test(size: recipe.size, normalize: recipe.normalize), batch: batch)
+      plan: plan, transform: recipe.testTransform(), batch: batch)
   }
 
   /// One streaming pass of `runner` over `reader`; each window's row is its class

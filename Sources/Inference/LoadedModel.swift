@@ -32,6 +32,9 @@ public struct ModelRequest: Sendable {
   public var precision: Precision
   /// Processes sharing this machine's memory (the ranks `mpirun` started on it).
   public var processes: Int
+  /// Class names replacing the ones the checkpoint records (`--labels`), and the file they
+  /// were read from (named when their count is not the checkpoint's class count).
+  public var labels: (names: [String], file: String)?
 
   public init(
     checkpoint: String? = nil, clipLength: Int? = nil, frameInterval: Int? = nil,
@@ -47,13 +50,14 @@ public struct ModelRequest: Sendable {
     self.batch = batch
     self.precision = precision
     self.processes = processes
+    self.labels = nil
   }
 }
 
 /// A model ready for inference, with the recipe and views it runs with.
 public struct LoadedModel {
   public let model: VCoSwinModel
-  /// Config, labels and provenance.
+  /// Config, labels (the request's, else the checkpoint's) and provenance.
   public let info: CheckpointInfo
   /// The test recipe: sample kind, clip length, frame interval, crop size, normalisation.
   public var recipe: DataOptions
@@ -86,22 +90,28 @@ public struct LoadedModel {
   /// Rules, in order: the checkpoint is opened and its tensor header verified (a `.pth` state
   /// dict is converted in memory by its layout's rename table); the recipe is what the
   /// checkpoint records (a training run's `training.data` or an import's recipe), else the
-  /// defaults, with the kind from the config and each value the request gives overriding it;
+  /// defaults, with the kind from the config and each value the request gives overriding it
+  /// (a crop size keeps the recipe's ratio of short side to crop, `DataOptions.setCrop`); the
+  /// request's labels replace the recorded ones, and must be as many as the classes;
   /// the views are the request's, or with `fullProtocol` the test views the checkpoint
   /// records. The memory of one forward of `min(batch, V)` views and of one input's views is
   /// checked against this machine's before the model is built.
   /// - Throws: `CheckpointError`, `DataOptionsError` naming the file and key;
-  ///   `MemoryBudgetError`; `InferenceError` when `fullProtocol` finds no recorded views.
+  ///   `MemoryBudgetError`; `InferenceError` when `fullProtocol` finds no recorded views;
+  ///   `LabelCountError` when the request's labels are not one per class.
   public static func load(_ request: ModelRequest) throws -> LoadedModel {
     let path = try checkpointPath(request.checkpoint)
     let opened = try Checkpoint.open(path: path)
-    let info = opened.info
+    var info = opened.info
+    if let labels = request.labels {
+      try info.replaceLabels(labels.names, from: labels.file, checkpoint: path)
+    }
     let kind: SampleKind = info.config.dims == 2 ? .image : .video
     var recipe = try DataOptions.recorded(in: opened.file) ?? DataOptions(kind: kind)
     recipe.kind = kind
     if let clipLength = request.clipLength { recipe.clipLength = clipLength }
     if let frameInterval = request.frameInterval { recipe.frameInterval = frameInterval }
-    if let size = request.size { recipe.size = size }
+    if let size = request.size { recipe.setCrop(size) }
     var views = request.views
     if request.fullProtocol {
       guard let recorded = try Views.recorded(in: opened.file) else {

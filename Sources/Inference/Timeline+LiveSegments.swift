@@ -104,7 +104,7 @@ extension LoadedModel {
   public func streamTimelineRunner(strideFrames: Int, realtime: Bool) -> StreamTimelineRunner {
     StreamTimelineRunner(
       clipLength: recipe.clipLength, frameInterval: recipe.frameInterval,
-      strideFrames: strideFrames, transform: .test(size: recipe.size, normalize: recipe.normalize),
+      strideFrames: strideFrames, transform: recipe.testTransform(),
       batch: batch, realtime: realtime)
   }
 

@@ -18,6 +18,11 @@ public struct Views: Equatable, Sendable {
   /// `V = clips · crops`.
   public var count: Int { clips * crops }
 
+  /// `12 clips × 1 crop`.
+  public var summary: String {
+    "\(clips) clip\(clips == 1 ? "" : "s") × \(crops) crop\(crops == 1 ? "" : "s")"
+  }
+
   /// The full test protocol's views a checkpoint records (`test_views`), validated: clips in
   /// 1…`InferenceLimits.maxClips`, crops 1 or 3; nil when absent.
   /// - Throws: `DataOptionsError` naming the file and key when the entry does not parse or is

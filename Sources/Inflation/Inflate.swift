@@ -296,15 +296,23 @@ public enum Inflate {
   /// Reads a 2D checkpoint made by this package or a foreign Swin state dict (`Checkpoint.open`:
   /// `.pth` or safetensors, torchvision or official layout), inflates it (a 3D source is refused
   /// by `config3D`), and writes the 3D checkpoint to `to` (atomically). The provenance records
-  /// the source's file name (not its folder), its SHA-256 and the options.
-  public static func run(from: String, to: String, options: InflationOptions) throws -> Inflation {
+  /// the source's file name (not its folder), its SHA-256 and the options. `labels` (names and
+  /// the file they come from) replace the class names, one per class of the 3D model.
+  /// - Throws: `LabelCountError` when `labels` are not one per class, before anything is written.
+  public static func run(
+    from: String, to: String, options: InflationOptions,
+    labels: (names: [String], file: String)? = nil
+  ) throws -> Inflation {
     let opened = try Checkpoint.open(path: from)
     let info = opened.info
     let tensors = try opened.floatTensors()
     let sourceKind = opened.layout?.rawValue ?? "vcoswin"
     let provenance = try provenanceJSON(source: from, sourceKind: sourceKind, options: options)
-    let result = try inflate(
+    var result = try inflate(
       source: info, tensors: tensors, options: options, path: from, provenance: provenance)
+    if let labels {
+      try result.info.replaceLabels(labels.names, from: labels.file, checkpoint: to)
+    }
     try Checkpoint.write(to: to, info: result.info, tensors: result.tensors)
     return result
   }

@@ -56,9 +56,10 @@ extension Checkpoint {
   /// - A PyTorch `.pth` (zip archive), or a safetensors file without `config`, is a foreign
   ///   state dict: its layout is detected and renamed (`ForeignLayouts`), the architecture is
   ///   read from its shapes (or taken from `preset`), and the metadata an import writes is
-  ///   added: labels `class_i`, provenance, and the evaluation recipe of the released weights
-  ///   (ImageNet mean/std, short side and crop 224, video 32 frames at interval 2; full protocol
-  ///   4 clips × 3 crops).
+  ///   added: labels `class_i`, provenance, and the evaluation recipe of the layout's release
+  ///   (`CheckpointLayout.releasedRecipe`: e.g. torchvision Swin3D 32 frames at interval 2,
+  ///   short side 256, crop 224, 12 clips; official Video Swin short side 224, 4 clips × 3
+  ///   crops).
   /// - `relative_position_index` buffers stored in floating point are not checked against the
   ///   window (`verifyIndexBuffer`); `note` is then called once with a sentence saying so
   ///   (by default printed to standard error as `note: …`).
@@ -133,21 +134,11 @@ extension Checkpoint {
     if let preset { provenance["preset"] = preset }
     let info = CheckpointInfo(config: config, labels: nil, provenance: try jsonText(provenance))
     var metadata = try info.metadata()
-    metadata[recipeKey] = try jsonText(releasedRecipe(dims: config.dims))
-    metadata[viewsKey] = try jsonText(["clips": config.dims == 3 ? 4 : 1, "crops": 3])
+    let recipe = layout.releasedRecipe(config: config)
+    metadata[recipeKey] = try jsonText(recipe.dataFields)
+    metadata[viewsKey] = try jsonText(["clips": recipe.clips, "crops": recipe.crops])
     let file = SafeTensorsFile(path: raw.path, metadata: metadata, tensors: renamed.tensors)
     return OpenedCheckpoint(file: file, info: info, layout: layout)
-  }
-
-  /// The preprocessing the released Swin / Video Swin weights were evaluated with, as the
-  /// fields of `DataOptions`: short side 224 then a 224 crop, ImageNet mean/std, and for video
-  /// 32 frames at interval 2.
-  static func releasedRecipe(dims: Int) -> [String: Any] {
-    [
-      "kind": dims == 3 ? "video" : "image", "clip_length": dims == 3 ? 32 : 1,
-      "frame_interval": dims == 3 ? 2 : 1,
-      "size": 224, "flip": false, "min_area": 0.08, "normalize": true,
-    ]
   }
 
   /// Compact JSON with sorted keys.

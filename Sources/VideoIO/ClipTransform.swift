@@ -77,12 +77,16 @@ public struct ClipTransform: Sendable, Equatable {
     self.std = std
   }
 
-  /// The test-time transform: short side `size`, centre crop `size` (or three crops).
-  public static func test(size: Int, threeCrop: Bool = false, normalize: Bool = true)
+  /// The test-time transform: short side `shortSide` (nil: `size`), then a centre crop `size`
+  /// (or three crops) — mmaction2's `Resize(scale=(-1, S))` + `CenterCrop(C)`, torchvision's
+  /// `resize(S)` + `center_crop(C)`.
+  public static func test(
+    size: Int, shortSide: Int? = nil, threeCrop: Bool = false, normalize: Bool = true
+  )
     -> ClipTransform
   {
     ClipTransform(
-      shortSide: size, crop: threeCrop ? .three(size) : .center(size), randomFlip: false,
+      shortSide: shortSide ?? size, crop: threeCrop ? .three(size) : .center(size), randomFlip: false,
       mean: normalize ? imageNetMean : [0, 0, 0], std: normalize ? imageNetStd : [1, 1, 1])
   }
 

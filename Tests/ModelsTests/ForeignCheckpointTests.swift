@@ -66,6 +66,32 @@ final class ForeignCheckpointTests: XCTestCase {
     XCTAssertTrue(
       opened.info.provenance.contains("\"layout\":\"video-swin\""), opened.info.provenance)
     XCTAssertFalse(opened.info.provenance.contains("/"), "provenance names the file, not its path")
+    XCTAssertTrue(recipe.contains("\"resize\":224"), recipe)
+    // torchvision evaluates its Swin3D weights at short side 256, crop 224, 12 clips.
+    let tv = try Checkpoint.open(path: try foreignFixture("tv3d.pth"))
+    let tvRecipe = try XCTUnwrap(tv.file.metadata[Checkpoint.recipeKey])
+    XCTAssertTrue(tvRecipe.contains("\"resize\":256"), tvRecipe)
+    XCTAssertTrue(tvRecipe.contains("\"size\":224"), tvRecipe)
+    XCTAssertTrue(tvRecipe.contains("\"clip_length\":32"), tvRecipe)
+    XCTAssertEqual(tv.file.metadata[Checkpoint.viewsKey], "{\"clips\":12,\"crops\":1}")
+  }
+
+  /// Each layout's release recipe (ForeignLayouts+Recipes.swift), by architecture.
+  func testReleasedRecipes() throws {
+    let swin3dT = try ModelConfig.preset("swin3d_t", dims: 3, classes: 400)
+    let tv3d = CheckpointLayout.torchvision.releasedRecipe(config: swin3dT)
+    XCTAssertEqual(
+      [tv3d.clipLength, tv3d.frameInterval, tv3d.resize, tv3d.size, tv3d.clips, tv3d.crops],
+      [32, 2, 256, 224, 12, 1])
+    for layout in [CheckpointLayout.videoSwin, .mmaction2] {
+      let r = layout.releasedRecipe(config: swin3dT)
+      XCTAssertEqual([r.clipLength, r.frameInterval, r.resize, r.size, r.clips, r.crops], [32, 2, 224, 224, 4, 3])
+    }
+    for (preset, resize) in [("swin_t", 232), ("swin_s", 246), ("swin_b", 238)] {
+      let config = try ModelConfig.preset(preset, dims: 2, classes: 1000)
+      XCTAssertEqual(CheckpointLayout.torchvision.releasedRecipe(config: config).resize, resize)
+      XCTAssertEqual(CheckpointLayout.swin.releasedRecipe(config: config).resize, 256)
+    }
   }
 
   /// A state dict in no known layout, or with keys no rule places, is an error listing them.

@@ -96,3 +96,33 @@ final class ClipTransformTests: TemporaryFolderTestCase {
     }
   }
 }
+
+extension ClipTransformTests {
+  /// Short side S, then a centre crop C < S (torchvision's `resize(S)` + `center_crop(C)`,
+  /// mmaction2's `Resize(scale=(-1, S))` + `CenterCrop(C)`): a 200×100 frame at short side 50
+  /// is 100×50; the 40×40 crop starts at left (100 − 40) / 2 = 30, top (50 − 40) / 2 = 5, so
+  /// output (x, y) averages source columns 2(30 + x) and 2(30 + x) + 1, rows 2(5 + y) and
+  /// 2(5 + y) + 1.
+  func testShortSideThenSmallerCentreCrop() throws {
+    let file = path("wide.mkv")
+    let writer = try VideoWriter(path: file, width: 200, height: 100, codec: .ffv1)
+    var image = RGBImage(width: 200, height: 100)
+    for y in 0..<100 {
+      for x in 0..<200 { image[x, y] = (UInt8(x), UInt8(y), 0) }
+    }
+    try writer.append(image)
+    try writer.finish()
+    let reader = try VideoReader(path: file)
+    var random = SplitMix64(seed: 0)
+    let batch = try reader.readClips(
+      [[0]], transform: .test(size: 40, shortSide: 50, normalize: false), random: &random)
+    XCTAssertEqual(batch.shape, [1, 3, 1, 40, 40])
+    let (H, W) = (batch.height, batch.width)
+    for (x, y) in [(0, 0), (7, 3), (39, 39), (20, 11)] {
+      let red = batch.data[(0 * H + y) * W + x] * 255
+      let green = batch.data[((1 * 1) * H + y) * W + x] * 255
+      XCTAssertEqual(red, Float(2 * (30 + x)) + 0.5, accuracy: 1, "x \(x)")
+      XCTAssertEqual(green, Float(2 * (5 + y)) + 0.5, accuracy: 1, "y \(y)")
+    }
+  }
+}

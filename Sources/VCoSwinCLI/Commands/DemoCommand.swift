@@ -35,8 +35,13 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "The dataset folder (from `vcoswin synth`; default: the shipped Clips).")
   var clips: String?
 
-  @Option(help: "Report folder.")
+  @Option(
+    help:
+      "Report folder; one that holds files is refused unless --overwrite (or --reuse, which reads its runs)."
+  )
   var out = "demo-report"
+
+  @OptionGroup var output: OverwriteOption
 
   @Option(help: "Model preset of the image and video models.")
   var preset = "nano"
@@ -116,6 +121,7 @@ struct DemoCommand: ParsableCommand {
   func run() throws {
     ThreadBudget.configure(threads: threads)
     let started = Date()
+    if !reuse { try output.checkFolder(out, option: "--out") }
     let report = URL(fileURLWithPath: out)
     try FileManager.default.createDirectory(at: report, withIntermediateDirectories: true)
     let (json, quiet) = (self.json, self.quiet)

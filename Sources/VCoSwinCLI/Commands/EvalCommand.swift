@@ -37,6 +37,8 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "Write the confusion matrix here: .svg or .png.")
   var confusion: String?
 
+  @OptionGroup var output: OverwriteOption
+
   @Flag(help: "One JSON object: top1, top5, mean_class_accuracy, count, skipped.")
   var json = false
 
@@ -61,6 +63,7 @@ struct EvalCommand: ParsableCommand {
   private func evaluateList() throws {
     let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
+    try output.check([("--confusion", confusion)])
     let loaded = try inference.load()
     let (info, path) = (loaded.info, loaded.path)
     let dataset = try ListDataset(

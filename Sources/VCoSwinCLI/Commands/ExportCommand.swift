@@ -40,8 +40,10 @@ struct ExportCommand: ParsableCommand {
     help: "ONNX operator set (\(ONNXExport.opsets.lowerBound)…\(ONNXExport.opsets.upperBound)).")
   var opset = ONNXExport.defaultOpset
 
-  @Flag(help: "Replace an existing --onnx file.")
-  var overwrite = false
+  @Option(help: ArgumentHelp(labelsOptionHelp))
+  var labels: String?
+
+  @OptionGroup var output: OverwriteOption
 
   func validate() throws {
     for (name, value, limit) in [
@@ -59,14 +61,12 @@ struct ExportCommand: ParsableCommand {
   }
 
   func run() throws {
-    if !overwrite && FileManager.default.fileExists(atPath: onnx) {
-      throw CommandFailure("\(onnx) exists; give --overwrite to replace it")
+    try output.check([("--onnx", onnx)])
+    let given = try labels.map(readLabelsNamingFile)
+    var opened = try Checkpoint.open(path: checkpoint)
+    if let given {
+      try opened.info.replaceLabels(given.names, from: given.file, checkpoint: checkpoint)
     }
-    var isFolder: ObjCBool = false
-    let folder = URL(fileURLWithPath: onnx).deletingLastPathComponent().path
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue
-    else { throw CommandFailure("\(onnx): no folder \(folder) to write it in") }
-    let opened = try Checkpoint.open(path: checkpoint)
     let config = opened.info.config
     if config.dims == 2, frames != nil {
       throw CommandFailure("\(checkpoint): an image model takes no --frames")
@@ -74,7 +74,7 @@ struct ExportCommand: ParsableCommand {
     var data = try DataOptions.recorded(in: opened.file) ?? DataOptions(kind: .video)
     data.kind = config.dims == 2 ? .image : .video
     if let frames { data.clipLength = frames }
-    if let size { data.size = size }
+    if let size { data.setCrop(size) }
     let views = try Views.recorded(in: opened.file) ?? Views()
     let input =
       config.dims == 3 ? [data.clipLength, data.size, data.size] : [data.size, data.size]
@@ -112,7 +112,7 @@ struct ExportCommand: ParsableCommand {
       "mean": "[" + mean.map { "\($0)" }.joined(separator: ",") + "]",
       "std": "[" + std.map { "\($0)" }.joined(separator: ",") + "]",
       "size": String(data.size),
-      "resize": "short side to size, then a size×size centre crop (views: clips × crops)",
+      "resize": "short side \(data.resize ?? data.size), then a size×size centre crop (views: clips × crops)",
       "views": try json(["clips": views.clips, "crops": views.crops]),
       "source": URL(fileURLWithPath: checkpoint).lastPathComponent,
       "source_sha256": try SHA256.hex(contentsOf: checkpoint),

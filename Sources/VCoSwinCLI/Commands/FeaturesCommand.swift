@@ -43,6 +43,8 @@ struct FeaturesCommand: ParsableCommand {
 
   @OptionGroup var inference: InferenceArguments
 
+  @OptionGroup var overwriteOption: OverwriteOption
+
   @Option(
     help: ArgumentHelp(
       "Per-window rows every this many seconds along each video (the windows of `vcoswin timeline`); also writes times, frames and video.",
@@ -73,6 +75,7 @@ struct FeaturesCommand: ParsableCommand {
   /// rows); rank 0 gathers the rows in order and writes the file.
   private func extract() throws {
     try inference.refuseCheckpoints(amongVideos: videos)
+    try overwriteOption.check([("--output", output)])
     let loaded = try inference.load()
     if let every { return try windowRows(loaded, every: every) }
     let world = Communicator.world

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checksum
+import Datasets
 import Foundation
 import Inference
 import Inflation
@@ -18,8 +19,11 @@ struct ImportCommand: ParsableCommand {
       swin3d_t/s/b, the official Swin and Video Swin releases, mmaction2 0.x and 1.x (wrappers
       state_dict / model / module. are unwrapped). The architecture is read from the tensor
       shapes, or taken from --preset, and printed. Every tensor is checked against it. The
-      checkpoint records the released weights' test recipe (ImageNet mean/std, 224 pixels,
-      32 frames at interval 2), which classify and eval then use.
+      checkpoint records, and the import prints, the test recipe the layout's own release
+      evaluates with (Docs/FORMATS.md): torchvision Swin3D 32 frames at interval 2, short side
+      256, centre crop 224, 12 clips; official Video Swin and mmaction2 32 frames at interval
+      2, short side 224, crop 224, 4 clips × 3 crops; ImageNet mean/std. classify, eval,
+      features and timeline then use it. An existing --out is refused unless --overwrite.
 
       Examples:
         vcoswin import --from swin3d_t-7615ae03.pth --out k400.safetensors --labels kinetics400
@@ -40,23 +44,17 @@ struct ImportCommand: ParsableCommand {
   )
   var preset: String?
 
-  @Option(
-    help:
-      "Class names: a file with one name per line, or 'kinetics400' for the shipped Kinetics-400 names."
-  )
+  @Option(help: ArgumentHelp(labelsOptionHelp))
   var labels: String?
 
+  @OptionGroup var output: OverwriteOption
+
   func run() throws {
+    try output.check([("--out", out)])
+    let given = try labels.map(readLabelsNamingFile)
     let opened = try Checkpoint.open(path: source, preset: preset)
     var info = opened.info
-    if let labels {
-      let names = try readLabels(labels)
-      guard names.count == info.config.classes else {
-        throw CommandFailure(
-          "\(labels): \(names.count) labels for the \(info.config.classes) classes of \(source)")
-      }
-      info.labels = names
-    }
+    if let given { try info.replaceLabels(given.names, from: given.file, checkpoint: source) }
     var provenance =
       (try? JSONSerialization.jsonObject(with: Data(info.provenance.utf8))) as? [String: Any] ?? [:]
     provenance["source_sha256"] = try SHA256.hex(contentsOf: source)
@@ -71,18 +69,10 @@ struct ImportCommand: ParsableCommand {
     print(
       "\(out): \(c.kind) model from \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
     )
-  }
-}
-
-/// Class names from `--labels`: a shipped set by name (`kinetics400`, torchvision's order), or
-/// a labels file (one name per line).
-func readLabels(_ value: String) throws -> [String] {
-  let shipped = ["kinetics400": "Clips/kinetics400_labels.txt"]
-  if let relative = shipped[value.lowercased()], !FileManager.default.fileExists(atPath: value) {
-    guard let url = shippedFile(relative) else {
-      throw CommandFailure("--labels \(value): the shipped labels file \(relative) was not found")
+    if let recipe = try DataOptions.recorded(in: opened.file) {
+      let views = try Views.recorded(in: opened.file) ?? Views()
+      let source = opened.layout.map { " — \($0.releasedRecipe(config: c).source)" } ?? ""
+      print("recipe: \(recipe.summary); full protocol \(views.summary)\(source)")
     }
-    return try readLabelsFile(url.path)
   }
-  return try readLabelsFile(value)
 }

@@ -6,13 +6,17 @@ import Foundation
 import Inference
 import Models
 
-/// Options shared by `classify` and `eval`: the checkpoint, the views, and how clips are cut.
+/// Options shared by `classify`, `eval`, `features` and `timeline`: the checkpoint and its
+/// class names, the views, and how clips are cut.
 struct InferenceArguments: ParsableArguments {
   @Option(
     help:
       "Model checkpoint (default: $VCOSWIN_MODEL, else the shipped Clips/default-model.safetensors)."
   )
   var checkpoint: String?
+
+  @Option(help: ArgumentHelp(labelsOptionHelp))
+  var labels: String?
 
   @Option(help: "Clips per video (evenly spaced); their probabilities are averaged.")
   var clips = 1
@@ -31,7 +35,10 @@ struct InferenceArguments: ParsableArguments {
   @Option(help: "Step between sampled frames (default: as the checkpoint records, else 2).")
   var interval: Int?
 
-  @Option(help: "Crop size (default: as the checkpoint records, else 64).")
+  @Option(
+    help:
+      "Crop size (default: as the checkpoint records, else 64); a recorded short side keeps its ratio to the crop."
+  )
   var size: Int?
 
   @Option(help: "Entries per forward pass.")
@@ -82,11 +89,12 @@ struct InferenceArguments: ParsableArguments {
   /// thread budget) and, on rank 0, logs which checkpoint it is on stderr.
   func load() throws -> LoadedModel {
     ThreadBudget.configure(threads: threads)
-    let loaded = try LoadedModel.load(
-      ModelRequest(
-        checkpoint: checkpoint, clipLength: clipLen, frameInterval: interval, size: size,
-        views: Views(clips: clips, crops: crops), fullProtocol: fullProtocol, batch: batch,
-        processes: processesOnThisMachine()))
+    var request = ModelRequest(
+      checkpoint: checkpoint, clipLength: clipLen, frameInterval: interval, size: size,
+      views: Views(clips: clips, crops: crops), fullProtocol: fullProtocol, batch: batch,
+      processes: processesOnThisMachine())
+    request.labels = try labels.map(readLabelsNamingFile)
+    let loaded = try LoadedModel.load(request)
     if Communicator.world.isRoot {
       FileHandle.standardError.write(Data("checkpoint: \(loaded.summary)\n".utf8))
     }

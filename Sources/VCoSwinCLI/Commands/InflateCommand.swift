@@ -78,6 +78,12 @@ struct InflateCommand: ParsableCommand {
   @Flag(help: "Keep the classifier head and its label names.")
   var keepHead = false
 
+  @Option(
+    help:
+      "Class names of the 3D model, one per class (with --keep-head, replacing the source's): a labels file, or 'kinetics400'."
+  )
+  var labels: String?
+
   @Option(help: "Classes of the fresh head (default: the source's).")
   var classes: Int?
 
@@ -86,6 +92,8 @@ struct InflateCommand: ParsableCommand {
 
   @Flag(help: "Print the report as one JSON object.")
   var json = false
+
+  @OptionGroup var output: OverwriteOption
 
   func validate() throws {
     if keepHead && classes != nil {
@@ -112,6 +120,8 @@ struct InflateCommand: ParsableCommand {
   }
 
   func run() throws {
+    try output.check([("--to", to)])
+    let given = try labels.map(readLabelsNamingFile)
     var o = InflationOptions()
     o.temporalKernel = temporalKernel
     o.temporalStride = temporalStride
@@ -126,7 +136,7 @@ struct InflateCommand: ParsableCommand {
     o.embed = embed
     o.biasTime = biasTime
     o.embedSlope = embedSlope
-    let result = try Inflate.run(from: from, to: to, options: o)
+    let result = try Inflate.run(from: from, to: to, options: o, labels: given)
     let c = result.info.config
     if json {
       let counts = Dictionary(uniqueKeysWithValues: result.summary.map { ($0.0.rawValue, $0.1) })

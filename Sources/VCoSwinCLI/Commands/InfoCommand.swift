@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Inference
 import Models
 import Training
 
@@ -30,9 +31,14 @@ struct InfoCommand: ParsableCommand {
   )
   var json = false
 
+  @Option(help: ArgumentHelp(labelsOptionHelp + " Shows them in place of the recorded names."))
+  var labels: String?
+
   func run() throws {
+    let given = try labels.map(readLabelsNamingFile)
     let opened = try Checkpoint.open(path: checkpoint)
-    let info = opened.info
+    var info = opened.info
+    if let given { try info.replaceLabels(given.names, from: given.file, checkpoint: checkpoint) }
     let bytes = (try? FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int) ?? 0
     let config = try JSONSerialization.jsonObject(with: Data(try info.config.jsonString().utf8))
     let provenance =
@@ -77,9 +83,8 @@ struct InfoCommand: ParsableCommand {
     print("  labels (\(info.labels.count)): \(shown)\(info.labels.count > 8 ? ", …" : "")")
     print("  provenance: \(info.provenance)")
     if let data {
-      print(
-        "  data: \(data.kind.rawValue), clip length \(data.clipLength), interval \(data.frameInterval), size \(data.size), normalize \(data.normalize)"
-      )
+      let views = try Views.recorded(in: opened.file).map { "; full protocol \($0.summary)" }
+      print("  data: \(data.kind.rawValue), \(data.summary)\(views ?? "")")
     }
     if let training {
       let history = training["history"] as? [[String: Any]] ?? []

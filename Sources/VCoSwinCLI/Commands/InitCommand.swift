@@ -42,7 +42,9 @@ struct InitCommand: ParsableCommand {
   var dims = 3
 
   @Option(
-    help: "Labels file: one class name per line, --classes of them (default class_0, class_1, …).")
+    help:
+      "Labels file: one class name per line, --classes of them (default class_0, class_1, …), or 'kinetics400'."
+  )
   var labels: String?
 
   @Option(help: "Output checkpoint (.safetensors).")
@@ -53,6 +55,8 @@ struct InitCommand: ParsableCommand {
 
   @Option(help: "Threads (BLAS and the package's parallel loops).")
   var threads = ProcessInfo.processInfo.activeProcessorCount
+
+  @OptionGroup var output: OverwriteOption
 
   func validate() throws {
     guard (preset == nil) != (config == nil) else {
@@ -73,9 +77,10 @@ struct InitCommand: ParsableCommand {
     ThreadBudget.configure(threads: threads)
     let (config, source) = try modelConfig(
       preset: preset, file: self.config, dims: dims, classes: classes)
+    try output.check([("--out", out)])
     var names: [String]? = nil
     if let labels {
-      let list = try readLabelsFile(labels)
+      let list = try readLabels(labels)
       guard list.count == classes else {
         throw CommandFailure("--labels \(labels): \(list.count) names for --classes \(classes)")
       }

@@ -53,6 +53,11 @@ struct SampleCommand: ParsableCommand {
   @Option(help: "Short side after resizing, and crop size.")
   var size = 224
 
+  @Option(
+    help:
+      "Short side after resizing when it differs from the crop (--size), e.g. 256 for torchvision's 256 → 224.")
+  var resize: Int?
+
   @Option(help: "Crop: \(SampleCrop.allCases.map(\.rawValue).joined(separator: ", ")).")
   var crop: SampleCrop = .center
 
@@ -74,6 +79,8 @@ struct SampleCommand: ParsableCommand {
   @Option(help: "Also write a PNG contact sheet (one row per clip view).")
   var sheet: String?
 
+  @OptionGroup var overwriteOption: OverwriteOption
+
   @Option(help: "Decoder threads.")
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -86,6 +93,10 @@ struct SampleCommand: ParsableCommand {
     ] {
       if value < 1 { throw ValidationError("\(name) must be at least 1 (got \(value)).") }
       if value > limit { throw ValidationError("\(name) must be at most \(limit) (got \(value)).") }
+    }
+    if let resize, !(size...DataOptions.maxSize).contains(resize) {
+      throw ValidationError(
+        "--resize must be in --size…\(DataOptions.maxSize) (\(size)…; got \(resize)).")
     }
     // The output holds N · views · 3 · T · size² Float32 values (the long side of `--crop none`
     // is not known before decoding; count it as square).
@@ -100,6 +111,7 @@ struct SampleCommand: ParsableCommand {
   }
 
   func run() throws {
+    try overwriteOption.check([("--output", output), ("--sheet", sheet)])
     let mean = normalize ? ClipTransform.imageNetMean : [0, 0, 0]
     let std = normalize ? ClipTransform.imageNetStd : [1, 1, 1]
     let transformCrop: ClipTransform.Crop
@@ -110,7 +122,7 @@ struct SampleCommand: ParsableCommand {
     case .random: transformCrop = .randomResized(size: size)
     }
     let transform = ClipTransform(
-      shortSide: crop == .random ? nil : size, crop: transformCrop, randomFlip: crop == .random,
+      shortSide: crop == .random ? nil : resize ?? size, crop: transformCrop, randomFlip: crop == .random,
       mean: mean, std: std)
     let sampler = ClipSampler(
       clipLength: clipLen, frameInterval: interval, numClips: clips, mode: mode,

@@ -34,14 +34,27 @@ struct SynthCommand: ParsableCommand {
       the same dataset.
 
       Examples:
-        vcoswin synth --out Clips --seed 0 --train 200 --val 64 \\
+        vcoswin synth --out Clips --overwrite --seed 0 --train 200 --val 64 \\
             --frames 16 --size 64
         vcoswin synth --out /tmp/synth --train 16 --val 8 --codec ffv1
         vcoswin synth --out /tmp/long --long 600 --size 32   # long.mkv + long-truth.txt
       """)
 
-  @Option(help: "Output folder (created if missing).")
+  @Option(
+    help:
+      "Output folder (created if missing); one that holds a dataset (or long.mkv with --long) is refused unless --overwrite."
+  )
   var out: String
+
+  @OptionGroup var output: OverwriteOption
+
+  /// What a render writes in `--out` (files and folders), checked before any work.
+  static let datasetNames = [
+    "train", "val", "images", "train.txt", "val.txt", "train_few.txt", "images_train.txt",
+    "images_val.txt", "shapes_train.txt", "shapes_val.txt", "pairs_train.txt", "pairs_val.txt",
+    "motion_labels.txt", "shape_labels.txt", "pair_labels.txt",
+  ]
+  static let longNames = ["long.mkv", "long-truth.txt"]
 
   @Option(help: "Seed.")
   var seed: UInt64 = 0
@@ -94,6 +107,7 @@ struct SynthCommand: ParsableCommand {
   }
 
   func run() throws {
+    try output.checkFolder(out, option: "--out", holding: long == nil ? Self.datasetNames : Self.longNames)
     if let long {
       var video = SynthLongVideo.random(seconds: long, seed: seed, clipFrames: frames)
       video.size = size

@@ -82,6 +82,8 @@ struct TimelineCommand: ParsableCommand {
   @Option(help: "Write the timeline picture as PNG (one video).")
   var png: String?
 
+  @OptionGroup var output: OverwriteOption
+
   @Option(
     help: "Ground-truth segments: lines `start end label` (seconds; label a class name or index).")
   var truth: String?
@@ -124,6 +126,7 @@ struct TimelineCommand: ParsableCommand {
 
   func run() throws {
     try inference.refuseCheckpoints(amongVideos: videos)
+    try output.check([("--svg", svg), ("--png", png)])
     var loaded = try inference.load()
     guard loaded.info.config.dims == 3 else {
       throw CommandFailure(

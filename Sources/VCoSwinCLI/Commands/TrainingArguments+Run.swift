@@ -14,7 +14,7 @@ import VideoIO
 extension TrainingArguments {
   /// The class names: the labels file, or `class_i` up to the largest label in the lists.
   func labelNames() throws -> [String] {
-    if let labels { return try readLabelsFile(labels) }
+    if let labels { return try readLabels(labels) }
     var top = -1
     for path in [train, val] {
       let list = try ClipList(contentsOf: path, skipBadLines: true)
