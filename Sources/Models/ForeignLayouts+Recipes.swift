@@ -26,7 +26,7 @@ public struct ReleasedRecipe: Sendable, Equatable {
   public var size: Int
   public var clips: Int
   public var crops: Int
-  /// Where the recipe comes from, for people.
+  /// Whose evaluation the recipe is, for people: `torchvision's Swin3D weights`.
   public var source: String
 
   /// The `data` metadata entry: `DataOptions`'s JSON fields.
@@ -47,7 +47,7 @@ extension CheckpointLayout {
     case (.torchvision, true):
       return ReleasedRecipe(
         video: video, clipLength: 32, frameInterval: 2, resize: 256, size: 224, clips: 12, crops: 1,
-        source: "torchvision's Swin3D weights: resize 256, centre crop 224, 12 clips")
+        source: "torchvision's Swin3D weights")
     case (.torchvision, false):
       let resize: Int
       switch (config.embedDim, config.depths) {
@@ -58,15 +58,15 @@ extension CheckpointLayout {
       }
       return ReleasedRecipe(
         video: video, clipLength: 1, frameInterval: 1, resize: resize, size: 224, clips: 1, crops: 1,
-        source: "torchvision's Swin weights: resize \(resize), centre crop 224")
+        source: "torchvision's Swin weights")
     case (.swin, _), (.videoSwin, false), (.mmaction2, false):
       return ReleasedRecipe(
         video: video, clipLength: 1, frameInterval: 1, resize: 256, size: 224, clips: 1, crops: 1,
-        source: "the official Swin test: resize 256, centre crop 224")
+        source: "the official Swin test")
     case (.videoSwin, true), (.mmaction2, true):
       return ReleasedRecipe(
         video: video, clipLength: 32, frameInterval: 2, resize: 224, size: 224, clips: 4, crops: 3,
-        source: "the Video Swin / mmaction2 test: short side 224, 3 crops of 224, 4 clips")
+        source: "the official Video Swin / mmaction2 test")
     }
   }
 }

@@ -155,11 +155,14 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
     }
     // No temporary is left beside the outputs.
     XCTAssertFalse(
-      try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasPrefix(".") })
+      try FileManager.default.contentsOfDirectory(atPath: path(".")).contains {
+        $0.hasPrefix(".")
+      })
 
     // A folder given as the output file, and a missing folder, are refused before any work.
-    let asFolder = try vcoswin(["import", "--from", foreign("tv3d.pth"), "--out", folder])
-    XCTAssertEqual(asFolder.stderr, "error: --out \(folder): is a folder; give a file name\n")
+    try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: true)
+    let asFolder = try vcoswin(["import", "--from", foreign("tv3d.pth"), "--out", path("sub")])
+    XCTAssertEqual(asFolder.stderr, "error: --out \(path("sub")): is a folder; give a file name\n")
     let missing = try vcoswin(["import", "--from", foreign("tv3d.pth"), "--out", path("no/x")])
     XCTAssertTrue(missing.stderr.contains("no folder \(path("no"))"), missing.stderr)
 

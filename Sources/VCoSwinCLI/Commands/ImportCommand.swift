@@ -71,8 +71,8 @@ struct ImportCommand: ParsableCommand {
     )
     if let recipe = try DataOptions.recorded(in: opened.file) {
       let views = try Views.recorded(in: opened.file) ?? Views()
-      let source = opened.layout.map { " — \($0.releasedRecipe(config: c).source)" } ?? ""
-      print("recipe: \(recipe.summary); full protocol \(views.summary)\(source)")
+      let source = opened.layout.map { " (\($0.releasedRecipe(config: c).source))" } ?? ""
+      print("recipe\(source): \(recipe.summary); full protocol \(views.summary)")
     }
   }
 }

@@ -89,7 +89,7 @@ struct InferenceArguments: ParsableArguments {
   /// thread budget) and, on rank 0, logs which checkpoint it is on stderr.
   func load() throws -> LoadedModel {
     ThreadBudget.configure(threads: threads)
-    var request = ModelRequest(
+    var request = try ModelRequest(
       checkpoint: checkpoint, clipLength: clipLen, frameInterval: interval, size: size,
       views: Views(clips: clips, crops: crops), fullProtocol: fullProtocol, batch: batch,
       processes: processesOnThisMachine())
