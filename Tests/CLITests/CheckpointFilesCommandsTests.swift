@@ -103,7 +103,7 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
       let out = path(c.pth + ".safetensors")
       let r = try vcoswin(["import", "--from", foreign(c.pth), "--out", out])
       XCTAssertEqual(r.status, 0, r.stderr)
-      XCTAssertTrue(r.stdout.contains("recipe: "), r.stdout)
+      XCTAssertTrue(r.stdout.contains("\nrecipe ("), r.stdout)
       XCTAssertTrue(r.stdout.contains(c.printed), r.stdout)
       let file = try SafeTensorsFile.read(path: out)
       let recipe = try XCTUnwrap(file.metadata[Checkpoint.recipeKey])
@@ -162,7 +162,9 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
     // A folder given as the output file, and a missing folder, are refused before any work.
     try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: true)
     let asFolder = try vcoswin(["import", "--from", foreign("tv3d.pth"), "--out", path("sub")])
-    XCTAssertEqual(asFolder.stderr, "error: --out \(path("sub")): is a folder; give a file name\n")
+    XCTAssertEqual(
+      asFolder.stderr,
+      "error: \(path("sub")): cannot write file: is a folder (--out takes a file name)\n")
     let missing = try vcoswin(["import", "--from", foreign("tv3d.pth"), "--out", path("no/x")])
     XCTAssertTrue(missing.stderr.contains("no folder \(path("no"))"), missing.stderr)
 

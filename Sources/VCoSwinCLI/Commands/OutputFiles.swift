@@ -26,27 +26,32 @@ struct OverwriteOption: ParsableArguments {
 }
 
 /// The rule for an output file at `path` (given with `option`, e.g. `--out`), checked before any
-/// work starts: it must not exist unless `overwrite` (then it must be a file, not a folder), and
-/// its folder must exist and be writable, so that a run never ends with its result unwritten.
-/// - Throws: `CommandFailure` naming the option and the file: `--out a.safetensors exists; give
-///   --overwrite to replace it`.
+/// work starts: it must not exist unless `overwrite` (and never be a folder), and its folder
+/// must exist and be writable, so that a run never ends with its result unwritten.
+/// - Throws: `CommandFailure` naming the file: `--out a.safetensors exists; give --overwrite to
+///   replace it`, or `PATH: cannot write WHAT: reason` (WHAT `image` for `.png`/`.jpg`, else
+///   `file`, as the writers say it).
 func refuseExisting(_ path: String, option: String, overwrite: Bool) throws {
   let manager = FileManager.default
+  let lower = path.lowercased()
+  let what = [".png", ".jpg", ".jpeg"].contains(where: lower.hasSuffix) ? "image" : "file"
+  func failure(_ reason: String) -> CommandFailure {
+    CommandFailure("\(path): cannot write \(what): \(reason)")
+  }
   var isFolder: ObjCBool = false
   if manager.fileExists(atPath: path, isDirectory: &isFolder) {
-    if isFolder.boolValue {
-      throw CommandFailure("\(option) \(path): is a folder; give a file name")
-    }
+    if isFolder.boolValue { throw failure("is a folder (\(option) takes a file name)") }
     if !overwrite {
       throw CommandFailure("\(option) \(path) exists; give --overwrite to replace it")
     }
   }
   let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-  guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-    throw CommandFailure("\(option) \(path): no folder \(folder) to write it in")
+  guard manager.fileExists(atPath: folder, isDirectory: &isFolder) else {
+    throw failure("no folder \(folder) to write it in")
   }
+  guard isFolder.boolValue else { throw failure("\(folder) is not a folder") }
   guard manager.isWritableFile(atPath: folder) else {
-    throw CommandFailure("\(option) \(path): the folder \(folder) is not writable")
+    throw failure("the folder \(folder) is not writable")
   }
 }
 

@@ -17,7 +17,9 @@ struct TrainingArguments: ParsableArguments {
   var val: String
 
   @Option(
-    help: "Labels file: one class name per line (default: class_0, class_1, … from the lists).")
+    help:
+      "Labels file: one class name per line, or 'kinetics400' (default: class_0, class_1, … from the lists)."
+  )
   var labels: String?
 
   @Option(
