@@ -28,8 +28,9 @@ extension DataOptions {
   public static let maxFrameInterval = 1000
 
   /// Throws `DataOptionsError` naming `source`, the field and its value when a value is out of
-  /// bounds: size 1…`maxSize`, resize size…`maxSize`, clip length 1…`maxClipLength`, interval 1…`maxFrameInterval`,
-  /// min area in (0, 1], a flip-label map that is a permutation of the classes' labels.
+  /// bounds: size 1…`maxSize`, resize (when given) size…`maxSize`, clip length
+  /// 1…`maxClipLength`, interval 1…`maxFrameInterval`, min area in (0, 1], a flip-label map that
+  /// is a permutation of the classes' labels.
   public func validate(source: String) throws {
     for (field, value, limit) in [
       ("size", size, Self.maxSize), ("clip_length", clipLength, Self.maxClipLength),
@@ -38,7 +39,8 @@ extension DataOptions {
       throw DataOptionsError(source, "\(field) \(value) is outside 1…\(limit)")
     }
     if let resize, !(size...Self.maxSize).contains(resize) {
-      throw DataOptionsError(source, "resize \(resize) is outside \(size)…\(Self.maxSize) (the crop size up)")
+      throw DataOptionsError(
+        source, "resize \(resize) is outside \(size)…\(Self.maxSize) (the crop size up)")
     }
     guard minArea > 0, minArea <= 1 else {
       throw DataOptionsError(source, "min_area \(minArea) is outside (0, 1]")

@@ -57,7 +57,8 @@ extension CheckpointLayout {
       default: resize = 256
       }
       return ReleasedRecipe(
-        video: video, clipLength: 1, frameInterval: 1, resize: resize, size: 224, clips: 1, crops: 1,
+        video: video, clipLength: 1, frameInterval: 1, resize: resize, size: 224, clips: 1,
+        crops: 1,
         source: "torchvision's Swin weights")
     case (.swin, _), (.videoSwin, false), (.mmaction2, false):
       return ReleasedRecipe(

@@ -86,7 +86,8 @@ public struct ClipTransform: Sendable, Equatable {
     -> ClipTransform
   {
     ClipTransform(
-      shortSide: shortSide ?? size, crop: threeCrop ? .three(size) : .center(size), randomFlip: false,
+      shortSide: shortSide ?? size, crop: threeCrop ? .three(size) : .center(size),
+      randomFlip: false,
       mean: normalize ? imageNetMean : [0, 0, 0], std: normalize ? imageNetStd : [1, 1, 1])
   }
 

@@ -61,7 +61,8 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
 
     // A .pth state dict (5 classes) given straight to classify, named by a labels file.
     let five = path("five.txt")
-    try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(toFile: five, atomically: true, encoding: .utf8)
+    try "alpha\nbeta\ngamma\ndelta\nepsilon\n".write(
+      toFile: five, atomically: true, encoding: .utf8)
     let pth = try vcoswin(
       ["classify", clip, "--checkpoint", foreign("videoswin_bf16.pth"), "--labels", five] + small)
     XCTAssertEqual(pth.status, 0, pth.stderr)
@@ -135,11 +136,16 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
       (["timeline", path("long.mkv"), "--checkpoint", model, "--png", existing], "--png"),
       (["timeline", path("long.mkv"), "--checkpoint", model, "--svg", existing], "--svg"),
       (
-        ["sample", clip, "--clip-len", "4", "--interval", "2", "--size", "32", "--output", existing],
+        [
+          "sample", clip, "--clip-len", "4", "--interval", "2", "--size", "32", "--output",
+          existing,
+        ],
         "--output"
       ),
     ]
-    let made = try vcoswin(["init", "--preset", "nano", "--classes", "3", "--dims", "2", "--out", image])
+    let made = try vcoswin([
+      "init", "--preset", "nano", "--classes", "3", "--dims", "2", "--out", image,
+    ])
     XCTAssertEqual(made.status, 0, made.stderr)
     for c in cases {
       try "keep".write(toFile: existing, atomically: true, encoding: .utf8)
@@ -174,8 +180,10 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
     let again = try vcoswin(synth)
     XCTAssertEqual(again.status, 1)
     XCTAssertTrue(
-      again.stderr.hasPrefix("error: --out \(path("data")): holds ") && again.stderr.contains(
-        "give --overwrite"), again.stderr)
+      again.stderr.hasPrefix("error: --out \(path("data")): holds ")
+        && again.stderr.contains(
+          "give --overwrite"),
+      again.stderr)
     XCTAssertEqual(try vcoswin(synth + ["--overwrite"]).status, 0)
   }
 }

@@ -43,7 +43,8 @@ final class TestRecipeTests: XCTestCase {
         ))
     ) { error in
       XCTAssertEqual(
-        "\(error)", "m.safetensors: __metadata__ 'data': resize 100 is outside 224…4096 (the crop size up)")
+        "\(error)",
+        "m.safetensors: __metadata__ 'data': resize 100 is outside 224…4096 (the crop size up)")
     }
   }
 

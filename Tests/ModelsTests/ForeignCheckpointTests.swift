@@ -85,7 +85,9 @@ final class ForeignCheckpointTests: XCTestCase {
       [32, 2, 256, 224, 12, 1])
     for layout in [CheckpointLayout.videoSwin, .mmaction2] {
       let r = layout.releasedRecipe(config: swin3dT)
-      XCTAssertEqual([r.clipLength, r.frameInterval, r.resize, r.size, r.clips, r.crops], [32, 2, 224, 224, 4, 3])
+      XCTAssertEqual(
+        [r.clipLength, r.frameInterval, r.resize, r.size, r.clips, r.crops],
+        [32, 2, 224, 224, 4, 3])
     }
     for (preset, resize) in [("swin_t", 232), ("swin_s", 246), ("swin_b", 238)] {
       let config = try ModelConfig.preset(preset, dims: 2, classes: 1000)

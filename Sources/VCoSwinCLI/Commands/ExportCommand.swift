@@ -112,7 +112,8 @@ struct ExportCommand: ParsableCommand {
       "mean": "[" + mean.map { "\($0)" }.joined(separator: ",") + "]",
       "std": "[" + std.map { "\($0)" }.joined(separator: ",") + "]",
       "size": String(data.size),
-      "resize": "short side \(data.resize ?? data.size), then a size×size centre crop (views: clips × crops)",
+      "resize":
+        "short side \(data.resize ?? data.size), then a size×size centre crop (views: clips × crops)",
       "views": try json(["clips": views.clips, "crops": views.crops]),
       "source": URL(fileURLWithPath: checkpoint).lastPathComponent,
       "source_sha256": try SHA256.hex(contentsOf: checkpoint),

@@ -55,7 +55,8 @@ struct SampleCommand: ParsableCommand {
 
   @Option(
     help:
-      "Short side after resizing when it differs from the crop (--size), e.g. 256 for torchvision's 256 → 224.")
+      "Short side after resizing when it differs from the crop (--size), e.g. 256 for torchvision's 256 → 224."
+  )
   var resize: Int?
 
   @Option(help: "Crop: \(SampleCrop.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -122,7 +123,8 @@ struct SampleCommand: ParsableCommand {
     case .random: transformCrop = .randomResized(size: size)
     }
     let transform = ClipTransform(
-      shortSide: crop == .random ? nil : resize ?? size, crop: transformCrop, randomFlip: crop == .random,
+      shortSide: crop == .random ? nil : resize ?? size, crop: transformCrop,
+      randomFlip: crop == .random,
       mean: mean, std: std)
     let sampler = ClipSampler(
       clipLength: clipLen, frameInterval: interval, numClips: clips, mode: mode,

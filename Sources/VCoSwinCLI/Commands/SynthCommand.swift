@@ -107,7 +107,8 @@ struct SynthCommand: ParsableCommand {
   }
 
   func run() throws {
-    try output.checkFolder(out, option: "--out", holding: long == nil ? Self.datasetNames : Self.longNames)
+    try output.checkFolder(
+      out, option: "--out", holding: long == nil ? Self.datasetNames : Self.longNames)
     if let long {
       var video = SynthLongVideo.random(seconds: long, seed: seed, clipFrames: frames)
       video.size = size
