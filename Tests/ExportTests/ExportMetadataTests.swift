@@ -55,14 +55,22 @@ final class ExportMetadataTests: XCTestCase {
     XCTAssertEqual(read.outputs.first?.dims, ["batch", "8"])
   }
 
-  /// An imported torchvision state dict records the released weights' recipe (32 frames at
-  /// interval 2, 224 pixels, 4 clips × 3 crops) and its layout; --frames and --size set the
-  /// input and the recorded sizes.
+  /// An imported torchvision state dict records torchvision's own recipe for its Swin3D weights
+  /// (32 frames at interval 2, short side 256, crop 224, 12 clips × 1 crop) and its layout;
+  /// --frames and --size set the input and the recorded sizes, the short side in ratio
+  /// (16 · 256/224 = 18.3 → 18). An official Video Swin state dict records 4 clips × 3 crops.
   func testImportedStateDictRecordsTheReleasedRecipe() throws {
+    let videoSwin = try export(
+      root.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/videoswin_bf16.pth").path,
+      ["--frames", "4", "--size", "16"])
+    XCTAssertEqual(videoSwin.metadata["views"], #"{"clips":4,"crops":3}"#)
+    XCTAssertEqual(videoSwin.metadata["layout"], "video-swin")
+    XCTAssertTrue(videoSwin.metadata["resize"]?.hasPrefix("short side 16,") ?? false)
     let path = root.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/tv3d.pth").path
     let read = try export(path, ["--frames", "4", "--size", "16"])
     let m = read.metadata
-    XCTAssertEqual(m["views"], #"{"clips":4,"crops":3}"#)
+    XCTAssertEqual(m["views"], #"{"clips":12,"crops":1}"#)
+    XCTAssertTrue(m["resize"]?.hasPrefix("short side 18,") ?? false, m["resize"] ?? "")
     XCTAssertEqual(m["frame_interval"], "2")
     XCTAssertEqual(m["clip_length"], "4")
     XCTAssertEqual(m["size"], "16")
