@@ -36,6 +36,8 @@ public final class ProgressBar {
   private var done = 0
   private var advances = 0
   private var finished = false
+  /// A terminal bar is on the screen (drawn at least once).
+  private var drawn = false
   private var windowStart = 0.0
   private var windowDone = 0
   private var smoothed: Double?
@@ -98,12 +100,32 @@ public final class ProgressBar {
       let t = DispatchTime.now().uptimeNanoseconds
       if t - lastDraw < 100_000_000 && done < total { return }
       lastDraw = t
+      drawn = true
       write("\r" + line() + "\u{1B}[K")
     case .lines(let interval):
       guard now - lastLine >= interval else { return }
       lastLine = now
       write(plainLine() + "\n")
     }
+  }
+
+  /// Draws a terminal bar at once, before the first advance (a long first step then shows
+  /// what runs and for how long); plain lines and silent bars add nothing.
+  public func show() {
+    guard mode == .terminal, !finished else { return }
+    lastDraw = DispatchTime.now().uptimeNanoseconds
+    drawn = true
+    write("\r" + line() + "\u{1B}[K")
+  }
+
+  /// Runs `body` (which prints result lines, say on stdout to the same terminal) with a
+  /// terminal bar's line cleared first and the bar drawn again after, so that results never
+  /// land on the bar's line; other modes just run `body`.
+  public func printing(_ body: () throws -> Void) rethrows {
+    guard mode == .terminal, drawn, !finished else { return try body() }
+    write("\r\u{1B}[K")
+    try body()
+    write("\r" + line() + "\u{1B}[K")
   }
 
   /// Ends the bar: a terminal bar is redrawn with the totals and ends its line; plain lines

@@ -75,6 +75,37 @@ final class ReportsTests: XCTestCase {
     XCTAssertTrue(lines.allSatisfy { !$0.contains("\r") })
   }
 
+  /// On a terminal: `show` draws the bar before the first advance, and `printing` clears its
+  /// line before the caller's output and draws it again after; off a terminal both add nothing.
+  func testBarMakesRoomForPrintedLines() {
+    let bar = ProgressBar("classify", total: 4, unit: "video", mode: .terminal)
+    var writes: [String] = []
+    bar.write = { writes.append($0) }
+    var printed = false
+    bar.printing { printed = true }  // nothing drawn yet: nothing to clear
+    XCTAssertTrue(printed)
+    XCTAssertEqual(writes, [])
+    bar.show()
+    XCTAssertEqual(writes.count, 1)
+    XCTAssertTrue(writes[0].hasPrefix("\rclassify [------------------------] 0/4 "), writes[0])
+    bar.advance()
+    writes = []
+    bar.printing { writes.append("RESULT") }
+    XCTAssertEqual(writes.count, 3, "\(writes)")
+    XCTAssertEqual(writes[0], "\r\u{1B}[K")
+    XCTAssertEqual(writes[1], "RESULT")
+    XCTAssertTrue(writes[2].hasPrefix("\rclassify [######------------------] 1/4 "), writes[2])
+    bar.finish()
+    XCTAssertTrue(writes.last?.hasSuffix("\n") ?? false)
+
+    let lines = ProgressBar("classify", total: 4, unit: "video", mode: .lines(interval: 30))
+    var plain: [String] = []
+    lines.write = { plain.append($0) }
+    lines.show()
+    lines.printing { plain.append("RESULT") }
+    XCTAssertEqual(plain, ["RESULT"])
+  }
+
   /// Nice tick values: steps of 1, 2 or 5 × 10ⁿ covering the range; whole epochs.
   func testNiceTicks() {
     let cases: [(Double, Double, Bool, [Double])] = [
