@@ -15,8 +15,8 @@ extension EvalCommand {
   }
 
   /// Rank 0's report: a warning per skipped entry, the failure when more than
-  /// `badEntries` allows of the list (or all of it) was skipped, the confusion picture, and the
-  /// accuracies as text or one JSON line.
+  /// `badEntries` allows of the list (or all of it) was skipped, the confusion picture, the
+  /// predictions file, and the accuracies as text or one JSON line.
   func report(_ r: EvaluationResult, of dataset: ListDataset, model path: String) throws {
     let bad = dataset.list.badLines
     let total = dataset.count + bad.count
@@ -44,11 +44,13 @@ extension EvalCommand {
           "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
         to: confusion)
     }
+    try writePredictions(r, of: dataset)
     if json {
       print(
         try jsonLine([
           "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy,
           "count": r.count, "skipped": skipped,
+          "confusion": ["labels": r.confusion.labels, "counts": r.confusion.counts],
         ]))
     } else {
       print(
