@@ -106,6 +106,32 @@ final class ReportsTests: XCTestCase {
     XCTAssertEqual(plain, ["RESULT"])
   }
 
+  /// `keepAlive`: through a long step without advances, plain lines still come when due (and
+  /// a terminal bar is redrawn); `finish` stops the timer.
+  func testKeepAliveWritesDueLinesWithoutAdvances() {
+    let bar = ProgressBar("classify", total: 12, unit: "view", mode: .lines(interval: 0.05))
+    let lock = NSLock()
+    var lines: [String] = []
+    bar.write = { text in lock.withLock { lines.append(text) } }
+    bar.keepAlive(every: 0.01)
+    Thread.sleep(forTimeInterval: 0.3)
+    bar.finish()
+    let count = lock.withLock { lines.count }
+    XCTAssertGreaterThanOrEqual(count, 2, "\(lines)")
+    XCTAssertTrue(lock.withLock { lines.allSatisfy { $0.hasPrefix("classify: 0/12 views, ") } })
+    Thread.sleep(forTimeInterval: 0.1)
+    XCTAssertEqual(lock.withLock { lines.count }, count)
+
+    let terminal = ProgressBar("classify", total: 12, unit: "view", mode: .terminal)
+    var draws = 0
+    terminal.write = { _ in lock.withLock { draws += 1 } }
+    terminal.show()
+    terminal.keepAlive(every: 0.01)
+    Thread.sleep(forTimeInterval: 0.2)
+    terminal.finish()
+    XCTAssertGreaterThanOrEqual(lock.withLock { draws }, 3)
+  }
+
   /// Nice tick values: steps of 1, 2 or 5 × 10ⁿ covering the range; whole epochs.
   func testNiceTicks() {
     let cases: [(Double, Double, Bool, [Double])] = [

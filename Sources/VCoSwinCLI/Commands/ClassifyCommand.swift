@@ -89,7 +89,9 @@ struct ClassifyCommand: ParsableCommand {
     var failures = 0
     var part = ShardWriter()
     let parts = try ShardedWork.gather(on: world) {
+      // Drawn at once, and moving during long forward passes (the full protocol's views).
       progress?.show()
+      progress?.keepAlive()
       for (i, input) in inputs[block].enumerated() {
         // Views counted: say which video they belong to.
         if block.count > 1, loaded.views.count > 1 {
