@@ -122,6 +122,38 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
     }
   }
 
+  /// A folder and a list (a missing entry among them): under mpirun the same JSON lines in
+  /// the same order, the folder's files by name, then the list's.
+  func testShardedClassifyOfAFolderAndAList() throws {
+    try FileManager.default.createDirectory(
+      atPath: path("videos"), withIntermediateDirectories: true)
+    for (clip, name) in [("val/0004.mkv", "b.mkv"), ("val/0005.mkv", "a.mkv")] {
+      try FileManager.default.copyItem(atPath: clips(clip), toPath: path("videos/\(name)"))
+    }
+    try "\(clips("val/0000.mkv")) 0\nmissing.mkv\n\(clips("val/0001.mkv"))\n".write(
+      toFile: path("list.txt"), atomically: true, encoding: .utf8)
+    let args = [
+      "classify", path("videos"), "--list", path("list.txt"), "--checkpoint", model, "--json",
+      "--threads", "1", "--progress-interval", "86400",
+    ]
+    let one = try single(args)
+    let two = try sharded(args)
+    XCTAssertEqual(one.status, 1, one.stderr)
+    XCTAssertNotEqual(two.status, 0, two.stderr)
+    XCTAssertEqual(two.stdout, one.stdout)
+    XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr)
+    let paths = try one.stdout.split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["path"]
+        as? String
+    }
+    XCTAssertEqual(
+      paths,
+      [
+        path("videos/a.mkv"), path("videos/b.mkv"), clips("val/0000.mkv"), path("missing.mkv"),
+        clips("val/0001.mkv"),
+      ])
+  }
+
   /// Videos, and an --input tensor of nine rows in batches of 2 (rows 0…3 on rank 0, 4…8 on
   /// rank 1): the same file, byte for byte; an unreadable video is the same error.
   func testShardedFeaturesEqualsOneProcess() throws {
