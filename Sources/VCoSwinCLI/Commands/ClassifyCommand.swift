@@ -92,6 +92,7 @@ struct ClassifyCommand: ParsableCommand {
       // Drawn at once, and moving during long forward passes (the full protocol's views).
       progress?.show()
       progress?.keepAlive()
+      defer { progress?.finish() }  // the timer stops on every exit
       for (i, input) in inputs[block].enumerated() {
         // Views counted: say which video they belong to.
         if block.count > 1, loaded.views.count > 1 {
@@ -107,7 +108,6 @@ struct ClassifyCommand: ParsableCommand {
           failures += show(out, err)
         }
       }
-      progress?.finish()
       return part.bytes
     }
     guard let parts else { return }
