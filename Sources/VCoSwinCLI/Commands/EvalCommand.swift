@@ -22,8 +22,9 @@ struct EvalCommand: ParsableCommand {
       includes it too (rows: true classes, columns: predicted). --predictions FILE.jsonl \
       writes one JSON line per entry, in list order: path, line, truth, predicted, correct \
       and the top 5, or error for an entry that could not be read; an existing file is \
-      refused unless --overwrite. Under mpirun, each process evaluates a contiguous block of whole batches of the list and \
-      rank 0 prints and writes the result, the same as one process's.
+      refused unless --overwrite. Under mpirun, each process evaluates a contiguous block of \
+      whole batches of the list and rank 0 prints and writes the result, the same as one \
+      process's.
 
       Examples:
         vcoswin eval --list Clips/val.txt --checkpoint runs/video/best.safetensors
