@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 
 /// Progress of a long loop on stderr: a one-line bar on a terminal, and off a terminal (nohup,
 /// `> log`, CI) one plain line every `lineInterval` seconds, so a log shows a run is alive.
@@ -7,7 +8,9 @@ import Foundation
 /// advances and `ProgressBar.warmupSeconds` have passed (the first batches come from a
 /// prefetch queue and say little), then smoothed over readings about a second apart.
 /// Callers advance after a step's work is done, so the bar reaches N/N only when it ends.
-/// Thread-compatible, not thread-safe: update it from one thread.
+/// The label and status are shown with their control characters escaped (`escapedForTerminal`),
+/// so that a file name in them cannot break the line. Thread-compatible, not thread-safe:
+/// update it from one thread.
 public final class ProgressBar {
   /// Where progress goes.
   public enum Mode: Equatable, Sendable {
@@ -128,7 +131,7 @@ public final class ProgressBar {
   /// The text of the bar: `label [#####-----] 5/10 2.50 clips/s ETA 0:02 status` (no rate and
   /// ETA before the warm-up: `elapsed 0:01` instead).
   public func line(width: Int = 24) -> String {
-    var s = label + " "
+    var s = label.escapedForTerminal + " "
     if total > 0 {
       let filled = Swift.min(width, width * done / total)
       s +=
@@ -138,15 +141,17 @@ public final class ProgressBar {
     } else {
       s += "\(done) "
     }
-    s += [rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: " ")
+    s += [rateText, timeText, status.escapedForTerminal].filter { !$0.isEmpty }.joined(
+      separator: " ")
     return s
   }
 
   /// A line for logs: `label: 120/400 clips, 3.21 clips/s, ETA 1:27, loss 1.234`.
   public func plainLine() -> String {
     let count = total > 0 ? "\(done)/\(total) \(unit)s" : "\(done) \(unit)s"
-    return label.trimmingCharacters(in: .whitespaces) + ": "
-      + [count, rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: ", ")
+    return label.trimmingCharacters(in: .whitespaces).escapedForTerminal + ": "
+      + [count, rateText, timeText, status.escapedForTerminal].filter { !$0.isEmpty }.joined(
+        separator: ", ")
   }
 
   /// `m:ss` or `h:mm:ss`.

@@ -9,7 +9,8 @@ struct ClassifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "classify",
     abstract: "Classify videos: the top-k labels with their probabilities.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Each video is cut into --clips evenly spaced clips and --crops crops per clip; the class
       probabilities of all views are averaged. Any file FFmpeg reads works, of any length or
       size: short videos loop. A file that cannot be read prints an error line and the others
@@ -23,7 +24,7 @@ struct ClassifyCommand: ParsableCommand {
         vcoswin classify a.mp4 b.mkv --checkpoint runs/video/best.safetensors --top 3 --clips 4 --crops 3
         vcoswin classify Clips/val/*.mkv --json
         ffmpeg -i in.mp4 -f matroska - | vcoswin classify -
-      """)
+      """))
 
   @Argument(help: "Videos to classify.")
   var videos: [String]
@@ -102,17 +103,12 @@ struct ClassifyCommand: ParsableCommand {
     do {
       probs = try loaded.probabilities(ofVideo: copy?.path ?? video)
     } catch {
-      return ("", "error: \(copy?.describe(error) ?? "\(error)")\n")
+      return ("", "error: \(oneLine(copy?.describe(error) ?? "\(error)"))\n")
     }
     let (labels, k) = (loaded.info.labels, Swift.min(top, loaded.info.config.classes))
     if json {
       return (try jsonLine(["path": video, "top": topList(probs, k, labels: labels)]) + "\n", "")
     }
-    var out = video + "\n"
-    for (rank, b) in topK(probs, k).enumerated() {
-      let name = labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
-      out += "  \(rank + 1). \(name) " + String(format: "%6.2f%%", Double(b.prob) * 100) + "\n"
-    }
-    return (out, "")
+    return (topClassesText(of: video, topK(probs, k), labels: labels), "")
   }
 }
