@@ -71,11 +71,13 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
     let k = counts.count
     let cell = 36.0
     // Approximate text widths of the sans-serif font: 6.5 px a character at 11 px, 8.5 at 14 px.
-    let longest = Double(labels.map(\.count).max() ?? 1)
+    // Names as written (escaped), in character cells (wide characters count two).
+    let longest = Double(labels.map { $0.escapedForTerminal.terminalWidth }.max() ?? 1)
     let left = 30 + longest * 6.5 + 8
     let top = 50 + longest * 6.5 + 8
     let grid = cell * Double(k)
-    let width = Swift.max(left + grid + 20, 20 + Double(title.count) * 8.5)
+    let width = Swift.max(
+      left + grid + 20, 20 + Double(title.escapedForTerminal.terminalWidth) * 8.5)
     let height = top + grid + 20
     var s = String(
       format: """
