@@ -6,9 +6,12 @@
 /// var table = TextTable([.right, .left, .right])
 /// table.append(["1.", "passing American football (in game)", "40.12%"])
 /// table.append(["120.", "yoga", "0.01%"])
-/// table.lines(indent: "  ")
-/// //   1.  passing American football (in game)  40.12%
-/// // 120.  yoga                                  0.01%
+/// table.lines(indent: "  ", separator: " ")
+/// ```
+/// gives
+/// ```
+///     1. passing American football (in game) 40.12%
+///   120. yoga                                 0.01%
 /// ```
 public struct TextTable: Sendable {
   /// Where a cell sits in its column.

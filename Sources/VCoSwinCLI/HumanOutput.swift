@@ -24,8 +24,8 @@ func printHumanError(_ line: String) {
 ///
 /// ```
 /// Clips/val/0003.mkv
-///   1. passing American football (in game)      61.20%
-///   2. passing American football (not in game)   9.75%
+///   1. passing American football (in game)     61.20%
+///   2. passing American football (not in game)  9.75%
 /// ```
 func topClassesText(of video: String, _ top: [(index: Int, prob: Float)], labels: [String])
   -> String
