@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 
 /// Progress of a long loop on stderr: a one-line bar on a terminal, and off a terminal (nohup,
 /// `> log`, CI) one plain line every `lineInterval` seconds, so a log shows a run is alive.
@@ -9,7 +10,8 @@ import Foundation
 /// Callers advance after a step's work is done, so the bar reaches N/N only when it ends.
 /// `keepAlive` keeps it moving through steps that take long (a timer redraws it, or writes a
 /// due line, from its own thread); every method holds the bar's lock, so it may be used from
-/// that thread and the caller's at once.
+/// that thread and the caller's at once. The label and status are shown with their control
+/// characters escaped (`escapedForTerminal`), so that a file name in them cannot break the line.
 public final class ProgressBar: @unchecked Sendable {
   /// Where progress goes.
   public enum Mode: Equatable, Sendable {
@@ -218,7 +220,7 @@ public final class ProgressBar: @unchecked Sendable {
   /// ETA before the warm-up: `elapsed 0:01` instead).
   public func line(width: Int = 24) -> String {
     locked {
-      var s = label + " "
+      var s = label.escapedForTerminal + " "
       if total > 0 {
         let filled = Swift.min(width, width * done / total)
         s +=
@@ -228,7 +230,8 @@ public final class ProgressBar: @unchecked Sendable {
       } else {
         s += "\(done) "
       }
-      s += [rateText, timeText, statusText].filter { !$0.isEmpty }.joined(separator: " ")
+      s += [rateText, timeText, statusText.escapedForTerminal].filter { !$0.isEmpty }.joined(
+        separator: " ")
       return s
     }
   }
@@ -237,8 +240,9 @@ public final class ProgressBar: @unchecked Sendable {
   public func plainLine() -> String {
     locked {
       let count = total > 0 ? "\(done)/\(total) \(unit)s" : "\(done) \(unit)s"
-      return label.trimmingCharacters(in: .whitespaces) + ": "
-        + [count, rateText, timeText, statusText].filter { !$0.isEmpty }.joined(separator: ", ")
+      return label.trimmingCharacters(in: .whitespaces).escapedForTerminal + ": "
+        + [count, rateText, timeText, statusText.escapedForTerminal].filter { !$0.isEmpty }.joined(
+          separator: ", ")
     }
   }
 

@@ -10,7 +10,8 @@ struct ClassifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "classify",
     abstract: "Classify videos: the top-k labels with their probabilities.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Each video is cut into --clips evenly spaced clips and --crops crops per clip; the class
       probabilities of all views are averaged. Any file FFmpeg reads works, of any length or
       size: short videos loop. A file that cannot be read prints an error line and the others
@@ -32,7 +33,7 @@ struct ClassifyCommand: ParsableCommand {
         vcoswin classify Clips/val --top 1
         vcoswin classify --list Clips/val.txt --json > predictions.jsonl
         ffmpeg -i in.mp4 -f matroska - | vcoswin classify -
-      """)
+      """))
 
   @Argument(help: "Videos to classify, folders of videos, or `-` (standard input).")
   var videos: [String] = []
@@ -162,7 +163,8 @@ struct ClassifyCommand: ParsableCommand {
       progress?.advance(loaded.views.count - viewsDone)
       let message = copy?.describe(error) ?? "\(error)"
       return (
-        json ? try jsonLine(["path": video, "error": message]) + "\n" : "", "error: \(message)\n"
+        json ? try jsonLine(["path": video, "error": message]) + "\n" : "",
+        "error: \(oneLine(message))\n"
       )
     }
     let (labels, k) = (loaded.info.labels, Swift.min(top, loaded.info.config.classes))
@@ -171,11 +173,6 @@ struct ClassifyCommand: ParsableCommand {
       if let label = input.label { line["truth"] = ["label": labels[label], "index": label] }
       return (try jsonLine(line) + "\n", "")
     }
-    var out = video + "\n"
-    for (rank, b) in topK(probs, k).enumerated() {
-      let name = labels[b.index].padding(toLength: 24, withPad: " ", startingAt: 0)
-      out += "  \(rank + 1). \(name) " + String(format: "%6.2f%%", Double(b.prob) * 100) + "\n"
-    }
-    return (out, "")
+    return (topClassesText(of: video, topK(probs, k), labels: labels), "")
   }
 }

@@ -9,7 +9,7 @@ extension EvalCommand {
   func checkLines(of dataset: ListDataset, warn: Bool) throws {
     let bad = dataset.list.badLines
     if warn {
-      for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
+      for line in bad { printHumanError("warning: \(line) (skipped)") }
     }
     try Self.badEntries.checkLines(of: dataset.list)
   }
@@ -20,9 +20,7 @@ extension EvalCommand {
   func report(_ r: EvaluationResult, of dataset: ListDataset, model path: String) throws {
     let bad = dataset.list.badLines
     let total = dataset.count + bad.count
-    for s in r.skipped {
-      FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8))
-    }
+    for s in r.skipped { printHumanError("warning: \(s.message) (skipped)") }
     let skipped = r.skipped.count + bad.count
     if r.count == 0 || Self.badEntries.isTooMany(skipped, of: total) {
       let what = [

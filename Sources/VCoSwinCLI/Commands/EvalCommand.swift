@@ -12,7 +12,8 @@ struct EvalCommand: ParsableCommand {
     commandName: "eval",
     abstract:
       "Evaluate a checkpoint on a list: top-1, top-5, mean class accuracy, confusion matrix.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       The list's labels (integers, or names of the checkpoint's classes) are checked before \
       any work: a label that is not a class is an error listing each such label, its count \
       and first lines. Entries that cannot be read (missing or corrupt files, malformed \
@@ -28,10 +29,9 @@ struct EvalCommand: ParsableCommand {
 
       Examples:
         vcoswin eval --list Clips/val.txt --checkpoint runs/video/best.safetensors
-        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json \\
-            --confusion confusion.png
+        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json --confusion confusion.png
         vcoswin eval --list Clips/val.txt --predictions val-predictions.jsonl
-      """)
+      """))
 
   @Option(
     help: "The list to evaluate (`path label` lines; names from the checkpoint's labels work too).")

@@ -88,7 +88,7 @@ struct InferenceArguments: ParsableArguments {
         views: Views(clips: clips, crops: crops), fullProtocol: fullProtocol, batch: batch,
         processes: processesOnThisMachine()))
     if Communicator.world.isRoot {
-      FileHandle.standardError.write(Data("checkpoint: \(loaded.summary)\n".utf8))
+      printHumanError("checkpoint: \(loaded.summary)")
     }
     return loaded
   }
