@@ -49,14 +49,15 @@ demo: build
 build-tests: deps
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 
-## pyenv: the Python environment the ONNX export tests run ONNX Runtime in (onnxruntime and
-## onnx from PyPI, in .build/pyenv), created when missing.
+## pyenv: the Python environment of the tests that check with Python tools (onnxruntime and
+## onnx for the ONNX export, jsonschema for the JSON outputs against Docs/schemas; from PyPI, in
+## .build/pyenv), created or completed when something is missing.
 pyenv:
-	@if $(PYENV)/bin/python -c "import onnx, onnxruntime" >/dev/null 2>&1; then \
-	  echo "pyenv: onnx and onnxruntime present in $(PYENV)"; \
+	@if $(PYENV)/bin/python -c "import onnx, onnxruntime, jsonschema" >/dev/null 2>&1; then \
+	  echo "pyenv: onnx, onnxruntime and jsonschema present in $(PYENV)"; \
 	else \
-	  echo "pyenv: installing onnx and onnxruntime into $(PYENV)"; \
-	  python3 -m venv $(PYENV) && $(PYENV)/bin/pip install --quiet onnxruntime onnx; \
+	  echo "pyenv: installing onnx, onnxruntime and jsonschema into $(PYENV)"; \
+	  python3 -m venv $(PYENV) && $(PYENV)/bin/pip install --quiet onnxruntime onnx jsonschema; \
 	fi
 
 ## test: every test, in an optimised build (numeric tests are too slow in debug). Idle

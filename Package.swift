@@ -40,11 +40,14 @@ let package = Package(
     .target(name: "CKernels"),
     .target(name: "NN", dependencies: ["Compute", "CKernels"], exclude: ["README.md"]),
     .target(
-      name: "Models", dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint"],
+      name: "Models",
+      dependencies: ["NN", "Compute", "SafeTensors", "TorchCheckpoint", "TerminalText"],
       exclude: ["README.md"]),
-    .target(name: "Reports", dependencies: ["VideoIO"]),
+    .target(name: "Reports", dependencies: ["VideoIO", "TerminalText"]),
+    // Text for people: control characters escaped, widths on a terminal, aligned tables.
+    .target(name: "TerminalText"),
     // The processes of a run and the collectives between them (the only code calling MPI).
-    .target(name: "Distributed", dependencies: ["CMPI"], exclude: ["README.md"]),
+    .target(name: "Distributed", dependencies: ["CMPI", "TerminalText"], exclude: ["README.md"]),
     // SHA-256 of files, streamed through libavutil's av_sha.
     .target(name: "Checksum", dependencies: ["CFFmpeg"]),
     .target(name: "Inflation", dependencies: ["SafeTensors", "Compute", "Models", "Checksum"]),
@@ -64,7 +67,7 @@ let package = Package(
       name: "Training",
       dependencies: [
         "Datasets", "Inference", "Models", "NN", "Compute", "VideoIO", "SafeTensors", "Reports",
-        "Distributed",
+        "Distributed", "TerminalText",
       ]),
     // ONNX export: the model's graph from its config and checkpoint tensors.
     .target(name: "Export", dependencies: ["Models", "NN", "SafeTensors"], exclude: ["README.md"]),
@@ -72,7 +75,7 @@ let package = Package(
       name: "VCoSwinCLI",
       dependencies: [
         "VideoIO", "SafeTensors", "Compute", "NN", "Models", "Synth", "Datasets", "Inference",
-        "Training", "Inflation", "Reports", "Distributed", "Export", "Checksum",
+        "Training", "Inflation", "Reports", "Distributed", "Export", "Checksum", "TerminalText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -115,6 +118,7 @@ let package = Package(
       name: "CLITests", dependencies: ["VCoSwinCLI", "Synth", "Inference", "_TestSupport"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "VideoIO"]),
+    .testTarget(name: "TerminalTextTests", dependencies: ["TerminalText"]),
     .testTarget(name: "SynthTests", dependencies: ["Synth", "VideoIO"]),
     .testTarget(
       name: "TrainingTests",

@@ -8,6 +8,7 @@
 
 import CMPI
 import Foundation
+import TerminalText
 
 /// The processes of a job (MPI's world communicator, or this process alone).
 ///
@@ -137,7 +138,7 @@ public final class Communicator: @unchecked Sendable {
   struct TimeoutSettingError: Error { var message: String }
 
   private static func exitWithError(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(message.escapedForTerminal)\n".utf8))
     exit(1)
   }
 

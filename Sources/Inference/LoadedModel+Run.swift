@@ -19,15 +19,23 @@ extension LoadedModel {
   }
 
   /// Class probabilities `[K]` of the video (or image) at `path`, averaged over its views.
+  /// `viewsDone(n)` is called after each forward pass with its `n` views (`batch` at most; V
+  /// in all), so a long input (the full protocol's 12 views) can show progress.
   /// - Throws: `InferenceError` naming the file.
-  public func probabilities(ofVideo path: String, threads: Int = 1) throws -> [Float] {
+  public func probabilities(
+    ofVideo path: String, threads: Int = 1, viewsDone: (Int) -> Void = { _ in }
+  ) throws -> [Float] {
     try naming(path) {
       let x = try input(of: VideoReader(path: path, threads: threads))
       // `array` copies while the tensor is alive (a bare `.buffer` may outlive it).
-      return try model.probabilities(x, views: views.count, batch: batch, precision: precision)
-        .array
+      return try model.probabilities(
+        x, views: views.count, batch: batch, precision: precision, afterChunk: viewsDone
+      ).array
     }
   }
+
+  /// Forward passes one input's `V` views take: `⌈V / batch⌉`.
+  public var forwardPassesPerInput: Int { (views.count + batch - 1) / Swift.max(1, batch) }
 
   /// Pooled features then logits `[F + K]` of the video at `path`, averaged over its views.
   /// - Throws: `InferenceError` naming the file.

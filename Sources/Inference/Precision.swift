@@ -13,12 +13,16 @@ public enum Precision: String, CaseIterable, Sendable {
 }
 
 extension VCoSwinModel {
-  /// `averagedProbabilities` at `precision`: `input` `[S·V, 3, (T,) H, W]` → `[S, K]`.
-  public func probabilities(_ input: Tensor, views: Int, batch: Int, precision: Precision)
-    throws -> Tensor
-  {
+  /// `averagedProbabilities` at `precision`: `input` `[S·V, 3, (T,) H, W]` → `[S, K]`;
+  /// `afterChunk(n)` follows each forward pass of `n` entries.
+  public func probabilities(
+    _ input: Tensor, views: Int, batch: Int, precision: Precision,
+    afterChunk: (Int) -> Void = { _ in }
+  ) throws -> Tensor {
     switch precision {
-    case .fp32: return try averagedProbabilities(input, views: views, batch: batch)
+    case .fp32:
+      return try averagedProbabilities(
+        input, views: views, batch: batch, afterChunk: afterChunk)
     }
   }
 

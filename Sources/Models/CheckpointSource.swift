@@ -4,6 +4,7 @@
 
 import Foundation
 import SafeTensors
+import TerminalText
 import TorchCheckpoint
 
 /// A checkpoint opened for use: its tensors under this package's names, what it says about
@@ -80,9 +81,10 @@ extension Checkpoint {
     return opened
   }
 
-  /// Writes `note: text` to standard error: `open`'s default for its notes.
+  /// Writes `note: text` to standard error, its control characters (from the path) escaped:
+  /// `open`'s default for its notes.
   public static func printNote(_ text: String) {
-    FileHandle.standardError.write(Data("note: \(text)\n".utf8))
+    FileHandle.standardError.write(Data("note: \(text.escapedForTerminal)\n".utf8))
   }
 
   /// `open` without its notes.

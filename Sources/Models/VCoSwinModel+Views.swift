@@ -13,11 +13,12 @@ extension VCoSwinModel {
   ///
   /// `input` `[N, I, (T,) H, W]` runs in inference mode in chunks of at most `batch` entries
   /// (memory); `row(output, r, destination)` writes the `width` values of entry `r` of the
-  /// chunk's output into `destination`. Returns `[S, width]`.
+  /// chunk's output into `destination`. Returns `[S, width]`. `afterChunk(n)` is called after
+  /// each forward pass with its `n` entries (progress of a long input).
   /// - Throws: `ModelInputError` when `N` is not a positive multiple of `views`, or the model
   ///   refuses the input.
   public func viewMeans(
-    _ input: Tensor, views: Int, batch: Int, width: Int,
+    _ input: Tensor, views: Int, batch: Int, width: Int, afterChunk: (Int) -> Void = { _ in },
     row: (ModelOutput, Int, UnsafeMutablePointer<Float>) -> Void
   ) throws -> Tensor {
     let total = input.shape.first ?? 0
@@ -45,6 +46,7 @@ extension VCoSwinModel {
         }
       }
       start += n
+      afterChunk(n)
     }
     return out
   }
@@ -52,10 +54,13 @@ extension VCoSwinModel {
   /// Class probabilities averaged over views: `input` holds `samples × views` entries, the
   /// views of one sample consecutive (clips × crops); returns `[samples, K]`, row `s` being
   /// `Σ_v softmax(logits(s·V + v)) / V`. Runs in chunks of at most `batch` entries (memory),
-  /// in inference mode.
-  public func averagedProbabilities(_ input: Tensor, views: Int, batch: Int = 8) throws -> Tensor {
+  /// in inference mode; `afterChunk(n)` follows each chunk of `n` entries.
+  public func averagedProbabilities(
+    _ input: Tensor, views: Int, batch: Int = 8, afterChunk: (Int) -> Void = { _ in }
+  ) throws -> Tensor {
     let k = config.classes
-    return try viewMeans(input, views: views, batch: batch, width: k) { output, r, p in
+    return try viewMeans(input, views: views, batch: batch, width: k, afterChunk: afterChunk) {
+      output, r, p in
       // softmax(x)_j = exp(x_j − max x) / Σ_i exp(x_i − max x)
       let row = output.logits.pointer + r * k
       let m = (0..<k).reduce(-Float.infinity) { Swift.max($0, row[$1]) }

@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 
 /// Counts of (true class, predicted class) pairs, with text and SVG renderings.
 public struct ConfusionMatrix: Sendable, Codable, Equatable {
@@ -37,20 +38,30 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
     return recalls.isEmpty ? 0 : recalls.reduce(0, +) / Double(recalls.count)
   }
 
-  /// A fixed-width table: rows are true classes, columns predicted classes.
+  /// The matrix as a text table (`TextTable`), one line per true class: its name whole (control
+  /// characters escaped), then the counts per predicted class, whose columns are headed by
+  /// the class indices. Names to the left, counts to the right; each column as wide as its
+  /// widest entry (counts at least 4 characters, one space apart).
+  ///
+  /// ```
+  /// true\pred    0    1    2
+  /// a            3    0    1
+  /// b            1    1    0
+  /// c            0    0    0
+  /// ```
   public var text: String {
-    let names = labels.map { String($0.prefix(12)) }
-    let w = Swift.max(5, (names.map(\.count).max() ?? 0) + 1)
-    func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, w - s.count)) + s }
-    var s = pad("true\\pred")
-    for k in names.indices { s += pad(String(k)) }
-    s += "\n"
+    var table = TextTable([.left] + Array(repeating: .right, count: labels.count))
+    let header = labels.indices.map { String($0) }
+    table.append(["true\\pred"] + header.map(Self.countCell))
     for (t, row) in counts.enumerated() {
-      s += pad(names[t])
-      for c in row { s += pad(String(c)) }
-      s += "\n"
+      table.append([labels[t]] + row.map { Self.countCell(String($0)) })
     }
-    return s
+    return table.lines(separator: " ").map { $0 + "\n" }.joined()
+  }
+
+  /// A count or index padded on the left to 4 characters.
+  private static func countCell(_ text: String) -> String {
+    String(repeating: " ", count: Swift.max(0, 4 - text.count)) + text
   }
 
   /// The matrix as a heat map: row-normalised colour, counts written in the cells, class
@@ -60,11 +71,13 @@ public struct ConfusionMatrix: Sendable, Codable, Equatable {
     let k = counts.count
     let cell = 36.0
     // Approximate text widths of the sans-serif font: 6.5 px a character at 11 px, 8.5 at 14 px.
-    let longest = Double(labels.map(\.count).max() ?? 1)
+    // Names as written (escaped), in character cells (wide characters count two).
+    let longest = Double(labels.map { $0.escapedForTerminal.terminalWidth }.max() ?? 1)
     let left = 30 + longest * 6.5 + 8
     let top = 50 + longest * 6.5 + 8
     let grid = cell * Double(k)
-    let width = Swift.max(left + grid + 20, 20 + Double(title.count) * 8.5)
+    let width = Swift.max(
+      left + grid + 20, 20 + Double(title.escapedForTerminal.terminalWidth) * 8.5)
     let height = top + grid + 20
     var s = String(
       format: """

@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 
 /// One named series of a line plot, optionally with a band around it (e.g. the min–max range
 /// over seeds around their mean), drawn shaded in the series' colour under the line.
@@ -209,8 +210,12 @@ public enum LinePlot {
   }
 }
 
-/// Escapes text for SVG/XML.
+/// Escapes text for SVG/XML: control characters first as visible escapes (`escapedForTerminal`:
+/// XML 1.0 does not allow most of them, and a line break in a name would show as a space),
+/// then `&`, `<`, `>` and `"` as entities.
 func escape(_ s: String) -> String {
-  s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  s.escapedForTerminal.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(
+    of: "<", with: "&lt;"
+  )
+  .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }

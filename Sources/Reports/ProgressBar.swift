@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 
 /// Progress of a long loop on stderr: a one-line bar on a terminal, and off a terminal (nohup,
 /// `> log`, CI) one plain line every `lineInterval` seconds, so a log shows a run is alive.
@@ -7,8 +8,11 @@ import Foundation
 /// advances and `ProgressBar.warmupSeconds` have passed (the first batches come from a
 /// prefetch queue and say little), then smoothed over readings about a second apart.
 /// Callers advance after a step's work is done, so the bar reaches N/N only when it ends.
-/// Thread-compatible, not thread-safe: update it from one thread.
-public final class ProgressBar {
+/// `keepAlive` keeps it moving through steps that take long (a timer redraws it, or writes a
+/// due line, from its own thread); every method holds the bar's lock, so it may be used from
+/// that thread and the caller's at once. The label and status are shown with their control
+/// characters escaped (`escapedForTerminal`), so that a file name in them cannot break the line.
+public final class ProgressBar: @unchecked Sendable {
   /// Where progress goes.
   public enum Mode: Equatable, Sendable {
     /// A bar redrawn in place (`\r`), at most ten times a second.
@@ -36,11 +40,20 @@ public final class ProgressBar {
   private var done = 0
   private var advances = 0
   private var finished = false
+  /// A terminal bar is on the screen (drawn at least once).
+  private var drawn = false
   private var windowStart = 0.0
   private var windowDone = 0
   private var smoothed: Double?
+  private var statusText = ""
+  /// Guards every field: `keepAlive`'s timer draws from its own thread.
+  private let lock = NSRecursiveLock()
+  private var timer: DispatchSourceTimer?
   /// Extra text after the counts (e.g. the running loss).
-  public var status = ""
+  public var status: String {
+    get { locked { statusText } }
+    set { locked { statusText = newValue } }
+  }
   /// Advances and seconds before a rate is shown (tests shorten them).
   public var warmup = (steps: ProgressBar.warmupSteps, seconds: ProgressBar.warmupSeconds)
   /// Where lines go (stderr); tests collect them.
@@ -72,13 +85,28 @@ public final class ProgressBar {
 
   /// The smoothed rate in units per second, once warmed up; nil before.
   public var rate: Double? {
-    if finished { return Double(done) / Swift.max(elapsed, 1e-9) }
-    guard advances >= warmup.steps, elapsed >= warmup.seconds else { return nil }
-    return smoothed
+    locked {
+      if finished { return Double(done) / Swift.max(elapsed, 1e-9) }
+      guard advances >= warmup.steps, elapsed >= warmup.seconds else { return nil }
+      return smoothed
+    }
+  }
+
+  deinit { timer?.cancel() }
+
+  /// `body` run while holding the bar's lock.
+  private func locked<R>(_ body: () throws -> R) rethrows -> R {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body()
   }
 
   /// Advances by `steps` (after their work is done) and redraws or writes a line when due.
   public func advance(_ steps: Int = 1) {
+    locked { advanceLocked(steps) }
+  }
+
+  private func advanceLocked(_ steps: Int) {
     done += steps
     advances += 1
     let now = elapsed
@@ -98,6 +126,7 @@ public final class ProgressBar {
       let t = DispatchTime.now().uptimeNanoseconds
       if t - lastDraw < 100_000_000 && done < total { return }
       lastDraw = t
+      drawn = true
       write("\r" + line() + "\u{1B}[K")
     case .lines(let interval):
       guard now - lastLine >= interval else { return }
@@ -106,11 +135,73 @@ public final class ProgressBar {
     }
   }
 
+  /// Draws a terminal bar at once, before the first advance (a long first step then shows
+  /// what runs and for how long); plain lines and silent bars add nothing.
+  public func show() {
+    locked {
+      guard mode == .terminal, !finished else { return }
+      lastDraw = DispatchTime.now().uptimeNanoseconds
+      drawn = true
+      write("\r" + line() + "\u{1B}[K")
+    }
+  }
+
+  /// Keeps the bar moving while a step runs long (a forward pass of many views): every
+  /// `period` seconds, from a timer thread, a terminal bar already drawn is redrawn (its
+  /// elapsed time moves on) and a plain line is written when one is due, as `advance` would,
+  /// without advancing. `finish` stops it.
+  public func keepAlive(every period: Double = 1) {
+    locked {
+      guard timer == nil, mode != .silent, !finished else { return }
+      let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "vcoswin.progress"))
+      t.schedule(deadline: .now() + period, repeating: period)
+      t.setEventHandler { [weak self] in self?.tick() }
+      t.resume()
+      timer = t
+    }
+  }
+
+  /// The timer's redraw or line (`keepAlive`).
+  private func tick() {
+    locked {
+      guard !finished else { return }
+      switch mode {
+      case .silent:
+        return
+      case .terminal:
+        guard drawn else { return }
+        lastDraw = DispatchTime.now().uptimeNanoseconds
+        write("\r" + line() + "\u{1B}[K")
+      case .lines(let interval):
+        let now = elapsed
+        guard now - lastLine >= interval else { return }
+        lastLine = now
+        write(plainLine() + "\n")
+      }
+    }
+  }
+
+  /// Runs `body` (which prints result lines, say on stdout to the same terminal) with a
+  /// terminal bar's line cleared first and the bar drawn again after, so that results never
+  /// land on the bar's line; other modes just run `body`.
+  public func printing(_ body: () throws -> Void) rethrows {
+    try locked {
+      guard mode == .terminal, drawn, !finished else { return try body() }
+      write("\r\u{1B}[K")
+      try body()
+      write("\r" + line() + "\u{1B}[K")
+    }
+  }
+
   /// Ends the bar: a terminal bar is redrawn with the totals and ends its line; plain lines
   /// add nothing (the caller's summary follows).
   public func finish() {
-    finished = true
-    if mode == .terminal { write("\r" + line() + "\u{1B}[K\n") }
+    locked {
+      timer?.cancel()
+      timer = nil
+      finished = true
+      if mode == .terminal { write("\r" + line() + "\u{1B}[K\n") }
+    }
   }
 
   private var rateText: String {
@@ -128,25 +219,31 @@ public final class ProgressBar {
   /// The text of the bar: `label [#####-----] 5/10 2.50 clips/s ETA 0:02 status` (no rate and
   /// ETA before the warm-up: `elapsed 0:01` instead).
   public func line(width: Int = 24) -> String {
-    var s = label + " "
-    if total > 0 {
-      let filled = Swift.min(width, width * done / total)
-      s +=
-        "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        + "] "
-      s += "\(done)/\(total) "
-    } else {
-      s += "\(done) "
+    locked {
+      var s = label.escapedForTerminal + " "
+      if total > 0 {
+        let filled = Swift.min(width, width * done / total)
+        s +=
+          "[" + String(repeating: "#", count: filled)
+          + String(repeating: "-", count: width - filled) + "] "
+        s += "\(done)/\(total) "
+      } else {
+        s += "\(done) "
+      }
+      s += [rateText, timeText, statusText.escapedForTerminal].filter { !$0.isEmpty }.joined(
+        separator: " ")
+      return s
     }
-    s += [rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: " ")
-    return s
   }
 
   /// A line for logs: `label: 120/400 clips, 3.21 clips/s, ETA 1:27, loss 1.234`.
   public func plainLine() -> String {
-    let count = total > 0 ? "\(done)/\(total) \(unit)s" : "\(done) \(unit)s"
-    return label.trimmingCharacters(in: .whitespaces) + ": "
-      + [count, rateText, timeText, status].filter { !$0.isEmpty }.joined(separator: ", ")
+    locked {
+      let count = total > 0 ? "\(done)/\(total) \(unit)s" : "\(done) \(unit)s"
+      return label.trimmingCharacters(in: .whitespaces).escapedForTerminal + ": "
+        + [count, rateText, timeText, statusText.escapedForTerminal].filter { !$0.isEmpty }.joined(
+          separator: ", ")
+    }
   }
 
   /// `m:ss` or `h:mm:ss`.

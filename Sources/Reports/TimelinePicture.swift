@@ -1,4 +1,5 @@
 import Foundation
+import TerminalText
 import VideoIO
 
 /// A picture of a timeline: a time axis, a strip of thumbnails, one band per class that is
@@ -9,7 +10,9 @@ import VideoIO
 /// Class names are never cut: the label column widens to the longest row label (and the
 /// picture with it); a segment shows its name (with its probability when that fits too) or,
 /// when the name does not fit, nothing, since its colour is its band's; classes that have no
-/// band (a truth segment's, say) are named in a legend under the axis.
+/// band (a truth segment's, say) are named in a legend under the axis. Names, the title and
+/// the note are kept with their control characters as escapes (`escapedForTerminal`), as
+/// the terminal shows them.
 public struct TimelinePicture: Sendable {
   /// A coloured stretch of time.
   public struct Span: Sendable {
@@ -21,7 +24,7 @@ public struct TimelinePicture: Sendable {
     /// Shown as opacity in bands; printed in segment labels when not nil.
     public var prob: Double?
     public init(name: String, colour: Int, start: Double, end: Double, prob: Double? = nil) {
-      self.name = name
+      self.name = name.escapedForTerminal
       self.colour = colour
       self.start = start
       self.end = end
@@ -35,7 +38,7 @@ public struct TimelinePicture: Sendable {
     public var colour: Int
     public var cells: [Span]
     public init(name: String, colour: Int, cells: [Span]) {
-      self.name = name
+      self.name = name.escapedForTerminal
       self.colour = colour
       self.cells = cells
     }
@@ -55,13 +58,13 @@ public struct TimelinePicture: Sendable {
     title: String, duration: Double, thumbnails: [(time: Double, image: RGBImage)], bands: [Band],
     segments: [Span], truth: [Span]? = nil, note: String? = nil
   ) {
-    self.title = title
+    self.title = title.escapedForTerminal
     self.duration = duration > 0 ? duration : 1
     self.thumbnails = thumbnails
     self.bands = bands
     self.segments = segments
     self.truth = truth
-    self.note = note
+    self.note = note?.escapedForTerminal
   }
 
   /// Category colours (tab10), by class index modulo 10.

@@ -6,6 +6,7 @@
 import Datasets
 import Foundation
 import Reports
+import TerminalText
 import VideoIO
 
 /// The messages and progress of a training run.
@@ -24,9 +25,10 @@ public final class TrainingConsole {
 
   public init(speaks: Bool = true) { self.speaks = speaks }
 
-  /// A message for people, from the owner only.
+  /// A message for people, from the owner only: one line, its control characters (from a list
+  /// line or a path it quotes) escaped.
   func note(_ message: String) {
-    if speaks { log(message) }
+    if speaks { log(message.escapedForTerminal) }
   }
 
   /// `warning: LIST:LINE: … (skipped)` for each malformed line of `list`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TerminalText
 
 /// The `vcoswin` command: Florence's Video CoSwin adapter on a CPU.
 ///
@@ -9,14 +10,15 @@ public struct VCoSwin: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "vcoswin",
     abstract: "Video CoSwin on a CPU: decode clips, train, inflate, fine-tune and classify.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Examples:
         vcoswin demo                                  # the whole pipeline on Clips/
         vcoswin classify Clips/val/0003.mkv           # the shipped default model
         vcoswin probe Clips/val/0000.mkv --json
         vcoswin inflate --from image.safetensors --to video.safetensors --classes 8
         vcoswin finetune --train Clips/train.txt --val Clips/val.txt --init video.safetensors --out runs/video
-      """,
+      """),
     version: "0.1.0",
     subcommands: VCoSwin.commands
   )
@@ -55,17 +57,25 @@ public struct VCoSwin: ParsableCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .success {
-        print(fullMessage(for: error))
+        print(HelpExamples.restoringSpaces(fullMessage(for: error)))
         Foundation.exit(0)
       }
       var message = fullMessage(for: error)
+      // Usage text (status 64) keeps its lines after the error's own line; an error from bad
+      // input is one short line. Either way the error's text (which may quote an argument) has
+      // its control characters escaped.
+      let short = Self.message(for: error)
+      if code.rawValue == 64, !short.isEmpty, message.hasPrefix("Error: " + short) {
+        message = "Error: " + oneLine(short) + message.dropFirst(("Error: " + short).count)
+      } else if code.rawValue != 64 {
+        message = oneLine(message)
+      }
       if message.hasPrefix("Error: ") {
         message = "error: " + message.dropFirst("Error: ".count)
       } else if !message.hasPrefix("error:") {
         message = "error: " + message
       }
-      // Usage text (status 64) keeps its lines; an error from bad input is one short line.
-      if code.rawValue != 64 { message = oneLine(message) }
+      message = HelpExamples.restoringSpaces(message)  // usage text may hold the root's help
       FileHandle.standardError.write(Data((message + "\n").utf8))
       Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
     }
@@ -99,10 +109,12 @@ public struct CommandFailure: Error, CustomStringConvertible {
   }
 }
 
-/// An error message as one line of at most `limit` characters: line breaks become spaces and
-/// a longer message (a shape or value list from a hostile file) is cut, saying so.
+/// An error message as one line of at most `limit` characters: its control characters (line
+/// breaks among them, from a file name or a list line it quotes) shown as escapes
+/// (`escapedForTerminal`: `\n`, `\r`, `\u{85}`, …), and a longer message (a shape or value
+/// list from a hostile file) cut, saying so.
 func oneLine(_ message: String, limit: Int = 2000) -> String {
-  let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+  let flat = message.escapedForTerminal
   if flat.count <= limit { return flat }
   return String(flat.prefix(limit)) + "… (\(flat.count) characters)"
 }

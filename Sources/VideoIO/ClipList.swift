@@ -132,7 +132,7 @@ public struct ClipList: Sendable {
 }
 
 /// One line of a list or labels file, split on LF bytes (so CRLF works), before decoding.
-private struct ListLine {
+struct ListLine {
   /// 1-based line number.
   var number: Int
   /// The line's bytes without its LF.

@@ -59,7 +59,8 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
   }
 
   /// Twelve shipped clips, a missing one in the second half (rank 1 meets it), a line without
-  /// a label: batches of 4 put entries 0…7 on rank 0 and 8…12 on rank 1.
+  /// a label: batches of 4 put entries 0…7 on rank 0 and 8…12 on rank 1. The predictions file
+  /// rank 0 writes is the one process's, byte for byte.
   func testShardedEvalEqualsOneProcess() throws {
     var lines = try String(contentsOfFile: clips("val.txt"), encoding: .utf8).split(separator: "\n")
       .prefix(12)
@@ -72,7 +73,7 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
       [
         "eval", "--list", path("val.txt"), "--checkpoint", model, "--batch", "4", "--threads", "1",
         "--json",
-        "--confusion", path(picture),
+        "--confusion", path(picture), "--predictions", path(picture + ".jsonl"),
       ]
     }
     let one = try single(args("one.svg"))
@@ -90,15 +91,22 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
     XCTAssertEqual(
       try String(contentsOfFile: path("two.svg"), encoding: .utf8),
       try String(contentsOfFile: path("one.svg"), encoding: .utf8))
+    let predictions = try String(contentsOfFile: path("one.svg.jsonl"), encoding: .utf8)
+    XCTAssertEqual(predictions.split(separator: "\n").count, 13)
+    XCTAssertEqual(
+      try String(contentsOfFile: path("two.svg.jsonl"), encoding: .utf8), predictions)
   }
 
-  /// Five videos, the fourth missing (rank 1's block): the same lines, the same error line.
+  /// Five videos, the fourth missing (rank 1's block): the same lines (with --json, the
+  /// missing one's `{"path", "error"}` line in its place), the same error line.
   func testShardedClassifyEqualsOneProcess() throws {
     let videos = ["val/0000.mkv", "val/0001.mkv", "val/0002.mkv", "missing.mkv", "val/0005.mkv"]
       .map(clips)
     for mode in [["--json"], []] {
       let args =
-        ["classify"] + videos + ["--checkpoint", model, "--top", "3", "--threads", "1"] + mode
+        ["classify"] + videos + [
+          "--checkpoint", model, "--top", "3", "--threads", "1", "--progress-interval", "86400",
+        ] + mode
       let one = try single(args)
       let two = try sharded(args)
       XCTAssertEqual(one.status, 1, one.stderr)
@@ -106,8 +114,44 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
       XCTAssertEqual(two.stdout, one.stdout)
       // Then mpirun's own note that a process ended with a non-zero status.
       XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr)
-      XCTAssertEqual(one.stdout.split(separator: "\n").count, mode.isEmpty ? 16 : 4)
+      XCTAssertEqual(one.stdout.split(separator: "\n").count, mode.isEmpty ? 16 : 5)
+      if !mode.isEmpty {
+        XCTAssertTrue(
+          one.stdout.split(separator: "\n")[3].hasPrefix(#"{"error":"#), one.stdout)
+      }
     }
+  }
+
+  /// A folder and a list (a missing entry among them): under mpirun the same JSON lines in
+  /// the same order, the folder's files by name, then the list's.
+  func testShardedClassifyOfAFolderAndAList() throws {
+    try FileManager.default.createDirectory(
+      atPath: path("videos"), withIntermediateDirectories: true)
+    for (clip, name) in [("val/0004.mkv", "b.mkv"), ("val/0005.mkv", "a.mkv")] {
+      try FileManager.default.copyItem(atPath: clips(clip), toPath: path("videos/\(name)"))
+    }
+    try "\(clips("val/0000.mkv")) 0\nmissing.mkv\n\(clips("val/0001.mkv"))\n".write(
+      toFile: path("list.txt"), atomically: true, encoding: .utf8)
+    let args = [
+      "classify", path("videos"), "--list", path("list.txt"), "--checkpoint", model, "--json",
+      "--threads", "1", "--progress-interval", "86400",
+    ]
+    let one = try single(args)
+    let two = try sharded(args)
+    XCTAssertEqual(one.status, 1, one.stderr)
+    XCTAssertNotEqual(two.status, 0, two.stderr)
+    XCTAssertEqual(two.stdout, one.stdout)
+    XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr)
+    let paths = try one.stdout.split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["path"]
+        as? String
+    }
+    XCTAssertEqual(
+      paths,
+      [
+        path("videos/a.mkv"), path("videos/b.mkv"), clips("val/0000.mkv"), path("missing.mkv"),
+        clips("val/0001.mkv"),
+      ])
   }
 
   /// Videos, and an --input tensor of nine rows in batches of 2 (rows 0…3 on rank 0, 4…8 on

@@ -9,7 +9,8 @@ final class TrainingCommandsTests: TemporaryFolderTestCase {
   }
 
   /// The shipped default model classifies a shipped clip; JSON lines are sorted by probability
-  /// and sum to at most one; a bad file is an error line and the others still print.
+  /// and sum to at most one; a bad file is an error line (and a JSON line with `error`) and the
+  /// others still print.
   func testClassifyWithTheDefaultModel() throws {
     let run = try vcoswin(
       "classify", clips("val/0000.mkv"), clips("val/0001.mkv"), "/no/such/clip.mp4",
@@ -22,8 +23,13 @@ final class TrainingCommandsTests: TemporaryFolderTestCase {
     let labels = try String(contentsOfFile: clips("motion_labels.txt"), encoding: .utf8).split(
       separator: "\n"
     ).map(String.init)
-    let lines = run.stdout.split(separator: "\n")
-    XCTAssertEqual(lines.count, 2)
+    var lines = run.stdout.split(separator: "\n")
+    XCTAssertEqual(lines.count, 3)
+    XCTAssertEqual(
+      lines.last,
+      #"{"error":"/no/such/clip.mp4: cannot open: No such file or directory","path":"/no/such/clip.mp4"}"#
+    )
+    lines.removeLast()
     for line in lines {
       let object = try XCTUnwrap(
         JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -75,6 +75,63 @@ final class ReportsTests: XCTestCase {
     XCTAssertTrue(lines.allSatisfy { !$0.contains("\r") })
   }
 
+  /// On a terminal: `show` draws the bar before the first advance, and `printing` clears its
+  /// line before the caller's output and draws it again after; off a terminal both add nothing.
+  func testBarMakesRoomForPrintedLines() {
+    let bar = ProgressBar("classify", total: 4, unit: "video", mode: .terminal)
+    var writes: [String] = []
+    bar.write = { writes.append($0) }
+    var printed = false
+    bar.printing { printed = true }  // nothing drawn yet: nothing to clear
+    XCTAssertTrue(printed)
+    XCTAssertEqual(writes, [])
+    bar.show()
+    XCTAssertEqual(writes.count, 1)
+    XCTAssertTrue(writes[0].hasPrefix("\rclassify [------------------------] 0/4 "), writes[0])
+    bar.advance()
+    writes = []
+    bar.printing { writes.append("RESULT") }
+    XCTAssertEqual(writes.count, 3, "\(writes)")
+    XCTAssertEqual(writes[0], "\r\u{1B}[K")
+    XCTAssertEqual(writes[1], "RESULT")
+    XCTAssertTrue(writes[2].hasPrefix("\rclassify [######------------------] 1/4 "), writes[2])
+    bar.finish()
+    XCTAssertTrue(writes.last?.hasSuffix("\n") ?? false)
+
+    let lines = ProgressBar("classify", total: 4, unit: "video", mode: .lines(interval: 30))
+    var plain: [String] = []
+    lines.write = { plain.append($0) }
+    lines.show()
+    lines.printing { plain.append("RESULT") }
+    XCTAssertEqual(plain, ["RESULT"])
+  }
+
+  /// `keepAlive`: through a long step without advances, plain lines still come when due (and
+  /// a terminal bar is redrawn); `finish` stops the timer.
+  func testKeepAliveWritesDueLinesWithoutAdvances() {
+    let bar = ProgressBar("classify", total: 12, unit: "view", mode: .lines(interval: 0.05))
+    let lock = NSLock()
+    var lines: [String] = []
+    bar.write = { text in lock.withLock { lines.append(text) } }
+    bar.keepAlive(every: 0.01)
+    Thread.sleep(forTimeInterval: 0.3)
+    bar.finish()
+    let count = lock.withLock { lines.count }
+    XCTAssertGreaterThanOrEqual(count, 2, "\(lines)")
+    XCTAssertTrue(lock.withLock { lines.allSatisfy { $0.hasPrefix("classify: 0/12 views, ") } })
+    Thread.sleep(forTimeInterval: 0.1)
+    XCTAssertEqual(lock.withLock { lines.count }, count)
+
+    let terminal = ProgressBar("classify", total: 12, unit: "view", mode: .terminal)
+    var draws = 0
+    terminal.write = { _ in lock.withLock { draws += 1 } }
+    terminal.show()
+    terminal.keepAlive(every: 0.01)
+    Thread.sleep(forTimeInterval: 0.2)
+    terminal.finish()
+    XCTAssertGreaterThanOrEqual(lock.withLock { draws }, 3)
+  }
+
   /// Nice tick values: steps of 1, 2 or 5 × 10ⁿ covering the range; whole epochs.
   func testNiceTicks() {
     let cases: [(Double, Double, Bool, [Double])] = [

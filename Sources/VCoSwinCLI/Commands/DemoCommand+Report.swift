@@ -4,6 +4,7 @@ import Inference
 import Models
 import Reports
 import SafeTensors
+import TerminalText
 import Training
 import VideoIO
 
@@ -49,23 +50,30 @@ extension DemoCommand {
       "seeds: \(results.map { String($0.seed) }.joined(separator: ", "))"
         + (n > 1 ? " (figures: mean, and min–max over the seeds)" : ""))
     print("")
-    print(
-      "task (chance)                 model         last epoch              mean over epochs")
-    for (k, task) in settings.tasks.enumerated() {
+    // Per task, a row per model (the task's name on its first); the table's columns are as
+    // wide as their widest entry, with each task's per-epoch lines under its rows.
+    let rows = settings.tasks.indices.map { k -> [[String]] in
       let runs = results.map { $0.tasks[k] }
+      let task = settings.tasks[k]
       let head =
         "\(task.title)\(task.main ? ", main" : "") (\(String(format: "%.1f%%", (runs.first?.chance ?? 0) * 100)))"
-      for (i, (name, curves)) in [
+      return [
         ("inflated", runs.map { $0.inflated.map(\.valTop1) }),
         ("random init", runs.map { $0.random.map(\.valTop1) }),
-      ].enumerated() {
-        let last = SeedSpread(curves.map { $0.last ?? 0 })
-        let meanOver = SeedSpread(curves.map(average))
-        print(
-          (i == 0 ? head : "").padding(toLength: 30, withPad: " ", startingAt: 0)
-            + name.padding(toLength: 14, withPad: " ", startingAt: 0)
-            + last.text(seeds: n).padding(toLength: 24, withPad: " ", startingAt: 0)
-            + meanOver.text(seeds: n))
+      ].enumerated().map { i, model in
+        let last = SeedSpread(model.1.map { $0.last ?? 0 })
+        let meanOver = SeedSpread(model.1.map(average))
+        return [i == 0 ? head : "", model.0, last.text(seeds: n), meanOver.text(seeds: n)]
+      }
+    }
+    let header = ["task (chance)", "model", "last epoch", "mean over epochs"]
+    let widths = TextTable.widths(of: [header] + rows.flatMap { $0 }, columns: 4)
+    let alignments = [TextTable.Alignment](repeating: .left, count: 4)
+    print(TextTable.line(header, widths: widths, alignments: alignments, separator: "   "))
+    for k in settings.tasks.indices {
+      let runs = results.map { $0.tasks[k] }
+      for row in rows[k] {
+        print(TextTable.line(row, widths: widths, alignments: alignments, separator: "   "))
       }
       for (name, curves) in [
         ("inflated", runs.map { $0.inflated.map(\.valTop1) }),

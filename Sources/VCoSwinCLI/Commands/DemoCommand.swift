@@ -11,26 +11,27 @@ struct DemoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
     abstract: "Pretrain, inflate, fine-tune, evaluate and classify on the shipped clips.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       1. pretrains the 2D CoSwin image model on frames of the clips (6 shapes);
       2. inflates it into a Video CoSwin model (a fresh head per task);
-      3. fine-tunes it with the published recipe, backbone at ×1 (printed), on two tasks: 12
-         shape × motion classes with 24 training clips each (what moves matters as much as
-         how), and pure motion (8 classes, any shape);
+      3. fine-tunes it with the published recipe, backbone at ×1 (printed), on two tasks: 12 \
+      shape × motion classes with 24 training clips each (what moves matters as much as \
+      how), and pure motion (8 classes, any shape);
       4. trains the same video model from random initialisation, same steps;
-      5. trains the image model on single frames of the main task, evaluated averaged over
-         the clip's frames (a baseline that cannot see motion);
-      6. writes a report folder (--out): per-run curves, inflated-vs-random.svg (validation
-         top-1 per epoch, mean and min–max over the seeds, one panel per task), and for the
-         first seed the main task's confusion matrix and a contact sheet of predictions.
-      With --seeds, every step runs once per seed (OUT/seed-N) and the summary gives the mean
+      5. trains the image model on single frames of the main task, evaluated averaged over \
+      the clip's frames (a baseline that cannot see motion);
+      6. writes a report folder (--out): per-run curves, inflated-vs-random.svg (validation \
+      top-1 per epoch, mean and min–max over the seeds, one panel per task), and for the \
+      first seed the main task's confusion matrix and a contact sheet of predictions.
+      With --seeds, every step runs once per seed (OUT/seed-N) and the summary gives the mean \
       and range over the seeds.
 
       Examples:
         vcoswin demo
         vcoswin demo --json --out /tmp/demo
         vcoswin demo --seeds 0,1,2,3,4
-      """)
+      """))
 
   @Option(help: "The dataset folder (from `vcoswin synth`; default: the shipped Clips).")
   var clips: String?
@@ -137,7 +138,7 @@ struct DemoCommand: ParsableCommand {
       recipe: recipe, dropPath: FinetuneRecipe.dropPath, embedSlope: TimeSymmetry.defaultSlope,
       quiet: quiet,
       say: { text in
-        if !json || !quiet { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+        if !json || !quiet { printHumanError(text) }
       })
     settings.reuse = reuse
     let seeds = try seedList()
@@ -148,7 +149,7 @@ struct DemoCommand: ParsableCommand {
     }
     try writeFigures(results, settings: settings, report: report)
     printSummary(results, settings: settings, seconds: Date().timeIntervalSince(started))
-    print("report: \(report.path)/")
+    printHuman("report: \(report.path)/")
     if json { print(try jsonLine(jsonObject(results))) }
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Reports
 import SafeTensors
+import TerminalText
 import VideoIO
 
 /// The picture formats `eval --confusion` writes, by file extension.
@@ -23,15 +24,17 @@ enum ConfusionPictureFormat: String, CaseIterable {
 extension ConfusionMatrix {
   /// The matrix as a raster image, drawn like `svg(title:)`: title, class names on both axes
   /// (rows: true, columns: predicted, written upwards), row-normalised shades, counts in the
-  /// cells. Names are drawn through FreeType, as written (`RGBImage.draw(text:)`).
-  func image(title: String) -> RGBImage {
+  /// cells. Names are drawn through FreeType, as written (`RGBImage.draw(text:)`), with their
+  /// control characters as escapes (`escapedForTerminal`), as the SVG and the terminal show them.
+  func image(title raw: String) -> RGBImage {
+    let (title, labels) = (raw.escapedForTerminal, labels.map(\.escapedForTerminal))
     let k = counts.count
     let scale = 2
-    let charWidth = RGBImage.textWidth("x", scale: scale)
     let lineHeight = RGBImage.textLineHeight(scale: scale)
     let cell = Swift.max(
       40, RGBImage.textWidth(String(counts.flatMap { $0 }.max() ?? 0), scale: 1) + 8)
-    let longest = (labels.map(\.count).max() ?? 1) * charWidth
+    // The widest name as drawn: the margins hold every name whole.
+    let longest = labels.map { RGBImage.textWidth($0, scale: scale) }.max() ?? 0
     let left = 10 + lineHeight + 6 + longest + 8
     let top = 10 + lineHeight + 8 + lineHeight + 6 + longest + 8
     let grid = cell * k

@@ -9,20 +9,18 @@ extension EvalCommand {
   func checkLines(of dataset: ListDataset, warn: Bool) throws {
     let bad = dataset.list.badLines
     if warn {
-      for line in bad { FileHandle.standardError.write(Data("warning: \(line) (skipped)\n".utf8)) }
+      for line in bad { printHumanError("warning: \(line) (skipped)") }
     }
     try Self.badEntries.checkLines(of: dataset.list)
   }
 
   /// Rank 0's report: a warning per skipped entry, the failure when more than
-  /// `badEntries` allows of the list (or all of it) was skipped, the confusion picture, and the
-  /// accuracies as text or one JSON line.
+  /// `badEntries` allows of the list (or all of it) was skipped, the confusion picture, the
+  /// predictions file, and the accuracies as text or one JSON line.
   func report(_ r: EvaluationResult, of dataset: ListDataset, model path: String) throws {
     let bad = dataset.list.badLines
     let total = dataset.count + bad.count
-    for s in r.skipped {
-      FileHandle.standardError.write(Data("warning: \(s.message) (skipped)\n".utf8))
-    }
+    for s in r.skipped { printHumanError("warning: \(s.message) (skipped)") }
     let skipped = r.skipped.count + bad.count
     if r.count == 0 || Self.badEntries.isTooMany(skipped, of: total) {
       let what = [
@@ -44,11 +42,13 @@ extension EvalCommand {
           "\(URL(fileURLWithPath: path).lastPathComponent) on \(URL(fileURLWithPath: list).lastPathComponent)",
         to: confusion)
     }
+    try writePredictions(r, of: dataset)
     if json {
       print(
         try jsonLine([
           "top1": r.top1, "top5": r.top5, "mean_class_accuracy": r.meanClassAccuracy,
           "count": r.count, "skipped": skipped,
+          "confusion": ["labels": r.confusion.labels, "counts": r.confusion.counts],
         ]))
     } else {
       print(

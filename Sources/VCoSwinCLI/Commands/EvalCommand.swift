@@ -12,21 +12,26 @@ struct EvalCommand: ParsableCommand {
     commandName: "eval",
     abstract:
       "Evaluate a checkpoint on a list: top-1, top-5, mean class accuracy, confusion matrix.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       The list's labels (integers, or names of the checkpoint's classes) are checked before \
       any work: a label that is not a class is an error listing each such label, its count \
       and first lines. Entries that cannot be read (missing or corrupt files, malformed \
       lines) are reported, counted as skipped and left out of the accuracies; when more \
       than 20 % of the list is skipped, or every entry, the command fails with the counts. \
-      --confusion writes the confusion matrix as SVG or PNG (by its extension). Under \
-      mpirun, each process evaluates a contiguous block of whole batches of the list and \
-      rank 0 prints and writes the result, the same as one process's.
+      --confusion writes the confusion matrix as SVG or PNG (by its extension); --json \
+      includes it too (rows: true classes, columns: predicted). --predictions FILE.jsonl \
+      writes one JSON line per entry, in list order: path, line, truth, predicted, correct \
+      and the top 5, or error for an entry that could not be read; an existing file is \
+      refused unless --overwrite. Under mpirun, each process evaluates a contiguous block of \
+      whole batches of the list and rank 0 prints and writes the result, the same as one \
+      process's.
 
       Examples:
         vcoswin eval --list Clips/val.txt --checkpoint runs/video/best.safetensors
-        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json \\
-            --confusion confusion.png
-      """)
+        vcoswin eval --list Clips/val.txt --clips 2 --crops 3 --json --confusion confusion.png
+        vcoswin eval --list Clips/val.txt --predictions val-predictions.jsonl
+      """))
 
   @Option(
     help: "The list to evaluate (`path label` lines; names from the checkpoint's labels work too).")
@@ -37,10 +42,14 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "Write the confusion matrix here: .svg or .png.")
   var confusion: String?
 
-  @OptionGroup var output: OverwriteOption
-
-  @Flag(help: "One JSON object: top1, top5, mean_class_accuracy, count, skipped.")
+  @Flag(help: "One JSON object: top1, top5, mean_class_accuracy, count, skipped, confusion.")
   var json = false
+
+  @Option(help: "Write every entry's prediction here: one JSON object per line, in list order.")
+  var predictions: String?
+
+  @Flag(help: "Replace an existing --predictions or --confusion file.")
+  var overwrite = false
 
   @Option(
     help: ArgumentHelp(
@@ -63,7 +72,8 @@ struct EvalCommand: ParsableCommand {
   private func evaluateList() throws {
     let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
-    try output.check([("--confusion", confusion)])
+    try checkPredictionsPath()
+    if let confusion { try refuseExisting(confusion, option: "--confusion", overwrite: overwrite) }
     let loaded = try inference.load()
     let (info, path) = (loaded.info, loaded.path)
     let dataset = try ListDataset(

@@ -12,17 +12,18 @@ struct ExportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "export",
     abstract: "Write a checkpoint as an ONNX model (standard operators, dynamic batch).",
-    discussion: """
-      Takes any checkpoint a command takes (this package's, or a foreign .pth / safetensors
-      state dict). The graph's input `video` is [batch, 3, T, H, W] float32 ([batch, 3, H, W]
-      for an image model), normalised as the recipe says; T, H and W are fixed here (default:
-      the checkpoint's test recipe). The output is `logits` [batch, K]. Labels, the test
+    discussion: HelpExamples.protected(
+      """
+      Takes any checkpoint a command takes (this package's, or a foreign .pth / safetensors \
+      state dict). The graph's input `video` is [batch, 3, T, H, W] float32 ([batch, 3, H, W] \
+      for an image model), normalised as the recipe says; T, H and W are fixed here (default: \
+      the checkpoint's test recipe). The output is `logits` [batch, K]. Labels, the test \
       recipe and the checkpoint's SHA-256 go into the model's metadata_props.
 
       Examples:
         vcoswin export Clips/default-model.safetensors --onnx default.onnx
         vcoswin export swin3d_t.pth --onnx swin3d_t.onnx --frames 16 --size 224
-      """)
+      """))
 
   @Argument(help: "The checkpoint.")
   var checkpoint: String
@@ -89,7 +90,7 @@ struct ExportCommand: ParsableCommand {
     }
     try model.write(to: onnx)
     let shape = (["batch"] + model.inputShape.map(String.init)).joined(separator: ", ")
-    print(
+    printHuman(
       "\(onnx): \(config.kind) model, input \(ONNXExport.inputName) [\(shape)], output \(ONNXExport.outputName) [batch, \(model.classes)]; opset \(model.opset), \(model.nodeCount) nodes, \(String(format: "%.1f", Double(model.byteCount) / 1_048_576)) MiB"
     )
   }

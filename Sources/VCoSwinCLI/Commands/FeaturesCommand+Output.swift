@@ -39,7 +39,7 @@ extension FeaturesCommand {
     try writer.add("features", shape: [entries, f], floats: rows.flatMap { $0[0..<f] })
     try writer.add("logits", shape: [entries, k], floats: rows.flatMap { $0[f...] })
     try writer.write(to: output)
-    print("\(output): features [\(entries), \(f)], logits [\(entries), \(k)]")
+    printHuman("\(output): features [\(entries), \(f)], logits [\(entries), \(k)]")
   }
 
   /// `--every`: one row per timeline window of each video (one streaming pass per video),
@@ -95,7 +95,7 @@ extension FeaturesCommand {
     try writer.add("frames", shape: [n, 2], int64s: frames)
     try writer.add("video", shape: [n], int64s: owner)
     try writer.write(to: output)
-    print(
+    printHuman(
       "\(output): \(n) windows of \(videos.count) video(s), features [\(n), \(f)], logits [\(n), \(k)], times and frames [\(n), 2]"
     )
   }

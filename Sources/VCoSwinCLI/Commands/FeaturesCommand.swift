@@ -10,15 +10,16 @@ struct FeaturesCommand: ParsableCommand {
     commandName: "features",
     abstract:
       "Pooled features and logits of videos (or images), or of the tensor `input` in a file.",
-    discussion: """
-      With --input: reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a
-      video model, channels first, and feeds it to the model unchanged (no normalisation);
-      or tensor `clip` of `vcoswin sample`, normalised as the model expects unless sample did;
+    discussion: HelpExamples.protected(
+      """
+      With --input: reads tensor `input`, [B,3,H,W] for an image model or [B,3,T,H,W] for a \
+      video model, channels first, and feeds it to the model unchanged (no normalisation); \
+      or tensor `clip` of `vcoswin sample`, normalised as the model expects unless sample did; \
       row b of the outputs is entry b.
-      With videos: each file is cut into --clips clips × --crops crops exactly as `classify`
+      With videos: each file is cut into --clips clips × --crops crops exactly as `classify` \
       does (normalised); row b of the outputs is the mean over the views of video b.
-      Writes `features` [B,C] (after the final LayerNorm and mean pooling) and `logits` [B,K].
-      A file that cannot be read is an error naming it, and no output is written.
+      Writes `features` [B,C] (after the final LayerNorm and mean pooling) and `logits` [B,K]. \
+      A file that cannot be read is an error naming it, and no output is written. \
       Under mpirun, each process takes a contiguous block of the videos (of the batches, with \
       --input) and rank 0 writes the file, the same as one process's.
 
@@ -27,7 +28,7 @@ struct FeaturesCommand: ParsableCommand {
         vcoswin features a.mp4 b.avi --checkpoint model.safetensors --clips 2 --output f.safetensors
         vcoswin sample a.mp4 --clip-len 8 --interval 2 --size 32 --output s.safetensors
         vcoswin features --input s.safetensors --checkpoint model.safetensors --output f.safetensors
-      """)
+      """))
 
   @Argument(help: "Videos (or images, with an image model).")
   var videos: [String] = []

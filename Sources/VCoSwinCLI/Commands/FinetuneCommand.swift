@@ -12,7 +12,8 @@ struct FinetuneCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "finetune",
     abstract: "Fine-tune a video model on a clip list.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       --init is a video checkpoint: one made by `vcoswin inflate` (the usual start) or by \
       `vcoswin init` (random initialisation). When its head has another class count than the \
       labels, a fresh head is made. The defaults are Video Swin's published recipe: the \
@@ -30,10 +31,8 @@ struct FinetuneCommand: ParsableCommand {
       model (--batch-size per process; see Docs/DISTRIBUTED.md).
 
       Example:
-        vcoswin finetune --train Clips/train.txt --val Clips/val.txt \\
-            --labels Clips/motion_labels.txt --init runs/video-init.safetensors \\
-            --out runs/video --epochs 12
-      """)
+        vcoswin finetune --train Clips/train.txt --val Clips/val.txt --labels Clips/motion_labels.txt --init runs/video-init.safetensors --out runs/video --epochs 12
+      """))
 
   @OptionGroup var training: TrainingArguments
 
@@ -98,9 +97,7 @@ struct FinetuneCommand: ParsableCommand {
     let recipe = FinetuneDataRecipe(
       clipLength: clipLen, frameInterval: interval, size: training.size, recorded: recorded,
       checkpoint: `init`)
-    if let note, Communicator.world.isRoot {
-      FileHandle.standardError.write(Data((note + "\n").utf8))
-    }
+    if let note, Communicator.world.isRoot { printHumanError(note) }
     let flip = try training.flipOptions(labels: labels)
     let data = DataOptions(
       kind: .video, clipLength: recipe.clipLength, frameInterval: recipe.frameInterval,
@@ -111,10 +108,9 @@ struct FinetuneCommand: ParsableCommand {
     if !training.resume, TimeSymmetry.breakInflatedEmbedding(of: model, slope: embedSlope),
       Communicator.world.isRoot
     {
-      FileHandle.standardError.write(
-        Data(
-          "\(`init`): the embedding's temporal slices are equal (an inflated start); sloped by ε = \(embedSlope) so that motion direction shows (--embed-slope)\n"
-            .utf8))
+      printHumanError(
+        "\(`init`): the embedding's temporal slices are equal (an inflated start); sloped by ε = \(embedSlope) so that motion direction shows (--embed-slope)"
+      )
     }
     try training.run(
       model: model, labels: labels,

@@ -13,7 +13,8 @@ struct ImportCommand: ParsableCommand {
     commandName: "import",
     abstract:
       "Convert a PyTorch .pth or safetensors Swin / Video Swin state dict into a checkpoint.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Reads the file torch.save wrote (a .pth zip archive, read without running any code in
       it) or a safetensors state dict, in any of these layouts: torchvision swin_t/s/b and
       swin3d_t/s/b, the official Swin and Video Swin releases, mmaction2 0.x and 1.x (wrappers
@@ -27,10 +28,9 @@ struct ImportCommand: ParsableCommand {
 
       Examples:
         vcoswin import --from swin3d_t-7615ae03.pth --out k400.safetensors --labels kinetics400
-        vcoswin import --from swin_tiny_patch244_window877_kinetics400_1k.pth \\
-          --out vswin.safetensors --labels kinetics400
+        vcoswin import --from swin_tiny_patch244_window877_kinetics400_1k.pth --out vswin.safetensors --labels kinetics400
         vcoswin import --from swin_tiny_patch4_window7_224.pth --out swin_t.safetensors
-      """)
+      """))
 
   @Option(name: .customLong("from"), help: "State dict: .pth (torch.save) or .safetensors.")
   var source: String
@@ -66,13 +66,13 @@ struct ImportCommand: ParsableCommand {
       to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
     let c = info.config
     let from = opened.layout.map { "the \($0.summary) layout" } ?? "a vcoswin checkpoint"
-    print(
+    printHuman(
       "\(out): \(c.kind) model from \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
     )
     if let recipe = try DataOptions.recorded(in: opened.file) {
       let views = try Views.recorded(in: opened.file) ?? Views()
       let source = opened.layout.map { " (\($0.releasedRecipe(config: c).source))" } ?? ""
-      print("recipe\(source): \(recipe.summary); full protocol \(views.summary)")
+      printHuman("recipe\(source): \(recipe.summary); full protocol \(views.summary)")
     }
   }
 }

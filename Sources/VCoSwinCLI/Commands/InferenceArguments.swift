@@ -96,7 +96,7 @@ struct InferenceArguments: ParsableArguments {
     request.labels = try labels.map(readLabelsNamingFile)
     let loaded = try LoadedModel.load(request)
     if Communicator.world.isRoot {
-      FileHandle.standardError.write(Data("checkpoint: \(loaded.summary)\n".utf8))
+      printHumanError("checkpoint: \(loaded.summary)")
     }
     return loaded
   }

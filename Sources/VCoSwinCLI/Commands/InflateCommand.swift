@@ -1,30 +1,31 @@
 import ArgumentParser
 import Foundation
 import Inflation
+import TerminalText
 
 /// `vcoswin inflate`: an image checkpoint becomes a video checkpoint (Docs/INFLATION.md).
 struct InflateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inflate",
     abstract: "Inflate a 2D (image) checkpoint into a 3D (video) checkpoint.",
-    discussion: """
-      Convolutions become 3D with every temporal slice W/Kt (temporal padding replicates the
-      edge frame); relative-position-bias tables are resized bicubically when the spatial
-      window changes and repeated 2Wt-1 times along time; norms, linears and biases are
-      copied. The head is replaced by a fresh one unless --keep-head. For ablations,
-      --embed centre puts W at the centre slice (zeros elsewhere), --embed-slope tilts the
-      slices, --bias-time zero keeps the bias on same-frame offsets only. The source is a
-      checkpoint made by this package (CoSwin or Swin) or released Swin image weights: a
-      PyTorch .pth as downloaded (torchvision swin_t/s/b, the official Swin release) or the
+    discussion: HelpExamples.protected(
+      """
+      Convolutions become 3D with every temporal slice W/Kt (temporal padding replicates the \
+      edge frame); relative-position-bias tables are resized bicubically when the spatial \
+      window changes and repeated 2Wt-1 times along time; norms, linears and biases are \
+      copied. The head is replaced by a fresh one unless --keep-head. For ablations, \
+      --embed centre puts W at the centre slice (zeros elsewhere), --embed-slope tilts the \
+      slices, --bias-time zero keeps the bias on same-frame offsets only. The source is a \
+      checkpoint made by this package (CoSwin or Swin) or released Swin image weights: a \
+      PyTorch .pth as downloaded (torchvision swin_t/s/b, the official Swin release) or the \
       same state dict as safetensors (it becomes the swin3d shape with torchvision's 3D names).
 
       Examples:
         vcoswin inflate --from image.safetensors --to video.safetensors
         vcoswin inflate --from swin_t-704ceda3.pth --to swin3d.safetensors --window 8,7,7 --classes 400
         vcoswin inflate --from image.safetensors --to video.safetensors --embed centre
-        vcoswin inflate --from image.safetensors --to video.safetensors --temporal-kernel 3 \\
-            --temporal-padding 1 --temporal-stride 2 --window 2,4,4 --window 4,4,4 --window 4,4,4 --window 4,2,2
-      """)
+        vcoswin inflate --from image.safetensors --to video.safetensors --temporal-kernel 3 --temporal-padding 1 --temporal-stride 2 --window 2,4,4 --window 4,4,4 --window 4,4,4 --window 4,2,2
+      """))
 
   @Option(help: "The 2D checkpoint.")
   var from: String
@@ -148,22 +149,26 @@ struct InflateCommand: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print(
+    printHuman(
       "\(from) → \(to): \(c.variant.rawValue) video model, embedding kernel \(c.embedKernel) stride \(c.embedStride)"
     )
     print(
       "windows per stage: "
         + c.windows.map { $0.map(String.init).joined(separator: "×") }.joined(separator: ", "))
+    // What happened to each tensor not copied as it is: the action, then the tensor names
+    // (from the source file: escaped) and shapes.
+    var steps = TextTable([.left, .left])
     for step in result.steps where step.action != .copied {
+      let (source, target) = (
+        "\(step.source) \(step.sourceShape)", "\(step.target) \(step.targetShape)"
+      )
       switch step.action {
-      case .dropped: print("  dropped      \(step.source) \(step.sourceShape)")
-      case .initialised: print("  initialised  \(step.target) \(step.targetShape)")
-      default:
-        print(
-          "  \(step.action.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(step.source) \(step.sourceShape) → \(step.target) \(step.targetShape)"
-        )
+      case .dropped: steps.append([step.action.rawValue, source])
+      case .initialised: steps.append([step.action.rawValue, target])
+      default: steps.append([step.action.rawValue, "\(source) → \(target)"])
       }
     }
+    for line in steps.lines(indent: "  ", separator: " ") { print(line) }
     print("summary: " + result.summary.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", "))
   }
 }

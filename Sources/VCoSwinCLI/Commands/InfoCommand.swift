@@ -10,9 +10,10 @@ struct InfoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "info",
     abstract: "Describe a checkpoint: kind, architecture, labels, training, provenance, size.",
-    discussion: """
-      Takes any checkpoint a command takes (this package's, or a foreign .pth / safetensors
-      state dict, converted in memory). `config` in the JSON output is exactly the object
+    discussion: HelpExamples.protected(
+      """
+      Takes any checkpoint a command takes (this package's, or a foreign .pth / safetensors \
+      state dict, converted in memory). `config` in the JSON output is exactly the object \
       `init --config` and `pretrain --config` take.
 
       Examples:
@@ -20,7 +21,7 @@ struct InfoCommand: ParsableCommand {
         vcoswin info runs/video/last.safetensors --json
         vcoswin info swin3d_t-7615ae03.pth
         vcoswin info runs/video/best.safetensors --json | jq .config > arch.json
-      """)
+      """))
 
   @Argument(help: "The checkpoint.")
   var checkpoint: String
@@ -72,19 +73,19 @@ struct InfoCommand: ParsableCommand {
       return
     }
     let c = info.config
-    print(
+    printHuman(
       "\(checkpoint): \(info.kind) model (\(c.variant.rawValue)\(opened.layout.map { ", \($0.summary) layout" } ?? "")), \(c.parameterCount) parameters, \(bytes) bytes"
     )
-    print(
+    printHuman(
       "  architecture: embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), embedding kernel \(c.embedKernel) stride \(c.embedStride)"
     )
-    print("  config: \(try c.jsonString())")
+    printHuman("  config: \(try c.jsonString())")
     let shown = info.labels.prefix(8).joined(separator: ", ")
-    print("  labels (\(info.labels.count)): \(shown)\(info.labels.count > 8 ? ", …" : "")")
-    print("  provenance: \(info.provenance)")
+    printHuman("  labels (\(info.labels.count)): \(shown)\(info.labels.count > 8 ? ", …" : "")")
+    printHuman("  provenance: \(info.provenance)")
     if let data {
       let views = try Views.recorded(in: opened.file).map { "; full protocol \($0.summary)" }
-      print("  data: \(data.kind.rawValue), \(data.summary)\(views ?? "")")
+      printHuman("  data: \(data.kind.rawValue), \(data.summary)\(views ?? "")")
     }
     if let training {
       let history = training["history"] as? [[String: Any]] ?? []
@@ -96,7 +97,7 @@ struct InfoCommand: ParsableCommand {
           }
           .joined(separator: ", ")
       }
-      print(
+      printHuman(
         "  training: \(training["epochs_done"].map { "\($0)" } ?? "?") epochs done, best val top-1 \(best)\(last ?? "")"
       )
     }

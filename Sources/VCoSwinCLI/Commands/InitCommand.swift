@@ -8,7 +8,8 @@ struct InitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "init",
     abstract: "Write a freshly initialised model checkpoint from a preset or a config file.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
 
       nano/micro/tiny/small/base are Florence's CoSwin (conv embedding and merging); swin-* \
@@ -19,12 +20,10 @@ struct InitCommand: ParsableCommand {
       name per line.
 
       Examples:
-        vcoswin init --preset micro --classes 10 --dims 3 \\
-            --out /tmp/micro3d.safetensors
-        vcoswin init --preset nano --classes 8 --labels Clips/motion_labels.txt \\
-            --out /tmp/nano3d.safetensors
+        vcoswin init --preset micro --classes 10 --dims 3 --out /tmp/micro3d.safetensors
+        vcoswin init --preset nano --classes 8 --labels Clips/motion_labels.txt --out /tmp/nano3d.safetensors
         vcoswin init --config arch.json --classes 10 --out /tmp/custom.safetensors
-      """)
+      """))
 
   @Option(help: "Preset name.")
   var preset: String?
@@ -92,7 +91,7 @@ struct InitCommand: ParsableCommand {
       provenance:
         "init \(try configProvenance(preset: preset, file: self.config)) dims \(config.dims) seed \(seed)"
     )
-    print(
+    printHuman(
       "\(out): \(config.kind) model, \(source), \(config.parameterCount) parameters, \(classes) classes"
     )
   }

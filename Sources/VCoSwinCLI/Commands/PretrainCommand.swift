@@ -9,7 +9,8 @@ struct PretrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "pretrain",
     abstract: "Train the 2D CoSwin image model on an image list.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Each epoch writes OUT/metrics.jsonl, OUT/curves.svg, OUT/last.safetensors (weights, \
       optimizer state and position, for --resume) and OUT/best.safetensors (best val top-1). \
       An --out folder that holds an earlier run is refused: continue it with --resume, or \
@@ -20,10 +21,8 @@ struct PretrainCommand: ParsableCommand {
       Presets: \(ModelConfig.presetNames.joined(separator: ", ")).
 
       Example:
-        vcoswin pretrain --train Clips/images_train.txt \\
-            --val Clips/images_val.txt --labels Clips/shape_labels.txt \\
-            --preset micro --out runs/image --epochs 20
-      """)
+        vcoswin pretrain --train Clips/images_train.txt --val Clips/images_val.txt --labels Clips/shape_labels.txt --preset micro --out runs/image --epochs 20
+      """))
 
   @OptionGroup var training: TrainingArguments
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import TerminalText
 import VideoIO
 
 /// `vcoswin probe`: stream facts of video and image files.
@@ -8,18 +9,21 @@ struct ProbeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "probe",
     abstract: "Show container, codec, size, frame rate, frame count and duration of videos.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Frame counts and durations come from a scan of every packet, not from the header. \
       With --json, prints one JSON object per file per line, with keys path, container, \
-      codec, width, height (as displayed), fps, frames, duration, rotation. A file that cannot be read prints \
-      `error: <path>: …` on stderr; the others are still shown, and the exit status is 1.
+      codec, width, height (as displayed), fps, frames, duration, rotation. A file that \
+      cannot be read prints `error: <path>: …` on stderr; the others are still shown, and the \
+      exit status is 1. Names in the table and in errors show control characters as escapes \
+      (`\\n`, `\\r`, `\\u{1B}`); --json gives them exactly.
 
       Examples:
         vcoswin probe Clips/val/0000.mkv
         vcoswin probe Clips/train/*.mkv --json
         vcoswin probe --list Clips/val.txt
         vcoswin probe --list my/train.txt --labels my/labels.txt
-      """)
+      """))
 
   @Argument(help: "Video or image files.")
   var videos: [String] = []
@@ -70,7 +74,7 @@ struct ProbeCommand: ParsableCommand {
         if json { print(ProbeCommand.json(info)) } else { table.append(ProbeCommand.cells(info)) }
       } catch {
         failures += 1
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        printHumanError("error: \(error)")
       }
     }
     if !json && table.count > 1 { print(ProbeCommand.layout(table)) }
@@ -109,12 +113,11 @@ struct ProbeCommand: ParsableCommand {
     ]
   }
 
-  /// Rows of cells as aligned columns.
+  /// Rows of cells as aligned columns (`TextTable`): path, container and codec to the left,
+  /// the numbers to the right; names whole, their control characters escaped.
   static func layout(_ rows: [[String]]) -> String {
-    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-    return rows.map { row in
-      zip(row, widths).map { cell, w in cell + String(repeating: " ", count: w - cell.count) }
-        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-    }.joined(separator: "\n")
+    var table = TextTable([.left, .left, .left, .right, .right, .right, .right])
+    for row in rows { table.append(row) }
+    return table.lines().joined(separator: "\n")
   }
 }

@@ -19,7 +19,8 @@ struct SampleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sample",
     abstract: "Sample clips from a video and write them, as the model sees them, to safetensors.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Frames are chosen as mmaction2's SampleFrames: --clips clips of --clip-len frames, \
       --interval frames apart; test mode spaces clips evenly, train mode draws a random \
       offset per segment from --seed. Frames past the end wrap to the start (--out-of-bound). \
@@ -32,11 +33,9 @@ struct SampleCommand: ParsableCommand {
       the frame numbers of each row.
 
       Examples:
-        vcoswin sample Clips/val/0000.mkv --clip-len 8 --interval 2 --size 64 \\
-            --output /tmp/c.safetensors
-        vcoswin sample video.mp4 --clip-len 32 --interval 2 --clips 4 --crop three \\
-            --output /tmp/c.safetensors --sheet /tmp/c.png
-      """)
+        vcoswin sample Clips/val/0000.mkv --clip-len 8 --interval 2 --size 64 --output /tmp/c.safetensors
+        vcoswin sample video.mp4 --clip-len 32 --interval 2 --clips 4 --crop three --output /tmp/c.safetensors --sheet /tmp/c.png
+      """))
 
   @Argument(help: "The video (or image) file.")
   var video: String
@@ -147,7 +146,7 @@ struct SampleCommand: ParsableCommand {
       "indices", shape: [batch.count, batch.frames],
       int64s: batch.indices.flatMap { $0.map(Int64.init) })
     try writer.write(to: output)
-    print("\(output): clip \(batch.shape), indices [\(batch.count), \(batch.frames)]")
+    printHuman("\(output): clip \(batch.shape), indices [\(batch.count), \(batch.frames)]")
     if let sheet {
       let rows = ContactSheet.frames(of: batch, mean: mean, std: std)
       // Views are crop-major (view = crop · clips + clip); three crops run start, end, centre.
@@ -164,7 +163,7 @@ struct SampleCommand: ParsableCommand {
       let captions = batch.indices.map { $0.map(String.init) }
       try ImageFile.write(
         ContactSheet.render(rows: rows, captions: captions, rowLabels: labels), to: sheet)
-      print("\(sheet): \(batch.count) rows of \(batch.frames) frames")
+      printHuman("\(sheet): \(batch.count) rows of \(batch.frames) frames")
     }
   }
 }

@@ -21,7 +21,8 @@ struct SynthCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "synth",
     abstract: "Render the synthetic action dataset (moving shapes) with its lists.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Each clip shows one shape (circle, square, triangle, star, cross, crescent) of random \
       colour, size and texture on a gradient or smooth-noise background, moving one way: \
       move left/right/up/down, rotate clockwise/anticlockwise, grow, shrink. The motion is \
@@ -34,11 +35,10 @@ struct SynthCommand: ParsableCommand {
       the same dataset.
 
       Examples:
-        vcoswin synth --out Clips --overwrite --seed 0 --train 200 --val 64 \\
-            --frames 16 --size 64
+        vcoswin synth --out Clips --overwrite --seed 0 --train 200 --val 64 --frames 16 --size 64
         vcoswin synth --out /tmp/synth --train 16 --val 8 --codec ffv1
         vcoswin synth --out /tmp/long --long 600 --size 32   # long.mkv + long-truth.txt
-      """)
+      """))
 
   @Option(
     help:
@@ -123,7 +123,7 @@ struct SynthCommand: ParsableCommand {
         throw CommandFailure("\(out): cannot write (\(error.localizedDescription))")
       }
       try video.render(to: folder.appendingPathComponent("long.mkv").path)
-      print(
+      printHuman(
         "\(out)/long.mkv: \(video.frameCount) frames at \(size)x\(size), \(video.motions.count) segments (long-truth.txt)"
       )
       return
@@ -143,6 +143,6 @@ struct SynthCommand: ParsableCommand {
         FileHandle.standardError.write(Data("synth: \(done)/\(total) clips\n".utf8))
       }
     }
-    print("\(out): \(train) train and \(val) val clips of \(frames) frames at \(size)x\(size)")
+    printHuman("\(out): \(train) train and \(val) val clips of \(frames) frames at \(size)x\(size)")
   }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Inference
+import TerminalText
 import VideoIO
 
 #if canImport(Glibc)
@@ -43,11 +44,13 @@ extension TimelineCommand {
     let k = Swift.min(top, labels.count)
     var segments = LiveSegments(smooth: smooth, names: labels)
     let delay = live.debugDelay
+    // Rows print as segments close: the label column is as wide as the widest class name.
+    let table = SegmentTable(labels: labels)
     if !json {
       emit(
         "\(source): live, windows of \(T) frames every \(I) (\(runner.span) frames), stride \(S) frames\(live.realtime ? ", realtime" : "")"
-      )
-      emit("     start       end  label                      prob")
+          .escapedForTerminal)
+      emit(table.header)
     }
     let result = try runner.run(
       stream: stream, stop: stop,
@@ -67,15 +70,18 @@ extension TimelineCommand {
                 "latency": rounded(streamed.latency),
               ] as [String: Any]))
         }
-        try printSegments(segments.add(centre: w.centre, probabilities: w.probabilities), source)
+        try printSegments(
+          segments.add(centre: w.centre, probabilities: w.probabilities), source, table)
       })
-    try printSegments(segments.finish(duration: result.duration), source)
+    try printSegments(segments.finish(duration: result.duration), source, table)
     try liveSummary(
       result, of: source, strideFrames: S, span: runner.span, labels: labels, truth: truth)
   }
 
   /// Closed segments as they come: JSON lines (`"type": "segment"`) or table rows.
-  private func printSegments(_ closed: [TimelineSegment], _ source: String) throws {
+  private func printSegments(
+    _ closed: [TimelineSegment], _ source: String, _ table: SegmentTable
+  ) throws {
     for s in closed {
       if json {
         emit(
@@ -85,7 +91,7 @@ extension TimelineCommand {
               "start": rounded(s.start), "end": rounded(s.end), "prob": rounded(s.prob),
             ] as [String: Any]))
       } else {
-        emit(segmentRow(s))
+        emit(table.row(s))
       }
     }
   }
@@ -120,23 +126,18 @@ extension TimelineCommand {
     } else {
       if minSegment > 0 {
         emit("segments after --min-segment \(minSegment):")
-        for s in segments { emit(segmentRow(s)) }
+        let table = SegmentTable(labels: segments.map(\.name))
+        for s in segments { emit(table.row(s)) }
       }
       emit(
         "\(source): \(windows.count) windows classified, \(result.dropped) dropped; \(result.decodedFrames) frames decoded; \(ended)"
-      )
+          .escapedForTerminal)
       if let agreement {
         emit(
           String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
       }
     }
   }
-}
-
-/// A table row of a segment.
-func segmentRow(_ s: TimelineSegment) -> String {
-  String(format: "  %8.2f  %8.2f  ", s.start, s.end)
-    + s.name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "  %5.3f", s.prob)
 }
 
 /// Prints `line` and flushes standard output at once (a pipe is otherwise block-buffered).

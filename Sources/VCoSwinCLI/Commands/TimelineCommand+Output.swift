@@ -77,11 +77,12 @@ extension TimelineCommand {
       if let agreement { line["agreement"] = rounded(agreement) }
       print(try jsonLine(line))
     } else {
-      print(
+      printHuman(
         "\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(plan.span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded"
       )
-      print("     start       end  label                      prob")
-      for s in segments { print(segmentRow(s)) }
+      let table = SegmentTable(labels: segments.map(\.name))
+      print(table.header)
+      for s in segments { print(table.row(s)) }
       if let agreement {
         print(
           String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))

@@ -8,7 +8,8 @@ struct TimelineCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "timeline",
     abstract: "A timeline of actions in a long video: sliding windows, merged segments, pictures.",
-    discussion: """
+    discussion: HelpExamples.protected(
+      """
       Windows of the checkpoint's clip (T frames every I frames, spanning T×I frames) start \
       every --stride seconds (or --stride-frames; default half a window) and are classified \
       with the centre crop, as classify does. The video is decoded once, in presentation order; \
@@ -41,7 +42,7 @@ struct TimelineCommand: ParsableCommand {
         vcoswin timeline /tmp/long/long.mkv --truth /tmp/long/long-truth.txt --png timeline.png
         vcoswin timeline match.mp4 --checkpoint swin3d_t.safetensors --stride 1 --smooth 3 --json
         vcoswin timeline udp://127.0.0.1:5000 --realtime --json
-      """)
+      """))
 
   @Argument(help: "Videos.")
   var videos: [String]
@@ -149,7 +150,7 @@ struct TimelineCommand: ParsableCommand {
         }
       } catch {
         failures += 1
-        FileHandle.standardError.write(Data("error: \(errorText(error, naming: video))\n".utf8))
+        printHumanError("error: \(errorText(error, naming: video))")
       }
     }
     if failures > 0 {

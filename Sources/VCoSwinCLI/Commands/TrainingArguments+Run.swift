@@ -85,7 +85,7 @@ extension TrainingArguments {
       // A DistributedError names its rank already.
       let prefix =
         world.isRoot || error is DistributedError ? "" : "rank \(world.rank) of \(world.size): "
-      FileHandle.standardError.write(Data("error: \(prefix)\(text)\n".utf8))
+      printHumanError("error: \(prefix)\(text)")
       world.abort(code: 1)
     }
   }
@@ -106,7 +106,7 @@ extension TrainingArguments {
     // Rank 0 owns the output folder (other hosts may not even see it).
     let folder = RunFolder(path: out, owner: world.isRoot)
     // Locked before it is looked at: a second run on it is refused, naming this process.
-    if let note = try folder.lock() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    if let note = try folder.lock() { printHumanError(note) }
     defer { folder.unlock() }
     let earlier = try folder.earlierRun(startingAs: start)
     let source = self.labels.map { "\($0)" } ?? "class_0…class_\(labels.count - 1)"
@@ -114,10 +114,10 @@ extension TrainingArguments {
       listPath: train, labels: labels, options: data, labelsSource: source)
     let valSet = try ListDataset(
       listPath: val, labels: labels, options: data, labelsSource: source)
-    if let recipe, world.isRoot { FileHandle.standardError.write(Data((recipe + "\n").utf8)) }
+    if let recipe, world.isRoot { printHumanError(recipe) }
     // Only once the lists are known good: a mistyped list leaves the earlier run in place.
     if start == .overwrite, let removed = try folder.removeEarlierRun(earlier) {
-      FileHandle.standardError.write(Data((removed + "\n").utf8))
+      printHumanError(removed)
     }
     let group = makeTrainingGroup(
       world, bucketFloats: Swift.max(1, Int(allreduceBucketMB * 1_048_576 / 4)))
@@ -130,7 +130,7 @@ extension TrainingArguments {
     let history = try trainer.run(resume: start == .resume)
     guard world.isRoot else { return }
     let best = history.map(\.valTop1).max() ?? 0
-    print(
+    printHuman(
       String(
         format:
           "%@: %d epochs, best val top-1 %.3f, %.0f s; %@/best.safetensors, %@/metrics.jsonl, %@/curves.svg",
