@@ -32,6 +32,17 @@ struct MissingBinary: Error, CustomStringConvertible {
   var description: String
 }
 
+/// The Python of `.build/pyenv` (or `$VCOSWIN_PYTHON`), which holds `packages`: `make test`
+/// creates it first (`make pyenv`). Missing, the calling test fails: it is never skipped.
+func pyenvPython(with packages: String) throws -> String {
+  if let env = ProcessInfo.processInfo.environment["VCOSWIN_PYTHON"], !env.isEmpty { return env }
+  let path = packageRoot.appendingPathComponent(".build/pyenv/bin/python").path
+  guard FileManager.default.isExecutableFile(atPath: path) else {
+    throw MissingBinary(description: "\(path) is missing: run `make pyenv` (\(packages) from PyPI)")
+  }
+  return path
+}
+
 /// The `vcoswin` binary beside the test bundle `products` (or in it). `make test` builds it
 /// (`swift build --build-tests` builds every product); a missing binary is an error.
 func vcoswinBinary(near products: URL) throws -> URL {

@@ -26,17 +26,8 @@ final class ExportCommandTests: XCTestCase {
     packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/\(name)").path
   }
 
-  /// The Python of `.build/pyenv` (or `$VCOSWIN_PYTHON`), with onnx and onnxruntime: `make
-  /// test` creates it first (`make pyenv`). Missing, the test fails: it is never skipped.
-  func python() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["VCOSWIN_PYTHON"], !env.isEmpty { return env }
-    let path = packageRoot.appendingPathComponent(".build/pyenv/bin/python").path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-      throw MissingBinary(
-        description: "\(path) is missing: run `make pyenv` (onnx and onnxruntime from PyPI)")
-    }
-    return path
-  }
+  /// The Python of `.build/pyenv`, with onnx and onnxruntime.
+  func python() throws -> String { try pyenvPython(with: "onnx and onnxruntime") }
 
   /// Writes tensor `input` of `shape` (normal values, seeded) to `path`.
   func writeInput(_ shape: [Int], to path: String, seed: UInt64) throws {

@@ -17,17 +17,8 @@ final class JSONSchemaTests: TemporaryFolderTestCase {
     try runVCoSwin(arguments, bundleOf: Self.self, seconds: 300)
   }
 
-  /// The Python of `.build/pyenv` (or `$VCOSWIN_PYTHON`), with jsonschema: `make test` creates
-  /// it first (`make pyenv`). Missing, the test fails: it is never skipped.
-  func python() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["VCOSWIN_PYTHON"], !env.isEmpty { return env }
-    let path = packageRoot.appendingPathComponent(".build/pyenv/bin/python").path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-      throw MissingBinary(
-        description: "\(path) is missing: run `make pyenv` (jsonschema from PyPI)")
-    }
-    return path
-  }
+  /// The Python of `.build/pyenv`, with jsonschema.
+  func python() throws -> String { try pyenvPython(with: "jsonschema") }
 
   /// Checks the JSON `lines` against `Docs/schemas/NAME.schema.json`: the checker's status
   /// (0: valid) and its report.

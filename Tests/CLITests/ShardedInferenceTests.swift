@@ -97,6 +97,21 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
       try String(contentsOfFile: path("two.svg.jsonl"), encoding: .utf8), predictions)
   }
 
+  /// Runs `arguments` (a classify with a missing input) in one process and under mpirun: both
+  /// fail, with the same stdout and the one process's stderr first (then mpirun's own note that
+  /// a process ended with a non-zero status). Returns the one process's run.
+  func assertShardedClassifyFailsAsOneProcess(
+    _ arguments: [String], line: UInt = #line
+  ) throws -> CLIRun {
+    let one = try single(arguments)
+    let two = try sharded(arguments)
+    XCTAssertEqual(one.status, 1, one.stderr, line: line)
+    XCTAssertNotEqual(two.status, 0, two.stderr, line: line)
+    XCTAssertEqual(two.stdout, one.stdout, line: line)
+    XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr, line: line)
+    return one
+  }
+
   /// Five videos, the fourth missing (rank 1's block): the same lines (with --json, the
   /// missing one's `{"path", "error"}` line in its place), the same error line.
   func testShardedClassifyEqualsOneProcess() throws {
@@ -107,13 +122,7 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
         ["classify"] + videos + [
           "--checkpoint", model, "--top", "3", "--threads", "1", "--progress-interval", "86400",
         ] + mode
-      let one = try single(args)
-      let two = try sharded(args)
-      XCTAssertEqual(one.status, 1, one.stderr)
-      XCTAssertNotEqual(two.status, 0, two.stderr)
-      XCTAssertEqual(two.stdout, one.stdout)
-      // Then mpirun's own note that a process ended with a non-zero status.
-      XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr)
+      let one = try assertShardedClassifyFailsAsOneProcess(args)
       XCTAssertEqual(one.stdout.split(separator: "\n").count, mode.isEmpty ? 16 : 5)
       if !mode.isEmpty {
         XCTAssertTrue(
@@ -136,12 +145,7 @@ final class ShardedInferenceTests: TemporaryFolderTestCase {
       "classify", path("videos"), "--list", path("list.txt"), "--checkpoint", model, "--json",
       "--threads", "1", "--progress-interval", "86400",
     ]
-    let one = try single(args)
-    let two = try sharded(args)
-    XCTAssertEqual(one.status, 1, one.stderr)
-    XCTAssertNotEqual(two.status, 0, two.stderr)
-    XCTAssertEqual(two.stdout, one.stdout)
-    XCTAssertTrue(two.stderr.hasPrefix(one.stderr), two.stderr)
+    let one = try assertShardedClassifyFailsAsOneProcess(args)
     let paths = try one.stdout.split(separator: "\n").map {
       try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["path"]
         as? String
