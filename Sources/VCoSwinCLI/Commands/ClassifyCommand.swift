@@ -12,9 +12,9 @@ struct ClassifyCommand: ParsableCommand {
     abstract: "Classify videos: the top-k labels with their probabilities.",
     discussion: HelpExamples.protected(
       """
-      Each video is cut into --clips evenly spaced clips and --crops crops per clip; the class
-      probabilities of all views are averaged. Any file FFmpeg reads works, of any length or
-      size: short videos loop. A file that cannot be read prints an error line and the others
+      Each video is cut into --clips evenly spaced clips and --crops crops per clip; the class \
+      probabilities of all views are averaged. Any file FFmpeg reads works, of any length or \
+      size: short videos loop. A file that cannot be read prints an error line and the others \
       go on (exit status 1 at the end); with --json it also gets a line of its own, \
       {"path", "error"}. A folder stands for the videos in it (not in its subfolders), by name: \
       files whose first bytes are a video (an image, for an image model) or whose extension is \

@@ -15,15 +15,15 @@ struct ImportCommand: ParsableCommand {
       "Convert a PyTorch .pth or safetensors Swin / Video Swin state dict into a checkpoint.",
     discussion: HelpExamples.protected(
       """
-      Reads the file torch.save wrote (a .pth zip archive, read without running any code in
-      it) or a safetensors state dict, in any of these layouts: torchvision swin_t/s/b and
-      swin3d_t/s/b, the official Swin and Video Swin releases, mmaction2 0.x and 1.x (wrappers
-      state_dict / model / module. are unwrapped). The architecture is read from the tensor
-      shapes, or taken from --preset, and printed. Every tensor is checked against it. The
-      checkpoint records, and the import prints, the test recipe the layout's own release
-      evaluates with (Docs/FORMATS.md): torchvision Swin3D 32 frames at interval 2, short side
-      256, centre crop 224, 12 clips; official Video Swin and mmaction2 32 frames at interval
-      2, short side 224, crop 224, 4 clips × 3 crops; ImageNet mean/std. classify, eval,
+      Reads the file torch.save wrote (a .pth zip archive, read without running any code in \
+      it) or a safetensors state dict, in any of these layouts: torchvision swin_t/s/b and \
+      swin3d_t/s/b, the official Swin and Video Swin releases, mmaction2 0.x and 1.x (wrappers \
+      state_dict / model / module. are unwrapped). The architecture is read from the tensor \
+      shapes, or taken from --preset, and printed. Every tensor is checked against it. The \
+      checkpoint records, and the import prints, the test recipe the layout's own release \
+      evaluates with (Docs/FORMATS.md): torchvision Swin3D 32 frames at interval 2, short side \
+      256, centre crop 224, 12 clips; official Video Swin and mmaction2 32 frames at interval \
+      2, short side 224, crop 224, 4 clips × 3 crops; ImageNet mean/std. classify, eval, \
       features and timeline then use it. An existing --out is refused unless --overwrite.
 
       Examples:
