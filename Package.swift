@@ -20,8 +20,13 @@ let package = Package(
   targets: [
     // C libraries (system packages, found with pkg-config).
     .systemLibrary(
-      name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
-      providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+      name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil libavdevice",
+      providers: [
+        .apt([
+          "libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev",
+          "libavdevice-dev",
+        ])
+      ]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(

@@ -3,6 +3,7 @@
 #define VCOSWIN_CFFMPEG_SHIM_H
 
 #include <libavformat/avformat.h>
+#include <libavdevice/avdevice.h>
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
 #include <libavutil/avutil.h>
