@@ -15,8 +15,8 @@ struct ClassifyCommand: ParsableCommand {
       size: short videos loop. A file that cannot be read prints an error line and the others
       go on (exit status 1 at the end). Under mpirun, each process classifies a contiguous \
       block of the videos and rank 0 prints every result in the order given. `-` reads the \
-      video from standard input (copied to a bounded temporary file first, as `timeline -` \
-      with a picture does; once, and not under mpirun).
+      video from standard input (copied to a bounded temporary file first; once, and not \
+      under mpirun).
 
       Examples:
         vcoswin classify Clips/val/0003.mkv
