@@ -8,7 +8,7 @@ import VideoIO
 /// The decoding thread's work: transforms each wanted frame once into a ring of `L` frame
 /// slots and, when a window's last frame arrives, copies its `T` frames out to the queue.
 /// Memory: the ring `[L, 3, H, W]`, at most `B + 1` windows `[3, T, H, W]` and, for a
-/// picture, at most `2N + 1` thumbnails (`StreamThumbnails`), whatever the length of the
+/// picture, at most `8N + 1` thumbnails (`StreamThumbnails`), whatever the length of the
 /// stream.
 final class StreamDecoding: @unchecked Sendable {
   private let runner: StreamTimelineRunner

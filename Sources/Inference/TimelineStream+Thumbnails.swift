@@ -29,16 +29,17 @@ public struct ThumbnailLayout: Sendable, Equatable {
   }
 }
 
-/// Thumbnails of a stream of unknown length in bounded memory: at most `2N + 1` images.
+/// Thumbnails of a stream of unknown length in bounded memory: at most `8N + 1` images.
 ///
 /// Grid slot `g` covers times `[g·step, (g+1)·step)`; the first frame in a slot is kept (as a
-/// thumbnail of the layout's size). When more than `2N` are held, the odd slots are let go
+/// thumbnail of the layout's size). When more than `8N` are held, the odd slots are let go
 /// and the step doubles (slot `g` becomes `g/2`), so the kept frames stay spread over the
 /// whole stream, one per slot where frames arrived. Until then every frame is kept (the step
-/// is one frame); after a doubling at `2N + 1` slots, `step ≤ duration / N`, less than the
-/// spacing of the sample times. At the end, each sample time `t` takes the last kept frame at
-/// or before `t` (the first kept when none is), each frame once, as a file's timeline takes
-/// the last frame shown at `t`.
+/// is one frame); after a doubling at `8N + 1` slots, `step ≤ duration / 4N`. At the end,
+/// each of the layout's sample times `t` takes the kept frame nearest it (the earlier on a
+/// tie), each frame once, and stands at `t` in the strip, as a file's thumbnails stand at the
+/// sample times: the frame shown is within `step / 2 ≤ duration / 8N` of `t` (an eighth of
+/// the spacing of the sample times), and a stream of at most `8N` frames is never thinned.
 struct StreamThumbnails {
   let layout: ThumbnailLayout
   /// Seconds between grid slots (starts at one frame).
@@ -47,6 +48,9 @@ struct StreamThumbnails {
   private(set) var kept: [(slot: Int, thumbnail: TimelineThumbnail)] = []
   /// The first slot not yet taken.
   private var nextSlot = 0
+
+  /// Images held at most before thinning: `8N`.
+  var capacity: Int { 8 * layout.count }
 
   /// Precondition: `frameSeconds > 0`.
   init(layout: ThumbnailLayout, frameSeconds: Double) {
@@ -59,25 +63,31 @@ struct StreamThumbnails {
   mutating func offer(number: Int, time: Double, image: () throws -> RGBImage) rethrows {
     let slot = Int((time / step).rounded(.down))
     guard slot >= nextSlot else { return }
-    kept.append(
-      (slot, TimelineThumbnail(time: time, frame: number, image: try image())))
+    kept.append((slot, TimelineThumbnail(time: time, frame: number, image: try image())))
     nextSlot = slot + 1
-    while kept.count > 2 * layout.count {
+    while kept.count > capacity {
       kept = kept.filter { $0.slot % 2 == 0 }.map { ($0.slot / 2, $0.thumbnail) }
       step *= 2
       nextSlot = (nextSlot + 1) / 2
     }
   }
 
-  /// The strip: for each of the layout's sample times over `duration`, the last kept frame at
-  /// or before it, each frame once, in time order.
+  /// The strip: for each of the layout's sample times over `duration`, the kept frame nearest
+  /// it, each frame once, with `time` set to the sample time it stands for.
   func strip(duration: Double) -> [TimelineThumbnail] {
     guard !kept.isEmpty else { return [] }
     var chosen: [TimelineThumbnail] = []
     var i = 0
     for t in layout.times(duration: duration) {
-      while i + 1 < kept.count && kept[i + 1].thumbnail.time <= t { i += 1 }
-      if chosen.last?.frame != kept[i].thumbnail.frame { chosen.append(kept[i].thumbnail) }
+      while i + 1 < kept.count
+        && abs(kept[i + 1].thumbnail.time - t) < abs(kept[i].thumbnail.time - t)
+      {
+        i += 1
+      }
+      guard chosen.last?.frame != kept[i].thumbnail.frame else { continue }
+      var thumbnail = kept[i].thumbnail
+      thumbnail.time = t
+      chosen.append(thumbnail)
     }
     return chosen
   }

@@ -36,7 +36,7 @@ struct TimelineCommand: ParsableCommand {
       stream, SIGINT or SIGTERM print the summary (exit 0). Without --realtime every window \
       is classified, so a model slower than the stream falls behind and latency grows \
       without bound. --svg/--png of a live source are drawn when it ends, from thumbnails \
-      kept as frames pass (at most twice the strip's count, whatever the length).
+      kept as frames pass (at most 8 times the strip's count, whatever the length).
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
