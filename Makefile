@@ -3,9 +3,10 @@
 # build in release, and run.
 
 SWIFT        ?= swift
-APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev \
-                libopenmpi-dev openmpi-bin libfreetype-dev fonts-dejavu-core
-PC_MODULES   := libavformat libavcodec libswscale libavutil openblas ompi freetype2
+APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
+                libavdevice-dev libopenblas-dev libopenmpi-dev openmpi-bin libfreetype-dev \
+                fonts-dejavu-core
+PC_MODULES   := libavformat libavcodec libswscale libavutil libavdevice openblas ompi freetype2
 # The font of the text in PNG pictures (fonts-dejavu-core; VCOSWIN_FONT names another).
 FONT_FILE    := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 RELEASE      := -c release

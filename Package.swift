@@ -19,9 +19,16 @@ let package = Package(
   ],
   targets: [
     // C libraries (system packages, found with pkg-config).
+    // libavdevice-dev is for its header only: the library is opened at run time, not linked
+    // (VideoIO's CaptureDevices), so it is not among the pkg-config modules (whose flags link).
     .systemLibrary(
       name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
-      providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+      providers: [
+        .apt([
+          "libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev",
+          "libavdevice-dev",
+        ])
+      ]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(

@@ -3,6 +3,9 @@
 #define VCOSWIN_CFFMPEG_SHIM_H
 
 #include <libavformat/avformat.h>
+// Only for LIBAVDEVICE_VERSION_MAJOR: libavdevice is opened at run time, not linked
+// (VideoIO's CaptureDevices).
+#include <libavdevice/avdevice.h>
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
 #include <libavutil/avutil.h>

@@ -121,7 +121,8 @@ public struct TimelineWindow: Sendable, Equatable {
 
 /// A thumbnail taken during the pass.
 public struct TimelineThumbnail: Sendable {
-  /// Seconds (presentation time of the frame).
+  /// Seconds where the picture shows it: the frame's presentation time; in a live stream's
+  /// strip, the sample time it stands for (`StreamThumbnails`: the frame is near it).
   public var time: Double
   public var frame: Int
   public var image: RGBImage

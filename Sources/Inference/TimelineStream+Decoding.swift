@@ -7,8 +7,9 @@ import VideoIO
 
 /// The decoding thread's work: transforms each wanted frame once into a ring of `L` frame
 /// slots and, when a window's last frame arrives, copies its `T` frames out to the queue.
-/// Memory: the ring `[L, 3, H, W]` and at most `B + 1` windows `[3, T, H, W]`, whatever the
-/// length of the stream.
+/// Memory: the ring `[L, 3, H, W]`, at most `B + 1` windows `[3, T, H, W]` and, for a
+/// picture, at most `8N + 1` thumbnails (`StreamThumbnails`), whatever the length of the
+/// stream.
 final class StreamDecoding: @unchecked Sendable {
   private let runner: StreamTimelineRunner
   private let stream: VideoStream
@@ -49,6 +50,7 @@ final class StreamDecoding: @unchecked Sendable {
     var frames = 0
     var lastTime = 0.0
     let step = stream.frameSeconds
+    var strip = runner.thumbnails.map { StreamThumbnails(layout: $0, frameSeconds: step) }
 
     /// Window of frame numbers `sampled` ([T]) out of the ring: input [3, T, H, W].
     func window(_ k: Int, sampled: [Int], first: Int, end: Double, arrival: UInt64)
@@ -77,6 +79,11 @@ final class StreamDecoding: @unchecked Sendable {
         let n = frame.number
         frames = n + 1
         lastTime = time
+        if let layout = runner.thumbnails {
+          try strip?.offer(number: n, time: time) {
+            try frame.rgb(width: layout.width, height: layout.height)
+          }
+        }
         guard isWanted(n) else { return }
         try ring.withUnsafeMutableBufferPointer { r in
           guard let base = r.baseAddress else { return }
@@ -102,9 +109,14 @@ final class StreamDecoding: @unchecked Sendable {
             0, sampled: sampled, first: 0, end: lastTime + step,
             arrival: DispatchTime.now().uptimeNanoseconds))
       }
-      queue.finish(duration: frames > 0 ? lastTime + step : 0, end: end, error: nil)
+      let duration = frames > 0 ? lastTime + step : 0
+      queue.finish(
+        duration: duration, end: end, error: nil,
+        thumbnails: strip?.strip(duration: duration) ?? [])
     } catch is Cancelled {
-      queue.finish(duration: lastTime + step, end: .stopped, error: nil)
+      queue.finish(
+        duration: lastTime + step, end: .stopped, error: nil,
+        thumbnails: strip?.strip(duration: lastTime + step) ?? [])
     } catch {
       queue.finish(duration: lastTime + step, end: .endOfStream, error: error)
     }

@@ -33,6 +33,8 @@ public struct StreamTimelineResult: Sendable {
   public var decodedFrames: Int
   /// Why the stream ended (its end, or a stop request).
   public var end: StreamEnd
+  /// The picture's strip (`thumbnails` asked for; else empty), in time order.
+  public var thumbnails: [TimelineThumbnail]
 }
 
 /// Runs a timeline over a live stream. Window `k` starts at frame `k·S` and samples frames
@@ -53,6 +55,8 @@ public struct StreamTimelineRunner {
   public var transform: ClipTransform
   public var batch: Int
   public var realtime: Bool
+  /// Thumbnails to keep for a picture (`takeThumbnails`); nil: none.
+  public var thumbnails: ThumbnailLayout?
 
   /// Precondition: sizes ≥ 1; the transform gives one crop per frame.
   public init(
@@ -128,7 +132,8 @@ public struct StreamTimelineRunner {
     if let error = finished.error { throw error }
     return StreamTimelineResult(
       windows: windows, dropped: finished.dropped, duration: finished.duration,
-      decodedFrames: stream.decodedFrameCount, end: finished.end)
+      decodedFrames: stream.decodedFrameCount, end: finished.end,
+      thumbnails: finished.thumbnails)
   }
 }
 
@@ -153,7 +158,10 @@ final class WindowQueue: @unchecked Sendable {
   private let realtime: Bool
   private var cancelled = false
   private var done = false
-  private var result = (dropped: 0, duration: 0.0, end: StreamEnd.endOfStream, error: Error?.none)
+  private var result = (
+    dropped: 0, duration: 0.0, end: StreamEnd.endOfStream, error: Error?.none,
+    thumbnails: [TimelineThumbnail]()
+  )
 
   init(capacity: Int, realtime: Bool) { (self.capacity, self.realtime) = (capacity, realtime) }
 
@@ -186,10 +194,13 @@ final class WindowQueue: @unchecked Sendable {
     return taken
   }
 
-  /// Decoding has ended (decoding thread).
-  func finish(duration: Double, end: StreamEnd, error: Error?) {
+  /// Decoding has ended (decoding thread), with the picture's thumbnails.
+  func finish(
+    duration: Double, end: StreamEnd, error: Error?, thumbnails: [TimelineThumbnail] = []
+  ) {
     condition.lock()
     (result.duration, result.end, result.error) = (duration, end, error)
+    result.thumbnails = thumbnails
     done = true
     condition.broadcast()
     condition.unlock()
@@ -204,7 +215,9 @@ final class WindowQueue: @unchecked Sendable {
   }
 
   /// Waits for `finish`; the counts and how decoding ended.
-  func waitFinished() -> (dropped: Int, duration: Double, end: StreamEnd, error: Error?) {
+  func waitFinished() -> (
+    dropped: Int, duration: Double, end: StreamEnd, error: Error?, thumbnails: [TimelineThumbnail]
+  ) {
     condition.lock()
     defer { condition.unlock() }
     while !done { condition.wait() }

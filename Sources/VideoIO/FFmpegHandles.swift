@@ -77,17 +77,22 @@ final class InputContext {
     try check(avformat_find_stream_info(opened, nil), path, "cannot read stream information")
   }
 
-  /// Opens a stream `url` (any FFmpeg URL, `pipe:0`), with the demuxer `format` when given
-  /// (`av_find_input_format`, e.g. `v4l2`, `mpegts`), and reads its stream information; every
-  /// blocking read polls `interrupt` (`VideoStream`'s stall timeout and stop request).
+  /// Opens a stream `url` (any FFmpeg URL, `pipe:0`; with a device demuxer its device or
+  /// source, e.g. `/dev/video0` for `v4l2`, a filter graph for `lavfi`), with the demuxer
+  /// `format` when given (`av_find_input_format`, after `CaptureDevices.register()`, e.g.
+  /// `v4l2`, `mpegts`), and reads its stream information; every blocking read polls
+  /// `interrupt` (`VideoStream`'s stall timeout and stop request).
   init(url: String, format: String?, interrupt: AVIOInterruptCB) throws {
     FFmpegLog.silenceByDefault()
     self.path = url
     var demuxer: UnsafePointer<AVInputFormat>? = nil
     if let format {
+      let devices = CaptureDevices.register()
       guard let found = av_find_input_format(format) else {
         throw VideoError(
-          path: url, "cannot open", detail: "no input format named '\(format)' in this FFmpeg")
+          path: url, "cannot open",
+          detail: "no input format (demuxer or device) named '\(format)' in this FFmpeg"
+            + (devices.map { " (capture devices unavailable: \($0))" } ?? ""))
       }
       demuxer = found
     }

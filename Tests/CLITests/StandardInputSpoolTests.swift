@@ -4,7 +4,7 @@ import _TestSupport
 
 @testable import VCoSwinCLI
 
-/// `timeline -`'s copy of standard input: bounded, and freed on every exit path.
+/// `classify -`'s copy of standard input: bounded, and freed on every exit path.
 final class StandardInputSpoolTests: TemporaryFolderTestCase {
   func leftovers() throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -22,7 +22,7 @@ struct ClassifyCommand: ParsableCommand {
       reads them; a label is shown as "truth" in the JSON). Under mpirun, each process \
       classifies a contiguous block of the inputs and rank 0 prints every result in the order \
       given. `-` reads the video from standard input (copied to a bounded temporary file \
-      first, as `timeline -` with a picture does; once, and not under mpirun). Progress goes \
+      first; once, and not under mpirun). Progress goes \
       to stderr when there are several inputs, or one whose views take several forward passes \
       (--full-protocol): a bar on a terminal, else a line every 30 s with the rate and ETA.
 

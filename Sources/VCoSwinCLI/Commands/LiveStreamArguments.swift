@@ -3,8 +3,10 @@ import ArgumentParser
 /// The `timeline` options of live sources (`-` and URLs), read as they arrive.
 struct LiveStreamArguments: ParsableArguments {
   @Option(
-    help:
-      "Demuxer of a live source (FFmpeg's name, e.g. mpegts, matroska; default: probed).")
+    help: """
+      Demuxer or capture device of a live source (FFmpeg's name, e.g. mpegts, matroska; v4l2 \
+      for /dev/video0; lavfi for a filter graph such as testsrc=rate=8; default: probed).
+      """)
   var inputFormat: String?
 
   @Option(help: "Seconds without data after which a live source ends with an error.")
@@ -22,10 +24,10 @@ struct LiveStreamArguments: ParsableArguments {
   @Option(help: .hidden)
   var debugDelay = 0.0
 
-  /// Whether `video` is read as a live source: standard input (without pictures, which need
-  /// the whole video first), any URL, or anything with --input-format.
-  func isLive(_ video: String, pictures: Bool) -> Bool {
-    (video == "-" && !pictures) || video.contains("://") || inputFormat != nil
+  /// Whether `video` is read as a live source: standard input, any URL, or anything with
+  /// --input-format (a capture device, a `lavfi` filter graph).
+  func isLive(_ video: String) -> Bool {
+    video == "-" || video.contains("://") || inputFormat != nil
   }
 
   func validate() throws {

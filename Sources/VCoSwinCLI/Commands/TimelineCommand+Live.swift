@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Inference
 import TerminalText
+import Reports
 import VideoIO
 
 #if canImport(Glibc)
@@ -39,7 +40,11 @@ extension TimelineCommand {
       }
       S = frames
     }
-    let runner = loaded.streamTimelineRunner(strideFrames: S, realtime: live.realtime)
+    var runner = loaded.streamTimelineRunner(strideFrames: S, realtime: live.realtime)
+    if svg != nil || png != nil {
+      runner.takeThumbnails(
+        of: stream, height: TimelinePicture.thumbnailHeight, across: TimelinePicture.plotWidth)
+    }
     let labels = loaded.info.labels
     let k = Swift.min(top, labels.count)
     var segments = LiveSegments(smooth: smooth, names: labels)
@@ -97,7 +102,7 @@ extension TimelineCommand {
   }
 
   /// The summary: the segments of the whole timeline (`--min-segment` applied), the windows
-  /// classified and dropped, how the stream ended.
+  /// classified and dropped, how the stream ended; then the --svg/--png pictures.
   private func liveSummary(
     _ result: StreamTimelineResult, of source: String, strideFrames S: Int, span: Int,
     labels: [String], truth: [TruthSegment]?
@@ -137,6 +142,9 @@ extension TimelineCommand {
           String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
       }
     }
+    try writePictures(
+      source, windows: windows, duration: result.duration, thumbnails: result.thumbnails,
+      segments: segments, labels: labels, truth: truth, agreement: agreement)
   }
 }
 

@@ -5,22 +5,9 @@ import SafeTensors
 import VideoIO
 
 extension TimelineCommand {
-  /// One video file (`-` with --svg/--png: standard input copied to a bounded temporary file
-  /// freed on every exit path, the pictures needing the whole video): the pass, the segments,
-  /// the output.
+  /// One video file: the pass, the segments, the output.
   func timeline(_ video: String, _ loaded: LoadedModel, truth: [TruthSegment]?) throws {
-    let copy =
-      video == "-"
-      ? try StandardInputSpool(
-        from: .standardInput, directory: FileManager.default.temporaryDirectory) : nil
-    defer { copy?.close() }
-    let reader: VideoReader
-    do {
-      reader = try VideoReader(path: copy?.path ?? video, threads: inference.workers)
-    } catch {
-      guard let copy else { throw error }
-      throw CommandFailure(copy.describe(error))
-    }
+    let reader = try VideoReader(path: video, threads: inference.workers)
     var S = strideFrames ?? Swift.max(1, loaded.recipe.clipLength * loaded.recipe.frameInterval / 2)
     if let stride {
       guard let frames = InferenceLimits.strideFrames(seconds: stride, fps: reader.info.fps) else {
@@ -88,10 +75,21 @@ extension TimelineCommand {
           String(format: "agreement with the truth: %.1f%% of the labelled time", agreement * 100))
       }
     }
+    try writePictures(
+      video, windows: result.windows, duration: result.duration, thumbnails: result.thumbnails,
+      segments: segments, labels: labels, truth: truth, agreement: agreement)
+  }
+
+  /// The --svg and --png pictures of a timeline (a file's or a live source's), when asked for.
+  func writePictures(
+    _ video: String, windows: [TimelineWindow], duration: Double,
+    thumbnails: [TimelineThumbnail], segments: [TimelineSegment], labels: [String],
+    truth: [TruthSegment]?, agreement: Double?
+  ) throws {
     guard svg != nil || png != nil else { return }
     let picture = makePicture(
-      video, result: result, segments: segments, labels: labels, truth: truth,
-      agreement: agreement)
+      video, windows: windows, duration: duration, thumbnails: thumbnails, segments: segments,
+      labels: labels, truth: truth, agreement: agreement)
     if let svg {
       let text = try picture.svg()
       do {
@@ -104,15 +102,15 @@ extension TimelineCommand {
   }
 
   private func makePicture(
-    _ video: String, result: TimelineResult, segments: [TimelineSegment], labels: [String],
-    truth: [TruthSegment]?,
-    agreement: Double?
+    _ video: String, windows: [TimelineWindow], duration: Double,
+    thumbnails: [TimelineThumbnail], segments: [TimelineSegment], labels: [String],
+    truth: [TruthSegment]?, agreement: Double?
   ) -> TimelinePicture {
     let stretches = TimelineSegments.coverage(
-      centres: result.windows.map(\.centre), duration: result.duration)
+      centres: windows.map(\.centre), duration: duration)
     // Bands: classes on top of some window (raw probabilities), at most 12, most often on top first.
     var onTop: [Int: Int] = [:]
-    for w in result.windows {
+    for w in windows {
       if let best = topK(w.probabilities, 1).first { onTop[best.index, default: 0] += 1 }
     }
     for s in segments { onTop[s.label, default: 0] += 0 }
@@ -121,7 +119,7 @@ extension TimelineCommand {
     let bands = classes.map { c in
       TimelinePicture.Band(
         name: labels[c], colour: c,
-        cells: zip(result.windows, stretches).map { w, s in
+        cells: zip(windows, stretches).map { w, s in
           TimelinePicture.Span(
             name: labels[c], colour: c, start: s.start, end: s.end, prob: Double(w.probabilities[c])
           )
@@ -136,10 +134,11 @@ extension TimelineCommand {
         TimelinePicture.Span(name: labels[$0.label], colour: $0.label, start: $0.start, end: $0.end)
       }
     }
-    let name = URL(fileURLWithPath: video).lastPathComponent
+    // A file by its name; a live source (`-`, a URL, a device) as given.
+    let name = live.isLive(video) ? video : URL(fileURLWithPath: video).lastPathComponent
     return TimelinePicture(
-      title: "\(name): \(result.windows.count) windows, \(segments.count) segments",
-      duration: result.duration, thumbnails: result.thumbnails.map { ($0.time, $0.image) },
+      title: "\(name): \(windows.count) windows, \(segments.count) segments",
+      duration: duration, thumbnails: thumbnails.map { ($0.time, $0.image) },
       bands: bands,
       segments: segs, truth: truthSpans,
       note: agreement.map {

@@ -30,18 +30,21 @@ struct TimelineCommand: ParsableCommand {
       one with the segments (type "summary"). --svg/--png draw the timeline (one video); \
       --truth FILE (lines `start end label`, seconds) adds the ground truth and the agreement.
 
-      Live sources, `-` (standard input) and URLs (udp://, tcp://, rtsp://, http(s)://), are \
+      Live sources, `-` (standard input), URLs (udp://, tcp://, rtsp://, http(s)://) and, \
+      with --input-format, capture devices (v4l2 for /dev/video0) or lavfi filter graphs, are \
       decoded as packets arrive (times from timestamps); each window's line (with latency: \
       seconds from its last frame's arrival) and each closed segment print at once; end of \
       stream, SIGINT or SIGTERM print the summary (exit 0). Without --realtime every window \
       is classified, so a model slower than the stream falls behind and latency grows \
-      without bound. `-` with --svg/--png is copied to a temporary file first.
+      without bound. --svg/--png of a live source are drawn when it ends, from thumbnails \
+      kept as frames pass (at most 8 times the strip's count, whatever the length).
 
       Examples:
         vcoswin synth --out /tmp/long --long 60 --size 32
         vcoswin timeline /tmp/long/long.mkv --truth /tmp/long/long-truth.txt --png timeline.png
         vcoswin timeline match.mp4 --checkpoint swin3d_t.safetensors --stride 1 --smooth 3 --json
         vcoswin timeline udp://127.0.0.1:5000 --realtime --json
+        vcoswin timeline /dev/video0 --input-format v4l2 --realtime
       """))
 
   @Argument(help: "Videos.")
@@ -143,7 +146,7 @@ struct TimelineCommand: ParsableCommand {
     var failures = 0
     for video in videos {
       do {
-        if live.isLive(video, pictures: svg != nil || png != nil) {
+        if live.isLive(video) {
           try liveTimeline(video, loaded, truth: truth)
         } else {
           try timeline(video, loaded, truth: truth)
