@@ -112,6 +112,8 @@ public struct LoadedModel {
     if let clipLength = request.clipLength { recipe.clipLength = clipLength }
     if let frameInterval = request.frameInterval { recipe.frameInterval = frameInterval }
     if let size = request.size { recipe.setCrop(size) }
+    // The options given may take a recorded recipe out of bounds (a short side kept in ratio).
+    try recipe.validate(source: "\(path) with the options given")
     var views = request.views
     if request.fullProtocol {
       guard let recorded = try Views.recorded(in: opened.file) else {

@@ -61,7 +61,10 @@ struct StreamThumbnails {
   /// Offers frame `number` at `time` seconds (times increasing); `image` makes its thumbnail
   /// (called only when the frame is kept).
   mutating func offer(number: Int, time: Double, image: () throws -> RGBImage) rethrows {
-    let slot = Int((time / step).rounded(.down))
+    // A hostile timestamp (beyond ±1e15 steps, or not finite) gets no thumbnail: no trap.
+    let q = (time / step).rounded(.down)
+    guard q.isFinite, abs(q) < 1e15 else { return }
+    let slot = Int(q)
     guard slot >= nextSlot else { return }
     kept.append((slot, TimelineThumbnail(time: time, frame: number, image: try image())))
     nextSlot = slot + 1

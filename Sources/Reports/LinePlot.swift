@@ -212,10 +212,13 @@ public enum LinePlot {
 
 /// Escapes text for SVG/XML: control characters first as visible escapes (`escapedForTerminal`:
 /// XML 1.0 does not allow most of them, and a line break in a name would show as a space),
-/// then `&`, `<`, `>` and `"` as entities.
+/// then U+FFFE and U+FFFF (not characters in XML 1.0) as `\u{FFFE}`, `\u{FFFF}`, then `&`,
+/// `<`, `>` and `"` as entities.
 func escape(_ s: String) -> String {
-  s.escapedForTerminal.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(
-    of: "<", with: "&lt;"
-  )
-  .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  s.escapedForTerminal.replacingOccurrences(of: "\u{FFFE}", with: "\\u{FFFE}")
+    .replacingOccurrences(of: "\u{FFFF}", with: "\\u{FFFF}")
+    .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(
+      of: "<", with: "&lt;"
+    )
+    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }

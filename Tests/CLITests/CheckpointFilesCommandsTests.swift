@@ -114,6 +114,27 @@ final class CheckpointFilesCommandsTests: TemporaryFolderTestCase {
     }
   }
 
+  /// `import` reads and checks the recipe a checkpoint records before it writes anything: a
+  /// hostile short side is one error naming the file and key, and no `--out` is left behind.
+  func testImportChecksTheRecordedRecipeBeforeWriting() throws {
+    var run = try vcoswin(
+      ["init", "--preset", "nano", "--classes", "4", "--out", path("a.safetensors")])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let opened = try Checkpoint.open(path: path("a.safetensors"))
+    let recipe =
+      #"{"kind":"video","clip_length":8,"frame_interval":2,"size":16,"resize":99999,"#
+      + #""flip":false,"min_area":1,"normalize":true}"#
+    try Checkpoint.write(
+      to: path("hostile.safetensors"), info: opened.info, tensors: try opened.floatTensors(),
+      extraMetadata: [Checkpoint.recipeKey: recipe])
+    run = try vcoswin(
+      ["import", "--from", path("hostile.safetensors"), "--out", path("out.safetensors")])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertTrue(
+      run.stderr.contains("__metadata__ 'data': resize 99999 is outside 16…4096"), run.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.safetensors")))
+  }
+
   /// Every command that writes a file refuses an existing one, naming it, before any work,
   /// and replaces it with --overwrite.
   func testOutputsAreRefusedUnlessOverwrite() throws {

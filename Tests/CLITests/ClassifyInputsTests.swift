@@ -23,8 +23,8 @@ final class ClassifyInputsTests: TemporaryFolderTestCase {
   }
 
   /// A folder: its videos by name (byte order), a video without a known extension found by
-  /// its first bytes, a damaged `.mp4` reported, text, hidden files and subfolders passed
-  /// over. An empty folder is an error naming it.
+  /// its first bytes, a damaged `.mp4` reported, text, a FIFO, hidden files and subfolders
+  /// passed over. An empty folder is an error naming it.
   func testFolderOfVideos() throws {
     try FileManager.default.createDirectory(
       atPath: path("videos/sub"), withIntermediateDirectories: true)
@@ -35,6 +35,8 @@ final class ClassifyInputsTests: TemporaryFolderTestCase {
     try copy("val/0004.mkv", to: "videos/sub/d.mkv")
     try "notes\n".write(toFile: path("videos/notes.txt"), atomically: true, encoding: .utf8)
     try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: path("videos/broken.mp4")))
+    // A FIFO named as a video would block a reader: not a regular file, so passed over.
+    XCTAssertEqual(mkfifo(path("videos/pipe.mp4"), 0o600), 0)
     let run = try vcoswin(["classify", path("videos"), "--json", "--top", "1"])
     XCTAssertEqual(run.status, 1, run.stderr)
     let lines = try objects(run)

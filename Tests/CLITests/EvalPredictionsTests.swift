@@ -83,7 +83,8 @@ final class EvalPredictionsTests: TemporaryFolderTestCase {
     var run = try vcoswin(args)
     XCTAssertEqual(run.status, 1)
     XCTAssertEqual(
-      run.stderr, "error: \(path("p.jsonl")) exists; give --overwrite to replace it\n")
+      run.stderr, "error: --predictions \(path("p.jsonl")) exists; give --overwrite to replace it\n"
+    )
     XCTAssertEqual(try String(contentsOfFile: path("p.jsonl"), encoding: .utf8), "keep\n")
     run = try vcoswin(args + ["--overwrite"])
     XCTAssertEqual(run.status, 0, run.stderr)
@@ -95,11 +96,19 @@ final class EvalPredictionsTests: TemporaryFolderTestCase {
         $0.hasPrefix(".")
       }, [])
 
+    try "notes\n".write(toFile: path("notes.txt"), atomically: true, encoding: .utf8)
     for (target, message) in [
-      (folder.path, "error: --predictions \(folder.path): it is a folder; give a file path"),
+      (
+        folder.path,
+        "error: \(folder.path): cannot write file: is a folder (--predictions takes a file name)"
+      ),
       (
         path("no/such/p.jsonl"),
-        "error: \(path("no/such/p.jsonl")): cannot write in \(path("no/such")): no such folder"
+        "error: \(path("no/such/p.jsonl")): cannot write file: no folder \(path("no/such")) to write it in"
+      ),
+      (
+        path("notes.txt/p.jsonl"),
+        "error: \(path("notes.txt/p.jsonl")): cannot write file: \(path("notes.txt")) is not a folder"
       ),
     ] {
       run = try vcoswin(["eval", "--list", list, "--checkpoint", model, "--predictions", target])

@@ -134,6 +134,13 @@ final class JSONSchemaTests: TemporaryFolderTestCase {
     XCTAssertEqual(run.status, 0, run.stderr)
     try assertValid("info", run.stdout)
 
+    // A torchvision Swin3D state dict: its recorded recipe has a short side (`resize`).
+    let foreign = packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/foreign/tv3d.pth")
+    run = try vcoswin("info", foreign.path, "--json")
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stdout.contains("\"resize\":256"), run.stdout)
+    try assertValid("info", run.stdout)
+
     run = try vcoswin(
       "init", "--preset", "nano", "--dims", "2", "--classes", "6", "--out",
       path("image.safetensors"))

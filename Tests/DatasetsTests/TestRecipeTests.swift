@@ -61,4 +61,18 @@ final class TestRecipeTests: XCTestCase {
     XCTAssertNil(plain.resize)
     XCTAssertEqual(plain.size, 32)
   }
+
+  /// A crop size that takes the kept ratio past the bound is refused by `validate` (which
+  /// `LoadedModel.load` and `export` run after the options): 16 → 4096 at crop 224 is 57344.
+  func testSetCropPastTheBoundIsRefused() throws {
+    var o = DataOptions(kind: .video, size: 16, resize: 4096)
+    XCTAssertNoThrow(try o.validate(source: "m.safetensors"))
+    o.setCrop(224)
+    XCTAssertEqual(o.resize, 57344)
+    XCTAssertThrowsError(try o.validate(source: "m.safetensors with the options given")) {
+      XCTAssertEqual(
+        "\($0)",
+        "m.safetensors with the options given: resize 57344 is outside 224…4096 (the crop size up)")
+    }
+  }
 }

@@ -35,11 +35,11 @@ final class ConfusionTextTests: XCTestCase {
 
   /// Pictures show control characters as the terminal does (XML 1.0 allows none of most).
   func testPicturesEscapeControlCharacters() throws {
-    var m = ConfusionMatrix(labels: ["vt\u{0B}name", "esc\u{1B}name"])
+    var m = ConfusionMatrix(labels: ["vt\u{0B}name", "esc\u{1B}name", "not\u{FFFE}\u{FFFF}xml"])
     m.add(truth: 0, predicted: 1)
     let svg = m.svg(title: "list\r\n.txt")
     XCTAssertNoThrow(try XMLDocument(xmlString: svg))
-    for shown in ["vt\\u{0B}name", "esc\\u{1B}name", "list\\r\\n.txt"] {
+    for shown in ["vt\\u{0B}name", "esc\\u{1B}name", "list\\r\\n.txt", "not\\u{FFFE}\\u{FFFF}xml"] {
       XCTAssertTrue(svg.contains(shown), shown)
     }
     let picture = TimelinePicture(

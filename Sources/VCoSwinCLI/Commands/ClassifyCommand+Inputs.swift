@@ -48,10 +48,10 @@ enum FolderInputs {
     }
     .map { prefix + $0 }
     .filter { path in
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
-        !isDirectory.boolValue
-      else { return false }
+      // Regular files only (symbolic links followed): a FIFO, socket or device would block.
+      let attributes = try? FileManager.default.attributesOfItem(
+        atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+      guard attributes?[.type] as? FileAttributeType == .typeRegular else { return false }
       return FileKind.recognise(path: path)?.category == wanted
         || extensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
     }

@@ -8,31 +8,10 @@ extension EvalCommand {
   /// the classes top-5 accuracy looks at.
   static let predictionsTop = 5
 
-  /// Refuses a `--predictions` path before any work: a folder, an existing file without
-  /// `--overwrite`, or a folder that cannot be written in.
-  /// - Throws: `CommandFailure` naming the file.
-  func checkPredictionsPath() throws {
-    guard let predictions else { return }
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: predictions, isDirectory: &isDirectory) {
-      if isDirectory.boolValue {
-        throw CommandFailure("--predictions \(predictions): it is a folder; give a file path")
-      }
-      if !overwrite {
-        throw CommandFailure("\(predictions) exists; give --overwrite to replace it")
-      }
-    }
-    let folder = URL(fileURLWithPath: predictions).deletingLastPathComponent().path
-    guard access(folder, W_OK) == 0 else {
-      let reason = errno == ENOENT ? "no such folder" : String(cString: strerror(errno))
-      throw CommandFailure("\(predictions): cannot write in \(folder): \(reason)")
-    }
-  }
-
   /// One JSON line per entry of the list, in list order: an evaluated entry's prediction
   /// (`path`, `line`, `truth`, `predicted` = the top class with its probability, `correct`,
-  /// `top`), or an unreadable entry's `error` in place of the last four. Malformed lines of
-  /// the list (no path and label to speak of) have no line.
+  /// `top`), or an unreadable entry's `error` in place of `predicted`, `correct` and `top`.
+  /// Malformed lines of the list (no path and label to speak of) have no line.
   static func predictionLines(_ r: EvaluationResult, of dataset: ListDataset) throws -> String {
     let labels = dataset.labels
     let k = Swift.min(predictionsTop, labels.count)

@@ -72,8 +72,9 @@ struct EvalCommand: ParsableCommand {
   private func evaluateList() throws {
     let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
-    try checkPredictionsPath()
-    if let confusion { try refuseExisting(confusion, option: "--confusion", overwrite: overwrite) }
+    for (option, path) in [("--predictions", predictions), ("--confusion", confusion)] {
+      if let path { try refuseExisting(path, option: option, overwrite: overwrite) }
+    }
     let loaded = try inference.load()
     let (info, path) = (loaded.info, loaded.path)
     let dataset = try ListDataset(

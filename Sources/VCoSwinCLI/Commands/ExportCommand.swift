@@ -76,6 +76,7 @@ struct ExportCommand: ParsableCommand {
     data.kind = config.dims == 2 ? .image : .video
     if let frames { data.clipLength = frames }
     if let size { data.setCrop(size) }
+    try data.validate(source: "\(checkpoint) with the options given")
     let views = try Views.recorded(in: opened.file) ?? Views()
     let input =
       config.dims == 3 ? [data.clipLength, data.size, data.size] : [data.size, data.size]

@@ -62,15 +62,24 @@ struct ImportCommand: ParsableCommand {
       decoding: try JSONSerialization.data(
         withJSONObject: provenance, options: [.sortedKeys, .withoutEscapingSlashes]),
       as: UTF8.self)
+    // The recipe is read and checked before anything is written, and written as it was read
+    // (a training run's `training.data` becomes the copy's `data`).
+    let recipe = try DataOptions.recorded(in: opened.file)
+    let views = try Views.recorded(in: opened.file) ?? Views()
+    var extra = opened.recipeMetadata
+    if let recipe {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      extra[Checkpoint.recipeKey] = String(decoding: try encoder.encode(recipe), as: UTF8.self)
+    }
     try Checkpoint.write(
-      to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: opened.recipeMetadata)
+      to: out, info: info, tensors: try opened.floatTensors(), extraMetadata: extra)
     let c = info.config
     let from = opened.layout.map { "the \($0.summary) layout" } ?? "a vcoswin checkpoint"
     printHuman(
       "\(out): \(c.kind) model from \(from): embed \(c.embedDim), depths \(c.depths), heads \(c.heads), windows \(c.windows), patch \(c.embedKernel), \(c.classes) classes"
     )
-    if let recipe = try DataOptions.recorded(in: opened.file) {
-      let views = try Views.recorded(in: opened.file) ?? Views()
+    if let recipe {
       let source = opened.layout.map { " (\($0.releasedRecipe(config: c).source))" } ?? ""
       printHuman("recipe\(source): \(recipe.summary); full protocol \(views.summary)")
     }
