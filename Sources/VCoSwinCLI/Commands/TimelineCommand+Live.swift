@@ -91,10 +91,7 @@ extension TimelineCommand {
       if json {
         emit(
           try jsonLine(
-            [
-              "type": "segment", "path": source, "label": s.name, "index": s.label,
-              "start": rounded(s.start), "end": rounded(s.end), "prob": rounded(s.prob),
-            ] as [String: Any]))
+            s.jsonFields.merging(["type": "segment", "path": source]) { field, _ in field }))
       } else {
         emit(table.row(s))
       }
@@ -115,19 +112,11 @@ extension TimelineCommand {
     let agreement = truth.map { TimelineSegments.agreement(segments, truth: $0) }
     let ended = result.end == .stopped ? "stopped" : "end of stream"
     if json {
-      var line: [String: Any] = [
-        "type": "summary", "path": source, "windows": windows.count, "dropped": result.dropped,
-        "window_frames": span, "stride_frames": S, "decoded_frames": result.decodedFrames,
-        "duration": rounded(result.duration), "ended": ended,
-        "segments": segments.map { s in
-          [
-            "label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end),
-            "prob": rounded(s.prob),
-          ] as [String: Any]
-        },
-      ]
-      if let agreement { line["agreement"] = rounded(agreement) }
-      emit(try jsonLine(line))
+      emit(
+        try timelineSummaryLine(
+          path: source, windows: windows.count, dropped: result.dropped, windowFrames: span,
+          strideFrames: S, decodedFrames: result.decodedFrames, duration: result.duration,
+          segments: segments, agreement: agreement, ended: ended))
     } else {
       if minSegment > 0 {
         emit("segments after --min-segment \(minSegment):")

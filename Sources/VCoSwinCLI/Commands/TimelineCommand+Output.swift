@@ -49,20 +49,11 @@ extension TimelineCommand {
     let agreement = truth.map { TimelineSegments.agreement(segments, truth: $0) }
     let (T, I, S) = (plan.clipLength, plan.frameInterval, plan.strideFrames)
     if json {
-      var line: [String: Any] = [
-        "type": "summary", "path": video, "windows": result.windows.count, "dropped": 0,
-        "window_frames": plan.span,
-        "stride_frames": S, "decoded_frames": result.decodedFrames,
-        "duration": rounded(result.duration),
-        "segments": segments.map { s in
-          [
-            "label": s.name, "index": s.label, "start": rounded(s.start), "end": rounded(s.end),
-            "prob": rounded(s.prob),
-          ] as [String: Any]
-        },
-      ]
-      if let agreement { line["agreement"] = rounded(agreement) }
-      print(try jsonLine(line))
+      print(
+        try timelineSummaryLine(
+          path: video, windows: result.windows.count, dropped: 0, windowFrames: plan.span,
+          strideFrames: S, decodedFrames: result.decodedFrames, duration: result.duration,
+          segments: segments, agreement: agreement))
     } else {
       printHuman(
         "\(video): \(result.windows.count) windows of \(T) frames every \(I) (\(plan.span) frames), stride \(S) frames; \(result.decodedFrames) frames decoded"
@@ -149,3 +140,31 @@ extension TimelineCommand {
 
 /// Seconds and probabilities to 6 decimals (JSON stays short and stable).
 func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+
+extension TimelineSegment {
+  /// The segment's fields in `timeline --json`: `label`, `index`, `start`, `end`, `prob`.
+  var jsonFields: [String: Any] {
+    [
+      "label": name, "index": label, "start": rounded(start), "end": rounded(end),
+      "prob": rounded(prob),
+    ]
+  }
+}
+
+/// The summary line of `timeline --json` (`"type": "summary"`), for a file and a live source
+/// alike; `ended` (how a live source ended) and `agreement` only when given.
+func timelineSummaryLine(
+  path: String, windows: Int, dropped: Int, windowFrames: Int, strideFrames: Int,
+  decodedFrames: Int, duration: Double, segments: [TimelineSegment], agreement: Double?,
+  ended: String? = nil
+) throws -> String {
+  var line: [String: Any] = [
+    "type": "summary", "path": path, "windows": windows, "dropped": dropped,
+    "window_frames": windowFrames, "stride_frames": strideFrames,
+    "decoded_frames": decodedFrames, "duration": rounded(duration),
+    "segments": segments.map(\.jsonFields),
+  ]
+  if let ended { line["ended"] = ended }
+  if let agreement { line["agreement"] = rounded(agreement) }
+  return try jsonLine(line)
+}
