@@ -51,6 +51,12 @@ extension RunFolder {
         "\(path): epochs_done \(state.epochsDone), step \(state.step) is no position in a run of \(options.epochs) epochs of \(stepsPerEpoch) steps (a damaged file); start a new --out"
       )
     }
+    // The best epoch decides which file `best.safetensors` must hold (`reconcileBest`).
+    if let best = state.bestEpoch, !(0...state.epochsDone).contains(best) {
+      throw TrainingError(
+        "\(path): __metadata__ 'training': best_epoch \(best) is not one of the \(state.epochsDone) epochs done (a damaged file); start a new --out"
+      )
+    }
     let fields = Self.optionDifferences(options, data: data, recorded: state)
     guard fields.isEmpty else {
       throw TrainingError(

@@ -231,10 +231,12 @@ public final class VideoStream: FrameConverting {
     var ts = frame.pointee.best_effort_timestamp
     if ts == vc_nopts_value() { ts = frame.pointee.pts }
     var t: Double
-    if ts != vc_nopts_value(), timeBase > 0 {
-      let first = firstTimestamp ?? ts
-      firstTimestamp = first
-      t = Double(ts - first) * timeBase
+    // A span that does not fit in Int64 (a hostile or damaged stream) counts as no timestamp.
+    if ts != vc_nopts_value(), timeBase > 0,
+      case let (span, overflow) = ts.subtractingReportingOverflow(firstTimestamp ?? ts), !overflow
+    {
+      if firstTimestamp == nil { firstTimestamp = ts }
+      t = Double(span) * timeBase
     } else {
       t = lastTime.map { $0 + frameSeconds } ?? 0
     }

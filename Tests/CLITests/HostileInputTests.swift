@@ -518,6 +518,13 @@ final class HostileCommandLineTests: TemporaryFolderTestCase {
     try editTrainingState(last) { $0 = $0.replacingFirstValue(of: "best_top1", with: "1e300") }
     try assertFails(
       arguments + ["--resume"], "last.safetensors: __metadata__ 'training': best_top1 1e+300")
+    for value in ["99", "-1"] {
+      try original.write(to: URL(fileURLWithPath: last))
+      try editTrainingState(last) { $0 = $0.replacingFirstValue(of: "best_epoch", with: value) }
+      try assertFails(
+        arguments + ["--resume"],
+        "last.safetensors: __metadata__ 'training': best_epoch \(value) is not one of the 2 epochs")
+    }
   }
 
   /// Figures a run never records (an accuracy outside [0, 1], a loss that is negative or not

@@ -93,6 +93,10 @@ struct DemoCommand: ParsableCommand {
       throw ValidationError("\(name) must be in 1…10000 (got \(v)).")
     }
     _ = try seedList()
+    do {
+      try DataOptions(kind: .video, clipLength: clipLen, frameInterval: interval, size: size)
+        .validate(source: "the demo's --clip-len, --interval and --size")
+    } catch { throw ValidationError("\(error)") }
   }
 
   /// `--seeds` as numbers (each once), or `[--seed]`.
