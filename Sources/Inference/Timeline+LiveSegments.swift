@@ -18,7 +18,7 @@ public struct LiveSegments {
   private var recent: [(centre: Double, probs: [Float])] = []
   private var base = 0
   /// Windows added so far (`N`) and windows labelled so far.
-  private var added = 0
+  private var added: Int { base + recent.count }
   private var labelled = 0
   /// The open segment: label, start, sum of its label's (smoothed) probability, windows.
   private var open: (label: Int, start: Double, first: Int, sum: Double, count: Int)?
@@ -33,7 +33,6 @@ public struct LiveSegments {
   /// Adds the next window; returns the segments it closes (at most one per labelled window).
   public mutating func add(centre: Double, probabilities: [Float]) -> [TimelineSegment] {
     recent.append((centre, probabilities))
-    added += 1
     var closed: [TimelineSegment] = []
     while labelled + smooth / 2 < added { closed += label(labelled) }
     trim()

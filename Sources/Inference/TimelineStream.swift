@@ -94,11 +94,15 @@ public struct StreamTimelineRunner {
     thread.stackSize = 8 << 20
     thread.start()
     var windows: [TimelineWindow] = []
+    // pending: [batch, 3, T, H, W], allocated once; a batch of b ≤ batch windows (the queue
+    // holds at most `batch`) is a view of its first b rows, every row overwritten.
+    let pending = Tensor(zeros: [batch, 3, T, H, W])
     do {
       while let ready = queue.take() {
         let b = ready.count
+        precondition(b <= batch, "the window queue holds at most a batch")
         // input: [b, 3, T, H, W], window r's [3, T, H, W] at r·3·T·H·W.
-        let input = Tensor(zeros: [b, 3, T, H, W])
+        let input = Tensor(viewOf: pending, offset: 0, shape: [b, 3, T, H, W])
         for (r, w) in ready.enumerated() {
           w.input.withUnsafeBufferPointer { src in
             guard let s = src.baseAddress else { return }

@@ -22,7 +22,7 @@ extension TimelinePicture {
       for t in thumbnails {
         let h = Self.thumbnailHeight
         let w = max(1, t.image.width * h / max(1, t.image.height))
-        let x0 = Int(x(t.time).rounded()) - w / 2
+        let x0 = Int(x(t.time, left: left).rounded()) - w / 2
         for y in 0..<h {
           let sy = min(t.image.height - 1, y * t.image.height / h)
           for xx in 0..<w {
@@ -43,15 +43,16 @@ extension TimelinePicture {
         colour: (244, 244, 244), alpha: 1)
       for c in band.cells {
         fill(
-          &image, x0: x(c.start), x1: x(c.end), y: y, height: Self.bandHeight - 1,
+          &image, x0: x(c.start, left: left), x1: x(c.end, left: left), y: y,
+          height: Self.bandHeight - 1,
           colour: Self.colour(band.colour), alpha: min(1, max(0, c.prob ?? 0)))
       }
     }
     func spanRow(_ spans: [Span], top: Int, name: String) {
       label(name, y: top, height: Self.rowHeight)
       for sp in spans {
-        let x0 = x(sp.start)
-        let x1 = x(sp.end)
+        let x0 = x(sp.start, left: left)
+        let x1 = x(sp.end, left: left)
         fill(
           &image, x0: x0, x1: x1, y: top, height: Self.rowHeight, colour: Self.colour(sp.colour),
           alpha: 1)
@@ -76,7 +77,7 @@ extension TimelinePicture {
     let step = tickStep
     var t = 0.0
     while t <= duration + 1e-9 {
-      let px = x(t)
+      let px = x(t, left: left)
       fill(
         &image, x0: px.rounded(.down), x1: px.rounded(.down) + 1, y: axisY, height: 5,
         colour: (68, 68, 68), alpha: 1)

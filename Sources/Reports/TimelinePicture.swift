@@ -172,9 +172,10 @@ public struct TimelinePicture: Sendable {
       height: axis + 30 + (note == nil ? 0 : 14) + legendLines * Self.legendHeight)
   }
 
-  /// x of time `t` seconds.
-  func x(_ t: Double) -> Double {
-    let left = Double(self.left)
+  /// x of time `t` seconds, with the label column `left` (measured once by the caller: `left`
+  /// measures every row label).
+  func x(_ t: Double, left: Int? = nil) -> Double {
+    let left = Double(left ?? self.left)
     guard duration > 0 else { return left }
     return left + min(max(t / duration, 0), 1) * Double(Self.plotWidth)
   }
@@ -221,7 +222,7 @@ public struct TimelinePicture: Sendable {
           String(
             format:
               "<image x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" href=\"data:image/png;base64,",
-            x(t.time) - w / 2, r.thumbs, w, Self.thumbnailHeight) + png + "\"/>\n"
+            x(t.time, left: left) - w / 2, r.thumbs, w, Self.thumbnailHeight) + png + "\"/>\n"
       }
     }
     for (i, band) in bands.enumerated() {
@@ -233,7 +234,8 @@ public struct TimelinePicture: Sendable {
         s += String(
           format:
             "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" fill-opacity=\"%.3f\"/>\n",
-          x(c.start), y, max(0.5, x(c.end) - x(c.start)), Self.bandHeight - 1,
+          x(c.start, left: left), y, max(0.5, x(c.end, left: left) - x(c.start, left: left)),
+          Self.bandHeight - 1,
           hex(Self.colour(band.colour)),
           min(1, max(0, c.prob ?? 0)))
       }
@@ -241,8 +243,8 @@ public struct TimelinePicture: Sendable {
     func spanRow(_ spans: [Span], top: Int, name: String) {
       label(name, y: top, height: Self.rowHeight)
       for sp in spans {
-        let x0 = x(sp.start)
-        let w = max(0.5, x(sp.end) - x0)
+        let x0 = x(sp.start, left: left)
+        let w = max(0.5, x(sp.end, left: left) - x0)
         s += String(
           format:
             "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%@\" stroke=\"white\"/>\n",
@@ -263,7 +265,7 @@ public struct TimelinePicture: Sendable {
     let step = tickStep
     var t = 0.0
     while t <= duration + 1e-9 {
-      let px = x(t)
+      let px = x(t, left: left)
       s += String(
         format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\"/>\n", px, axisY,
         px, axisY + 4)

@@ -48,8 +48,7 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "Write every entry's prediction here: one JSON object per line, in list order.")
   var predictions: String?
 
-  @Flag(help: "Replace an existing --predictions or --confusion file.")
-  var overwrite = false
+  @OptionGroup var output: OverwriteOption
 
   @Option(
     help: ArgumentHelp(
@@ -72,9 +71,7 @@ struct EvalCommand: ParsableCommand {
   private func evaluateList() throws {
     let world = Communicator.world
     if let confusion { _ = try ConfusionPictureFormat(path: confusion) }
-    for (option, path) in [("--predictions", predictions), ("--confusion", confusion)] {
-      if let path { try refuseExisting(path, option: option, overwrite: overwrite) }
-    }
+    try output.check([("--predictions", predictions), ("--confusion", confusion)])
     let loaded = try inference.load()
     let (info, path) = (loaded.info, loaded.path)
     let dataset = try ListDataset(

@@ -101,22 +101,17 @@ struct ExportCommand: ParsableCommand {
   private func metadata(
     _ opened: OpenedCheckpoint, data: DataOptions, views: Views
   ) throws -> [String: String] {
-    func json(_ object: Any) throws -> String {
-      String(
-        decoding: try JSONSerialization.data(
-          withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
-    }
     let mean = data.normalize ? ClipTransform.imageNetMean : [0, 0, 0]
     let std = data.normalize ? ClipTransform.imageNetStd : [1, 1, 1]
     var props = [
-      "labels": try json(opened.info.labels),
+      "labels": try jsonLine(opened.info.labels),
       // Float32 values as they print (0.485, not their Double expansion).
       "mean": "[" + mean.map { "\($0)" }.joined(separator: ",") + "]",
       "std": "[" + std.map { "\($0)" }.joined(separator: ",") + "]",
       "size": String(data.size),
       "resize":
         "short side \(data.resize ?? data.size), then a size×size centre crop (views: clips × crops)",
-      "views": try json(["clips": views.clips, "crops": views.crops]),
+      "views": try jsonLine(["clips": views.clips, "crops": views.crops]),
       "source": URL(fileURLWithPath: checkpoint).lastPathComponent,
       "source_sha256": try SHA256.hex(contentsOf: checkpoint),
       "provenance": opened.info.provenance,
