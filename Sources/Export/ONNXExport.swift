@@ -51,23 +51,7 @@ public struct ONNXModel {
   /// an existing file is replaced only once the new one is complete.
   public func write(to path: String) throws {
     try AtomicFile.write(to: path) { fd in
-      for part in [header, graphHeader, graph] { try writeFully(fd, part, path: path) }
-    }
-  }
-}
-
-/// Writes all of `bytes` to `fd`, retrying short writes and interrupted calls.
-private func writeFully(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-  try bytes.withUnsafeBytes { buffer in
-    guard let base = buffer.baseAddress else { return }
-    var done = 0
-    while done < buffer.count {
-      let n = Foundation.write(fd, base + done, buffer.count - done)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw ONNXExportError("\(path): write failed: \(String(cString: strerror(errno)))")
-      }
-      done += n
+      for part in [header, graphHeader, graph] { try part.withUnsafeBytes { try writeAll(fd, $0) } }
     }
   }
 }

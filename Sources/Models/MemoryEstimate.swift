@@ -75,11 +75,17 @@ extension ModelConfig {
   /// Estimated bytes of one inference forward of `batch` inputs of sizes `sizes` (`[H, W]` or
   /// `[T, H, W]`), saturating at `Int.max` (see the formula above). Sizes must be ≥ 1.
   public func inferenceBytes(batch: Int, input sizes: [Int]) -> Int {
+    inferenceBytes(batch: batch, input: sizes, parameters: parameterCount)
+  }
+
+  /// `inferenceBytes(batch:input:)` with the model's `parameterCount` given (it builds the
+  /// layer graph: `trainingBytes` counts once for both estimates).
+  private func inferenceBytes(batch: Int, input sizes: [Int], parameters count: Int) -> Int {
     let pixels = sizes.reduce(1, saturatingProduct)
     let input = [batch, 3, pixels].reduce(1, saturatingProduct)
     let activations = [batch, embeddedTokens(input: sizes), embedDim, 24].reduce(
       1, saturatingProduct)
-    let parameters = saturatingProduct(parameterCount, 2)
+    let parameters = saturatingProduct(count, 2)
     return saturatingProduct(saturatingSum(saturatingSum(input, activations), parameters), 4)
   }
 
@@ -100,10 +106,11 @@ extension ModelConfig {
       }
     let kept =
       [batch, embeddedTokens(input: sizes), embedDim, perToken16].reduce(1, saturatingProduct) / 16
-    let moments = saturatingProduct(parameterCount, 2)
+    let count = parameterCount
+    let moments = saturatingProduct(count, 2)
     return saturatingSum(
-      inferenceBytes(batch: batch, input: sizes), saturatingProduct(saturatingSum(kept, moments), 4)
-    )
+      inferenceBytes(batch: batch, input: sizes, parameters: count),
+      saturatingProduct(saturatingSum(kept, moments), 4))
   }
 }
 

@@ -253,8 +253,9 @@ struct WriteFailure: Error {
   var reason: String
 }
 
-/// Writes every byte to `fd` (retrying short writes and EINTR); throws `WriteFailure`.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+/// Writes every byte to `fd` (retrying short writes and EINTR); throws `WriteFailure`, which
+/// `AtomicFile.write(to:_:)` reports naming the file.
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
   guard var p = bytes.baseAddress else { return }
   var left = bytes.count
   while left > 0 {

@@ -212,11 +212,11 @@ public final class Trainer {
       batchSize: options.batchSize, workers: options.workers)
     let entries = group.validationEntries(count: val.count, granule: evaluation.granule)
     let bar = console.progress("  validate", total: entries.count)
-    let rows = try evaluation.rows(entries, progress: bar)
-    bar?.finish()
+    defer { bar?.finish() }
     guard
       let parts = try group.gather(
-        rows, encode: { $0.encoded() }, decode: EvaluationRows.init(decoding:))
+        { try evaluation.rows(entries, progress: bar) }, encode: { $0.encoded() },
+        decode: EvaluationRows.init(decoding:))
     else { return nil }
     return evaluation.summary(of: parts)
   }

@@ -9,6 +9,7 @@ import Compute
 import Datasets
 import Distributed
 import Foundation
+import Inference
 import Models
 import SafeTensors
 
@@ -70,7 +71,7 @@ public final class MPITrainingGroup: TrainingGroup {
     guard share.skippedCount > 0 else { return share }
     // Rank order is position order in the global batch: the order one process meets them.
     if let parts = try gather(
-      skipped,
+      { skipped },
       encode: { entries in
         var w = ShardWriter()
         w.skippedEntries(entries)
@@ -118,12 +119,12 @@ public final class MPITrainingGroup: TrainingGroup {
   }
 
   public func validationEntries(count: Int, granule: Int) -> Range<Int> {
-    shardRange(count: count, rank: communicator.rank, size: communicator.size, granule: granule)
+    ShardedWork.block(count: count, granule: granule, on: communicator)
   }
 
   public func gather<Part>(
-    _ part: Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
+    _ work: () throws -> Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
   ) throws -> [Part]? {
-    try communicator.gather(bytes: encode(part), root: 0)?.map(decode)
+    try ShardedWork.gather(on: communicator) { encode(try work()) }?.map(decode)
   }
 }

@@ -63,13 +63,14 @@ public protocol TrainingGroup: AnyObject {
   func checkReplicasAgree(_ store: ParameterStore, epoch: Int) throws
 
   /// This process's validation entries of `0..<count`: a contiguous block of whole groups of
-  /// `granule` entries (`shardRange`).
+  /// `granule` entries (`ShardedWork.block`).
   func validationEntries(count: Int, granule: Int) -> Range<Int>
 
-  /// Every process's `part`, in rank order, on the owner (nil elsewhere); sent as the bytes
-  /// `encode` makes and `decode` reads.
+  /// Runs `work` (this process's part) and gathers every process's part, in rank order, on the
+  /// owner (nil elsewhere); sent as the bytes `encode` makes and `decode` reads. An error in
+  /// any process's `work` is thrown on the owner (`ShardedWork.gather`).
   func gather<Part>(
-    _ part: Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
+    _ work: () throws -> Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
   ) throws -> [Part]?
 }
 
@@ -131,8 +132,8 @@ public final class SingleProcess: TrainingGroup {
   public func validationEntries(count: Int, granule: Int) -> Range<Int> { 0..<count }
 
   public func gather<Part>(
-    _ part: Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
-  ) -> [Part]? { [part] }
+    _ work: () throws -> Part, encode: (Part) -> [UInt8], decode: ([UInt8]) throws -> Part
+  ) throws -> [Part]? { [try work()] }
 
   /// One process's gradients are the sum already.
   private final class LocalGradients: GradientSync {

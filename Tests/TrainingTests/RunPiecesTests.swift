@@ -121,8 +121,8 @@ final class RunPiecesTests: XCTestCase {
     group.maximum(&values)
     XCTAssertEqual(values, [1.5, 2])
     XCTAssertEqual(
-      group.gather(
-        7,
+      try group.gather(
+        { 7 },
         encode: { _ in
           XCTFail("no bytes for one process"); return []
         }, decode: { _ in 0 }),
