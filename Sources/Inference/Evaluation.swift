@@ -57,11 +57,7 @@ public struct EvaluationRows {
       w.int(r.index)
       w.floats(r.probabilities)
     }
-    w.int(skipped.count)
-    for s in skipped {
-      w.int(s.index)
-      w.string(s.message)
-    }
+    w.skippedEntries(skipped)
     return w.bytes
   }
 
@@ -70,11 +66,8 @@ public struct EvaluationRows {
     var r = ShardReader(bytes)
     let n = try r.int()
     for _ in 0..<Swift.max(0, n) { rows.append((try r.int(), try r.floats())) }
-    let m = try r.int()
-    for _ in 0..<Swift.max(0, m) {
-      skipped.append(SkippedEntry(index: try r.int(), message: try r.string()))
-    }
-    guard n >= 0, m >= 0, r.isAtEnd else {
+    skipped = try r.skippedEntries()
+    guard n >= 0, r.isAtEnd else {
       throw ShardDecodingError(
         description: "evaluation rows: malformed message of \(bytes.count) bytes")
     }

@@ -63,7 +63,7 @@ public struct LiveSegments {
     }
     let n = Float(hi - lo + 1)
     row = row.map { $0 / n }
-    let top = row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0
+    let top = TimelineSegments.topClass(row)
     let centre = recent[j - base].centre
     labelled = j + 1
     var closed: [TimelineSegment] = []
@@ -82,7 +82,7 @@ public struct LiveSegments {
     _ o: (label: Int, start: Double, first: Int, sum: Double, count: Int), end: Double
   ) -> TimelineSegment {
     TimelineSegment(
-      label: o.label, name: o.label < names.count ? names[o.label] : String(o.label),
+      label: o.label, name: TimelineSegments.name(of: o.label, in: names),
       start: o.start, end: end, prob: o.sum / Double(o.count),
       windows: o.first..<(o.first + o.count))
   }

@@ -33,6 +33,17 @@ public struct TimelineSegment: Sendable, Equatable {
 }
 
 public enum TimelineSegments {
+  /// The label of a row of class probabilities `[K]`: the most probable class, the lowest index
+  /// on a tie (0 for an empty row). File and live timelines label windows by this one rule.
+  public static func topClass(_ row: [Float]) -> Int {
+    row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0
+  }
+
+  /// The name of class `label`: `names[label]`, or the index as text past the names.
+  public static func name(of label: Int, in names: [String]) -> String {
+    label < names.count ? names[label] : String(label)
+  }
+
   /// Moving average of `probabilities` `[N][K]` over `k` windows, centred: window `i` averages
   /// windows `i − ⌊(k−1)/2⌋ … i + ⌊k/2⌋` that exist (fewer at the ends). `k = 1` returns the
   /// input. Precondition: `k ≥ 1`, rows of one length.
@@ -88,9 +99,7 @@ public enum TimelineSegments {
   ) -> [TimelineSegment] {
     precondition(centres.count == probabilities.count, "one centre per window")
     let stretches = coverage(centres: centres, duration: duration)
-    let top = probabilities.map { row in
-      row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0
-    }
+    let top = probabilities.map(topClass)
     var runs: [(label: Int, windows: Range<Int>)] = []
     for (i, label) in top.enumerated() {
       if let last = runs.last, last.label == label {
@@ -136,7 +145,7 @@ public enum TimelineSegments {
       let p =
         r.windows.map { Double(probabilities[$0][r.label]) }.reduce(0, +) / Double(r.windows.count)
       return TimelineSegment(
-        label: r.label, name: r.label < names.count ? names[r.label] : String(r.label),
+        label: r.label, name: name(of: r.label, in: names),
         start: stretches[r.windows.lowerBound].start, end: stretches[r.windows.upperBound - 1].end,
         prob: p, windows: r.windows)
     }
