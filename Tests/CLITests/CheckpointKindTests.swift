@@ -1,15 +1,10 @@
 import Foundation
 import XCTest
+import _TestSupport
 
 /// A file that is not a checkpoint, given where one is expected, is named for what it is by
 /// every command that takes a checkpoint.
-final class CheckpointKindTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "checkpoint-kind-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+final class CheckpointKindTests: TemporaryFolderTestCase {
 
   func assertRefused(_ arguments: [String], _ message: String, line: UInt = #line) throws {
     let r = try runVCoSwin(arguments, bundleOf: Self.self, seconds: 120)
@@ -25,16 +20,16 @@ final class CheckpointKindTests: XCTestCase {
     try assertRefused(["classify", clips("val/0001.mkv"), "--checkpoint", video], videoMessage)
     try assertRefused(["info", video], videoMessage)
     try assertRefused(
-      ["import", "--from", video, "--out", folder + "/x.safetensors"], videoMessage)
+      ["import", "--from", video, "--out", path("x.safetensors")], videoMessage)
     try assertRefused(
-      ["inflate", "--from", image, "--to", folder + "/y.safetensors"],
+      ["inflate", "--from", image, "--to", path("y.safetensors")],
       "\(image): this is an image (PNG), not a checkpoint")
     try assertRefused(
       [
         "finetune", "--train", clips("val.txt"), "--val", clips("val.txt"), "--init", video,
-        "--out", folder + "/run", "--epochs", "1",
+        "--out", path("run"), "--epochs", "1",
       ], videoMessage)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/x.safetensors"))
-    XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/y.safetensors"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.safetensors")))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: path("y.safetensors")))
   }
 }

@@ -2,19 +2,14 @@ import Compute
 import Foundation
 import SafeTensors
 import XCTest
+import _TestSupport
 
 @testable import VCoSwinCLI
 
 /// `vcoswin export`: the graphs run in ONNX Runtime and give the logits of `vcoswin features`
 /// (Tools/onnx_check.py, in the Python environment `make pyenv` creates), and bad input gets
 /// one-line errors.
-final class ExportCommandTests: XCTestCase {
-  var folder = ""
-  override func setUpWithError() throws {
-    folder = NSTemporaryDirectory() + "export-command-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-  }
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+final class ExportCommandTests: TemporaryFolderTestCase {
 
   func run(_ arguments: [String]) throws {
     var command = try VCoSwin.parseAsRoot(arguments)
@@ -39,7 +34,7 @@ final class ExportCommandTests: XCTestCase {
 
   /// A checkpoint of `config` (JSON) initialised by `vcoswin init`.
   func initialised(_ name: String, config: String) throws -> String {
-    let (json, out) = ("\(folder)/\(name).json", "\(folder)/\(name).safetensors")
+    let (json, out) = (path("\(name).json"), path("\(name).safetensors"))
     try config.write(toFile: json, atomically: true, encoding: .utf8)
     try run(["init", "--config", json, "--classes", "4", "--out", out])
     return out
@@ -79,8 +74,8 @@ final class ExportCommandTests: XCTestCase {
     var triples: [String] = []
     for (i, c) in cases.enumerated() {
       let (model, input, features) = (
-        "\(folder)/\(c.name).onnx", "\(folder)/\(c.name)-in.safetensors",
-        "\(folder)/\(c.name)-features.safetensors"
+        path("\(c.name).onnx"), path("\(c.name)-in.safetensors"),
+        path("\(c.name)-features.safetensors")
       )
       try run(["export", c.checkpoint, "--onnx", model] + c.options)
       try writeInput(c.input, to: input, seed: UInt64(10 + i))
@@ -108,7 +103,7 @@ final class ExportCommandTests: XCTestCase {
   /// Bad input: one line naming the file and what is wrong, a non-zero status, no file written.
   func testRefusals() throws {
     let model = clips("default-model.safetensors")
-    let out = folder + "/m.onnx"
+    let out = path("m.onnx")
     try run(["export", model, "--onnx", out])
     let written = try Data(contentsOf: URL(fileURLWithPath: out))
     let cases: [(arguments: [String], status: Int32, message: String)] = [
@@ -121,7 +116,7 @@ final class ExportCommandTests: XCTestCase {
         "an image model takes no --frames"
       ),
       (["export", clips("motion_labels.txt"), "--onnx", out + "2"], 1, "motion_labels.txt"),
-      (["export", folder + "/none.pth", "--onnx", out + "2"], 1, "none.pth"),
+      (["export", path("none.pth"), "--onnx", out + "2"], 1, "none.pth"),
       (
         [
           "export",
@@ -130,7 +125,7 @@ final class ExportCommandTests: XCTestCase {
           ).path, "--onnx", out + "2",
         ], 1, "no known state-dict layout"
       ),
-      (["export", model, "--onnx", folder + "/no/m.onnx"], 1, "no folder \(folder)/no"),
+      (["export", model, "--onnx", path("no/m.onnx")], 1, "no folder \(path("no"))"),
     ]
     for c in cases {
       let r = try runVCoSwin(c.arguments, bundleOf: Self.self, seconds: 120)
@@ -151,6 +146,6 @@ final class ExportCommandTests: XCTestCase {
     XCTAssertEqual(r.status, 0, r.stderr)
     XCTAssertTrue(r.stdout.contains("[batch, 3, 8, 40, 40]"), r.stdout)
     XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: out)), written)
-    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["m.onnx"])
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["m.onnx"])
   }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Models
 import NN
 import XCTest
+import _TestSupport
 
 @testable import Inflation
 
@@ -15,16 +16,7 @@ import XCTest
 /// leaves chance within its first epochs.
 ///
 /// Legend: N clips, C = 3 channels, T frames, H = W = 16 pixels.
-final class InflationStallTests: XCTestCase {
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "stall-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class InflationStallTests: TemporaryFolderTestCase {
 
   let (frames, size) = (8, 16)
 
@@ -35,11 +27,11 @@ final class InflationStallTests: XCTestCase {
       variant: .coswin, dims: 2, embedDim: 8, depths: [1, 1], heads: [1, 2],
       windows: [[4, 4], [4, 4]], embedKernel: [3, 3], embedStride: [2, 2], embedPadding: [1, 1],
       mergeKernel: [3, 3], mergeStride: [2, 2], mergePadding: [1, 1], dropPath: 0, classes: 6)
-    let source = dir.appendingPathComponent("image.safetensors").path
+    let source = path("image.safetensors")
     try VCoSwinModel(config: c2, seed: 3).save(to: source, provenance: "test")
     var o = InflationOptions()
     o.classes = 2
-    let target = dir.appendingPathComponent("video.safetensors").path
+    let target = path("video.safetensors")
     _ = try Inflate.run(from: source, to: target, options: o)
     let model = try VCoSwinModel.load(path: target).0
     XCTAssertEqual(TimeSymmetry.breakInflatedEmbedding(of: model, slope: slope), slope != 0)
