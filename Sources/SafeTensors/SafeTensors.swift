@@ -106,7 +106,7 @@ public struct SafeTensorsFile: Sendable {
   /// The bytes of a file, read with `pread` into memory owned by the process (never a memory
   /// map: a file overwritten or truncated while it is read would otherwise end in SIGBUS). A file
   /// that shrinks while it is read is an error; one that grows is read to its size at open.
-  static func readWholeFile(path: String) throws -> Data {
+  public static func readWholeFile(path: String) throws -> Data {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block
     guard fd >= 0 else {
       throw SafeTensorsError(path: path, .unreadable(reason: String(cString: strerror(errno))))

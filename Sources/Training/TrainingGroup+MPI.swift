@@ -39,15 +39,16 @@ public final class MPITrainingGroup: TrainingGroup {
 
   public func ownersFile(at path: String) throws -> SafeTensorsFile? {
     var bytes: [UInt8] = []
+    var checked: SafeTensorsFile?
     if communicator.isRoot, FileManager.default.fileExists(atPath: path) {
-      // Read and verified here first: a bad file is rank 0's error, before anything is sent.
-      _ = try SafeTensorsFile.read(path: path)
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw TrainingError("\(path): cannot be read")
-      }
+      // Read once and verified here first: a bad file is rank 0's error, before anything is
+      // sent, and the bytes sent are the bytes verified.
+      let data = try SafeTensorsFile.readWholeFile(path: path)
+      checked = try SafeTensorsFile.parse(data, path: path)
       bytes = [UInt8](data)
     }
     bytes = try communicator.broadcast(bytes: bytes, root: 0)
+    if let checked { return checked }
     return bytes.isEmpty ? nil : try SafeTensorsFile.parse(Data(bytes), path: path)
   }
 
